@@ -1,0 +1,162 @@
+//! What the user can ask for: the `Action` enum the reducer consumes, and the stable kebab-case
+//! names the keymap file uses for them.
+
+/// A quick filter built from the selected row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuickField {
+    Namespace,
+    Deployment,
+    Path,
+    Status,
+}
+
+/// The top-level panes, in tab order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pane {
+    #[default]
+    Requests,
+    Routes,
+    Identities,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 3] = [Pane::Requests, Pane::Routes, Pane::Identities];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Requests => "Requests",
+            Pane::Routes => "Routes",
+            Pane::Identities => "Identities",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        match self {
+            Pane::Requests => 0,
+            Pane::Routes => 1,
+            Pane::Identities => 2,
+        }
+    }
+}
+
+/// Everything the reducer can do. Keys, mouse, resize and prompt typing all become actions, so the
+/// whole UI can be driven in tests without a terminal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    NextPane,
+    PrevPane,
+    ShowPane(Pane),
+    /// Open the detail of the selected request, or toggle the selected tree node.
+    Open,
+    /// Close the innermost thing open: help, prompt, detail.
+    Back,
+    Pause,
+    Follow,
+    FilterPrompt,
+    CommandPrompt,
+    Help,
+    SortNext,
+    SortReverse,
+    Quick(QuickField),
+    ClearFilter,
+    /// Show or mask sensitive header values in the detail.
+    Reveal,
+    Expand,
+    Collapse,
+    // Prompt editing.
+    Submit,
+    HistoryPrev,
+    HistoryNext,
+    CursorLeft,
+    CursorRight,
+    CursorHome,
+    CursorEnd,
+    DeleteBack,
+    DeleteForward,
+    ClearLine,
+    Input(char),
+    // Mouse and terminal.
+    ScrollUp(u16),
+    ScrollDown(u16),
+    Click { column: u16, row: u16 },
+    Resize { width: u16, height: u16 },
+}
+
+/// Keymap names of the actions a key can be bound to.
+const NAMED: &[(&str, Action)] = &[
+    ("quit", Action::Quit),
+    ("up", Action::Up),
+    ("down", Action::Down),
+    ("page-up", Action::PageUp),
+    ("page-down", Action::PageDown),
+    ("top", Action::Top),
+    ("bottom", Action::Bottom),
+    ("next-pane", Action::NextPane),
+    ("prev-pane", Action::PrevPane),
+    ("pane-requests", Action::ShowPane(Pane::Requests)),
+    ("pane-routes", Action::ShowPane(Pane::Routes)),
+    ("pane-identities", Action::ShowPane(Pane::Identities)),
+    ("open", Action::Open),
+    ("back", Action::Back),
+    ("pause", Action::Pause),
+    ("follow", Action::Follow),
+    ("filter", Action::FilterPrompt),
+    ("command", Action::CommandPrompt),
+    ("help", Action::Help),
+    ("sort-next", Action::SortNext),
+    ("sort-reverse", Action::SortReverse),
+    ("quick-namespace", Action::Quick(QuickField::Namespace)),
+    ("quick-deployment", Action::Quick(QuickField::Deployment)),
+    ("quick-path", Action::Quick(QuickField::Path)),
+    ("quick-status", Action::Quick(QuickField::Status)),
+    ("clear-filter", Action::ClearFilter),
+    ("reveal", Action::Reveal),
+    ("expand", Action::Expand),
+    ("collapse", Action::Collapse),
+    ("submit", Action::Submit),
+    ("history-prev", Action::HistoryPrev),
+    ("history-next", Action::HistoryNext),
+    ("cursor-left", Action::CursorLeft),
+    ("cursor-right", Action::CursorRight),
+    ("cursor-home", Action::CursorHome),
+    ("cursor-end", Action::CursorEnd),
+    ("delete-back", Action::DeleteBack),
+    ("delete-forward", Action::DeleteForward),
+    ("clear-line", Action::ClearLine),
+];
+
+impl Action {
+    /// The action a keymap name stands for.
+    pub fn from_name(name: &str) -> Option<Action> {
+        NAMED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, action)| action.clone())
+    }
+
+    /// The keymap name of a bindable action.
+    pub fn name(&self) -> Option<&'static str> {
+        NAMED.iter().find(|(_, a)| a == self).map(|(n, _)| *n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for (name, action) in NAMED {
+            assert_eq!(Action::from_name(name).as_ref(), Some(action));
+            assert_eq!(action.name(), Some(*name));
+        }
+        assert_eq!(Action::from_name("explode"), None);
+    }
+}

@@ -1,0 +1,311 @@
+//! The request detail: the selected request as a tree of labelled nodes, and where the user is in
+//! it. Building the tree is pure, so the reducer navigates the same nodes the pane renders.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::model::event::{Endpoint, Eos, Header, HeaderValue, Labels, grpc_code_name};
+use crate::model::request::Request;
+
+/// Header names whose values are masked until the user reveals them.
+pub const SENSITIVE_HEADERS: [&str; 4] =
+    ["authorization", "cookie", "set-cookie", "proxy-authorization"];
+
+/// Shown instead of a sensitive header value.
+pub const REDACTED: &str = "<redacted>";
+
+/// One line of the tree: `key: value`, with children.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    /// Unique among siblings; a node's path of ids identifies it.
+    pub id: String,
+    pub key: String,
+    pub value: String,
+    /// The value was masked.
+    pub redacted: bool,
+    pub children: Vec<Node>,
+}
+
+impl Node {
+    fn leaf(key: impl Into<String>, value: impl Into<String>) -> Self {
+        let key = key.into();
+        Self {
+            id: key.clone(),
+            key,
+            value: value.into(),
+            redacted: false,
+            children: Vec::new(),
+        }
+    }
+
+    fn branch(key: &str, children: Vec<Node>) -> Self {
+        Self {
+            id: key.to_owned(),
+            key: key.to_owned(),
+            value: String::new(),
+            redacted: false,
+            children,
+        }
+    }
+}
+
+/// Where the user is in the detail of request `seq`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DetailState {
+    pub seq: u64,
+    pub opened: HashSet<Vec<String>>,
+    pub selected: Vec<String>,
+    /// First visible line.
+    pub offset: usize,
+    pub reveal: bool,
+}
+
+impl DetailState {
+    /// Opens the detail with every top-level section and its header lists expanded.
+    pub fn new(seq: u64, request: Option<&Request>) -> Self {
+        let mut opened = HashSet::new();
+        if let Some(request) = request {
+            for node in nodes(request, false) {
+                for child in node.children.iter().filter(|c| !c.children.is_empty()) {
+                    if child.key.ends_with("headers") || child.key == "trailers" {
+                        opened.insert(vec![node.id.clone(), child.id.clone()]);
+                    }
+                }
+                opened.insert(vec![node.id]);
+            }
+        }
+        let selected = vec!["request".to_owned()];
+        Self {
+            seq,
+            opened,
+            selected,
+            offset: 0,
+            reveal: false,
+        }
+    }
+
+    /// The paths of the lines currently shown, top to bottom.
+    pub fn visible(&self, nodes: &[Node]) -> Vec<Vec<String>> {
+        fn walk(nodes: &[Node], prefix: &[String], opened: &HashSet<Vec<String>>, out: &mut Vec<Vec<String>>) {
+            for node in nodes {
+                let mut path = prefix.to_vec();
+                path.push(node.id.clone());
+                let open = opened.contains(&path);
+                out.push(path.clone());
+                if open {
+                    walk(&node.children, &path, opened, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(nodes, &[], &self.opened, &mut out);
+        out
+    }
+
+    /// Moves the selection by `delta` lines and keeps it within a window of `height`.
+    pub fn move_by(&mut self, nodes: &[Node], delta: isize, height: usize) {
+        let visible = self.visible(nodes);
+        if visible.is_empty() {
+            return;
+        }
+        let current = visible.iter().position(|p| *p == self.selected).unwrap_or(0);
+        let target = current.saturating_add_signed(delta).min(visible.len() - 1);
+        self.selected.clone_from(&visible[target]);
+        self.keep_in_view(target, visible.len(), height);
+    }
+
+    /// Opens (`Some(true)`), closes (`Some(false)`) or toggles (`None`) the selected node. Closing a
+    /// leaf moves to its parent, like a file tree.
+    pub fn set_open(&mut self, nodes: &[Node], open: Option<bool>, height: usize) {
+        let has_children = find(nodes, &self.selected).is_some_and(|n| !n.children.is_empty());
+        let is_open = self.opened.contains(&self.selected);
+        let want = open.unwrap_or(!is_open);
+        if has_children && want != is_open {
+            if want {
+                self.opened.insert(self.selected.clone());
+            } else {
+                self.opened.remove(&self.selected);
+            }
+        } else if open == Some(false) && self.selected.len() > 1 {
+            self.selected.pop();
+        }
+        let visible = self.visible(nodes);
+        let index = visible.iter().position(|p| *p == self.selected).unwrap_or(0);
+        self.keep_in_view(index, visible.len(), height);
+    }
+
+    fn keep_in_view(&mut self, index: usize, len: usize, height: usize) {
+        let height = height.max(1);
+        if index < self.offset {
+            self.offset = index;
+        } else if index >= self.offset + height {
+            self.offset = index + 1 - height;
+        }
+        self.offset = self.offset.min(len.saturating_sub(height));
+    }
+}
+
+fn find<'a>(nodes: &'a [Node], path: &[String]) -> Option<&'a Node> {
+    let (first, rest) = path.split_first()?;
+    let node = nodes.iter().find(|n| &n.id == first)?;
+    if rest.is_empty() { Some(node) } else { find(&node.children, rest) }
+}
+
+/// The detail tree of a request; sensitive header values are masked unless `reveal`.
+pub fn nodes(request: &Request, reveal: bool) -> Vec<Node> {
+    let mut out = Vec::new();
+    let mut req = Vec::new();
+    match &request.init {
+        Some(init) => {
+            req.push(Node::leaf("method", init.method.as_deref().unwrap_or("(none)")));
+            req.push(Node::leaf("scheme", init.scheme.as_deref().unwrap_or("(none)")));
+            req.push(Node::leaf("authority", init.authority.as_ref()));
+            req.push(Node::leaf("path", init.path.as_ref()));
+            req.push(headers("headers", &init.headers, reveal));
+        }
+        None => req.push(Node::leaf(
+            "missing",
+            "the tap started after this request was sent (orphan)",
+        )),
+    }
+    out.push(Node::branch("request", req));
+
+    let mut rsp = Vec::new();
+    match &request.response {
+        Some(response) => {
+            rsp.push(Node::leaf("status", response.http_status.to_string()));
+            rsp.push(Node::leaf("latency", opt_duration(response.since_request_init)));
+            rsp.push(headers("headers", &response.headers, reveal));
+        }
+        None if request.expired => rsp.push(Node::leaf("missing", "expired without a response")),
+        None if request.end.is_some() => rsp.push(Node::leaf("missing", "ended before any response")),
+        None => rsp.push(Node::leaf("waiting", "no response yet (in flight)")),
+    }
+    out.push(Node::branch("response", rsp));
+
+    let mut end = Vec::new();
+    match &request.end {
+        Some(e) => {
+            end.push(Node::leaf("duration", opt_duration(e.since_request_init)));
+            end.push(Node::leaf("since response", opt_duration(e.since_response_init)));
+            end.push(Node::leaf("bytes", e.response_bytes.to_string()));
+            let outcome = match e.eos {
+                Some(Eos::Grpc(code)) => {
+                    format!("grpc-status {code} ({})", grpc_code_name(code).unwrap_or("?"))
+                }
+                Some(Eos::Reset(code)) => format!("stream reset, error code {code}"),
+                None => "ended normally".to_owned(),
+            };
+            end.push(Node::leaf("outcome", outcome));
+            end.push(headers("trailers", &e.trailers, reveal));
+        }
+        None if request.expired => end.push(Node::leaf("expired", "no end arrived in time")),
+        None => end.push(Node::leaf("open", "the stream has not ended yet")),
+    }
+    out.push(Node::branch("end", end));
+
+    let (identity, tls) = request.identity();
+    out.push(endpoint("source", &request.source, request.direction() == crate::model::event::Direction::Inbound, identity, tls));
+    out.push(endpoint("destination", &request.destination, request.direction() == crate::model::event::Direction::Outbound, identity, tls));
+    out.push(labels_node("route", &request.route));
+
+    let mut ids = vec![
+        Node::leaf("seq", request.seq.to_string()),
+        Node::leaf("stream", request.key.id.to_string()),
+        Node::leaf("direction", request.direction().proto_name()),
+        Node::leaf(
+            "reporter",
+            request.key.reporter.map_or_else(|| "(unknown)".to_owned(), |a| a.to_string()),
+        ),
+    ];
+    ids.push(Node::leaf("started", request.started.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()));
+    out.push(Node::branch("ids", ids));
+    out
+}
+
+fn endpoint(key: &str, endpoint: &Endpoint, speaks_for_tls: bool, identity: Option<&str>, tls: &str) -> Node {
+    let mut children = vec![Node::leaf(
+        "address",
+        endpoint.addr.map_or_else(|| "(none)".to_owned(), |a| a.to_string()),
+    )];
+    if speaks_for_tls {
+        children.push(Node::leaf("tls", tls_words(tls)));
+        children.push(Node::leaf("identity", identity.unwrap_or("(none)")));
+    }
+    children.push(labels_node("labels", &endpoint.labels));
+    Node::branch(key, children)
+}
+
+/// TLS status in plain words (PROTOCOL.md §3 lists the reasons).
+pub fn tls_words(tls: &str) -> String {
+    match tls {
+        "true" => "mutual TLS".to_owned(),
+        "" => "unknown (no tls label)".to_owned(),
+        "loopback" => "not encrypted: loopback".to_owned(),
+        "no_tls_from_remote" => "not encrypted: the client sent plaintext".to_owned(),
+        "not_provided_by_service_discovery" => {
+            "not encrypted: destination not meshed (no identity from discovery)".to_owned()
+        }
+        "disabled" => "not encrypted: TLS disabled".to_owned(),
+        "port_skipped" => "not encrypted: port skipped by the proxy".to_owned(),
+        "ingress_without_override" => "not encrypted: ingress without l5d-dst-override".to_owned(),
+        other => format!("not encrypted: {other}"),
+    }
+}
+
+fn labels_node(key: &str, labels: &Labels) -> Node {
+    let children: Vec<Node> = labels.iter().map(|(k, v)| Node::leaf(k, v)).collect();
+    let mut node = Node::branch(key, children);
+    if labels.is_empty() {
+        node.value = "(none)".to_owned();
+    }
+    node
+}
+
+fn headers(key: &str, headers: &[Header], reveal: bool) -> Node {
+    let mut children: Vec<Node> = Vec::with_capacity(headers.len());
+    for (i, header) in headers.iter().enumerate() {
+        let sensitive = SENSITIVE_HEADERS
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(&header.name));
+        let value = if sensitive && !reveal {
+            REDACTED.to_owned()
+        } else {
+            header_text(&header.value)
+        };
+        children.push(Node {
+            // Header names repeat (set-cookie); the index keeps ids unique among siblings.
+            id: format!("{i}:{}", header.name),
+            key: header.name.to_string(),
+            value,
+            redacted: sensitive && !reveal,
+            children: Vec::new(),
+        });
+    }
+    let mut node = Node::branch(key, children);
+    if headers.is_empty() {
+        node.value = "(none)".to_owned();
+    }
+    node
+}
+
+fn header_text(value: &HeaderValue) -> String {
+    match value {
+        HeaderValue::Str(s) => s.to_string(),
+        HeaderValue::Bin(bytes) => {
+            let mut out = String::from("0x");
+            for b in bytes.iter().take(64) {
+                let _ = write!(out, "{b:02x}");
+            }
+            if bytes.len() > 64 {
+                let _ = write!(out, "… ({} bytes)", bytes.len());
+            }
+            out
+        }
+    }
+}
+
+fn opt_duration(d: Option<Duration>) -> String {
+    d.map_or_else(|| "(unknown)".to_owned(), crate::ui::requests::format_duration)
+}

@@ -1,0 +1,333 @@
+//! The reducer: `AppState::handle(action, now)`, the only way user input changes the state.
+
+use chrono::{DateTime, Utc};
+
+use super::action::{Action, Pane, QuickField};
+use super::command::{self, Command};
+use super::detail::{self, DetailState};
+use super::prompt::{Prompt, PromptKind, remember};
+use super::state::{ActiveFilter, AppState, Effect, ExportRequest, Level};
+use super::view::SortKey;
+use crate::filter::Filter;
+use crate::model::request::workload;
+use crate::source::TapCommand;
+use crate::ui::layout;
+
+impl AppState {
+    /// Applies one action.
+    pub fn handle(&mut self, action: Action, now: DateTime<Utc>) {
+        // Config warnings stay up until the user has had a chance to read them: the first key.
+        if !matches!(action, Action::Resize { .. }) {
+            self.warnings.clear();
+        }
+        if self.prompt.is_some() && self.prompt_action(&action, now) {
+            return;
+        }
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => self.help = if self.help.is_some() { None } else { Some(0) },
+            Action::Back => self.back(),
+            Action::FilterPrompt => {
+                let text = self.filter.as_ref().map_or("", |f| f.text.as_str());
+                self.prompt = Some(Prompt::new(PromptKind::Filter, text));
+            }
+            Action::CommandPrompt => self.prompt = Some(Prompt::new(PromptKind::Command, "")),
+            Action::NextPane => self.pane = Pane::ALL[(self.pane.index() + 1) % Pane::ALL.len()],
+            Action::PrevPane => {
+                self.pane = Pane::ALL[(self.pane.index() + Pane::ALL.len() - 1) % Pane::ALL.len()];
+            }
+            Action::ShowPane(pane) => self.pane = pane,
+            Action::Pause => self.toggle_pause(now),
+            Action::Follow => {
+                self.view.paused_at = None;
+                self.view.following = true;
+                self.view.sort = SortKey::Time;
+                self.view.descending = false;
+                self.view.refresh_sort(&self.store, now, true);
+            }
+            Action::SortNext | Action::SortReverse => {
+                if matches!(action, Action::SortNext) {
+                    self.view.sort = self.view.sort.next();
+                } else {
+                    self.view.descending = !self.view.descending;
+                }
+                self.view.following = false;
+                self.view.refresh_sort(&self.store, now, true);
+                let order = if self.view.descending { "descending" } else { "ascending" };
+                self.notify(Level::Info, format!("sorted by {} {order}", self.view.sort.name()), now);
+            }
+            Action::Quick(field) => self.quick_filter(field, now),
+            Action::ClearFilter => self.apply_filter("", now),
+            Action::Resize { width, height } => {
+                self.width = width;
+                self.height = height;
+            }
+            Action::Click { column, row } => self.click(column, row),
+            other => self.navigate(&other),
+        }
+        self.settle();
+    }
+
+    fn back(&mut self) {
+        if self.help.is_some() {
+            self.help = None;
+        } else if self.detail.is_some() {
+            self.detail = None;
+        }
+    }
+
+    fn toggle_pause(&mut self, now: DateTime<Utc>) {
+        if self.view.paused_at.is_some() {
+            self.view.paused_at = None;
+            self.view.following = self.resume_following;
+        } else {
+            self.resume_following = self.view.following;
+            self.view.paused_at = Some(self.store.requests().back().map_or(0, |r| r.seq));
+            self.view.following = false;
+        }
+        self.view.refresh_sort(&self.store, now, true);
+    }
+
+    /// Movement, whichever part of the screen has focus.
+    fn navigate(&mut self, action: &Action) {
+        let list_rows = self.list_rows();
+        let page = isize::try_from(list_rows).unwrap_or(isize::MAX);
+        if let Some(scroll) = &mut self.help {
+            *scroll = match action {
+                Action::Down | Action::ScrollDown(_) => scroll.saturating_add(1),
+                Action::Up | Action::ScrollUp(_) => scroll.saturating_sub(1),
+                Action::PageDown => scroll.saturating_add(10),
+                Action::PageUp => scroll.saturating_sub(10),
+                Action::Top => 0,
+                _ => *scroll,
+            };
+            return;
+        }
+        if self.pane != Pane::Requests {
+            return;
+        }
+        if let Some(detail) = &mut self.detail {
+            let Some(request) = self.store.get(detail.seq) else { return };
+            let nodes = detail::nodes(request, detail.reveal);
+            let rows = layout::detail_rows(self.width, self.height);
+            let detail_page = isize::try_from(rows).unwrap_or(isize::MAX);
+            match action {
+                Action::Down | Action::ScrollDown(_) => detail.move_by(&nodes, 1, rows),
+                Action::Up | Action::ScrollUp(_) => detail.move_by(&nodes, -1, rows),
+                Action::PageDown => detail.move_by(&nodes, detail_page, rows),
+                Action::PageUp => detail.move_by(&nodes, -detail_page, rows),
+                Action::Top => detail.move_by(&nodes, isize::MIN / 2, rows),
+                Action::Bottom => detail.move_by(&nodes, isize::MAX / 2, rows),
+                Action::Open => detail.set_open(&nodes, None, rows),
+                Action::Expand => detail.set_open(&nodes, Some(true), rows),
+                Action::Collapse => detail.set_open(&nodes, Some(false), rows),
+                Action::Reveal => detail.reveal = !detail.reveal,
+                _ => {}
+            }
+            return;
+        }
+        let store = &self.store;
+        let view = &mut self.view;
+        match action {
+            Action::Down => view.move_by(store, 1),
+            Action::Up => view.move_by(store, -1),
+            Action::PageDown => view.move_by(store, page),
+            Action::PageUp => view.move_by(store, -page),
+            Action::Top => view.select_index(store, 0),
+            Action::Bottom => view.select_index(store, usize::MAX),
+            Action::ScrollDown(n) => view.scroll(store, isize::from(*n as i16), list_rows),
+            Action::ScrollUp(n) => view.scroll(store, -isize::from(*n as i16), list_rows),
+            Action::Open => {
+                if let Some(seq) = view.selected {
+                    view.following = false;
+                    self.detail = Some(DetailState::new(seq, store.get(seq)));
+                }
+            }
+            _ => {}
+        }
+        if matches!(action, Action::Up | Action::PageUp | Action::Top) {
+            self.view.following = false;
+        }
+    }
+
+    fn click(&mut self, column: u16, row: u16) {
+        let area = ratatui::layout::Rect::new(0, 0, self.width, self.height);
+        let areas = layout::areas(area, self.detail.is_some());
+        if row == areas.tabs.y {
+            // Tabs are drawn as " N Title " cells from the left edge.
+            let mut x = 0;
+            for pane in Pane::ALL {
+                let w = u16::try_from(pane.title().len() + 5).unwrap_or(u16::MAX);
+                if column >= x && column < x + w {
+                    self.pane = pane;
+                }
+                x = x.saturating_add(w);
+            }
+            return;
+        }
+        let Some(list) = areas.list.filter(|_| self.pane == Pane::Requests) else { return };
+        // Two rows above the data: the border and the header.
+        let first = list.y + 2;
+        if row < first || row >= list.y + list.height.saturating_sub(1) || column < list.x || column >= list.x + list.width {
+            return;
+        }
+        let rows = self.view.rows(&self.store);
+        let (top, _) = self.view.window(&rows, self.list_rows());
+        let index = top + usize::from(row - first);
+        if index < rows.len() {
+            self.detail = None;
+            self.view.following = false;
+            self.view.select_index(&self.store, index);
+        }
+    }
+
+    /// Handles an action while a prompt is open; `false` lets it fall through (e.g. Quit).
+    fn prompt_action(&mut self, action: &Action, now: DateTime<Utc>) -> bool {
+        let Some(prompt) = &mut self.prompt else { return false };
+        let history = match prompt.kind {
+            PromptKind::Filter => &self.filter_history,
+            PromptKind::Command => &self.command_history,
+        };
+        match action {
+            Action::Input(c) => prompt.insert(*c),
+            Action::DeleteBack => prompt.delete_back(),
+            Action::DeleteForward => prompt.delete_forward(),
+            Action::ClearLine => prompt.clear(),
+            Action::CursorLeft => prompt.left(),
+            Action::CursorRight => prompt.right(),
+            Action::CursorHome => prompt.home(),
+            Action::CursorEnd => prompt.end(),
+            Action::HistoryPrev => prompt.history_prev(history),
+            Action::HistoryNext => prompt.history_next(history),
+            Action::Back => self.prompt = None,
+            Action::Submit => {
+                let (kind, text) = (prompt.kind, prompt.input.clone());
+                if kind == PromptKind::Filter
+                    && let Some(Err(e)) = &prompt.validation
+                {
+                    // Keep the prompt open so the user can fix it; the prompt shows where.
+                    let message = format!("filter: {} at column {}", e.message, e.position + 1);
+                    self.notify(Level::Error, message, now);
+                    return true;
+                }
+                self.prompt = None;
+                match kind {
+                    PromptKind::Filter => {
+                        remember(&mut self.filter_history, &text);
+                        self.apply_filter(&text, now);
+                    }
+                    PromptKind::Command => {
+                        remember(&mut self.command_history, &text);
+                        self.run_command(&text, now);
+                    }
+                }
+                self.settle();
+            }
+            Action::Resize { .. } | Action::Quit => return false,
+            _ => {}
+        }
+        true
+    }
+
+    /// Installs the filter `text` (empty clears it) and pushes what Linkerd can do to the server.
+    pub fn apply_filter(&mut self, text: &str, now: DateTime<Utc>) {
+        let text = text.trim();
+        if text.is_empty() {
+            if self.filter.take().is_some() {
+                if self.live {
+                    self.effects.push(Effect::Tap(TapCommand::Http(Default::default())));
+                }
+                self.view.set_filter(&self.store, None);
+                self.notify(Level::Info, "filter cleared", now);
+            }
+            return;
+        }
+        let filter = match Filter::parse(text) {
+            Ok(filter) => filter,
+            Err(e) => {
+                let message = format!("filter: {} at column {}", e.message, e.position + 1);
+                self.notify(Level::Error, message, now);
+                return;
+            }
+        };
+        let (server, server_extra, client) = filter.split_server_side();
+        let previous = self.filter.as_ref().map(|f| f.server.clone()).unwrap_or_default();
+        let server = if self.live { server } else { Default::default() };
+        if self.live && server != previous {
+            self.effects.push(Effect::Tap(TapCommand::Http(server.clone())));
+        }
+        self.filter = Some(ActiveFilter {
+            text: filter.to_string(),
+            server,
+            server_extra: if self.live { server_extra } else { None },
+            client: client.to_string(),
+        });
+        // Every part is also checked here: requests captured before the restart must obey it too.
+        self.view.set_filter(&self.store, Some(filter));
+        self.view.refresh_sort(&self.store, now, true);
+    }
+
+    fn quick_filter(&mut self, field: QuickField, now: DateTime<Utc>) {
+        let Some(request) = self.view.selected.and_then(|s| self.store.get(s)) else {
+            self.notify(Level::Warning, "no request selected", now);
+            return;
+        };
+        // The destination names the workload being called; fall back to the caller.
+        let workload = workload(&request.destination).or_else(|| workload(&request.source));
+        let clause = match field {
+            QuickField::Namespace => workload.map(|(ns, _, _)| format!("ns={}", quote(ns))),
+            QuickField::Deployment => workload
+                .filter(|(_, kind, _)| *kind == "deploy")
+                .map(|(_, _, name)| format!("deploy={}", quote(name))),
+            QuickField::Path => request.init.as_ref().map(|_| format!("path={}", quote(request.path()))),
+            QuickField::Status => request.http_status().map(|s| format!("status={s}")),
+        };
+        let Some(clause) = clause else {
+            self.notify(Level::Warning, "the selected request has no such field", now);
+            return;
+        };
+        let text = match &self.filter {
+            Some(f) => format!("({}) and {clause}", f.text),
+            None => clause,
+        };
+        remember(&mut self.filter_history, &text);
+        self.apply_filter(&text, now);
+    }
+
+    fn run_command(&mut self, line: &str, now: DateTime<Utc>) {
+        let command = match command::parse(line) {
+            Ok(c) => c,
+            Err(e) => return self.notify(Level::Error, e, now),
+        };
+        let tap = match command {
+            Command::Quit => return self.quit = true,
+            Command::Help => return self.help = Some(0),
+            Command::Filter(text) => return self.apply_filter(&text, now),
+            Command::Export { path, args } => {
+                return self.effects.push(Effect::Export(ExportRequest { path, args }));
+            }
+            Command::Namespace(ns) => TapCommand::Namespace(ns),
+            Command::Targets(targets) => {
+                self.info.targets.clone_from(&targets);
+                TapCommand::Targets(targets)
+            }
+            Command::To(to) => TapCommand::To(to),
+            Command::MaxRps(rps) => TapCommand::MaxRps(rps),
+        };
+        if self.live {
+            self.notify(Level::Info, format!("restarting the tap: :{line}"), now);
+            self.effects.push(Effect::Tap(tap));
+        } else {
+            self.notify(Level::Error, format!(":{line} needs a live tap ({} is not one)", self.info.context), now);
+        }
+    }
+}
+
+/// Quotes a filter value unless it is a plain word.
+fn quote(value: &str) -> String {
+    if !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        value.to_owned()
+    } else {
+        format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}

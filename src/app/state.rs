@@ -1,0 +1,250 @@
+//! All UI state, owned by the main loop: the store, the view over it, what is open, and messages.
+//! Nothing here does IO or reads the clock; `now` is passed in, so tests drive it directly.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use crossterm::event::{KeyEvent, KeyModifiers, KeyCode};
+
+use super::action::{Action, Pane};
+use super::config::UiConfig;
+use super::detail::DetailState;
+use super::keymap::{Context, Key, Keymap};
+use super::prompt::Prompt;
+use super::rates::Rates;
+use super::view::RequestsView;
+use crate::model::store::{Ingested, Store};
+use crate::source::{HttpMatch, SessionInfo, SourceMsg, StreamState, TapCommand};
+use crate::ui::layout;
+use crate::ui::theme::Theme;
+
+/// How long an informational message stays in the status bar.
+pub const MESSAGE_TTL_SECS: i64 = 8;
+/// Errors stay longer: the user may have looked away.
+pub const ERROR_MESSAGE_TTL_SECS: i64 = 30;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+/// A transient line in the status bar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub text: String,
+    pub level: Level,
+    pub at: DateTime<Utc>,
+}
+
+/// `:export FILE ARGS…`, handed to the export hook by the main loop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportRequest {
+    pub path: std::path::PathBuf,
+    pub args: Vec<String>,
+}
+
+/// Something the reducer wants done outside itself.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Restart the live tap with a change.
+    Tap(TapCommand),
+    Export(ExportRequest),
+}
+
+/// The active filter and how it was split between Linkerd's server and meshtap.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActiveFilter {
+    pub text: String,
+    /// What was pushed to the tap server (empty when the session is not live).
+    pub server: HttpMatch,
+    pub server_extra: Option<String>,
+    /// What only meshtap can check.
+    pub client: String,
+}
+
+#[derive(Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub info: SessionInfo,
+    /// Indexed like `info.targets`.
+    pub streams: Vec<StreamState>,
+    /// The source channel closed: nothing more will arrive.
+    pub source_closed: bool,
+    /// Whether `TapCommand`s can reach a live source.
+    pub live: bool,
+    pub pane: Pane,
+    pub view: RequestsView,
+    pub detail: Option<DetailState>,
+    pub prompt: Option<Prompt>,
+    /// The help overlay is open, scrolled this far.
+    pub help: Option<usize>,
+    pub filter: Option<ActiveFilter>,
+    pub filter_history: Vec<String>,
+    pub command_history: Vec<String>,
+    pub message: Option<Message>,
+    /// Problems with the user's config, shown until dismissed by any key.
+    pub warnings: Vec<String>,
+    pub rates: Rates,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub width: u16,
+    pub height: u16,
+    pub quit: bool,
+    pub(super) resume_following: bool,
+    pub(super) effects: Vec<Effect>,
+}
+
+impl AppState {
+    pub fn new(store: Store, info: SessionInfo, config: UiConfig) -> Self {
+        let streams = vec![StreamState::Connecting; info.targets.len().max(1)];
+        Self {
+            store,
+            info,
+            streams,
+            source_closed: false,
+            live: false,
+            pane: Pane::Requests,
+            view: RequestsView::new(),
+            detail: None,
+            prompt: None,
+            help: None,
+            filter: None,
+            filter_history: Vec::new(),
+            command_history: Vec::new(),
+            message: None,
+            warnings: config.warnings,
+            rates: Rates::default(),
+            keymap: config.keymap,
+            theme: config.theme,
+            width: 80,
+            height: 24,
+            quit: false,
+            resume_following: true,
+            effects: Vec::new(),
+        }
+    }
+
+    /// Applies a message from the source.
+    pub fn ingest(&mut self, msg: SourceMsg, _now: DateTime<Utc>) {
+        match msg {
+            SourceMsg::Events(events) => {
+                for event in events {
+                    if let Ingested::Open(seq) | Ingested::Finished(seq) = self.store.ingest(event)
+                        && let Some(request) = self.store.get(seq)
+                    {
+                        self.view.on_update(request);
+                    }
+                }
+                self.view.on_evict(&self.store);
+                self.settle();
+            }
+            SourceMsg::State { stream, state } => {
+                if self.streams.len() <= stream {
+                    self.streams.resize(stream + 1, StreamState::Connecting);
+                }
+                self.streams[stream] = state;
+            }
+        }
+    }
+
+    /// The source channel closed.
+    pub fn source_ended(&mut self) {
+        self.source_closed = true;
+        for stream in &mut self.streams {
+            if matches!(stream, StreamState::Connecting | StreamState::Connected) {
+                *stream = StreamState::Ended;
+            }
+        }
+    }
+
+    /// Periodic work: expiry, rates, sorted views, message timeouts. Returns whether anything
+    /// visible changed.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> bool {
+        let mut dirty = false;
+        for seq in self.store.expire(now) {
+            if let Some(request) = self.store.get(seq) {
+                self.view.on_update(request);
+                dirty = true;
+            }
+        }
+        let stats = self.store.stats();
+        dirty |= self.rates.sample(now, stats.events, stats.requests);
+        dirty |= self.view.refresh_sort(&self.store, now, false);
+        if let Some(message) = &self.message {
+            let ttl = match message.level {
+                Level::Error => ERROR_MESSAGE_TTL_SECS,
+                Level::Info | Level::Warning => MESSAGE_TTL_SECS,
+            };
+            if now - message.at > TimeDelta::seconds(ttl) {
+                self.message = None;
+                dirty = true;
+            }
+        }
+        if dirty {
+            self.settle();
+        }
+        dirty
+    }
+
+    /// The effects the reducer asked for since the last call.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    pub fn notify(&mut self, level: Level, text: impl Into<String>, now: DateTime<Utc>) {
+        self.message = Some(Message {
+            text: text.into(),
+            level,
+            at: now,
+        });
+    }
+
+    /// The keymap contexts that apply now, innermost first.
+    pub fn contexts(&self) -> Vec<Context> {
+        if self.prompt.is_some() {
+            return vec![Context::Prompt];
+        }
+        let inner = if self.help.is_some() {
+            Context::Help
+        } else if self.detail.is_some() && self.pane == Pane::Requests {
+            Context::Detail
+        } else {
+            match self.pane {
+                Pane::Requests => Context::Requests,
+                Pane::Routes => Context::Routes,
+                Pane::Identities => Context::Identities,
+            }
+        };
+        vec![inner, Context::Global]
+    }
+
+    /// What a key press means here: a binding, or text typed into an open prompt.
+    pub fn action_for_key(&self, event: &KeyEvent) -> Option<Action> {
+        let key = Key::from_event(event);
+        if let Some(action) = self.keymap.lookup(&self.contexts(), key) {
+            return Some(action);
+        }
+        match event.code {
+            KeyCode::Char(c)
+                if self.prompt.is_some()
+                    && !event.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            {
+                Some(Action::Input(c))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn list_rows(&self) -> usize {
+        layout::list_rows(self.width, self.height, self.detail.is_some())
+    }
+
+    pub fn detail_rows(&self) -> usize {
+        layout::detail_rows(self.width, self.height)
+    }
+
+    pub(super) fn settle(&mut self) {
+        let rows = self.list_rows();
+        self.view.settle(&self.store, rows);
+    }
+}

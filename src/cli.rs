@@ -1,0 +1,133 @@
+//! The command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::headless::Output;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "meshtap",
+    version,
+    about = "Watch live Linkerd traffic: requests, routes and mTLS identities in one terminal UI",
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  meshtap demo                          # no cluster needed\n  meshtap deploy/web -n emojivoto       # the TUI on a real cluster\n  meshtap tap deploy/web -o json        # headless, like `linkerd viz tap`"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub tap: TapArgs,
+    #[command(flatten)]
+    pub ui: UiArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Stream taps to stdout without the UI (formats compatible with `linkerd viz tap`).
+    Tap(HeadlessArgs),
+    /// Run against a built-in simulated Sock Shop mesh served on 127.0.0.1.
+    Demo(DemoArgs),
+}
+
+/// What to tap and how: the same flags as `linkerd viz tap`.
+#[derive(Debug, Clone, Args)]
+pub struct TapArgs {
+    /// Resources to tap: deploy/web, po/web-123, ns/emojivoto, sts/…, ds/…, job/…, cronjob/…,
+    /// rs/…, rc/…. Several may be given; each gets its own stream.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Namespace of the targets (default: the kubeconfig context's, then `default`).
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+    /// Only requests to this resource.
+    #[arg(long, value_name = "RESOURCE")]
+    pub to: Option<String>,
+    /// Namespace of the --to resource.
+    #[arg(long, value_name = "NS")]
+    pub to_namespace: Option<String>,
+    /// Only requests with this HTTP method.
+    #[arg(long)]
+    pub method: Option<String>,
+    /// Only requests whose path starts with this prefix.
+    #[arg(long)]
+    pub path: Option<String>,
+    /// Only requests with exactly this :authority.
+    #[arg(long)]
+    pub authority: Option<String>,
+    /// Only requests with this scheme.
+    #[arg(long)]
+    pub scheme: Option<String>,
+    /// Most requests per second to tap, split evenly over the target's pods.
+    #[arg(long, default_value_t = 100.0, value_name = "N")]
+    pub max_rps: f32,
+    /// Label selector to narrow the target's pods (`app=web,tier!=db`).
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Kubeconfig context to use.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Path to the kubeconfig file.
+    #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Do not reconnect when a stream ends or breaks.
+    #[arg(long)]
+    pub no_reconnect: bool,
+    /// Show and export sensitive header values (authorization, cookies) instead of `<redacted>`.
+    #[arg(long)]
+    pub no_redact: bool,
+    /// Also redact this header (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub redact_header: Vec<String>,
+}
+
+/// Options of the terminal UI.
+#[derive(Debug, Clone, Args)]
+pub struct UiArgs {
+    /// Most requests kept in memory; the oldest are evicted first.
+    #[arg(long, default_value_t = crate::model::store::DEFAULT_CAPACITY_REQUESTS, value_name = "N")]
+    pub capacity: usize,
+    /// Write logs here (nothing is printed while the UI is up).
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct HeadlessArgs {
+    #[command(flatten)]
+    pub tap: TapArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub tap: TapArgs,
+    #[command(flatten)]
+    pub ui: UiArgs,
+    /// Seed of the simulation: the same seed gives the same traffic.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated requests per second across the whole mesh.
+    #[arg(long, default_value_t = 50.0)]
+    pub rate: f64,
+    /// Only serve the simulated control plane (for kubectl or another meshtap) until Ctrl-C.
+    #[arg(long)]
+    pub serve: bool,
+    /// Address to serve on (loopback only).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub addr: SocketAddr,
+    /// Where to write the demo's kubeconfig (default: a temporary file).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig_out: Option<PathBuf>,
+    /// Serve plain HTTP instead of HTTPS.
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Headless: stream to stdout in this format instead of opening the UI.
+    #[arg(short, long, value_enum)]
+    pub output: Option<Output>,
+}

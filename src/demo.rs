@@ -1,0 +1,8 @@
+//! The built-in simulated control plane: a loopback server speaking Linkerd's aggregated tap
+//! API, reached through a generated kubeconfig by the ordinary cluster source.
+
+pub mod api;
+pub mod discovery;
+pub mod kubeconfig;
+pub mod server;
+pub mod tls;

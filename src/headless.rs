@@ -1,0 +1,113 @@
+//! Headless mode: stream what the sources deliver to stdout in one of the output formats, and
+//! report connection changes on stderr, as `linkerd viz tap` does.
+
+use std::io::{self, Write};
+
+use chrono::Utc;
+use clap::ValueEnum;
+use tokio::sync::mpsc;
+
+use crate::export::{Redactor, linkerd_json, ndjson, text};
+use crate::model::store::{Ingested, Store};
+use crate::source::{SourceMsg, StreamState};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// `linkerd viz tap`'s lines.
+    Text,
+    /// Text plus every label.
+    Wide,
+    /// `linkerd viz tap -o json`: one pretty-printed object per event.
+    Json,
+    /// meshtap's schema: one joined request per line.
+    Ndjson,
+}
+
+impl Output {
+    /// Linkerd's CLI asks for headers only for JSON; meshtap's NDJSON wants them too.
+    pub fn wants_headers(self) -> bool {
+        matches!(self, Output::Json | Output::Ndjson)
+    }
+}
+
+/// How a headless run ended.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Permanent failures, one per failed stream.
+    pub failures: Vec<String>,
+}
+
+/// Writes everything received until every stream has ended and the channel closes.
+/// `streams` names each stream for messages on stderr.
+pub async fn run(
+    mut rx: mpsc::Receiver<SourceMsg>,
+    output: Output,
+    streams: &[String],
+    redactor: &Redactor,
+    out: &mut (impl Write + Send),
+    err: &mut (impl Write + Send),
+) -> io::Result<Outcome> {
+    let mut outcome = Outcome::default();
+    // Only NDJSON joins requests; the store then holds only what is still open.
+    let mut store = Store::new(crate::model::store::DEFAULT_CAPACITY_REQUESTS);
+    let redact = |name: &str| redactor.is_sensitive(name);
+    let name = |stream: usize| streams.get(stream).map_or("tap", String::as_str);
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            SourceMsg::Events(events) => {
+                for event in events {
+                    match output {
+                        Output::Text | Output::Wide => {
+                            writeln!(out, "{}", text::line(&event, output == Output::Wide))?;
+                        }
+                        Output::Json => linkerd_json::write_event(out, &event, &redact)?,
+                        Output::Ndjson => {
+                            if let Ingested::Finished(seq) = store.ingest(event) {
+                                if let Some(request) = store.get(seq) {
+                                    ndjson::write_request(out, request, redactor)?;
+                                }
+                            }
+                        }
+                    }
+                }
+                if output == Output::Ndjson {
+                    for seq in store.expire(Utc::now()) {
+                        if let Some(request) = store.get(seq) {
+                            ndjson::write_request(out, request, redactor)?;
+                        }
+                    }
+                }
+                out.flush()?;
+            }
+            SourceMsg::State { stream, state } => match state {
+                StreamState::Reconnecting { after, error } => {
+                    writeln!(
+                        err,
+                        "meshtap: {}: {error}; reconnecting in {:.1}s (events in the gap are lost)",
+                        name(stream),
+                        after.as_secs_f64()
+                    )?;
+                }
+                StreamState::Failed(message) => {
+                    writeln!(err, "meshtap: {}: {message}", name(stream))?;
+                    outcome.failures.push(message);
+                }
+                StreamState::Connecting | StreamState::Connected | StreamState::Ended => {}
+            },
+            SourceMsg::Warning { stream, message } => {
+                writeln!(err, "meshtap: {}: {message} (skipped)", name(stream))?;
+            }
+        }
+    }
+    if output == Output::Ndjson {
+        // The stream is over: requests still open will never finish; write what we know.
+        let open: Vec<u64> = store.requests().iter().filter(|r| r.is_open()).map(|r| r.seq).collect();
+        for seq in open {
+            if let Some(request) = store.get(seq) {
+                ndjson::write_request(out, request, redactor)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(outcome)
+}

@@ -1,0 +1,13 @@
+//! meshtap: a terminal UI for live Linkerd service-mesh traffic.
+
+pub mod cli;
+pub mod demo;
+pub mod export;
+pub mod headless;
+pub mod filter;
+pub mod model;
+pub mod proto;
+mod run;
+pub mod source;
+
+pub use run::{run, spawn_streams, specs, start_demo, Demo, DEMO_TARGETS};

@@ -1,0 +1,254 @@
+//! Shared test helpers: a scripted tap API behind the real loopback server, and golden events.
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use meshtap::demo::api::{TapApi, TapReply};
+use meshtap::demo::server::{self, RunningServer, ServerOptions};
+use meshtap::proto::tap::TapByResourceRequest;
+use meshtap::proto::{tap, viz};
+use meshtap::source::cluster::Cluster;
+use meshtap::source::wire::tcp_address;
+use tokio::sync::mpsc;
+
+/// Every test waits at most this long for anything.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What the scripted API answers, in order; the last one repeats.
+#[derive(Clone, Debug)]
+pub enum Script {
+    /// Stream these raw body chunks, then end the body.
+    Chunks(Vec<Bytes>),
+    /// Stream these chunks and keep the body open until the client goes away.
+    ChunksThenHang(Vec<Bytes>),
+    LinkerdError(String),
+    KubeStatus(u16, &'static str, String),
+    TapServerError(u16, String),
+}
+
+/// A `TapApi` that records each request and answers from a script.
+pub struct Scripted {
+    script: Vec<Script>,
+    pub seen: Mutex<Vec<(String, TapByResourceRequest)>>,
+}
+
+impl Scripted {
+    pub fn new(script: Vec<Script>) -> Arc<Self> {
+        Arc::new(Self {
+            script,
+            seen: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn seen(&self) -> Vec<(String, TapByResourceRequest)> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+impl TapApi for Scripted {
+    fn tap(&self, path: &str, request: TapByResourceRequest) -> TapReply {
+        let mut seen = self.seen.lock().expect("lock");
+        let index = seen.len().min(self.script.len() - 1);
+        seen.push((path.to_string(), request));
+        match self.script[index].clone() {
+            Script::Chunks(chunks) => {
+                let (tx, rx) = mpsc::channel(chunks.len().max(1));
+                for chunk in chunks {
+                    tx.try_send(chunk).expect("room for every chunk");
+                }
+                TapReply::Stream(rx)
+            }
+            Script::ChunksThenHang(chunks) => {
+                let (tx, rx) = mpsc::channel(chunks.len().max(1));
+                tokio::spawn(async move {
+                    for chunk in chunks {
+                        if tx.send(chunk).await.is_err() {
+                            return;
+                        }
+                    }
+                    tx.closed().await;
+                });
+                TapReply::Stream(rx)
+            }
+            Script::LinkerdError(text) => TapReply::LinkerdError(text),
+            Script::KubeStatus(code, reason, message) => TapReply::KubeStatus {
+                code,
+                reason: reason.to_string(),
+                message,
+            },
+            Script::TapServerError(code, error) => TapReply::TapServerError { code, error },
+        }
+    }
+}
+
+/// Starts the real server with a scripted API and connects a cluster client through a
+/// kubeconfig, exactly as meshtap does for a real cluster.
+pub async fn cluster(script: Vec<Script>, tls: bool) -> (RunningServer, Cluster, Arc<Scripted>) {
+    let api = Scripted::new(script);
+    let options = ServerOptions {
+        tls,
+        ..ServerOptions::default()
+    };
+    let server = server::spawn(options, api.clone()).await.expect("server");
+    let kubeconfig = meshtap::demo::kubeconfig::for_server(&server, Some("emojivoto")).expect("kubeconfig");
+    let cluster = Cluster::from_kubeconfig(kubeconfig, None).await.expect("cluster");
+    (server, cluster, api)
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Option<tap::EndpointMeta> {
+    Some(tap::EndpointMeta {
+        labels: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    })
+}
+
+fn id(base: u32, stream: u64) -> Option<tap::tap_event::http::StreamId> {
+    Some(tap::tap_event::http::StreamId { base, stream })
+}
+
+fn http(event: tap::tap_event::http::Event) -> Option<tap::tap_event::Event> {
+    Some(tap::tap_event::Event::Http(tap::tap_event::Http { event: Some(event) }))
+}
+
+fn header_str(name: &str, value: &str) -> viz::headers::Header {
+    viz::headers::Header {
+        name: name.into(),
+        value: Some(viz::headers::header::Value::ValueStr(value.into())),
+    }
+}
+
+fn header_bin(name: &str, value: &[u8]) -> viz::headers::Header {
+    viz::headers::Header {
+        name: name.into(),
+        value: Some(viz::headers::header::Value::ValueBin(value.to_vec())),
+    }
+}
+
+fn secs(seconds: i64, nanos: i32) -> Option<prost_types::Duration> {
+    Some(prost_types::Duration { seconds, nanos })
+}
+
+/// The events behind Linkerd's own golden tap output (PROTOCOL.md §4).
+pub fn golden_events() -> Vec<tap::TapEvent> {
+    use tap::tap_event::ProxyDirection::Outbound;
+    use tap::tap_event::http::{Event, RequestInit, ResponseEnd, ResponseInit};
+    let out = Outbound as i32;
+    let a = tcp_address("0.0.0.1:0".parse().expect("addr"));
+    let b = tcp_address("[ff01::1]:0".parse().expect("addr"));
+    let c = tcp_address("1.2.3.4:5555".parse().expect("addr"));
+    let d = tcp_address("2.3.4.5:6666".parse().expect("addr"));
+    let method = |m: viz::http_method::Registered| viz::HttpMethod {
+        r#type: Some(viz::http_method::Type::Registered(m as i32)),
+    };
+    vec![
+        tap::TapEvent {
+            source: Some(a),
+            destination: Some(b),
+            destination_meta: labels(&[("pod", "my-pod"), ("tls", "true")]),
+            proxy_direction: out,
+            event: http(Event::RequestInit(RequestInit {
+                id: id(1, 0),
+                method: Some(method(viz::http_method::Registered::Get)),
+                scheme: Some(viz::Scheme {
+                    r#type: Some(viz::scheme::Type::Registered(viz::scheme::Registered::Https as i32)),
+                }),
+                authority: "localhost".into(),
+                path: "/some/path".into(),
+                headers: Some(viz::Headers {
+                    headers: vec![
+                        header_str("header-name-1", "header-value-str-1"),
+                        header_bin("header-name-2", b"header-value-bin-2"),
+                    ],
+                }),
+            })),
+            ..Default::default()
+        },
+        tap::TapEvent {
+            source: Some(a),
+            destination: Some(b),
+            proxy_direction: out,
+            event: http(Event::ResponseEnd(ResponseEnd {
+                id: id(1, 0),
+                since_request_init: secs(10, 0),
+                since_response_init: secs(100, 0),
+                response_bytes: 1337,
+                eos: Some(viz::Eos {
+                    end: Some(viz::eos::End::GrpcStatusCode(666)),
+                }),
+                trailers: Some(viz::Headers {
+                    headers: vec![header_bin("trailer-name", b"header-value-bin")],
+                }),
+            })),
+            ..Default::default()
+        },
+        tap::TapEvent {
+            source: Some(c),
+            destination: Some(d),
+            proxy_direction: out,
+            event: http(Event::RequestInit(RequestInit {
+                id: id(7, 8),
+                method: Some(method(viz::http_method::Registered::Post)),
+                scheme: None,
+                authority: "hello.default:7777".into(),
+                path: "/hello.v1.HelloService/Hello".into(),
+                headers: None,
+            })),
+            ..Default::default()
+        },
+        tap::TapEvent {
+            source: Some(c),
+            destination: Some(d),
+            proxy_direction: out,
+            event: http(Event::ResponseInit(ResponseInit {
+                id: id(7, 8),
+                since_request_init: secs(0, 999_000),
+                http_status: 200,
+                headers: None,
+            })),
+            ..Default::default()
+        },
+        tap::TapEvent {
+            source: Some(c),
+            destination: Some(d),
+            proxy_direction: out,
+            event: http(Event::ResponseEnd(ResponseEnd {
+                id: id(7, 8),
+                since_request_init: secs(0, 1_000_000),
+                since_response_init: secs(0, 888_000),
+                response_bytes: 111,
+                eos: Some(viz::Eos {
+                    end: Some(viz::eos::End::ResetErrorCode(123)),
+                }),
+                trailers: None,
+            })),
+            ..Default::default()
+        },
+        tap::TapEvent {
+            source: Some(c),
+            destination: Some(d),
+            proxy_direction: out,
+            event: Some(tap::tap_event::Event::Http(tap::tap_event::Http { event: None })),
+            ..Default::default()
+        },
+    ]
+}
+
+/// Linkerd's golden text lines for `golden_events()`.
+pub const GOLDEN_TEXT: &str = "\
+req id=1:0 proxy=out src=0.0.0.1:0 dst=[ff01::1]:0 tls=true :method=GET :authority=localhost :path=/some/path
+end id=1:0 proxy=out src=0.0.0.1:0 dst=[ff01::1]:0 tls= grpc-status=Code(666) duration=100000000µs response-length=1337B
+req id=7:8 proxy=out src=1.2.3.4:5555 dst=2.3.4.5:6666 tls= :method=POST :authority=hello.default:7777 :path=/hello.v1.HelloService/Hello
+rsp id=7:8 proxy=out src=1.2.3.4:5555 dst=2.3.4.5:6666 tls= :status=200 latency=999µs
+end id=7:8 proxy=out src=1.2.3.4:5555 dst=2.3.4.5:6666 tls= reset-error=123 duration=888µs response-length=111B
+unknown proxy=out src=1.2.3.4:5555 dst=2.3.4.5:6666 tls=
+";
+
+/// Frames every event into one chunk.
+pub fn framed(events: &[tap::TapEvent]) -> Bytes {
+    let mut out = Vec::new();
+    for event in events {
+        out.extend_from_slice(&meshtap::source::frames::encode(event));
+    }
+    Bytes::from(out)
+}
