@@ -1,54 +1,104 @@
-//! The client-side filter language (stub; full implementation in progress).
+//! The client-side filter language of the requests pane: `ns=shop status=5xx lat>100ms`.
+//!
+//! Text is lexed ([`lexer`]), parsed into a typed tree ([`parser`], [`field`], [`value`]) whose
+//! values are already converted for comparison, and matched against requests without
+//! allocating ([`eval`]). [`Filter::split_server_side`] ([`pushdown`]) separates what Linkerd's
+//! tap server can apply itself. The grammar and fields are documented on [`Filter`].
+
+mod ast;
+mod eval;
+mod field;
+mod lexer;
+mod parser;
+mod pushdown;
+mod value;
+
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 
 use crate::model::request::Request;
 use crate::source::HttpMatch;
 
-/// A parsed filter expression.
+/// A parsed filter expression. Equal filters have equal canonical text ([`fmt::Display`]),
+/// which parses back to an equal filter.
+///
+/// ```text
+/// filter  := or?                                   empty matches everything
+/// or      := and (("or" | "||") and)*
+/// and     := unary (("and" | "&&")? unary)*       juxtaposition means and
+/// unary   := ("not" | "!") unary | "(" or ")" | FIELD OP VALUE | KEYWORD
+/// OP      := = | != | ~ | !~ | < | <= | > | >=
+/// VALUE   := bare word (letters, digits, / . _ - : * ? { } @ + % , # [ ]) | "quoted \" string"
+/// KEYWORD := ok | failed | inflight | expired | reset | mtls | orphan
+/// ```
+///
+/// Text fields take `=`/`!=` (exact) and `~`/`!~` (substring, or an anchored glob when the value
+/// holds `*` or `?`). A comparison on a value the request lacks is false, `!=` included (a request
+/// with no response yet matches neither `status=200` nor `status!=200`, but does match
+/// `not status=200`). Fields that look at both endpoints (`ns`, `deploy`, `pod`) match with `=`
+/// when either side does, and with `!=` when some side has the label and none equals.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Filter {
-    text: String,
+    expr: Option<ast::Expr>,
 }
 
 /// Why a filter failed to parse, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FilterError {
-    /// Byte offset in the input.
+    /// Byte offset in the input, on a char boundary, at most the input's length.
     pub position: usize,
     pub message: String,
 }
 
+impl FilterError {
+    fn new(position: usize, message: String) -> Self {
+        Self { position, message }
+    }
+}
+
 impl fmt::Display for FilterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (at {})", self.message, self.position)
+        write!(f, "{} (at byte {})", self.message, self.position)
     }
 }
 
 impl std::error::Error for FilterError {}
 
 impl Filter {
+    /// Parses filter text; empty or whitespace-only text gives a filter that matches everything.
     pub fn parse(input: &str) -> Result<Filter, FilterError> {
-        Ok(Filter {
-            text: input.trim().to_owned(),
-        })
+        parser::parse(input).map(|expr| Filter { expr })
     }
 
-    pub fn matches(&self, _request: &Request) -> bool {
-        true
+    /// Whether `request` passes. Allocation-free: it runs over every stored request per frame.
+    pub fn matches(&self, request: &Request) -> bool {
+        self.expr.as_ref().is_none_or(|expr| expr.matches(request))
     }
 
+    /// True for the filter that matches everything.
     pub fn is_empty(&self) -> bool {
-        self.text.is_empty()
+        self.expr.is_none()
     }
 
+    /// Splits off what Linkerd's tap server can apply itself, so the UI can restart the tap with
+    /// it and show "server: …  client: …". Only operands of a top-level `and` (or a lone term)
+    /// move: `method=…`, `path~/prefix*`, `authority=…`, `scheme=…` and `to=kind/name`, each at
+    /// most once. `path=/exact` is sent as a prefix and also kept client-side. Returns the HTTP
+    /// match, the `--to` resource, and the filter still to apply client-side.
     pub fn split_server_side(&self) -> (HttpMatch, Option<String>, Filter) {
-        (HttpMatch::default(), None, self.clone())
+        let (http, to, rest) = pushdown::split(self.expr.as_ref());
+        (http, to, Filter { expr: rest })
     }
 }
 
 impl fmt::Display for Filter {
+    /// The canonical text: lowercase keywords, `and`/`or`/`not`, minimal parentheses.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        match &self.expr {
+            Some(expr) => write!(f, "{expr}"),
+            None => Ok(()),
+        }
     }
 }

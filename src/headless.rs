@@ -62,10 +62,10 @@ pub async fn run(
                         }
                         Output::Json => linkerd_json::write_event(out, &event, &redact)?,
                         Output::Ndjson => {
-                            if let Ingested::Finished(seq) = store.ingest(event) {
-                                if let Some(request) = store.get(seq) {
-                                    ndjson::write_request(out, request, redactor)?;
-                                }
+                            if let Ingested::Finished(seq) = store.ingest(event)
+                                && let Some(request) = store.get(seq)
+                            {
+                                ndjson::write_request(out, request, redactor)?;
                             }
                         }
                     }

@@ -1,4 +1,4 @@
-//! A serde_json formatter that writes what Go's `json.MarshalIndent(v, "", "  ")` writes:
+//! A `serde_json` formatter that writes what Go's `json.MarshalIndent(v, "", "  ")` writes:
 //! two-space indents, and `<`, `>`, `&`, U+2028 and U+2029 escaped as `\u003c` and so on (Go's
 //! HTML-safe default), so our bytes match Linkerd's.
 

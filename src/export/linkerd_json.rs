@@ -13,6 +13,7 @@ use crate::model::event::{Endpoint, Eos, Header, HeaderValue, HttpEvent, Labels,
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
+#[allow(clippy::struct_field_names, reason = "the names are Linkerd's JSON keys")]
 struct Event<'a> {
     source: JsonEndpoint<'a>,
     destination: JsonEndpoint<'a>,
@@ -95,10 +96,12 @@ enum JsonHeader<'a> {
     },
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde passes fields by reference")]
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde passes fields by reference")]
 fn is_zero32(n: &u32) -> bool {
     *n == 0
 }

@@ -50,7 +50,7 @@ pub struct RequestRecord {
     pub request_headers: Vec<HeaderRecord>,
     pub response_headers: Vec<HeaderRecord>,
     pub trailers: Vec<HeaderRecord>,
-    /// ServiceProfile route labels.
+    /// `ServiceProfile` route labels.
     pub route: BTreeMap<String, String>,
 }
 

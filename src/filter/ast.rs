@@ -145,11 +145,20 @@ impl TextField {
     }
 }
 
-/// A text value and how to match it. `glob` is set for `~`/`!~` values holding `*` or `?`.
+/// How a text value is compared: `=`/`!=` exactly, `~`/`!~` as a substring, or as an anchored
+/// glob when the value holds `*` or `?`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Mode {
+    Exact,
+    Substring,
+    Glob,
+}
+
+/// A text value and how to match it; `ci` is ASCII case-insensitivity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Pattern {
     pub text: Box<str>,
-    pub glob: bool,
+    pub mode: Mode,
     pub ci: bool,
 }
 

@@ -1,6 +1,6 @@
 //! Field names, keywords, and turning `field op value` into a typed [`Term`].
 
-use super::ast::{Cmp, Flag, Pattern, Side, Term, TextField, TextOp, TimeField};
+use super::ast::{Cmp, Flag, Mode, Pattern, Side, Term, TextField, TextOp, TimeField};
 use super::value;
 use crate::model::event::Direction;
 
@@ -141,12 +141,13 @@ pub(super) fn build(field: Field, name: &str, op: Operator, text: &str) -> Resul
     let equality = "= or !=";
     match field {
         Field::Text(field) => {
-            let (op, glob) = match op {
-                Operator::Cmp(Cmp::Eq) => (TextOp::Eq, false),
-                Operator::Cmp(Cmp::Ne) => (TextOp::Ne, false),
+            let (op, mode) = match op {
+                Operator::Cmp(Cmp::Eq) => (TextOp::Eq, Mode::Exact),
+                Operator::Cmp(Cmp::Ne) => (TextOp::Ne, Mode::Exact),
                 Operator::Match { not } => {
                     let op = if not { TextOp::NoMatch } else { TextOp::Match };
-                    (op, text.contains(['*', '?']))
+                    let glob = text.contains(['*', '?']);
+                    (op, if glob { Mode::Glob } else { Mode::Substring })
                 }
                 Operator::Cmp(_) => return Err(only("=, !=, ~ or !~")),
             };
@@ -156,7 +157,7 @@ pub(super) fn build(field: Field, name: &str, op: Operator, text: &str) -> Resul
                 op,
                 pattern: Pattern {
                     text: text.into(),
-                    glob,
+                    mode,
                     ci,
                 },
             })

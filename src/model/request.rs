@@ -206,8 +206,8 @@ impl Request {
     }
 }
 
-/// gRPC codes Linkerd counts as failures: Unknown, DeadlineExceeded, Internal, Unavailable,
-/// DataLoss.
+/// gRPC codes Linkerd counts as failures: `Unknown`, `DeadlineExceeded`, `Internal`,
+/// `Unavailable`, `DataLoss`.
 pub fn is_grpc_failure(code: u32) -> bool {
     matches!(code, 2 | 4 | 13 | 14 | 15)
 }
@@ -235,7 +235,7 @@ mod tests {
     use super::*;
     use crate::model::event::{Labels, StreamId};
 
-    fn end(eos: Option<Eos>) -> ResponseEnd {
+    fn end_with(eos: Option<Eos>) -> ResponseEnd {
         ResponseEnd {
             id: StreamId::default(),
             since_request_init: Some(Duration::from_millis(5)),
@@ -246,7 +246,9 @@ mod tests {
         }
     }
 
-    fn request(status: Option<u32>, eos: Option<Option<Eos>>) -> Request {
+    /// `end`: `None` while the stream is open, `Some(eos)` once it ended.
+    #[allow(clippy::option_option, reason = "open vs ended-without-eos vs ended-with-eos")]
+    fn request(status: Option<u32>, end: Option<Option<Eos>>) -> Request {
         let key = RequestKey {
             direction: Direction::Outbound,
             reporter: None,
@@ -267,7 +269,7 @@ mod tests {
                 http_status,
                 headers: Vec::new(),
             }),
-            end: eos.map(end),
+            end: end.map(end_with),
             expired: false,
         }
     }

@@ -1,6 +1,8 @@
 //! Tap targets as users write them (`deploy/web`, `ns/emojivoto`) and the tap API request they
 //! become: the URL path and the protobuf body, both built from one value so they always agree.
 
+use std::fmt::Write as _;
+
 use prost::Message;
 
 use crate::proto::{tap, viz};
@@ -154,11 +156,9 @@ impl TapSpec {
             }
         }
         let extract = Extract {
-            extract: self.extract_headers.then(|| {
-                extract::Extract::Http(extract::Http {
-                    extract: Some(extract::http::Extract::Headers(extract::http::Headers {})),
-                })
-            }),
+            extract: self.extract_headers.then_some(extract::Extract::Http(extract::Http {
+                extract: Some(extract::http::Extract::Headers(extract::http::Headers {})),
+            })),
         };
         tap::TapByResourceRequest {
             target: Some(viz::ResourceSelection {
@@ -209,7 +209,7 @@ fn escape(segment: &str) -> String {
         if keep {
             out.push(byte as char);
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
     out

@@ -1,0 +1,206 @@
+//! The main loop: one task owns all state. It drains every pending source batch, applies input,
+//! and draws at most once per frame, only when something changed. The clock is read once per
+//! iteration and passed in.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::Utc;
+use crossterm::event::{Event, EventStream, KeyEventKind, MouseEventKind};
+use futures::StreamExt as _;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc::{Receiver, Sender, error::TrySendError};
+use tokio::time::MissedTickBehavior;
+
+use super::action::Action;
+use super::config;
+use super::state::{AppState, Effect, ExportRequest, Level};
+use crate::filter::Filter;
+use crate::model::store::Store;
+use crate::source::{SessionInfo, SourceMsg, TapCommand};
+use crate::tui::TerminalGuard;
+use crate::ui;
+
+/// Frame period: at most ~30 redraws a second, however fast events arrive.
+pub const FRAME: Duration = Duration::from_millis(33);
+/// Most source batches applied before input gets a turn, so a firehose cannot starve the keys.
+pub const DRAIN_MAX_BATCHES: usize = 256;
+/// Lines the mouse wheel scrolls.
+const WHEEL_LINES: u16 = 3;
+
+/// Writes an export: gets the request, the store and the client-side filter in force (apply it
+/// for a "filtered view" export), returns a message for the status bar.
+pub type ExportHook =
+    Box<dyn FnMut(&ExportRequest, &Store, Option<&Filter>) -> anyhow::Result<String> + Send>;
+
+/// Everything the UI needs from its caller.
+pub struct RunParams {
+    pub events: Receiver<SourceMsg>,
+    /// Present for live taps: where `:ns`, `:target`, `:to`, `:maxrps` and filter pushdown go.
+    pub commands: Option<Sender<TapCommand>>,
+    pub info: SessionInfo,
+    /// Requests held (`--capacity`).
+    pub capacity: usize,
+    /// Keymap and theme overrides; `None` looks in the XDG config dir.
+    pub config: Option<PathBuf>,
+    /// Disable colours (also implied by a non-empty `NO_COLOR`).
+    pub no_color: bool,
+    /// Handles `:export`; without it `:export` says exports are unavailable in this session.
+    pub export: Option<ExportHook>,
+}
+
+impl RunParams {
+    /// Parameters with defaults for everything but the event channel and session.
+    pub fn new(events: Receiver<SourceMsg>, info: SessionInfo) -> Self {
+        Self {
+            events,
+            commands: None,
+            info,
+            capacity: crate::model::store::DEFAULT_CAPACITY_REQUESTS,
+            config: None,
+            no_color: false,
+            export: None,
+        }
+    }
+}
+
+/// Runs the UI until the user quits or a signal arrives. The terminal is restored on every exit
+/// path, including errors and panics.
+pub async fn run(params: RunParams) -> anyhow::Result<()> {
+    let RunParams {
+        mut events,
+        commands,
+        info,
+        capacity,
+        config: config_path,
+        no_color,
+        mut export,
+    } = params;
+    let no_color = no_color || config::no_color_env();
+    let ui_config = config::load(config_path.as_deref(), no_color);
+    let mut state = AppState::new(Store::new(capacity), info, ui_config);
+    state.live = commands.is_some();
+
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut guard = TerminalGuard::enter()?;
+    let size = guard.terminal().size()?;
+    state.handle(
+        Action::Resize {
+            width: size.width,
+            height: size.height,
+        },
+        Utc::now(),
+    );
+
+    let mut input = EventStream::new();
+    let mut frame = tokio::time::interval(FRAME);
+    frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut dirty = true;
+    let mut source_open = true;
+
+    while !state.quit {
+        tokio::select! {
+            msg = events.recv(), if source_open => {
+                let now = Utc::now();
+                match msg {
+                    Some(msg) => {
+                        state.ingest(msg, now);
+                        // Drain what is already queued so one frame reflects all of it.
+                        for _ in 1..DRAIN_MAX_BATCHES {
+                            match events.try_recv() {
+                                Ok(msg) => state.ingest(msg, now),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    None => {
+                        source_open = false;
+                        state.source_ended();
+                    }
+                }
+                dirty = true;
+            }
+            event = input.next() => {
+                let now = Utc::now();
+                match event {
+                    Some(Ok(event)) => {
+                        if let Some(action) = action_for(&state, &event) {
+                            state.handle(action, now);
+                            dirty = true;
+                        }
+                    }
+                    Some(Err(e)) => anyhow::bail!("reading terminal input: {e}"),
+                    None => break,
+                }
+            }
+            _ = frame.tick() => {
+                let now = Utc::now();
+                dirty |= state.tick(now);
+                if dirty {
+                    guard.terminal().draw(|f| ui::draw(f, &state, now))?;
+                    dirty = false;
+                }
+            }
+            _ = sigterm.recv() => break,
+            _ = sighup.recv() => break,
+        }
+        for effect in state.take_effects() {
+            perform(&mut state, effect, commands.as_ref(), export.as_mut());
+            dirty = true;
+        }
+    }
+    drop(guard);
+    Ok(())
+}
+
+fn action_for(state: &AppState, event: &Event) -> Option<Action> {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => state.action_for_key(key),
+        Event::Mouse(mouse) => match mouse.kind {
+            MouseEventKind::ScrollDown => Some(Action::ScrollDown(WHEEL_LINES)),
+            MouseEventKind::ScrollUp => Some(Action::ScrollUp(WHEEL_LINES)),
+            MouseEventKind::Down(_) => Some(Action::Click {
+                column: mouse.column,
+                row: mouse.row,
+            }),
+            _ => None,
+        },
+        Event::Resize(width, height) => Some(Action::Resize {
+            width: *width,
+            height: *height,
+        }),
+        _ => None,
+    }
+}
+
+fn perform(
+    state: &mut AppState,
+    effect: Effect,
+    commands: Option<&Sender<TapCommand>>,
+    export: Option<&mut ExportHook>,
+) {
+    let now = Utc::now();
+    match effect {
+        Effect::Tap(command) => {
+            let Some(sender) = commands else { return };
+            // Never block the UI on the source: a full queue means it is busy restarting.
+            match sender.try_send(command) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => {
+                    state.notify(Level::Warning, "the tap is busy; try again", now);
+                }
+                Err(TrySendError::Closed(_)) => {
+                    state.notify(Level::Error, "the tap source has stopped", now);
+                }
+            }
+        }
+        Effect::Export(request) => match export {
+            Some(hook) => match hook(&request, &state.store, state.view.filter()) {
+                Ok(message) => state.notify(Level::Info, message, now),
+                Err(e) => state.notify(Level::Error, format!("export: {e:#}"), now),
+            },
+            None => state.notify(Level::Error, "export is not available in this session", now),
+        },
+    }
+}

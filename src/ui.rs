@@ -1,0 +1,98 @@
+//! Rendering: a pure function of `AppState`, one pane per file, colours only through the theme.
+
+pub mod detail;
+pub mod filter;
+pub mod help;
+pub mod layout;
+pub mod requests;
+pub mod status;
+pub mod theme;
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use crate::app::{AppState, Pane};
+
+/// Draws the whole screen for `state` at `now`.
+pub fn draw(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
+    let area = frame.area();
+    if layout::too_small(area.width, area.height) {
+        let text = format!(
+            "terminal too small (need {}×{}, have {}×{})",
+            layout::MIN_WIDTH,
+            layout::MIN_HEIGHT,
+            area.width,
+            area.height
+        );
+        let y = area.height / 2;
+        let line = Rect::new(area.x, area.y + y, area.width, 1.min(area.height));
+        frame.render_widget(
+            Paragraph::new(text)
+                .style(state.theme.warning)
+                .alignment(Alignment::Center)
+                .wrap(Wrap { trim: true }),
+            line,
+        );
+        return;
+    }
+    let detail_open = state.detail.is_some() && state.pane == Pane::Requests;
+    let areas = layout::areas(area, detail_open);
+    draw_tabs(frame, areas.tabs, state);
+    match state.pane {
+        Pane::Requests => {
+            if let Some(list) = areas.list {
+                requests::render(frame, list, state, !detail_open);
+            }
+            if let Some(detail) = areas.detail {
+                detail::render(frame, detail, state);
+            }
+        }
+        Pane::Routes | Pane::Identities => {
+            if let Some(body) = areas.list {
+                draw_placeholder(frame, body, state);
+            }
+        }
+    }
+    status::render(frame, areas.status, state, now);
+    if state.prompt.is_some() {
+        let line = Rect::new(areas.status.x, areas.status.bottom() - 1, areas.status.width, 1);
+        filter::render(frame, line, state);
+    }
+    if let Some(scroll) = state.help {
+        help::render(frame, area, state, scroll);
+    }
+}
+
+fn draw_tabs(frame: &mut Frame, area: Rect, state: &AppState) {
+    let theme = &state.theme;
+    let mut spans = Vec::new();
+    for pane in Pane::ALL {
+        let style = if pane == state.pane { theme.tab_active } else { theme.tab };
+        spans.push(Span::styled(format!(" {} {} ", pane.index() + 1, pane.title()), style));
+        spans.push(Span::raw(" "));
+    }
+    frame.render_widget(Line::from(spans), area);
+    let title = format!("meshtap · {} ", state.info.context);
+    frame.render_widget(
+        Line::from(Span::styled(title, theme.title)).alignment(Alignment::Right),
+        area,
+    );
+}
+
+fn draw_placeholder(frame: &mut Frame, area: Rect, state: &AppState) {
+    let title = state.pane.title();
+    let block = Block::bordered()
+        .title(format!(" {title} "))
+        .border_style(state.theme.border_focused);
+    let text = format!("{title} is not available in this build yet.");
+    frame.render_widget(
+        Paragraph::new(text)
+            .style(state.theme.dim)
+            .alignment(Alignment::Center)
+            .block(block),
+        area,
+    );
+}

@@ -1,0 +1,283 @@
+//! The requests pane: one row per request, drawn from the visible window only (never a walk over
+//! everything held), with a "why is this empty" explanation instead of a blank screen.
+
+use std::time::Duration;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
+
+use crate::app::AppState;
+use crate::model::event::grpc_code_name;
+use crate::model::request::{Phase, Request, workload};
+use crate::source::StreamState;
+use crate::ui::theme::Theme;
+
+/// Requests slower than this (to response headers) are drawn with the `slow` style.
+pub const SLOW_LATENCY: Duration = Duration::from_millis(500);
+/// From this inner width the list shows milliseconds and bytes.
+const WIDE_MIN_WIDTH: u16 = 120;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
+    let theme = &state.theme;
+    let rows = state.view.rows(&state.store);
+    let title = format!(
+        " Requests {}/{} ",
+        group(rows.len() as u64),
+        group(state.store.len() as u64)
+    );
+    let block = Block::bordered()
+        .title(Span::styled(title, theme.title))
+        .border_style(if focused { theme.border_focused } else { theme.border });
+    if rows.is_empty() {
+        let hint = Paragraph::new(empty_hint(state))
+            .style(theme.dim)
+            .wrap(Wrap { trim: true })
+            .block(block);
+        frame.render_widget(hint, area);
+        return;
+    }
+    let wide = area.width >= WIDE_MIN_WIDTH;
+    let height = usize::from(area.height.saturating_sub(3)).max(1);
+    let (top, selected) = state.view.window(&rows, height);
+    let mut lines = Vec::with_capacity(height);
+    for index in top..(top + height).min(rows.len()) {
+        let Some(request) = rows.get(index).and_then(|seq| state.store.get(seq)) else {
+            continue;
+        };
+        let row = row(request, theme, wide);
+        lines.push(if Some(index) == selected { row.style(theme.selected) } else { row });
+    }
+    let widths: &[Constraint] = if wide {
+        &[
+            Constraint::Length(12),
+            Constraint::Length(3),
+            Constraint::Fill(3),
+            Constraint::Length(6),
+            Constraint::Fill(4),
+            Constraint::Length(11),
+            Constraint::Length(8),
+            Constraint::Length(7),
+            Constraint::Length(5),
+        ]
+    } else {
+        &[
+            Constraint::Length(8),
+            Constraint::Length(3),
+            Constraint::Fill(3),
+            Constraint::Length(4),
+            Constraint::Fill(2),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(5),
+        ]
+    };
+    let mut header = vec!["time UTC", "dir", "source → destination", "method", "authority path"];
+    header.extend(["status", "latency"]);
+    if wide {
+        header.push("bytes");
+    }
+    header.push("tls");
+    let table = Table::new(lines, widths.iter().copied())
+        .header(Row::new(header).style(theme.header))
+        .block(block);
+    frame.render_widget(table, area);
+}
+
+fn row(request: &Request, theme: &Theme, wide: bool) -> Row<'static> {
+    let time = if wide {
+        request.started.format("%H:%M:%S%.3f").to_string()
+    } else {
+        request.started.format("%H:%M:%S").to_string()
+    };
+    let route = format!("{} → {}", endpoint_name(&request.source), endpoint_name(&request.destination));
+    let target = format!("{}{}", request.authority(), request.path());
+    let (status, status_style) = status(request, theme);
+    let latency = request.latency().or_else(|| request.duration());
+    let latency_style = match latency {
+        Some(l) if l >= SLOW_LATENCY => theme.slow,
+        _ => theme.text,
+    };
+    let (tls, tls_style) = tls_mark(request, theme);
+    let mut cells = vec![
+        Cell::from(time),
+        Cell::from(request.direction().short()),
+        Cell::from(route),
+        Cell::from(if request.init.is_some() { request.method().to_owned() } else { "?".to_owned() }),
+        Cell::from(target),
+        Cell::from(Span::styled(status, status_style)),
+        Cell::from(Span::styled(latency.map(format_duration).unwrap_or_default(), latency_style)),
+    ];
+    if wide {
+        cells.push(Cell::from(request.response_bytes().map(format_bytes).unwrap_or_default()));
+    }
+    cells.push(Cell::from(Span::styled(tls, tls_style)));
+    Row::new(cells)
+}
+
+/// `ns/name` of the workload, else the IP, else `?`.
+pub fn endpoint_name(endpoint: &crate::model::event::Endpoint) -> String {
+    match workload(endpoint) {
+        Some((ns, _, name)) if !ns.is_empty() => format!("{ns}/{name}"),
+        Some((_, _, name)) => name.to_owned(),
+        None => endpoint.addr.map_or_else(|| "?".to_owned(), |a| a.ip().to_string()),
+    }
+}
+
+/// The status cell: HTTP status, gRPC status name, `RST n`, `…` in flight, `expired`.
+pub fn status(request: &Request, theme: &Theme) -> (String, Style) {
+    let class = |request: &Request| match (request.success(), request.http_status()) {
+        (Some(false), _) => theme.status_server_err,
+        (_, Some(s)) if s >= 400 => theme.status_client_err,
+        _ => theme.status_ok,
+    };
+    match request.phase() {
+        Phase::Waiting => ("…".to_owned(), theme.inflight),
+        Phase::Streaming => (
+            format!("{} …", request.http_status().unwrap_or_default()),
+            theme.inflight,
+        ),
+        Phase::Expired => ("expired".to_owned(), theme.expired),
+        Phase::Done => {
+            if let Some(code) = request.reset_code() {
+                (format!("RST {code}"), theme.status_server_err)
+            } else if let Some(code) = request.grpc_status() {
+                let name = grpc_code_name(code).map_or_else(|| format!("grpc {code}"), str::to_owned);
+                (name, class(request))
+            } else if let Some(s) = request.http_status() {
+                (s.to_string(), class(request))
+            } else {
+                ("no resp".to_owned(), theme.status_server_err)
+            }
+        }
+    }
+}
+
+fn tls_mark(request: &Request, theme: &Theme) -> (&'static str, Style) {
+    match request.identity().1 {
+        "true" => ("mTLS", theme.tls_ok),
+        "loopback" => ("lo", theme.dim),
+        "" => ("?", theme.dim),
+        _ => ("plain", theme.tls_plain),
+    }
+}
+
+/// Why the list is empty, in words.
+pub fn empty_hint(state: &AppState) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let help_key = state
+        .keymap
+        .key_for(crate::app::keymap::Context::Global, &crate::app::Action::Help)
+        .map_or_else(|| "?".to_owned(), |k| k.to_string());
+    if let Some(filter) = &state.filter
+        && !state.store.is_empty()
+    {
+        lines.push(Line::from(format!(
+            "No request matches the filter `{}` ({} held). Press / to change it or c to clear it.",
+            filter.text,
+            group(state.store.len() as u64)
+        )));
+    } else if state.view.paused_at.is_some() && !state.store.is_empty() {
+        lines.push(Line::from("Paused before any request arrived. Press f to follow live."));
+    } else {
+        lines.push(Line::from(stream_hint(state)));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(format!("Press {help_key} for help, q to quit.")));
+    lines
+}
+
+fn stream_hint(state: &AppState) -> String {
+    let targets = if state.info.targets.is_empty() { "the targets".to_owned() } else { state.info.targets.join(", ") };
+    if let Some(error) = state.streams.iter().find_map(|s| match s {
+        StreamState::Failed(e) => Some(e.as_str()),
+        _ => None,
+    }) {
+        let lower = error.to_lowercase();
+        return if lower.contains("forbidden") || lower.contains("403") {
+            format!("Forbidden: this user may not tap {targets}. The tap needs RBAC for the tap.linkerd.io API (e.g. the linkerd-viz tap-admin role). Server said: {error}")
+        } else if lower.contains("viz") || (lower.contains("404") && lower.contains("tap")) || lower.contains("apiservice") {
+            format!("Linkerd viz looks missing: the tap API (tap.linkerd.io) is not served. Install it with `linkerd viz install | kubectl apply -f -`. Server said: {error}")
+        } else if lower.contains("no pods") || lower.contains("no resources") || lower.contains("nothing to tap") {
+            format!("No pods to tap for {targets}: check the target and namespace, and that the pods are meshed. Server said: {error}")
+        } else {
+            format!("The tap failed: {error}")
+        };
+    }
+    if let Some((after, error)) = state.streams.iter().find_map(|s| match s {
+        StreamState::Reconnecting { after, error } => Some((after, error)),
+        _ => None,
+    }) {
+        return format!("No data: reconnecting in {}s after: {error}", after.as_secs_f32().ceil());
+    }
+    if state.streams.iter().any(|s| *s == StreamState::Connecting) {
+        return format!("Connecting to {} to tap {targets}…", state.info.context);
+    }
+    if state.source_closed || state.streams.iter().all(|s| *s == StreamState::Ended) {
+        return "The stream ended without any request.".to_owned();
+    }
+    format!("Connected, no traffic yet: the pods of {targets} have not handled a request since the tap started. Send some traffic, or check that the pods are meshed (`linkerd check --proxy`).")
+}
+
+/// `850µs`, `4.2ms`, `120ms`, `1.25s`.
+pub fn format_duration(d: Duration) -> String {
+    let micros = d.as_micros();
+    if micros < 1_000 {
+        format!("{micros}µs")
+    } else if micros < 10_000 {
+        format!("{:.1}ms", micros as f64 / 1_000.0)
+    } else if micros < 1_000_000 {
+        format!("{}ms", micros / 1_000)
+    } else {
+        format!("{:.2}s", d.as_secs_f64())
+    }
+}
+
+/// `512B`, `1.5K`, `12M`.
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["K", "M", "G", "T"];
+    if bytes < 1024 {
+        return format!("{bytes}B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    for unit in UNITS {
+        if value < 1024.0 {
+            return if value < 10.0 { format!("{value:.1}{unit}") } else { format!("{value:.0}{unit}") };
+        }
+        value /= 1024.0;
+    }
+    format!("{value:.0}P")
+}
+
+/// `12,345`.
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(format_duration(Duration::from_micros(850)), "850µs");
+        assert_eq!(format_duration(Duration::from_micros(4_210)), "4.2ms");
+        assert_eq!(format_duration(Duration::from_millis(120)), "120ms");
+        assert_eq!(format_duration(Duration::from_millis(1_250)), "1.25s");
+        assert_eq!(format_bytes(512), "512B");
+        assert_eq!(format_bytes(1536), "1.5K");
+        assert_eq!(format_bytes(12 * 1024 * 1024), "12M");
+        assert_eq!(group(0), "0");
+        assert_eq!(group(1_234_567), "1,234,567");
+    }
+}
