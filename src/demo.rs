@@ -4,5 +4,8 @@
 pub mod api;
 pub mod discovery;
 pub mod kubeconfig;
+pub mod mesh;
 pub mod server;
+pub mod sim;
+pub mod tapper;
 pub mod tls;

@@ -1,5 +1,6 @@
 //! meshtap: a terminal UI for live Linkerd service-mesh traffic.
 
+pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod export;
@@ -9,5 +10,7 @@ pub mod model;
 pub mod proto;
 mod run;
 pub mod source;
+pub mod tui;
+pub mod ui;
 
 pub use run::{run, spawn_streams, specs, start_demo, Demo, DEMO_TARGETS};

@@ -16,7 +16,7 @@ use crate::source::target::{Resource, TapSpec};
 use crate::source::{HttpMatch, SOURCE_CHANNEL_BATCHES, SourceMsg};
 
 /// Targets `meshtap demo` taps when none are given: every simulated namespace.
-pub const DEMO_TARGETS: [&str; 2] = ["ns/sock-shop", "ns/grpc-demo"];
+pub const DEMO_TARGETS: [&str; 2] = ["ns/sock-shop", "ns/emojivoto"];
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -140,7 +140,7 @@ pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
         "the demo serves on loopback only (127.0.0.1 or [::1]), not {}",
         args.addr
     );
-    let api: Arc<dyn demo::api::TapApi> = anyhow::bail!("PENDING tapper");
+    let api = Arc::new(demo::tapper::SimTapApi::new(args.seed, args.rate));
     let options = demo::server::ServerOptions {
         addr: args.addr,
         tls: !args.plain_http,

@@ -3,8 +3,11 @@
 pub mod detail;
 pub mod filter;
 pub mod help;
+pub mod identities;
 pub mod layout;
 pub mod requests;
+pub mod route_detail;
+pub mod routes;
 pub mod status;
 pub mod theme;
 
@@ -58,7 +61,12 @@ pub fn draw(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
     }
     status::render(frame, areas.status, state, now);
     if state.prompt.is_some() {
-        let line = Rect::new(areas.status.x, areas.status.bottom() - 1, areas.status.width, 1);
+        let line = Rect::new(
+            areas.status.x,
+            areas.status.bottom() - 1,
+            areas.status.width,
+            1,
+        );
         filter::render(frame, line, state);
     }
     if let Some(scroll) = state.help {
@@ -70,8 +78,15 @@ fn draw_tabs(frame: &mut Frame, area: Rect, state: &AppState) {
     let theme = &state.theme;
     let mut spans = Vec::new();
     for pane in Pane::ALL {
-        let style = if pane == state.pane { theme.tab_active } else { theme.tab };
-        spans.push(Span::styled(format!(" {} {} ", pane.index() + 1, pane.title()), style));
+        let style = if pane == state.pane {
+            theme.tab_active
+        } else {
+            theme.tab
+        };
+        spans.push(Span::styled(
+            format!(" {} {} ", pane.index() + 1, pane.title()),
+            style,
+        ));
         spans.push(Span::raw(" "));
     }
     frame.render_widget(Line::from(spans), area);

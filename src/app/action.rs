@@ -85,8 +85,14 @@ pub enum Action {
     // Mouse and terminal.
     ScrollUp(u16),
     ScrollDown(u16),
-    Click { column: u16, row: u16 },
-    Resize { width: u16, height: u16 },
+    Click {
+        column: u16,
+        row: u16,
+    },
+    Resize {
+        width: u16,
+        height: u16,
+    },
 }
 
 /// Keymap names of the actions a key can be bound to.

@@ -11,7 +11,10 @@ pub enum Command {
     /// `None` clears `--to`.
     To(Option<String>),
     MaxRps(f32),
-    Export { path: PathBuf, args: Vec<String> },
+    Export {
+        path: PathBuf,
+        args: Vec<String>,
+    },
     Filter(String),
     Help,
     Quit,
@@ -53,7 +56,9 @@ pub fn parse(line: &str) -> Result<Command, String> {
             if args.is_empty() {
                 Err(usage("target"))
             } else {
-                Ok(Command::Targets(args.iter().map(|a| (*a).to_owned()).collect()))
+                Ok(Command::Targets(
+                    args.iter().map(|a| (*a).to_owned()).collect(),
+                ))
             }
         }
         "to" => match args.as_slice() {
@@ -100,7 +105,10 @@ mod tests {
             Ok(Command::Targets(vec!["deploy/a".into(), "deploy/b".into()]))
         );
         assert_eq!(parse("to"), Ok(Command::To(None)));
-        assert_eq!(parse("to deploy/y"), Ok(Command::To(Some("deploy/y".into()))));
+        assert_eq!(
+            parse("to deploy/y"),
+            Ok(Command::To(Some("deploy/y".into())))
+        );
         assert_eq!(parse("maxrps 2.5"), Ok(Command::MaxRps(2.5)));
         assert_eq!(
             parse("export out.json --format har"),

@@ -88,7 +88,9 @@ pub fn from_text(text: &str, origin: &str, no_color: bool) -> UiConfig {
             )),
         };
         if let Err(why) = result {
-            config.warnings.push(format!("{origin}:{}: {why}", number + 1));
+            config
+                .warnings
+                .push(format!("{origin}:{}: {why}", number + 1));
         }
     }
     config

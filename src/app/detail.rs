@@ -9,8 +9,12 @@ use crate::model::event::{Endpoint, Eos, Header, HeaderValue, Labels, grpc_code_
 use crate::model::request::Request;
 
 /// Header names whose values are masked until the user reveals them.
-pub const SENSITIVE_HEADERS: [&str; 4] =
-    ["authorization", "cookie", "set-cookie", "proxy-authorization"];
+pub const SENSITIVE_HEADERS: [&str; 4] = [
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+];
 
 /// Shown instead of a sensitive header value.
 pub const REDACTED: &str = "<redacted>";
@@ -87,7 +91,12 @@ impl DetailState {
 
     /// The paths of the lines currently shown, top to bottom.
     pub fn visible(&self, nodes: &[Node]) -> Vec<Vec<String>> {
-        fn walk(nodes: &[Node], prefix: &[String], opened: &HashSet<Vec<String>>, out: &mut Vec<Vec<String>>) {
+        fn walk(
+            nodes: &[Node],
+            prefix: &[String],
+            opened: &HashSet<Vec<String>>,
+            out: &mut Vec<Vec<String>>,
+        ) {
             for node in nodes {
                 let mut path = prefix.to_vec();
                 path.push(node.id.clone());
@@ -109,7 +118,10 @@ impl DetailState {
         if visible.is_empty() {
             return;
         }
-        let current = visible.iter().position(|p| *p == self.selected).unwrap_or(0);
+        let current = visible
+            .iter()
+            .position(|p| *p == self.selected)
+            .unwrap_or(0);
         let target = current.saturating_add_signed(delta).min(visible.len() - 1);
         self.selected.clone_from(&visible[target]);
         self.keep_in_view(target, visible.len(), height);
@@ -131,7 +143,10 @@ impl DetailState {
             self.selected.pop();
         }
         let visible = self.visible(nodes);
-        let index = visible.iter().position(|p| *p == self.selected).unwrap_or(0);
+        let index = visible
+            .iter()
+            .position(|p| *p == self.selected)
+            .unwrap_or(0);
         self.keep_in_view(index, visible.len(), height);
     }
 
@@ -149,7 +164,11 @@ impl DetailState {
 fn find<'a>(nodes: &'a [Node], path: &[String]) -> Option<&'a Node> {
     let (first, rest) = path.split_first()?;
     let node = nodes.iter().find(|n| &n.id == first)?;
-    if rest.is_empty() { Some(node) } else { find(&node.children, rest) }
+    if rest.is_empty() {
+        Some(node)
+    } else {
+        find(&node.children, rest)
+    }
 }
 
 /// The detail tree of a request; sensitive header values are masked unless `reveal`.
@@ -158,8 +177,14 @@ pub fn nodes(request: &Request, reveal: bool) -> Vec<Node> {
     let mut req = Vec::new();
     match &request.init {
         Some(init) => {
-            req.push(Node::leaf("method", init.method.as_deref().unwrap_or("(none)")));
-            req.push(Node::leaf("scheme", init.scheme.as_deref().unwrap_or("(none)")));
+            req.push(Node::leaf(
+                "method",
+                init.method.as_deref().unwrap_or("(none)"),
+            ));
+            req.push(Node::leaf(
+                "scheme",
+                init.scheme.as_deref().unwrap_or("(none)"),
+            ));
             req.push(Node::leaf("authority", init.authority.as_ref()));
             req.push(Node::leaf("path", init.path.as_ref()));
             req.push(headers("headers", &init.headers, reveal));
@@ -175,11 +200,16 @@ pub fn nodes(request: &Request, reveal: bool) -> Vec<Node> {
     match &request.response {
         Some(response) => {
             rsp.push(Node::leaf("status", response.http_status.to_string()));
-            rsp.push(Node::leaf("latency", opt_duration(response.since_request_init)));
+            rsp.push(Node::leaf(
+                "latency",
+                opt_duration(response.since_request_init),
+            ));
             rsp.push(headers("headers", &response.headers, reveal));
         }
         None if request.expired => rsp.push(Node::leaf("missing", "expired without a response")),
-        None if request.end.is_some() => rsp.push(Node::leaf("missing", "ended before any response")),
+        None if request.end.is_some() => {
+            rsp.push(Node::leaf("missing", "ended before any response"))
+        }
         None => rsp.push(Node::leaf("waiting", "no response yet (in flight)")),
     }
     out.push(Node::branch("response", rsp));
@@ -188,11 +218,17 @@ pub fn nodes(request: &Request, reveal: bool) -> Vec<Node> {
     match &request.end {
         Some(e) => {
             end.push(Node::leaf("duration", opt_duration(e.since_request_init)));
-            end.push(Node::leaf("since response", opt_duration(e.since_response_init)));
+            end.push(Node::leaf(
+                "since response",
+                opt_duration(e.since_response_init),
+            ));
             end.push(Node::leaf("bytes", e.response_bytes.to_string()));
             let outcome = match e.eos {
                 Some(Eos::Grpc(code)) => {
-                    format!("grpc-status {code} ({})", grpc_code_name(code).unwrap_or("?"))
+                    format!(
+                        "grpc-status {code} ({})",
+                        grpc_code_name(code).unwrap_or("?")
+                    )
                 }
                 Some(Eos::Reset(code)) => format!("stream reset, error code {code}"),
                 None => "ended normally".to_owned(),
@@ -206,8 +242,20 @@ pub fn nodes(request: &Request, reveal: bool) -> Vec<Node> {
     out.push(Node::branch("end", end));
 
     let (identity, tls) = request.identity();
-    out.push(endpoint("source", &request.source, request.direction() == crate::model::event::Direction::Inbound, identity, tls));
-    out.push(endpoint("destination", &request.destination, request.direction() == crate::model::event::Direction::Outbound, identity, tls));
+    out.push(endpoint(
+        "source",
+        &request.source,
+        request.direction() == crate::model::event::Direction::Inbound,
+        identity,
+        tls,
+    ));
+    out.push(endpoint(
+        "destination",
+        &request.destination,
+        request.direction() == crate::model::event::Direction::Outbound,
+        identity,
+        tls,
+    ));
     out.push(labels_node("route", &request.route));
 
     let mut ids = vec![
@@ -216,18 +264,35 @@ pub fn nodes(request: &Request, reveal: bool) -> Vec<Node> {
         Node::leaf("direction", request.direction().proto_name()),
         Node::leaf(
             "reporter",
-            request.key.reporter.map_or_else(|| "(unknown)".to_owned(), |a| a.to_string()),
+            request
+                .key
+                .reporter
+                .map_or_else(|| "(unknown)".to_owned(), |a| a.to_string()),
         ),
     ];
-    ids.push(Node::leaf("started", request.started.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()));
+    ids.push(Node::leaf(
+        "started",
+        request
+            .started
+            .format("%Y-%m-%d %H:%M:%S%.3f UTC")
+            .to_string(),
+    ));
     out.push(Node::branch("ids", ids));
     out
 }
 
-fn endpoint(key: &str, endpoint: &Endpoint, speaks_for_tls: bool, identity: Option<&str>, tls: &str) -> Node {
+fn endpoint(
+    key: &str,
+    endpoint: &Endpoint,
+    speaks_for_tls: bool,
+    identity: Option<&str>,
+    tls: &str,
+) -> Node {
     let mut children = vec![Node::leaf(
         "address",
-        endpoint.addr.map_or_else(|| "(none)".to_owned(), |a| a.to_string()),
+        endpoint
+            .addr
+            .map_or_else(|| "(none)".to_owned(), |a| a.to_string()),
     )];
     if speaks_for_tls {
         children.push(Node::leaf("tls", tls_words(tls)));
@@ -307,5 +372,8 @@ fn header_text(value: &HeaderValue) -> String {
 }
 
 fn opt_duration(d: Option<Duration>) -> String {
-    d.map_or_else(|| "(unknown)".to_owned(), crate::ui::requests::format_duration)
+    d.map_or_else(
+        || "(unknown)".to_owned(),
+        crate::ui::requests::format_duration,
+    )
 }

@@ -89,7 +89,11 @@ impl Key {
             }
             other => other,
         };
-        Self { code, modifiers: modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT) }
+        Self {
+            code,
+            modifiers: modifiers
+                & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT),
+        }
     }
 
     pub fn from_event(event: &KeyEvent) -> Self {
@@ -278,7 +282,9 @@ mod tests {
 
     #[test]
     fn keys_parse_and_print() {
-        for text in ["q", "G", "?", "Ctrl-c", "PageDown", "BackTab", "Space", "F5", "Alt-x"] {
+        for text in [
+            "q", "G", "?", "Ctrl-c", "PageDown", "BackTab", "Space", "F5", "Alt-x",
+        ] {
             let key = Key::parse(text).expect(text);
             assert_eq!(key.to_string(), text);
         }
@@ -291,7 +297,10 @@ mod tests {
     fn shifted_letters_match_their_character() {
         let event = KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT);
         assert_eq!(Some(Key::from_event(&event)), Key::parse("G"));
-        let ctrl = KeyEvent::new(KeyCode::Char('C'), KeyModifiers::CONTROL | KeyModifiers::SHIFT);
+        let ctrl = KeyEvent::new(
+            KeyCode::Char('C'),
+            KeyModifiers::CONTROL | KeyModifiers::SHIFT,
+        );
         assert_eq!(Some(Key::from_event(&ctrl)), Key::parse("Ctrl-c"));
     }
 

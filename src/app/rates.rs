@@ -39,10 +39,7 @@ impl Rates {
         });
         let window = TimeDelta::seconds(RATE_WINDOW_SECS);
         while self.samples.len() > RATE_SAMPLES_CAP
-            || self
-                .samples
-                .front()
-                .is_some_and(|s| now - s.at > window)
+            || self.samples.front().is_some_and(|s| now - s.at > window)
         {
             self.samples.pop_front();
         }

@@ -53,8 +53,16 @@ impl AppState {
                 }
                 self.view.following = false;
                 self.view.refresh_sort(&self.store, now, true);
-                let order = if self.view.descending { "descending" } else { "ascending" };
-                self.notify(Level::Info, format!("sorted by {} {order}", self.view.sort.name()), now);
+                let order = if self.view.descending {
+                    "descending"
+                } else {
+                    "ascending"
+                };
+                self.notify(
+                    Level::Info,
+                    format!("sorted by {} {order}", self.view.sort.name()),
+                    now,
+                );
             }
             Action::Quick(field) => self.quick_filter(field, now),
             Action::ClearFilter => self.apply_filter("", now),
@@ -107,7 +115,9 @@ impl AppState {
             return;
         }
         if let Some(detail) = &mut self.detail {
-            let Some(request) = self.store.get(detail.seq) else { return };
+            let Some(request) = self.store.get(detail.seq) else {
+                return;
+            };
             let nodes = detail::nodes(request, detail.reveal);
             let rows = layout::detail_rows(self.width, self.height);
             let detail_page = isize::try_from(rows).unwrap_or(isize::MAX);
@@ -165,10 +175,16 @@ impl AppState {
             }
             return;
         }
-        let Some(list) = areas.list.filter(|_| self.pane == Pane::Requests) else { return };
+        let Some(list) = areas.list.filter(|_| self.pane == Pane::Requests) else {
+            return;
+        };
         // Two rows above the data: the border and the header.
         let first = list.y + 2;
-        if row < first || row >= list.y + list.height.saturating_sub(1) || column < list.x || column >= list.x + list.width {
+        if row < first
+            || row >= list.y + list.height.saturating_sub(1)
+            || column < list.x
+            || column >= list.x + list.width
+        {
             return;
         }
         let rows = self.view.rows(&self.store);
@@ -183,7 +199,9 @@ impl AppState {
 
     /// Handles an action while a prompt is open; `false` lets it fall through (e.g. Quit).
     fn prompt_action(&mut self, action: &Action, now: DateTime<Utc>) -> bool {
-        let Some(prompt) = &mut self.prompt else { return false };
+        let Some(prompt) = &mut self.prompt else {
+            return false;
+        };
         let history = match prompt.kind {
             PromptKind::Filter => &self.filter_history,
             PromptKind::Command => &self.command_history,
@@ -235,7 +253,8 @@ impl AppState {
         if text.is_empty() {
             if self.filter.take().is_some() {
                 if self.live {
-                    self.effects.push(Effect::Tap(TapCommand::Http(Default::default())));
+                    self.effects
+                        .push(Effect::Tap(TapCommand::Http(Default::default())));
                 }
                 self.view.set_filter(&self.store, None);
                 self.notify(Level::Info, "filter cleared", now);
@@ -251,10 +270,19 @@ impl AppState {
             }
         };
         let (server, server_extra, client) = filter.split_server_side();
-        let previous = self.filter.as_ref().map(|f| f.server.clone()).unwrap_or_default();
-        let server = if self.live { server } else { Default::default() };
+        let previous = self
+            .filter
+            .as_ref()
+            .map(|f| f.server.clone())
+            .unwrap_or_default();
+        let server = if self.live {
+            server
+        } else {
+            Default::default()
+        };
         if self.live && server != previous {
-            self.effects.push(Effect::Tap(TapCommand::Http(server.clone())));
+            self.effects
+                .push(Effect::Tap(TapCommand::Http(server.clone())));
         }
         self.filter = Some(ActiveFilter {
             text: filter.to_string(),
@@ -279,11 +307,18 @@ impl AppState {
             QuickField::Deployment => workload
                 .filter(|(_, kind, _)| *kind == "deploy")
                 .map(|(_, _, name)| format!("deploy={}", quote(name))),
-            QuickField::Path => request.init.as_ref().map(|_| format!("path={}", quote(request.path()))),
+            QuickField::Path => request
+                .init
+                .as_ref()
+                .map(|_| format!("path={}", quote(request.path()))),
             QuickField::Status => request.http_status().map(|s| format!("status={s}")),
         };
         let Some(clause) = clause else {
-            self.notify(Level::Warning, "the selected request has no such field", now);
+            self.notify(
+                Level::Warning,
+                "the selected request has no such field",
+                now,
+            );
             return;
         };
         let text = match &self.filter {
@@ -304,7 +339,9 @@ impl AppState {
             Command::Help => return self.help = Some(0),
             Command::Filter(text) => return self.apply_filter(&text, now),
             Command::Export { path, args } => {
-                return self.effects.push(Effect::Export(ExportRequest { path, args }));
+                return self
+                    .effects
+                    .push(Effect::Export(ExportRequest { path, args }));
             }
             Command::Namespace(ns) => TapCommand::Namespace(ns),
             Command::Targets(targets) => {
@@ -318,14 +355,25 @@ impl AppState {
             self.notify(Level::Info, format!("restarting the tap: :{line}"), now);
             self.effects.push(Effect::Tap(tap));
         } else {
-            self.notify(Level::Error, format!(":{line} needs a live tap ({} is not one)", self.info.context), now);
+            self.notify(
+                Level::Error,
+                format!(
+                    ":{line} needs a live tap ({} is not one)",
+                    self.info.context
+                ),
+                now,
+            );
         }
     }
 }
 
 /// Quotes a filter value unless it is a plain word.
 fn quote(value: &str) -> String {
-    if !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+    if !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
         value.to_owned()
     } else {
         format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))

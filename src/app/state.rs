@@ -2,7 +2,7 @@
 //! Nothing here does IO or reads the clock; `now` is passed in, so tests drive it directly.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use crossterm::event::{KeyEvent, KeyModifiers, KeyCode};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::{Action, Pane};
 use super::config::UiConfig;
@@ -125,7 +125,7 @@ impl AppState {
     }
 
     /// Applies a message from the source.
-    pub fn ingest(&mut self, msg: SourceMsg, _now: DateTime<Utc>) {
+    pub fn ingest(&mut self, msg: SourceMsg, now: DateTime<Utc>) {
         match msg {
             SourceMsg::Events(events) => {
                 for event in events {
@@ -143,6 +143,15 @@ impl AppState {
                     self.streams.resize(stream + 1, StreamState::Connecting);
                 }
                 self.streams[stream] = state;
+            }
+            SourceMsg::Warning { stream, message } => {
+                let target = self.info.targets.get(stream).map_or("", String::as_str);
+                let text = if target.is_empty() {
+                    message
+                } else {
+                    format!("{target}: {message}")
+                };
+                self.notify(Level::Warning, text, now);
             }
         }
     }
@@ -227,7 +236,9 @@ impl AppState {
         match event.code {
             KeyCode::Char(c)
                 if self.prompt.is_some()
-                    && !event.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+                    && !event
+                        .modifiers
+                        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
             {
                 Some(Action::Input(c))
             }

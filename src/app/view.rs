@@ -257,22 +257,34 @@ impl RequestsView {
 
     /// Re-anchors selection and window after any change, for a window of `height` rows.
     pub fn settle(&mut self, store: &Store, height: usize) {
-        let rows = self.rows(store);
-        let n = rows.len();
-        if n == 0 {
-            self.top = None;
-            return;
-        }
-        if self.following && self.sort == SortKey::Time && !self.descending {
-            self.selected = rows.get(n - 1);
-        } else if self.selected.is_none() {
-            self.selected = rows.get(0);
-        }
-        let (top, selected) = self.window(&rows, height);
-        let selected = selected.and_then(|i| rows.get(i));
-        let top = rows.get(top);
+        let follow = self.following && self.sort == SortKey::Time && !self.descending;
+        let (selected, top) = {
+            let rows = self.rows(store);
+            let n = rows.len();
+            if n == 0 {
+                (self.selected, None)
+            } else {
+                let mut probe = self.clone_anchor();
+                if follow {
+                    probe.selected = rows.get(n - 1);
+                } else if probe.selected.is_none() {
+                    probe.selected = rows.get(0);
+                }
+                let (top, selected) = probe.window(&rows, height);
+                (selected.and_then(|i| rows.get(i)), rows.get(top))
+            }
+        };
         self.selected = selected;
         self.top = top;
+    }
+
+    /// Just the selection and window, for computing a new window without borrowing the lists.
+    fn clone_anchor(&self) -> RequestsView {
+        RequestsView {
+            selected: self.selected,
+            top: self.top,
+            ..RequestsView::default()
+        }
     }
 
     /// Moves the selection by `delta` rows (clamped), leaving follow mode.
@@ -290,11 +302,13 @@ impl RequestsView {
     pub fn select_index(&mut self, store: &Store, index: usize) {
         let rows = self.rows(store);
         let last = rows.len().saturating_sub(1);
-        self.selected = rows.get(index.min(last));
-        self.following = matches!(rows, Rows::Range { .. } | Rows::Matches(..))
+        let selected = rows.get(index.min(last));
+        let following = matches!(rows, Rows::Range { .. } | Rows::Matches(..))
             && self.paused_at.is_none()
             && index >= last
             && self.following;
+        self.selected = selected;
+        self.following = following;
     }
 
     /// Scrolls the window without moving the selection unless it would leave the screen.
@@ -307,10 +321,13 @@ impl RequestsView {
         let (top, selected) = self.window(&rows, height);
         let max_top = n.saturating_sub(height.max(1));
         let top = top.saturating_add_signed(delta).min(max_top);
-        self.top = rows.get(top);
-        if let Some(sel) = selected {
-            let sel = sel.clamp(top, (top + height.max(1) - 1).min(n - 1));
-            self.selected = rows.get(sel);
+        let selected = selected
+            .map(|sel| sel.clamp(top, (top + height.max(1) - 1).min(n - 1)))
+            .and_then(|sel| rows.get(sel));
+        let top = rows.get(top);
+        self.top = top;
+        if selected.is_some() {
+            self.selected = selected;
         }
         self.following = false;
     }

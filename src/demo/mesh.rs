@@ -25,7 +25,10 @@ pub type WorkloadId = usize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
     Default,
-    Server { server: &'static str, authz: &'static str },
+    Server {
+        server: &'static str,
+        authz: &'static str,
+    },
 }
 
 /// One deployment with its Service.
@@ -79,7 +82,17 @@ pub struct Mesh {
 
 /// (namespace, deployment, service, service account, replicas, service port, container port,
 /// meshed, policy)
-type Row = (&'static str, &'static str, Option<&'static str>, &'static str, usize, u16, u16, bool, Policy);
+type Row = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    usize,
+    u16,
+    u16,
+    bool,
+    Policy,
+);
 
 const PAYMENT_POLICY: Policy = Policy::Server {
     server: "payment-http",
@@ -167,9 +180,15 @@ impl Mesh {
                 let mut labels = BTreeMap::new();
                 labels.insert("app".to_owned(), name.to_owned());
                 labels.insert("name".to_owned(), name.to_owned());
-                labels.insert("pod-template-hash".to_owned(), workload.template_hash.clone());
+                labels.insert(
+                    "pod-template-hash".to_owned(),
+                    workload.template_hash.clone(),
+                );
                 if meshed {
-                    labels.insert("linkerd.io/control-plane-ns".to_owned(), CONTROL_PLANE_NS.to_owned());
+                    labels.insert(
+                        "linkerd.io/control-plane-ns".to_owned(),
+                        CONTROL_PLANE_NS.to_owned(),
+                    );
                     labels.insert("linkerd.io/proxy-deployment".to_owned(), name.to_owned());
                     labels.insert("linkerd.io/workload-ns".to_owned(), namespace.to_owned());
                 }
@@ -231,7 +250,11 @@ impl Mesh {
 
     /// The labels an inbound proxy attaches to its own side: the policy that admitted the
     /// request (`route` is an HTTPRoute/GRPCRoute name, `None` for the default route).
-    pub fn inbound_policy_labels(&self, pod: PodId, route: Option<(&str, &str)>) -> BTreeMap<String, String> {
+    pub fn inbound_policy_labels(
+        &self,
+        pod: PodId,
+        route: Option<(&str, &str)>,
+    ) -> BTreeMap<String, String> {
         let w = self.workload_of(pod);
         let mut labels = BTreeMap::new();
         let mut put = |k: &str, v: &str| {
@@ -255,18 +278,13 @@ impl Mesh {
                 put("authz_name", authz);
             }
         }
-        match route {
-            Some((kind, name)) => {
-                put("route_group", "gateway.networking.k8s.io");
-                put("route_kind", kind);
-                put("route_name", name);
-            }
-            None => {
-                put("route_group", "");
-                put("route_kind", "default");
-                put("route_name", "default");
-            }
-        }
+        let (group, kind, name) = match route {
+            Some((kind, name)) => ("gateway.networking.k8s.io", kind, name),
+            None => ("", "default", "default"),
+        };
+        put("route_group", group);
+        put("route_kind", kind);
+        put("route_name", name);
         put("tls", "loopback");
         labels
     }

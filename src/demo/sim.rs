@@ -163,8 +163,14 @@ impl Call {
         let full = headers + self.body_ns;
         let (response, end) = match self.outcome {
             Outcome::Complete => (Some(headers), Some(full)),
-            Outcome::Reset { after_response: true, .. } => (Some(headers), Some(headers + self.body_ns / 2)),
-            Outcome::Reset { after_response: false, .. } => (None, Some(headers)),
+            Outcome::Reset {
+                after_response: true,
+                ..
+            } => (Some(headers), Some(headers + self.body_ns / 2)),
+            Outcome::Reset {
+                after_response: false,
+                ..
+            } => (None, Some(headers)),
             Outcome::Hang { with_response } => (with_response.then_some(headers), None),
         };
         let release_at = request_at + end.unwrap_or(HANG_RELEASE_NS);
@@ -197,7 +203,10 @@ impl Traffic {
         let mut ends = Vec::with_capacity(ROUTES.len());
         for route in ROUTES {
             // Routes name existing workloads (checked by a unit test); a typo only drops the route.
-            let (Some(c), Some(s)) = (mesh.workload_named(route.client), mesh.workload_named(route.server)) else {
+            let (Some(c), Some(s)) = (
+                mesh.workload_named(route.client),
+                mesh.workload_named(route.server),
+            ) else {
                 cumulative.push(total);
                 ends.push((0, 0));
                 continue;
@@ -240,7 +249,10 @@ impl Traffic {
         let rng = &mut self.rng;
         let total = self.cumulative.last().copied().unwrap_or(0);
         let pick = rng.below(total);
-        let route_id = self.cumulative.partition_point(|&c| c <= pick).min(ROUTES.len() - 1);
+        let route_id = self
+            .cumulative
+            .partition_point(|&c| c <= pick)
+            .min(ROUTES.len() - 1);
         let route = &ROUTES[route_id];
         let (cw, sw) = self.ends[route_id];
         let clients = &self.mesh.workloads[cw].pods;
@@ -258,10 +270,14 @@ impl Traffic {
         let roll = rng.unit();
         let (mut status, grpc, failed) = match route.protocol {
             Protocol::Http1 if roll < route.error_rate => (route.error_status, None, true),
-            Protocol::Http1 if roll < route.error_rate + route.miss_rate => (route.miss_status, None, true),
+            Protocol::Http1 if roll < route.error_rate + route.miss_rate => {
+                (route.miss_status, None, true)
+            }
             Protocol::Http1 => (route.ok_status, None, false),
             Protocol::Grpc if roll < route.error_rate => (200, Some(route.error_status), true),
-            Protocol::Grpc if roll < route.error_rate + route.miss_rate => (200, Some(route.miss_status), true),
+            Protocol::Grpc if roll < route.error_rate + route.miss_rate => {
+                (200, Some(route.miss_status), true)
+            }
             Protocol::Grpc => (200, Some(0), false),
         };
         let fate = rng.unit();
@@ -285,13 +301,26 @@ impl Traffic {
             rng.between(route.bytes.0, route.bytes.1)
         };
         match outcome {
-            Outcome::Reset { after_response: false, .. } | Outcome::Hang { .. } => {
+            Outcome::Reset {
+                after_response: false,
+                ..
+            }
+            | Outcome::Hang { .. } => {
                 bytes = 0;
             }
-            Outcome::Reset { after_response: true, .. } => bytes /= 2,
+            Outcome::Reset {
+                after_response: true,
+                ..
+            } => bytes /= 2,
             Outcome::Complete => {}
         }
-        if matches!(outcome, Outcome::Reset { after_response: false, .. }) {
+        if matches!(
+            outcome,
+            Outcome::Reset {
+                after_response: false,
+                ..
+            }
+        ) {
             status = 0;
         }
         Call {
@@ -317,7 +346,8 @@ impl Traffic {
 /// The first `n` events of an unsampled tap of every meshed pod at the default rate, decoded:
 /// a headless hook for tests and benchmarks (virtual time, no wall clock).
 pub fn generate(seed: u64, n: usize) -> Vec<tap::TapEvent> {
-    let mut session = super::tapper::Session::everything(Arc::new(Mesh::demo()), seed, DEFAULT_RATE);
+    let mut session =
+        super::tapper::Session::everything(Arc::new(Mesh::demo()), seed, DEFAULT_RATE);
     let mut out = Vec::with_capacity(n);
     let mut buf = BytesMut::new();
     // Bounded: a simulated hour is far more than any `n` a test asks for at the default rate.

@@ -53,8 +53,9 @@ pub struct Edge {
     pub tls: [u64; TlsState::COUNT],
     /// The last identity Linkerd reported: the client's (inbound) or the server's (outbound).
     pub identity: Option<Text>,
-    /// The service account the peer runs as, when the labels said.
+    /// The service accounts the peer and the local workload run as, when the labels said.
     pub peer_serviceaccount: Option<Text>,
+    pub local_serviceaccount: Option<Text>,
     /// mTLS requests whose identity does not belong to the peer's service account + namespace.
     pub identity_mismatches: u64,
     /// More than one identity was seen on this edge.
@@ -205,7 +206,7 @@ impl IdentityTable {
         write_workload(&mut scratch, peer);
         let index = match self.index.get(scratch.as_str()) {
             Some(&index) => Some(index),
-            None => self.insert(&scratch, direction, peer, request.started),
+            None => self.insert(&scratch, direction, (local, peer), request.started),
         };
         self.scratch = scratch;
         let Some(edge) = index.and_then(|i| self.edges.get_mut(i)) else {
@@ -235,7 +236,13 @@ impl IdentityTable {
         }
     }
 
-    fn insert(&mut self, lookup: &str, direction: Direction, peer: &Endpoint, now: DateTime<Utc>) -> Option<usize> {
+    fn insert(
+        &mut self,
+        lookup: &str,
+        direction: Direction,
+        (local, peer): (&Endpoint, &Endpoint),
+        now: DateTime<Utc>,
+    ) -> Option<usize> {
         if self.edges.len() >= MAX_EDGES {
             return None;
         }
@@ -244,14 +251,15 @@ impl IdentityTable {
             let (namespace, name) = parts.next().unwrap_or("").split_once('/').unwrap_or(("", ""));
             WorkloadId { namespace: Text::from(namespace), name: Text::from(name) }
         };
-        let local = workload_id();
+        let local_id = workload_id();
         let peer_id = workload_id();
         self.edges.push(Edge {
-            key: EdgeKey { direction, local, peer: peer_id },
+            key: EdgeKey { direction, local: local_id, peer: peer_id },
             requests: 0,
             tls: [0; TlsState::COUNT],
             identity: None,
             peer_serviceaccount: peer.labels.get("serviceaccount").map(Text::from),
+            local_serviceaccount: local.labels.get("serviceaccount").map(Text::from),
             identity_mismatches: 0,
             identity_changed: false,
             authz: None,
@@ -289,6 +297,18 @@ impl IdentityTable {
             concerns.push(Concern::Denied { requests: edge.denied });
         }
         concerns
+    }
+
+    /// The identity a workload's proxy should present, built from its service account and the
+    /// trust domain seen on this edge; `None` when either is unknown.
+    pub fn expected_identity(edge: &Edge, local: bool) -> Option<String> {
+        let domain = trust_domain(edge.identity.as_deref()?)?;
+        let (sa, ns) = if local {
+            (edge.local_serviceaccount.as_deref()?, &edge.key.local.namespace)
+        } else {
+            (edge.peer_serviceaccount.as_deref()?, &edge.key.peer.namespace)
+        };
+        Some(format!("{sa}.{ns}.serviceaccount.identity.{domain}"))
     }
 
     pub fn summary(&self) -> IdentitySummary {

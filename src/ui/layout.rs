@@ -38,7 +38,8 @@ pub fn areas(area: Rect, detail: bool) -> Areas {
         (Some(body), None)
     } else if area.width >= SPLIT_DETAIL_MIN_WIDTH {
         let [list, detail] =
-            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                .areas(body);
         (Some(list), Some(detail))
     } else {
         (None, Some(body))

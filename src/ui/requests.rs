@@ -30,7 +30,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
     );
     let block = Block::bordered()
         .title(Span::styled(title, theme.title))
-        .border_style(if focused { theme.border_focused } else { theme.border });
+        .border_style(if focused {
+            theme.border_focused
+        } else {
+            theme.border
+        });
     if rows.is_empty() {
         let hint = Paragraph::new(empty_hint(state))
             .style(theme.dim)
@@ -42,58 +46,71 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
     let wide = area.width >= WIDE_MIN_WIDTH;
     let height = usize::from(area.height.saturating_sub(3)).max(1);
     let (top, selected) = state.view.window(&rows, height);
+    let widths = column_widths(area.width.saturating_sub(2), wide);
     let mut lines = Vec::with_capacity(height);
     for index in top..(top + height).min(rows.len()) {
         let Some(request) = rows.get(index).and_then(|seq| state.store.get(seq)) else {
             continue;
         };
-        let row = row(request, theme, wide);
-        lines.push(if Some(index) == selected { row.style(theme.selected) } else { row });
+        let row = row(request, theme, &widths);
+        lines.push(if Some(index) == selected {
+            row.style(theme.selected)
+        } else {
+            row
+        });
     }
-    let widths: &[Constraint] = if wide {
-        &[
-            Constraint::Length(12),
-            Constraint::Length(3),
-            Constraint::Fill(3),
-            Constraint::Length(6),
-            Constraint::Fill(4),
-            Constraint::Length(11),
-            Constraint::Length(8),
-            Constraint::Length(7),
-            Constraint::Length(5),
-        ]
-    } else {
-        &[
-            Constraint::Length(8),
-            Constraint::Length(3),
-            Constraint::Fill(3),
-            Constraint::Length(4),
-            Constraint::Fill(2),
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Length(5),
-        ]
-    };
-    let mut header = vec!["time UTC", "dir", "source → destination", "method", "authority path"];
+    let mut header = vec![
+        "time UTC",
+        "dir",
+        "source → destination",
+        "method",
+        "authority path",
+    ];
     header.extend(["status", "latency"]);
     if wide {
         header.push("bytes");
     }
     header.push("tls");
-    let table = Table::new(lines, widths.iter().copied())
+    let table = Table::new(lines, widths.iter().map(|w| Constraint::Length(*w)))
         .header(Row::new(header).style(theme.header))
         .block(block);
     frame.render_widget(table, area);
 }
 
-fn row(request: &Request, theme: &Theme, wide: bool) -> Row<'static> {
+/// Column widths for an inner width: fixed columns first, the rest shared by the two text
+/// columns so they can be truncated in the middle rather than cut off.
+fn column_widths(inner: u16, wide: bool) -> Vec<u16> {
+    let fixed: &[u16] = if wide {
+        &[12, 3, 0, 6, 0, 11, 8, 7, 5]
+    } else {
+        &[8, 3, 0, 4, 0, 7, 7, 5]
+    };
+    let spacing = u16::try_from(fixed.len() - 1).unwrap_or(0);
+    let rest = inner.saturating_sub(fixed.iter().sum::<u16>() + spacing);
+    let route = rest * 3 / 7;
+    let mut widths = fixed.to_vec();
+    widths[2] = route;
+    widths[4] = rest - route;
+    widths
+}
+
+fn row(request: &Request, theme: &Theme, widths: &[u16]) -> Row<'static> {
+    let wide = widths.len() == 9;
     let time = if wide {
         request.started.format("%H:%M:%S%.3f").to_string()
     } else {
         request.started.format("%H:%M:%S").to_string()
     };
-    let route = format!("{} → {}", endpoint_name(&request.source), endpoint_name(&request.destination));
-    let target = format!("{}{}", request.authority(), request.path());
+    let route = format!(
+        "{} → {}",
+        endpoint_name(&request.source),
+        endpoint_name(&request.destination)
+    );
+    let route = truncate_middle(&route, widths[2]);
+    let target = truncate_middle(
+        &format!("{}{}", request.authority(), request.path()),
+        widths[4],
+    );
     let (status, status_style) = status(request, theme);
     let latency = request.latency().or_else(|| request.duration());
     let latency_style = match latency {
@@ -105,13 +122,25 @@ fn row(request: &Request, theme: &Theme, wide: bool) -> Row<'static> {
         Cell::from(time),
         Cell::from(request.direction().short()),
         Cell::from(route),
-        Cell::from(if request.init.is_some() { request.method().to_owned() } else { "?".to_owned() }),
+        Cell::from(if request.init.is_some() {
+            request.method().to_owned()
+        } else {
+            "?".to_owned()
+        }),
         Cell::from(target),
         Cell::from(Span::styled(status, status_style)),
-        Cell::from(Span::styled(latency.map(format_duration).unwrap_or_default(), latency_style)),
+        Cell::from(Span::styled(
+            latency.map(format_duration).unwrap_or_default(),
+            latency_style,
+        )),
     ];
     if wide {
-        cells.push(Cell::from(request.response_bytes().map(format_bytes).unwrap_or_default()));
+        cells.push(Cell::from(
+            request
+                .response_bytes()
+                .map(format_bytes)
+                .unwrap_or_default(),
+        ));
     }
     cells.push(Cell::from(Span::styled(tls, tls_style)));
     Row::new(cells)
@@ -122,7 +151,9 @@ pub fn endpoint_name(endpoint: &crate::model::event::Endpoint) -> String {
     match workload(endpoint) {
         Some((ns, _, name)) if !ns.is_empty() => format!("{ns}/{name}"),
         Some((_, _, name)) => name.to_owned(),
-        None => endpoint.addr.map_or_else(|| "?".to_owned(), |a| a.ip().to_string()),
+        None => endpoint
+            .addr
+            .map_or_else(|| "?".to_owned(), |a| a.ip().to_string()),
     }
 }
 
@@ -144,7 +175,8 @@ pub fn status(request: &Request, theme: &Theme) -> (String, Style) {
             if let Some(code) = request.reset_code() {
                 (format!("RST {code}"), theme.status_server_err)
             } else if let Some(code) = request.grpc_status() {
-                let name = grpc_code_name(code).map_or_else(|| format!("grpc {code}"), str::to_owned);
+                let name =
+                    grpc_code_name(code).map_or_else(|| format!("grpc {code}"), str::to_owned);
                 (name, class(request))
             } else if let Some(s) = request.http_status() {
                 (s.to_string(), class(request))
@@ -169,7 +201,10 @@ pub fn empty_hint(state: &AppState) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     let help_key = state
         .keymap
-        .key_for(crate::app::keymap::Context::Global, &crate::app::Action::Help)
+        .key_for(
+            crate::app::keymap::Context::Global,
+            &crate::app::Action::Help,
+        )
         .map_or_else(|| "?".to_owned(), |k| k.to_string());
     if let Some(filter) = &state.filter
         && !state.store.is_empty()
@@ -180,7 +215,9 @@ pub fn empty_hint(state: &AppState) -> Vec<Line<'static>> {
             group(state.store.len() as u64)
         )));
     } else if state.view.paused_at.is_some() && !state.store.is_empty() {
-        lines.push(Line::from("Paused before any request arrived. Press f to follow live."));
+        lines.push(Line::from(
+            "Paused before any request arrived. Press f to follow live.",
+        ));
     } else {
         lines.push(Line::from(stream_hint(state)));
     }
@@ -190,18 +227,34 @@ pub fn empty_hint(state: &AppState) -> Vec<Line<'static>> {
 }
 
 fn stream_hint(state: &AppState) -> String {
-    let targets = if state.info.targets.is_empty() { "the targets".to_owned() } else { state.info.targets.join(", ") };
+    let targets = if state.info.targets.is_empty() {
+        "the targets".to_owned()
+    } else {
+        state.info.targets.join(", ")
+    };
     if let Some(error) = state.streams.iter().find_map(|s| match s {
         StreamState::Failed(e) => Some(e.as_str()),
         _ => None,
     }) {
         let lower = error.to_lowercase();
         return if lower.contains("forbidden") || lower.contains("403") {
-            format!("Forbidden: this user may not tap {targets}. The tap needs RBAC for the tap.linkerd.io API (e.g. the linkerd-viz tap-admin role). Server said: {error}")
-        } else if lower.contains("viz") || (lower.contains("404") && lower.contains("tap")) || lower.contains("apiservice") {
-            format!("Linkerd viz looks missing: the tap API (tap.linkerd.io) is not served. Install it with `linkerd viz install | kubectl apply -f -`. Server said: {error}")
-        } else if lower.contains("no pods") || lower.contains("no resources") || lower.contains("nothing to tap") {
-            format!("No pods to tap for {targets}: check the target and namespace, and that the pods are meshed. Server said: {error}")
+            format!(
+                "Forbidden: this user may not tap {targets}. The tap needs RBAC for the tap.linkerd.io API (e.g. the linkerd-viz tap-admin role). Server said: {error}"
+            )
+        } else if lower.contains("viz")
+            || (lower.contains("404") && lower.contains("tap"))
+            || lower.contains("apiservice")
+        {
+            format!(
+                "Linkerd viz looks missing: the tap API (tap.linkerd.io) is not served. Install it with `linkerd viz install | kubectl apply -f -`. Server said: {error}"
+            )
+        } else if lower.contains("no pods")
+            || lower.contains("no resources")
+            || lower.contains("nothing to tap")
+        {
+            format!(
+                "No pods to tap for {targets}: check the target and namespace, and that the pods are meshed. Server said: {error}"
+            )
         } else {
             format!("The tap failed: {error}")
         };
@@ -210,7 +263,10 @@ fn stream_hint(state: &AppState) -> String {
         StreamState::Reconnecting { after, error } => Some((after, error)),
         _ => None,
     }) {
-        return format!("No data: reconnecting in {}s after: {error}", after.as_secs_f32().ceil());
+        return format!(
+            "No data: reconnecting in {}s after: {error}",
+            after.as_secs_f32().ceil()
+        );
     }
     if state.streams.iter().any(|s| *s == StreamState::Connecting) {
         return format!("Connecting to {} to tap {targets}…", state.info.context);
@@ -218,7 +274,29 @@ fn stream_hint(state: &AppState) -> String {
     if state.source_closed || state.streams.iter().all(|s| *s == StreamState::Ended) {
         return "The stream ended without any request.".to_owned();
     }
-    format!("Connected, no traffic yet: the pods of {targets} have not handled a request since the tap started. Send some traffic, or check that the pods are meshed (`linkerd check --proxy`).")
+    format!(
+        "Connected, no traffic yet: the pods of {targets} have not handled a request since the tap started. Send some traffic, or check that the pods are meshed (`linkerd check --proxy`)."
+    )
+}
+
+/// Shortens `text` to `width` characters by replacing its middle with `…`, keeping both ends
+/// (the service and the last path segment are the informative parts).
+pub fn truncate_middle(text: &str, width: u16) -> String {
+    let width = usize::from(width);
+    let count = text.chars().count();
+    if count <= width {
+        return text.to_owned();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let keep = width - 1;
+    let head = keep.div_ceil(2);
+    let tail = keep - head;
+    let mut out: String = text.chars().take(head).collect();
+    out.push('…');
+    out.extend(text.chars().skip(count - tail));
+    out
 }
 
 /// `850µs`, `4.2ms`, `120ms`, `1.25s`.
@@ -244,7 +322,11 @@ pub fn format_bytes(bytes: u64) -> String {
     let mut value = bytes as f64 / 1024.0;
     for unit in UNITS {
         if value < 1024.0 {
-            return if value < 10.0 { format!("{value:.1}{unit}") } else { format!("{value:.0}{unit}") };
+            return if value < 10.0 {
+                format!("{value:.1}{unit}")
+            } else {
+                format!("{value:.0}{unit}")
+            };
         }
         value /= 1024.0;
     }
@@ -278,6 +360,10 @@ mod tests {
         assert_eq!(format_bytes(1536), "1.5K");
         assert_eq!(format_bytes(12 * 1024 * 1024), "12M");
         assert_eq!(group(0), "0");
+        assert_eq!(truncate_middle("abcdefghij", 5), "ab…ij");
+        assert_eq!(truncate_middle("abc", 5), "abc");
+        assert_eq!(truncate_middle("abc", 0), "");
+        assert_eq!(column_widths(78, false).iter().sum::<u16>() + 7, 78);
         assert_eq!(group(1_234_567), "1,234,567");
     }
 }

@@ -58,7 +58,12 @@ impl Metas {
 
     /// The destination labels the reporting proxy itself attaches (before the tap server
     /// hydrates anything): what a `destinations` match is evaluated against.
-    pub fn destination_labels(&mut self, mesh: &Mesh, call: &Call, side: Side) -> &BTreeMap<String, String> {
+    pub fn destination_labels(
+        &mut self,
+        mesh: &Mesh,
+        call: &Call,
+        side: Side,
+    ) -> &BTreeMap<String, String> {
         let key = Key::Dst(side, call.server, call.route);
         &self.get(mesh, key).labels
     }
@@ -103,7 +108,9 @@ fn build(mesh: &Mesh, key: Key) -> (u32, BTreeMap<String, String>) {
 
 /// A `map<string,string> labels = 1` message as field `tag`, entries in key order.
 fn meta_field(tag: u32, labels: &BTreeMap<String, String>) -> Bytes {
-    let entry_len = |k: &String, v: &String| encoding::string::encoded_len(1, k) + encoding::string::encoded_len(2, v);
+    let entry_len = |k: &String, v: &String| {
+        encoding::string::encoded_len(1, k) + encoding::string::encoded_len(2, v)
+    };
     let inner: usize = labels
         .iter()
         .map(|(k, v)| {
@@ -126,7 +133,10 @@ fn meta_field(tag: u32, labels: &BTreeMap<String, String>) -> Bytes {
 /// The `:authority` a client uses for a route: the short Service name inside a namespace, the
 /// namespaced name across namespaces, `svc.ns:port` for gRPC.
 pub fn authority(mesh: &Mesh, route: &Route) -> String {
-    let (Some(c), Some(s)) = (mesh.workload_named(route.client), mesh.workload_named(route.server)) else {
+    let (Some(c), Some(s)) = (
+        mesh.workload_named(route.client),
+        mesh.workload_named(route.server),
+    ) else {
         return String::new();
     };
     let (c, s) = (&mesh.workloads[c], &mesh.workloads[s]);
@@ -140,7 +150,11 @@ pub fn authority(mesh: &Mesh, route: &Route) -> String {
     } else {
         format!("{svc}.{}", s.namespace)
     };
-    if port == 80 { host } else { format!("{host}:{port}") }
+    if port == 80 {
+        host
+    } else {
+        format!("{host}:{port}")
+    }
 }
 
 /// The request path with its parameters filled from the call's token.
@@ -149,7 +163,14 @@ pub fn path(call: &Call) -> String {
     call.route()
         .path
         .replace("{uuid}", &uuid(t.rotate_left(17)))
-        .replace("{id}", &format!("{:012x}{:012x}", t >> 16 & 0xffff_ffff_ffff, t.rotate_left(29) & 0xffff_ffff_ffff))
+        .replace(
+            "{id}",
+            &format!(
+                "{:012x}{:012x}",
+                t >> 16 & 0xffff_ffff_ffff,
+                t.rotate_left(29) & 0xffff_ffff_ffff
+            ),
+        )
 }
 
 fn uuid(x: u64) -> String {
@@ -175,7 +196,7 @@ fn address(ip: std::net::Ipv4Addr, port: u16) -> net::TcpAddress {
 
 fn duration(ns: u64) -> prost_types::Duration {
     prost_types::Duration {
-        seconds: (ns / 1_000_000_000) as i64,
+        seconds: (ns / 1_000_000_000).cast_signed(),
         nanos: (ns % 1_000_000_000) as i32,
     }
 }
@@ -192,11 +213,21 @@ fn headers(pairs: Vec<(&str, String)>) -> viz::Headers {
     }
 }
 
+/// Whether the load generator asked for an HTML page rather than the JSON API.
+fn is_page(path: &str) -> bool {
+    path == "/"
+        || std::path::Path::new(path)
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("html"))
+}
+
 fn user_agent(client: &str) -> &'static str {
     match client {
         "load-generator" => "python-requests/2.31.0",
         "front-end" => "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)",
-        "orders" | "carts" | "shipping" | "queue-master" => "Apache-HttpClient/4.5.13 (Java/11.0.21)",
+        "orders" | "carts" | "shipping" | "queue-master" => {
+            "Apache-HttpClient/4.5.13 (Java/11.0.21)"
+        }
         _ => "Go-http-client/1.1",
     }
 }
@@ -217,11 +248,19 @@ fn request_headers(call: &Call, authority: &str, path: &str) -> viz::Headers {
             ("grpc-timeout", "999858u".into()),
         ]);
     }
-    let html = path.ends_with(".html") || path == "/";
+    let html = is_page(path);
     let mut h = vec![
         ("host", authority.to_owned()),
         ("user-agent", user_agent(route.client).into()),
-        ("accept", if html { "text/html" } else { "application/json" }.into()),
+        (
+            "accept",
+            if html {
+                "text/html"
+            } else {
+                "application/json"
+            }
+            .into(),
+        ),
     ];
     if route.method == 1 {
         h.push(("content-type", "application/json".into()));
@@ -229,10 +268,25 @@ fn request_headers(call: &Call, authority: &str, path: &str) -> viz::Headers {
     }
     h.push(("x-request-id", uuid(t)));
     if route.bearer {
-        h.push(("authorization", format!("Bearer eyJhbGciOiJIUzI1NiJ9.{:016x}.{:016x}", t.rotate_left(7), t.rotate_left(41))));
+        h.push((
+            "authorization",
+            format!(
+                "Bearer eyJhbGciOiJIUzI1NiJ9.{:016x}.{:016x}",
+                t.rotate_left(7),
+                t.rotate_left(41)
+            ),
+        ));
     }
     if route.cookie {
-        h.push(("cookie", format!("md.sid=s%3A{:016x}{:08x}; logged_in={:016x}", t.rotate_left(3), t >> 40, t.rotate_left(11))));
+        h.push((
+            "cookie",
+            format!(
+                "md.sid=s%3A{:016x}{:08x}; logged_in={:016x}",
+                t.rotate_left(3),
+                t >> 40,
+                t.rotate_left(11)
+            ),
+        ));
     }
     headers(h)
 }
@@ -240,15 +294,32 @@ fn request_headers(call: &Call, authority: &str, path: &str) -> viz::Headers {
 fn response_headers(call: &Call, path: &str) -> viz::Headers {
     let route = call.route();
     if route.protocol == Protocol::Grpc {
-        return headers(vec![(":status", "200".into()), ("content-type", "application/grpc".into())]);
+        return headers(vec![
+            (":status", "200".into()),
+            ("content-type", "application/grpc".into()),
+        ]);
     }
-    let html = path.ends_with(".html") || path == "/";
+    let html = is_page(path);
     let mut h = vec![
-        ("content-type", if html { "text/html; charset=UTF-8" } else { "application/json" }.into()),
+        (
+            "content-type",
+            if html {
+                "text/html; charset=UTF-8"
+            } else {
+                "application/json"
+            }
+            .into(),
+        ),
         ("content-length", call.bytes.to_string()),
     ];
     if path == "/login" && call.http_status == 200 {
-        h.push(("set-cookie", format!("md.sid=s%3A{:016x}; Path=/; HttpOnly", call.token.rotate_left(23))));
+        h.push((
+            "set-cookie",
+            format!(
+                "md.sid=s%3A{:016x}; Path=/; HttpOnly",
+                call.token.rotate_left(23)
+            ),
+        ));
     }
     headers(h)
 }
@@ -262,8 +333,11 @@ fn grpc_message(code: u32) -> &'static str {
     }
 }
 
-/// Appends one framed TapEvent for `phase` of `side` of `call` to `out`.
-#[allow(clippy::too_many_arguments, reason = "one call site, each argument a distinct piece")]
+/// Appends one framed `TapEvent` for `phase` of `side` of `call` to `out`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site, each argument a distinct piece"
+)]
 pub fn encode(
     out: &mut BytesMut,
     mesh: &Mesh,
@@ -280,8 +354,14 @@ pub fn encode(
     let server_ip = mesh.pods[call.server].ip;
     let port = mesh.workload_of(call.server).container_port;
     let (src, direction) = match side {
-        Side::Outbound => (address(client_ip, call.out_port), tap_event::ProxyDirection::Outbound),
-        Side::Inbound => (address(client_ip, call.in_port), tap_event::ProxyDirection::Inbound),
+        Side::Outbound => (
+            address(client_ip, call.out_port),
+            tap_event::ProxyDirection::Outbound,
+        ),
+        Side::Inbound => (
+            address(client_ip, call.in_port),
+            tap_event::ProxyDirection::Inbound,
+        ),
     };
     let dst = address(server_ip, port);
     let route = call.route();
@@ -295,7 +375,9 @@ pub fn encode(
                     r#type: Some(viz::http_method::Type::Registered(route.method)),
                 }),
                 scheme: Some(viz::Scheme {
-                    r#type: Some(viz::scheme::Type::Registered(viz::scheme::Registered::Http as i32)),
+                    r#type: Some(viz::scheme::Type::Registered(
+                        viz::scheme::Registered::Http as i32,
+                    )),
                 }),
                 headers: with_headers.then(|| request_headers(call, &authority, &path)),
                 authority,
@@ -311,7 +393,9 @@ pub fn encode(
         Phase::ResponseEnd => {
             let end = timeline.end.unwrap_or(0);
             let (eos, trailers) = match (call.outcome, call.grpc_status) {
-                (Outcome::Reset { code, .. }, _) => (Some(viz::eos::End::ResetErrorCode(code)), None),
+                (Outcome::Reset { code, .. }, _) => {
+                    (Some(viz::eos::End::ResetErrorCode(code)), None)
+                }
                 (_, Some(code)) => {
                     let mut t = vec![("grpc-status", code.to_string())];
                     if code != 0 {
@@ -334,7 +418,10 @@ pub fn encode(
     };
     let http = tap_event::Http { event: Some(event) };
     let src_meta = metas.get(mesh, Key::Src(side, call.client)).field.clone();
-    let dst_meta = metas.get(mesh, Key::Dst(side, call.server, call.route)).field.clone();
+    let dst_meta = metas
+        .get(mesh, Key::Dst(side, call.server, call.route))
+        .field
+        .clone();
     let route_meta = metas.get(mesh, Key::Route(call.route)).field.clone();
     let direction = direction as i32;
     let len = encoding::message::encoded_len(1, &src)

@@ -1,7 +1,7 @@
 //! The calls the simulated services make: who calls whom, on which route, how often, how fast
 //! and how often it fails. Pure data; the shapes follow the Sock Shop and emojivoto demos.
 //!
-//! The Sock Shop databases and RabbitMQ really speak MongoDB, MySQL and AMQP, which a Linkerd tap
+//! The Sock Shop databases and `RabbitMQ` really speak `MongoDB`, `MySQL` and AMQP, which a Linkerd tap
 //! cannot decode; here they expose plausible HTTP data/management APIs so their callers show up.
 
 /// The protocol a route is served over; decides pseudo-headers, `eos` and status semantics.
@@ -30,14 +30,14 @@ pub struct Route {
     /// Share of requests answered with `error_status` (5xx or a gRPC code).
     pub error_rate: f64,
     pub error_status: u32,
-    /// Share of requests answered with a client error (404, 401, gRPC NotFound …).
+    /// Share of requests answered with a client error (404, 401, gRPC `NotFound` …).
     pub miss_rate: f64,
     pub miss_status: u32,
     pub ok_status: u32,
     /// Response body size range in bytes.
     pub bytes: (u64, u64),
     pub protocol: Protocol,
-    /// Whether a ServiceProfile names this route (`route_meta.route`).
+    /// Whether a `ServiceProfile` names this route (`route_meta.route`).
     pub profiled: bool,
     /// The inbound HTTPRoute/GRPCRoute that matches, if the server has one.
     pub policy_route: Option<(&'static str, &'static str)>,
@@ -50,7 +50,14 @@ const GET: i32 = 0;
 const POST: i32 = 1;
 const DELETE: i32 = 3;
 
-const fn http(client: &'static str, server: &'static str, method: i32, path: &'static str, weight: u32, median_ms: f64) -> Route {
+const fn http(
+    client: &'static str,
+    server: &'static str,
+    method: i32,
+    path: &'static str,
+    weight: u32,
+    median_ms: f64,
+) -> Route {
     Route {
         client,
         server,
@@ -73,7 +80,13 @@ const fn http(client: &'static str, server: &'static str, method: i32, path: &'s
     }
 }
 
-const fn grpc(client: &'static str, server: &'static str, path: &'static str, weight: u32, median_ms: f64) -> Route {
+const fn grpc(
+    client: &'static str,
+    server: &'static str,
+    path: &'static str,
+    weight: u32,
+    median_ms: f64,
+) -> Route {
     Route {
         method: POST,
         protocol: Protocol::Grpc,
@@ -88,7 +101,10 @@ const fn grpc(client: &'static str, server: &'static str, path: &'static str, we
 
 impl Route {
     const fn profiled(self) -> Self {
-        Self { profiled: true, ..self }
+        Self {
+            profiled: true,
+            ..self
+        }
     }
     const fn errors(self, rate: f64, status: u32) -> Self {
         Self {
@@ -105,16 +121,28 @@ impl Route {
         }
     }
     const fn ok(self, status: u32) -> Self {
-        Self { ok_status: status, ..self }
+        Self {
+            ok_status: status,
+            ..self
+        }
     }
     const fn bytes(self, min: u64, max: u64) -> Self {
-        Self { bytes: (min, max), ..self }
+        Self {
+            bytes: (min, max),
+            ..self
+        }
     }
     const fn bearer(self) -> Self {
-        Self { bearer: true, ..self }
+        Self {
+            bearer: true,
+            ..self
+        }
     }
     const fn cookie(self) -> Self {
-        Self { cookie: true, ..self }
+        Self {
+            cookie: true,
+            ..self
+        }
     }
     const fn policy(self, kind: &'static str, name: &'static str) -> Self {
         Self {
@@ -187,7 +215,7 @@ pub const ROUTES: &[Route] = &[
     grpc("web", "voting", "/emojivoto.v1.VotingService/Results", 4, 1.5).bytes(400, 1_400),
 ];
 
-/// The name a ServiceProfile gives a route: `METHOD /path/{param}`.
+/// The name a `ServiceProfile` gives a route: `METHOD /path/{param}`.
 pub fn profile_name(route: &Route) -> String {
     let method = match route.method {
         GET => "GET",

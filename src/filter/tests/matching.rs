@@ -1,0 +1,150 @@
+//! Which requests of the fleet each expression matches: every field and every operator.
+
+use super::fleet;
+use crate::filter::Filter;
+
+#[test]
+fn table() {
+    let cases: &[(&str, &[u64])] = &[
+        ("", &[0, 1, 2, 3, 4, 5]),
+        ("   ", &[0, 1, 2, 3, 4, 5]),
+        // Namespace and deployment labels, either side or one side.
+        ("ns=shop", &[0, 1, 2, 3, 5]),
+        ("ns=pay", &[1]),
+        ("ns!=shop", &[]),
+        ("ns!=kube-system", &[0, 1, 2, 5]),
+        ("ns!=pay", &[0, 2, 3, 5]),
+        ("src.ns=kube-system", &[3]),
+        ("dst.ns=shop", &[0, 2, 3, 5]),
+        ("namespace~kube", &[3]),
+        ("deploy=orders", &[1]),
+        ("src.deploy=front-end dst.deploy=catalogue", &[0]),
+        ("deploy~cat", &[0]),
+        ("deploy~*-end", &[0]),
+        ("pod~payment", &[1]),
+        ("dst.pod=carts-db-0", &[2]),
+        // Workload text, kind/name, bare name, pod and IP.
+        ("src=shop/front-end", &[0]),
+        ("dst=sts/carts-db", &[2]),
+        ("dst=payment", &[1]),
+        ("dst=carts-db-0", &[2]),
+        ("src=10.0.0.9", &[3]),
+        ("src=fd00::1", &[5]),
+        ("src~10.0.0.", &[0, 1, 2, 3, 4]),
+        ("dst~pay/", &[1]),
+        ("dst~\"shop/*\"", &[0, 2, 3, 5]),
+        ("src!=shop/front-end", &[1, 2, 3, 4, 5]),
+        // Direction.
+        ("dir=in", &[0, 3, 5]),
+        ("dir=outbound", &[1, 2, 4]),
+        ("dir!=in", &[1, 2, 4]),
+        // Method, path, authority, scheme.
+        ("method=get", &[0, 3, 5]),
+        ("method!=GET", &[1, 2]),
+        ("method~os", &[1, 2]),
+        ("path=/login", &[3]),
+        ("path~/cat", &[0]),
+        ("path~/CAT", &[]),
+        ("path!~login", &[0, 1, 2, 5]),
+        ("path~/*/Get", &[2]),
+        ("path~/??gin", &[3]),
+        ("authority=user:80", &[3, 5]),
+        ("authority~.svc", &[0]),
+        ("scheme=HTTPS", &[1]),
+        // Status: classes, exact codes, ordering; missing statuses never match.
+        ("status=5xx", &[1]),
+        ("status=200", &[0, 2]),
+        ("status!=200", &[1]),
+        ("not status=200", &[1, 3, 4, 5]),
+        ("status>=400", &[1]),
+        ("status<500", &[0, 2]),
+        ("status>2xx", &[1]),
+        ("status<=2xx", &[0, 2]),
+        // gRPC codes by name or number.
+        ("grpc=Unavailable", &[2]),
+        ("grpc=unavailable", &[2]),
+        ("grpc=14", &[2]),
+        ("grpc!=OK", &[2]),
+        ("grpc=OK", &[]),
+        // Latency and duration.
+        ("lat>100ms", &[1]),
+        ("lat<=20ms", &[0, 2]),
+        ("lat>1.5s", &[]),
+        ("lat>=1.5s", &[1]),
+        ("lat<5000us", &[]),
+        ("lat<=5000µs", &[2]),
+        ("dur>=25ms", &[0, 1, 4]),
+        ("dur=6ms", &[2]),
+        ("dur!=6ms", &[0, 1, 4]),
+        // Bytes.
+        ("bytes>1kb", &[0]),
+        ("bytes=0", &[2, 4]),
+        ("bytes<=10", &[1, 2, 4]),
+        // TLS and identity.
+        ("tls=true", &[0, 1]),
+        ("tls=TRUE", &[0, 1]),
+        ("tls!=true", &[2, 3]),
+        ("tls~no", &[2, 3]),
+        ("id~payment", &[1]),
+        ("id~\"*.shop.serviceaccount.*\"", &[0]),
+        ("id=front-end.shop.serviceaccount.identity.linkerd.cluster.local", &[0]),
+        // Route: profile route, else policy route, else path.
+        ("route=get-items", &[0]),
+        ("route=\"POST /paymentAuth\"", &[1]),
+        ("route=/login", &[3]),
+        // Headers, by case-insensitive name.
+        ("header.x-request-id=abc123", &[0]),
+        ("header.X-REQUEST-ID~abc", &[0]),
+        ("header.content-type~grpc", &[2]),
+        ("header.x-request-id!=zzz", &[0]),
+        // The `to` resource.
+        ("to=deploy/payment", &[1]),
+        ("to=sts/carts-db", &[2]),
+        ("to=ns/pay", &[1]),
+        ("to!=deploy/payment", &[0, 3, 5]),
+        // Keywords.
+        ("ok", &[0]),
+        ("success", &[0]),
+        ("failed", &[1, 2, 4, 5]),
+        ("inflight", &[3]),
+        ("expired", &[5]),
+        ("reset", &[4]),
+        ("mtls", &[0, 1]),
+        ("orphan", &[4]),
+        ("!mtls", &[2, 3, 4, 5]),
+        // Connectives, precedence and grouping.
+        ("ns=shop status=5xx", &[1]),
+        ("ns=pay status=2xx", &[]),
+        ("ns=shop and status=200", &[0, 2]),
+        ("ns=shop && status=200", &[0, 2]),
+        ("ok or reset", &[0, 4]),
+        ("ok || reset", &[0, 4]),
+        ("ok or reset dir=in", &[0]),
+        ("ok or (reset dir=out)", &[0, 4]),
+        ("(ok or reset) dir=out", &[4]),
+        ("not ok and not failed", &[3]),
+        ("not (ok or failed)", &[3]),
+        ("!!ok", &[0]),
+        ("NOT ok AND dir=IN", &[3, 5]),
+        ("STATUS=5XX", &[1]),
+        ("latency > 1s", &[1]),
+    ];
+    let fleet = fleet();
+    for (text, expected) in cases {
+        let filter = Filter::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        let matched: Vec<u64> = fleet
+            .iter()
+            .filter(|r| filter.matches(r))
+            .map(|r| r.seq)
+            .collect();
+        assert_eq!(&matched, expected, "{text:?}");
+    }
+}
+
+#[test]
+fn empty_filter() {
+    assert!(Filter::parse("").expect("empty").is_empty());
+    assert!(Filter::parse(" \t\n").expect("blank").is_empty());
+    assert!(!Filter::parse("ok").expect("ok").is_empty());
+    assert_eq!(Filter::default(), Filter::parse("").expect("empty"));
+}

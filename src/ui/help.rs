@@ -1,0 +1,90 @@
+//! The help overlay, generated from the keymap in force (so user overrides show up), plus the
+//! `:` commands.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+
+use crate::app::AppState;
+use crate::app::command::USAGE;
+use crate::app::keymap::Context;
+use crate::ui::layout;
+
+/// Sections in the order they are shown, with their headings.
+const SECTIONS: [(Context, &str); 5] = [
+    (Context::Global, "Everywhere"),
+    (Context::Requests, "Requests pane"),
+    (Context::Detail, "Request detail"),
+    (Context::Prompt, "Filter and command prompts"),
+    (Context::Help, "This help"),
+];
+
+/// The help text, one line per action: keys for the same action and description are merged.
+pub fn lines(state: &AppState) -> Vec<Line<'static>> {
+    let theme = &state.theme;
+    let mut out = Vec::new();
+    for (context, heading) in SECTIONS {
+        let mut rows: Vec<(String, String)> = Vec::new();
+        for binding in state
+            .keymap
+            .bindings()
+            .iter()
+            .filter(|b| b.context == context)
+        {
+            match rows.iter_mut().find(|(_, d)| *d == binding.description) {
+                Some((keys, _)) => {
+                    keys.push_str(", ");
+                    keys.push_str(&binding.key.to_string());
+                }
+                None => rows.push((binding.key.to_string(), binding.description.clone())),
+            }
+        }
+        if rows.is_empty() {
+            continue;
+        }
+        out.push(Line::from(Span::styled(heading, theme.header)));
+        for (keys, description) in rows {
+            out.push(Line::from(vec![
+                Span::styled(format!("  {keys:<18} "), theme.key),
+                Span::raw(description),
+            ]));
+        }
+        out.push(Line::from(""));
+    }
+    out.push(Line::from(Span::styled("Commands (:)", theme.header)));
+    for (_, usage) in USAGE {
+        out.push(Line::from(format!("  {usage}")));
+    }
+    out.push(Line::from(""));
+    out.push(Line::from(Span::styled(
+        "Filter language (/)",
+        theme.header,
+    )));
+    for text in [
+        "  fields: ns deploy pod src dst dir method path authority status grpc lat tls id route header.NAME",
+        "  operators: = != ~ < >   combine with and, or, not/!, ( )",
+        "  e.g. status=5xx and lat>100ms      method=GET and path~/api/*",
+    ] {
+        out.push(Line::from(text));
+    }
+    out
+}
+
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState, scroll: usize) {
+    let popup = layout::centered(area, 84, 84);
+    let lines = lines(state);
+    let inner_height = usize::from(popup.height.saturating_sub(2));
+    let scroll = scroll.min(lines.len().saturating_sub(inner_height));
+    let block = Block::bordered()
+        .title(Span::styled(" Help ", state.theme.title))
+        .title_bottom(Line::from(" Esc/?: close · j/k: scroll ").right_aligned())
+        .border_style(state.theme.border_focused);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0)),
+        popup,
+    );
+}

@@ -1,0 +1,402 @@
+//! The per-route stats pane: one row per route (or destination, or source → destination) with
+//! requests, RPS, success rate, latency percentiles, bytes and a sparkline; sortable on every
+//! column, the selection held by [`RouteKey`] so streaming updates never move the cursor.
+
+pub mod format;
+
+use chrono::{DateTime, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget};
+
+use self::format::{bytes, count, latency, percent, rps, sparkline};
+use crate::model::routes::{RouteKey, RouteRow, RouteTable, Window};
+use crate::ui::theme::Theme;
+
+/// A sortable column; `Spark` sorts like `Rps`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SortColumn {
+    Name,
+    Direction,
+    #[default]
+    Requests,
+    Rps,
+    Success,
+    P50,
+    P95,
+    P99,
+    Max,
+    Bytes,
+    Spark,
+}
+
+impl SortColumn {
+    pub const ALL: [SortColumn; 11] = [
+        SortColumn::Name,
+        SortColumn::Direction,
+        SortColumn::Requests,
+        SortColumn::Rps,
+        SortColumn::Success,
+        SortColumn::P50,
+        SortColumn::P95,
+        SortColumn::P99,
+        SortColumn::Max,
+        SortColumn::Bytes,
+        SortColumn::Spark,
+    ];
+
+    pub fn header(self) -> &'static str {
+        match self {
+            SortColumn::Name => "Route",
+            SortColumn::Direction => "Dir",
+            SortColumn::Requests => "Reqs",
+            SortColumn::Rps => "RPS",
+            SortColumn::Success => "Success",
+            SortColumn::P50 => "P50",
+            SortColumn::P95 => "P95",
+            SortColumn::P99 => "P99",
+            SortColumn::Max => "Max",
+            SortColumn::Bytes => "Bytes",
+            SortColumn::Spark => "RPS last 20 s",
+        }
+    }
+
+    /// Fixed width; `Name` takes what is left.
+    fn width(self) -> u16 {
+        match self {
+            SortColumn::Name => 0,
+            SortColumn::Direction => 3,
+            SortColumn::Success => 7,
+            SortColumn::Spark => 20,
+            _ => 6,
+        }
+    }
+
+    /// The next column, for a key that cycles the sort.
+    pub fn next(self) -> Self {
+        let i = Self::ALL.iter().position(|c| *c == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
+    }
+
+    /// Numbers read best largest-first; names and directions A–Z.
+    fn default_descending(self) -> bool {
+        !matches!(self, SortColumn::Name | SortColumn::Direction)
+    }
+
+    fn compare(self, a: &RouteRow, b: &RouteRow) -> std::cmp::Ordering {
+        let (x, y) = (&a.summary, &b.summary);
+        let by_f64 = |p: f64, q: f64| p.total_cmp(&q);
+        match self {
+            SortColumn::Name => a.key.peer.cmp(&b.key.peer).then_with(|| a.key.route.cmp(&b.key.route)),
+            SortColumn::Direction => a.key.direction.cmp(&b.key.direction),
+            SortColumn::Requests => x.requests.cmp(&y.requests),
+            SortColumn::Rps | SortColumn::Spark => by_f64(x.rps, y.rps),
+            SortColumn::Success => by_f64(x.success_rate.unwrap_or(-1.0), y.success_rate.unwrap_or(-1.0)),
+            SortColumn::P50 => x.p50_us.cmp(&y.p50_us),
+            SortColumn::P95 => x.p95_us.cmp(&y.p95_us),
+            SortColumn::P99 => x.p99_us.cmp(&y.p99_us),
+            SortColumn::Max => x.max_us.cmp(&y.max_us),
+            SortColumn::Bytes => x.bytes.cmp(&y.bytes),
+        }
+    }
+}
+
+/// Narrowest the Route column gets before columns are dropped from the right.
+const MIN_NAME_WIDTH: u16 = 22;
+/// How often (in ms of `now`) rows are recomputed while requests keep arriving: percentiles over
+/// 2,000 routes cost more than one frame should, and a stats table need not move faster.
+const REFRESH_MS: i64 = 250;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct CacheKey {
+    tick: i64,
+    window: Window,
+    routes: usize,
+    recorded: u64,
+}
+
+/// Selection, sort and window of the routes pane, plus the rows of the last refresh in display
+/// order (navigation moves through those).
+#[derive(Debug, Default)]
+pub struct RoutesState {
+    pub window: Window,
+    sort: SortColumn,
+    descending: bool,
+    selected: Option<RouteKey>,
+    offset: usize,
+    rows: Vec<RouteRow>,
+    cache: Option<CacheKey>,
+    /// Rows visible in the last render, for paging.
+    page: usize,
+}
+
+impl RoutesState {
+    pub fn new() -> Self {
+        Self {
+            descending: true,
+            ..Self::default()
+        }
+    }
+
+    pub fn sort(&self) -> (SortColumn, bool) {
+        (self.sort, self.descending)
+    }
+
+    /// Sorts by `column`; choosing the current column again flips the order.
+    pub fn sort_by(&mut self, column: SortColumn) {
+        if self.sort == column {
+            self.descending = !self.descending;
+        } else {
+            self.sort = column;
+            self.descending = column.default_descending();
+        }
+        self.resort();
+    }
+
+    pub fn set_window(&mut self, window: Window) {
+        self.window = window;
+        self.cache = None;
+    }
+
+    /// Forget cached rows: call after replacing the table (grouping or filter changed).
+    pub fn invalidate(&mut self) {
+        self.cache = None;
+    }
+
+    pub fn selected(&self) -> Option<&RouteKey> {
+        self.selected.as_ref()
+    }
+
+    pub fn select(&mut self, key: Option<RouteKey>) {
+        self.selected = key;
+    }
+
+    /// Rows in display order, as of the last refresh.
+    pub fn rows(&self) -> &[RouteRow] {
+        &self.rows
+    }
+
+    fn selected_index(&self) -> Option<usize> {
+        let key = self.selected.as_ref()?;
+        self.rows.iter().position(|r| &r.key == key)
+    }
+
+    /// Moves the selection by `delta` rows, clamped.
+    pub fn move_by(&mut self, delta: isize) {
+        if self.rows.is_empty() {
+            return;
+        }
+        let last = self.rows.len() - 1;
+        let index = match self.selected_index() {
+            Some(i) => i.saturating_add_signed(delta).min(last),
+            None => 0,
+        };
+        self.selected = Some(self.rows[index].key.clone());
+    }
+
+    pub fn select_first(&mut self) {
+        self.selected = self.rows.first().map(|r| r.key.clone());
+    }
+
+    pub fn select_last(&mut self) {
+        self.selected = self.rows.last().map(|r| r.key.clone());
+    }
+
+    pub fn page_down(&mut self) {
+        self.move_by(self.page.max(1).cast_signed());
+    }
+
+    pub fn page_up(&mut self) {
+        self.move_by(-self.page.max(1).cast_signed());
+    }
+
+    /// Recomputes rows when the table, the window, the sort or the time moved on.
+    pub fn refresh(&mut self, table: &RouteTable, now: DateTime<Utc>) {
+        let key = CacheKey {
+            tick: now.timestamp_millis().div_euclid(REFRESH_MS),
+            window: self.window,
+            routes: table.len(),
+            recorded: table.stats().recorded,
+        };
+        let stale = self.cache.is_none_or(|old| {
+            old.window != key.window
+                || old.routes != key.routes
+                || (old.tick != key.tick && old.recorded != key.recorded)
+                || old.tick.div_euclid(1_000 / REFRESH_MS) != key.tick.div_euclid(1_000 / REFRESH_MS)
+        });
+        if stale {
+            self.rows = table.rows(now, self.window);
+            self.resort();
+        }
+        self.cache = Some(key);
+    }
+
+    fn resort(&mut self) {
+        let (column, descending) = (self.sort, self.descending);
+        self.rows.sort_by(|a, b| {
+            let order = column.compare(a, b);
+            let order = if descending { order.reverse() } else { order };
+            // Ties fall back to the name so equal rows do not swap places between refreshes.
+            order.then_with(|| a.key.cmp(&b.key))
+        });
+        if self.selected_index().is_none() {
+            self.select_first();
+        }
+    }
+}
+
+/// The routes pane. `now` is the time the windows end at (wall clock live, last event in replay).
+pub struct RoutesPane<'a> {
+    table: &'a RouteTable,
+    now: DateTime<Utc>,
+    theme: &'a Theme,
+    focused: bool,
+}
+
+impl<'a> RoutesPane<'a> {
+    pub fn new(table: &'a RouteTable, now: DateTime<Utc>, theme: &'a Theme) -> Self {
+        Self { table, now, theme, focused: true }
+    }
+
+    #[must_use]
+    pub fn focused(mut self, focused: bool) -> Self {
+        self.focused = focused;
+        self
+    }
+
+    fn title(&self, state: &RoutesState) -> Line<'static> {
+        let (column, descending) = state.sort();
+        let arrow = if descending { "▼" } else { "▲" };
+        let mut text = format!(
+            " Routes · {} · {} · {} rows · by {} {arrow} ",
+            self.table.grouping().label(),
+            state.window.label(),
+            state.rows.len(),
+            column.header(),
+        );
+        let folded = self.table.stats().overflowed;
+        if folded > 0 {
+            text.push_str(&format!("· {} folded into other ", count(folded)));
+        }
+        Line::styled(text, self.theme.title)
+    }
+}
+
+/// Columns that fit in `width`, dropping from the right.
+fn fitting_columns(width: u16) -> Vec<SortColumn> {
+    let mut columns: Vec<SortColumn> = SortColumn::ALL.to_vec();
+    while columns.len() > 2 {
+        let fixed: u16 = columns.iter().map(|c| c.width() + 1).sum();
+        if fixed + MIN_NAME_WIDTH <= width {
+            break;
+        }
+        columns.pop();
+    }
+    columns
+}
+
+impl StatefulWidget for RoutesPane<'_> {
+    type State = RoutesState;
+
+    fn render(self, area: Rect, buf: &mut Buffer, state: &mut RoutesState) {
+        state.refresh(self.table, self.now);
+        let border = if self.focused { self.theme.border_focused } else { self.theme.border };
+        let block = Block::bordered().border_style(border).title(self.title(state));
+        let inner = block.inner(area);
+        block.render(area, buf);
+        if state.rows.is_empty() {
+            Paragraph::new("No finished requests yet.")
+                .style(self.theme.dim)
+                .alignment(Alignment::Center)
+                .render(inner, buf);
+            return;
+        }
+        let columns = fitting_columns(inner.width);
+        let (sort, descending) = state.sort();
+        let header = Row::new(columns.iter().map(|c| {
+            let mut text = c.header().to_owned();
+            if *c == sort {
+                text.push(if descending { '▼' } else { '▲' });
+            }
+            Cell::from(align(&text, *c))
+        }))
+        .style(self.theme.header);
+        let spark_width = SortColumn::Spark.width() as usize;
+        let rows = state.rows.iter().map(|row| {
+            Row::new(columns.iter().map(|c| cell(row, *c, spark_width, self.theme)))
+        });
+        let widths = columns.iter().map(|c| match c {
+            SortColumn::Name => Constraint::Min(MIN_NAME_WIDTH),
+            other => Constraint::Length(other.width()),
+        });
+        let table = Table::new(rows, widths)
+            .header(header)
+            .row_highlight_style(self.theme.selected)
+            .column_spacing(1);
+        state.page = usize::from(inner.height.saturating_sub(1));
+        let mut table_state = TableState::default()
+            .with_offset(state.offset)
+            .with_selected(state.selected_index());
+        StatefulWidget::render(table, inner, buf, &mut table_state);
+        state.offset = table_state.offset();
+    }
+}
+
+/// Right-aligns numeric headers so they sit over their numbers.
+fn align(text: &str, column: SortColumn) -> Line<'static> {
+    let line = Line::from(text.to_owned());
+    match column {
+        SortColumn::Name | SortColumn::Direction | SortColumn::Spark => line,
+        _ => line.alignment(Alignment::Right),
+    }
+}
+
+fn cell(row: &RouteRow, column: SortColumn, spark_width: usize, theme: &Theme) -> Cell<'static> {
+    let s = &row.summary;
+    let dash = || "-".to_owned();
+    let (text, style) = match column {
+        SortColumn::Name => return Cell::from(name(&row.key, theme)),
+        SortColumn::Direction => (row.key.direction.short().to_owned(), theme.dim),
+        SortColumn::Requests => (count(s.requests), theme.text),
+        SortColumn::Rps => (rps(s.rps), theme.text),
+        SortColumn::Success => (s.success_rate.map_or_else(dash, percent), success_style(s.success_rate, theme)),
+        SortColumn::P50 => (s.p50_us.map_or_else(dash, latency), theme.text),
+        SortColumn::P95 => (s.p95_us.map_or_else(dash, latency), theme.text),
+        SortColumn::P99 => (s.p99_us.map_or_else(dash, latency), theme.text),
+        SortColumn::Max => (s.max_us.map_or_else(dash, latency), theme.text),
+        SortColumn::Bytes => (bytes(s.bytes), theme.text),
+        SortColumn::Spark => {
+            let tail = &row.sparkline[row.sparkline.len().saturating_sub(spark_width)..];
+            return Cell::from(Span::styled(sparkline(tail), theme.text));
+        }
+    };
+    Cell::from(Line::styled(text, style).alignment(Alignment::Right))
+}
+
+fn name(key: &RouteKey, theme: &Theme) -> Line<'static> {
+    if key.route.is_empty() {
+        return Line::styled(key.peer.to_string(), theme.text);
+    }
+    Line::from(vec![
+        Span::styled(key.peer.to_string(), theme.dim),
+        Span::raw(" "),
+        Span::styled(key.route.to_string(), theme.text),
+    ])
+}
+
+/// Green when nothing failed, then warning and error as failures grow (Linkerd's dashboards use
+/// the same 95% line for a red success rate).
+pub fn success_style(rate: Option<f64>, theme: &Theme) -> Style {
+    match rate {
+        None => theme.dim,
+        Some(r) if r >= 1.0 => theme.status_ok,
+        Some(r) if r >= 0.99 => theme.text,
+        Some(r) if r >= 0.95 => theme.warning,
+        Some(_) => theme.status_server_err,
+    }
+}
+
+#[cfg(test)]
+mod tests;

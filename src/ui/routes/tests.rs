@@ -1,0 +1,120 @@
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::*;
+use crate::model::routes::Grouping;
+use crate::model::routes::fixtures::{at, sock_shop};
+
+fn draw(table: &RouteTable, state: &mut RoutesState, width: u16, height: u16) -> Terminal<TestBackend> {
+    let theme = Theme::monochrome();
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    terminal
+        .draw(|frame| frame.render_stateful_widget(RoutesPane::new(table, at(59), &theme), frame.area(), state))
+        .expect("draw");
+    terminal
+}
+
+fn sock_shop_table(grouping: Grouping) -> RouteTable {
+    RouteTable::rebuild(grouping, &sock_shop())
+}
+
+#[test]
+fn snapshot_routes_80x24() {
+    let table = sock_shop_table(Grouping::Route);
+    let mut state = RoutesState::new();
+    insta::assert_snapshot!(draw(&table, &mut state, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_routes_160x48() {
+    let table = sock_shop_table(Grouping::Route);
+    let mut state = RoutesState::new();
+    state.sort_by(SortColumn::P95);
+    insta::assert_snapshot!(draw(&table, &mut state, 160, 48).backend());
+}
+
+#[test]
+fn snapshot_by_source_destination_last_10s_80x24() {
+    let table = sock_shop_table(Grouping::SourceDestination);
+    let mut state = RoutesState::new();
+    state.set_window(Window::Last10s);
+    insta::assert_snapshot!(draw(&table, &mut state, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_empty() {
+    let table = RouteTable::new(Grouping::Route);
+    let mut state = RoutesState::new();
+    insta::assert_snapshot!(draw(&table, &mut state, 80, 24).backend());
+}
+
+#[test]
+fn columns_drop_from_the_right() {
+    let all = fitting_columns(200);
+    assert_eq!(all, SortColumn::ALL);
+    let narrow = fitting_columns(78);
+    assert!(!narrow.contains(&SortColumn::Spark));
+    assert_eq!(narrow[..narrow.len()], SortColumn::ALL[..narrow.len()]);
+    assert!(fitting_columns(10).len() == 2);
+}
+
+#[test]
+fn selection_follows_the_key_through_resorts_and_new_rows() {
+    let table = sock_shop_table(Grouping::Route);
+    let mut state = RoutesState::new();
+    draw(&table, &mut state, 160, 48);
+    state.move_by(3);
+    let chosen = state.selected().cloned().expect("selection");
+    state.sort_by(SortColumn::Name);
+    assert_eq!(state.selected(), Some(&chosen));
+    // New routes arrive: the cursor stays on the same route, wherever it moves.
+    let mut bigger = sock_shop_table(Grouping::Route);
+    for request in sock_shop().iter_mut().take(40) {
+        request.init.as_mut().map(|init| init.path = format!("/new/path-{}", request.seq).into());
+        bigger.record(request);
+    }
+    draw(&bigger, &mut state, 160, 48);
+    assert_eq!(state.selected(), Some(&chosen));
+    let index = state.rows().iter().position(|r| r.key == chosen).expect("row");
+    assert!(index > 0);
+}
+
+#[test]
+fn every_column_sorts_both_ways() {
+    let table = sock_shop_table(Grouping::Route);
+    let mut state = RoutesState::new();
+    state.refresh(&table, at(59));
+    for column in SortColumn::ALL {
+        state.sort_by(column);
+        let (_, descending) = state.sort();
+        let rows = state.rows().to_vec();
+        for pair in rows.windows(2) {
+            let order = column.compare(&pair[0], &pair[1]);
+            let order = if descending { order.reverse() } else { order };
+            assert_ne!(order, std::cmp::Ordering::Greater, "{column:?}");
+        }
+        state.sort_by(column);
+        assert_ne!(state.sort().1, descending, "{column:?} flips");
+    }
+    state.sort_by(SortColumn::P95);
+    if state.sort().1 {
+        state.sort_by(SortColumn::P95);
+        state.sort_by(SortColumn::P95);
+    }
+    let top = &state.rows()[0].summary;
+    assert!(state.rows().iter().all(|r| r.summary.p95_us <= top.p95_us));
+}
+
+#[test]
+fn navigation_is_clamped() {
+    let table = sock_shop_table(Grouping::Destination);
+    let mut state = RoutesState::new();
+    draw(&table, &mut state, 80, 24);
+    state.move_by(-5);
+    assert_eq!(state.selected(), state.rows().first().map(|r| &r.key));
+    state.page_down();
+    state.page_down();
+    state.select_last();
+    state.move_by(1);
+    assert_eq!(state.selected(), state.rows().last().map(|r| &r.key));
+}

@@ -1,0 +1,157 @@
+//! The status bar: where the data comes from and how it flows (line 1), and what the view is
+//! doing to it (line 2).
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::AppState;
+use crate::app::state::Level;
+use crate::source::{HttpMatch, StreamState};
+use crate::ui::requests::group;
+
+const SEP: &str = " │ ";
+
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState, _now: DateTime<Utc>) {
+    let theme = &state.theme;
+    let stats = state.store.stats();
+    let (eps, rps) = state.rates.per_second();
+
+    let mut first = vec![Span::styled(
+        format!(" {}", state.info.context),
+        theme.title,
+    )];
+    let count = state.streams.len();
+    for (i, stream) in state.streams.iter().enumerate() {
+        let target = state.info.targets.get(i).map_or("", String::as_str);
+        first.push(Span::raw(if i == 0 { SEP } else { ", " }));
+        if !target.is_empty() {
+            first.push(Span::raw(format!("{target} ")));
+        }
+        let (text, style) = stream_state(stream, state);
+        // With many streams only the troubled ones get their full story.
+        let text = if count > 3 && matches!(stream, StreamState::Connected) {
+            "ok".to_owned()
+        } else {
+            text
+        };
+        first.push(Span::styled(text, style));
+    }
+    first.push(Span::raw(SEP));
+    first.push(Span::raw(format!("{eps:.0} ev/s {rps:.0} req/s")));
+    first.push(Span::raw(SEP));
+    let mut held = format!(
+        "held {}/{}",
+        group(state.store.len() as u64),
+        group(state.store.capacity() as u64)
+    );
+    if stats.evicted > 0 {
+        held.push_str(&format!(" evicted {}", group(stats.evicted)));
+    }
+    if stats.expired > 0 {
+        held.push_str(&format!(" expired {}", group(stats.expired)));
+    }
+    first.push(Span::raw(held));
+    if !state.info.sampling.is_empty() {
+        first.push(Span::raw(SEP));
+        first.push(Span::raw(state.info.sampling.clone()));
+    }
+
+    let mut second = vec![Span::raw(" ")];
+    if state.view.paused_at.is_some() {
+        let hidden = state.view.hidden_by_pause(&state.store);
+        second.push(Span::styled(
+            format!(" PAUSED +{} ", group(hidden)),
+            theme.paused,
+        ));
+    } else if state.view.following {
+        second.push(Span::styled("FOLLOWING", theme.following));
+    } else {
+        second.push(Span::styled("LIVE", theme.dim));
+    }
+    if state.view.sort != crate::app::view::SortKey::Time || state.view.descending {
+        let arrow = if state.view.descending { "↓" } else { "↑" };
+        second.push(Span::raw(format!(
+            "{SEP}sort {} {arrow}",
+            state.view.sort.name()
+        )));
+    }
+    if let Some(filter) = &state.filter {
+        second.push(Span::raw(SEP));
+        second.push(Span::styled("filter ", theme.header));
+        second.push(Span::raw(filter.text.clone()));
+        let server = describe_http(&filter.server, filter.server_extra.as_deref());
+        if !server.is_empty() {
+            let client = if filter.client.is_empty() {
+                "—"
+            } else {
+                filter.client.as_str()
+            };
+            second.push(Span::styled(
+                format!(" (server: {server} · meshtap: {client})"),
+                theme.dim,
+            ));
+        }
+    }
+    if let Some(warning) = state.warnings.first() {
+        let more = state.warnings.len() - 1;
+        let text = if more > 0 {
+            format!("{warning} (+{more} more)")
+        } else {
+            warning.clone()
+        };
+        second.push(Span::raw(SEP));
+        second.push(Span::styled(format!("config: {text}"), theme.warning));
+    } else if let Some(message) = &state.message {
+        let style = match message.level {
+            Level::Info => theme.text,
+            Level::Warning => theme.warning,
+            Level::Error => theme.error,
+        };
+        second.push(Span::raw(SEP));
+        second.push(Span::styled(message.text.clone(), style));
+    }
+    let lines = vec![Line::from(first), Line::from(second)];
+    frame.render_widget(Paragraph::new(lines).style(theme.status_bar), area);
+}
+
+fn stream_state(stream: &StreamState, state: &AppState) -> (String, Style) {
+    let theme = &state.theme;
+    match stream {
+        StreamState::Connecting => ("connecting…".to_owned(), theme.inflight),
+        StreamState::Connected => ("connected".to_owned(), theme.connected),
+        StreamState::Reconnecting { after, error } => (
+            format!(
+                "reconnecting in {:.0}s ({error})",
+                after.as_secs_f32().ceil()
+            ),
+            theme.warning,
+        ),
+        StreamState::Ended => ("ended".to_owned(), theme.dim),
+        StreamState::Failed(error) => (format!("failed: {error}"), theme.error),
+    }
+}
+
+/// `method=GET path=/api…` for what the tap server filters.
+pub fn describe_http(http: &HttpMatch, extra: Option<&str>) -> String {
+    let mut parts = Vec::new();
+    if let Some(m) = &http.method {
+        parts.push(format!("method={m}"));
+    }
+    if let Some(p) = &http.path {
+        parts.push(format!("path^={p}"));
+    }
+    if let Some(a) = &http.authority {
+        parts.push(format!("authority={a}"));
+    }
+    if let Some(s) = &http.scheme {
+        parts.push(format!("scheme={s}"));
+    }
+    if let Some(extra) = extra {
+        parts.push(extra.to_owned());
+    }
+    parts.join(" ")
+}

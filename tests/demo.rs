@@ -1,0 +1,189 @@
+//! `meshtap demo` end to end: the simulated control plane on loopback, reached by the ordinary
+//! cluster source through the kubeconfig the demo writes, and by the real `kubectl`.
+
+mod support;
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use meshtap::cli::{Cli, Command as Sub};
+use meshtap::source::cluster::Cluster;
+use meshtap::source::{SourceMsg, StreamState};
+use support::TEST_TIMEOUT;
+use tokio::time::timeout;
+
+fn demo_args(extra: &[&str]) -> meshtap::cli::DemoArgs {
+    let mut argv = vec!["meshtap", "demo", "--rate", "400", "--seed", "7"];
+    argv.extend_from_slice(extra);
+    let dir = std::env::temp_dir().join(format!("meshtap-demo-test-{}-{}", std::process::id(), extra.len()));
+    let path = dir.join("kubeconfig");
+    let path = path.to_str().expect("utf8 path").to_string();
+    argv.extend(["--kubeconfig-out", Box::leak(path.into_boxed_str())]);
+    let Some(Sub::Demo(args)) = Cli::try_parse_from(argv).expect("args").command else {
+        panic!("demo args")
+    };
+    args
+}
+
+/// Collects events from `targets` until `enough` says stop (bounded by count and time).
+async fn collect(
+    targets: &[&str],
+    enough: impl Fn(&[meshtap::model::event::TapEvent]) -> bool,
+) -> (Vec<meshtap::model::event::TapEvent>, Vec<StreamState>) {
+    let args = demo_args(&[]);
+    let demo = meshtap::start_demo(&args).await.expect("demo starts");
+    let cluster = Cluster::from_kubeconfig(demo.kubeconfig.clone(), None).await.expect("cluster");
+    let mut tap = args.tap.clone();
+    tap.targets = targets.iter().map(ToString::to_string).collect();
+    let specs = meshtap::specs(&tap, &cluster.default_namespace, true).expect("specs");
+    let mut rx = meshtap::spawn_streams(&cluster, specs, false);
+    let (mut events, mut states) = (Vec::new(), Vec::new());
+    let deadline = Instant::now() + TEST_TIMEOUT;
+    while Instant::now() < deadline && !enough(&events) {
+        match timeout(Duration::from_secs(5), rx.recv()).await {
+            Ok(Some(SourceMsg::Events(batch))) => events.extend(batch),
+            Ok(Some(SourceMsg::State { state, .. })) => {
+                let done = matches!(state, StreamState::Failed(_) | StreamState::Ended);
+                states.push(state);
+                if done && targets.len() == 1 {
+                    break;
+                }
+            }
+            Ok(Some(SourceMsg::Warning { message, .. })) => panic!("demo sent a bad frame: {message}"),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    (events, states)
+}
+
+#[tokio::test]
+async fn demo_streams_both_directions_with_identities() {
+    use meshtap::model::event::Direction;
+    let (events, _) = collect(&["ns/sock-shop"], |events| events.len() > 600).await;
+    assert!(events.len() > 600, "only {} events", events.len());
+    let directions: HashSet<Direction> = events.iter().map(|e| e.direction).collect();
+    assert!(directions.contains(&Direction::Inbound) && directions.contains(&Direction::Outbound));
+    let inbound_mtls = events.iter().any(|e| {
+        e.direction == Direction::Inbound
+            && e.source.labels.get("tls") == Some("true")
+            && e.source.labels.get("client_id").is_some_and(|id| id.ends_with(".serviceaccount.identity.linkerd.cluster.local"))
+    });
+    assert!(inbound_mtls, "inbound mTLS with a client identity");
+    let outbound_server_id = events.iter().any(|e| {
+        e.direction == Direction::Outbound && e.destination.labels.get("server_id").is_some()
+    });
+    assert!(outbound_server_id, "outbound with a server identity");
+    let plaintext = events.iter().any(|e| e.source.labels.get("tls") == Some("no_tls_from_remote"));
+    assert!(plaintext, "the unmeshed load generator shows as no_tls_from_remote");
+}
+
+#[tokio::test]
+async fn demo_grpc_namespace_carries_grpc_statuses() {
+    use meshtap::model::event::{Eos, HttpEvent};
+    let (events, _) = collect(&["ns/emojivoto"], |events| {
+        events.iter().filter(|e| matches!(&e.http, Some(HttpEvent::ResponseEnd(end)) if matches!(end.eos, Some(Eos::Grpc(_))))).count() > 20
+    })
+    .await;
+    let grpc = events
+        .iter()
+        .filter(|e| matches!(&e.http, Some(HttpEvent::ResponseEnd(end)) if matches!(end.eos, Some(Eos::Grpc(_)))))
+        .count();
+    assert!(grpc > 20, "gRPC ends: {grpc}");
+}
+
+#[tokio::test]
+async fn demo_explains_unknown_and_forbidden_targets() {
+    let (_, states) = collect(&["deploy/nope"], |_| false).await;
+    let failed = states.iter().find_map(|s| match s {
+        StreamState::Failed(message) => Some(message.clone()),
+        _ => None,
+    });
+    assert!(failed.as_deref().is_some_and(|m| m.contains("no pods to tap")), "{states:?}");
+
+    let (_, states) = collect(&["ns/restricted"], |_| false).await;
+    let failed = states.iter().find_map(|s| match s {
+        StreamState::Failed(message) => Some(message.clone()),
+        _ => None,
+    });
+    assert!(
+        failed.as_deref().is_some_and(|m| m.contains("forbidden") && m.contains("kubectl auth can-i watch namespaces.tap.linkerd.io")),
+        "{states:?}"
+    );
+}
+
+/// The real binary serves, and the real `kubectl` reads the tap API discovery document from it.
+#[test]
+fn kubectl_reads_the_demo_served_by_the_binary() {
+    let Ok(kubectl) = which("kubectl") else {
+        eprintln!("kubectl is not installed: skipping the kubectl interoperability check");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meshtap"))
+        .args(["demo", "--serve", "--kubeconfig-out"])
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("meshtap demo --serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    // The first line says where it serves; by then the kubeconfig is written.
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    let result = std::panic::catch_unwind(|| {
+        assert!(first.contains("127.0.0.1"), "{first}");
+        let output = Command::new(&kubectl)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(["--request-timeout=10s", "--cache-dir"])
+            .arg(dir.path().join("cache"))
+            .args(["get", "--raw", "/apis/tap.linkerd.io/v1alpha1"])
+            .output()
+            .expect("kubectl runs");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "kubectl failed: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(text.contains("tap.linkerd.io/v1alpha1"), "{text}");
+        assert!(text.contains("deployments/tap"), "{text}");
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Headless `meshtap demo -o ndjson` through the binary: joined requests, then a clean stop.
+#[test]
+fn headless_demo_binary_writes_joined_requests() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meshtap"))
+        .args(["demo", "--seed", "3", "--rate", "300", "-o", "ndjson"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("meshtap demo starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let records: Vec<serde_json::Value> = BufReader::new(stdout)
+        .lines()
+        .take(50)
+        .map(|line| serde_json::from_str(&line.expect("line")).expect("json"))
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(records.len(), 50);
+    assert!(records.iter().all(|r| r["v"] == 1 && r["started"].is_string()));
+    assert!(records.iter().any(|r| r["direction"] == "inbound"));
+    assert!(records.iter().any(|r| r["direction"] == "outbound"));
+    // Redaction is on by default: no credential leaves meshtap.
+    let text = serde_json::to_string(&records).expect("json");
+    assert!(!text.contains("Bearer "), "authorization values must be redacted");
+}
+
+fn which(name: &str) -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()))
+        .ok_or(())
+}

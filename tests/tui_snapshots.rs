@@ -1,0 +1,429 @@
+//! Render snapshots of the whole screen (TestBackend + insta) at 80×24 and 160×48: empty with each
+//! "why no data" hint, streaming, paused, filtered, detail, help, prompt, errors, too small.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use meshtap::app::action::QuickField;
+use meshtap::app::config;
+use meshtap::app::{Action, AppState, Pane};
+use meshtap::model::event::{
+    Direction, Endpoint, Eos, Header, HeaderValue, HttpEvent, Labels, RequestInit, ResponseEnd,
+    ResponseInit, StreamId, TapEvent,
+};
+use meshtap::model::store::Store;
+use meshtap::source::{SessionInfo, SourceMsg, StreamState};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
+        .expect("time")
+        .with_timezone(&Utc)
+}
+
+fn at(ms: i64) -> DateTime<Utc> {
+    t0() + TimeDelta::milliseconds(ms)
+}
+
+fn state(width: u16, height: u16) -> AppState {
+    let info = SessionInfo {
+        context: "demo".into(),
+        targets: vec!["ns/sock-shop".into()],
+        sampling: "max 100 rps split over 12 pods".into(),
+    };
+    let mut state = AppState::new(Store::new(1_000), info, config::from_text("", "", false));
+    state.handle(Action::Resize { width, height }, t0());
+    state
+}
+
+fn render(state: &AppState, now: DateTime<Utc>) -> String {
+    let mut terminal =
+        Terminal::new(TestBackend::new(state.width, state.height)).expect("terminal");
+    terminal
+        .draw(|frame| meshtap::ui::draw(frame, state, now))
+        .expect("draw");
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height)
+        .map(|y| {
+            let line: String = (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect();
+            line.trim_end().to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn endpoint(ip: &str, port: u16, labels: &[(&str, &str)]) -> Endpoint {
+    Endpoint {
+        addr: Some(SocketAddr::new(ip.parse().expect("ip"), port)),
+        labels: labels.iter().copied().collect::<Labels>(),
+    }
+}
+
+struct Call {
+    stream: u64,
+    from: &'static str,
+    to: &'static str,
+    path: &'static str,
+    status: Option<u32>,
+    eos: Option<Eos>,
+    latency_ms: u64,
+    ended: bool,
+}
+
+fn call(stream: u64, to: &'static str, path: &'static str, status: u32) -> Call {
+    Call {
+        stream,
+        from: "front-end",
+        to,
+        path,
+        status: Some(status),
+        eos: None,
+        latency_ms: 3 + stream * 7 % 40,
+        ended: true,
+    }
+}
+
+/// The events of one outbound call from `from` to `to`, arriving at `ms`.
+fn events(c: &Call, ms: i64) -> Vec<TapEvent> {
+    let source = endpoint(
+        "10.42.0.7",
+        41000,
+        &[
+            ("namespace", "sock-shop"),
+            ("deployment", c.from),
+            ("pod", "front-end-6d8f9c7b5-x2x9q"),
+        ],
+    );
+    let server_id = format!(
+        "{}.sock-shop.serviceaccount.identity.linkerd.cluster.local",
+        c.to
+    );
+    let destination = endpoint(
+        "10.42.1.12",
+        8080,
+        &[
+            ("namespace", "sock-shop"),
+            ("deployment", c.to),
+            ("pod", "catalogue-7c9d-abcde"),
+            ("service", c.to),
+            ("tls", "true"),
+            ("server_id", &server_id),
+        ],
+    );
+    let id = StreamId {
+        base: 1,
+        stream: c.stream,
+    };
+    let event = |http, offset: i64| TapEvent {
+        arrived: at(ms + offset),
+        source: source.clone(),
+        destination: destination.clone(),
+        direction: Direction::Outbound,
+        route: Labels::default(),
+        http: Some(http),
+    };
+    let latency = Duration::from_millis(c.latency_ms);
+    let mut out = vec![event(
+        HttpEvent::RequestInit(RequestInit {
+            id,
+            method: Some("GET".into()),
+            scheme: Some("http".into()),
+            authority: format!("{}.sock-shop.svc.cluster.local:80", c.to).into(),
+            path: c.path.into(),
+            headers: vec![
+                Header {
+                    name: "user-agent".into(),
+                    value: HeaderValue::Str("curl/8.5".into()),
+                },
+                Header {
+                    name: "authorization".into(),
+                    value: HeaderValue::Str("Bearer s3cr3t".into()),
+                },
+            ],
+        }),
+        0,
+    )];
+    if let Some(http_status) = c.status {
+        out.push(event(
+            HttpEvent::ResponseInit(ResponseInit {
+                id,
+                since_request_init: Some(latency),
+                http_status,
+                headers: vec![Header {
+                    name: "content-type".into(),
+                    value: HeaderValue::Str("application/json".into()),
+                }],
+            }),
+            1,
+        ));
+    }
+    if c.ended {
+        out.push(event(
+            HttpEvent::ResponseEnd(ResponseEnd {
+                id,
+                since_request_init: Some(latency + Duration::from_millis(2)),
+                since_response_init: Some(Duration::from_millis(2)),
+                response_bytes: 1_200 + c.stream * 37,
+                eos: c.eos,
+                trailers: Vec::new(),
+            }),
+            2,
+        ));
+    }
+    out
+}
+
+/// A mix of outcomes: ok, client error, server error, gRPC, reset, slow, in flight, expired.
+fn traffic() -> Vec<Call> {
+    let mut calls = Vec::new();
+    let services = [
+        ("catalogue", "/catalogue"),
+        ("carts", "/carts/57a98d98e4b00679b4a830b2/items"),
+        ("orders", "/orders"),
+        ("user", "/customers/57a98d98e4b00679b4a830af"),
+    ];
+    for stream in 0..24 {
+        let (to, path) = services[(stream % 4) as usize];
+        calls.push(call(stream, to, path, 200));
+    }
+    calls[3].status = Some(404);
+    calls[5].status = Some(503);
+    calls[9].status = Some(200);
+    calls[9].eos = Some(Eos::Grpc(14));
+    calls[11].eos = Some(Eos::Reset(2));
+    calls[14].latency_ms = 1_250;
+    calls[20].ended = false;
+    calls[22].ended = false;
+    calls[22].status = None;
+    calls
+}
+
+fn feed(state: &mut AppState, calls: &[Call]) {
+    state.ingest(
+        SourceMsg::State {
+            stream: 0,
+            state: StreamState::Connected,
+        },
+        t0(),
+    );
+    for (i, c) in calls.iter().enumerate() {
+        let ms = i as i64 * 50;
+        state.ingest(SourceMsg::Events(events(c, ms)), at(ms));
+    }
+    // Two rate samples a second apart so events/s is shown.
+    state.tick(at(0));
+    state.tick(at(1_200));
+}
+
+fn streaming(width: u16, height: u16) -> AppState {
+    let mut state = state(width, height);
+    feed(&mut state, &traffic());
+    state
+}
+
+fn snapshot(name: &str, state: &AppState) {
+    let text = render(state, at(1_500));
+    insta::assert_snapshot!(format!("{name}_{}x{}", state.width, state.height), text);
+}
+
+#[test]
+fn empty_states_explain_why() {
+    let cases = [
+        ("empty_connecting", StreamState::Connecting),
+        ("empty_no_traffic", StreamState::Connected),
+        ("empty_forbidden", StreamState::Failed("403 Forbidden: User \"dev\" cannot watch resource \"namespaces/tap\" in API group \"tap.linkerd.io\"".into())),
+        ("empty_viz_missing", StreamState::Failed("404 Not Found: the server could not find the requested resource (tap.linkerd.io/v1alpha1); is linkerd-viz installed?".into())),
+        ("empty_reconnecting", StreamState::Reconnecting { after: Duration::from_secs(4), error: "connection refused".into() }),
+    ];
+    for (name, stream) in cases {
+        for (w, h) in SIZES {
+            let mut state = state(w, h);
+            state.ingest(
+                SourceMsg::State {
+                    stream: 0,
+                    state: stream.clone(),
+                },
+                t0(),
+            );
+            snapshot(name, &state);
+        }
+    }
+}
+
+#[test]
+fn streaming_follows_the_newest() {
+    for (w, h) in SIZES {
+        let state = streaming(w, h);
+        assert!(state.view.following);
+        snapshot("streaming", &state);
+    }
+}
+
+#[test]
+fn paused_view_freezes_while_capture_goes_on() {
+    for (w, h) in SIZES {
+        let mut state = streaming(w, h);
+        state.handle(Action::Pause, at(1_300));
+        let before = render(&state, at(1_500));
+        let more: Vec<Call> = (100..110)
+            .map(|s| call(s, "payment", "/paymentAuth", 200))
+            .collect();
+        for (i, c) in more.iter().enumerate() {
+            state.ingest(SourceMsg::Events(events(c, 1_400 + i as i64)), at(1_400));
+        }
+        let after = render(&state, at(1_500));
+        // Only the status bar (PAUSED +n, held count) may change; the rows are frozen.
+        let rows = |s: &str| {
+            s.lines()
+                .skip(1)
+                .take(usize::from(h) - 3)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(rows(&before)[1..], rows(&after)[1..]);
+        snapshot("paused", &state);
+    }
+}
+
+#[test]
+fn selection_moves_and_stays_put_while_streaming() {
+    let mut state = streaming(80, 24);
+    state.handle(Action::Top, at(1_300));
+    state.handle(Action::Down, at(1_300));
+    let selected = state.view.selected;
+    assert_eq!(selected, Some(1));
+    feed(&mut state, &[call(200, "catalogue", "/catalogue", 200)]);
+    assert_eq!(state.view.selected, selected);
+    assert!(!state.view.following);
+    snapshot("moved", &state);
+}
+
+#[test]
+fn filtered_view() {
+    for (w, h) in SIZES {
+        let mut state = streaming(w, h);
+        state.handle(Action::FilterPrompt, at(1_300));
+        for c in "status=5xx".chars() {
+            state.handle(Action::Input(c), at(1_300));
+        }
+        state.handle(Action::Submit, at(1_300));
+        assert!(state.filter.is_some());
+        snapshot("filtered", &state);
+    }
+}
+
+#[test]
+fn filter_prompt_validates_as_you_type() {
+    for (w, h) in SIZES {
+        let mut state = streaming(w, h);
+        state.handle(Action::FilterPrompt, at(1_300));
+        for c in "status=5xx and (lat>".chars() {
+            state.handle(Action::Input(c), at(1_300));
+        }
+        snapshot("prompt_invalid", &state);
+    }
+}
+
+#[test]
+fn detail_tree_masks_secrets_until_revealed() {
+    for (w, h) in SIZES {
+        let mut state = streaming(w, h);
+        state.handle(Action::Top, at(1_300));
+        state.handle(Action::Open, at(1_300));
+        assert!(state.detail.is_some());
+        let masked = render(&state, at(1_500));
+        assert!(masked.contains("<redacted>"), "{masked}");
+        assert!(!masked.contains("s3cr3t"));
+        snapshot("detail", &state);
+        state.handle(Action::Reveal, at(1_300));
+        assert!(render(&state, at(1_500)).contains("Bearer s3cr3t"));
+    }
+}
+
+#[test]
+fn help_is_generated_from_the_keymap() {
+    for (w, h) in SIZES {
+        let mut state = streaming(w, h);
+        state.handle(Action::Help, at(1_300));
+        snapshot("help", &state);
+    }
+}
+
+#[test]
+fn errors_show_in_the_status_bar() {
+    for (w, h) in SIZES {
+        let mut state = streaming(w, h);
+        state.ingest(
+            SourceMsg::State {
+                stream: 0,
+                state: StreamState::Reconnecting {
+                    after: Duration::from_secs(2),
+                    error: "stream reset by the API server".into(),
+                },
+            },
+            at(1_300),
+        );
+        state.handle(Action::CommandPrompt, at(1_300));
+        for c in "ns emojivoto".chars() {
+            state.handle(Action::Input(c), at(1_300));
+        }
+        state.handle(Action::Submit, at(1_300));
+        snapshot("error", &state);
+    }
+}
+
+#[test]
+fn config_warnings_are_visible() {
+    let config = config::from_text("bind requests Hyper-x quit\n", "meshtap.conf", false);
+    let mut state = AppState::new(Store::new(10), SessionInfo::default(), config);
+    state.handle(
+        Action::Resize {
+            width: 80,
+            height: 24,
+        },
+        t0(),
+    );
+    let text = render(&state, t0());
+    assert!(
+        text.contains("config: meshtap.conf:1: unknown key"),
+        "{text}"
+    );
+}
+
+#[test]
+fn too_small() {
+    let state = state(40, 10);
+    snapshot("too_small", &state);
+}
+
+#[test]
+fn other_panes() {
+    let mut state = streaming(80, 24);
+    state.handle(Action::ShowPane(Pane::Routes), at(1_300));
+    snapshot("routes", &state);
+    state.handle(Action::NextPane, at(1_300));
+    assert_eq!(state.pane, Pane::Identities);
+    snapshot("identities", &state);
+}
+
+#[test]
+fn quick_filter_from_selected_row() {
+    let mut state = streaming(160, 48);
+    state.handle(Action::Top, at(1_300));
+    state.handle(Action::Quick(QuickField::Deployment), at(1_300));
+    assert_eq!(
+        state.filter.as_ref().map(|f| f.text.as_str()),
+        Some("deploy=catalogue")
+    );
+    state.handle(Action::Quick(QuickField::Status), at(1_300));
+    assert_eq!(
+        state.filter.as_ref().map(|f| f.text.as_str()),
+        Some("(deploy=catalogue) and status=200")
+    );
+}
