@@ -24,14 +24,12 @@ pub fn draw(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
     let area = frame.area();
     if layout::too_small(area.width, area.height) {
         let text = format!(
-            "terminal too small (need {}×{}, have {}×{})",
+            "terminal too small (need {}×{})",
             layout::MIN_WIDTH,
-            layout::MIN_HEIGHT,
-            area.width,
-            area.height
+            layout::MIN_HEIGHT
         );
-        let y = area.height / 2;
-        let line = Rect::new(area.x, area.y + y, area.width, 1.min(area.height));
+        let y = area.height.saturating_sub(1) / 2;
+        let line = Rect::new(area.x, area.y + y, area.width, area.height - y);
         frame.render_widget(
             Paragraph::new(text)
                 .style(state.theme.warning)

@@ -66,24 +66,24 @@ pub struct DetailState {
 }
 
 impl DetailState {
-    /// Opens the detail with every top-level section and its header lists expanded.
+    /// Opens the detail with every section expanded: the point is to see it all at a glance.
     pub fn new(seq: u64, request: Option<&Request>) -> Self {
-        let mut opened = HashSet::new();
-        if let Some(request) = request {
-            for node in nodes(request, false) {
-                for child in node.children.iter().filter(|c| !c.children.is_empty()) {
-                    if child.key.ends_with("headers") || child.key == "trailers" {
-                        opened.insert(vec![node.id.clone(), child.id.clone()]);
-                    }
-                }
-                opened.insert(vec![node.id]);
+        fn open_all(nodes: &[Node], prefix: &[String], opened: &mut HashSet<Vec<String>>) {
+            for node in nodes.iter().filter(|n| !n.children.is_empty()) {
+                let mut path = prefix.to_vec();
+                path.push(node.id.clone());
+                open_all(&node.children, &path, opened);
+                opened.insert(path);
             }
         }
-        let selected = vec!["request".to_owned()];
+        let mut opened = HashSet::new();
+        if let Some(request) = request {
+            open_all(&nodes(request, false), &[], &mut opened);
+        }
         Self {
             seq,
             opened,
-            selected,
+            selected: vec!["request".to_owned()],
             offset: 0,
             reveal: false,
         }

@@ -10,7 +10,7 @@ use super::state::{ActiveFilter, AppState, Effect, ExportRequest, Level};
 use super::view::SortKey;
 use crate::filter::Filter;
 use crate::model::request::workload;
-use crate::source::TapCommand;
+use crate::source::{HttpMatch, TapCommand};
 use crate::ui::layout;
 
 impl AppState {
@@ -251,11 +251,9 @@ impl AppState {
     pub fn apply_filter(&mut self, text: &str, now: DateTime<Utc>) {
         let text = text.trim();
         if text.is_empty() {
-            if self.filter.take().is_some() {
-                if self.live {
-                    self.effects
-                        .push(Effect::Tap(TapCommand::Http(Default::default())));
-                }
+            if self.filter.is_some() {
+                self.push_server_side(HttpMatch::default(), None);
+                self.filter = None;
                 self.view.set_filter(&self.store, None);
                 self.notify(Level::Info, "filter cleared", now);
             }
@@ -269,30 +267,41 @@ impl AppState {
                 return;
             }
         };
-        let (server, server_extra, client) = filter.split_server_side();
-        let previous = self
-            .filter
-            .as_ref()
-            .map(|f| f.server.clone())
-            .unwrap_or_default();
-        let server = if self.live {
-            server
+        let (server, to, client) = filter.split_server_side();
+        // Without a live source nothing can be pushed down: it all runs here.
+        let (server, to) = if self.live {
+            (server, to)
         } else {
-            Default::default()
+            (HttpMatch::default(), None)
         };
-        if self.live && server != previous {
-            self.effects
-                .push(Effect::Tap(TapCommand::Http(server.clone())));
-        }
+        self.push_server_side(server.clone(), to.clone());
         self.filter = Some(ActiveFilter {
             text: filter.to_string(),
             server,
-            server_extra: if self.live { server_extra } else { None },
+            to,
             client: client.to_string(),
         });
         // Every part is also checked here: requests captured before the restart must obey it too.
         self.view.set_filter(&self.store, Some(filter));
         self.view.refresh_sort(&self.store, now, true);
+    }
+
+    /// Restarts the live tap when the server-side part of the filter changed.
+    fn push_server_side(&mut self, server: HttpMatch, to: Option<String>) {
+        if !self.live {
+            return;
+        }
+        let (old_server, old_to) = self
+            .filter
+            .as_ref()
+            .map(|f| (f.server.clone(), f.to.clone()))
+            .unwrap_or_default();
+        if server != old_server {
+            self.effects.push(Effect::Tap(TapCommand::Http(server)));
+        }
+        if to != old_to {
+            self.effects.push(Effect::Tap(TapCommand::To(to)));
+        }
     }
 
     fn quick_filter(&mut self, field: QuickField, now: DateTime<Utc>) {

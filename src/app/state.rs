@@ -57,7 +57,8 @@ pub struct ActiveFilter {
     pub text: String,
     /// What was pushed to the tap server (empty when the session is not live).
     pub server: HttpMatch,
-    pub server_extra: Option<String>,
+    /// The `--to` resource pushed to the tap server (`to=kind/name` in the filter).
+    pub to: Option<String>,
     /// What only meshtap can check.
     pub client: String,
 }

@@ -7,6 +7,7 @@
 //! the server proxy's INBOUND view — and [`events`] turns either half into wire events.
 
 pub mod events;
+pub mod headers;
 pub mod routes;
 
 use std::sync::Arc;

@@ -176,17 +176,30 @@ pub(super) enum Term {
         pattern: Pattern,
     },
     /// Only `Eq`/`Ne`.
-    Dir { cmp: Cmp, dir: Direction },
+    Dir {
+        cmp: Cmp,
+        dir: Direction,
+    },
     /// An inclusive range of statuses: `5xx` or a single code.
-    Status { cmp: Cmp, lo: u32, hi: u32 },
+    Status {
+        cmp: Cmp,
+        lo: u32,
+        hi: u32,
+    },
     /// Only `Eq`/`Ne`.
-    Grpc { cmp: Cmp, code: u32 },
+    Grpc {
+        cmp: Cmp,
+        code: u32,
+    },
     Time {
         field: TimeField,
         cmp: Cmp,
         nanos: u64,
     },
-    Bytes { cmp: Cmp, bytes: u64 },
+    Bytes {
+        cmp: Cmp,
+        bytes: u64,
+    },
     /// `to=deploy/web`: the destination's `label` equals `name`. Only `Eq`/`Ne`.
     To {
         cmp: Cmp,

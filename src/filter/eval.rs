@@ -59,7 +59,11 @@ impl Term {
             Term::Grpc { cmp, code } => request
                 .grpc_status()
                 .is_some_and(|c| cmp.test(u64::from(c), u64::from(*code), u64::from(*code))),
-            Term::Time { field, cmp, nanos: limit } => {
+            Term::Time {
+                field,
+                cmp,
+                nanos: limit,
+            } => {
                 let actual = match field {
                     TimeField::Latency => nanos(request.latency()),
                     TimeField::Duration => nanos(request.duration()),
@@ -82,7 +86,11 @@ impl Term {
 
 /// Calls `test` on each value `field` has in `request`: `None` when it has none, else whether
 /// any passed.
-fn visit(field: &TextField, request: &Request, test: &mut dyn FnMut(&[u8]) -> bool) -> Option<bool> {
+fn visit(
+    field: &TextField,
+    request: &Request,
+    test: &mut dyn FnMut(&[u8]) -> bool,
+) -> Option<bool> {
     let mut seen = false;
     let mut hit = false;
     let mut offer = |value: Option<&[u8]>| {
@@ -107,7 +115,11 @@ fn visit(field: &TextField, request: &Request, test: &mut dyn FnMut(&[u8]) -> bo
         TextField::Scheme => offer(init.and_then(|i| i.scheme.as_deref()).map(str::as_bytes)),
         TextField::Path => offer(init.map(|i| i.path.as_bytes())),
         TextField::Authority => offer(init.map(|i| i.authority.as_bytes())),
-        TextField::Tls => offer(Some(request.identity().1).filter(|t| !t.is_empty()).map(str::as_bytes)),
+        TextField::Tls => offer(
+            Some(request.identity().1)
+                .filter(|t| !t.is_empty())
+                .map(str::as_bytes),
+        ),
         TextField::Id => offer(request.identity().0.map(str::as_bytes)),
         // The route label when a ServiceProfile matched, else the policy route, else the path.
         TextField::Route => offer(

@@ -34,7 +34,7 @@ impl Operator {
 }
 
 /// Canonical field names, for "did you mean" suggestions.
-pub(super) const FIELD_NAMES: [&str; 26] = [
+pub(super) const FIELD_NAMES: [&str; 25] = [
     "ns",
     "src.ns",
     "dst.ns",
@@ -60,7 +60,6 @@ pub(super) const FIELD_NAMES: [&str; 26] = [
     "id",
     "route",
     "to",
-    "header.",
 ];
 
 /// Resolves a field name (any case). `Err` carries a message for `header.` without a name.
@@ -251,8 +250,19 @@ fn resource(text: &str) -> Result<(&'static str, &str), String> {
 /// The closest known name to a misspelt `word`, if one is near enough to be a likely typo.
 pub(super) fn suggest(word: &str) -> Option<&'static str> {
     let word = word.to_ascii_lowercase();
+    // Long aliases too: a typo of "latency" is closer to it than to "lat".
+    let aliases = [
+        "namespace",
+        "deployment",
+        "direction",
+        "latency",
+        "duration",
+        "identity",
+        "header.",
+    ];
     let names = FIELD_NAMES
         .iter()
+        .chain(&aliases)
         .copied()
         .chain(Flag::ALL.iter().map(|(_, name)| *name));
     let limit = if word.chars().count() <= 3 { 1 } else { 2 };

@@ -12,7 +12,9 @@ pub(super) enum TokenKind {
     Quoted(String),
     Op(Cmp),
     /// `~` (`not` = false) or `!~` (`not` = true).
-    Tilde { not: bool },
+    Tilde {
+        not: bool,
+    },
     LParen,
     RParen,
     /// `!` on its own.

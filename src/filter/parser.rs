@@ -135,10 +135,16 @@ impl Parser {
 
     fn unary(&mut self) -> Result<Expr, FilterError> {
         let Some(token) = self.peek().cloned() else {
-            return Err(FilterError::new(self.end, "expected a filter term".to_owned()));
+            return Err(FilterError::new(
+                self.end,
+                "expected a filter term".to_owned(),
+            ));
         };
         if self.depth >= MAX_DEPTH {
-            return Err(FilterError::new(token.start, "filter nested too deeply".to_owned()));
+            return Err(FilterError::new(
+                token.start,
+                "filter nested too deeply".to_owned(),
+            ));
         }
         self.depth += 1;
         let result = if token.kind == TokenKind::Bang || is_word(&token, "not") {
@@ -155,7 +161,10 @@ impl Parser {
 
     fn primary(&mut self) -> Result<Expr, FilterError> {
         let Some(token) = self.bump() else {
-            return Err(FilterError::new(self.end, "expected a filter term".to_owned()));
+            return Err(FilterError::new(
+                self.end,
+                "expected a filter term".to_owned(),
+            ));
         };
         match &token.kind {
             TokenKind::LParen => {
@@ -167,6 +176,12 @@ impl Parser {
                     Some(close) if close.kind == TokenKind::RParen => Ok(inner),
                     _ => Err(FilterError::new(token.start, "unclosed \"(\"".to_owned())),
                 }
+            }
+            TokenKind::Word(_) if is_word(&token, "and") || is_word(&token, "or") => {
+                Err(FilterError::new(
+                    token.start,
+                    format!("expected a filter term, found {}", describe(&token)),
+                ))
             }
             TokenKind::Word(word) => self.term(word, &token),
             TokenKind::Quoted(_) => Err(FilterError::new(
@@ -196,20 +211,33 @@ impl Parser {
             } else {
                 unknown(word, "unknown keyword")
             };
-            let at = if resolved.is_some() { token.end } else { token.start };
+            let at = if resolved.is_some() {
+                token.end
+            } else {
+                token.start
+            };
             return Err(FilterError::new(at, message));
         };
         let Some(field) = resolved else {
-            return Err(FilterError::new(token.start, unknown(word, "unknown field")));
+            let message = if field::flag(word).is_some() {
+                format!("{word:?} is a keyword and takes no value: write just {word}")
+            } else {
+                unknown(word, "unknown field")
+            };
+            return Err(FilterError::new(token.start, message));
         };
         let op_token = self.bump();
         let op_start = op_token.map_or(self.end, |t| t.start);
+        // A bare `and`/`or`/`not` here is the user still typing (`ns= and ok`), not a value.
+        let connective = self
+            .peek()
+            .is_some_and(|t| ["and", "or", "not"].iter().any(|k| is_word(t, k)));
         let value = match self.peek() {
             Some(Token {
                 kind: TokenKind::Word(v) | TokenKind::Quoted(v),
                 start,
                 ..
-            }) => (v.clone(), *start),
+            }) if !connective => (v.clone(), *start),
             _ => {
                 return Err(FilterError::new(
                     self.here(),

@@ -56,7 +56,9 @@ fn push(operand: &Expr, http: &mut HttpMatch, to: &mut Option<String>) -> Pushed
                 pattern.text.to_ascii_uppercase(),
                 Pushed::Fully,
             ),
-            TextField::Authority => slot(&mut http.authority, pattern.text.to_string(), Pushed::Fully),
+            TextField::Authority => {
+                slot(&mut http.authority, pattern.text.to_string(), Pushed::Fully)
+            }
             TextField::Scheme => slot(
                 &mut http.scheme,
                 pattern.text.to_ascii_lowercase(),

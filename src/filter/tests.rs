@@ -9,8 +9,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::model::event::{
-    Direction, Endpoint, Eos, Header, HeaderValue, Labels, RequestInit, ResponseEnd,
-    ResponseInit, StreamId,
+    Direction, Endpoint, Eos, Header, HeaderValue, Labels, RequestInit, ResponseEnd, ResponseInit,
+    StreamId,
 };
 use crate::model::request::{Request, RequestKey};
 
@@ -21,7 +21,13 @@ fn endpoint(addr: &str, labels: &[(&str, &str)]) -> Endpoint {
     }
 }
 
-fn init(method: &str, scheme: &str, authority: &str, path: &str, headers: &[(&str, &str)]) -> RequestInit {
+fn init(
+    method: &str,
+    scheme: &str,
+    authority: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> RequestInit {
     RequestInit {
         id: StreamId::default(),
         method: Some(method.into()),
@@ -91,7 +97,10 @@ pub(super) fn fleet() -> Vec<Request> {
                 ("deployment", "front-end"),
                 ("pod", "front-end-abc"),
                 ("tls", "true"),
-                ("client_id", "front-end.shop.serviceaccount.identity.linkerd.cluster.local"),
+                (
+                    "client_id",
+                    "front-end.shop.serviceaccount.identity.linkerd.cluster.local",
+                ),
             ],
         ),
         endpoint(
@@ -104,14 +113,27 @@ pub(super) fn fleet() -> Vec<Request> {
             ],
         ),
     );
-    ok.init = Some(init("GET", "http", "catalogue.shop.svc:80", "/catalogue/items", &[("X-Request-Id", "abc123")]));
+    ok.init = Some(init(
+        "GET",
+        "http",
+        "catalogue.shop.svc:80",
+        "/catalogue/items",
+        &[("X-Request-Id", "abc123")],
+    ));
     ok.response = Some(response(200, 20));
     ok.end = Some(end(25, 1500, None));
 
     let mut failing = request(
         1,
         Direction::Outbound,
-        endpoint("10.0.0.3:5000", &[("namespace", "shop"), ("deployment", "orders"), ("pod", "orders-1")]),
+        endpoint(
+            "10.0.0.3:5000",
+            &[
+                ("namespace", "shop"),
+                ("deployment", "orders"),
+                ("pod", "orders-1"),
+            ],
+        ),
         endpoint(
             "10.0.1.4:80",
             &[
@@ -119,7 +141,10 @@ pub(super) fn fleet() -> Vec<Request> {
                 ("deployment", "payment"),
                 ("pod", "payment-1"),
                 ("tls", "true"),
-                ("server_id", "payment.pay.serviceaccount.identity.linkerd.cluster.local"),
+                (
+                    "server_id",
+                    "payment.pay.serviceaccount.identity.linkerd.cluster.local",
+                ),
             ],
         ),
     );
@@ -131,7 +156,14 @@ pub(super) fn fleet() -> Vec<Request> {
     let mut grpc = request(
         2,
         Direction::Outbound,
-        endpoint("10.0.0.5:5000", &[("namespace", "shop"), ("deployment", "carts"), ("pod", "carts-1")]),
+        endpoint(
+            "10.0.0.5:5000",
+            &[
+                ("namespace", "shop"),
+                ("deployment", "carts"),
+                ("pod", "carts-1"),
+            ],
+        ),
         endpoint(
             "10.0.0.6:5432",
             &[
@@ -142,26 +174,50 @@ pub(super) fn fleet() -> Vec<Request> {
             ],
         ),
     );
-    grpc.init = Some(init("POST", "http", "carts-db:5432", "/carts.Cart/Get", &[("content-type", "application/grpc")]));
+    grpc.init = Some(init(
+        "POST",
+        "http",
+        "carts-db:5432",
+        "/carts.Cart/Get",
+        &[("content-type", "application/grpc")],
+    ));
     grpc.response = Some(response(200, 5));
     grpc.end = Some(end(6, 0, Some(Eos::Grpc(14))));
 
     let mut inflight = request(
         3,
         Direction::Inbound,
-        endpoint("10.0.0.9:1234", &[("namespace", "kube-system"), ("tls", "no_tls_from_remote")]),
-        endpoint("10.0.0.7:80", &[("namespace", "shop"), ("deployment", "user"), ("pod", "user-2")]),
+        endpoint(
+            "10.0.0.9:1234",
+            &[("namespace", "kube-system"), ("tls", "no_tls_from_remote")],
+        ),
+        endpoint(
+            "10.0.0.7:80",
+            &[
+                ("namespace", "shop"),
+                ("deployment", "user"),
+                ("pod", "user-2"),
+            ],
+        ),
     );
     inflight.init = Some(init("GET", "http", "user:80", "/login", &[]));
 
-    let mut orphan = request(4, Direction::Outbound, endpoint("10.0.0.8:1", &[]), endpoint("10.0.0.10:80", &[]));
+    let mut orphan = request(
+        4,
+        Direction::Outbound,
+        endpoint("10.0.0.8:1", &[]),
+        endpoint("10.0.0.10:80", &[]),
+    );
     orphan.end = Some(end(30, 0, Some(Eos::Reset(2))));
 
     let mut expired = request(
         5,
         Direction::Inbound,
         endpoint("[fd00::1]:1234", &[]),
-        endpoint("10.0.0.7:80", &[("namespace", "shop"), ("deployment", "user")]),
+        endpoint(
+            "10.0.0.7:80",
+            &[("namespace", "shop"), ("deployment", "user")],
+        ),
     );
     expired.init = Some(init("GET", "http", "user:80", "/slow", &[]));
     expired.expired = true;

@@ -64,7 +64,9 @@ pub(super) fn nanos(text: &str, what: &str) -> Result<u64, String> {
 pub(super) fn bytes(text: &str) -> Result<u64, String> {
     let (number, unit) = split_number(text);
     if number.is_empty() {
-        return Err(format!("expected a byte count like 1024 or 10kb, found {text:?}"));
+        return Err(format!(
+            "expected a byte count like 1024 or 10kb, found {text:?}"
+        ));
     }
     let scale: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
@@ -110,7 +112,11 @@ fn scaled(number: &str, scale: u64) -> Option<u64> {
     if whole.len() > 20 || fraction.len() > 20 {
         return None;
     }
-    let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
     let mut total = whole.checked_mul(u128::from(scale))?;
     if !fraction.is_empty() {
         let digits: u128 = fraction.parse().ok()?;

@@ -4,6 +4,7 @@
 //! The reporting proxy is the local end: the destination for inbound, the source for outbound.
 //! Recording does not allocate after an edge's first request, unless its identity changes.
 
+mod concern;
 pub mod tls;
 
 use std::collections::{HashMap, HashSet};
@@ -13,6 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::event::{Direction, Endpoint, Text};
 use super::request::{Request, workload};
+pub use concern::Concern;
 pub use tls::{TlsState, identity_matches, short_identity, trust_domain};
 
 /// Distinct edges kept; requests on further edges are only counted.
@@ -64,7 +66,7 @@ pub struct Edge {
     pub authz: Option<(Text, Text)>,
     /// Inbound requests allowed only by a default policy that admits unauthenticated clients.
     pub unauthenticated_allowed: u64,
-    /// Inbound 403 / PermissionDenied with no authorization matched: the policy said no.
+    /// Inbound 403 / `PermissionDenied` with no authorization matched: the policy said no.
     pub denied: u64,
     pub last_seen: DateTime<Utc>,
 }
@@ -98,40 +100,6 @@ impl Edge {
             .copied()
             .max_by_key(|s| (self.tls[s.index()], std::cmp::Reverse(s.index())))
             .unwrap_or(TlsState::Missing)
-    }
-}
-
-/// Something on an edge that should worry a user.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Concern {
-    /// Plaintext although both ends run a proxy.
-    PlaintextBetweenMeshed { requests: u64 },
-    /// The identity is not `<peer serviceaccount>.<peer namespace>.serviceaccount.identity.…`.
-    IdentityMismatch { requests: u64 },
-    /// Allowed by a default policy that admits unauthenticated clients.
-    UnauthenticatedAllowed { policy: Text, requests: u64 },
-    Denied { requests: u64 },
-}
-
-impl Concern {
-    pub fn describe(&self, edge: &Edge) -> String {
-        match self {
-            Concern::PlaintextBetweenMeshed { requests } => {
-                format!("{requests} plaintext requests between meshed workloads")
-            }
-            Concern::IdentityMismatch { requests } => {
-                let who = if edge.key.direction == Direction::Inbound { "client" } else { "server" };
-                let sa = edge.peer_serviceaccount.as_deref().unwrap_or("?");
-                format!(
-                    "{requests} requests with a {who} identity not of service account {sa} in {}",
-                    edge.key.peer.namespace
-                )
-            }
-            Concern::UnauthenticatedAllowed { policy, requests } => {
-                format!("{requests} requests allowed by default policy {policy} (no authorization policy)")
-            }
-            Concern::Denied { requests } => format!("{requests} requests denied by policy"),
-        }
     }
 }
 
@@ -225,7 +193,8 @@ impl IdentityTable {
                 edge.identity = Some(id);
             }
             let peer_ns = peer.labels.get("namespace");
-            if let (Some(sa), Some(ns), true) = (peer.labels.get("serviceaccount"), peer_ns, state.is_mtls())
+            if let (Some(sa), Some(ns), true) =
+                (peer.labels.get("serviceaccount"), peer_ns, state.is_mtls())
                 && !identity_matches(id, sa, ns)
             {
                 edge.identity_mismatches += 1;
@@ -248,13 +217,24 @@ impl IdentityTable {
         }
         let mut parts = lookup.split(SEP).skip(1);
         let mut workload_id = || {
-            let (namespace, name) = parts.next().unwrap_or("").split_once('/').unwrap_or(("", ""));
-            WorkloadId { namespace: Text::from(namespace), name: Text::from(name) }
+            let (namespace, name) = parts
+                .next()
+                .unwrap_or("")
+                .split_once('/')
+                .unwrap_or(("", ""));
+            WorkloadId {
+                namespace: Text::from(namespace),
+                name: Text::from(name),
+            }
         };
         let local_id = workload_id();
         let peer_id = workload_id();
         self.edges.push(Edge {
-            key: EdgeKey { direction, local: local_id, peer: peer_id },
+            key: EdgeKey {
+                direction,
+                local: local_id,
+                peer: peer_id,
+            },
             requests: 0,
             tls: [0; TlsState::COUNT],
             identity: None,
@@ -275,7 +255,12 @@ impl IdentityTable {
     /// Workloads known to run a proxy: every reporter, and every peer that spoke mTLS.
     pub fn meshed(&self) -> HashSet<&WorkloadId> {
         let mut meshed: HashSet<&WorkloadId> = self.edges.iter().map(|e| &e.key.local).collect();
-        meshed.extend(self.edges.iter().filter(|e| e.mtls() > 0).map(|e| &e.key.peer));
+        meshed.extend(
+            self.edges
+                .iter()
+                .filter(|e| e.mtls() > 0)
+                .map(|e| &e.key.peer),
+        );
         meshed
     }
 
@@ -284,29 +269,51 @@ impl IdentityTable {
         let mut concerns = Vec::new();
         let plaintext = edge.plaintext();
         if plaintext > 0 && meshed.contains(&edge.key.peer) && meshed.contains(&edge.key.local) {
-            concerns.push(Concern::PlaintextBetweenMeshed { requests: plaintext });
+            concerns.push(Concern::PlaintextBetweenMeshed {
+                requests: plaintext,
+            });
         }
         if edge.identity_mismatches > 0 {
-            concerns.push(Concern::IdentityMismatch { requests: edge.identity_mismatches });
+            concerns.push(Concern::IdentityMismatch {
+                requests: edge.identity_mismatches,
+            });
         }
         if edge.unauthenticated_allowed > 0 {
-            let policy = edge.authz.as_ref().map_or_else(|| Text::from("?"), |(_, name)| name.clone());
-            concerns.push(Concern::UnauthenticatedAllowed { policy, requests: edge.unauthenticated_allowed });
+            let policy = edge
+                .authz
+                .as_ref()
+                .map_or_else(|| Text::from("?"), |(_, name)| name.clone());
+            concerns.push(Concern::UnauthenticatedAllowed {
+                policy,
+                requests: edge.unauthenticated_allowed,
+            });
         }
         if edge.denied > 0 {
-            concerns.push(Concern::Denied { requests: edge.denied });
+            concerns.push(Concern::Denied {
+                requests: edge.denied,
+            });
         }
         concerns
     }
 
     /// The identity a workload's proxy should present, built from its service account and the
-    /// trust domain seen on this edge; `None` when either is unknown.
-    pub fn expected_identity(edge: &Edge, local: bool) -> Option<String> {
-        let domain = trust_domain(edge.identity.as_deref()?)?;
+    /// trust domain seen on this edge (else anywhere); `None` when either is unknown.
+    pub fn expected_identity(&self, edge: &Edge, local: bool) -> Option<String> {
+        let domain = edge
+            .identity
+            .as_deref()
+            .and_then(trust_domain)
+            .or_else(|| self.identities.iter().find_map(|id| trust_domain(id)))?;
         let (sa, ns) = if local {
-            (edge.local_serviceaccount.as_deref()?, &edge.key.local.namespace)
+            (
+                edge.local_serviceaccount.as_deref()?,
+                &edge.key.local.namespace,
+            )
         } else {
-            (edge.peer_serviceaccount.as_deref()?, &edge.key.peer.namespace)
+            (
+                edge.peer_serviceaccount.as_deref()?,
+                &edge.key.peer.namespace,
+            )
         };
         Some(format!("{sa}.{ns}.serviceaccount.identity.{domain}"))
     }
@@ -318,7 +325,11 @@ impl IdentityTable {
             mtls: self.mtls,
             identities: self.identities.len(),
             plaintext_edges: self.edges.iter().filter(|e| e.plaintext() > 0).count(),
-            edges_with_concerns: self.edges.iter().filter(|e| !Self::concerns(e, &meshed).is_empty()).count(),
+            edges_with_concerns: self
+                .edges
+                .iter()
+                .filter(|e| !Self::concerns(e, &meshed).is_empty())
+                .count(),
             dropped_requests: self.dropped,
         }
     }
@@ -331,7 +342,11 @@ fn record_authz(edge: &mut Edge, request: &Request) {
     let refused = request.http_status() == Some(403) || request.grpc_status() == Some(7);
     match (kind, name) {
         (Some(kind), Some(name)) => {
-            if edge.authz.as_ref().is_none_or(|(k, n)| k.as_ref() != kind || n.as_ref() != name) {
+            if edge
+                .authz
+                .as_ref()
+                .is_none_or(|(k, n)| k.as_ref() != kind || n.as_ref() != name)
+            {
                 edge.authz = Some((Text::from(kind), Text::from(name)));
             }
             if kind == "default" && name.contains("unauthenticated") {

@@ -20,7 +20,7 @@ use hdrhistogram::Histogram;
 
 use super::event::{Direction, Endpoint, Text};
 use super::request::{Request, workload};
-pub use stats::{RING_SECONDS, RouteStats, Sample, Summary, Window};
+pub use stats::{RING_SECONDS, RouteStats, Sample, Summary};
 
 /// Distinct rows kept; requests for further routes are summed in one "other" row.
 pub const MAX_ROUTES: usize = 2_000;
@@ -29,11 +29,47 @@ pub const OTHER_ROUTES: &str = "(other routes)";
 /// Separates the parts of a key in the lookup buffer; never appears in labels or paths.
 const SEP: char = '\u{1f}';
 
+/// Which stretch of time a summary covers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Window {
+    Last10s,
+    #[default]
+    Last1m,
+    Capture,
+}
+
+impl Window {
+    pub fn seconds(self) -> Option<i64> {
+        match self {
+            Window::Last10s => Some(10),
+            Window::Last1m => Some(60),
+            Window::Capture => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Window::Last10s => "last 10 s",
+            Window::Last1m => "last 1 min",
+            Window::Capture => "whole capture",
+        }
+    }
+
+    /// The next window, for a key that cycles through them.
+    pub fn next(self) -> Self {
+        match self {
+            Window::Last10s => Window::Last1m,
+            Window::Last1m => Window::Capture,
+            Window::Capture => Window::Last10s,
+        }
+    }
+}
+
 /// What a row stands for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Grouping {
-    /// Destination workload + route: the ServiceProfile route, else the inbound HTTPRoute /
-    /// GRPCRoute, else method + path template.
+    /// Destination workload + route: the `ServiceProfile` route, else the inbound `HTTPRoute` /
+    /// `GRPCRoute`, else method + path template.
     #[default]
     Route,
     /// Destination workload.
@@ -125,7 +161,10 @@ impl RouteTable {
 
     /// A table holding `requests` that are finished or expired: what switching grouping or
     /// changing the filter does (feed it the requests that pass the filter).
-    pub fn rebuild<'a>(grouping: Grouping, requests: impl IntoIterator<Item = &'a Request>) -> Self {
+    pub fn rebuild<'a>(
+        grouping: Grouping,
+        requests: impl IntoIterator<Item = &'a Request>,
+    ) -> Self {
         let mut table = Self::new(grouping);
         for request in requests {
             if !request.is_open() {
@@ -276,7 +315,7 @@ fn authority_host(authority: &str) -> Option<&str> {
     (!host.is_empty()).then_some(host)
 }
 
-/// ServiceProfile route, else the inbound policy route unless it is the default one, else
+/// `ServiceProfile` route, else the inbound policy route unless it is the default one, else
 /// method + path template.
 fn write_route(out: &mut String, request: &Request) {
     if let Some(route) = request.route.get("route").filter(|r| !r.is_empty()) {

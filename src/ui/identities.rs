@@ -11,8 +11,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, StatefulWidget, Widget};
 use tui_tree_widget::{Tree, TreeItem, TreeState};
 
+use self::tree::build_items;
+
 use crate::model::event::Direction;
-use crate::model::identities::{Concern, Edge, IdentityTable, TlsState, WorkloadId, short_identity};
+use crate::model::identities::{
+    Concern, Edge, IdentityTable, TlsState, WorkloadId, short_identity,
+};
 use crate::ui::routes::format::{count, percent};
 use crate::ui::theme::Theme;
 
@@ -65,6 +69,8 @@ impl IdentitiesState {
     }
 }
 
+mod tree;
+
 pub struct IdentitiesPane<'a> {
     table: &'a IdentityTable,
     theme: &'a Theme,
@@ -73,7 +79,11 @@ pub struct IdentitiesPane<'a> {
 
 impl<'a> IdentitiesPane<'a> {
     pub fn new(table: &'a IdentityTable, theme: &'a Theme) -> Self {
-        Self { table, theme, focused: true }
+        Self {
+            table,
+            theme,
+            focused: true,
+        }
     }
 
     #[must_use]
@@ -85,25 +95,46 @@ impl<'a> IdentitiesPane<'a> {
     fn summary(&self) -> Line<'static> {
         let theme = self.theme;
         let s = self.table.summary();
-        let share = if s.requests == 0 { 1.0 } else { s.mtls as f64 / s.requests as f64 };
-        let share_style = if share >= 1.0 { theme.tls_ok } else { theme.warning };
+        let share = if s.requests == 0 {
+            1.0
+        } else {
+            s.mtls as f64 / s.requests as f64
+        };
+        let share_style = if share >= 1.0 {
+            theme.tls_ok
+        } else {
+            theme.warning
+        };
         let mut spans = vec![
             Span::styled(format!("mTLS {}", percent(share)), share_style),
-            Span::styled(format!(" of {} requests", count(s.requests)), theme.text),
+            Span::styled(format!(" of {} req", count(s.requests)), theme.text),
             Span::styled(" · ", theme.dim),
             Span::styled(format!("{} identities", s.identities), theme.text),
             Span::styled(" · ", theme.dim),
             Span::styled(
                 format!("{} plaintext edges", s.plaintext_edges),
-                if s.plaintext_edges > 0 { theme.tls_plain } else { theme.text },
+                if s.plaintext_edges > 0 {
+                    theme.tls_plain
+                } else {
+                    theme.text
+                },
             ),
         ];
         if s.edges_with_concerns > 0 {
             spans.push(Span::styled(" · ", theme.dim));
-            spans.push(Span::styled(format!("⚠ {} need attention", s.edges_with_concerns), theme.warning));
+            spans.push(Span::styled(
+                format!("⚠ {} to check", s.edges_with_concerns),
+                theme.warning,
+            ));
         }
         if s.dropped_requests > 0 {
-            spans.push(Span::styled(format!(" · {} requests on untracked edges", count(s.dropped_requests)), theme.dim));
+            spans.push(Span::styled(
+                format!(
+                    " · {} requests on untracked edges",
+                    count(s.dropped_requests)
+                ),
+                theme.dim,
+            ));
         }
         Line::from(spans)
     }
@@ -114,15 +145,28 @@ impl StatefulWidget for IdentitiesPane<'_> {
 
     fn render(self, area: Rect, buf: &mut Buffer, state: &mut IdentitiesState) {
         let theme = self.theme;
-        let title = format!(" Identities · {} edges · by {} ", self.table.len(), state.sort.label());
-        let border = if self.focused { theme.border_focused } else { theme.border };
-        let block = Block::bordered().border_style(border).title(Line::styled(title, theme.title));
+        let title = format!(
+            " Identities · {} edges · by {} ",
+            self.table.len(),
+            state.sort.label()
+        );
+        let border = if self.focused {
+            theme.border_focused
+        } else {
+            theme.border
+        };
+        let block = Block::bordered()
+            .border_style(border)
+            .title(Line::styled(title, theme.title));
         let inner = block.inner(area);
         block.render(area, buf);
-        let [summary, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+        let [summary, body] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
         Paragraph::new(self.summary()).render(summary, buf);
         if self.table.is_empty() {
-            Paragraph::new("No finished requests yet.").style(theme.dim).render(body, buf);
+            Paragraph::new("No finished requests yet.")
+                .style(theme.dim)
+                .render(body, buf);
             return;
         }
         let items = build_items(self.table, state.sort, theme);
@@ -154,164 +198,6 @@ fn open_new_nodes(items: &[TreeItem<'_, String>], state: &mut IdentitiesState) {
             state.tree.open(ns_path);
         }
     }
-}
-
-struct Totals {
-    requests: u64,
-    mtls: u64,
-    concerns: usize,
-}
-
-impl Totals {
-    fn add(&mut self, edge: &Edge, concerns: usize) {
-        self.requests += edge.requests;
-        self.mtls += edge.mtls();
-        self.concerns += concerns;
-    }
-
-    fn spans(&self, theme: &Theme) -> Vec<Span<'static>> {
-        let share = if self.requests == 0 { 0.0 } else { self.mtls as f64 / self.requests as f64 };
-        let mut spans = vec![
-            Span::styled(format!("  {} req · ", count(self.requests)), theme.dim),
-            Span::styled(format!("{} mTLS", percent(share)), if share >= 1.0 { theme.tls_ok } else { theme.warning }),
-        ];
-        if self.concerns > 0 {
-            spans.push(Span::styled(format!("  ⚠ {}", self.concerns), theme.warning));
-        }
-        spans
-    }
-}
-
-type Grouped<'t> = BTreeMap<&'t str, BTreeMap<&'t str, Vec<(&'t Edge, Vec<Concern>)>>>;
-
-fn build_items<'t>(table: &'t IdentityTable, sort: IdentitySort, theme: &Theme) -> Vec<TreeItem<'static, String>> {
-    let meshed = table.meshed();
-    let mut grouped: Grouped<'t> = BTreeMap::new();
-    for edge in table.edges() {
-        let concerns = IdentityTable::concerns(edge, &meshed);
-        grouped
-            .entry(&edge.key.local.namespace)
-            .or_default()
-            .entry(&edge.key.local.name)
-            .or_default()
-            .push((edge, concerns));
-    }
-    let mut namespaces = Vec::new();
-    for (namespace, workloads) in grouped {
-        let mut ns_totals = Totals { requests: 0, mtls: 0, concerns: 0 };
-        let mut children = Vec::new();
-        for (workload, mut edges) in workloads {
-            let mut totals = Totals { requests: 0, mtls: 0, concerns: 0 };
-            sort_edges(&mut edges, sort);
-            let mut edge_items = Vec::new();
-            for (edge, concerns) in &edges {
-                totals.add(edge, usize::from(!concerns.is_empty()));
-                edge_items.push(edge_item(edge, concerns, theme));
-            }
-            ns_totals.requests += totals.requests;
-            ns_totals.mtls += totals.mtls;
-            ns_totals.concerns += totals.concerns;
-            let mut spans = vec![Span::styled(workload.to_owned(), theme.text)];
-            spans.extend(totals.spans(theme));
-            let key = (totals.concerns, totals.requests);
-            if let Ok(item) = TreeItem::new(workload.to_owned(), Line::from(spans), edge_items) {
-                children.push((key, item));
-            }
-        }
-        sort_keyed(&mut children, sort);
-        let label = if namespace.is_empty() { "(no namespace)" } else { namespace };
-        let mut spans = vec![Span::styled(label.to_owned(), theme.header)];
-        spans.push(Span::styled(format!("  {} workloads", children.len()), theme.dim));
-        spans.extend(ns_totals.spans(theme));
-        let key = (ns_totals.concerns, ns_totals.requests);
-        let children = children.into_iter().map(|(_, item)| item).collect();
-        if let Ok(item) = TreeItem::new(format!("ns:{namespace}"), Line::from(spans), children) {
-            namespaces.push((key, item));
-        }
-    }
-    sort_keyed(&mut namespaces, sort);
-    namespaces.into_iter().map(|(_, item)| item).collect()
-}
-
-fn sort_edges(edges: &mut [(&Edge, Vec<Concern>)], sort: IdentitySort) {
-    match sort {
-        IdentitySort::Name => edges.sort_by(|a, b| (&a.0.key.peer, a.0.key.direction).cmp(&(&b.0.key.peer, b.0.key.direction))),
-        IdentitySort::Requests => edges.sort_by(|a, b| b.0.requests.cmp(&a.0.requests).then_with(|| a.0.key.cmp(&b.0.key))),
-        IdentitySort::Concerns => edges.sort_by(|a, b| {
-            (b.1.len(), b.0.requests).cmp(&(a.1.len(), a.0.requests)).then_with(|| a.0.key.cmp(&b.0.key))
-        }),
-    }
-}
-
-/// Sorts items keyed by (concerns, requests); by name the input order (a BTreeMap's) stays.
-fn sort_keyed<T>(items: &mut [((usize, u64), T)], sort: IdentitySort) {
-    match sort {
-        IdentitySort::Name => {}
-        IdentitySort::Requests => items.sort_by(|a, b| b.0.1.cmp(&a.0.1)),
-        IdentitySort::Concerns => items.sort_by(|a, b| b.0.cmp(&a.0)),
-    }
-}
-
-fn peer_label(edge: &Edge) -> String {
-    let peer: &WorkloadId = &edge.key.peer;
-    if peer.namespace == edge.key.local.namespace || peer.namespace.is_empty() {
-        peer.name.to_string()
-    } else {
-        format!("{}/{}", peer.namespace, peer.name)
-    }
-}
-
-fn tls_style(state: TlsState, theme: &Theme) -> Style {
-    if state.is_mtls() {
-        theme.tls_ok
-    } else if state.is_plaintext() {
-        theme.tls_plain
-    } else {
-        theme.dim
-    }
-}
-
-fn edge_item(edge: &Edge, concerns: &[Concern], theme: &Theme) -> TreeItem<'static, String> {
-    let arrow = if edge.key.direction == Direction::Inbound { "← from " } else { "→ to " };
-    let tls = edge.dominant_tls();
-    let mut spans = vec![
-        Span::styled(arrow, theme.dim),
-        Span::styled(peer_label(edge), if concerns.is_empty() { theme.text } else { theme.warning }),
-        Span::raw("  "),
-        Span::styled(tls.short(), tls_style(tls, theme)),
-        Span::styled(format!(" {} secured", percent(edge.secured_share())), theme.dim),
-        Span::styled(format!("  {} req", count(edge.requests)), theme.text),
-    ];
-    if !concerns.is_empty() {
-        spans.push(Span::styled(format!("  ⚠ {}", concerns.len()), theme.warning));
-    }
-    if let Some(id) = &edge.identity {
-        spans.push(Span::styled(format!("  {}", short_identity(id)), theme.dim));
-    }
-    let mut children = Vec::new();
-    let observed = edge.identity.as_ref().map_or_else(|| "none".to_owned(), ToString::to_string);
-    let local = IdentityTable::expected_identity(edge, true).map_or_else(|| "unknown".to_owned(), |id| format!("{id} (this proxy)"));
-    let (client, server) = if edge.key.direction == Direction::Inbound { (observed, local) } else { (local, observed) };
-    let leaf = |id: &str, label: &str, value: String, style: Style| {
-        TreeItem::new_leaf(id.to_owned(), Line::from(vec![Span::styled(format!("{label:<8}"), theme.label_key), Span::styled(value, style)]))
-    };
-    children.push(leaf("client", "client", client, theme.text));
-    children.push(leaf("server", "server", server, theme.text));
-    for state in TlsState::ALL {
-        let n = edge.tls[state.index()];
-        if n > 0 {
-            let value = format!("{} · {} req", state.describe(), count(n));
-            children.push(leaf(&format!("tls:{}", state.index()), "TLS", value, tls_style(state, theme)));
-        }
-    }
-    if let Some((kind, name)) = &edge.authz {
-        children.push(leaf("authz", "authz", format!("{kind}/{name}"), theme.text));
-    }
-    for (i, concern) in concerns.iter().enumerate() {
-        children.push(leaf(&format!("concern:{i}"), "⚠", concern.describe(edge), theme.warning));
-    }
-    let id = format!("{}|{}/{}", edge.key.direction.short(), edge.key.peer.namespace, edge.key.peer.name);
-    TreeItem::new(id.clone(), Line::from(spans), children).unwrap_or_else(|_| TreeItem::new_leaf(id, "?"))
 }
 
 #[cfg(test)]

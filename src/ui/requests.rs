@@ -87,7 +87,7 @@ fn column_widths(inner: u16, wide: bool) -> Vec<u16> {
     };
     let spacing = u16::try_from(fixed.len() - 1).unwrap_or(0);
     let rest = inner.saturating_sub(fixed.iter().sum::<u16>() + spacing);
-    let route = rest * 3 / 7;
+    let route = if wide { rest * 3 / 7 } else { rest / 2 };
     let mut widths = fixed.to_vec();
     widths[2] = route;
     widths[4] = rest - route;
@@ -101,14 +101,27 @@ fn row(request: &Request, theme: &Theme, widths: &[u16]) -> Row<'static> {
     } else {
         request.started.format("%H:%M:%S").to_string()
     };
-    let route = format!(
-        "{} → {}",
-        endpoint_name(&request.source),
-        endpoint_name(&request.destination)
+    let route = fit(
+        &[
+            format!(
+                "{} → {}",
+                endpoint_name(&request.source),
+                endpoint_name(&request.destination)
+            ),
+            format!(
+                "{} → {}",
+                short_name(&request.source),
+                short_name(&request.destination)
+            ),
+        ],
+        widths[2],
     );
-    let route = truncate_middle(&route, widths[2]);
-    let target = truncate_middle(
-        &format!("{}{}", request.authority(), request.path()),
+    // The destination column already names the service, so a narrow column keeps the path.
+    let target = fit(
+        &[
+            format!("{}{}", request.authority(), request.path()),
+            request.path().to_owned(),
+        ],
         widths[4],
     );
     let (status, status_style) = status(request, theme);
@@ -144,6 +157,23 @@ fn row(request: &Request, theme: &Theme, widths: &[u16]) -> Row<'static> {
     }
     cells.push(Cell::from(Span::styled(tls, tls_style)));
     Row::new(cells)
+}
+
+/// The first candidate that fits `width`, else the last one truncated in the middle.
+fn fit(candidates: &[String], width: u16) -> String {
+    candidates
+        .iter()
+        .find(|c| c.chars().count() <= usize::from(width))
+        .cloned()
+        .unwrap_or_else(|| truncate_middle(candidates.last().map_or("", String::as_str), width))
+}
+
+/// The workload name alone, else the IP, else `?`.
+fn short_name(endpoint: &crate::model::event::Endpoint) -> String {
+    match workload(endpoint) {
+        Some((_, _, name)) => name.to_owned(),
+        None => endpoint_name(endpoint),
+    }
 }
 
 /// `ns/name` of the workload, else the IP, else `?`.

@@ -2,13 +2,15 @@
 //! slowest and the most recent failing requests, selectable by seq so the shell can jump to them
 //! in the requests pane. Covers the whole capture: that is what the samples cover.
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Utc};
 use hdrhistogram::Histogram;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, StatefulWidget, Widget};
+use ratatui::widgets::{Block, Paragraph, StatefulWidget, Widget, Wrap};
 
 use crate::model::event::{Eos, grpc_code_name};
 use crate::model::routes::{RouteKey, RouteStats, RouteTable, Sample, Window, stats::KEPT_SAMPLES};
@@ -44,8 +46,19 @@ pub struct RouteDetail<'a> {
 }
 
 impl<'a> RouteDetail<'a> {
-    pub fn new(table: &'a RouteTable, key: &'a RouteKey, now: DateTime<Utc>, theme: &'a Theme) -> Self {
-        Self { table, key, now, theme, focused: true }
+    pub fn new(
+        table: &'a RouteTable,
+        key: &'a RouteKey,
+        now: DateTime<Utc>,
+        theme: &'a Theme,
+    ) -> Self {
+        Self {
+            table,
+            key,
+            now,
+            theme,
+            focused: true,
+        }
     }
 
     #[must_use]
@@ -62,39 +75,64 @@ impl StatefulWidget for RouteDetail<'_> {
         let theme = self.theme;
         let mut title = format!(" {} {} ", self.key.direction.short(), self.key.label());
         if !self.key.namespace.is_empty() {
-            title.push_str(&format!("· {} ", self.key.namespace));
+            let _ = write!(title, "· {} ", self.key.namespace);
         }
         title.push_str("· whole capture ");
-        let border = if self.focused { theme.border_focused } else { theme.border };
-        let block = Block::bordered().border_style(border).title(Line::styled(title, theme.title));
+        let border = if self.focused {
+            theme.border_focused
+        } else {
+            theme.border
+        };
+        let block = Block::bordered()
+            .border_style(border)
+            .title(Line::styled(title, theme.title));
         let inner = block.inner(area);
         block.render(area, buf);
         let Some(stats) = self.table.get(self.key) else {
             state.seqs.clear();
-            Paragraph::new("This route is no longer in the table.").style(theme.dim).render(inner, buf);
+            Paragraph::new("This route is no longer in the table.")
+                .style(theme.dim)
+                .render(inner, buf);
             return;
         };
         let samples = (KEPT_SAMPLES + 1) as u16;
-        let [summary, top, bottom] =
-            Layout::vertical([Constraint::Length(2), Constraint::Min(3), Constraint::Length(samples)]).areas(inner);
-        Paragraph::new(summary_line(stats, self.now, theme)).render(summary, buf);
-        let [codes, hist] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
-            .spacing(2)
-            .areas(top);
+        let [summary, top, bottom] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Min(3),
+            Constraint::Length(samples),
+        ])
+        .areas(inner);
+        Paragraph::new(summary_line(stats, self.now, theme))
+            .wrap(Wrap { trim: true })
+            .render(summary, buf);
+        let [codes, hist] =
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                .spacing(2)
+                .areas(top);
         Paragraph::new(status_lines(stats, theme)).render(codes, buf);
         Paragraph::new(histogram_lines(stats, hist.width, hist.height, theme)).render(hist, buf);
 
-        state.seqs = stats.slowest.iter().chain(stats.recent_failures()).map(|s| s.seq).collect();
+        state.seqs = stats
+            .slowest
+            .iter()
+            .chain(stats.recent_failures())
+            .map(|s| s.seq)
+            .collect();
         state.move_by(0);
-        let [slow, failing] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-            .spacing(2)
-            .areas(bottom);
+        let [slow, failing] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .spacing(2)
+                .areas(bottom);
         let selected = state.selected;
         let slow_lines = sample_lines("Slowest", stats.slowest.iter(), Some(selected), theme);
         Paragraph::new(slow_lines).render(slow, buf);
         let offset = stats.slowest.len();
-        let fail_lines =
-            sample_lines("Recent failures", stats.recent_failures(), selected.checked_sub(offset), theme);
+        let fail_lines = sample_lines(
+            "Recent failures",
+            stats.recent_failures(),
+            selected.checked_sub(offset),
+            theme,
+        );
         Paragraph::new(fail_lines).render(failing, buf);
     }
 }
@@ -113,9 +151,17 @@ fn summary_line(stats: &RouteStats, now: DateTime<Utc>, theme: &Theme) -> Line<'
             success_style(s.success_rate, theme),
         ),
     ];
-    for (name, value) in [("p50", s.p50_us), ("p95", s.p95_us), ("p99", s.p99_us), ("max", s.max_us)] {
+    for (name, value) in [
+        ("p50", s.p50_us),
+        ("p95", s.p95_us),
+        ("p99", s.p99_us),
+        ("max", s.max_us),
+    ] {
         spans.push(Span::styled(" · ", theme.dim));
-        spans.push(Span::styled(format!("{name} {}", value.map_or_else(dash, latency)), theme.text));
+        spans.push(Span::styled(
+            format!("{name} {}", value.map_or_else(dash, latency)),
+            theme.text,
+        ));
     }
     spans.push(Span::styled(" · ", theme.dim));
     spans.push(Span::styled(bytes(s.bytes), theme.text));
@@ -146,21 +192,41 @@ fn status_lines(stats: &RouteStats, theme: &Theme) -> Vec<Line<'static>> {
         lines.push(row(format!("HTTP {code}"), n, status_style(code, theme)));
     }
     if stats.other_statuses > 0 {
-        lines.push(row("HTTP other".to_owned(), stats.other_statuses, theme.dim));
+        lines.push(row(
+            "HTTP other".to_owned(),
+            stats.other_statuses,
+            theme.dim,
+        ));
     }
     for (code, &n) in stats.grpc.iter().enumerate().filter(|(_, n)| **n > 0) {
         let code = code as u32;
-        let style = if crate::model::request::is_grpc_failure(code) { theme.status_server_err } else { theme.text };
-        lines.push(row(format!("gRPC {}", grpc_code_name(code).unwrap_or("?")), n, style));
+        let style = if crate::model::request::is_grpc_failure(code) {
+            theme.status_server_err
+        } else {
+            theme.text
+        };
+        lines.push(row(
+            format!("gRPC {}", grpc_code_name(code).unwrap_or("?")),
+            n,
+            style,
+        ));
     }
     if stats.grpc_other > 0 {
         lines.push(row("gRPC other".to_owned(), stats.grpc_other, theme.dim));
     }
     if stats.resets > 0 {
-        lines.push(row("stream reset".to_owned(), stats.resets, theme.status_server_err));
+        lines.push(row(
+            "stream reset".to_owned(),
+            stats.resets,
+            theme.status_server_err,
+        ));
     }
     if stats.no_response > 0 {
-        lines.push(row("no response".to_owned(), stats.no_response, theme.status_server_err));
+        lines.push(row(
+            "no response".to_owned(),
+            stats.no_response,
+            theme.status_server_err,
+        ));
     }
     lines
 }
@@ -173,7 +239,7 @@ pub fn latency_bins(hist: &Histogram<u64>, max_bins: usize) -> Vec<(u64, u64)> {
     }
     let (low, high) = (hist.min_nz().min(hist.max()), hist.max());
     let mut edge = 1;
-    while next_edge(edge) <= low {
+    while edge < low {
         edge = next_edge(edge);
     }
     let mut bins = vec![(edge, 0)];
@@ -182,8 +248,12 @@ pub fn latency_bins(hist: &Histogram<u64>, max_bins: usize) -> Vec<(u64, u64)> {
         bins.push((edge, 0));
     }
     for value in hist.iter_recorded() {
-        let v = hist.median_equivalent(value.value_iterated_to()).min(high);
-        let index = bins.iter().position(|(upper, _)| v <= *upper).unwrap_or(bins.len() - 1);
+        // The lowest equivalent puts a value recorded exactly on an edge in the bin it closes.
+        let v = hist.lowest_equivalent(value.value_iterated_to()).min(high);
+        let index = bins
+            .iter()
+            .position(|(upper, _)| v <= *upper)
+            .unwrap_or(bins.len() - 1);
         bins[index].1 += value.count_at_value();
     }
     while bins.len() > max_bins {
@@ -204,7 +274,12 @@ fn next_edge(edge: u64) -> u64 {
     }
 }
 
-fn histogram_lines(stats: &RouteStats, width: u16, height: u16, theme: &Theme) -> Vec<Line<'static>> {
+fn histogram_lines(
+    stats: &RouteStats,
+    width: u16,
+    height: u16,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled("Latency (to response headers)", theme.header)];
     let Some(hist) = stats.latency().filter(|h| !h.is_empty()) else {
         lines.push(Line::styled("no latencies recorded", theme.dim));
@@ -237,7 +312,13 @@ fn sample_lines<'s>(
         let (outcome, style) = outcome(sample, theme);
         let mut line = Line::from(vec![
             Span::styled(format!("#{:<8}", sample.seq), theme.dim),
-            Span::styled(format!("{:>7} ", sample.latency_us.map_or_else(|| "-".to_owned(), latency)), theme.text),
+            Span::styled(
+                format!(
+                    "{:>7} ",
+                    sample.latency_us.map_or_else(|| "-".to_owned(), latency)
+                ),
+                theme.text,
+            ),
             Span::styled(outcome, style),
         ]);
         if selected == Some(i) {
@@ -255,8 +336,15 @@ fn outcome(sample: &Sample, theme: &Theme) -> (String, Style) {
     match (sample.eos, sample.http_status) {
         (Some(Eos::Reset(code)), _) => (format!("reset {code}"), theme.status_server_err),
         (Some(Eos::Grpc(code)), _) if code != 0 => {
-            let style = if crate::model::request::is_grpc_failure(code) { theme.status_server_err } else { theme.text };
-            (format!("gRPC {}", grpc_code_name(code).unwrap_or("?")), style)
+            let style = if crate::model::request::is_grpc_failure(code) {
+                theme.status_server_err
+            } else {
+                theme.text
+            };
+            (
+                format!("gRPC {}", grpc_code_name(code).unwrap_or("?")),
+                style,
+            )
         }
         (_, Some(status)) => (status.to_string(), status_style(status, theme)),
         (_, None) if sample.expired => ("expired".to_owned(), theme.expired),

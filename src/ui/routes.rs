@@ -3,6 +3,9 @@
 //! column, the selection held by [`RouteKey`] so streaming updates never move the cursor.
 
 pub mod format;
+mod sort;
+
+use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
@@ -11,100 +14,13 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget};
 
+pub use self::sort::SortColumn;
 use self::format::{bytes, count, latency, percent, rps, sparkline};
 use crate::model::routes::{RouteKey, RouteRow, RouteTable, Window};
 use crate::ui::theme::Theme;
 
-/// A sortable column; `Spark` sorts like `Rps`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum SortColumn {
-    Name,
-    Direction,
-    #[default]
-    Requests,
-    Rps,
-    Success,
-    P50,
-    P95,
-    P99,
-    Max,
-    Bytes,
-    Spark,
-}
-
-impl SortColumn {
-    pub const ALL: [SortColumn; 11] = [
-        SortColumn::Name,
-        SortColumn::Direction,
-        SortColumn::Requests,
-        SortColumn::Rps,
-        SortColumn::Success,
-        SortColumn::P50,
-        SortColumn::P95,
-        SortColumn::P99,
-        SortColumn::Max,
-        SortColumn::Bytes,
-        SortColumn::Spark,
-    ];
-
-    pub fn header(self) -> &'static str {
-        match self {
-            SortColumn::Name => "Route",
-            SortColumn::Direction => "Dir",
-            SortColumn::Requests => "Reqs",
-            SortColumn::Rps => "RPS",
-            SortColumn::Success => "Success",
-            SortColumn::P50 => "P50",
-            SortColumn::P95 => "P95",
-            SortColumn::P99 => "P99",
-            SortColumn::Max => "Max",
-            SortColumn::Bytes => "Bytes",
-            SortColumn::Spark => "RPS last 20 s",
-        }
-    }
-
-    /// Fixed width; `Name` takes what is left.
-    fn width(self) -> u16 {
-        match self {
-            SortColumn::Name => 0,
-            SortColumn::Direction => 3,
-            SortColumn::Success => 7,
-            SortColumn::Spark => 20,
-            _ => 6,
-        }
-    }
-
-    /// The next column, for a key that cycles the sort.
-    pub fn next(self) -> Self {
-        let i = Self::ALL.iter().position(|c| *c == self).unwrap_or(0);
-        Self::ALL[(i + 1) % Self::ALL.len()]
-    }
-
-    /// Numbers read best largest-first; names and directions A–Z.
-    fn default_descending(self) -> bool {
-        !matches!(self, SortColumn::Name | SortColumn::Direction)
-    }
-
-    fn compare(self, a: &RouteRow, b: &RouteRow) -> std::cmp::Ordering {
-        let (x, y) = (&a.summary, &b.summary);
-        let by_f64 = |p: f64, q: f64| p.total_cmp(&q);
-        match self {
-            SortColumn::Name => a.key.peer.cmp(&b.key.peer).then_with(|| a.key.route.cmp(&b.key.route)),
-            SortColumn::Direction => a.key.direction.cmp(&b.key.direction),
-            SortColumn::Requests => x.requests.cmp(&y.requests),
-            SortColumn::Rps | SortColumn::Spark => by_f64(x.rps, y.rps),
-            SortColumn::Success => by_f64(x.success_rate.unwrap_or(-1.0), y.success_rate.unwrap_or(-1.0)),
-            SortColumn::P50 => x.p50_us.cmp(&y.p50_us),
-            SortColumn::P95 => x.p95_us.cmp(&y.p95_us),
-            SortColumn::P99 => x.p99_us.cmp(&y.p99_us),
-            SortColumn::Max => x.max_us.cmp(&y.max_us),
-            SortColumn::Bytes => x.bytes.cmp(&y.bytes),
-        }
-    }
-}
-
 /// Narrowest the Route column gets before columns are dropped from the right.
-const MIN_NAME_WIDTH: u16 = 22;
+const MIN_NAME_WIDTH: u16 = 30;
 /// How often (in ms of `now`) rows are recomputed while requests keep arriving: percentiles over
 /// 2,000 routes cost more than one frame should, and a stats table need not move faster.
 const REFRESH_MS: i64 = 250;
@@ -224,7 +140,8 @@ impl RoutesState {
             old.window != key.window
                 || old.routes != key.routes
                 || (old.tick != key.tick && old.recorded != key.recorded)
-                || old.tick.div_euclid(1_000 / REFRESH_MS) != key.tick.div_euclid(1_000 / REFRESH_MS)
+                || old.tick.div_euclid(1_000 / REFRESH_MS)
+                    != key.tick.div_euclid(1_000 / REFRESH_MS)
         });
         if stale {
             self.rows = table.rows(now, self.window);
@@ -257,7 +174,12 @@ pub struct RoutesPane<'a> {
 
 impl<'a> RoutesPane<'a> {
     pub fn new(table: &'a RouteTable, now: DateTime<Utc>, theme: &'a Theme) -> Self {
-        Self { table, now, theme, focused: true }
+        Self {
+            table,
+            now,
+            theme,
+            focused: true,
+        }
     }
 
     #[must_use]
@@ -278,7 +200,7 @@ impl<'a> RoutesPane<'a> {
         );
         let folded = self.table.stats().overflowed;
         if folded > 0 {
-            text.push_str(&format!("· {} folded into other ", count(folded)));
+            let _ = write!(text, "· {} folded into other ", count(folded));
         }
         Line::styled(text, self.theme.title)
     }
@@ -302,8 +224,14 @@ impl StatefulWidget for RoutesPane<'_> {
 
     fn render(self, area: Rect, buf: &mut Buffer, state: &mut RoutesState) {
         state.refresh(self.table, self.now);
-        let border = if self.focused { self.theme.border_focused } else { self.theme.border };
-        let block = Block::bordered().border_style(border).title(self.title(state));
+        let border = if self.focused {
+            self.theme.border_focused
+        } else {
+            self.theme.border
+        };
+        let block = Block::bordered()
+            .border_style(border)
+            .title(self.title(state));
         let inner = block.inner(area);
         block.render(area, buf);
         if state.rows.is_empty() {
@@ -324,8 +252,13 @@ impl StatefulWidget for RoutesPane<'_> {
         }))
         .style(self.theme.header);
         let spark_width = SortColumn::Spark.width() as usize;
+        let fixed: u16 = columns.iter().map(|c| c.width() + 1).sum();
+        let name_width = usize::from(inner.width.saturating_sub(fixed));
         let rows = state.rows.iter().map(|row| {
-            Row::new(columns.iter().map(|c| cell(row, *c, spark_width, self.theme)))
+            Row::new(columns.iter().map(|c| match c {
+                SortColumn::Name => Cell::from(name(&row.key, name_width, self.theme)),
+                other => cell(row, *other, spark_width, self.theme),
+            }))
         });
         let widths = columns.iter().map(|c| match c {
             SortColumn::Name => Constraint::Min(MIN_NAME_WIDTH),
@@ -357,11 +290,15 @@ fn cell(row: &RouteRow, column: SortColumn, spark_width: usize, theme: &Theme) -
     let s = &row.summary;
     let dash = || "-".to_owned();
     let (text, style) = match column {
-        SortColumn::Name => return Cell::from(name(&row.key, theme)),
-        SortColumn::Direction => (row.key.direction.short().to_owned(), theme.dim),
+        SortColumn::Name | SortColumn::Direction => {
+            return Cell::from(Span::styled(row.key.direction.short(), theme.dim));
+        }
         SortColumn::Requests => (count(s.requests), theme.text),
         SortColumn::Rps => (rps(s.rps), theme.text),
-        SortColumn::Success => (s.success_rate.map_or_else(dash, percent), success_style(s.success_rate, theme)),
+        SortColumn::Success => (
+            s.success_rate.map_or_else(dash, percent),
+            success_style(s.success_rate, theme),
+        ),
         SortColumn::P50 => (s.p50_us.map_or_else(dash, latency), theme.text),
         SortColumn::P95 => (s.p95_us.map_or_else(dash, latency), theme.text),
         SortColumn::P99 => (s.p99_us.map_or_else(dash, latency), theme.text),
@@ -375,15 +312,27 @@ fn cell(row: &RouteRow, column: SortColumn, spark_width: usize, theme: &Theme) -
     Cell::from(Line::styled(text, style).alignment(Alignment::Right))
 }
 
-fn name(key: &RouteKey, theme: &Theme) -> Line<'static> {
+/// The workload dimmed, then the route; cut with `…` so a cut name never passes for another.
+fn name(key: &RouteKey, width: usize, theme: &Theme) -> Line<'static> {
     if key.route.is_empty() {
-        return Line::styled(key.peer.to_string(), theme.text);
+        return Line::styled(truncate(&key.peer, width), theme.text);
     }
+    let peer = truncate(&key.peer, width);
+    let rest = width.saturating_sub(peer.chars().count() + 1);
     Line::from(vec![
-        Span::styled(key.peer.to_string(), theme.dim),
+        Span::styled(peer, theme.dim),
         Span::raw(" "),
-        Span::styled(key.route.to_string(), theme.text),
+        Span::styled(truncate(&key.route, rest), theme.text),
     ])
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// Green when nothing failed, then warning and error as failures grow (Linkerd's dashboards use

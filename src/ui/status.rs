@@ -70,7 +70,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, _now: DateTime<Ut
     } else if state.view.following {
         second.push(Span::styled("FOLLOWING", theme.following));
     } else {
-        second.push(Span::styled("LIVE", theme.dim));
+        second.push(Span::styled("LIVE (f: follow)", theme.dim));
     }
     if state.view.sort != crate::app::view::SortKey::Time || state.view.descending {
         let arrow = if state.view.descending { "↓" } else { "↑" };
@@ -83,7 +83,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, _now: DateTime<Ut
         second.push(Span::raw(SEP));
         second.push(Span::styled("filter ", theme.header));
         second.push(Span::raw(filter.text.clone()));
-        let server = describe_http(&filter.server, filter.server_extra.as_deref());
+        let server = describe_http(&filter.server, filter.to.as_deref());
         if !server.is_empty() {
             let client = if filter.client.is_empty() {
                 "—"
@@ -136,7 +136,7 @@ fn stream_state(stream: &StreamState, state: &AppState) -> (String, Style) {
 }
 
 /// `method=GET path=/api…` for what the tap server filters.
-pub fn describe_http(http: &HttpMatch, extra: Option<&str>) -> String {
+pub fn describe_http(http: &HttpMatch, to: Option<&str>) -> String {
     let mut parts = Vec::new();
     if let Some(m) = &http.method {
         parts.push(format!("method={m}"));
@@ -150,8 +150,8 @@ pub fn describe_http(http: &HttpMatch, extra: Option<&str>) -> String {
     if let Some(s) = &http.scheme {
         parts.push(format!("scheme={s}"));
     }
-    if let Some(extra) = extra {
-        parts.push(extra.to_owned());
+    if let Some(to) = to {
+        parts.push(format!("to={to}"));
     }
     parts.join(" ")
 }

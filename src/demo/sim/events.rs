@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 use bytes::{BufMut, Bytes, BytesMut};
 use prost::encoding::{self, WireType};
 
+pub use super::headers::path;
+use super::headers::{grpc_message, headers, request_headers, response_headers};
 use super::routes::{Protocol, ROUTES, Route, profile_name};
 use super::{Call, Outcome, Side};
 use crate::demo::mesh::{Mesh, PodId};
@@ -157,34 +159,6 @@ pub fn authority(mesh: &Mesh, route: &Route) -> String {
     }
 }
 
-/// The request path with its parameters filled from the call's token.
-pub fn path(call: &Call) -> String {
-    let t = call.token;
-    call.route()
-        .path
-        .replace("{uuid}", &uuid(t.rotate_left(17)))
-        .replace(
-            "{id}",
-            &format!(
-                "{:012x}{:012x}",
-                t >> 16 & 0xffff_ffff_ffff,
-                t.rotate_left(29) & 0xffff_ffff_ffff
-            ),
-        )
-}
-
-fn uuid(x: u64) -> String {
-    let y = x.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        x >> 32,
-        x >> 16 & 0xffff,
-        x & 0xfff,
-        0x8000 | (y >> 48 & 0x3fff),
-        y & 0xffff_ffff_ffff
-    )
-}
-
 fn address(ip: std::net::Ipv4Addr, port: u16) -> net::TcpAddress {
     net::TcpAddress {
         ip: Some(net::IpAddress {
@@ -198,138 +172,6 @@ fn duration(ns: u64) -> prost_types::Duration {
     prost_types::Duration {
         seconds: (ns / 1_000_000_000).cast_signed(),
         nanos: (ns % 1_000_000_000) as i32,
-    }
-}
-
-fn headers(pairs: Vec<(&str, String)>) -> viz::Headers {
-    viz::Headers {
-        headers: pairs
-            .into_iter()
-            .map(|(name, value)| viz::headers::Header {
-                name: name.to_owned(),
-                value: Some(viz::headers::header::Value::ValueStr(value)),
-            })
-            .collect(),
-    }
-}
-
-/// Whether the load generator asked for an HTML page rather than the JSON API.
-fn is_page(path: &str) -> bool {
-    path == "/"
-        || std::path::Path::new(path)
-            .extension()
-            .is_some_and(|ext| ext.eq_ignore_ascii_case("html"))
-}
-
-fn user_agent(client: &str) -> &'static str {
-    match client {
-        "load-generator" => "python-requests/2.31.0",
-        "front-end" => "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)",
-        "orders" | "carts" | "shipping" | "queue-master" => {
-            "Apache-HttpClient/4.5.13 (Java/11.0.21)"
-        }
-        _ => "Go-http-client/1.1",
-    }
-}
-
-fn request_headers(call: &Call, authority: &str, path: &str) -> viz::Headers {
-    let route = call.route();
-    let t = call.token;
-    if route.protocol == Protocol::Grpc {
-        // HTTP/2: the proxy reports the pseudo-headers first.
-        return headers(vec![
-            (":method", "POST".into()),
-            (":scheme", "http".into()),
-            (":authority", authority.into()),
-            (":path", path.into()),
-            ("content-type", "application/grpc".into()),
-            ("user-agent", "grpc-go/1.62.1".into()),
-            ("te", "trailers".into()),
-            ("grpc-timeout", "999858u".into()),
-        ]);
-    }
-    let html = is_page(path);
-    let mut h = vec![
-        ("host", authority.to_owned()),
-        ("user-agent", user_agent(route.client).into()),
-        (
-            "accept",
-            if html {
-                "text/html"
-            } else {
-                "application/json"
-            }
-            .into(),
-        ),
-    ];
-    if route.method == 1 {
-        h.push(("content-type", "application/json".into()));
-        h.push(("content-length", (40 + t % 400).to_string()));
-    }
-    h.push(("x-request-id", uuid(t)));
-    if route.bearer {
-        h.push((
-            "authorization",
-            format!(
-                "Bearer eyJhbGciOiJIUzI1NiJ9.{:016x}.{:016x}",
-                t.rotate_left(7),
-                t.rotate_left(41)
-            ),
-        ));
-    }
-    if route.cookie {
-        h.push((
-            "cookie",
-            format!(
-                "md.sid=s%3A{:016x}{:08x}; logged_in={:016x}",
-                t.rotate_left(3),
-                t >> 40,
-                t.rotate_left(11)
-            ),
-        ));
-    }
-    headers(h)
-}
-
-fn response_headers(call: &Call, path: &str) -> viz::Headers {
-    let route = call.route();
-    if route.protocol == Protocol::Grpc {
-        return headers(vec![
-            (":status", "200".into()),
-            ("content-type", "application/grpc".into()),
-        ]);
-    }
-    let html = is_page(path);
-    let mut h = vec![
-        (
-            "content-type",
-            if html {
-                "text/html; charset=UTF-8"
-            } else {
-                "application/json"
-            }
-            .into(),
-        ),
-        ("content-length", call.bytes.to_string()),
-    ];
-    if path == "/login" && call.http_status == 200 {
-        h.push((
-            "set-cookie",
-            format!(
-                "md.sid=s%3A{:016x}; Path=/; HttpOnly",
-                call.token.rotate_left(23)
-            ),
-        ));
-    }
-    headers(h)
-}
-
-fn grpc_message(code: u32) -> &'static str {
-    match code {
-        2 => "ERROR",
-        5 => "emoji not found",
-        14 => "connection refused",
-        _ => "",
     }
 }
 

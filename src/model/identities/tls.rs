@@ -134,12 +134,28 @@ mod tests {
     fn every_label_from_the_protocol_has_words() {
         let cases = [
             ("true", TlsState::Mtls, "mTLS"),
-            ("no_tls_from_remote", TlsState::NoTlsFromRemote, "plaintext — client not meshed (no_tls_from_remote)"),
+            (
+                "no_tls_from_remote",
+                TlsState::NoTlsFromRemote,
+                "plaintext — client not meshed (no_tls_from_remote)",
+            ),
             ("loopback", TlsState::Loopback, "loopback"),
             ("disabled", TlsState::Disabled, "plaintext — TLS disabled"),
-            ("port_skipped", TlsState::PortSkipped, "plaintext — port skipped"),
-            ("passthru", TlsState::Passthru, "passthru — the application's own TLS, not mesh mTLS"),
-            ("ingress_without_override", TlsState::IngressWithoutOverride, "plaintext — ingress without override"),
+            (
+                "port_skipped",
+                TlsState::PortSkipped,
+                "plaintext — port skipped",
+            ),
+            (
+                "passthru",
+                TlsState::Passthru,
+                "passthru — the application's own TLS, not mesh mTLS",
+            ),
+            (
+                "ingress_without_override",
+                TlsState::IngressWithoutOverride,
+                "plaintext — ingress without override",
+            ),
             ("", TlsState::Missing, "unknown — no tls label"),
             ("something_new", TlsState::Other, "unknown tls label"),
         ];
@@ -162,8 +178,16 @@ mod tests {
         assert!(identity_matches(id, "web", "emojivoto"));
         assert!(!identity_matches(id, "emoji", "emojivoto"));
         assert!(!identity_matches(id, "web", "emoji"));
-        assert!(!identity_matches("web.emojivoto.serviceaccount.identity.", "web", "emojivoto"));
-        assert!(!identity_matches("webx.emojivoto.serviceaccount.identity.td", "web", "emojivoto"));
+        assert!(!identity_matches(
+            "web.emojivoto.serviceaccount.identity.",
+            "web",
+            "emojivoto"
+        ));
+        assert!(!identity_matches(
+            "webx.emojivoto.serviceaccount.identity.td",
+            "web",
+            "emojivoto"
+        ));
         assert_eq!(trust_domain(id), Some("linkerd.cluster.local"));
         assert_eq!(short_identity(id), "web.emojivoto");
         assert_eq!(short_identity("spiffe://x"), "spiffe://x");

@@ -29,7 +29,11 @@ pub fn workload_labels(name: &str, extra: &[(&str, &str)]) -> Vec<(String, Strin
         ("pod".to_owned(), format!("{name}-7d9f8c6b5-x2x4q")),
         ("serviceaccount".to_owned(), name.to_owned()),
     ];
-    labels.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    labels.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     labels
 }
 
@@ -92,7 +96,10 @@ impl Req {
     pub fn inbound(seq: u64, from: &str, to: &str, method: &str, path: &str) -> Self {
         let id = identity(from);
         Self::new(seq, Direction::Inbound, method, path)
-            .source(workload_labels(from, &[("tls", "true"), ("client_id", &id)]))
+            .source(workload_labels(
+                from,
+                &[("tls", "true"), ("client_id", &id)],
+            ))
             .destination(workload_labels(
                 to,
                 &[
@@ -211,6 +218,7 @@ fn latency(base_ms: u64, i: u64) -> Duration {
 
 /// About a minute of Sock Shop traffic ending at `at(59)`, seen from both proxies of each hop,
 /// with a few things that should worry a user.
+#[allow(clippy::too_many_lines)] // one scenario, easier to read in one piece
 pub fn sock_shop() -> Vec<Request> {
     let mut out = Vec::new();
     let mut seq = 0;
@@ -218,18 +226,47 @@ pub fn sock_shop() -> Vec<Request> {
         out.push(req.build());
     };
     for i in 0..600_u64 {
-        let when = at((i / 10) as i64);
+        let when = at((i / 10).cast_signed());
         let uuid = format!("3395a43e-2d88-40de-b95f-e00e15020{:03}", i % 9);
         let customer = format!("57a98d98e4b00679b4a830{:02x}", i % 5);
         let (to, method, path, base, status, bytes) = match i % 6 {
-            0 | 1 => ("catalogue", "GET", format!("/catalogue/{uuid}"), 4, 200, 1_254),
-            2 => ("catalogue", "GET", "/catalogue?size=6".to_owned(), 9, 200, 4_812),
-            3 => ("carts", "GET", format!("/carts/{customer}/items"), 12, 200, 310),
+            0 | 1 => (
+                "catalogue",
+                "GET",
+                format!("/catalogue/{uuid}"),
+                4,
+                200,
+                1_254,
+            ),
+            2 => (
+                "catalogue",
+                "GET",
+                "/catalogue?size=6".to_owned(),
+                9,
+                200,
+                4_812,
+            ),
+            3 => (
+                "carts",
+                "GET",
+                format!("/carts/{customer}/items"),
+                12,
+                200,
+                310,
+            ),
             4 => ("user", "GET", format!("/customers/{customer}"), 6, 200, 520),
             _ => ("orders", "POST", "/orders".to_owned(), 48, 201, 960),
         };
-        let status = if to == "orders" && i % 30 == 5 { 503 } else { status };
-        let status = if to == "catalogue" && i % 97 == 1 { 500 } else { status };
+        let status = if to == "orders" && i % 30 == 5 {
+            503
+        } else {
+            status
+        };
+        let status = if to == "catalogue" && i % 97 == 1 {
+            500
+        } else {
+            status
+        };
         let lat = latency(base, i);
         seq += 1;
         let mut outbound = Req::out(seq, "front-end", to, method, &path)
@@ -245,9 +282,11 @@ pub fn sock_shop() -> Vec<Request> {
             .at(when)
             .respond(status, lat, bytes);
         if to == "user" {
-            inbound = inbound
-                .label(false, "authz_kind", "default")
-                .label(false, "authz_name", "all-unauthenticated");
+            inbound = inbound.label(false, "authz_kind", "default").label(
+                false,
+                "authz_name",
+                "all-unauthenticated",
+            );
         }
         push(inbound, &mut out);
         if to == "orders" {
@@ -262,11 +301,17 @@ pub fn sock_shop() -> Vec<Request> {
             }
             push(payment, &mut out);
             seq += 1;
-            let carts = Req::inbound(seq, "orders", "carts", "DELETE", "/carts/57a98d98e4b00679b4a830af")
-                .at(when)
-                .respond(202, latency(5, i), 0)
-                .label(true, "tls", "no_tls_from_remote")
-                .label(true, "client_id", "");
+            let carts = Req::inbound(
+                seq,
+                "orders",
+                "carts",
+                "DELETE",
+                "/carts/57a98d98e4b00679b4a830af",
+            )
+            .at(when)
+            .respond(202, latency(5, i), 0)
+            .label(true, "tls", "no_tls_from_remote")
+            .label(true, "client_id", "");
             push(carts, &mut out);
             seq += 1;
             let denied = Req::inbound(seq, "queue-master", "shipping", "POST", "/shipping")
@@ -288,19 +333,25 @@ pub fn sock_shop() -> Vec<Request> {
             ])
             .destination(workload_labels("front-end", &[("tls", "loopback")]))
             .authority("front-end.sock-shop:80")
-            .at(at((i * 3 / 2) as i64))
+            .at(at((i * 3 / 2).cast_signed()))
             .respond(200, latency(2, i), 8_688);
         push(req, &mut out);
     }
     // A gRPC health check on a ServiceProfile route.
     for i in 0..20_u64 {
         seq += 1;
-        let req = Req::out(seq, "front-end", "session-db", "POST", "/grpc.health.v1.Health/Check")
-            .at(at((i * 3) as i64))
-            .respond(200, latency(1, i), 5)
-            .eos(Eos::Grpc(if i == 13 { 14 } else { 0 }))
-            .label(false, "tls", "not_provided_by_service_discovery")
-            .label(false, "server_id", "");
+        let req = Req::out(
+            seq,
+            "front-end",
+            "session-db",
+            "POST",
+            "/grpc.health.v1.Health/Check",
+        )
+        .at(at((i * 3).cast_signed()))
+        .respond(200, latency(1, i), 5)
+        .eos(Eos::Grpc(if i == 13 { 14 } else { 0 }))
+        .label(false, "tls", "not_provided_by_service_discovery")
+        .label(false, "server_id", "");
         push(req, &mut out);
     }
     out

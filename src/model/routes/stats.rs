@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use hdrhistogram::Histogram;
 
 use crate::model::event::Eos;
+use super::Window;
 use crate::model::request::Request;
 
 /// Seconds of per-second counters kept (also the sparkline length).
@@ -77,42 +78,6 @@ pub struct Summary {
     pub p99_us: Option<u64>,
     pub max_us: Option<u64>,
     pub bytes: u64,
-}
-
-/// Which stretch of time a summary covers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Window {
-    Last10s,
-    #[default]
-    Last1m,
-    Capture,
-}
-
-impl Window {
-    pub fn seconds(self) -> Option<i64> {
-        match self {
-            Window::Last10s => Some(10),
-            Window::Last1m => Some(60),
-            Window::Capture => None,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Window::Last10s => "last 10 s",
-            Window::Last1m => "last 1 min",
-            Window::Capture => "whole capture",
-        }
-    }
-
-    /// The next window, for a key that cycles through them.
-    pub fn next(self) -> Self {
-        match self {
-            Window::Last10s => Window::Last1m,
-            Window::Last1m => Window::Capture,
-            Window::Capture => Window::Last10s,
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -183,7 +148,7 @@ impl RouteStats {
         }
         self.count_outcome(request);
 
-        let second = &mut self.seconds[epoch.rem_euclid(RING_SECONDS as i64) as usize];
+        let second = &mut self.seconds[ring_index(epoch, RING_SECONDS)];
         if second.epoch < epoch {
             *second = Second {
                 epoch,
@@ -216,7 +181,7 @@ impl RouteStats {
 
     fn record_slot(&mut self, epoch: i64, us: u64) {
         let tag = epoch.div_euclid(SLOT_SECONDS);
-        let entry = &mut self.slots[tag.rem_euclid(SLOTS as i64) as usize];
+        let entry = &mut self.slots[ring_index(tag, SLOTS)];
         match entry {
             Some(slot) if slot.tag == tag => {}
             Some(slot) if slot.tag < tag => {
@@ -290,7 +255,9 @@ impl RouteStats {
 
     /// The most recent failing requests, newest first.
     pub fn recent_failures(&self) -> impl Iterator<Item = &Sample> {
-        let (older, newer) = self.failing.split_at(self.failing_next.min(self.failing.len()));
+        let (older, newer) = self
+            .failing
+            .split_at(self.failing_next.min(self.failing.len()));
         older.iter().rev().chain(newer.iter().rev())
     }
 
@@ -303,9 +270,10 @@ impl RouteStats {
     pub fn sparkline(&self, now: DateTime<Utc>) -> [u32; RING_SECONDS] {
         let now = now.timestamp();
         let mut out = [0; RING_SECONDS];
-        for (i, value) in out.iter_mut().enumerate() {
-            let epoch = now - (RING_SECONDS - 1 - i) as i64;
-            let second = &self.seconds[epoch.rem_euclid(RING_SECONDS as i64) as usize];
+        let mut epoch = now - i64::try_from(RING_SECONDS).unwrap_or(0);
+        for value in &mut out {
+            epoch += 1;
+            let second = &self.seconds[ring_index(epoch, RING_SECONDS)];
             if second.epoch == epoch {
                 *value = second.requests;
             }
@@ -382,6 +350,12 @@ impl Default for RouteStats {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Position of `n` in a ring of `len` slots (`len` is a small constant).
+fn ring_index(n: i64, len: usize) -> usize {
+    let len = i64::try_from(len).unwrap_or(i64::MAX);
+    usize::try_from(n.rem_euclid(len)).unwrap_or(0)
 }
 
 fn rate(part: u64, whole: u64) -> Option<f64> {

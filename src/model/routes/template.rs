@@ -129,9 +129,15 @@ mod tests {
     #[test]
     fn templates_collapse_ids() {
         let cases = [
-            ("/catalogue/3395a43e-2d88-40de-b95f-e00e1502085b", "/catalogue/{id}"),
+            (
+                "/catalogue/3395a43e-2d88-40de-b95f-e00e1502085b",
+                "/catalogue/{id}",
+            ),
             ("/customers/57a98d98e4b00679b4a830af", "/customers/{id}"),
-            ("/customers/57a98d98e4b00679b4a830af/cards", "/customers/{id}/cards"),
+            (
+                "/customers/57a98d98e4b00679b4a830af/cards",
+                "/customers/{id}/cards",
+            ),
             ("/orders/42", "/orders/{n}"),
             ("/users/123/items/7", "/users/{n}/items/{n}"),
             ("/catalogue", "/catalogue"),
@@ -149,8 +155,14 @@ mod tests {
             ("/images/3395a43e.jpg", "/images/3395a43e.jpg"),
             ("/orders/", "/orders/"),
             ("relative/12", "relative/{n}"),
-            ("/emojivoto.v1.EmojiService/ListAll", "/emojivoto.v1.EmojiService/ListAll"),
-            ("/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Check"),
+            (
+                "/emojivoto.v1.EmojiService/ListAll",
+                "/emojivoto.v1.EmojiService/ListAll",
+            ),
+            (
+                "/grpc.health.v1.Health/Check",
+                "/grpc.health.v1.Health/Check",
+            ),
             ("/v1.2/items/5", "/v1.2/items/{n}"),
             ("/api.v1/42", "/api.v1/{n}"),
         ];

@@ -33,15 +33,42 @@ fn get(seq: u64, ms: u64) -> Request {
 #[test]
 fn route_names_follow_the_precedence() {
     let mut table = RouteTable::new(Grouping::Route);
-    table.record(&Req::out(1, "front-end", "catalogue", "GET", "/catalogue/3395a43e-2d88-40de-b95f-e00e1502085b").respond(200, Duration::from_millis(1), 1).build());
-    table.record(&Req::out(2, "front-end", "catalogue", "GET", "/x").route("list").respond(200, Duration::from_millis(1), 1).build());
+    table.record(
+        &Req::out(
+            1,
+            "front-end",
+            "catalogue",
+            "GET",
+            "/catalogue/3395a43e-2d88-40de-b95f-e00e1502085b",
+        )
+        .respond(200, Duration::from_millis(1), 1)
+        .build(),
+    );
+    table.record(
+        &Req::out(2, "front-end", "catalogue", "GET", "/x")
+            .route("list")
+            .respond(200, Duration::from_millis(1), 1)
+            .build(),
+    );
     let policy = Req::inbound(3, "front-end", "user", "GET", "/customers/1")
         .label(false, "route_kind", "HTTPRoute")
         .label(false, "route_name", "user-read");
     table.record(&policy.respond(200, Duration::from_millis(1), 1).build());
     // The default policy route says nothing, so the template is used.
-    table.record(&Req::inbound(4, "front-end", "user", "GET", "/customers/57a98d98e4b00679b4a830af").respond(200, Duration::from_millis(1), 1).build());
-    let mut orphan = Req::out(5, "front-end", "carts", "GET", "/").respond(200, Duration::from_millis(1), 1).build();
+    table.record(
+        &Req::inbound(
+            4,
+            "front-end",
+            "user",
+            "GET",
+            "/customers/57a98d98e4b00679b4a830af",
+        )
+        .respond(200, Duration::from_millis(1), 1)
+        .build(),
+    );
+    let mut orphan = Req::out(5, "front-end", "carts", "GET", "/")
+        .respond(200, Duration::from_millis(1), 1)
+        .build();
     orphan.init = None;
     table.record(&orphan);
     let mut labels: Vec<String> = table
@@ -60,21 +87,52 @@ fn route_names_follow_the_precedence() {
             "out catalogue list",
         ]
     );
-    assert!(table.rows(at(0), Window::Capture).iter().all(|r| r.key.namespace.as_ref() == "sock-shop"));
+    assert!(
+        table
+            .rows(at(0), Window::Capture)
+            .iter()
+            .all(|r| r.key.namespace.as_ref() == "sock-shop")
+    );
 }
 
 #[test]
 fn groupings_name_rows_by_workload() {
     let requests = sock_shop();
     let by_dest = RouteTable::rebuild(Grouping::Destination, &requests);
-    let mut names: Vec<String> = by_dest.rows(at(59), Window::Capture).iter().map(|r| r.key.label()).collect();
+    let mut names: Vec<String> = by_dest
+        .rows(at(59), Window::Capture)
+        .iter()
+        .map(|r| r.key.label())
+        .collect();
     names.sort();
     names.dedup();
-    assert_eq!(names, ["carts", "catalogue", "front-end", "orders", "payment", "session-db", "shipping", "user"]);
+    assert_eq!(
+        names,
+        [
+            "carts",
+            "catalogue",
+            "front-end",
+            "orders",
+            "payment",
+            "session-db",
+            "shipping",
+            "user"
+        ]
+    );
     let pairs = RouteTable::rebuild(Grouping::SourceDestination, &requests);
-    let labels: Vec<String> = pairs.rows(at(59), Window::Capture).iter().map(|r| r.key.label()).collect();
-    assert!(labels.contains(&"front-end → catalogue".to_owned()), "{labels:?}");
-    assert!(labels.contains(&"locust-5f6d7c9b8-abcde.loadtest → front-end".to_owned()), "{labels:?}");
+    let labels: Vec<String> = pairs
+        .rows(at(59), Window::Capture)
+        .iter()
+        .map(|r| r.key.label())
+        .collect();
+    assert!(
+        labels.contains(&"front-end → catalogue".to_owned()),
+        "{labels:?}"
+    );
+    assert!(
+        labels.contains(&"locust-5f6d7c9b8-abcde.loadtest → front-end".to_owned()),
+        "{labels:?}"
+    );
 }
 
 #[test]
@@ -88,7 +146,10 @@ fn percentiles_match_a_uniform_distribution_within_hdr_precision() {
     let near = |got: Option<u64>, want_ms: u64, precision: f64| {
         let got = got.expect("value") as f64;
         let want = (want_ms * 1_000) as f64;
-        assert!((got - want).abs() <= want * precision, "got {got}, want {want}");
+        assert!(
+            (got - want).abs() <= want * precision,
+            "got {got}, want {want}"
+        );
     };
     near(capture.p50_us, 500, 0.01);
     near(capture.p95_us, 950, 0.01);
@@ -110,7 +171,11 @@ fn one_request_shows_the_same_latency_everywhere() {
     let k = key(&table, "catalogue GET /catalogue/size", Direction::Outbound);
     for window in [Window::Last10s, Window::Last1m, Window::Capture] {
         let s = row(&table, &k, at(0), window);
-        assert_eq!((s.p50_us, s.p99_us, s.max_us), (Some(12_000), Some(12_000), Some(12_000)), "{window:?}");
+        assert_eq!(
+            (s.p50_us, s.p99_us, s.max_us),
+            (Some(12_000), Some(12_000), Some(12_000)),
+            "{window:?}"
+        );
     }
 }
 
@@ -137,7 +202,11 @@ fn success_is_classified_like_linkerd() {
     assert_eq!(stats.resets, 1);
     assert_eq!(stats.no_response, 2);
     assert_eq!(stats.grpc[14], 1);
-    assert_eq!(stats.recent_failures().count(), 3, "expired request has no latency");
+    assert_eq!(
+        stats.recent_failures().count(),
+        3,
+        "expired request has no latency"
+    );
     assert!(stats.statuses.contains(&(503, 1)));
 }
 
@@ -150,7 +219,12 @@ fn windows_roll_with_the_time_passed_in() {
         for _ in 0..5 {
             seq += 1;
             let ms = if second < 50 { 100 } else { 10 };
-            table.record(&Req::out(seq, "front-end", "carts", "GET", "/cart").at(at(second)).respond(200, Duration::from_millis(ms), 1).build());
+            table.record(
+                &Req::out(seq, "front-end", "carts", "GET", "/cart")
+                    .at(at(second))
+                    .respond(200, Duration::from_millis(ms), 1)
+                    .build(),
+            );
         }
     }
     let k = key(&table, "carts GET /cart", Direction::Outbound);
@@ -166,11 +240,17 @@ fn windows_roll_with_the_time_passed_in() {
     // Time passes with no traffic: the windows empty, the capture stays.
     let later = at(200);
     let idle = row(&table, &k, later, Window::Last1m);
-    assert_eq!((idle.requests, idle.rps, idle.p50_us, idle.success_rate), (0, 0.0, None, None));
+    assert_eq!(
+        (idle.requests, idle.rps, idle.p50_us, idle.success_rate),
+        (0, 0.0, None, None)
+    );
     assert_eq!(row(&table, &k, later, Window::Capture).requests, 500);
     let spark = table.rows(now, Window::Capture)[0].sparkline;
     assert_eq!(spark[RING_SECONDS - 1], 5);
-    assert_eq!(table.rows(at(130), Window::Capture)[0].sparkline[..29], [5; 29]);
+    assert_eq!(
+        table.rows(at(130), Window::Capture)[0].sparkline[..29],
+        [5; 29]
+    );
 }
 
 #[test]
@@ -199,11 +279,19 @@ fn the_table_is_bounded_and_counts_what_it_folds() {
     let mut table = RouteTable::new(Grouping::Route);
     for i in 0..(MAX_ROUTES as u64 + 50) {
         let path = format!("/r{i}");
-        table.record(&Req::out(i, "front-end", "catalogue", "GET", &path).respond(200, Duration::from_millis(1), 1).build());
+        table.record(
+            &Req::out(i, "front-end", "catalogue", "GET", &path)
+                .respond(200, Duration::from_millis(1), 1)
+                .build(),
+        );
     }
     assert_eq!(table.len(), MAX_ROUTES + 1);
     assert_eq!(table.stats().overflowed, 50);
-    let other = table.rows(at(0), Window::Capture).into_iter().find(|r| r.key.is_other()).expect("other row");
+    let other = table
+        .rows(at(0), Window::Capture)
+        .into_iter()
+        .find(|r| r.key.is_other())
+        .expect("other row");
     assert_eq!(other.summary.requests, 50);
 }
 
@@ -213,11 +301,19 @@ fn slowest_and_failing_requests_are_remembered_by_seq() {
     for seq in 0..40_u64 {
         let status = if seq % 10 == 3 { 500 } else { 200 };
         let ms = (seq * 37) % 40 + 1;
-        table.record(&Req::out(seq, "front-end", "catalogue", "GET", "/catalogue/size").respond(status, Duration::from_millis(ms), 1).build());
+        table.record(
+            &Req::out(seq, "front-end", "catalogue", "GET", "/catalogue/size")
+                .respond(status, Duration::from_millis(ms), 1)
+                .build(),
+        );
     }
     let k = key(&table, "catalogue GET /catalogue/size", Direction::Outbound);
     let stats = table.get(&k).expect("stats");
-    let slowest: Vec<u64> = stats.slowest.iter().map(|s| s.latency_us.unwrap_or(0) / 1_000).collect();
+    let slowest: Vec<u64> = stats
+        .slowest
+        .iter()
+        .map(|s| s.latency_us.unwrap_or(0) / 1_000)
+        .collect();
     assert_eq!(slowest, [40, 39, 38, 37, 36, 35, 34, 33]);
     let failing: Vec<u64> = stats.recent_failures().map(|s| s.seq).collect();
     assert_eq!(failing, [33, 23, 13, 3]);
@@ -227,12 +323,22 @@ fn slowest_and_failing_requests_are_remembered_by_seq() {
 fn sock_shop_rows_look_right() {
     let table = RouteTable::rebuild(Grouping::Route, &sock_shop());
     let rows = table.rows(at(59), Window::Capture);
-    let find = |label: &str, d: Direction| rows.iter().find(|r| r.key.label() == label && r.key.direction == d).map(|r| r.summary);
+    let find = |label: &str, d: Direction| {
+        rows.iter()
+            .find(|r| r.key.label() == label && r.key.direction == d)
+            .map(|r| r.summary)
+    };
     let list = find("catalogue GET /catalogue", Direction::Outbound).expect("SP route");
     assert_eq!(list.requests, 100);
     let items = find("catalogue GET /catalogue/{id}", Direction::Inbound).expect("template");
     assert_eq!(items.requests, 200);
     let orders = find("orders POST /orders", Direction::Outbound).expect("orders");
     assert!(orders.success_rate.is_some_and(|r| r < 1.0));
-    assert!(find("session-db POST /grpc.health.v1.Health/Check", Direction::Outbound).is_some());
+    assert!(
+        find(
+            "session-db POST /grpc.health.v1.Health/Check",
+            Direction::Outbound
+        )
+        .is_some()
+    );
 }

@@ -4,11 +4,18 @@ use ratatui::backend::TestBackend;
 use super::*;
 use crate::model::routes::fixtures::sock_shop;
 
-fn draw(table: &IdentityTable, state: &mut IdentitiesState, width: u16, height: u16) -> Terminal<TestBackend> {
+fn draw(
+    table: &IdentityTable,
+    state: &mut IdentitiesState,
+    width: u16,
+    height: u16,
+) -> Terminal<TestBackend> {
     let theme = Theme::monochrome();
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
     terminal
-        .draw(|frame| frame.render_stateful_widget(IdentitiesPane::new(table, &theme), frame.area(), state))
+        .draw(|frame| {
+            frame.render_stateful_widget(IdentitiesPane::new(table, &theme), frame.area(), state);
+        })
         .expect("draw");
     terminal
 }
@@ -45,7 +52,7 @@ fn selection_is_a_stable_path_and_closed_nodes_stay_closed() {
     let table = IdentityTable::rebuild(&sock_shop());
     let mut state = IdentitiesState::new();
     draw(&table, &mut state, 80, 24);
-    assert_eq!(state.selected(), ["ns:loadtest"]);
+    assert_eq!(state.selected(), ["ns:sock-shop"]);
     state.tree.key_down();
     state.tree.key_down();
     state.tree.key_down();

@@ -5,11 +5,22 @@ use super::*;
 use crate::model::routes::Grouping;
 use crate::model::routes::fixtures::{at, sock_shop};
 
-fn draw(table: &RouteTable, state: &mut RoutesState, width: u16, height: u16) -> Terminal<TestBackend> {
+fn draw(
+    table: &RouteTable,
+    state: &mut RoutesState,
+    width: u16,
+    height: u16,
+) -> Terminal<TestBackend> {
     let theme = Theme::monochrome();
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
     terminal
-        .draw(|frame| frame.render_stateful_widget(RoutesPane::new(table, at(59), &theme), frame.area(), state))
+        .draw(|frame| {
+            frame.render_stateful_widget(
+                RoutesPane::new(table, at(59), &theme),
+                frame.area(),
+                state,
+            );
+        })
         .expect("draw");
     terminal
 }
@@ -70,12 +81,18 @@ fn selection_follows_the_key_through_resorts_and_new_rows() {
     // New routes arrive: the cursor stays on the same route, wherever it moves.
     let mut bigger = sock_shop_table(Grouping::Route);
     for request in sock_shop().iter_mut().take(40) {
-        request.init.as_mut().map(|init| init.path = format!("/new/path-{}", request.seq).into());
+        if let Some(init) = request.init.as_mut() {
+            init.path = format!("/new/path-{}", request.seq).into();
+        }
         bigger.record(request);
     }
     draw(&bigger, &mut state, 160, 48);
     assert_eq!(state.selected(), Some(&chosen));
-    let index = state.rows().iter().position(|r| r.key == chosen).expect("row");
+    let index = state
+        .rows()
+        .iter()
+        .position(|r| r.key == chosen)
+        .expect("row");
     assert!(index > 0);
 }
 

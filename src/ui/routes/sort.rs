@@ -1,0 +1,99 @@
+//! The sortable columns of the routes pane and how each orders rows.
+
+use crate::model::routes::RouteRow;
+
+/// A sortable column; `Spark` sorts like `Rps`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SortColumn {
+    Name,
+    Direction,
+    #[default]
+    Requests,
+    Rps,
+    Success,
+    P50,
+    P95,
+    P99,
+    Max,
+    Bytes,
+    Spark,
+}
+
+impl SortColumn {
+    pub const ALL: [SortColumn; 11] = [
+        SortColumn::Name,
+        SortColumn::Direction,
+        SortColumn::Requests,
+        SortColumn::Rps,
+        SortColumn::Success,
+        SortColumn::P50,
+        SortColumn::P95,
+        SortColumn::P99,
+        SortColumn::Max,
+        SortColumn::Bytes,
+        SortColumn::Spark,
+    ];
+
+    pub fn header(self) -> &'static str {
+        match self {
+            SortColumn::Name => "Route",
+            SortColumn::Direction => "Dir",
+            SortColumn::Requests => "Reqs",
+            SortColumn::Rps => "RPS",
+            SortColumn::Success => "Success",
+            SortColumn::P50 => "P50",
+            SortColumn::P95 => "P95",
+            SortColumn::P99 => "P99",
+            SortColumn::Max => "Max",
+            SortColumn::Bytes => "Bytes",
+            SortColumn::Spark => "RPS last 20 s",
+        }
+    }
+
+    /// Fixed width; `Name` takes what is left.
+    pub(super) fn width(self) -> u16 {
+        match self {
+            SortColumn::Name => 0,
+            SortColumn::Direction => 3,
+            SortColumn::Success => 7,
+            SortColumn::Spark => 20,
+            _ => 6,
+        }
+    }
+
+    /// The next column, for a key that cycles the sort.
+    pub fn next(self) -> Self {
+        let i = Self::ALL.iter().position(|c| *c == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
+    }
+
+    /// Numbers read best largest-first; names and directions A–Z.
+    pub(super) fn default_descending(self) -> bool {
+        !matches!(self, SortColumn::Name | SortColumn::Direction)
+    }
+
+    pub(super) fn compare(self, a: &RouteRow, b: &RouteRow) -> std::cmp::Ordering {
+        let (x, y) = (&a.summary, &b.summary);
+        let by_f64 = |p: f64, q: f64| p.total_cmp(&q);
+        match self {
+            SortColumn::Name => a
+                .key
+                .peer
+                .cmp(&b.key.peer)
+                .then_with(|| a.key.route.cmp(&b.key.route)),
+            SortColumn::Direction => a.key.direction.cmp(&b.key.direction),
+            SortColumn::Requests => x.requests.cmp(&y.requests),
+            SortColumn::Rps | SortColumn::Spark => by_f64(x.rps, y.rps),
+            SortColumn::Success => by_f64(
+                x.success_rate.unwrap_or(-1.0),
+                y.success_rate.unwrap_or(-1.0),
+            ),
+            SortColumn::P50 => x.p50_us.cmp(&y.p50_us),
+            SortColumn::P95 => x.p95_us.cmp(&y.p95_us),
+            SortColumn::P99 => x.p99_us.cmp(&y.p99_us),
+            SortColumn::Max => x.max_us.cmp(&y.max_us),
+            SortColumn::Bytes => x.bytes.cmp(&y.bytes),
+        }
+    }
+}
+
