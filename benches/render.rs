@@ -1,1 +1,51 @@
-fn main() {}
+//! Frame render time: the whole screen at 200×50 with 1,000 and 100,000 stored requests from the
+//! demo simulation. DESIGN.md's target: ≤ 4 ms, and independent of how many requests are held.
+
+use chrono::Utc;
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use meshtap::app::config;
+use meshtap::app::state::AppState;
+use meshtap::model::store::Store;
+use meshtap::source::wire::{self, Interner};
+use meshtap::source::{SessionInfo, SourceMsg};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn state(requests: usize) -> AppState {
+    let info = SessionInfo {
+        context: "bench".into(),
+        targets: vec!["ns/sock-shop".into()],
+        sampling: String::new(),
+    };
+    let mut state = AppState::new(Store::new(requests), info, config::from_text("", "bench", false));
+    let now = Utc::now();
+    let mut interner = Interner::default();
+    // Each simulated request is a trio of events (some never end): 3.2 events per request is
+    // enough to fill the store.
+    let events = meshtap::demo::sim::generate(1, requests * 16 / 5);
+    for chunk in events.chunks(4096) {
+        let batch = chunk.iter().cloned().map(|e| wire::event(&mut interner, e, now)).collect();
+        state.ingest(SourceMsg::Events(batch), now);
+    }
+    state
+}
+
+fn render(c: &mut Criterion) {
+    let mut group = c.benchmark_group("render_200x50");
+    for requests in [1_000, 100_000] {
+        let state = state(requests);
+        let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("terminal");
+        let now = Utc::now();
+        group.bench_with_input(BenchmarkId::from_parameter(requests), &requests, |b, _| {
+            b.iter(|| {
+                terminal
+                    .draw(|frame| meshtap::ui::draw(frame, &state, now))
+                    .expect("draw");
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, render);
+criterion_main!(benches);

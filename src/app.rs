@@ -7,11 +7,14 @@ pub mod command;
 pub mod config;
 pub mod detail;
 pub mod keymap;
+mod panes;
 pub mod prompt;
 pub mod rates;
 mod reducer;
 pub mod run;
 pub mod state;
+#[cfg(test)]
+mod tests;
 pub mod view;
 
 pub use action::{Action, Pane};

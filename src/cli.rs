@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::export::file::ExportFormat;
 use crate::headless::Output;
+use crate::source::replay::Speed;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,6 +32,9 @@ pub enum Command {
     Tap(HeadlessArgs),
     /// Run against a built-in simulated Sock Shop mesh served on 127.0.0.1.
     Demo(DemoArgs),
+    /// Open an export (meshtap NDJSON, `linkerd viz tap -o json`, HAR or a recorded tap stream)
+    /// offline, in the UI or headless with -o.
+    Replay(ReplayArgs),
 }
 
 /// What to tap and how: the same flags as `linkerd viz tap`.
@@ -81,6 +86,46 @@ pub struct TapArgs {
     /// Also redact this header (repeatable).
     #[arg(long, value_name = "NAME")]
     pub redact_header: Vec<String>,
+    #[command(flatten)]
+    pub export: ExportArgs,
+}
+
+/// Writing the capture to a file when the session ends.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ExportArgs {
+    /// When the session ends (end of stream, Ctrl-C, or quitting the UI), write every captured
+    /// request to FILE, atomically.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+    /// Format of --export.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Ndjson, value_name = "FORMAT")]
+    pub export_format: ExportFormat,
+    /// Let --export replace an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The export to replay, or `-` for stdin. The format is recognised from the content.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Pace: a multiple of the original (2 = twice as fast, 0.5 = half) or `max`.
+    #[arg(long, default_value = "max", value_name = "N|max")]
+    pub speed: Speed,
+    /// Headless: stream to stdout in this format instead of opening the UI.
+    #[arg(short, long, value_enum)]
+    pub output: Option<Output>,
+    /// Show and export sensitive header values instead of `<redacted>`.
+    #[arg(long)]
+    pub no_redact: bool,
+    /// Also redact this header (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub redact_header: Vec<String>,
+    #[command(flatten)]
+    pub export: ExportArgs,
+    #[command(flatten)]
+    pub ui: UiArgs,
 }
 
 /// Options of the terminal UI.

@@ -1,8 +1,8 @@
 //! The client-side filter language of the requests pane: `ns=shop status=5xx lat>100ms`.
 //!
-//! Text is lexed ([`lexer`]), parsed into a typed tree ([`parser`], [`field`], [`value`]) whose
+//! Text is lexed (`lexer`), parsed into a typed tree (`parser`, `field`, `value`) whose
 //! values are already converted for comparison, and matched against requests without
-//! allocating ([`eval`]). [`Filter::split_server_side`] ([`pushdown`]) separates what Linkerd's
+//! allocating (`eval`). [`Filter::split_server_side`] (`pushdown`) separates what Linkerd's
 //! tap server can apply itself. The grammar and fields are documented on [`Filter`].
 
 mod ast;
@@ -33,6 +33,15 @@ use crate::source::HttpMatch;
 /// VALUE   := bare word (letters, digits, / . _ - : * ? { } @ + % , # [ ]) | "quoted \" string"
 /// KEYWORD := ok | failed | inflight | expired | reset | mtls | orphan
 /// ```
+///
+/// Fields: `ns`, `deploy`, `pod` (either endpoint; `src.`/`dst.` prefixes pick one), `src`,
+/// `dst` (`ns/name`, `kind/name`, name, pod or IP), `dir` (`in`/`out`), `method`, `path`,
+/// `authority`, `scheme`, `status` (`200`, `5xx`), `grpc` (code or name), `lat` and `dur` (with a
+/// unit: `ns us µs ms s m`), `bytes` (`1500`, `10kb`, `2KiB`), `tls` (the label that speaks for
+/// the request), `id` (client identity inbound, server identity outbound), `route` (profile
+/// route, else policy route, else path), `header.NAME`, `to` (`deploy/web`: the destination).
+/// Field names, keywords and `method`/`scheme`/`tls`/`dir`/`grpc` values ignore ASCII case;
+/// other values compare exactly.
 ///
 /// Text fields take `=`/`!=` (exact) and `~`/`!~` (substring, or an anchored glob when the value
 /// holds `*` or `?`). A comparison on a value the request lacks is false, `!=` included (a request

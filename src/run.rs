@@ -7,13 +7,15 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio::sync::mpsc;
 
-use crate::cli::{Cli, Command, DemoArgs, HeadlessArgs, TapArgs};
+use crate::app::{self, run::RunParams};
+use crate::cli::{Cli, Command, DemoArgs, ExportArgs, HeadlessArgs, ReplayArgs, TapArgs, UiArgs};
 use crate::demo;
 use crate::export::Redactor;
+use crate::export::file::{CaptureHeader, ExportOptions, Recorder};
 use crate::headless::{self, Output};
 use crate::source::cluster::{Cluster, KubeOptions};
 use crate::source::target::{Resource, TapSpec};
-use crate::source::{HttpMatch, SOURCE_CHANNEL_BATCHES, SourceMsg};
+use crate::source::{HttpMatch, SOURCE_CHANNEL_BATCHES, SessionInfo, SourceMsg, live};
 
 /// Targets `meshtap demo` taps when none are given: every simulated namespace.
 pub const DEMO_TARGETS: [&str; 2] = ["ns/sock-shop", "ns/emojivoto"];
@@ -22,6 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Tap(args)) => tap(args).await,
         Some(Command::Demo(args)) => demo(args).await,
+        Some(Command::Replay(args)) => replay(args).await,
         None => {
             anyhow::ensure!(
                 !cli.tap.targets.is_empty(),
@@ -98,18 +101,61 @@ async fn tap(args: HeadlessArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn headless(cluster: &Cluster, args: &TapArgs, output: Output) -> anyhow::Result<ExitCode> {
-    let specs = specs(args, &cluster.default_namespace, output.wants_headers())?;
+    let exporting = args.export.export.is_some();
+    let specs = specs(args, &cluster.default_namespace, output.wants_headers() || exporting)?;
     let names: Vec<String> = specs.iter().map(|s| s.target.display()).collect();
+    let header = CaptureHeader {
+        targets: names.clone(),
+        context: cluster.context.clone(),
+        sampling: format!("max {} rps per target", args.max_rps),
+        ..CaptureHeader::default()
+    };
     let rx = spawn_streams(cluster, specs, !args.no_reconnect);
+    write_headless(rx, output, &names, &redactor(args), &args.export, header).await
+}
+
+/// The headless writer; with `--export`, Ctrl-C ends the run cleanly and the capture is
+/// exported when it ends.
+async fn write_headless(
+    rx: mpsc::Receiver<SourceMsg>,
+    output: Output,
+    names: &[String],
+    redactor: &Redactor,
+    export: &ExportArgs,
+    header: CaptureHeader,
+) -> anyhow::Result<ExitCode> {
+    let (rx, recorder) = match export.export {
+        Some(_) => {
+            let (rx, recorder) =
+                Recorder::spawn(rx, crate::model::store::DEFAULT_CAPACITY_REQUESTS, true);
+            (rx, Some(recorder))
+        }
+        None => (rx, None),
+    };
     let outcome = headless::run(
         rx,
         output,
-        &names,
-        &redactor(args),
+        names,
+        redactor,
         &mut io::BufWriter::new(io::stdout()),
         &mut io::stderr(),
     )
     .await;
+    if let (Some(recorder), Some(path)) = (recorder, &export.export) {
+        let options = ExportOptions {
+            format: export.export_format,
+            filtered: false,
+            force: export.force,
+            redactor: redactor.clone(),
+        };
+        let report = recorder.finish(path, header, &options).await?;
+        eprintln!(
+            "meshtap: exported {} requests to {} ({})",
+            report.written,
+            report.path.display(),
+            report.format.name()
+        );
+    }
     match outcome {
         Ok(outcome) if outcome.failures.is_empty() => Ok(ExitCode::SUCCESS),
         Ok(_) => Ok(ExitCode::FAILURE),
@@ -119,12 +165,57 @@ async fn headless(cluster: &Cluster, args: &TapArgs, output: Output) -> anyhow::
     }
 }
 
-async fn tui(
-    _cluster: &Cluster,
-    _args: &TapArgs,
-    _ui: &crate::cli::UiArgs,
-) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("the terminal UI is not wired yet; use `meshtap tap` or `meshtap demo -o text`")
+async fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    use crate::source::replay;
+    // An unusable file is an error before anything starts.
+    let opened = replay::open(&args.file).await?;
+    let Some(output) = args.output else {
+        anyhow::bail!("the replay UI is not wired yet; use `meshtap replay FILE -o text`");
+    };
+    let name = opened.name.clone();
+    let capture = opened.loaded.capture.clone();
+    let header = CaptureHeader {
+        targets: capture.as_ref().map_or_else(|| vec![name.clone()], |c| c.targets.clone()),
+        context: replay::context(&args.file),
+        sampling: capture.map(|c| c.sampling).unwrap_or_default(),
+        ..CaptureHeader::default()
+    };
+    let (tx, rx) = mpsc::channel(SOURCE_CHANNEL_BATCHES);
+    let player = tokio::spawn(replay::play(opened, args.speed, tx));
+    let redactor = Redactor::new(!args.no_redact, args.redact_header.clone());
+    let code = write_headless(rx, output, &[name], &redactor, &args.export, header).await;
+    player.abort();
+    code
+}
+
+/// Commands from the UI waiting for the source; a handful is plenty (each restarts the tap).
+const COMMAND_CHANNEL: usize = 8;
+
+async fn tui(cluster: &Cluster, args: &TapArgs, ui: &UiArgs) -> anyhow::Result<ExitCode> {
+    let specs = specs(args, &cluster.default_namespace, true)?;
+    let info = SessionInfo {
+        context: cluster.context.clone(),
+        targets: specs.iter().map(|s| s.target.display()).collect(),
+        sampling: format!(
+            "max {} rps per target, split evenly over its pods by Linkerd",
+            args.max_rps
+        ),
+    };
+    let (tx, rx) = mpsc::channel(SOURCE_CHANNEL_BATCHES);
+    let (commands_tx, commands_rx) = mpsc::channel(COMMAND_CHANNEL);
+    let supervisor = tokio::spawn(live::supervise(
+        cluster.clone(),
+        specs,
+        !args.no_reconnect,
+        tx,
+        commands_rx,
+    ));
+    let mut params = RunParams::new(rx, info);
+    params.commands = Some(commands_tx);
+    params.capacity = ui.capacity;
+    let result = app::run::run(params).await;
+    supervisor.abort();
+    result.map(|()| ExitCode::SUCCESS)
 }
 
 /// A running simulated control plane and the kubeconfig that reaches it.

@@ -4,6 +4,8 @@
 pub mod backoff;
 pub mod cluster;
 pub mod frames;
+pub mod live;
+pub mod replay;
 pub mod target;
 pub mod wire;
 

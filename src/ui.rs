@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::app::{AppState, Pane};
 
@@ -51,9 +51,18 @@ pub fn draw(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
                 detail::render(frame, detail, state);
             }
         }
-        Pane::Routes | Pane::Identities => {
-            if let Some(body) = areas.list {
-                draw_placeholder(frame, body, state);
+        Pane::Routes => {
+            // The cell is only ever borrowed here and by the reducer, never at the same time.
+            if let (Some(body), Ok(mut view)) = (areas.list, state.routes_view.try_borrow_mut()) {
+                let pane = routes::RoutesPane::new(&state.routes, now, &state.theme);
+                frame.render_stateful_widget(pane, body, &mut *view);
+            }
+        }
+        Pane::Identities => {
+            if let (Some(body), Ok(mut view)) = (areas.list, state.identities_view.try_borrow_mut())
+            {
+                let pane = identities::IdentitiesPane::new(&state.identities, &state.theme);
+                frame.render_stateful_widget(pane, body, &mut *view);
             }
         }
     }
@@ -91,21 +100,6 @@ fn draw_tabs(frame: &mut Frame, area: Rect, state: &AppState) {
     let title = format!("meshtap · {} ", state.info.context);
     frame.render_widget(
         Line::from(Span::styled(title, theme.title)).alignment(Alignment::Right),
-        area,
-    );
-}
-
-fn draw_placeholder(frame: &mut Frame, area: Rect, state: &AppState) {
-    let title = state.pane.title();
-    let block = Block::bordered()
-        .title(format!(" {title} "))
-        .border_style(state.theme.border_focused);
-    let text = format!("{title} is not available in this build yet.");
-    frame.render_widget(
-        Paragraph::new(text)
-            .style(state.theme.dim)
-            .alignment(Alignment::Center)
-            .block(block),
         area,
     );
 }

@@ -150,7 +150,7 @@ const TERMS: &[&str] = &[
     "header.X-Request-Id=abc",
     "to=deploy/web",
     "to!=ns/shop",
-    "path=and",
+    "path=\"and\"",
     "path=\"\"",
     "ok",
     "success",

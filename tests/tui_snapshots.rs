@@ -1,4 +1,4 @@
-//! Render snapshots of the whole screen (TestBackend + insta) at 80×24 and 160×48: empty with each
+//! Render snapshots of the whole screen (`TestBackend` + insta) at 80×24 and 160×48: empty with each
 //! "why no data" hint, streaming, paused, filtered, detail, help, prompt, errors, too small.
 
 use std::net::SocketAddr;
@@ -214,7 +214,7 @@ fn feed(state: &mut AppState, calls: &[Call]) {
         t0(),
     );
     for (i, c) in calls.iter().enumerate() {
-        let ms = i as i64 * 50;
+        let ms = i64::try_from(i).expect("small") * 50;
         state.ingest(SourceMsg::Events(events(c, ms)), at(ms));
     }
     // A second rate sample after the events so events/s is shown.
@@ -275,7 +275,10 @@ fn paused_view_freezes_while_capture_goes_on() {
             .map(|s| call(s, "payment", "/paymentAuth", 200))
             .collect();
         for (i, c) in more.iter().enumerate() {
-            state.ingest(SourceMsg::Events(events(c, 1_400 + i as i64)), at(1_400));
+            state.ingest(
+                SourceMsg::Events(events(c, 1_400 + i64::try_from(i).expect("small"))),
+                at(1_400),
+            );
         }
         let after = render(&state, at(1_500));
         // Only the status bar (PAUSED +n, held count) may change; the rows are frozen.
@@ -432,5 +435,5 @@ fn quick_filter_from_selected_row() {
         "{text}"
     );
     let shown = state.view.rows(&state.store).len();
-    assert!(shown >= 1 && shown < 24, "{shown}");
+    assert!((1..24).contains(&shown), "{shown}");
 }

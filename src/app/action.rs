@@ -70,6 +70,10 @@ pub enum Action {
     Reveal,
     Expand,
     Collapse,
+    /// Routes pane: the next time window (10 s, 1 min, whole capture).
+    CycleWindow,
+    /// Routes pane: group by route, destination, or source → destination.
+    CycleGrouping,
     // Prompt editing.
     Submit,
     HistoryPrev,
@@ -126,6 +130,8 @@ const NAMED: &[(&str, Action)] = &[
     ("reveal", Action::Reveal),
     ("expand", Action::Expand),
     ("collapse", Action::Collapse),
+    ("window", Action::CycleWindow),
+    ("group", Action::CycleGrouping),
     ("submit", Action::Submit),
     ("history-prev", Action::HistoryPrev),
     ("history-next", Action::HistoryNext),

@@ -173,74 +173,11 @@ fn find<'a>(nodes: &'a [Node], path: &[String]) -> Option<&'a Node> {
 
 /// The detail tree of a request; sensitive header values are masked unless `reveal`.
 pub fn nodes(request: &Request, reveal: bool) -> Vec<Node> {
-    let mut out = Vec::new();
-    let mut req = Vec::new();
-    match &request.init {
-        Some(init) => {
-            req.push(Node::leaf(
-                "method",
-                init.method.as_deref().unwrap_or("(none)"),
-            ));
-            req.push(Node::leaf(
-                "scheme",
-                init.scheme.as_deref().unwrap_or("(none)"),
-            ));
-            req.push(Node::leaf("authority", init.authority.as_ref()));
-            req.push(Node::leaf("path", init.path.as_ref()));
-            req.push(headers("headers", &init.headers, reveal));
-        }
-        None => req.push(Node::leaf(
-            "missing",
-            "the tap started after this request was sent (orphan)",
-        )),
-    }
-    out.push(Node::branch("request", req));
-
-    let mut rsp = Vec::new();
-    match &request.response {
-        Some(response) => {
-            rsp.push(Node::leaf("status", response.http_status.to_string()));
-            rsp.push(Node::leaf(
-                "latency",
-                opt_duration(response.since_request_init),
-            ));
-            rsp.push(headers("headers", &response.headers, reveal));
-        }
-        None if request.expired => rsp.push(Node::leaf("missing", "expired without a response")),
-        None if request.end.is_some() => {
-            rsp.push(Node::leaf("missing", "ended before any response"))
-        }
-        None => rsp.push(Node::leaf("waiting", "no response yet (in flight)")),
-    }
-    out.push(Node::branch("response", rsp));
-
-    let mut end = Vec::new();
-    match &request.end {
-        Some(e) => {
-            end.push(Node::leaf("duration", opt_duration(e.since_request_init)));
-            end.push(Node::leaf(
-                "since response",
-                opt_duration(e.since_response_init),
-            ));
-            end.push(Node::leaf("bytes", e.response_bytes.to_string()));
-            let outcome = match e.eos {
-                Some(Eos::Grpc(code)) => {
-                    format!(
-                        "grpc-status {code} ({})",
-                        grpc_code_name(code).unwrap_or("?")
-                    )
-                }
-                Some(Eos::Reset(code)) => format!("stream reset, error code {code}"),
-                None => "ended normally".to_owned(),
-            };
-            end.push(Node::leaf("outcome", outcome));
-            end.push(headers("trailers", &e.trailers, reveal));
-        }
-        None if request.expired => end.push(Node::leaf("expired", "no end arrived in time")),
-        None => end.push(Node::leaf("open", "the stream has not ended yet")),
-    }
-    out.push(Node::branch("end", end));
-
+    let mut out = vec![
+        request_node(request, reveal),
+        response_node(request, reveal),
+        end_node(request, reveal),
+    ];
     let (identity, tls) = request.identity();
     out.push(endpoint(
         "source",
@@ -279,6 +216,79 @@ pub fn nodes(request: &Request, reveal: bool) -> Vec<Node> {
     ));
     out.push(Node::branch("ids", ids));
     out
+}
+
+fn request_node(request: &Request, reveal: bool) -> Node {
+    let mut req = Vec::new();
+    match &request.init {
+        Some(init) => {
+            req.push(Node::leaf(
+                "method",
+                init.method.as_deref().unwrap_or("(none)"),
+            ));
+            req.push(Node::leaf(
+                "scheme",
+                init.scheme.as_deref().unwrap_or("(none)"),
+            ));
+            req.push(Node::leaf("authority", init.authority.as_ref()));
+            req.push(Node::leaf("path", init.path.as_ref()));
+            req.push(headers("headers", &init.headers, reveal));
+        }
+        None => req.push(Node::leaf(
+            "missing",
+            "the tap started after this request was sent (orphan)",
+        )),
+    }
+    Node::branch("request", req)
+}
+
+fn response_node(request: &Request, reveal: bool) -> Node {
+    let mut rsp = Vec::new();
+    match &request.response {
+        Some(response) => {
+            rsp.push(Node::leaf("status", response.http_status.to_string()));
+            rsp.push(Node::leaf(
+                "latency",
+                opt_duration(response.since_request_init),
+            ));
+            rsp.push(headers("headers", &response.headers, reveal));
+        }
+        None if request.expired => rsp.push(Node::leaf("missing", "expired without a response")),
+        None if request.end.is_some() => {
+            rsp.push(Node::leaf("missing", "ended before any response"));
+        }
+        None => rsp.push(Node::leaf("waiting", "no response yet (in flight)")),
+    }
+    Node::branch("response", rsp)
+}
+
+fn end_node(request: &Request, reveal: bool) -> Node {
+    let mut end = Vec::new();
+    match &request.end {
+        Some(e) => {
+            end.push(Node::leaf("duration", opt_duration(e.since_request_init)));
+            end.push(Node::leaf(
+                "since response",
+                opt_duration(e.since_response_init),
+            ));
+            end.push(Node::leaf("bytes", e.response_bytes.to_string()));
+            let outcome = match e.eos {
+                Some(Eos::Grpc(code)) => {
+                    format!(
+                        "grpc-status {code} ({})",
+                        grpc_code_name(code).unwrap_or("?")
+                    )
+                }
+                Some(Eos::Reset(code)) => format!("stream reset, error code {code}"),
+                None => "ended normally".to_owned(),
+            };
+            end.push(Node::leaf("outcome", outcome));
+            end.push(headers("trailers", &e.trailers, reveal));
+        }
+        None if request.expired => end.push(Node::leaf("expired", "no end arrived in time")),
+        None => end.push(Node::leaf("open", "the stream has not ended yet")),
+    }
+    Node::branch("end", end)
 }
 
 fn endpoint(
@@ -323,7 +333,7 @@ fn labels_node(key: &str, labels: &Labels) -> Node {
     let children: Vec<Node> = labels.iter().map(|(k, v)| Node::leaf(k, v)).collect();
     let mut node = Node::branch(key, children);
     if labels.is_empty() {
-        node.value = "(none)".to_owned();
+        "(none)".clone_into(&mut node.value);
     }
     node
 }
@@ -350,7 +360,7 @@ fn headers(key: &str, headers: &[Header], reveal: bool) -> Node {
     }
     let mut node = Node::branch(key, children);
     if headers.is_empty() {
-        node.value = "(none)".to_owned();
+        "(none)".clone_into(&mut node.value);
     }
     node
 }

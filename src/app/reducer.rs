@@ -45,7 +45,7 @@ impl AppState {
                 self.view.descending = false;
                 self.view.refresh_sort(&self.store, now, true);
             }
-            Action::SortNext | Action::SortReverse => {
+            Action::SortNext | Action::SortReverse if self.pane == Pane::Requests => {
                 if matches!(action, Action::SortNext) {
                     self.view.sort = self.view.sort.next();
                 } else {
@@ -111,8 +111,10 @@ impl AppState {
             };
             return;
         }
-        if self.pane != Pane::Requests {
-            return;
+        match self.pane {
+            Pane::Requests => {}
+            Pane::Routes => return self.navigate_routes(action),
+            Pane::Identities => return self.navigate_identities(action),
         }
         if let Some(detail) = &mut self.detail {
             let Some(request) = self.store.get(detail.seq) else {
@@ -145,8 +147,16 @@ impl AppState {
             Action::PageUp => view.move_by(store, -page),
             Action::Top => view.select_index(store, 0),
             Action::Bottom => view.select_index(store, usize::MAX),
-            Action::ScrollDown(n) => view.scroll(store, isize::from(*n as i16), list_rows),
-            Action::ScrollUp(n) => view.scroll(store, -isize::from(*n as i16), list_rows),
+            Action::ScrollDown(n) => view.scroll(
+                store,
+                isize::from(i16::try_from(*n).unwrap_or(i16::MAX)),
+                list_rows,
+            ),
+            Action::ScrollUp(n) => view.scroll(
+                store,
+                -isize::from(i16::try_from(*n).unwrap_or(i16::MAX)),
+                list_rows,
+            ),
             Action::Open => {
                 if let Some(seq) = view.selected {
                     view.following = false;
@@ -255,6 +265,7 @@ impl AppState {
                 self.push_server_side(HttpMatch::default(), None);
                 self.filter = None;
                 self.view.set_filter(&self.store, None);
+                self.rebuild_stats();
                 self.notify(Level::Info, "filter cleared", now);
             }
             return;
@@ -283,6 +294,7 @@ impl AppState {
         });
         // Every part is also checked here: requests captured before the restart must obey it too.
         self.view.set_filter(&self.store, Some(filter));
+        self.rebuild_stats();
         self.view.refresh_sort(&self.store, now, true);
     }
 

@@ -103,21 +103,16 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
         tokio::select! {
             msg = events.recv(), if source_open => {
                 let now = Utc::now();
-                match msg {
-                    Some(msg) => {
+                if let Some(msg) = msg {
+                    state.ingest(msg, now);
+                    // Drain what is already queued so one frame reflects all of it.
+                    for _ in 1..DRAIN_MAX_BATCHES {
+                        let Ok(msg) = events.try_recv() else { break };
                         state.ingest(msg, now);
-                        // Drain what is already queued so one frame reflects all of it.
-                        for _ in 1..DRAIN_MAX_BATCHES {
-                            match events.try_recv() {
-                                Ok(msg) => state.ingest(msg, now),
-                                Err(_) => break,
-                            }
-                        }
                     }
-                    None => {
-                        source_open = false;
-                        state.source_ended();
-                    }
+                } else {
+                    source_open = false;
+                    state.source_ended();
                 }
                 dirty = true;
             }

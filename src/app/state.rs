@@ -1,6 +1,8 @@
 //! All UI state, owned by the main loop: the store, the view over it, what is open, and messages.
 //! Nothing here does IO or reads the clock; `now` is passed in, so tests drive it directly.
 
+use std::cell::RefCell;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -11,9 +13,13 @@ use super::keymap::{Context, Key, Keymap};
 use super::prompt::Prompt;
 use super::rates::Rates;
 use super::view::RequestsView;
+use crate::model::identities::IdentityTable;
+use crate::model::routes::{Grouping, RouteTable};
 use crate::model::store::{Ingested, Store};
 use crate::source::{HttpMatch, SessionInfo, SourceMsg, StreamState, TapCommand};
+use crate::ui::identities::IdentitiesState;
 use crate::ui::layout;
+use crate::ui::routes::RoutesState;
 use crate::ui::theme::Theme;
 
 /// How long an informational message stays in the status bar.
@@ -75,6 +81,15 @@ pub struct AppState {
     pub live: bool,
     pub pane: Pane,
     pub view: RequestsView,
+    /// Per-route stats of every finished or expired request.
+    pub routes: RouteTable,
+    /// Who talks to whom, with which identities.
+    pub identities: IdentityTable,
+    /// The routes and identities panes keep render-time caches (sorted rows, tree offsets) that
+    /// their widgets update while drawing; drawing takes `&AppState`, hence the cells. Only the
+    /// main loop's task touches them, one borrow at a time.
+    pub routes_view: RefCell<RoutesState>,
+    pub identities_view: RefCell<IdentitiesState>,
     pub detail: Option<DetailState>,
     pub prompt: Option<Prompt>,
     /// The help overlay is open, scrolled this far.
@@ -106,6 +121,10 @@ impl AppState {
             live: false,
             pane: Pane::Requests,
             view: RequestsView::new(),
+            routes: RouteTable::new(Grouping::default()),
+            identities: IdentityTable::new(),
+            routes_view: RefCell::new(RoutesState::new()),
+            identities_view: RefCell::new(IdentitiesState::new()),
             detail: None,
             prompt: None,
             help: None,
@@ -130,10 +149,18 @@ impl AppState {
         match msg {
             SourceMsg::Events(events) => {
                 for event in events {
-                    if let Ingested::Open(seq) | Ingested::Finished(seq) = self.store.ingest(event)
-                        && let Some(request) = self.store.get(seq)
-                    {
+                    let (seq, finished) = match self.store.ingest(event) {
+                        Ingested::Open(seq) => (seq, false),
+                        Ingested::Finished(seq) => (seq, true),
+                        Ingested::Ignored => continue,
+                    };
+                    if let Some(request) = self.store.get(seq) {
                         self.view.on_update(request);
+                        // The stats panes count what the filter lets through.
+                        if finished && self.view.filter().is_none_or(|f| f.matches(request)) {
+                            self.routes.record(request);
+                            self.identities.record(request);
+                        }
                     }
                 }
                 self.view.on_evict(&self.store);
@@ -174,11 +201,17 @@ impl AppState {
         for seq in self.store.expire(now) {
             if let Some(request) = self.store.get(seq) {
                 self.view.on_update(request);
+                if self.view.filter().is_none_or(|f| f.matches(request)) {
+                    self.routes.record(request);
+                    self.identities.record(request);
+                }
                 dirty = true;
             }
         }
         let stats = self.store.stats();
         dirty |= self.rates.sample(now, stats.events, stats.requests);
+        // Sampling happens twice a second and marks the frame dirty: that also redraws the stats
+        // panes, whose windows slide with time even when no request arrives.
         dirty |= self.view.refresh_sort(&self.store, now, false);
         if let Some(message) = &self.message {
             let ttl = match message.level {

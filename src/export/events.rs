@@ -32,6 +32,8 @@ pub fn events_of(request: &Request) -> Vec<TapEvent> {
             (Some(_), Some(latency)) => after(request.started, latency),
             _ => request.started,
         };
+        // Never after the end: replayed in time order, a late response would start an orphan.
+        let arrived = request.ended_at.map_or(arrived, |end| arrived.min(end));
         events.push(event(HttpEvent::ResponseInit(response.clone()), arrived));
     }
     if let Some(end) = &request.end {

@@ -36,7 +36,11 @@ pub struct Entry {
     #[serde(default)]
     pub cache: serde_json::Map<String, serde_json::Value>,
     pub timings: Timings,
-    #[serde(rename = "serverIPAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "serverIPAddress",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub server_ip_address: Option<String>,
     #[serde(rename = "_meshtap", default, skip_serializing_if = "Option::is_none")]
     pub meshtap: Option<MeshtapFields>,
@@ -119,8 +123,10 @@ pub struct MeshtapFields {
     pub destination: EndpointRecord,
     pub identity: IdentityRecord,
     pub route: BTreeMap<String, String>,
-    /// Whether a request-init event was seen (HAR's method and URL are guesses otherwise).
-    pub has_request: bool,
+    /// `:authority` and `:path` as the proxy saw them; `null` when no request-init event was
+    /// seen (HAR's method and URL are then placeholders).
+    pub authority: Option<String>,
+    pub path: Option<String>,
     /// The method as the proxy sent it; `null` when it sent none (HAR's method then says GET).
     pub method: Option<String>,
     pub scheme: Option<String>,
@@ -212,7 +218,9 @@ pub fn entry(request: &Request, redactor: &Redactor) -> Entry {
         .and_then(|s| http::StatusCode::from_u16(s).ok())
         .and_then(|s| s.canonical_reason())
         .unwrap_or("");
-    let bytes = record.response_bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX));
+    let bytes = record
+        .response_bytes
+        .map(|b| i64::try_from(b).unwrap_or(i64::MAX));
     let timings = Timings {
         send: 0.0,
         wait: record.latency_ms.unwrap_or(0.0),
@@ -263,7 +271,8 @@ pub fn entry(request: &Request, redactor: &Redactor) -> Entry {
             destination: record.destination,
             identity: record.identity,
             route: record.route,
-            has_request: request.init.is_some(),
+            authority: record.authority,
+            path: record.path,
             method: record.method,
             scheme: record.scheme,
             status: record.status,
@@ -327,7 +336,10 @@ mod tests {
     #[test]
     fn queries_split_without_decoding() {
         let q = query("/search?q=a%20b&flag&x=1=2");
-        let pairs: Vec<_> = q.iter().map(|p| (p.name.as_str(), p.value.as_str())).collect();
+        let pairs: Vec<_> = q
+            .iter()
+            .map(|p| (p.name.as_str(), p.value.as_str()))
+            .collect();
         assert_eq!(pairs, [("q", "a%20b"), ("flag", ""), ("x", "1=2")]);
         assert!(query("/plain").is_empty());
     }

@@ -12,10 +12,12 @@ use crate::app::keymap::Context;
 use crate::ui::layout;
 
 /// Sections in the order they are shown, with their headings.
-const SECTIONS: [(Context, &str); 5] = [
+const SECTIONS: [(Context, &str); 7] = [
     (Context::Global, "Everywhere"),
     (Context::Requests, "Requests pane"),
     (Context::Detail, "Request detail"),
+    (Context::Routes, "Routes pane"),
+    (Context::Identities, "Identities pane"),
     (Context::Prompt, "Filter and command prompts"),
     (Context::Help, "This help"),
 ];

@@ -2,21 +2,16 @@
 //! talked to (both directions) with client and server identity, TLS state in plain words, request
 //! count and share secured. Edges that should worry a user are marked ⚠ and say why.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, StatefulWidget, Widget};
 use tui_tree_widget::{Tree, TreeItem, TreeState};
 
 use self::tree::build_items;
-
-use crate::model::event::Direction;
-use crate::model::identities::{
-    Concern, Edge, IdentityTable, TlsState, WorkloadId, short_identity,
-};
+use crate::model::identities::IdentityTable;
 use crate::ui::routes::format::{count, percent};
 use crate::ui::theme::Theme;
 

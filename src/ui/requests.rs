@@ -298,7 +298,7 @@ fn stream_hint(state: &AppState) -> String {
             after.as_secs_f32().ceil()
         );
     }
-    if state.streams.iter().any(|s| *s == StreamState::Connecting) {
+    if state.streams.contains(&StreamState::Connecting) {
         return format!("Connecting to {} to tap {targets}…", state.info.context);
     }
     if state.source_closed || state.streams.iter().all(|s| *s == StreamState::Ended) {
@@ -368,7 +368,7 @@ pub fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -14,8 +14,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget};
 
-pub use self::sort::SortColumn;
 use self::format::{bytes, count, latency, percent, rps, sparkline};
+pub use self::sort::SortColumn;
 use crate::model::routes::{RouteKey, RouteRow, RouteTable, Window};
 use crate::ui::theme::Theme;
 
@@ -35,7 +35,7 @@ struct CacheKey {
 
 /// Selection, sort and window of the routes pane, plus the rows of the last refresh in display
 /// order (navigation moves through those).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RoutesState {
     pub window: Window,
     sort: SortColumn,
@@ -48,11 +48,24 @@ pub struct RoutesState {
     page: usize,
 }
 
+impl Default for RoutesState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl RoutesState {
+    /// Busiest routes first, over the last minute.
     pub fn new() -> Self {
         Self {
+            window: Window::default(),
+            sort: SortColumn::default(),
             descending: true,
-            ..Self::default()
+            selected: None,
+            offset: 0,
+            rows: Vec::new(),
+            cache: None,
+            page: 0,
         }
     }
 

@@ -1,6 +1,8 @@
 //! The status bar: where the data comes from and how it flows (line 1), and what the view is
 //! doing to it (line 2).
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -49,10 +51,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, _now: DateTime<Ut
         group(state.store.capacity() as u64)
     );
     if stats.evicted > 0 {
-        held.push_str(&format!(" evicted {}", group(stats.evicted)));
+        let _ = write!(held, " evicted {}", group(stats.evicted));
     }
     if stats.expired > 0 {
-        held.push_str(&format!(" expired {}", group(stats.expired)));
+        let _ = write!(held, " expired {}", group(stats.expired));
     }
     first.push(Span::raw(held));
     if !state.info.sampling.is_empty() {

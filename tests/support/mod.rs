@@ -92,14 +92,20 @@ pub async fn cluster(script: Vec<Script>, tls: bool) -> (RunningServer, Cluster,
         ..ServerOptions::default()
     };
     let server = server::spawn(options, api.clone()).await.expect("server");
-    let kubeconfig = meshtap::demo::kubeconfig::for_server(&server, Some("emojivoto")).expect("kubeconfig");
-    let cluster = Cluster::from_kubeconfig(kubeconfig, None).await.expect("cluster");
+    let kubeconfig =
+        meshtap::demo::kubeconfig::for_server(&server, Some("emojivoto")).expect("kubeconfig");
+    let cluster = Cluster::from_kubeconfig(kubeconfig, None)
+        .await
+        .expect("cluster");
     (server, cluster, api)
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Option<tap::EndpointMeta> {
     Some(tap::EndpointMeta {
-        labels: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        labels: pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     })
 }
 
@@ -108,7 +114,9 @@ fn id(base: u32, stream: u64) -> Option<tap::tap_event::http::StreamId> {
 }
 
 fn http(event: tap::tap_event::http::Event) -> Option<tap::tap_event::Event> {
-    Some(tap::tap_event::Event::Http(tap::tap_event::Http { event: Some(event) }))
+    Some(tap::tap_event::Event::Http(tap::tap_event::Http {
+        event: Some(event),
+    }))
 }
 
 fn header_str(name: &str, value: &str) -> viz::headers::Header {
@@ -151,7 +159,9 @@ pub fn golden_events() -> Vec<tap::TapEvent> {
                 id: id(1, 0),
                 method: Some(method(viz::http_method::Registered::Get)),
                 scheme: Some(viz::Scheme {
-                    r#type: Some(viz::scheme::Type::Registered(viz::scheme::Registered::Https as i32)),
+                    r#type: Some(viz::scheme::Type::Registered(
+                        viz::scheme::Registered::Https as i32,
+                    )),
                 }),
                 authority: "localhost".into(),
                 path: "/some/path".into(),
@@ -228,7 +238,9 @@ pub fn golden_events() -> Vec<tap::TapEvent> {
             source: Some(c),
             destination: Some(d),
             proxy_direction: out,
-            event: Some(tap::tap_event::Event::Http(tap::tap_event::Http { event: None })),
+            event: Some(tap::tap_event::Event::Http(tap::tap_event::Http {
+                event: None,
+            })),
             ..Default::default()
         },
     ]

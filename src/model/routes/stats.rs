@@ -13,8 +13,8 @@
 use chrono::{DateTime, Utc};
 use hdrhistogram::Histogram;
 
-use crate::model::event::Eos;
 use super::Window;
+use crate::model::event::Eos;
 use crate::model::request::Request;
 
 /// Seconds of per-second counters kept (also the sparkline length).

@@ -8,7 +8,9 @@ use tui_tree_widget::TreeItem;
 
 use super::IdentitySort;
 use crate::model::event::Direction;
-use crate::model::identities::{Concern, Edge, IdentityTable, TlsState, WorkloadId, short_identity};
+use crate::model::identities::{
+    Concern, Edge, IdentityTable, TlsState, WorkloadId, short_identity,
+};
 use crate::ui::routes::format::{count, percent};
 use crate::ui::theme::Theme;
 
@@ -263,4 +265,3 @@ fn edge_item(
     TreeItem::new(id.clone(), Line::from(spans), children)
         .unwrap_or_else(|_| TreeItem::new_leaf(id, "?"))
 }
-

@@ -1,0 +1,303 @@
+//! Reducer and view tests: the state machine driven by actions, without a terminal.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::action::{Action, Pane};
+use super::config;
+use super::prompt::PromptKind;
+use super::state::{AppState, Effect};
+use super::view::SortKey;
+use crate::model::event::{
+    Direction, Endpoint, HttpEvent, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
+    TapEvent,
+};
+use crate::model::store::Store;
+use crate::source::{HttpMatch, SessionInfo, SourceMsg, TapCommand};
+
+fn at(ms: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::UNIX_EPOCH + TimeDelta::milliseconds(ms)
+}
+
+fn state(capacity: usize) -> AppState {
+    let mut state = AppState::new(
+        Store::new(capacity),
+        SessionInfo::default(),
+        config::from_text("", "", true),
+    );
+    state.handle(
+        Action::Resize {
+            width: 80,
+            height: 24,
+        },
+        at(0),
+    );
+    state
+}
+
+/// The three events of request `stream` with HTTP `status`.
+fn request(stream: u64, status: u32) -> Vec<TapEvent> {
+    let id = StreamId { base: 1, stream };
+    let event = |http| TapEvent {
+        arrived: at(0),
+        source: Endpoint {
+            addr: Some("10.0.0.1:5000".parse().expect("addr")),
+            labels: [("namespace", "shop"), ("deployment", "web")]
+                .into_iter()
+                .collect::<Labels>(),
+        },
+        destination: Endpoint::default(),
+        direction: Direction::Outbound,
+        route: Labels::default(),
+        http: Some(http),
+    };
+    vec![
+        event(HttpEvent::RequestInit(RequestInit {
+            id,
+            method: Some("GET".into()),
+            scheme: None,
+            authority: "api".into(),
+            path: format!("/items/{stream}").into(),
+            headers: Vec::new(),
+        })),
+        event(HttpEvent::ResponseInit(ResponseInit {
+            id,
+            since_request_init: Some(Duration::from_millis(stream)),
+            http_status: status,
+            headers: Vec::new(),
+        })),
+        event(HttpEvent::ResponseEnd(ResponseEnd {
+            id,
+            since_request_init: None,
+            since_response_init: None,
+            response_bytes: 1,
+            eos: None,
+            trailers: Vec::new(),
+        })),
+    ]
+}
+
+fn feed(state: &mut AppState, streams: std::ops::Range<u64>, status: u32) {
+    for stream in streams {
+        state.ingest(SourceMsg::Events(request(stream, status)), at(0));
+    }
+}
+
+fn type_text(state: &mut AppState, text: &str) {
+    for c in text.chars() {
+        state.handle(Action::Input(c), at(0));
+    }
+}
+
+#[test]
+fn following_sticks_to_the_newest_and_moving_stops_it() {
+    let mut state = state(100);
+    feed(&mut state, 0..50, 200);
+    assert_eq!(state.view.selected, Some(49));
+    state.handle(Action::Up, at(0));
+    assert_eq!(state.view.selected, Some(48));
+    assert!(!state.view.following);
+    feed(&mut state, 50..60, 200);
+    assert_eq!(
+        state.view.selected,
+        Some(48),
+        "streaming must not move the cursor"
+    );
+    state.handle(Action::Follow, at(0));
+    assert_eq!(state.view.selected, Some(59));
+}
+
+#[test]
+fn selection_survives_eviction_of_older_rows() {
+    let mut state = state(20);
+    feed(&mut state, 0..20, 200);
+    state.handle(Action::Top, at(0));
+    for _ in 0..5 {
+        state.handle(Action::Down, at(0));
+    }
+    assert_eq!(state.view.selected, Some(5));
+    feed(&mut state, 20..23, 200);
+    assert_eq!(state.view.selected, Some(5));
+    // Once its row is evicted the cursor moves to the oldest row still held.
+    feed(&mut state, 23..40, 200);
+    assert_eq!(state.view.selected, Some(20));
+}
+
+#[test]
+fn pause_freezes_the_list_but_not_ingestion() {
+    let mut state = state(100);
+    feed(&mut state, 0..10, 200);
+    state.handle(Action::Pause, at(0));
+    feed(&mut state, 10..15, 200);
+    assert_eq!(state.view.rows(&state.store).len(), 10);
+    assert_eq!(state.store.len(), 15);
+    assert_eq!(state.view.hidden_by_pause(&state.store), 5);
+    state.handle(Action::Pause, at(0));
+    assert_eq!(state.view.rows(&state.store).len(), 15);
+    assert_eq!(state.view.selected, Some(14), "resuming restores following");
+}
+
+#[test]
+fn filter_index_updates_incrementally_and_drops_evicted_rows() {
+    let mut state = state(10);
+    feed(&mut state, 0..4, 200);
+    state.handle(Action::FilterPrompt, at(0));
+    type_text(&mut state, "status>=500");
+    assert!(matches!(
+        state.prompt.as_ref().and_then(|p| p.validation.clone()),
+        Some(Ok(()))
+    ));
+    state.handle(Action::Submit, at(0));
+    assert!(state.prompt.is_none());
+    assert_eq!(state.view.rows(&state.store).len(), 0);
+    feed(&mut state, 4..8, 503);
+    feed(&mut state, 8..12, 200);
+    let rows = state.view.rows(&state.store);
+    assert_eq!(
+        (0..rows.len())
+            .filter_map(|i| rows.get(i))
+            .collect::<Vec<_>>(),
+        [4, 5, 6, 7]
+    );
+    feed(&mut state, 12..17, 200);
+    // Capacity 10: seqs 0..=6 are gone, so only 7 still matches.
+    let rows = state.view.rows(&state.store);
+    assert_eq!(
+        (0..rows.len())
+            .filter_map(|i| rows.get(i))
+            .collect::<Vec<_>>(),
+        [7]
+    );
+    state.handle(Action::ClearFilter, at(0));
+    assert_eq!(state.view.rows(&state.store).len(), 10);
+}
+
+#[test]
+fn an_invalid_filter_keeps_the_prompt_open() {
+    let mut state = state(10);
+    state.handle(Action::FilterPrompt, at(0));
+    type_text(&mut state, "status=");
+    state.handle(Action::Submit, at(0));
+    assert!(state.prompt.is_some());
+    assert!(state.filter.is_none());
+    assert!(
+        state
+            .message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("column"))
+    );
+    state.handle(Action::Back, at(0));
+    assert!(state.prompt.is_none());
+}
+
+#[test]
+fn filter_history_recalls_with_up() {
+    let mut state = state(10);
+    for text in ["status=200", "method=GET"] {
+        state.handle(Action::FilterPrompt, at(0));
+        state.handle(Action::ClearLine, at(0));
+        type_text(&mut state, text);
+        state.handle(Action::Submit, at(0));
+    }
+    state.handle(Action::FilterPrompt, at(0));
+    state.handle(Action::ClearLine, at(0));
+    state.handle(Action::HistoryPrev, at(0));
+    state.handle(Action::HistoryPrev, at(0));
+    assert_eq!(
+        state.prompt.as_ref().map(|p| p.input.as_str()),
+        Some("status=200")
+    );
+}
+
+#[test]
+fn live_sessions_push_server_side_filters_and_commands() {
+    let mut state = state(10);
+    state.live = true;
+    state.apply_filter("method=POST and status=5xx", at(0));
+    let effects = state.take_effects();
+    let Some(Effect::Tap(TapCommand::Http(http))) = effects.first() else {
+        panic!("expected an HTTP pushdown, got {effects:?}");
+    };
+    assert_eq!(http.method.as_deref(), Some("POST"));
+    state.handle(Action::CommandPrompt, at(0));
+    type_text(&mut state, "maxrps 5");
+    state.handle(Action::Submit, at(0));
+    assert_eq!(state.take_effects(), [Effect::Tap(TapCommand::MaxRps(5.0))]);
+    state.handle(Action::ClearFilter, at(0));
+    assert_eq!(
+        state.take_effects(),
+        [Effect::Tap(TapCommand::Http(HttpMatch::default()))]
+    );
+}
+
+#[test]
+fn offline_sessions_refuse_tap_commands_and_route_exports() {
+    let mut state = state(10);
+    state.handle(Action::CommandPrompt, at(0));
+    type_text(&mut state, "ns other");
+    state.handle(Action::Submit, at(0));
+    assert!(state.take_effects().is_empty());
+    assert!(
+        state
+            .message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("needs a live tap"))
+    );
+    state.handle(Action::CommandPrompt, at(0));
+    assert_eq!(
+        state.prompt.as_ref().map(|p| p.kind),
+        Some(PromptKind::Command)
+    );
+    type_text(&mut state, "export out.ndjson --format har");
+    state.handle(Action::Submit, at(0));
+    assert!(matches!(
+        state.take_effects().as_slice(),
+        [Effect::Export(e)] if e.path.as_os_str() == "out.ndjson" && e.args == ["--format", "har"]
+    ));
+    state.handle(Action::CommandPrompt, at(0));
+    type_text(&mut state, "q");
+    state.handle(Action::Submit, at(0));
+    assert!(state.quit);
+}
+
+#[test]
+fn sorting_and_detail_navigation() {
+    let mut state = state(100);
+    feed(&mut state, 0..5, 200);
+    state.handle(Action::SortNext, at(0));
+    state.handle(Action::SortReverse, at(0));
+    assert_eq!(state.view.sort, SortKey::Latency);
+    let rows = state.view.rows(&state.store);
+    assert_eq!(rows.get(0), Some(4), "slowest first");
+    state.handle(Action::Top, at(0));
+    state.handle(Action::Open, at(0));
+    let detail = state.detail.as_ref().expect("detail open");
+    assert_eq!(detail.seq, 4);
+    state.handle(Action::Down, at(0));
+    assert_eq!(
+        state.detail.as_ref().map(|d| d.selected.clone()),
+        Some(vec!["request".into(), "method".into()])
+    );
+    state.handle(Action::Collapse, at(0));
+    state.handle(Action::Collapse, at(0));
+    assert_eq!(state.detail.as_ref().map(|d| d.selected.len()), Some(1));
+    state.handle(Action::Back, at(0));
+    assert!(state.detail.is_none());
+}
+
+#[test]
+fn panes_cycle_and_keys_resolve_by_context() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut state = state(10);
+    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    assert_eq!(state.action_for_key(&key('j')), Some(Action::Down));
+    state.handle(Action::FilterPrompt, at(0));
+    assert_eq!(state.action_for_key(&key('j')), Some(Action::Input('j')));
+    assert_eq!(state.action_for_key(&key('q')), Some(Action::Input('q')));
+    state.handle(Action::Back, at(0));
+    state.handle(Action::PrevPane, at(0));
+    assert_eq!(state.pane, Pane::Identities);
+    state.handle(Action::NextPane, at(0));
+    assert_eq!(state.pane, Pane::Requests);
+}

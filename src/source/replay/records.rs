@@ -1,0 +1,303 @@
+//! meshtap's own exports back into tap events: NDJSON request records, and HAR entries (meshtap's,
+//! with `_meshtap`, or any other tool's, which become requests of unknown direction).
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+
+use crate::export::events::after;
+use crate::export::har::{self, Entry, HarHeader};
+use crate::export::ndjson::{
+    EndpointRecord, HeaderRecord, IdentityRecord, NDJSON_VERSION, RequestRecord, StreamIdRecord,
+};
+use crate::model::event::{
+    Direction, Endpoint, Eos, Header, HeaderValue, HttpEvent, RequestInit, ResponseEnd,
+    ResponseInit, StreamId, TapEvent,
+};
+use crate::source::wire::Interner;
+
+/// The three events (as far as they happened) of one exported request.
+pub fn record_events(
+    record: &RequestRecord,
+    interner: &mut Interner,
+) -> Result<Vec<TapEvent>, String> {
+    if record.v > NDJSON_VERSION {
+        return Err(format!(
+            "schema version {} is newer than this meshtap reads ({NDJSON_VERSION})",
+            record.v
+        ));
+    }
+    let started = time(&record.started)?;
+    let ended = record.ended.as_deref().map(time).transpose()?;
+    let direction = match record.direction.as_str() {
+        "inbound" => Direction::Inbound,
+        "outbound" => Direction::Outbound,
+        _ => Direction::Unknown,
+    };
+    let id = StreamId {
+        base: record.id.base,
+        stream: record.id.stream,
+    };
+    let source = endpoint(&record.source, interner)?;
+    let destination = endpoint(&record.destination, interner)?;
+    let route = interner.labels(&record.route);
+    let latency = millis(record.latency_ms);
+    let mut http = Vec::with_capacity(3);
+    if record.path.is_some() || record.authority.is_some() || record.method.is_some() {
+        let init = RequestInit {
+            id,
+            method: record.method.as_deref().map(|m| interner.text(m)),
+            scheme: record.scheme.as_deref().map(|s| interner.text(s)),
+            authority: interner.text(record.authority.as_deref().unwrap_or("")),
+            path: record.path.as_deref().unwrap_or("").into(),
+            headers: headers(&record.request_headers, interner)?,
+        };
+        http.push((HttpEvent::RequestInit(init), started));
+    }
+    if let Some(http_status) = record.status {
+        // An orphan's response is its first event; otherwise it came `latency` after the request.
+        let arrived = match latency {
+            Some(latency) if !http.is_empty() => after(started, latency),
+            _ => started,
+        };
+        // Never after the end: replayed in time order, a late response would start an orphan.
+        let arrived = ended.map_or(arrived, |end| arrived.min(end));
+        let init = ResponseInit {
+            id,
+            since_request_init: latency,
+            http_status,
+            headers: headers(&record.response_headers, interner)?,
+        };
+        http.push((HttpEvent::ResponseInit(init), arrived));
+    }
+    if record.phase == "done" || ended.is_some() {
+        let eos = match (record.reset_code, record.grpc_status) {
+            (Some(code), _) => Some(Eos::Reset(code)),
+            (None, Some(code)) => Some(Eos::Grpc(code)),
+            (None, None) => None,
+        };
+        let end = ResponseEnd {
+            id,
+            since_request_init: millis(record.duration_ms),
+            since_response_init: millis(record.stream_ms),
+            response_bytes: record.response_bytes.unwrap_or(0),
+            eos,
+            trailers: headers(&record.trailers, interner)?,
+        };
+        http.push((HttpEvent::ResponseEnd(end), ended.unwrap_or(started)));
+    }
+    if http.is_empty() {
+        return Err("the record holds no request, response or end".to_string());
+    }
+    Ok(http
+        .into_iter()
+        .map(|(http, arrived)| TapEvent {
+            arrived,
+            source: source.clone(),
+            destination: destination.clone(),
+            direction,
+            route: route.clone(),
+            http: Some(http),
+        })
+        .collect())
+}
+
+fn time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("bad time {s:?}: {e}"))
+}
+
+/// Milliseconds back to a duration, rounded to the nanosecond the proxy measured.
+fn millis(ms: Option<f64>) -> Option<Duration> {
+    ms.filter(|ms| ms.is_finite() && *ms >= 0.0)
+        .map(|ms| Duration::from_nanos((ms * 1e6).round() as u64))
+}
+
+fn endpoint(record: &EndpointRecord, interner: &mut Interner) -> Result<Endpoint, String> {
+    let addr = if record.ip.is_empty() {
+        None
+    } else {
+        let ip: IpAddr = record
+            .ip
+            .parse()
+            .map_err(|_| format!("bad IP address {:?}", record.ip))?;
+        Some(SocketAddr::new(ip, record.port))
+    };
+    Ok(Endpoint {
+        addr,
+        labels: interner.labels(&record.labels),
+    })
+}
+
+fn headers(records: &[HeaderRecord], interner: &mut Interner) -> Result<Vec<Header>, String> {
+    records
+        .iter()
+        .map(|h| {
+            let value = match (&h.value, &h.value_bin) {
+                (_, Some(bin)) => HeaderValue::Bin(decode_base64(&h.name, bin)?.into()),
+                (Some(s), None) => HeaderValue::Str(s.as_str().into()),
+                (None, None) => HeaderValue::Str("".into()),
+            };
+            Ok(Header {
+                name: interner.text(&h.name),
+                value,
+            })
+        })
+        .collect()
+}
+
+fn decode_base64(name: &str, value: &str) -> Result<Vec<u8>, String> {
+    base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .map_err(|e| format!("header {name}: bad base64: {e}"))
+}
+
+fn har_headers(headers: &[HarHeader]) -> Vec<HeaderRecord> {
+    headers
+        .iter()
+        .map(|h| {
+            let binary = h.encoding.as_deref() == Some(har::BASE64);
+            HeaderRecord {
+                name: h.name.clone(),
+                value: (!binary).then(|| h.value.clone()),
+                value_bin: binary.then(|| h.value.clone()),
+            }
+        })
+        .collect()
+}
+
+/// `scheme://authority/path?query` → (scheme, authority, path with query).
+fn split_url(url: &str) -> (Option<&str>, &str, &str) {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    match rest.find(['/', '?']) {
+        Some(i) => (scheme, &rest[..i], &rest[i..]),
+        None => (scheme, rest, "/"),
+    }
+}
+
+fn blank_endpoint(ip: String, port: u16) -> EndpointRecord {
+    EndpointRecord {
+        ip,
+        port,
+        labels: BTreeMap::new(),
+        namespace: None,
+        workload_kind: None,
+        workload: None,
+    }
+}
+
+/// A HAR entry as the request record it was written from. Entries from other tools have no
+/// `_meshtap`: they become requests of unknown direction, numbered by their position.
+pub fn har_record(entry: Entry, index: usize) -> RequestRecord {
+    let request_headers = har_headers(&entry.request.headers);
+    let response_headers = har_headers(&entry.response.headers);
+    if let Some(m) = entry.meshtap {
+        return RequestRecord {
+            v: NDJSON_VERSION,
+            started: entry.started_date_time,
+            ended: m.ended,
+            direction: m.direction,
+            id: m.id,
+            source: m.source,
+            destination: m.destination,
+            identity: m.identity,
+            method: m.method,
+            scheme: m.scheme,
+            authority: m.authority,
+            path: m.path,
+            status: m.status,
+            grpc_status: m.grpc_status,
+            grpc_status_name: m.grpc_status_name,
+            reset_code: m.reset_code,
+            latency_ms: m.latency_ms,
+            duration_ms: m.duration_ms,
+            stream_ms: m.stream_ms,
+            response_bytes: m.response_bytes,
+            phase: m.phase,
+            success: m.success,
+            request_headers,
+            response_headers,
+            trailers: m.trailers,
+            route: m.route,
+        };
+    }
+    let (scheme, authority, path) = split_url(&entry.request.url);
+    let port = authority
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(0);
+    let answered = entry.response.status != 0;
+    let started = entry.started_date_time;
+    let ended = time(&started).ok().filter(|_| answered).map(|t| {
+        let total = millis(Some(entry.time)).unwrap_or_default();
+        after(t, total).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    });
+    RequestRecord {
+        v: NDJSON_VERSION,
+        started,
+        ended,
+        direction: "unknown".to_string(),
+        id: StreamIdRecord {
+            base: 0,
+            stream: index as u64,
+        },
+        source: blank_endpoint(String::new(), 0),
+        destination: blank_endpoint(entry.server_ip_address.unwrap_or_default(), port),
+        identity: IdentityRecord {
+            client_id: None,
+            server_id: None,
+            tls: String::new(),
+        },
+        method: Some(entry.request.method),
+        scheme: scheme.map(str::to_ascii_uppercase),
+        authority: Some(authority.to_string()),
+        path: Some(path.to_string()),
+        status: answered.then_some(entry.response.status),
+        grpc_status: None,
+        grpc_status_name: None,
+        reset_code: None,
+        latency_ms: answered.then_some(entry.timings.wait),
+        duration_ms: answered.then_some(entry.time),
+        stream_ms: answered.then_some(entry.timings.receive),
+        response_bytes: u64::try_from(entry.response.body_size).ok(),
+        phase: if answered { "done" } else { "waiting" }.to_string(),
+        success: None,
+        request_headers,
+        response_headers,
+        trailers: Vec::new(),
+        route: BTreeMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_into_parts() {
+        assert_eq!(
+            split_url("https://web:8080/a/b?c=d"),
+            (Some("https"), "web:8080", "/a/b?c=d")
+        );
+        assert_eq!(split_url("http://web?x"), (Some("http"), "web", "?x"));
+        assert_eq!(split_url("http://web"), (Some("http"), "web", "/"));
+    }
+
+    #[test]
+    fn milliseconds_round_to_the_nanosecond() {
+        assert_eq!(millis(Some(0.999)), Some(Duration::from_micros(999)));
+        assert_eq!(
+            millis(Some(1234.567_891)),
+            Some(Duration::from_nanos(1_234_567_891))
+        );
+        assert_eq!(millis(Some(-1.0)), None);
+        assert_eq!(millis(Some(f64::NAN)), None);
+    }
+}

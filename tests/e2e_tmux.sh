@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# End-to-end test of the real binary in a real terminal: tmux runs `meshtap demo --seed 1` at
+# 160×48, the script types keys and reads the screen back with capture-pane at each step:
+# rows arrive, `/status=5xx` filters, Enter opens a detail, `?` opens help, `q` quits, and the
+# shell is usable (cooked mode, main screen) afterwards.
+#
+# Usage: tests/e2e_tmux.sh            (builds nothing; set MESHTAP_BIN to test another binary)
+# Every wait is bounded (E2E_TIMEOUT seconds, default 30); the tmux server is private to this
+# run (-L meshtap-e2e-PID) and is killed on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${MESHTAP_BIN:-$ROOT/target/debug/meshtap}
+TIMEOUT=${E2E_TIMEOUT:-30}
+SOCKET="meshtap-e2e-$$"
+SESSION=e2e
+WORK=$(mktemp -d)
+
+tm() { tmux -L "$SOCKET" "$@"; }
+cleanup() {
+    tm kill-server >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+command -v tmux >/dev/null || { echo "e2e: tmux is not installed" >&2; exit 1; }
+[[ -x $BIN ]] || { echo "e2e: $BIN is missing; run cargo build first" >&2; exit 1; }
+
+screen() { tm capture-pane -p -t "$SESSION"; }
+
+fail() {
+    echo "e2e: FAIL: $1" >&2
+    echo "----- screen -----" >&2
+    screen >&2 || true
+    echo "----- meshtap stderr -----" >&2
+    cat "$WORK/stderr" >&2 2>/dev/null || true
+    exit 1
+}
+
+# Waits until the screen matches the extended regex $1; $2 says what we were waiting for.
+wait_for() {
+    local deadline=$((SECONDS + TIMEOUT))
+    while ((SECONDS < deadline)); do
+        if screen | grep -Eq -- "$1"; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    fail "timed out after ${TIMEOUT}s waiting for $2 (/$1/)"
+}
+
+# Waits until the screen no longer matches $1.
+wait_gone() {
+    local deadline=$((SECONDS + TIMEOUT))
+    while ((SECONDS < deadline)); do
+        if ! screen | grep -Eq -- "$1"; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    fail "timed out after ${TIMEOUT}s waiting for $2 to go (/$1/)"
+}
+
+step() { echo "e2e: $*"; }
+
+# A bare shell with no user config, no status line, so the window is exactly 160×48.
+tm -f /dev/null new-session -d -s "$SESSION" -x 160 -y 48 \
+    "env -i HOME=$WORK PATH=$PATH TERM=xterm-256color XDG_CONFIG_HOME=$WORK/config PS1='e2e\$ ' bash --noprofile --norc"
+tm set-option -g status off >/dev/null
+# Pass Esc through at once instead of waiting to see if it starts an Alt sequence.
+tm set-option -g escape-time 0 >/dev/null
+wait_for '^e2e\$' "the shell prompt"
+
+step "start meshtap demo --seed 1"
+tm send-keys -t "$SESSION" "cd '$WORK' && '$BIN' demo --seed 1 2>'$WORK/stderr'; echo exit=\$?" Enter
+ROW='[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} +(in|out) '
+wait_for "$ROW" "request rows"
+wait_for 'FOLLOWING' "the status bar"
+
+step "filter /status=5xx"
+tm send-keys -t "$SESSION" /
+wait_for '^/' "the filter prompt"
+tm send-keys -t "$SESSION" -l 'status=5xx'
+wait_for '^/status=5xx +valid' "the filter to validate"
+tm send-keys -t "$SESSION" Enter
+wait_for 'filter status=5xx' "the active filter in the status bar"
+wait_for "$ROW.* 5[0-9]{2} " "a 5xx row"
+if screen | grep -E -- "$ROW" | grep -Evq -- ' 5[0-9]{2} '; then
+    fail "a row without a 5xx status is listed under status=5xx"
+fi
+
+step "open a detail"
+tm send-keys -t "$SESSION" Enter
+wait_for 'Request #[0-9]+' "the detail title"
+wait_for '- request' "the request node"
+wait_for 'status: 5[0-9]{2}' "the 5xx status in the detail"
+tm send-keys -t "$SESSION" Escape
+wait_gone 'Request #[0-9]+' "the detail"
+
+step "open help"
+tm send-keys -t "$SESSION" '?'
+wait_for '┌ Help' "the help overlay"
+wait_for 'Everywhere' "the generated key list"
+tm send-keys -t "$SESSION" Escape
+wait_gone '┌ Help' "the help overlay"
+
+step "quit with q"
+tm send-keys -t "$SESSION" q
+wait_for '^exit=0$' "meshtap to exit with status 0"
+
+step "the shell is usable"
+tm send-keys -t "$SESSION" "stty -a | tr ' ;' '\\n\\n' | grep -qx icanon && echo cooked-\$((6*7))" Enter
+wait_for '^cooked-42$' "a cooked-mode terminal"
+tm send-keys -t "$SESSION" "echo done-\$((40+2))" Enter
+wait_for '^done-42$' "the shell to answer"
+if [[ -s $WORK/stderr ]]; then
+    echo "e2e: note: meshtap wrote to stderr:" && cat "$WORK/stderr"
+fi
+step "PASS"
