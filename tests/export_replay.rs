@@ -6,6 +6,7 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -44,7 +45,7 @@ fn model_events(wire_events: Vec<tap::TapEvent>) -> Vec<TapEvent> {
             wire::event(
                 &mut interner,
                 e,
-                t0() + chrono::Duration::milliseconds(i as i64),
+                t0() + chrono::Duration::milliseconds(i64::try_from(i).unwrap()),
             )
         })
         .collect()
@@ -115,7 +116,13 @@ fn projection(store: &Store, with_times: bool) -> BTreeMap<String, String> {
                 r.init.as_ref().map(|i| i.headers.len()),
             );
             if with_times {
-                value += &format!(" {} {:?} {:?}", r.started, r.ended_at, r.grpc_status());
+                let _ = write!(
+                    value,
+                    " {} {:?} {:?}",
+                    r.started,
+                    r.ended_at,
+                    r.grpc_status()
+                );
             }
             (key, value)
         })
@@ -346,7 +353,10 @@ async fn har_export_is_read_by_an_independent_har_reader() {
         );
         let wait_ns = (entry.timings.wait * 1e6).round() as u128;
         let latency_ns = request.latency().map_or(0, |l| l.as_nanos());
-        assert!(wait_ns.abs_diff(latency_ns) < 1000, "{wait_ns} {latency_ns}");
+        assert!(
+            wait_ns.abs_diff(latency_ns) < 1000,
+            "{wait_ns} {latency_ns}"
+        );
         assert!(entry.time >= 0.0 && entry.timings.receive >= 0.0);
         assert!(entry.started_date_time.starts_with("2025-03-01T12:"));
         assert_eq!(entry.request.headers_size, -1);
@@ -542,7 +552,7 @@ async fn malformed_lines_are_reported_with_their_number_and_skipped() {
     )
     .unwrap();
     let text = std::fs::read_to_string(&json).unwrap();
-    let second = text.match_indices("\n{").nth(0).unwrap().0 + 1;
+    let second = text.match_indices("\n{").next().unwrap().0 + 1;
     let line = text[..second].lines().count() + 1;
     let broken = format!(
         "{}{{ \"source\": oops\n{}",

@@ -54,7 +54,9 @@ impl std::str::FromStr for Speed {
         }
         match s.parse::<f64>() {
             Ok(f) if f.is_finite() && f > 0.0 => Ok(Speed::Factor(f)),
-            _ => Err(format!("speed must be a number above 0 or `max`, not {s:?}")),
+            _ => Err(format!(
+                "speed must be a number above 0 or `max`, not {s:?}"
+            )),
         }
     }
 }
@@ -151,29 +153,45 @@ pub fn detect(bytes: &[u8]) -> Option<ReplayFormat> {
 }
 
 /// Parses a whole input. `start` dates the events of formats without timestamps.
-pub fn load(name: &str, bytes: &[u8], start: DateTime<Utc>) -> Result<(ReplayFormat, Loaded), ReplayError> {
+pub fn load(
+    name: &str,
+    bytes: &[u8],
+    start: DateTime<Utc>,
+) -> Result<(ReplayFormat, Loaded), ReplayError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ReplayError::Empty { name: name.to_string() });
+        return Err(ReplayError::Empty {
+            name: name.to_string(),
+        });
     }
-    let format = detect(bytes).ok_or_else(|| ReplayError::UnknownFormat { name: name.to_string() })?;
+    let format = detect(bytes).ok_or_else(|| ReplayError::UnknownFormat {
+        name: name.to_string(),
+    })?;
     let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let mut interner = Interner::default();
     let mut loaded = Loaded::default();
     match format {
         ReplayFormat::Ndjson => ndjson(text, &mut interner, &mut loaded),
-        ReplayFormat::LinkerdJson => timeless::linkerd_json(text, &mut interner, &mut loaded, start),
+        ReplayFormat::LinkerdJson => {
+            timeless::linkerd_json(text, &mut interner, &mut loaded, start);
+        }
         ReplayFormat::Har => har(name, text, &mut interner, &mut loaded)?,
         ReplayFormat::Framed => timeless::framed(bytes, &mut interner, &mut loaded, start),
     }
     if loaded.skipped > MAX_WARNINGS {
         let more = loaded.skipped - MAX_WARNINGS;
-        loaded.warnings.push(format!("… and {more} more malformed records skipped"));
+        loaded
+            .warnings
+            .push(format!("… and {more} more malformed records skipped"));
     }
     if loaded.events.is_empty() {
         return Err(ReplayError::NothingLoaded {
             name: name.to_string(),
             skipped: loaded.skipped,
-            first: loaded.warnings.first().cloned().unwrap_or_else(|| "no events".to_string()),
+            first: loaded
+                .warnings
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "no events".to_string()),
         });
     }
     // Stable: events with the same time keep their order in the file.
@@ -202,18 +220,27 @@ fn ndjson(text: &[u8], interner: &mut Interner, loaded: &mut Loaded) {
     }
 }
 
-fn har(name: &str, text: &[u8], interner: &mut Interner, loaded: &mut Loaded) -> Result<(), ReplayError> {
+fn har(
+    name: &str,
+    text: &[u8],
+    interner: &mut Interner,
+    loaded: &mut Loaded,
+) -> Result<(), ReplayError> {
     let malformed = |message: String| ReplayError::Malformed {
         name: name.to_string(),
         message,
     };
     let mut document: serde_json::Value =
         serde_json::from_slice(text).map_err(|e| malformed(format!("not a HAR document: {e}")))?;
-    let log = document.get_mut("log").ok_or_else(|| malformed("HAR without `log`".into()))?;
+    let log = document
+        .get_mut("log")
+        .ok_or_else(|| malformed("HAR without `log`".into()))?;
     if let Some(capture) = log.get_mut("_meshtap").map(serde_json::Value::take) {
         loaded.capture = serde_json::from_value(capture).ok();
     }
-    let Some(serde_json::Value::Array(entries)) = log.get_mut("entries").map(serde_json::Value::take) else {
+    let Some(serde_json::Value::Array(entries)) =
+        log.get_mut("entries").map(serde_json::Value::take)
+    else {
         return Err(malformed("HAR without `log.entries`".into()));
     };
     for (index, entry) in entries.into_iter().enumerate() {
@@ -231,10 +258,15 @@ fn har(name: &str, text: &[u8], interner: &mut Interner, loaded: &mut Loaded) ->
 async fn read(input: &Path) -> Result<Vec<u8>, io::Error> {
     let mut bytes = Vec::new();
     if input == Path::new("-") {
-        tokio::io::stdin().take(MAX_REPLAY_BYTES + 1).read_to_end(&mut bytes).await?;
+        tokio::io::stdin()
+            .take(MAX_REPLAY_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .await?;
     } else {
         let file = tokio::fs::File::open(input).await?;
-        file.take(MAX_REPLAY_BYTES + 1).read_to_end(&mut bytes).await?;
+        file.take(MAX_REPLAY_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .await?;
     }
     Ok(bytes)
 }
@@ -310,7 +342,12 @@ pub async fn replay(
 
 /// Sends warnings, then events paced by `speed`; returns how many events were taken before the
 /// consumer went away.
-async fn send(events: Vec<TapEvent>, warnings: Vec<String>, speed: Speed, tx: &mpsc::Sender<SourceMsg>) -> usize {
+async fn send(
+    events: Vec<TapEvent>,
+    warnings: Vec<String>,
+    speed: Speed,
+    tx: &mpsc::Sender<SourceMsg>,
+) -> usize {
     let connected = SourceMsg::State {
         stream: 0,
         state: StreamState::Connected,
@@ -319,7 +356,11 @@ async fn send(events: Vec<TapEvent>, warnings: Vec<String>, speed: Speed, tx: &m
         return 0;
     }
     for message in warnings {
-        if tx.send(SourceMsg::Warning { stream: 0, message }).await.is_err() {
+        if tx
+            .send(SourceMsg::Warning { stream: 0, message })
+            .await
+            .is_err()
+        {
             return 0;
         }
     }
@@ -338,7 +379,11 @@ async fn send(events: Vec<TapEvent>, warnings: Vec<String>, speed: Speed, tx: &m
             if due > tokio::time::Instant::now() {
                 if !batch.is_empty() {
                     let n = batch.len();
-                    if tx.send(SourceMsg::Events(std::mem::take(&mut batch))).await.is_err() {
+                    if tx
+                        .send(SourceMsg::Events(std::mem::take(&mut batch)))
+                        .await
+                        .is_err()
+                    {
                         return sent;
                     }
                     sent += n;
@@ -350,7 +395,11 @@ async fn send(events: Vec<TapEvent>, warnings: Vec<String>, speed: Speed, tx: &m
         batch.push(event);
         if batch.len() >= BATCH_MAX_EVENTS {
             let n = batch.len();
-            if tx.send(SourceMsg::Events(std::mem::take(&mut batch))).await.is_err() {
+            if tx
+                .send(SourceMsg::Events(std::mem::take(&mut batch)))
+                .await
+                .is_err()
+            {
                 return sent;
             }
             sent += n;
@@ -370,3 +419,44 @@ pub fn context(input: &Path) -> String {
     format!("replay {}", display_name(input))
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speeds_parse() {
+        assert_eq!("max".parse::<Speed>(), Ok(Speed::Max));
+        assert_eq!("MAX".parse::<Speed>(), Ok(Speed::Max));
+        assert_eq!("2.5".parse::<Speed>(), Ok(Speed::Factor(2.5)));
+        for bad in ["0", "-1", "inf", "NaN", "fast"] {
+            assert!(bad.parse::<Speed>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn formats_are_recognised_by_content() {
+        assert_eq!(
+            detect(b"{\"log\": {\"entries\": []}}"),
+            Some(ReplayFormat::Har)
+        );
+        assert_eq!(
+            detect(b"{\"meshtap_capture\": {}}\n"),
+            Some(ReplayFormat::Ndjson)
+        );
+        assert_eq!(
+            detect(b"{\n  \"proxyDirection\": \"INBOUND\"\n}\n"),
+            Some(ReplayFormat::LinkerdJson)
+        );
+        // A 123-byte frame starts with `{`, but its length bytes say what it is.
+        assert_eq!(detect(&[123, 0, 0, 0, 8]), Some(ReplayFormat::Framed));
+        assert_eq!(detect(b"{\"hello\": 1}"), None);
+        assert_eq!(detect(b"hello"), None);
+    }
+
+    #[test]
+    fn a_broken_first_line_needs_a_whole_record_after_it() {
+        let text = b"{broken\n{\"v\":1}\n";
+        // The second line is not a full record either: nothing to recognise.
+        assert_eq!(detect(text), None);
+    }
+}

@@ -17,6 +17,10 @@ use crate::source::wire::Interner;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[allow(
+    clippy::struct_field_names,
+    reason = "the names are Linkerd's JSON keys"
+)]
 struct Event {
     #[serde(default)]
     source: Option<JsonEndpoint>,
@@ -51,7 +55,7 @@ struct Id {
     stream: u64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone, Copy)]
 struct JsonDuration {
     #[serde(default)]
     seconds: u64,

@@ -294,7 +294,7 @@ mod tests {
     fn milliseconds_round_to_the_nanosecond() {
         assert_eq!(millis(Some(0.999)), Some(Duration::from_micros(999)));
         assert_eq!(
-            millis(Some(1234.567_891)),
+            millis(Some(1_234.567_891)),
             Some(Duration::from_nanos(1_234_567_891))
         );
         assert_eq!(millis(Some(-1.0)), None);

@@ -52,10 +52,8 @@ impl Clock {
         if let (Some(base), Some(since)) = (base, since) {
             self.now = self.now.max(after(base, since));
         }
-        if matches!(event.http, Some(HttpEvent::ResponseEnd(_))) {
-            if let Some(key) = key {
-                self.inits.remove(&key);
-            }
+        if let (Some(HttpEvent::ResponseEnd(_)), Some(key)) = (&event.http, key) {
+            self.inits.remove(&key);
         }
         event.arrived = self.now;
     }
@@ -78,10 +76,15 @@ pub fn linkerd_json(
             break;
         }
         let object_start = offset + skipped_ws;
-        line += text[counted..object_start]
+        #[allow(
+            clippy::naive_bytecount,
+            reason = "one pass over each byte; no extra crate"
+        )]
+        let newlines = text[counted..object_start]
             .iter()
             .filter(|b| **b == b'\n')
             .count();
+        line += newlines;
         counted = object_start;
         let mut stream = serde_json::Deserializer::from_slice(&text[object_start..])
             .into_iter::<serde_json::Value>();
