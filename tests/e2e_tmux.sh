@@ -104,6 +104,24 @@ wait_for 'Everywhere' "the generated key list"
 tm send-keys -t "$SESSION" Escape
 wait_gone '┌ Help' "the help overlay"
 
+step "clear the filter"
+tm send-keys -t "$SESSION" c
+wait_gone 'filter status=5xx' "the active filter"
+
+step "routes pane"
+tm send-keys -t "$SESSION" 2
+wait_for '┌ Routes' "the routes pane"
+wait_for 'catalogue GET /catalogue' "a route row with a path template"
+wait_for '[0-9.]+% +[0-9.]+(µs|ms|s) ' "success rate and latency columns"
+
+step "identities pane"
+tm send-keys -t "$SESSION" 3
+wait_for '┌ Identities' "the identities pane"
+wait_for '^│mTLS [0-9.]+% of' "the mTLS summary line"
+wait_for 'from loadtest/deploy/load-generator +plaintext' "the plaintext edge from the unmeshed load generator"
+tm send-keys -t "$SESSION" 1
+wait_for "$ROW" "request rows again"
+
 step "quit with q"
 tm send-keys -t "$SESSION" q
 wait_for '^exit=0$' "meshtap to exit with status 0"

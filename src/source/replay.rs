@@ -9,6 +9,7 @@
 //! A malformed line or entry is reported and skipped; the rest loads.
 
 mod linkerd;
+mod pace;
 mod records;
 mod timeless;
 
@@ -22,7 +23,7 @@ use tokio::sync::mpsc;
 
 use super::frames;
 use super::wire::Interner;
-use super::{BATCH_MAX_EVENTS, SourceMsg, StreamState};
+use super::{SourceMsg, StreamState};
 use crate::export::file::{CaptureRecord, HeaderLine};
 use crate::export::har::Entry;
 use crate::export::ndjson::RequestRecord;
@@ -316,7 +317,7 @@ pub async fn play(opened: Opened, speed: Speed, tx: mpsc::Sender<SourceMsg>) -> 
         skipped,
         capture,
     } = opened.loaded;
-    let events = send(events, warnings, speed, &tx).await;
+    let events = pace::send(events, warnings, speed, &tx).await;
     let _ = tx
         .send(SourceMsg::State {
             stream: 0,
@@ -338,80 +339,6 @@ pub async fn replay(
     tx: mpsc::Sender<SourceMsg>,
 ) -> Result<ReplayReport, ReplayError> {
     Ok(play(open(input).await?, speed, tx).await)
-}
-
-/// Sends warnings, then events paced by `speed`; returns how many events were taken before the
-/// consumer went away.
-async fn send(
-    events: Vec<TapEvent>,
-    warnings: Vec<String>,
-    speed: Speed,
-    tx: &mpsc::Sender<SourceMsg>,
-) -> usize {
-    let connected = SourceMsg::State {
-        stream: 0,
-        state: StreamState::Connected,
-    };
-    if tx.send(connected).await.is_err() {
-        return 0;
-    }
-    for message in warnings {
-        if tx
-            .send(SourceMsg::Warning { stream: 0, message })
-            .await
-            .is_err()
-        {
-            return 0;
-        }
-    }
-    let first = events.first().map(|e| e.arrived);
-    let started = tokio::time::Instant::now();
-    let mut previous = first;
-    let mut offset = Duration::ZERO;
-    let mut sent = 0;
-    let mut batch = Vec::with_capacity(BATCH_MAX_EVENTS.min(events.len()));
-    for event in events {
-        if let (Speed::Factor(factor), Some(previous)) = (speed, previous) {
-            let gap = (event.arrived - previous).to_std().unwrap_or_default();
-            let gap = Duration::try_from_secs_f64(gap.as_secs_f64() / factor).unwrap_or(MAX_GAP);
-            offset += gap.min(MAX_GAP);
-            let due = started + offset;
-            if due > tokio::time::Instant::now() {
-                if !batch.is_empty() {
-                    let n = batch.len();
-                    if tx
-                        .send(SourceMsg::Events(std::mem::take(&mut batch)))
-                        .await
-                        .is_err()
-                    {
-                        return sent;
-                    }
-                    sent += n;
-                }
-                tokio::time::sleep_until(due).await;
-            }
-        }
-        previous = Some(event.arrived);
-        batch.push(event);
-        if batch.len() >= BATCH_MAX_EVENTS {
-            let n = batch.len();
-            if tx
-                .send(SourceMsg::Events(std::mem::take(&mut batch)))
-                .await
-                .is_err()
-            {
-                return sent;
-            }
-            sent += n;
-        }
-    }
-    if !batch.is_empty() {
-        let n = batch.len();
-        if tx.send(SourceMsg::Events(batch)).await.is_ok() {
-            sent += n;
-        }
-    }
-    sent
 }
 
 /// The path replayed, for the status bar (`replay FILE`).
