@@ -35,6 +35,9 @@ pub enum Command {
     /// Open an export (meshtap NDJSON, `linkerd viz tap -o json`, HAR or a recorded tap stream)
     /// offline, in the UI or headless with -o.
     Replay(ReplayArgs),
+    /// Tap one linkerd2-proxy directly on its tap port (io.linkerd.proxy.tap.Tap, 4190), with mTLS
+    /// as the tap identity: for proxy developers and in-cluster use.
+    Proxy(ProxyArgs),
 }
 
 /// What to tap and how: the same flags as `linkerd viz tap`.
@@ -137,6 +140,12 @@ pub struct UiArgs {
     /// Write logs here (nothing is printed while the UI is up).
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
+    /// Keymap and theme overrides (default: `$XDG_CONFIG_HOME/meshtap/meshtap.conf`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// No colours (also when `NO_COLOR` is set).
+    #[arg(long)]
+    pub no_color: bool,
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +181,80 @@ pub struct DemoArgs {
     /// Serve plain HTTP instead of HTTPS.
     #[arg(long)]
     pub plain_http: bool,
+    /// Headless: stream to stdout in this format instead of opening the UI.
+    #[arg(short, long, value_enum)]
+    pub output: Option<Output>,
+}
+
+/// `meshtap proxy ADDR`: a direct tap of one proxy.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "A proxy serves its tap only to the identity in its LINKERD2_PROXY_TAP_SVC_NAME \
+                  (default tap.linkerd-viz.serviceaccount.identity.linkerd.cluster.local), over mTLS.\n\
+                  Example: meshtap proxy 10.42.0.7:4190 --ca ca.pem --cert tap.pem --key tap-key.pem \
+                  --server-name web.emojivoto.serviceaccount.identity.linkerd.cluster.local -o text"
+)]
+pub struct ProxyArgs {
+    /// The proxy's tap address, HOST:PORT (a pod IP and port 4190 in a cluster).
+    #[arg(value_name = "ADDR")]
+    pub addr: String,
+    /// Trust root (PEM) that issued the proxy's certificate: the mesh's trust anchor.
+    #[arg(long, value_name = "FILE", required_unless_present = "plaintext")]
+    pub ca: Option<PathBuf>,
+    /// Client certificate (PEM) carrying the tap identity.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Name the proxy's certificate must carry: its pod's identity, such as
+    /// web.emojivoto.serviceaccount.identity.linkerd.cluster.local (default: the host of ADDR).
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
+    /// Speak plaintext gRPC: only for tests and port-forwards to a tap endpoint you terminate
+    /// yourself (a real proxy refuses it with no_tls_from_remote).
+    #[arg(long, conflicts_with_all = ["ca", "cert", "key", "server_name"])]
+    pub plaintext: bool,
+    /// Only requests with this HTTP method.
+    #[arg(long)]
+    pub method: Option<String>,
+    /// Only requests whose path starts with this prefix.
+    #[arg(long)]
+    pub path: Option<String>,
+    /// Only requests with exactly this :authority.
+    #[arg(long)]
+    pub authority: Option<String>,
+    /// Only requests with this scheme.
+    #[arg(long)]
+    pub scheme: Option<String>,
+    /// Only requests to this destination port, or range LO-HI.
+    #[arg(long, value_name = "PORT[-PORT]")]
+    pub to_port: Option<crate::source::proxy::request::PortRange>,
+    /// Only requests to this destination network (IP or CIDR, such as 10.42.0.0/16).
+    #[arg(long, value_name = "IP[/PREFIX]")]
+    pub to_net: Option<crate::source::proxy::request::Netmask>,
+    /// Only requests whose destination has this label (repeatable), such as deployment=web.
+    #[arg(long = "to-label", value_name = "KEY=VALUE", value_parser = crate::source::proxy::request::parse_label)]
+    pub to_labels: Vec<(String, String)>,
+    /// Only requests with this route label (repeatable), such as route=GET /books.
+    #[arg(long = "route-label", value_name = "KEY=VALUE", value_parser = crate::source::proxy::request::parse_label)]
+    pub route_labels: Vec<(String, String)>,
+    /// Most requests per second to tap: the Observe limit of each 1-second window.
+    #[arg(long, default_value_t = 100.0, value_name = "N")]
+    pub max_rps: f32,
+    /// Do not reconnect when the tap breaks.
+    #[arg(long)]
+    pub no_reconnect: bool,
+    /// Show and export sensitive header values (authorization, cookies) instead of `<redacted>`.
+    #[arg(long)]
+    pub no_redact: bool,
+    /// Also redact this header (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub redact_header: Vec<String>,
+    #[command(flatten)]
+    pub export: ExportArgs,
+    #[command(flatten)]
+    pub ui: UiArgs,
     /// Headless: stream to stdout in this format instead of opening the UI.
     #[arg(short, long, value_enum)]
     pub output: Option<Output>,

@@ -5,6 +5,7 @@ pub mod api;
 pub mod discovery;
 pub mod kubeconfig;
 pub mod mesh;
+pub mod proxy_tap;
 pub mod server;
 pub mod sim;
 pub mod tapper;

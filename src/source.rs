@@ -3,8 +3,10 @@
 
 pub mod backoff;
 pub mod cluster;
+pub mod decode;
 pub mod frames;
 pub mod live;
+pub mod proxy;
 pub mod replay;
 pub mod target;
 pub mod wire;

@@ -14,7 +14,7 @@ use meshtap::proto::{tap, viz};
 use meshtap::source::SourceMsg;
 use meshtap::source::cluster::TapError;
 use prost::Message;
-use support::{GOLDEN_TEXT, Script, TEST_TIMEOUT, cluster, framed, golden_events};
+use support::{GOLDEN_JSON_HEAD, GOLDEN_TEXT, Script, TEST_TIMEOUT, cluster, framed, golden_events};
 use tokio::time::timeout;
 
 /// Runs `meshtap tap ARGS` headless against `script`; returns stdout, stderr and the outcome.
@@ -79,78 +79,6 @@ async fn wide_output_appends_sorted_labels() {
     );
 }
 
-const GOLDEN_JSON_HEAD: &str = r#"{
-  "source": {
-    "ip": "0.0.0.1",
-    "port": 0,
-    "metadata": null
-  },
-  "destination": {
-    "ip": "ff01::1",
-    "port": 0,
-    "metadata": {
-      "pod": "my-pod",
-      "tls": "true"
-    }
-  },
-  "routeMeta": null,
-  "proxyDirection": "OUTBOUND",
-  "requestInitEvent": {
-    "id": {
-      "base": 1,
-      "stream": 0
-    },
-    "method": "GET",
-    "scheme": "HTTPS",
-    "authority": "localhost",
-    "path": "/some/path",
-    "headers": [
-      {
-        "name": "header-name-1",
-        "valueStr": "header-value-str-1"
-      },
-      {
-        "name": "header-name-2",
-        "valueBin": "aGVhZGVyLXZhbHVlLWJpbi0y"
-      }
-    ]
-  }
-}
-{
-  "source": {
-    "ip": "0.0.0.1",
-    "port": 0,
-    "metadata": null
-  },
-  "destination": {
-    "ip": "ff01::1",
-    "port": 0,
-    "metadata": null
-  },
-  "routeMeta": null,
-  "proxyDirection": "OUTBOUND",
-  "responseEndEvent": {
-    "id": {
-      "base": 1,
-      "stream": 0
-    },
-    "sinceRequestInit": {
-      "seconds": 10
-    },
-    "sinceResponseInit": {
-      "seconds": 100
-    },
-    "responseBytes": 1337,
-    "trailers": [
-      {
-        "name": "trailer-name",
-        "valueBin": "aGVhZGVyLXZhbHVlLWJpbg=="
-      }
-    ],
-    "grpcStatusCode": 666
-  }
-}
-"#;
 
 #[tokio::test]
 async fn json_output_matches_linkerd_golden_bytes() {

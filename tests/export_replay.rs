@@ -243,45 +243,6 @@ async fn the_ndjson_header_describes_the_capture() {
     assert_eq!(loaded.capture.unwrap().context, "demo");
 }
 
-/// The first object of Linkerd's golden `-o json` output (tests/cluster.rs `GOLDEN_JSON_HEAD`).
-const GOLDEN_REQUEST_OBJECT: &str = r#"{
-  "source": {
-    "ip": "0.0.0.1",
-    "port": 0,
-    "metadata": null
-  },
-  "destination": {
-    "ip": "ff01::1",
-    "port": 0,
-    "metadata": {
-      "pod": "my-pod",
-      "tls": "true"
-    }
-  },
-  "routeMeta": null,
-  "proxyDirection": "OUTBOUND",
-  "requestInitEvent": {
-    "id": {
-      "base": 1,
-      "stream": 0
-    },
-    "method": "GET",
-    "scheme": "HTTPS",
-    "authority": "localhost",
-    "path": "/some/path",
-    "headers": [
-      {
-        "name": "header-name-1",
-        "valueStr": "header-value-str-1"
-      },
-      {
-        "name": "header-name-2",
-        "valueBin": "aGVhZGVyLXZhbHVlLWJpbi0y"
-      }
-    ]
-  }
-}
-"#;
 
 #[tokio::test]
 async fn linkerd_json_export_matches_linkerd_golden_bytes() {
@@ -297,7 +258,7 @@ async fn linkerd_json_export_matches_linkerd_golden_bytes() {
     )
     .unwrap();
     let out = std::fs::read_to_string(&path).unwrap();
-    assert!(out.starts_with(GOLDEN_REQUEST_OBJECT), "{out}");
+    assert!(out.starts_with(support::golden_json_request()), "{out}");
     // The rest is what `linkerd viz tap -o json` prints for the same events, except that the
     // `unknown` event belongs to no request and the 1:0 end carries its request's labels (a
     // joined request keeps one label set; real proxies label every event alike).

@@ -47,6 +47,8 @@ pub struct RunParams {
     pub no_color: bool,
     /// Handles `:export`; without it `:export` says exports are unavailable in this session.
     pub export: Option<ExportHook>,
+    /// `--export`: written through `export` when the UI closes, whatever closed it.
+    pub export_on_quit: Option<ExportRequest>,
 }
 
 impl RunParams {
@@ -60,6 +62,7 @@ impl RunParams {
             config: None,
             no_color: false,
             export: None,
+            export_on_quit: None,
         }
     }
 }
@@ -75,6 +78,7 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
         config: config_path,
         no_color,
         mut export,
+        export_on_quit,
     } = params;
     let no_color = no_color || config::no_color_env();
     let ui_config = config::load(config_path.as_deref(), no_color);
@@ -146,7 +150,36 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
         }
     }
     drop(guard);
+    // The terminal is back to normal: the export at quit reports on stderr.
+    if let (Some(request), Some(hook)) = (export_on_quit, export.as_mut()) {
+        export_at_quit(&request, &state, hook)?;
+    }
     Ok(())
+}
+
+/// Writes the `--export` file. If that fails, the capture goes to a rescue file in the temporary
+/// directory instead, so quitting never loses it.
+fn export_at_quit(
+    request: &ExportRequest,
+    state: &AppState,
+    hook: &mut ExportHook,
+) -> anyhow::Result<()> {
+    match hook(request, &state.store, None) {
+        Ok(message) => {
+            eprintln!("meshtap: {message}");
+            Ok(())
+        }
+        Err(err) => {
+            eprintln!("meshtap: export to {} failed: {err:#}", request.path.display());
+            let rescue = ExportRequest {
+                path: crate::run::rescue_path(&request.path),
+                args: request.args.clone(),
+            };
+            let message = hook(&rescue, &state.store, None)?;
+            eprintln!("meshtap: the capture was kept instead: {message}");
+            anyhow::bail!("export to {} failed", request.path.display())
+        }
+    }
 }
 
 fn action_for(state: &AppState, event: &Event) -> Option<Action> {

@@ -105,6 +105,24 @@ impl Ca {
         self.issue(params)
     }
 
+    /// A simulated proxy's certificate: its workload identity as the DNS SAN (as Linkerd's
+    /// identity issuer makes it) plus the loopback IPs, so a client that dials `127.0.0.1`
+    /// without `--server-name` can verify it too.
+    pub fn identity_cert(&self, identity: &str) -> anyhow::Result<IssuedCert> {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = name(identity);
+        params.subject_alt_names = vec![
+            SanType::DnsName(identity.to_owned().try_into().context("identity DNS SAN")?),
+            SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+        ];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        self.issue(params)
+    }
+
     fn issue(&self, mut params: CertificateParams) -> anyhow::Result<IssuedCert> {
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![

@@ -4,6 +4,10 @@
 use bytes::{Buf, Bytes, BytesMut};
 use prost::Message;
 
+use chrono::{DateTime, Utc};
+
+use super::wire::{self, Interner};
+use crate::model::event::TapEvent;
 use crate::proto::{tap, viz};
 
 /// Frames larger than this are refused: no honest tap event comes near it, and trusting a corrupt
@@ -91,6 +95,32 @@ pub fn decode(frame: &[u8]) -> Result<Frame, FrameError> {
                 len: frame.len(),
                 reason: err.to_string(),
             }),
+    }
+}
+
+/// What [`decode_fast`] found in one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelFrame {
+    Event(TapEvent),
+    /// A `viz.ApiError`: the tap server's way of reporting an error mid-stream.
+    ApiError(String),
+}
+
+/// Decodes one frame straight into the model, with [`decode`]'s rules: the direct decoder takes
+/// every frame that is plainly an event; anything else (undecodable, empty-looking, unusual
+/// encodings it leaves to prost) goes through [`decode`] and `wire::event`, so errors and
+/// `ApiError` detection behave exactly as before.
+pub fn decode_fast(
+    interner: &mut Interner,
+    frame: &[u8],
+    arrived: DateTime<Utc>,
+) -> Result<ModelFrame, FrameError> {
+    match super::decode::event(interner, frame, arrived) {
+        Ok(decoded) if !decoded.looks_empty => Ok(ModelFrame::Event(decoded.event)),
+        _ => Ok(match decode(frame)? {
+            Frame::Event(event) => ModelFrame::Event(wire::event(interner, *event, arrived)),
+            Frame::ApiError(text) => ModelFrame::ApiError(text),
+        }),
     }
 }
 

@@ -6,7 +6,7 @@ use tokio::task::JoinHandle;
 
 use super::cluster::Cluster;
 use super::target::{Resource, TapSpec};
-use super::{SourceMsg, TapCommand};
+use super::{HttpMatch, SourceMsg, TapCommand};
 
 /// Runs the streams for `specs` until `commands` closes (the UI quit), restarting them for every
 /// command. A command that makes no sense is reported as a warning and changes nothing.
@@ -17,9 +17,10 @@ pub async fn supervise(
     tx: mpsc::Sender<SourceMsg>,
     mut commands: mpsc::Receiver<TapCommand>,
 ) {
+    let cli = CliMatches::of(&specs);
     let mut tasks = spawn(&cluster, &specs, reconnect, &tx);
     while let Some(command) = commands.recv().await {
-        match apply(&specs, command) {
+        match apply(&specs, &cli, command) {
             Ok(next) => {
                 for task in tasks.drain(..) {
                     task.abort();
@@ -53,8 +54,29 @@ fn spawn(
         .collect()
 }
 
+/// The server-side matches given on the command line. A filter pushed down from the UI applies
+/// on top of them: clearing the filter brings them back rather than dropping them.
+#[derive(Clone, Debug, Default)]
+pub struct CliMatches {
+    http: HttpMatch,
+    to: Option<Resource>,
+}
+
+impl CliMatches {
+    pub fn of(specs: &[TapSpec]) -> Self {
+        specs.first().map_or_else(Self::default, |s| Self {
+            http: s.http.clone(),
+            to: s.to.clone(),
+        })
+    }
+}
+
 /// The specs after `command`, or why it cannot apply.
-pub fn apply(specs: &[TapSpec], command: TapCommand) -> Result<Vec<TapSpec>, String> {
+pub fn apply(
+    specs: &[TapSpec],
+    cli: &CliMatches,
+    command: TapCommand,
+) -> Result<Vec<TapSpec>, String> {
     let Some(first) = specs.first() else {
         return Err("nothing is being tapped".into());
     };
@@ -89,10 +111,10 @@ pub fn apply(specs: &[TapSpec], command: TapCommand) -> Result<Vec<TapSpec>, Str
                 .map_err(|e| e.to_string())?;
         }
         TapCommand::To(to) => {
-            let to = to
-                .map(|t| Resource::parse(&t, &namespace))
-                .transpose()
-                .map_err(|e| e.to_string())?;
+            let to = match to {
+                Some(t) => Some(Resource::parse(&t, &namespace).map_err(|e| e.to_string())?),
+                None => cli.to.clone(),
+            };
             for spec in &mut next {
                 spec.to.clone_from(&to);
             }
@@ -106,8 +128,14 @@ pub fn apply(specs: &[TapSpec], command: TapCommand) -> Result<Vec<TapSpec>, Str
             }
         }
         TapCommand::Http(http) => {
+            let merged = HttpMatch {
+                method: http.method.or_else(|| cli.http.method.clone()),
+                path: http.path.or_else(|| cli.http.path.clone()),
+                authority: http.authority.or_else(|| cli.http.authority.clone()),
+                scheme: http.scheme.or_else(|| cli.http.scheme.clone()),
+            };
             for spec in &mut next {
-                spec.http = http.clone();
+                spec.http = merged.clone();
             }
         }
     }
@@ -117,7 +145,6 @@ pub fn apply(specs: &[TapSpec], command: TapCommand) -> Result<Vec<TapSpec>, Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::HttpMatch;
 
     fn specs() -> Vec<TapSpec> {
         vec![TapSpec {
@@ -132,22 +159,41 @@ mod tests {
 
     #[test]
     fn commands_change_the_specs() {
-        let ns = apply(&specs(), TapCommand::Namespace("prod".into())).expect("ns");
+        let ns = apply(&specs(), &CliMatches::default(), TapCommand::Namespace("prod".into())).expect("ns");
         assert_eq!(ns[0].target.namespace, "prod");
-        let targets = apply(&specs(), TapCommand::Targets(vec!["po/a".into(), "ns/x".into()])).expect("targets");
+        let targets = apply(&specs(), &CliMatches::default(), TapCommand::Targets(vec!["po/a".into(), "ns/x".into()])).expect("targets");
         assert_eq!(targets.len(), 2);
         assert_eq!(targets[0].target.namespace, "shop");
         assert!(targets[1].extract_headers);
-        let to = apply(&specs(), TapCommand::To(Some("svc/api".into()))).expect("to");
+        let to = apply(&specs(), &CliMatches::default(), TapCommand::To(Some("svc/api".into()))).expect("to");
         assert_eq!(to[0].to.as_ref().map(|r| r.kind), Some("service"));
-        let rps = apply(&specs(), TapCommand::MaxRps(5.0)).expect("rps");
+        let rps = apply(&specs(), &CliMatches::default(), TapCommand::MaxRps(5.0)).expect("rps");
         assert!((rps[0].max_rps - 5.0).abs() < f32::EPSILON);
     }
 
     #[test]
+    fn pushed_down_filters_apply_on_top_of_the_command_line() {
+        let mut base = specs();
+        base[0].http.method = Some("GET".into());
+        base[0].to = Some(Resource::parse("deploy/api", "shop").expect("to"));
+        let cli = CliMatches::of(&base);
+        let pushed = HttpMatch {
+            path: Some("/v1".into()),
+            ..HttpMatch::default()
+        };
+        let next = apply(&base, &cli, TapCommand::Http(pushed)).expect("http");
+        assert_eq!(next[0].http.method.as_deref(), Some("GET"), "--method survives");
+        assert_eq!(next[0].http.path.as_deref(), Some("/v1"));
+        let cleared = apply(&next, &cli, TapCommand::Http(HttpMatch::default())).expect("clear");
+        assert_eq!(cleared[0].http, base[0].http);
+        let to = apply(&next, &cli, TapCommand::To(None)).expect("to");
+        assert_eq!(to[0].to, base[0].to, "clearing to= brings --to back");
+    }
+
+    #[test]
     fn bad_commands_are_explained() {
-        assert!(apply(&specs(), TapCommand::Targets(vec!["widget/x".into()])).is_err());
-        assert!(apply(&specs(), TapCommand::MaxRps(f32::NAN)).is_err());
-        assert!(apply(&specs(), TapCommand::Targets(Vec::new())).is_err());
+        assert!(apply(&specs(), &CliMatches::default(), TapCommand::Targets(vec!["widget/x".into()])).is_err());
+        assert!(apply(&specs(), &CliMatches::default(), TapCommand::MaxRps(f32::NAN)).is_err());
+        assert!(apply(&specs(), &CliMatches::default(), TapCommand::Targets(Vec::new())).is_err());
     }
 }

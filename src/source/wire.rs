@@ -1,62 +1,22 @@
 //! Converts decoded wire messages into owned model events. Label sets, label strings and header
-//! names repeat from event to event, so they are interned: each distinct one is allocated once.
+//! names repeat from event to event, so they are interned ([`Interner`]): each distinct one is
+//! allocated once. `source::decode` does the same conversion straight from the frame bytes.
 
-use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::model::event::{
-    Direction, Endpoint, Eos, Header, HeaderValue, HttpEvent, Labels, RequestInit, ResponseEnd,
+    Direction, Endpoint, Eos, Header, HeaderValue, HttpEvent, RequestInit, ResponseEnd,
     ResponseInit, StreamId, TapEvent, Text,
 };
 use crate::proto::{net, tap, viz};
 
-/// Distinct strings and label sets kept before the interner starts afresh. Bounds memory on
-/// streams with unbounded label values (pod churn); sharing simply restarts after a reset.
-pub const INTERNER_MAX_ENTRIES: usize = 50_000;
+mod intern;
 
-/// Shares repeated strings and label sets between events.
-#[derive(Debug, Default)]
-pub struct Interner {
-    strings: HashSet<Text>,
-    label_sets: HashMap<Vec<(Text, Text)>, Labels>,
-}
-
-impl Interner {
-    pub fn text(&mut self, s: &str) -> Text {
-        if let Some(t) = self.strings.get(s) {
-            return t.clone();
-        }
-        self.bound();
-        let t = Text::from(s);
-        self.strings.insert(t.clone());
-        t
-    }
-
-    pub fn labels<'a>(&mut self, map: impl IntoIterator<Item = (&'a String, &'a String)>) -> Labels {
-        let mut pairs: Vec<(Text, Text)> =
-            map.into_iter().map(|(k, v)| (self.text(k), self.text(v))).collect();
-        if pairs.is_empty() {
-            return Labels::default();
-        }
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        if let Some(labels) = self.label_sets.get(&pairs) {
-            return labels.clone();
-        }
-        let labels = Labels::new(pairs.iter().cloned());
-        self.label_sets.insert(pairs, labels.clone());
-        labels
-    }
-
-    fn bound(&mut self) {
-        if self.strings.len() + self.label_sets.len() >= INTERNER_MAX_ENTRIES {
-            self.strings.clear();
-            self.label_sets.clear();
-        }
-    }
-}
+pub(crate) use intern::PairSpan;
+pub use intern::{INTERNER_MAX_ENTRIES, Interner};
 
 /// Converts one decoded `TapEvent` that arrived at `arrived`.
 pub fn event(interner: &mut Interner, wire: tap::TapEvent, arrived: DateTime<Utc>) -> TapEvent {
@@ -131,7 +91,7 @@ fn http_event(interner: &mut Interner, event: tap::tap_event::http::Event) -> Ht
     }
 }
 
-fn stream_id(id: Option<tap::tap_event::http::StreamId>) -> StreamId {
+pub(crate) fn stream_id(id: Option<tap::tap_event::http::StreamId>) -> StreamId {
     id.map(|id| StreamId {
         base: id.base,
         stream: id.stream,
@@ -141,22 +101,26 @@ fn stream_id(id: Option<tap::tap_event::http::StreamId>) -> StreamId {
 
 fn method(interner: &mut Interner, method: viz::HttpMethod) -> Option<Text> {
     match method.r#type? {
-        viz::http_method::Type::Registered(n) => Some(interner.text(
-            viz::http_method::Registered::try_from(n)
-                .unwrap_or(viz::http_method::Registered::Get)
-                .as_str_name(),
-        )),
+        viz::http_method::Type::Registered(n) => Some(
+            interner.text(
+                viz::http_method::Registered::try_from(n)
+                    .unwrap_or(viz::http_method::Registered::Get)
+                    .as_str_name(),
+            ),
+        ),
         viz::http_method::Type::Unregistered(s) => Some(interner.text(&s)),
     }
 }
 
 fn scheme(interner: &mut Interner, scheme: viz::Scheme) -> Option<Text> {
     match scheme.r#type? {
-        viz::scheme::Type::Registered(n) => Some(interner.text(
-            viz::scheme::Registered::try_from(n)
-                .unwrap_or(viz::scheme::Registered::Http)
-                .as_str_name(),
-        )),
+        viz::scheme::Type::Registered(n) => Some(
+            interner.text(
+                viz::scheme::Registered::try_from(n)
+                    .unwrap_or(viz::scheme::Registered::Http)
+                    .as_str_name(),
+            ),
+        ),
         viz::scheme::Type::Unregistered(s) => Some(interner.text(&s)),
     }
 }
@@ -182,7 +146,7 @@ fn headers(interner: &mut Interner, headers: Option<viz::Headers>) -> Vec<Header
         .collect()
 }
 
-fn duration(d: prost_types::Duration) -> Duration {
+pub(crate) fn duration(d: prost_types::Duration) -> Duration {
     // Negative durations cannot come from a proxy; clamp rather than wrap.
     let secs = u64::try_from(d.seconds).unwrap_or(0);
     let nanos = u32::try_from(d.nanos).unwrap_or(0);
@@ -193,9 +157,9 @@ fn duration(d: prost_types::Duration) -> Duration {
 pub fn socket_addr(addr: &net::TcpAddress) -> Option<SocketAddr> {
     let ip = match addr.ip.as_ref()?.ip? {
         net::ip_address::Ip::Ipv4(v4) => IpAddr::V4(Ipv4Addr::from(v4)),
-        net::ip_address::Ip::Ipv6(v6) => {
-            IpAddr::V6(Ipv6Addr::from((u128::from(v6.first) << 64) | u128::from(v6.last)))
-        }
+        net::ip_address::Ip::Ipv6(v6) => IpAddr::V6(Ipv6Addr::from(
+            (u128::from(v6.first) << 64) | u128::from(v6.last),
+        )),
     };
     Some(SocketAddr::new(ip, u16::try_from(addr.port).unwrap_or(0)))
 }
@@ -220,6 +184,8 @@ pub fn tcp_address(addr: SocketAddr) -> net::TcpAddress {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     #[test]
@@ -230,7 +196,10 @@ mod tests {
             }),
             port: 5555,
         };
-        assert_eq!(socket_addr(&wire), Some("1.2.3.4:5555".parse().expect("addr")));
+        assert_eq!(
+            socket_addr(&wire),
+            Some("1.2.3.4:5555".parse().expect("addr"))
+        );
     }
 
     #[test]
@@ -244,14 +213,18 @@ mod tests {
     #[test]
     fn label_sets_are_shared() {
         let mut interner = Interner::default();
-        let map: HashMap<String, String> =
-            [("pod".to_string(), "web-1".to_string())].into_iter().collect();
+        let map: HashMap<String, String> = [("pod".to_string(), "web-1".to_string())]
+            .into_iter()
+            .collect();
         let a = interner.labels(&map);
         let b = interner.labels(&map);
         assert_eq!(a, b);
         assert_eq!(a.get("pod"), Some("web-1"));
         let same_text = interner.text("pod");
-        assert!(std::ptr::eq(same_text.as_ptr(), interner.text("pod").as_ptr()));
+        assert!(std::ptr::eq(
+            same_text.as_ptr(),
+            interner.text("pod").as_ptr()
+        ));
     }
 
     #[test]
@@ -280,6 +253,9 @@ mod tests {
             }),
         );
         assert_eq!(hs.len(), 1);
-        assert_eq!(hs[0].value, HeaderValue::Bin(vec![0, 255].into_boxed_slice()));
+        assert_eq!(
+            hs[0].value,
+            HeaderValue::Bin(vec![0, 255].into_boxed_slice())
+        );
     }
 }

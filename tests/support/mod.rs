@@ -1,5 +1,10 @@
 //! Shared test helpers: a scripted tap API behind the real loopback server, and golden events.
 #![allow(dead_code, reason = "each test binary uses a different subset")]
+#![allow(
+    clippy::unnecessary_wraps,
+    clippy::too_many_lines,
+    reason = "test fixtures spell events out in full"
+)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -263,4 +268,84 @@ pub fn framed(events: &[tap::TapEvent]) -> Bytes {
         out.extend_from_slice(&meshtap::source::frames::encode(event));
     }
     Bytes::from(out)
+}
+
+/// Linkerd's golden `-o json` output for the first two of `golden_events()`.
+pub const GOLDEN_JSON_HEAD: &str = r#"{
+  "source": {
+    "ip": "0.0.0.1",
+    "port": 0,
+    "metadata": null
+  },
+  "destination": {
+    "ip": "ff01::1",
+    "port": 0,
+    "metadata": {
+      "pod": "my-pod",
+      "tls": "true"
+    }
+  },
+  "routeMeta": null,
+  "proxyDirection": "OUTBOUND",
+  "requestInitEvent": {
+    "id": {
+      "base": 1,
+      "stream": 0
+    },
+    "method": "GET",
+    "scheme": "HTTPS",
+    "authority": "localhost",
+    "path": "/some/path",
+    "headers": [
+      {
+        "name": "header-name-1",
+        "valueStr": "header-value-str-1"
+      },
+      {
+        "name": "header-name-2",
+        "valueBin": "aGVhZGVyLXZhbHVlLWJpbi0y"
+      }
+    ]
+  }
+}
+{
+  "source": {
+    "ip": "0.0.0.1",
+    "port": 0,
+    "metadata": null
+  },
+  "destination": {
+    "ip": "ff01::1",
+    "port": 0,
+    "metadata": null
+  },
+  "routeMeta": null,
+  "proxyDirection": "OUTBOUND",
+  "responseEndEvent": {
+    "id": {
+      "base": 1,
+      "stream": 0
+    },
+    "sinceRequestInit": {
+      "seconds": 10
+    },
+    "sinceResponseInit": {
+      "seconds": 100
+    },
+    "responseBytes": 1337,
+    "trailers": [
+      {
+        "name": "trailer-name",
+        "valueBin": "aGVhZGVyLXZhbHVlLWJpbg=="
+      }
+    ],
+    "grpcStatusCode": 666
+  }
+}
+"#;
+
+/// The first object of `GOLDEN_JSON_HEAD`: the request.
+pub fn golden_json_request() -> &'static str {
+    let end = GOLDEN_JSON_HEAD.find("\n}\n").map_or(GOLDEN_JSON_HEAD.len(), |i| i + 3);
+    &GOLDEN_JSON_HEAD[..end]
 }

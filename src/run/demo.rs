@@ -1,0 +1,79 @@
+//! `meshtap demo`: the simulated control plane on loopback, tapped through the ordinary cluster
+//! source (or served alone with `--serve`).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::cli::DemoArgs;
+use crate::demo;
+use crate::source::cluster::Cluster;
+
+/// Targets `meshtap demo` taps when none are given: every simulated namespace.
+pub const DEMO_TARGETS: [&str; 2] = ["ns/sock-shop", "ns/emojivoto"];
+
+/// A running simulated control plane and the kubeconfig that reaches it.
+pub struct Demo {
+    pub server: demo::server::RunningServer,
+    pub kubeconfig: kube::config::Kubeconfig,
+    pub kubeconfig_path: std::path::PathBuf,
+}
+
+pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
+    anyhow::ensure!(
+        args.addr.ip().is_loopback(),
+        "the demo serves on loopback only (127.0.0.1 or [::1]), not {}",
+        args.addr
+    );
+    let api = Arc::new(demo::tapper::SimTapApi::new(args.seed, args.rate));
+    let options = demo::server::ServerOptions {
+        addr: args.addr,
+        tls: !args.plain_http,
+        token: None,
+    };
+    let server = demo::server::spawn(options, api).await?;
+    let kubeconfig = demo::kubeconfig::for_server(&server, Some("sock-shop"))?;
+    let kubeconfig_path = match &args.kubeconfig_out {
+        Some(path) => path.clone(),
+        None => std::env::temp_dir()
+            .join(format!("meshtap-demo-{}", std::process::id()))
+            .join("kubeconfig"),
+    };
+    if let Some(dir) = kubeconfig_path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    demo::kubeconfig::write(&kubeconfig_path, &kubeconfig)?;
+    Ok(Demo {
+        server,
+        kubeconfig,
+        kubeconfig_path,
+    })
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let demo = start_demo(&args).await?;
+    if args.serve {
+        println!("meshtap demo control plane on {}", demo.server.base_url());
+        println!("kubeconfig: {}", demo.kubeconfig_path.display());
+        println!(
+            "try: kubectl --kubeconfig {} get --raw /apis/tap.linkerd.io/v1alpha1",
+            demo.kubeconfig_path.display()
+        );
+        println!(
+            "     meshtap tap deploy/front-end -n sock-shop --kubeconfig {} -o ndjson",
+            demo.kubeconfig_path.display()
+        );
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let cluster = Cluster::from_kubeconfig(demo.kubeconfig.clone(), None).await?;
+    let mut tap = args.tap.clone();
+    if tap.targets.is_empty() {
+        tap.targets = DEMO_TARGETS.iter().map(ToString::to_string).collect();
+    }
+    match args.output {
+        Some(output) => super::headless::tap(&cluster, &tap, output).await,
+        None => super::live_ui(&cluster, &tap, &args.ui).await,
+    }
+}

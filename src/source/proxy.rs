@@ -1,0 +1,379 @@
+//! The direct proxy source: taps one linkerd2-proxy's `io.linkerd.proxy.tap.Tap/Observe` with
+//! the `linkerd2-proxy-api` client, the way Linkerd's tap server does for each pod.
+//!
+//! Sampling is the tap server's: each `Observe` asks for at most `limit` requests (`--max-rps`
+//! over a 1-second window); the proxy ends the stream once that many were tapped and finished,
+//! and the next `Observe` starts no earlier than the end of the window. Every window therefore
+//! has a new `StreamId.base`.
+//!
+//! Transport: a proxy's tap port speaks HTTP/2 inside mTLS but its TLS offers no ALPN, so the
+//! tonic endpoint is configured with `assume_http2(true)` (tonic's channel always speaks HTTP/2
+//! prior knowledge; the flag only stops it from refusing a handshake without ALPN `h2`).
+
+pub mod convert;
+pub mod identity;
+pub mod request;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::{FutureExt as _, StreamExt as _};
+use linkerd2_proxy_api::tap::ObserveRequest;
+use linkerd2_proxy_api::tap::tap_client::TapClient;
+use tokio::sync::mpsc;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+pub use request::{ProxyMatch, window_limit};
+
+use super::backoff::Backoff;
+use super::cluster::ensure_crypto_provider;
+use super::wire::Interner;
+use super::{BATCH_MAX_EVENTS, SourceMsg, StreamState};
+use identity::DEFAULT_TAP_IDENTITY;
+
+/// Linkerd's tap window: one `Observe` per window at most.
+pub const WINDOW: Duration = Duration::from_secs(1);
+/// A connection that served windows for this long counts as healthy for the backoff schedule.
+const HEALTHY_CONNECTION: Duration = Duration::from_secs(10);
+/// Giving up on a TCP connect or TLS handshake after this long lets the backoff take over.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How to reach the proxy's tap port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain HTTP/2: for tests and for port-forwards to a tap you terminate yourself. A real
+    /// proxy answers it with `Unauthenticated: no_tls_from_remote`.
+    Plaintext,
+    Tls(TlsFiles),
+}
+
+/// PEM files for mutual TLS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The trust root that issued the proxy's certificate (the mesh's trust anchor).
+    pub ca: PathBuf,
+    /// The client certificate and key; `None` to connect without one (the proxy will refuse).
+    pub client: Option<(PathBuf, PathBuf)>,
+    /// The name the proxy's certificate must carry; default: the host of the address.
+    pub server_name: Option<String>,
+}
+
+/// Everything one direct tap asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProxySpec {
+    /// `HOST:PORT` of the proxy's tap port (4190 on a pod).
+    pub addr: String,
+    pub transport: Transport,
+    pub matches: ProxyMatch,
+    /// Requests per second; 0 means Linkerd's default of 100.
+    pub max_rps: f32,
+    pub extract_headers: bool,
+}
+
+impl ProxySpec {
+    /// The spec `meshtap proxy` flags describe; `headers` asks the proxy to extract headers.
+    pub fn from_args(args: &crate::cli::ProxyArgs, headers: bool) -> Self {
+        let transport = match &args.ca {
+            Some(ca) if !args.plaintext => Transport::Tls(TlsFiles {
+                ca: ca.clone(),
+                client: args.cert.clone().zip(args.key.clone()),
+                server_name: args.server_name.clone(),
+            }),
+            _ => Transport::Plaintext,
+        };
+        Self {
+            addr: args.addr.clone(),
+            transport,
+            matches: ProxyMatch {
+                http: super::HttpMatch {
+                    method: args.method.clone(),
+                    path: args.path.clone(),
+                    authority: args.authority.clone(),
+                    scheme: args.scheme.clone(),
+                },
+                to_ports: args.to_port,
+                to_net: args.to_net,
+                destination_labels: args.to_labels.clone(),
+                route_labels: args.route_labels.clone(),
+            },
+            max_rps: args.max_rps,
+            extract_headers: headers,
+        }
+    }
+
+    /// The `ObserveRequest` re-issued every window.
+    pub fn observe_request(&self) -> ObserveRequest {
+        request::observe_request(
+            &self.matches,
+            window_limit(self.max_rps),
+            self.extract_headers,
+        )
+    }
+
+    /// `proxy 10.42.0.7:4190`, for the status bar and headless messages.
+    pub fn display(&self) -> String {
+        format!("proxy {}", self.addr)
+    }
+
+    /// What this tap shows a proxy, in words, for refusals.
+    pub fn presented(&self) -> String {
+        match &self.transport {
+            Transport::Plaintext => "no TLS at all (--plaintext)".into(),
+            Transport::Tls(TlsFiles { client: None, .. }) => {
+                "TLS without a client certificate (no --cert/--key)".into()
+            }
+            Transport::Tls(TlsFiles {
+                client: Some((cert, _)),
+                ..
+            }) => {
+                let names = std::fs::read(cert)
+                    .map(|pem| identity::pem_dns_names(&pem))
+                    .unwrap_or_default();
+                let names = if names.is_empty() {
+                    "no DNS name".to_string()
+                } else {
+                    names.join(", ")
+                };
+                format!("the client certificate {} ({names})", cert.display())
+            }
+        }
+    }
+
+    /// Reads the certificate files and builds the (lazily connecting) channel. Errors here are
+    /// the user's arguments: unreadable or invalid files, a bad address.
+    pub fn channel(&self) -> anyhow::Result<Channel> {
+        use anyhow::Context as _;
+        ensure_crypto_provider();
+        let scheme = match self.transport {
+            Transport::Plaintext => "http",
+            Transport::Tls(_) => "https",
+        };
+        let mut endpoint = Endpoint::from_shared(format!("{scheme}://{}", self.addr))
+            .with_context(|| format!("invalid proxy address {:?}: expected HOST:PORT", self.addr))?
+            .connect_timeout(CONNECT_TIMEOUT);
+        if let Transport::Tls(files) = &self.transport {
+            let read = |path: &PathBuf| {
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+            };
+            let mut tls = ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(read(&files.ca)?))
+                .assume_http2(true);
+            if let Some((cert, key)) = &files.client {
+                tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
+            }
+            if let Some(name) = &files.server_name {
+                tls = tls.domain_name(name.clone());
+            }
+            endpoint = endpoint.tls_config(tls).context("configuring TLS")?;
+        }
+        Ok(endpoint.connect_lazy())
+    }
+}
+
+/// Why a direct tap failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyTapError {
+    #[error(
+        "the proxy at {addr} refused the tap: {message}\n  a proxy's tap port admits only the mTLS \
+         identity named by its LINKERD2_PROXY_TAP_SVC_NAME (default {DEFAULT_TAP_IDENTITY}), with a \
+         certificate issued by the mesh's identity issuer.\n  meshtap presented {presented}"
+    )]
+    Unauthenticated {
+        addr: String,
+        message: String,
+        presented: String,
+    },
+    #[error("the proxy at {addr} rejected the tap request ({code:?}): {message}")]
+    Rejected {
+        addr: String,
+        code: tonic::Code,
+        message: String,
+    },
+    #[error("the tap on {addr} failed ({code:?}): {message}{hint}")]
+    Transient {
+        addr: String,
+        code: tonic::Code,
+        message: String,
+        hint: &'static str,
+    },
+}
+
+impl ProxyTapError {
+    fn from_status(spec: &ProxySpec, status: &tonic::Status) -> Self {
+        let addr = spec.addr.clone();
+        let message = status_text(status);
+        match status.code() {
+            tonic::Code::Unauthenticated => Self::Unauthenticated {
+                addr,
+                message,
+                presented: spec.presented(),
+            },
+            code @ (tonic::Code::InvalidArgument
+            | tonic::Code::PermissionDenied
+            | tonic::Code::Unimplemented) => Self::Rejected {
+                addr,
+                code,
+                message,
+            },
+            code => {
+                let hint = if message.contains("certificate") || message.contains("NotValidForName")
+                {
+                    "\n  (the proxy's certificate names its pod's identity: pass it with --server-name)"
+                } else {
+                    ""
+                };
+                Self::Transient {
+                    addr,
+                    code,
+                    message,
+                    hint,
+                }
+            }
+        }
+    }
+
+    /// Refusals are the user's to fix; retrying cannot help.
+    pub fn is_permanent(&self) -> bool {
+        !matches!(self, Self::Transient { .. })
+    }
+}
+
+/// The status message plus its transport cause (TLS errors hide in the source chain).
+fn status_text(status: &tonic::Status) -> String {
+    let mut text = status.message().to_string();
+    let mut source = std::error::Error::source(status);
+    // Bounded: error chains are short, but never trust one to end.
+    for _ in 0..8 {
+        let Some(err) = source else { break };
+        let part = err.to_string();
+        if !text.contains(&part) {
+            text = format!("{text}: {part}");
+        }
+        source = err.source();
+    }
+    text
+}
+
+/// Taps until the tap ends for good, one `Observe` per window, reconnecting with backoff after
+/// transient failures when `reconnect`. Every state change is reported on `tx`.
+pub async fn tap(
+    spec: ProxySpec,
+    channel: Channel,
+    stream: usize,
+    reconnect: bool,
+    tx: mpsc::Sender<SourceMsg>,
+) {
+    let request = spec.observe_request();
+    let mut backoff = Backoff::new(u64::from(Utc::now().timestamp_subsec_nanos()) ^ stream as u64);
+    let mut interner = Interner::default();
+    let state = |state| SourceMsg::State { stream, state };
+    loop {
+        if tx.send(state(StreamState::Connecting)).await.is_err() {
+            return;
+        }
+        let mut client = TapClient::new(channel.clone());
+        let started = tokio::time::Instant::now();
+        let mut connected = false;
+        // One Observe per window until something fails; each window waits for the previous
+        // stream to end, so this loop advances at most once a second.
+        let error = loop {
+            let window_end = tokio::time::Instant::now() + WINDOW;
+            let ctx = Window {
+                spec: &spec,
+                stream,
+                tx: &tx,
+            };
+            match ctx
+                .observe(&mut client, &request, &mut interner, &mut connected)
+                .await
+            {
+                Ok(true) => tokio::time::sleep_until(window_end).await,
+                // The receiver is gone: nobody is watching any more.
+                Ok(false) => return,
+                Err(err) => break err,
+            }
+        };
+        if started.elapsed() >= HEALTHY_CONNECTION {
+            backoff.reset();
+        }
+        if error.is_permanent() || !reconnect {
+            let _ = tx.send(state(StreamState::Failed(error.to_string()))).await;
+            return;
+        }
+        let after = backoff.next_delay();
+        let error = error.to_string();
+        if tx
+            .send(state(StreamState::Reconnecting { after, error }))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        tokio::time::sleep(after).await;
+    }
+}
+
+/// One window's context.
+struct Window<'a> {
+    spec: &'a ProxySpec,
+    stream: usize,
+    tx: &'a mpsc::Sender<SourceMsg>,
+}
+
+impl Window<'_> {
+    /// One `Observe`: forwards its events until the proxy ends the stream. `Ok(false)` when the
+    /// receiver went away.
+    async fn observe(
+        &self,
+        client: &mut TapClient<Channel>,
+        request: &ObserveRequest,
+        interner: &mut Interner,
+        connected: &mut bool,
+    ) -> Result<bool, ProxyTapError> {
+        let response = client
+            .observe(request.clone())
+            .await
+            .map_err(|status| ProxyTapError::from_status(self.spec, &status))?;
+        if !*connected {
+            *connected = true;
+            let state = SourceMsg::State {
+                stream: self.stream,
+                state: StreamState::Connected,
+            };
+            if self.tx.send(state).await.is_err() {
+                return Ok(false);
+            }
+        }
+        let mut events = response.into_inner();
+        loop {
+            let Some(first) = events.next().await else {
+                return Ok(true);
+            };
+            let arrived = Utc::now();
+            let mut batch = Vec::new();
+            let mut next = Some(first);
+            // Take whatever else has already arrived, so a busy proxy costs one send per batch.
+            while let Some(item) = next.take() {
+                let event = match item {
+                    Ok(event) => event,
+                    Err(status) => {
+                        // Deliver what arrived before the error: nothing captured is lost.
+                        if !batch.is_empty() {
+                            let _ = self.tx.send(SourceMsg::Events(batch)).await;
+                        }
+                        return Err(ProxyTapError::from_status(self.spec, &status));
+                    }
+                };
+                batch.push(convert::event(interner, event, arrived));
+                if batch.len() >= BATCH_MAX_EVENTS {
+                    break;
+                }
+                next = events.next().now_or_never().flatten();
+            }
+            if self.tx.send(SourceMsg::Events(batch)).await.is_err() {
+                return Ok(false);
+            }
+        }
+    }
+}

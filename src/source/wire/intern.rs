@@ -1,0 +1,171 @@
+//! The interner: label keys, label values, header names and whole label sets repeat from event to
+//! event, so each distinct one is allocated once and shared.
+//!
+//! Lookups borrow: a string is found by its bytes straight out of a frame, and a label set by a
+//! keyed hash of its sorted content, so a repeat costs a hash and a compare but no allocation
+//! (and no UTF-8 validation: bytes equal to an interned string are valid).
+
+use std::borrow::Borrow;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
+
+use crate::model::event::{Labels, Text};
+
+/// Distinct strings and label sets kept before the interner starts afresh. Bounds memory on
+/// streams with unbounded label values (pod churn); sharing simply restarts after a reset.
+pub const INTERNER_MAX_ENTRIES: usize = 50_000;
+
+/// An interned string keyed by its bytes, so a set of them can be searched with a `&[u8]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Key(Text);
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Must hash exactly as the borrowed `[u8]` form does.
+        self.0.as_bytes().hash(state);
+    }
+}
+
+impl Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+/// The label-set table is keyed by a hash already computed with a random key; hashing it again
+/// would only cost time.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; fold anything else in so the hasher stays total.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A label pair as spans of a frame: `(key start, key end, value start, value end)`. The direct
+/// decoder collects these in a reused buffer instead of borrowing, so the buffer can live here.
+pub(crate) type PairSpan = [usize; 4];
+
+/// Shares repeated strings and label sets between events.
+#[derive(Debug, Default)]
+pub struct Interner {
+    strings: HashSet<Key>,
+    /// Label sets by the keyed hash of their sorted pairs. A collision (a different set with the
+    /// same 64-bit hash) is detected by comparing content and simply not shared.
+    label_sets: HashMap<u64, Labels, BuildHasherDefault<PassThrough>>,
+    hasher: RandomState,
+    /// Reused by the direct decoder: one buffer per label map of an event.
+    pub(crate) scratch: [Vec<PairSpan>; 3],
+}
+
+impl std::fmt::Debug for PassThrough {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PassThrough")
+    }
+}
+
+impl Interner {
+    pub fn text(&mut self, s: &str) -> Text {
+        if let Some(t) = self.strings.get(s.as_bytes()) {
+            return t.0.clone();
+        }
+        self.insert_text(s)
+    }
+
+    /// The interned string with these bytes; validates UTF-8 only when the bytes are new.
+    pub(crate) fn text_bytes(&mut self, bytes: &[u8]) -> Option<Text> {
+        if let Some(t) = self.strings.get(bytes) {
+            return Some(t.0.clone());
+        }
+        let s = std::str::from_utf8(bytes).ok()?;
+        Some(self.insert_text(s))
+    }
+
+    fn insert_text(&mut self, s: &str) -> Text {
+        self.bound();
+        let t = Text::from(s);
+        self.strings.insert(Key(t.clone()));
+        t
+    }
+
+    /// The label set holding `map`'s pairs. Pairs with equal keys are all kept, in input order.
+    pub fn labels<'a>(
+        &mut self,
+        map: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) -> Labels {
+        let mut pairs: Vec<(&[u8], &[u8])> = map
+            .into_iter()
+            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
+            .collect();
+        // A stable sort, so equal keys keep their order, as `Labels::new` does.
+        pairs.sort_by(|a, b| a.0.cmp(b.0));
+        // Every input is a `String`, so the bytes are valid UTF-8 and this cannot fail.
+        self.label_set(pairs.iter().copied()).unwrap_or_default()
+    }
+
+    /// The label set of `pairs`, which must be sorted by key. `None` when a string is not UTF-8.
+    /// A set seen before costs a hash and a compare, no allocation.
+    pub(crate) fn label_set<'b, I>(&mut self, pairs: I) -> Option<Labels>
+    where
+        I: ExactSizeIterator<Item = (&'b [u8], &'b [u8])> + Clone,
+    {
+        if pairs.len() == 0 {
+            return Some(Labels::default());
+        }
+        let mut h = self.hasher.build_hasher();
+        h.write_usize(pairs.len());
+        for (k, v) in pairs.clone() {
+            // Length prefixes keep ("ab", "c") apart from ("a", "bc").
+            h.write_usize(k.len());
+            h.write(k);
+            h.write_usize(v.len());
+            h.write(v);
+        }
+        let hash = h.finish();
+        if let Some(labels) = self.label_sets.get(&hash)
+            && labels.len() == pairs.len()
+            && labels
+                .iter()
+                .zip(pairs.clone())
+                .all(|((k, v), (wk, wv))| k.as_bytes() == wk && v.as_bytes() == wv)
+        {
+            return Some(labels.clone());
+        }
+        let mut owned = Vec::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            owned.push((self.text_bytes(k)?, self.text_bytes(v)?));
+        }
+        let labels = Labels::new(owned);
+        self.bound();
+        self.label_sets.insert(hash, labels.clone());
+        Some(labels)
+    }
+
+    fn bound(&mut self) {
+        if self.strings.len() + self.label_sets.len() >= INTERNER_MAX_ENTRIES {
+            self.strings.clear();
+            self.label_sets.clear();
+        }
+    }
+
+    /// Distinct strings and label sets held; for tests of the bound.
+    pub fn len(&self) -> usize {
+        self.strings.len() + self.label_sets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
