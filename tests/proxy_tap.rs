@@ -100,6 +100,32 @@ async fn collect(
     (events, failure)
 }
 
+/// Runs the tap until the proxy accepted the first Observe; returns the failure otherwise.
+async fn connect(spec: ProxySpec) -> Option<String> {
+    let channel = spec.channel().unwrap();
+    let (tx, mut rx) = mpsc::channel(64);
+    let task = tokio::spawn(proxy::tap(spec, channel, 0, false, tx));
+    let wait = async {
+        while let Some(msg) = rx.recv().await {
+            match msg {
+                SourceMsg::State {
+                    state: StreamState::Connected,
+                    ..
+                } => return None,
+                SourceMsg::State {
+                    state: StreamState::Failed(message),
+                    ..
+                } => return Some(message),
+                _ => {}
+            }
+        }
+        Some("the source ended without a state".to_string())
+    };
+    let result = tokio::time::timeout(PATIENCE, wait).await.unwrap();
+    task.abort();
+    result
+}
+
 fn all(matches: Vec<Match>) -> Option<Match> {
     Some(Match {
         r#match: Some(r#match::Match::All(r#match::Seq { matches })),
@@ -244,13 +270,11 @@ async fn each_flag_reaches_the_proxy_as_linkerd_builds_it() {
         let spec = fx.spec(&flags);
         assert_eq!(spec.observe_request(), want, "{flags:?}");
         let before = fx.taps.observed().len();
-        // One Observe is enough: the server records the request before it answers.
-        let (_, failure) = collect(spec, false, |_| true).await;
+        // One accepted Observe is enough: the server records the request before it answers.
+        let failure = connect(spec).await;
+        assert!(failure.is_none(), "{flags:?}: {failure:?}");
         let observed = fx.taps.observed();
         let got = observed.get(before).map(|(_, r)| r.clone());
-        // The event wait may end before any event when the filter is narrow; the request
-        // still arrived first.
-        assert!(failure.is_none(), "{flags:?}: {failure:?}");
         assert_eq!(got.as_ref(), Some(&want), "{flags:?}");
     }
     // Headless text output does not ask for headers, as `linkerd viz tap -o text` does not.
@@ -259,4 +283,137 @@ async fn each_flag_reaches_the_proxy_as_linkerd_builds_it() {
     assert_eq!(text.observe_request().extract, None);
     argv.truncate(4);
     assert_eq!(parse(&argv).observe_request().extract, headers());
+}
+
+fn request_inits(events: &[TapEvent]) -> impl Iterator<Item = (&TapEvent, &meshtap::model::event::RequestInit)> {
+    events.iter().filter_map(|e| match &e.http {
+        Some(HttpEvent::RequestInit(init)) => Some((e, init)),
+        _ => None,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_window_is_a_new_observe_with_at_most_limit_requests() {
+    // A busy mesh, so every window fills its limit and the proxy ends each stream itself.
+    let fx = fixture(3_000.0).await;
+    let spec = fx.spec(&["--max-rps", "3"]);
+    let bases_seen = |events: &[TapEvent]| {
+        request_inits(events)
+            .map(|(_, init)| init.id.base)
+            .collect::<BTreeSet<_>>()
+            .len()
+    };
+    let (events, failure) = collect(spec, false, |events| bases_seen(events) >= 4).await;
+    assert_eq!(failure, None);
+    let mut per_base: BTreeMap<u32, BTreeSet<u64>> = BTreeMap::new();
+    for (_, init) in request_inits(&events) {
+        per_base.entry(init.id.base).or_default().insert(init.id.stream);
+    }
+    assert!(per_base.len() >= 4, "{per_base:?}");
+    for (base, streams) in &per_base {
+        // No more than `limit` requests per Observe, numbered from 0 like a proxy numbers them.
+        assert!(streams.len() <= 3, "base {base}: {streams:?}");
+        assert!(streams.iter().all(|s| *s < 3), "base {base}: {streams:?}");
+    }
+    let pod = &fx.taps.find("front-end").unwrap().pod;
+    let observes: Vec<_> = fx
+        .taps
+        .observed()
+        .into_iter()
+        .filter(|(p, _)| p == pod)
+        .collect();
+    // One Observe per window: as many calls as bases seen (the last may still be open).
+    assert!(observes.len() >= per_base.len(), "{} observes", observes.len());
+    assert!(observes.iter().all(|(_, r)| r.limit == 3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matches_are_applied_by_the_proxy() {
+    let fx = fixture(2_000.0).await;
+    let spec = fx.spec(&["--path", "/catalogue", "--max-rps", "50"]);
+    let (events, failure) = collect(spec, false, |events| request_inits(events).count() >= 20).await;
+    assert_eq!(failure, None);
+    let paths: Vec<&str> = request_inits(&events).map(|(_, i)| &*i.path).collect();
+    assert!(paths.len() >= 20);
+    assert!(paths.iter().all(|p| p.starts_with("/catalogue")), "{paths:?}");
+    // Headers were extracted (the UI asks for them), and stream ids are the proxy's own.
+    let (_, init) = request_inits(&events).next().unwrap();
+    assert!(!init.headers.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tap_identity_is_accepted_over_mtls() {
+    let fx = fixture(1_000.0).await;
+    // By IP (the demo certificates carry loopback IP SANs) …
+    let (events, failure) = collect(fx.spec(&[]), false, |e| !e.is_empty()).await;
+    assert_eq!(failure, None);
+    assert!(!events.is_empty());
+    // … and by the pod's identity, as in a cluster.
+    let identity = fx.taps.find("front-end").unwrap().identity.clone();
+    assert_eq!(identity, "front-end.sock-shop.serviceaccount.identity.linkerd.cluster.local");
+    let spec = fx.spec(&["--server-name", &identity]);
+    assert_eq!(connect(spec).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_clients_are_refused_as_a_proxy_refuses_them() {
+    let fx = fixture(100.0).await;
+    let addr = fx.taps.find("front-end").unwrap().addr.to_string();
+    let ca = fx.files.ca.to_str().unwrap();
+
+    // Plaintext.
+    let failure = connect(parse(&["meshtap", "proxy", &addr, "--plaintext"])).await.unwrap();
+    assert!(failure.contains("Unauthenticated") || failure.contains("no_tls_from_remote"), "{failure}");
+    assert!(failure.contains("no_tls_from_remote"), "{failure}");
+    assert!(failure.contains("LINKERD2_PROXY_TAP_SVC_NAME"), "{failure}");
+    assert!(failure.contains(TAP_IDENTITY), "{failure}");
+    assert!(failure.contains("no TLS at all (--plaintext)"), "{failure}");
+
+    // TLS without a client certificate.
+    let failure = connect(parse(&["meshtap", "proxy", &addr, "--ca", ca])).await.unwrap();
+    assert!(failure.contains("Unauthorized client"), "{failure}");
+    assert!(failure.contains("without a client certificate"), "{failure}");
+
+    // A certificate from the right CA for the wrong identity.
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = fx
+        .taps
+        .client_cert("web.emojivoto.serviceaccount.identity.linkerd.cluster.local")
+        .unwrap();
+    let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&cert, &wrong.cert_pem).unwrap();
+    std::fs::write(&key, &wrong.key_pem).unwrap();
+    let argv = [
+        "meshtap",
+        "proxy",
+        &addr,
+        "--ca",
+        ca,
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ];
+    let failure = connect(parse(&argv)).await.unwrap();
+    assert!(failure.contains("Unauthorized client"), "{failure}");
+    assert!(
+        failure.contains("(web.emojivoto.serviceaccount.identity.linkerd.cluster.local)"),
+        "{failure}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_limit_is_refused_like_a_proxy_does() {
+    let fx = fixture(10.0).await;
+    let spec = fx.spec(&[]);
+    let mut client = TapClient::new(spec.channel().unwrap());
+    let status = client
+        .observe(ObserveRequest {
+            limit: 0,
+            ..ObserveRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert_eq!(status.message(), "limit must be positive");
 }

@@ -64,7 +64,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             "     meshtap tap deploy/front-end -n sock-shop --kubeconfig {} -o ndjson",
             demo.kubeconfig_path.display()
         );
+        let proxies = serve_proxy_taps(&args, &demo).await?;
         tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        drop(proxies);
         return Ok(ExitCode::SUCCESS);
     }
     let cluster = Cluster::from_kubeconfig(demo.kubeconfig.clone(), None).await?;
@@ -76,4 +78,26 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         Some(output) => super::headless::tap(&cluster, &tap, output).await,
         None => super::live_ui(&cluster, &tap, &args.ui).await,
     }
+}
+
+/// The simulated pods' own tap ports (`meshtap proxy`), with the client files written beside the
+/// kubeconfig; lists them and prints an example.
+async fn serve_proxy_taps(args: &DemoArgs, demo: &Demo) -> anyhow::Result<demo::proxy_tap::ProxyTaps> {
+    let taps = demo::proxy_tap::ProxyTaps::spawn(args.seed, args.rate).await?;
+    let dir = demo.kubeconfig_path.parent().unwrap_or(std::path::Path::new("."));
+    let files = taps.write_client_files(dir)?;
+    println!("proxy tap ports (io.linkerd.proxy.tap.Tap, mTLS as {}):", demo::proxy_tap::TAP_IDENTITY);
+    for proxy in &taps.proxies {
+        println!("  {:<40} {}  {}", proxy.pod, proxy.addr, proxy.identity);
+    }
+    if let Some(first) = taps.proxies.first() {
+        println!(
+            "try: meshtap proxy {} --ca {} --cert {} --key {} -o text",
+            first.addr,
+            files.ca.display(),
+            files.cert.display(),
+            files.key.display()
+        );
+    }
+    Ok(taps)
 }

@@ -234,7 +234,7 @@ proptest! {
         if let Ok(decoded) = &fast {
             // Whatever the direct decoder accepts, prost accepts and converts identically.
             let prost = tap::TapEvent::decode(bytes.as_slice());
-            prop_assert!(prost.is_ok(), "direct decoder accepted what prost refuses");
+            prop_assert!(prost.is_ok(), "direct decoder accepted what prost refuses: {:?}", bytes);
             let expected = prost.map(|e| wire::event(&mut Interner::default(), e, at()));
             prop_assert_eq!(Ok(&decoded.event), expected.as_ref());
         }
@@ -377,4 +377,11 @@ fn a_huge_label_map_goes_to_prost_rather_than_growing_scratch() {
         panic!("not an event")
     };
     assert_eq!(event.source.labels.get(""), Some(""));
+}
+
+#[test]
+fn regression_invalid_utf8_key() {
+    let bytes = [10, 8, 10, 0, 16, 162, 249, 245, 129, 13, 18, 8, 10, 0, 16, 182, 168, 131, 192, 15, 42, 30, 10, 10, 10, 3, 112, 111, 100, 18, 3, 71, 69, 84, 10, 16, 10, 11, 127, 58, 241, 128, 153, 183, 241, 227, 157, 10, 36, 18, 1, 120, 48, 249, 135, 241, 187, 2];
+    println!("{:?}", tap::TapEvent::decode(&bytes[..]));
+    println!("{:?}", super::event(&mut Interner::default(), &bytes, at()));
 }
