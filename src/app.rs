@@ -9,6 +9,7 @@ pub mod detail;
 pub mod keymap;
 mod panes;
 pub mod prompt;
+mod quick;
 pub mod rates;
 mod reducer;
 pub mod run;
@@ -19,4 +20,4 @@ pub mod view;
 
 pub use action::{Action, Pane};
 pub use run::{ExportHook, RunParams, run};
-pub use state::{AppState, Effect, ExportRequest};
+pub use state::{AppState, Effect, ExportRequest, RouteDetailOpen};

@@ -212,7 +212,7 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "NAME")]
     pub server_name: Option<String>,
     /// Speak plaintext gRPC: only for tests and port-forwards to a tap endpoint you terminate
-    /// yourself (a real proxy refuses it with no_tls_from_remote).
+    /// yourself (a real proxy refuses it with `no_tls_from_remote`).
     #[arg(long, conflicts_with_all = ["ca", "cert", "key", "server_name"])]
     pub plaintext: bool,
     /// Only requests with this HTTP method.

@@ -39,7 +39,11 @@ pub fn draw(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
         );
         return;
     }
-    let detail_open = state.detail.is_some() && state.pane == Pane::Requests;
+    let detail_open = match state.pane {
+        Pane::Requests => state.detail.is_some(),
+        Pane::Routes => state.route_detail.is_some(),
+        Pane::Identities => false,
+    };
     let areas = layout::areas(area, detail_open);
     draw_tabs(frame, areas.tabs, state);
     match state.pane {
@@ -54,8 +58,16 @@ pub fn draw(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
         Pane::Routes => {
             // The cell is only ever borrowed here and by the reducer, never at the same time.
             if let (Some(body), Ok(mut view)) = (areas.list, state.routes_view.try_borrow_mut()) {
-                let pane = routes::RoutesPane::new(&state.routes, now, &state.theme);
+                let pane =
+                    routes::RoutesPane::new(&state.routes, now, &state.theme).focused(!detail_open);
                 frame.render_stateful_widget(pane, body, &mut *view);
+            }
+            if let (Some(area), Some(open)) = (areas.detail, &state.route_detail)
+                && let Ok(mut view) = open.state.try_borrow_mut()
+            {
+                let detail =
+                    route_detail::RouteDetail::new(&state.routes, &open.key, now, &state.theme);
+                frame.render_stateful_widget(detail, area, &mut *view);
             }
         }
         Pane::Identities => {

@@ -49,7 +49,9 @@ impl Fixture {
             self.files.cert.to_str().unwrap(),
             self.files.key.to_str().unwrap(),
         );
-        let mut argv = vec!["meshtap", "proxy", &addr, "--ca", ca, "--cert", cert, "--key", key];
+        let mut argv = vec![
+            "meshtap", "proxy", &addr, "--ca", ca, "--cert", cert, "--key", key,
+        ];
         argv.extend_from_slice(extra);
         parse(&argv)
     }
@@ -126,10 +128,10 @@ async fn connect(spec: ProxySpec) -> Option<String> {
     result
 }
 
-fn all(matches: Vec<Match>) -> Option<Match> {
-    Some(Match {
+fn all(matches: Vec<Match>) -> Match {
+    Match {
         r#match: Some(r#match::Match::All(r#match::Seq { matches })),
-    })
+    }
 }
 
 fn http(m: r#match::http::Match) -> Match {
@@ -142,23 +144,24 @@ fn string(m: r#match::http::string_match::Match) -> r#match::http::StringMatch {
     r#match::http::StringMatch { r#match: Some(m) }
 }
 
-fn headers() -> Option<Extract> {
-    Some(Extract {
+fn headers() -> Extract {
+    Extract {
         extract: Some(extract::Extract::Http(extract::Http {
             extract: Some(extract::http::Extract::Headers(extract::http::Headers {})),
         })),
-    })
+    }
 }
 
 fn expected(limit: u32, matches: Vec<Match>) -> ObserveRequest {
     ObserveRequest {
         limit,
-        r#match: all(matches),
-        extract: headers(),
+        r#match: Some(all(matches)),
+        extract: Some(headers()),
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines, reason = "one table of flag cases")]
 async fn each_flag_reaches_the_proxy_as_linkerd_builds_it() {
     use r#match::http::Match as H;
     use r#match::http::string_match::Match as S;
@@ -169,14 +172,19 @@ async fn each_flag_reaches_the_proxy_as_linkerd_builds_it() {
     };
     let tcp = |m: r#match::tcp::Match| r#match::Tcp { r#match: Some(m) };
     let registered_get = HttpMethod {
-        r#type: Some(http_method::Type::Registered(http_method::Registered::Get as i32)),
+        r#type: Some(http_method::Type::Registered(
+            http_method::Registered::Get as i32,
+        )),
     };
     let cases: Vec<(Vec<&str>, ObserveRequest)> = vec![
         (vec![], expected(100, vec![])),
         (vec!["--max-rps", "7"], expected(7, vec![])),
         (vec!["--max-rps", "0"], expected(100, vec![])),
         (vec!["--max-rps", "0.3"], expected(1, vec![])),
-        (vec!["--method", "get"], expected(100, vec![http(H::Method(registered_get))])),
+        (
+            vec!["--method", "get"],
+            expected(100, vec![http(H::Method(registered_get))]),
+        ),
         (
             vec!["--method", "PURGE"],
             expected(
@@ -206,19 +214,22 @@ async fn each_flag_reaches_the_proxy_as_linkerd_builds_it() {
         ),
         (
             vec!["--path", "/catalogue"],
-            expected(100, vec![http(H::Path(string(S::Prefix("/catalogue".into()))))]),
+            expected(
+                100,
+                vec![http(H::Path(string(S::Prefix("/catalogue".into()))))],
+            ),
         ),
         (
             vec!["--to-port", "8000-8080"],
             expected(
                 100,
                 vec![Match {
-                    r#match: Some(r#match::Match::Destination(tcp(r#match::tcp::Match::Ports(
-                        r#match::tcp::PortRange {
+                    r#match: Some(r#match::Match::Destination(tcp(
+                        r#match::tcp::Match::Ports(r#match::tcp::PortRange {
                             min: 8000,
                             max: 8080,
-                        },
-                    )))),
+                        }),
+                    ))),
                 }],
             ),
         ),
@@ -229,7 +240,9 @@ async fn each_flag_reaches_the_proxy_as_linkerd_builds_it() {
                 vec![Match {
                     r#match: Some(r#match::Match::Destination(tcp(
                         r#match::tcp::Match::Netmask(r#match::tcp::Netmask {
-                            ip: Some(IpAddress::from("10.42.0.0".parse::<std::net::IpAddr>().unwrap())),
+                            ip: Some(IpAddress::from(
+                                "10.42.0.0".parse::<std::net::IpAddr>().unwrap(),
+                            )),
                             mask: 16,
                         }),
                     ))),
@@ -237,7 +250,12 @@ async fn each_flag_reaches_the_proxy_as_linkerd_builds_it() {
             ),
         ),
         (
-            vec!["--to-label", "deployment=catalogue", "--to-label", "namespace=sock-shop"],
+            vec![
+                "--to-label",
+                "deployment=catalogue",
+                "--to-label",
+                "namespace=sock-shop",
+            ],
             expected(
                 100,
                 vec![
@@ -278,14 +296,23 @@ async fn each_flag_reaches_the_proxy_as_linkerd_builds_it() {
         assert_eq!(got.as_ref(), Some(&want), "{flags:?}");
     }
     // Headless text output does not ask for headers, as `linkerd viz tap -o text` does not.
-    let mut argv = vec!["meshtap", "proxy", "127.0.0.1:1", "--plaintext", "-o", "text"];
+    let mut argv = vec![
+        "meshtap",
+        "proxy",
+        "127.0.0.1:1",
+        "--plaintext",
+        "-o",
+        "text",
+    ];
     let text = parse(&argv);
     assert_eq!(text.observe_request().extract, None);
     argv.truncate(4);
-    assert_eq!(parse(&argv).observe_request().extract, headers());
+    assert_eq!(parse(&argv).observe_request().extract, Some(headers()));
 }
 
-fn request_inits(events: &[TapEvent]) -> impl Iterator<Item = (&TapEvent, &meshtap::model::event::RequestInit)> {
+fn request_inits(
+    events: &[TapEvent],
+) -> impl Iterator<Item = (&TapEvent, &meshtap::model::event::RequestInit)> {
     events.iter().filter_map(|e| match &e.http {
         Some(HttpEvent::RequestInit(init)) => Some((e, init)),
         _ => None,
@@ -307,7 +334,10 @@ async fn each_window_is_a_new_observe_with_at_most_limit_requests() {
     assert_eq!(failure, None);
     let mut per_base: BTreeMap<u32, BTreeSet<u64>> = BTreeMap::new();
     for (_, init) in request_inits(&events) {
-        per_base.entry(init.id.base).or_default().insert(init.id.stream);
+        per_base
+            .entry(init.id.base)
+            .or_default()
+            .insert(init.id.stream);
     }
     assert!(per_base.len() >= 4, "{per_base:?}");
     for (base, streams) in &per_base {
@@ -323,7 +353,11 @@ async fn each_window_is_a_new_observe_with_at_most_limit_requests() {
         .filter(|(p, _)| p == pod)
         .collect();
     // One Observe per window: as many calls as bases seen (the last may still be open).
-    assert!(observes.len() >= per_base.len(), "{} observes", observes.len());
+    assert!(
+        observes.len() >= per_base.len(),
+        "{} observes",
+        observes.len()
+    );
     assert!(observes.iter().all(|(_, r)| r.limit == 3));
 }
 
@@ -331,11 +365,15 @@ async fn each_window_is_a_new_observe_with_at_most_limit_requests() {
 async fn matches_are_applied_by_the_proxy() {
     let fx = fixture(2_000.0).await;
     let spec = fx.spec(&["--path", "/catalogue", "--max-rps", "50"]);
-    let (events, failure) = collect(spec, false, |events| request_inits(events).count() >= 20).await;
+    let (events, failure) =
+        collect(spec, false, |events| request_inits(events).count() >= 20).await;
     assert_eq!(failure, None);
     let paths: Vec<&str> = request_inits(&events).map(|(_, i)| &*i.path).collect();
     assert!(paths.len() >= 20);
-    assert!(paths.iter().all(|p| p.starts_with("/catalogue")), "{paths:?}");
+    assert!(
+        paths.iter().all(|p| p.starts_with("/catalogue")),
+        "{paths:?}"
+    );
     // Headers were extracted (the UI asks for them), and stream ids are the proxy's own.
     let (_, init) = request_inits(&events).next().unwrap();
     assert!(!init.headers.is_empty());
@@ -350,7 +388,10 @@ async fn the_tap_identity_is_accepted_over_mtls() {
     assert!(!events.is_empty());
     // … and by the pod's identity, as in a cluster.
     let identity = fx.taps.find("front-end").unwrap().identity.clone();
-    assert_eq!(identity, "front-end.sock-shop.serviceaccount.identity.linkerd.cluster.local");
+    assert_eq!(
+        identity,
+        "front-end.sock-shop.serviceaccount.identity.linkerd.cluster.local"
+    );
     let spec = fx.spec(&["--server-name", &identity]);
     assert_eq!(connect(spec).await, None);
 }
@@ -362,17 +403,27 @@ async fn other_clients_are_refused_as_a_proxy_refuses_them() {
     let ca = fx.files.ca.to_str().unwrap();
 
     // Plaintext.
-    let failure = connect(parse(&["meshtap", "proxy", &addr, "--plaintext"])).await.unwrap();
-    assert!(failure.contains("Unauthenticated") || failure.contains("no_tls_from_remote"), "{failure}");
+    let failure = connect(parse(&["meshtap", "proxy", &addr, "--plaintext"]))
+        .await
+        .unwrap();
+    assert!(
+        failure.contains("Unauthenticated") || failure.contains("no_tls_from_remote"),
+        "{failure}"
+    );
     assert!(failure.contains("no_tls_from_remote"), "{failure}");
     assert!(failure.contains("LINKERD2_PROXY_TAP_SVC_NAME"), "{failure}");
     assert!(failure.contains(TAP_IDENTITY), "{failure}");
     assert!(failure.contains("no TLS at all (--plaintext)"), "{failure}");
 
     // TLS without a client certificate.
-    let failure = connect(parse(&["meshtap", "proxy", &addr, "--ca", ca])).await.unwrap();
+    let failure = connect(parse(&["meshtap", "proxy", &addr, "--ca", ca]))
+        .await
+        .unwrap();
     assert!(failure.contains("Unauthorized client"), "{failure}");
-    assert!(failure.contains("without a client certificate"), "{failure}");
+    assert!(
+        failure.contains("without a client certificate"),
+        "{failure}"
+    );
 
     // A certificate from the right CA for the wrong identity.
     let dir = tempfile::tempdir().unwrap();

@@ -17,6 +17,11 @@ use meshtap::source::{SessionInfo, SourceMsg, StreamState};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+// The routes and identities tests live beside this file; they share its helpers and, through
+// `snapshot`, its snapshot directory.
+#[path = "tui_snapshots/routes.rs"]
+mod routes;
+
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
 fn t0() -> DateTime<Utc> {
@@ -228,7 +233,11 @@ fn streaming(width: u16, height: u16) -> AppState {
 }
 
 fn snapshot(name: &str, state: &AppState) {
-    let text = render(state, at(1_500));
+    snapshot_at(name, state, at(1_500));
+}
+
+fn snapshot_at(name: &str, state: &AppState, now: DateTime<Utc>) {
+    let text = render(state, now);
     insta::assert_snapshot!(format!("{name}_{}x{}", state.width, state.height), text);
 }
 

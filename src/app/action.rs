@@ -8,6 +8,8 @@ pub enum QuickField {
     Deployment,
     Path,
     Status,
+    /// Source → destination and direction; in the identities pane, the selected node.
+    Edge,
 }
 
 /// The top-level panes, in tab order.
@@ -126,6 +128,7 @@ const NAMED: &[(&str, Action)] = &[
     ("quick-deployment", Action::Quick(QuickField::Deployment)),
     ("quick-path", Action::Quick(QuickField::Path)),
     ("quick-status", Action::Quick(QuickField::Status)),
+    ("quick-edge", Action::Quick(QuickField::Edge)),
     ("clear-filter", Action::ClearFilter),
     ("reveal", Action::Reveal),
     ("expand", Action::Expand),

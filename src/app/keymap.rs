@@ -17,17 +17,19 @@ pub enum Context {
     Requests,
     Detail,
     Routes,
+    RouteDetail,
     Identities,
     Help,
     Prompt,
 }
 
 impl Context {
-    pub const ALL: [Context; 7] = [
+    pub const ALL: [Context; 8] = [
         Context::Global,
         Context::Requests,
         Context::Detail,
         Context::Routes,
+        Context::RouteDetail,
         Context::Identities,
         Context::Help,
         Context::Prompt,
@@ -39,6 +41,7 @@ impl Context {
             Context::Requests => "requests",
             Context::Detail => "detail",
             Context::Routes => "routes",
+            Context::RouteDetail => "route-detail",
             Context::Identities => "identities",
             Context::Help => "help",
             Context::Prompt => "prompt",

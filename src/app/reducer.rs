@@ -2,14 +2,13 @@
 
 use chrono::{DateTime, Utc};
 
-use super::action::{Action, Pane, QuickField};
+use super::action::{Action, Pane};
 use super::command::{self, Command};
 use super::detail::{self, DetailState};
 use super::prompt::{Prompt, PromptKind, remember};
 use super::state::{ActiveFilter, AppState, Effect, ExportRequest, Level};
 use super::view::SortKey;
 use crate::filter::Filter;
-use crate::model::request::workload;
 use crate::source::{HttpMatch, TapCommand};
 use crate::ui::layout;
 
@@ -71,7 +70,7 @@ impl AppState {
                 self.height = height;
             }
             Action::Click { column, row } => self.click(column, row),
-            other => self.navigate(&other),
+            other => self.navigate(&other, now),
         }
         self.settle();
     }
@@ -79,6 +78,8 @@ impl AppState {
     fn back(&mut self) {
         if self.help.is_some() {
             self.help = None;
+        } else if self.pane == Pane::Routes && self.route_detail.is_some() {
+            self.route_detail = None;
         } else if self.detail.is_some() {
             self.detail = None;
         }
@@ -97,7 +98,7 @@ impl AppState {
     }
 
     /// Movement, whichever part of the screen has focus.
-    fn navigate(&mut self, action: &Action) {
+    fn navigate(&mut self, action: &Action, now: DateTime<Utc>) {
         let list_rows = self.list_rows();
         let page = isize::try_from(list_rows).unwrap_or(isize::MAX);
         if let Some(scroll) = &mut self.help {
@@ -113,7 +114,7 @@ impl AppState {
         }
         match self.pane {
             Pane::Requests => {}
-            Pane::Routes => return self.navigate_routes(action),
+            Pane::Routes => return self.navigate_routes(action, now),
             Pane::Identities => return self.navigate_identities(action),
         }
         if let Some(detail) = &mut self.detail {
@@ -316,40 +317,6 @@ impl AppState {
         }
     }
 
-    fn quick_filter(&mut self, field: QuickField, now: DateTime<Utc>) {
-        let Some(request) = self.view.selected.and_then(|s| self.store.get(s)) else {
-            self.notify(Level::Warning, "no request selected", now);
-            return;
-        };
-        // The destination names the workload being called; fall back to the caller.
-        let workload = workload(&request.destination).or_else(|| workload(&request.source));
-        let clause = match field {
-            QuickField::Namespace => workload.map(|(ns, _, _)| format!("ns={}", quote(ns))),
-            QuickField::Deployment => workload
-                .filter(|(_, kind, _)| *kind == "deploy")
-                .map(|(_, _, name)| format!("deploy={}", quote(name))),
-            QuickField::Path => request
-                .init
-                .as_ref()
-                .map(|_| format!("path={}", quote(request.path()))),
-            QuickField::Status => request.http_status().map(|s| format!("status={s}")),
-        };
-        let Some(clause) = clause else {
-            self.notify(
-                Level::Warning,
-                "the selected request has no such field",
-                now,
-            );
-            return;
-        };
-        let text = match &self.filter {
-            Some(f) => format!("({}) and {clause}", f.text),
-            None => clause,
-        };
-        remember(&mut self.filter_history, &text);
-        self.apply_filter(&text, now);
-    }
-
     fn run_command(&mut self, line: &str, now: DateTime<Utc>) {
         let command = match command::parse(line) {
             Ok(c) => c,
@@ -385,18 +352,5 @@ impl AppState {
                 now,
             );
         }
-    }
-}
-
-/// Quotes a filter value unless it is a plain word.
-fn quote(value: &str) -> String {
-    if !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        value.to_owned()
-    } else {
-        format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
     }
 }

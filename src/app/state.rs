@@ -14,11 +14,12 @@ use super::prompt::Prompt;
 use super::rates::Rates;
 use super::view::RequestsView;
 use crate::model::identities::IdentityTable;
-use crate::model::routes::{Grouping, RouteTable};
+use crate::model::routes::{Grouping, RouteKey, RouteTable};
 use crate::model::store::{Ingested, Store};
 use crate::source::{HttpMatch, SessionInfo, SourceMsg, StreamState, TapCommand};
 use crate::ui::identities::IdentitiesState;
 use crate::ui::layout;
+use crate::ui::route_detail::RouteDetailState;
 use crate::ui::routes::RoutesState;
 use crate::ui::theme::Theme;
 
@@ -69,6 +70,14 @@ pub struct ActiveFilter {
     pub client: String,
 }
 
+/// The route detail, opened with Enter on a route.
+#[derive(Debug)]
+pub struct RouteDetailOpen {
+    pub key: RouteKey,
+    /// Drawing brings the selection up to date with the route's samples; see `routes_view`.
+    pub state: RefCell<RouteDetailState>,
+}
+
 #[derive(Debug)]
 pub struct AppState {
     pub store: Store,
@@ -91,6 +100,8 @@ pub struct AppState {
     pub routes_view: RefCell<RoutesState>,
     pub identities_view: RefCell<IdentitiesState>,
     pub detail: Option<DetailState>,
+    /// Open over (or beside) the routes pane; it stays open while other panes are shown.
+    pub route_detail: Option<RouteDetailOpen>,
     pub prompt: Option<Prompt>,
     /// The help overlay is open, scrolled this far.
     pub help: Option<usize>,
@@ -126,6 +137,7 @@ impl AppState {
             routes_view: RefCell::new(RoutesState::new()),
             identities_view: RefCell::new(IdentitiesState::new()),
             detail: None,
+            route_detail: None,
             prompt: None,
             help: None,
             filter: None,
@@ -251,6 +263,8 @@ impl AppState {
             Context::Help
         } else if self.detail.is_some() && self.pane == Pane::Requests {
             Context::Detail
+        } else if self.route_detail.is_some() && self.pane == Pane::Routes {
+            Context::RouteDetail
         } else {
             match self.pane {
                 Pane::Requests => Context::Requests,

@@ -311,6 +311,18 @@ impl RequestsView {
         self.following = following;
     }
 
+    /// Selects `seq` and leaves follow mode so it stays selected; `false` (and nothing changes)
+    /// when it is not listed.
+    pub fn select_seq(&mut self, store: &Store, seq: u64) -> bool {
+        let rows = self.rows(store);
+        if rows.get(rows.position(seq)) != Some(seq) {
+            return false;
+        }
+        self.selected = Some(seq);
+        self.following = false;
+        true
+    }
+
     /// Scrolls the window without moving the selection unless it would leave the screen.
     pub fn scroll(&mut self, store: &Store, delta: isize, height: usize) {
         let rows = self.rows(store);

@@ -41,6 +41,10 @@ use crate::source::proxy::identity::dns_names;
 const LOG_MAX: usize = 256;
 /// TLS records start with this content type (handshake); anything else is plaintext HTTP/2.
 const TLS_HANDSHAKE: u8 = 0x16;
+/// How long a new connection may stay silent before it is dropped.
+const FIRST_BYTE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Pause after a failed `accept`.
+const ACCEPT_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// One simulated pod's tap port.
 #[derive(Debug, Clone)]
@@ -152,7 +156,11 @@ impl ProxyTaps {
 
     /// Every Observe request received so far (the most recent [`LOG_MAX`]), with its pod.
     pub fn observed(&self) -> Vec<(String, ObserveRequest)> {
-        self.shared.log.lock().map(|l| l.clone()).unwrap_or_default()
+        self.shared
+            .log
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default()
     }
 
     /// Writes the CA and a tap-identity client certificate and key into `dir`.
@@ -186,6 +194,8 @@ impl Drop for ProxyTaps {
 async fn serve(listener: TcpListener, acceptor: TlsAcceptor, shared: Arc<Shared>, pod: PodId) {
     loop {
         let Ok((tcp, _)) = listener.accept().await else {
+            // Out of file descriptors or similar: pause instead of spinning on the error.
+            tokio::time::sleep(ACCEPT_PAUSE).await;
             continue;
         };
         tokio::spawn(connection(tcp, acceptor.clone(), shared.clone(), pod));
@@ -195,7 +205,11 @@ async fn serve(listener: TcpListener, acceptor: TlsAcceptor, shared: Arc<Shared>
 /// Serves one connection: TLS or plaintext, decided by its first byte, then HTTP/2 only.
 async fn connection(tcp: TcpStream, acceptor: TlsAcceptor, shared: Arc<Shared>, pod: PodId) {
     let mut first = [0u8; 1];
-    let is_tls = matches!(tcp.peek(&mut first).await, Ok(1) if first[0] == TLS_HANDSHAKE);
+    // A client that connects and never speaks is dropped rather than held forever.
+    let Ok(peeked) = tokio::time::timeout(FIRST_BYTE_WAIT, tcp.peek(&mut first)).await else {
+        return;
+    };
+    let is_tls = matches!(peeked, Ok(1) if first[0] == TLS_HANDSHAKE);
     let http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
     if is_tls {
         let Ok(tls) = acceptor.accept(tcp).await else {
@@ -262,7 +276,7 @@ impl Tap for PodTap {
             return Err(tonic::Status::invalid_argument("limit must be positive"));
         }
         matcher::validate(request.r#match.as_ref()).map_err(tonic::Status::invalid_argument)?;
-        let headers = request.extract.as_ref().is_some_and(wants_headers);
+        let headers = request.extract.is_some_and(wants_headers);
         let ordinal = shared.observes.fetch_add(1, Ordering::Relaxed);
         let observe = observe::Observe {
             pod: self.pod,
@@ -283,10 +297,10 @@ impl Tap for PodTap {
     }
 }
 
-fn wants_headers(extract: &linkerd2_proxy_api::tap::observe_request::Extract) -> bool {
+fn wants_headers(extract: linkerd2_proxy_api::tap::observe_request::Extract) -> bool {
     use linkerd2_proxy_api::tap::observe_request::extract;
     matches!(
-        &extract.extract,
+        extract.extract,
         Some(extract::Extract::Http(extract::Http {
             extract: Some(extract::http::Extract::Headers(_))
         }))

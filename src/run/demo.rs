@@ -65,7 +65,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             demo.kubeconfig_path.display()
         );
         let proxies = serve_proxy_taps(&args, &demo).await?;
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
         drop(proxies);
         return Ok(ExitCode::SUCCESS);
     }
@@ -82,11 +84,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
 /// The simulated pods' own tap ports (`meshtap proxy`), with the client files written beside the
 /// kubeconfig; lists them and prints an example.
-async fn serve_proxy_taps(args: &DemoArgs, demo: &Demo) -> anyhow::Result<demo::proxy_tap::ProxyTaps> {
+async fn serve_proxy_taps(
+    args: &DemoArgs,
+    demo: &Demo,
+) -> anyhow::Result<demo::proxy_tap::ProxyTaps> {
     let taps = demo::proxy_tap::ProxyTaps::spawn(args.seed, args.rate).await?;
-    let dir = demo.kubeconfig_path.parent().unwrap_or(std::path::Path::new("."));
+    let dir = demo
+        .kubeconfig_path
+        .parent()
+        .unwrap_or(std::path::Path::new("."));
     let files = taps.write_client_files(dir)?;
-    println!("proxy tap ports (io.linkerd.proxy.tap.Tap, mTLS as {}):", demo::proxy_tap::TAP_IDENTITY);
+    println!(
+        "proxy tap ports (io.linkerd.proxy.tap.Tap, mTLS as {}):",
+        demo::proxy_tap::TAP_IDENTITY
+    );
     for proxy in &taps.proxies {
         println!("  {:<40} {}  {}", proxy.pod, proxy.addr, proxy.identity);
     }

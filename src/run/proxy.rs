@@ -25,25 +25,21 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     let (tx, rx) = mpsc::channel(SOURCE_CHANNEL_BATCHES);
     let task = tokio::spawn(proxy::tap(spec, channel, 0, !args.no_reconnect, tx));
     let redactor = super::redactor(args.no_redact, &args.redact_header);
-    let result = match args.output {
-        Some(output) => {
-            let header = CaptureHeader {
-                targets: vec![name.clone()],
-                context: name.clone(),
-                sampling,
-                ..CaptureHeader::default()
-            };
-            super::headless::write_headless(rx, output, &[name], &redactor, &args.export, header)
-                .await
-        }
-        None => {
-            let info = SessionInfo {
-                context: name.clone(),
-                targets: vec![name],
-                sampling,
-            };
-            super::ui::open(rx, None, info, &args.ui, &args.export, redactor).await
-        }
+    let result = if let Some(output) = args.output {
+        let header = CaptureHeader {
+            targets: vec![name.clone()],
+            context: name.clone(),
+            sampling,
+            ..CaptureHeader::default()
+        };
+        super::headless::write_headless(rx, output, &[name], &redactor, &args.export, header).await
+    } else {
+        let info = SessionInfo {
+            context: name.clone(),
+            targets: vec![name],
+            sampling,
+        };
+        super::ui::open(rx, None, info, &args.ui, &args.export, redactor).await
     };
     task.abort();
     result

@@ -188,17 +188,19 @@ fn label_map(wire: WireType, r: &mut Reader<'_>, pairs: &mut Vec<PairSpan>) -> R
         let (mut key, mut value) = ((0, 0), (0, 0));
         let mut entry = m.message()?;
         while let Some((field, wire)) = entry.key()? {
-            match field {
-                1 => {
-                    expect(wire, WireType::Len)?;
-                    key = entry.span()?;
+            let slot = match field {
+                1 => &mut key,
+                2 => &mut value,
+                _ => {
+                    entry.skip(wire)?;
+                    continue;
                 }
-                2 => {
-                    expect(wire, WireType::Len)?;
-                    value = entry.span()?;
-                }
-                _ => entry.skip(wire)?,
-            }
+            };
+            expect(wire, WireType::Len)?;
+            // Only the last survives, but prost refuses any that is not UTF-8. Spans are checked
+            // when looked up, so only an overwritten one needs checking here.
+            std::str::from_utf8(entry.bytes(*slot)).map_err(|_| Malformed)?;
+            *slot = entry.span()?;
         }
         pairs.push([key.0, key.1, value.0, value.1]);
     }

@@ -175,7 +175,7 @@ impl ProxySpec {
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyTapError {
     #[error(
-        "the proxy at {addr} refused the tap: {message}\n  a proxy's tap port admits only the mTLS \
+        "the proxy at {addr} refused the tap (Unauthenticated): {message}\n  a proxy's tap port admits only the mTLS \
          identity named by its LINKERD2_PROXY_TAP_SVC_NAME (default {DEFAULT_TAP_IDENTITY}), with a \
          certificate issued by the mesh's identity issuer.\n  meshtap presented {presented}"
     )]
@@ -216,9 +216,16 @@ impl ProxyTapError {
                 code,
                 message,
             },
+            // The proxy's certificate does not verify: retrying cannot change that.
+            code if message.contains("invalid peer certificate") => Self::Rejected {
+                addr,
+                code,
+                message: format!(
+                    "{message}\n  (a proxy's certificate names its pod's identity: pass it with --server-name)"
+                ),
+            },
             code => {
-                let hint = if message.contains("certificate") || message.contains("NotValidForName")
-                {
+                let hint = if message.contains("certificate") {
                     "\n  (the proxy's certificate names its pod's identity: pass it with --server-name)"
                 } else {
                     ""

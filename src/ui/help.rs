@@ -12,11 +12,12 @@ use crate::app::keymap::Context;
 use crate::ui::layout;
 
 /// Sections in the order they are shown, with their headings.
-const SECTIONS: [(Context, &str); 7] = [
+const SECTIONS: [(Context, &str); 8] = [
     (Context::Global, "Everywhere"),
     (Context::Requests, "Requests pane"),
     (Context::Detail, "Request detail"),
     (Context::Routes, "Routes pane"),
+    (Context::RouteDetail, "Route detail"),
     (Context::Identities, "Identities pane"),
     (Context::Prompt, "Filter and command prompts"),
     (Context::Help, "This help"),

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Paragraph, StatefulWidget, Widget};
 use tui_tree_widget::{Tree, TreeItem, TreeState};
 
 use self::tree::build_items;
-use crate::model::identities::IdentityTable;
+use crate::model::identities::{Edge, IdentityTable, WorkloadId};
 use crate::ui::routes::format::{count, percent};
 use crate::ui::theme::Theme;
 
@@ -62,6 +62,35 @@ impl IdentitiesState {
     pub fn selected(&self) -> &[String] {
         self.tree.selected()
     }
+
+    /// What the cursor is on, resolved against `table`: the edge when on an edge row or one of
+    /// its detail lines, else the workload, else the namespace.
+    pub fn selected_node<'t>(&self, table: &'t IdentityTable) -> Option<SelectedNode<'t>> {
+        let (namespace, rest) = self.selected().split_first()?;
+        let mut local = table
+            .edges()
+            .iter()
+            .filter(|e| tree::namespace_id(&e.key.local.namespace) == *namespace);
+        match rest {
+            [] => local
+                .next()
+                .map(|e| SelectedNode::Namespace(&e.key.local.namespace)),
+            [workload] => local
+                .find(|e| e.key.local.name.as_ref() == workload)
+                .map(|e| SelectedNode::Workload(&e.key.local)),
+            [workload, edge, ..] => local
+                .find(|e| e.key.local.name.as_ref() == workload && tree::edge_id(e) == *edge)
+                .map(SelectedNode::Edge),
+        }
+    }
+}
+
+/// A node of the identities tree, as the model knows it.
+#[derive(Clone, Copy, Debug)]
+pub enum SelectedNode<'t> {
+    Namespace(&'t str),
+    Workload(&'t WorkloadId),
+    Edge(&'t Edge),
 }
 
 mod tree;

@@ -22,13 +22,38 @@ use crate::ui::theme::Theme;
 #[derive(Debug, Default)]
 pub struct RouteDetailState {
     selected: usize,
+    /// The seq under the cursor. A slower request arriving reorders the list; the cursor stays
+    /// on the request the user picked rather than on its old row.
+    anchor: Option<u64>,
     seqs: Vec<u64>,
 }
 
 impl RouteDetailState {
+    /// Takes the route's current samples (none when the route is gone). Drawing does this; the
+    /// reducer does it too before acting, since keys can arrive before the first frame.
+    pub fn sync(&mut self, stats: Option<&RouteStats>) {
+        self.seqs.clear();
+        if let Some(stats) = stats {
+            let samples = stats.slowest.iter().chain(stats.recent_failures());
+            self.seqs.extend(samples.map(|s| s.seq));
+        }
+        // A slow failure is in both lists: keep the copy the cursor is on when it is still there.
+        if self.seqs.get(self.selected) != self.anchor.as_ref()
+            && let Some(index) = self
+                .anchor
+                .and_then(|a| self.seqs.iter().position(|s| *s == a))
+        {
+            self.selected = index;
+        }
+        self.move_by(0);
+    }
+
     pub fn move_by(&mut self, delta: isize) {
         let last = self.seqs.len().saturating_sub(1);
         self.selected = self.selected.saturating_add_signed(delta).min(last);
+        if let Some(&seq) = self.seqs.get(self.selected) {
+            self.anchor = Some(seq);
+        }
     }
 
     /// The seq of the selected request, to open it in the requests pane.
@@ -85,40 +110,48 @@ impl StatefulWidget for RouteDetail<'_> {
         };
         let block = Block::bordered()
             .border_style(border)
-            .title(Line::styled(title, theme.title));
+            .title(Line::styled(title, theme.title))
+            .title_bottom(
+                Line::from(" Esc: back · j/k: select · Enter: show in requests ").right_aligned(),
+            );
         let inner = block.inner(area);
         block.render(area, buf);
         let Some(stats) = self.table.get(self.key) else {
-            state.seqs.clear();
+            state.sync(None);
             Paragraph::new("This route is no longer in the table.")
                 .style(theme.dim)
                 .render(inner, buf);
             return;
         };
         let samples = (KEPT_SAMPLES + 1) as u16;
-        let [summary, top, bottom] = Layout::vertical([
-            Constraint::Length(2),
-            Constraint::Min(3),
-            Constraint::Length(samples),
-        ])
-        .areas(inner);
+        let [summary, rest] =
+            Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
         Paragraph::new(summary_line(stats, self.now, theme))
             .wrap(Wrap { trim: true })
             .render(summary, buf);
-        let [codes, hist] =
-            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
-                .spacing(2)
-                .areas(top);
-        Paragraph::new(status_lines(stats, theme)).render(codes, buf);
-        Paragraph::new(histogram_lines(stats, hist.width, hist.height, theme)).render(hist, buf);
+        let columns =
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).spacing(2);
+        let [codes_column, hist_column] = columns.areas(rest);
+        // The histogram may use what the sample lists leave; then the lists move up under the
+        // taller of the two blocks, so a tall terminal leaves its blank space at the bottom.
+        let room = rest.height.saturating_sub(samples + 1).max(3);
+        let status = status_lines(stats, codes_column.width, theme);
+        let hist = histogram_lines(stats, hist_column.width, room, theme);
+        let top_height = u16::try_from(status.len().max(hist.len()))
+            .unwrap_or(u16::MAX)
+            .min(room);
+        let [top, _, bottom, _] = Layout::vertical([
+            Constraint::Length(top_height),
+            Constraint::Length(1),
+            Constraint::Length(samples),
+            Constraint::Min(0),
+        ])
+        .areas(rest);
+        let [codes, hist_area] = columns.areas(top);
+        Paragraph::new(status).render(codes, buf);
+        Paragraph::new(hist).render(hist_area, buf);
 
-        state.seqs = stats
-            .slowest
-            .iter()
-            .chain(stats.recent_failures())
-            .map(|s| s.seq)
-            .collect();
-        state.move_by(0);
+        state.sync(Some(stats));
         let [slow, failing] =
             Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                 .spacing(2)
@@ -176,11 +209,13 @@ fn status_style(code: u32, theme: &Theme) -> Style {
     }
 }
 
-fn status_lines(stats: &RouteStats, theme: &Theme) -> Vec<Line<'static>> {
+fn status_lines(stats: &RouteStats, width: u16, theme: &Theme) -> Vec<Line<'static>> {
     let total = stats.requests.max(1) as f64;
+    // Beside the list the column is narrow: the label gives way before the numbers do.
+    let label_width = usize::from(width.saturating_sub(13)).clamp(10, 22);
     let row = |label: String, n: u64, style: Style| {
         Line::from(vec![
-            Span::styled(format!("{label:<22}"), style),
+            Span::styled(format!("{label:<label_width$.label_width$}"), style),
             Span::styled(format!("{:>6}", count(n)), theme.text),
             Span::styled(format!("{:>7}", percent(n as f64 / total)), theme.dim),
         ])

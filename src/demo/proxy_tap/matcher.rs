@@ -35,11 +35,9 @@ fn validate_at(m: &Match, depth: usize) -> Result<(), String> {
         r#match::Match::Source(t) | r#match::Match::Destination(t) => {
             match t.r#match.as_ref().ok_or("missing tcp match")? {
                 tcp::Match::Netmask(n) => {
-                    let ip = n
-                        .ip
-                        .clone()
-                        .and_then(|ip| IpAddr::try_from(ip).ok())
-                        .ok_or("netmask without an IP")?;
+                    let ip =
+                        n.ip.and_then(|ip| IpAddr::try_from(ip).ok())
+                            .ok_or("netmask without an IP")?;
                     let bits = if ip.is_ipv4() { 32 } else { 128 };
                     if n.mask > bits {
                         return Err(format!("invalid netmask /{}", n.mask));
@@ -108,7 +106,7 @@ fn tcp_matches(t: &r#match::Tcp, addr: Option<SocketAddr>) -> bool {
             }
         }
         Some(tcp::Match::Netmask(n)) => {
-            let Some(net) = n.ip.clone().and_then(|ip| IpAddr::try_from(ip).ok()) else {
+            let Some(net) = n.ip.and_then(|ip| IpAddr::try_from(ip).ok()) else {
                 return false;
             };
             in_network(addr.ip(), net, n.mask)

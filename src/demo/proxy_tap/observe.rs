@@ -118,7 +118,10 @@ impl Tapper {
             if self.tapped >= self.limit {
                 return None;
             }
-            let ok = self.r#match.as_ref().is_none_or(|m| matcher::matches(m, &event));
+            let ok = self
+                .r#match
+                .as_ref()
+                .is_none_or(|m| matcher::matches(m, &event));
             if !ok {
                 return None;
             }

@@ -101,11 +101,13 @@ fn stream_id(id: Option<tap::tap_event::http::StreamId>) -> StreamId {
 fn method(interner: &mut Interner, method: http_types::HttpMethod) -> Option<Text> {
     use http_types::http_method::{Registered, Type};
     match method.r#type? {
-        Type::Registered(n) => Some(interner.text(
-            Registered::try_from(n)
-                .unwrap_or(Registered::Get)
-                .as_str_name(),
-        )),
+        Type::Registered(n) => Some(
+            interner.text(
+                Registered::try_from(n)
+                    .unwrap_or(Registered::Get)
+                    .as_str_name(),
+            ),
+        ),
         Type::Unregistered(s) => Some(interner.text(&s)),
     }
 }
@@ -113,11 +115,13 @@ fn method(interner: &mut Interner, method: http_types::HttpMethod) -> Option<Tex
 fn scheme(interner: &mut Interner, scheme: http_types::Scheme) -> Option<Text> {
     use http_types::scheme::{Registered, Type};
     match scheme.r#type? {
-        Type::Registered(n) => Some(interner.text(
-            Registered::try_from(n)
-                .unwrap_or(Registered::Http)
-                .as_str_name(),
-        )),
+        Type::Registered(n) => Some(
+            interner.text(
+                Registered::try_from(n)
+                    .unwrap_or(Registered::Http)
+                    .as_str_name(),
+            ),
+        ),
         Type::Unregistered(s) => Some(interner.text(&s)),
     }
 }
@@ -151,9 +155,9 @@ fn duration(d: prost_types::Duration) -> Duration {
 pub fn socket_addr(addr: &net::TcpAddress) -> Option<SocketAddr> {
     let ip = match addr.ip.as_ref()?.ip? {
         net::ip_address::Ip::Ipv4(v4) => IpAddr::V4(Ipv4Addr::from(v4)),
-        net::ip_address::Ip::Ipv6(v6) => {
-            IpAddr::V6(Ipv6Addr::from((u128::from(v6.first) << 64) | u128::from(v6.last)))
-        }
+        net::ip_address::Ip::Ipv6(v6) => IpAddr::V6(Ipv6Addr::from(
+            (u128::from(v6.first) << 64) | u128::from(v6.last),
+        )),
     };
     Some(SocketAddr::new(ip, u16::try_from(addr.port).unwrap_or(0)))
 }
@@ -181,7 +185,10 @@ mod tests {
             }),
         );
         assert_eq!(hs[0].value, HeaderValue::Str("café".into()));
-        assert_eq!(hs[1].value, HeaderValue::Bin(vec![0xff, 0x00].into_boxed_slice()));
+        assert_eq!(
+            hs[1].value,
+            HeaderValue::Bin(vec![0xff, 0x00].into_boxed_slice())
+        );
     }
 
     #[test]
@@ -192,6 +199,9 @@ mod tests {
             }),
             port: 8080,
         };
-        assert_eq!(socket_addr(&wire), Some("10.42.0.7:8080".parse().expect("addr")));
+        assert_eq!(
+            socket_addr(&wire),
+            Some("10.42.0.7:8080".parse().expect("addr"))
+        );
     }
 }

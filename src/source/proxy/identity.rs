@@ -8,7 +8,7 @@ use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer as _, X509Certificate};
 
 /// The identity a proxy admits on its tap port unless `LINKERD2_PROXY_TAP_SVC_NAME` says
-/// otherwise: the linkerd-viz tap server's ServiceAccount.
+/// otherwise: the linkerd-viz tap server's service account.
 pub const DEFAULT_TAP_IDENTITY: &str =
     "tap.linkerd-viz.serviceaccount.identity.linkerd.cluster.local";
 

@@ -27,7 +27,7 @@ pub struct ProxyMatch {
     pub to_net: Option<Netmask>,
     /// Labels the proxy attaches to the destination (`deployment=web`, `namespace=emojivoto`).
     pub destination_labels: Vec<(String, String)>,
-    /// Route labels (`route=GET /books`, from a ServiceProfile).
+    /// Route labels (`route=GET /books`, from a service profile).
     pub route_labels: Vec<(String, String)>,
 }
 
@@ -95,7 +95,11 @@ pub fn parse_label(s: &str) -> Result<(String, String), String> {
 /// Requests per 1-second window: Linkerd's arithmetic for one pod (`maxRps`, 100 when 0, at
 /// least 1, truncated).
 pub fn window_limit(max_rps: f32) -> u32 {
-    let rps = if max_rps == 0.0 { DEFAULT_MAX_RPS } else { max_rps };
+    let rps = if max_rps == 0.0 {
+        DEFAULT_MAX_RPS
+    } else {
+        max_rps
+    };
     // `!(x >= 1)` also catches NaN and negatives.
     let rps = if rps >= 1.0 { rps } else { 1.0 };
     rps as u32
@@ -129,9 +133,8 @@ pub fn scheme(text: &str) -> Scheme {
 pub fn observe_request(matches: &ProxyMatch, limit: u32, extract_headers: bool) -> ObserveRequest {
     use r#match::http::{StringMatch, string_match};
     let wrap = |m: r#match::Match| Match { r#match: Some(m) };
-    let http = |m: r#match::http::Match| {
-        wrap(r#match::Match::Http(r#match::Http { r#match: Some(m) }))
-    };
+    let http =
+        |m: r#match::http::Match| wrap(r#match::Match::Http(r#match::Http { r#match: Some(m) }));
     let label = |(key, value): &(String, String)| r#match::Label {
         key: key.clone(),
         value: value.clone(),
@@ -204,7 +207,13 @@ mod tests {
     #[test]
     fn flag_values_parse() {
         assert_eq!("80".parse(), Ok(PortRange { min: 80, max: 80 }));
-        assert_eq!("8000-8080".parse(), Ok(PortRange { min: 8000, max: 8080 }));
+        assert_eq!(
+            "8000-8080".parse(),
+            Ok(PortRange {
+                min: 8000,
+                max: 8080
+            })
+        );
         assert!("9-1".parse::<PortRange>().is_err());
         let net: Netmask = "10.42.0.0/16".parse().expect("net");
         assert_eq!(net.prefix, 16);
@@ -218,7 +227,10 @@ mod tests {
     fn methods_and_schemes_are_registered_when_known() {
         use http_types::http_method::Type;
         assert_eq!(method("get").r#type, Some(Type::Registered(0)));
-        assert_eq!(method("PURGE").r#type, Some(Type::Unregistered("PURGE".into())));
+        assert_eq!(
+            method("PURGE").r#type,
+            Some(Type::Unregistered("PURGE".into()))
+        );
         assert_eq!(
             scheme("HTTPS").r#type,
             Some(http_types::scheme::Type::Registered(1))

@@ -116,12 +116,27 @@ pub(super) fn build_items<'t>(
         spans.extend(ns_totals.spans(theme));
         let key = (ns_totals.concerns, ns_totals.requests);
         let children = children.into_iter().map(|(_, item)| item).collect();
-        if let Ok(item) = TreeItem::new(format!("ns:{namespace}"), Line::from(spans), children) {
+        if let Ok(item) = TreeItem::new(namespace_id(namespace), Line::from(spans), children) {
             namespaces.push((key, item));
         }
     }
     sort_keyed(&mut namespaces, sort);
     namespaces.into_iter().map(|(_, item)| item).collect()
+}
+
+/// The tree identifier of a namespace node (prefixed so it never equals a workload's).
+pub(super) fn namespace_id(namespace: &str) -> String {
+    format!("ns:{namespace}")
+}
+
+/// The tree identifier of an edge node, unique among its workload's edges.
+pub(super) fn edge_id(edge: &Edge) -> String {
+    format!(
+        "{}|{}/{}",
+        edge.key.direction.short(),
+        edge.key.peer.namespace,
+        edge.key.peer.name
+    )
 }
 
 fn sort_edges(edges: &mut [(&Edge, Vec<Concern>)], sort: IdentitySort) {
@@ -256,12 +271,7 @@ fn edge_item(
             theme.warning,
         ));
     }
-    let id = format!(
-        "{}|{}/{}",
-        edge.key.direction.short(),
-        edge.key.peer.namespace,
-        edge.key.peer.name
-    );
+    let id = edge_id(edge);
     TreeItem::new(id.clone(), Line::from(spans), children)
         .unwrap_or_else(|_| TreeItem::new_leaf(id, "?"))
 }

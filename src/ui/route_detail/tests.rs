@@ -50,6 +50,8 @@ fn snapshot_detail_160x48() {
     let table = RouteTable::rebuild(Grouping::Route, &sock_shop());
     let key = orders_key(&table);
     let mut state = RouteDetailState::default();
+    // Past the eight slowest: the second recent failure.
+    state.sync(table.get(&key));
     state.move_by(9);
     insta::assert_snapshot!(draw(&table, &key, &mut state, 160, 48).backend());
 }
@@ -88,6 +90,34 @@ fn samples_are_selectable_by_seq() {
         state.selected_seq(),
         stats.recent_failures().last().map(|s| s.seq)
     );
+}
+
+#[test]
+fn the_cursor_stays_on_its_request_when_samples_reorder() {
+    let requests = sock_shop();
+    let mut table = RouteTable::rebuild(Grouping::Route, &requests);
+    let key = orders_key(&table);
+    let mut state = RouteDetailState::default();
+    state.sync(table.get(&key));
+    state.move_by(2);
+    let picked = state.selected_seq();
+    // A new slowest request goes in front of the one under the cursor.
+    let slowest = table.get(&key).expect("stats").slowest[0].seq;
+    let mut slower = requests
+        .iter()
+        .find(|r| r.seq == slowest)
+        .expect("request")
+        .clone();
+    slower.seq = 1_000_000;
+    if let Some(response) = &mut slower.response {
+        response.since_request_init = Some(std::time::Duration::from_secs(60));
+    }
+    table.record(&slower);
+    assert_eq!(table.get(&key).expect("stats").slowest[0].seq, 1_000_000);
+    state.sync(table.get(&key));
+    assert_eq!(state.selected_seq(), picked);
+    state.sync(None);
+    assert_eq!(state.selected_seq(), None);
 }
 
 #[test]
