@@ -82,7 +82,7 @@ impl AppState {
     }
 
     /// Switches to the requests pane with `seq` selected, or says why it cannot be shown.
-    pub(super) fn show_request(&mut self, seq: u64, now: DateTime<Utc>) {
+    fn show_request(&mut self, seq: u64, now: DateTime<Utc>) {
         let Some(request) = self.store.get(seq) else {
             let text = format!(
                 "request #{seq} is no longer held: newer requests pushed it out (capacity {})",
@@ -90,23 +90,25 @@ impl AppState {
             );
             return self.notify(Level::Warning, text, now);
         };
-        let why = if self.view.filter().is_some_and(|f| !f.matches(request)) {
+        let hidden = if self.view.filter().is_some_and(|f| !f.matches(request)) {
             Some("hidden by the filter")
         } else if self.view.paused_at.is_some_and(|last| seq > last) {
             Some("newer than the paused view")
         } else {
             None
         };
-        // A sorted list is rebuilt lazily; bring it up to date so the request is in it.
-        self.view.refresh_sort(&self.store, now, true);
         let detail = self
             .detail
             .as_ref()
             .filter(|d| d.seq != seq)
             .map(|_| DetailState::new(seq, Some(request)));
-        if why.is_some() || !self.view.select_seq(&self.store, seq) {
-            let why = why.unwrap_or("not listed");
+        if let Some(why) = hidden {
             return self.notify(Level::Warning, format!("request #{seq} is {why}"), now);
+        }
+        // A sorted list is rebuilt lazily; bring it up to date so the request is in it.
+        self.view.refresh_sort(&self.store, now, true);
+        if !self.view.select_seq(&self.store, seq) {
+            return self.notify(Level::Warning, format!("request #{seq} is not listed"), now);
         }
         // An open request detail follows the jump rather than keep showing another request.
         if detail.is_some() {

@@ -74,10 +74,9 @@ impl AppState {
             .ok_or("nothing selected")?;
         let clause = match node {
             SelectedNode::Namespace(ns) => Some(format!("ns={}", quote(ns))),
-            // The tree lists a workload's traffic in both directions.
-            SelectedNode::Workload(id) => {
-                workload_term(id).map(|w| format!("(src={w} or dst={w})"))
-            }
+            // What the tree counts under a workload: what its own proxy reported, both ways.
+            SelectedNode::Workload(id) => workload_term(id)
+                .map(|w| format!("((src={w} and dir=out) or (dst={w} and dir=in))")),
             SelectedNode::Edge(edge) => {
                 let (client, server) = edge.key.client_server();
                 edge_clause(

@@ -12,7 +12,7 @@ use tui_tree_widget::{Tree, TreeItem, TreeState};
 
 use self::tree::build_items;
 use crate::model::identities::{Edge, IdentityTable, WorkloadId};
-use crate::ui::routes::format::{count, percent};
+use crate::ui::routes::format::{count, counted, percent};
 use crate::ui::theme::Theme;
 
 /// How siblings in the tree are ordered.
@@ -133,10 +133,10 @@ impl<'a> IdentitiesPane<'a> {
             Span::styled(format!("mTLS {}", percent(share)), share_style),
             Span::styled(format!(" of {} req", count(s.requests)), theme.text),
             Span::styled(" · ", theme.dim),
-            Span::styled(format!("{} identities", s.identities), theme.text),
+            Span::styled(counted(s.identities, "identity", "identities"), theme.text),
             Span::styled(" · ", theme.dim),
             Span::styled(
-                format!("{} plaintext edges", s.plaintext_edges),
+                counted(s.plaintext_edges, "plaintext edge", "plaintext edges"),
                 if s.plaintext_edges > 0 {
                     theme.tls_plain
                 } else {
@@ -170,8 +170,8 @@ impl StatefulWidget for IdentitiesPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer, state: &mut IdentitiesState) {
         let theme = self.theme;
         let title = format!(
-            " Identities · {} edges · by {} ",
-            self.table.len(),
+            " Identities · {} · by {} ",
+            counted(self.table.len(), "edge", "edges"),
             state.sort.label()
         );
         let border = if self.focused {

@@ -14,7 +14,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget};
 
-use self::format::{bytes, count, latency, percent, rps, sparkline};
+use self::format::{bytes, count, counted, latency, percent, rps, sparkline};
 pub use self::sort::SortColumn;
 use crate::model::routes::{RouteKey, RouteRow, RouteTable, Window};
 use crate::ui::theme::Theme;
@@ -205,10 +205,10 @@ impl<'a> RoutesPane<'a> {
         let (column, descending) = state.sort();
         let arrow = if descending { "▼" } else { "▲" };
         let mut text = format!(
-            " Routes · {} · {} · {} rows · by {} {arrow} ",
+            " Routes · {} · {} · {} · by {} {arrow} ",
             self.table.grouping().label(),
             state.window.label(),
-            state.rows.len(),
+            counted(state.rows.len(), "row", "rows"),
             column.header(),
         );
         let folded = self.table.stats().overflowed;

@@ -4,6 +4,7 @@
 use meshtap::app::action::QuickField;
 use meshtap::app::{Action, AppState, Pane};
 use meshtap::model::event::Eos;
+use meshtap::model::request::Request;
 use meshtap::model::store::Store;
 
 use super::{Call, SIZES, at, call, feed, render, snapshot_at, state};
@@ -80,7 +81,7 @@ fn enter_on_a_slow_request_selects_it_in_the_requests_pane() {
     state.handle(Action::Open, at(NOW_MS));
     state.handle(Action::Down, at(NOW_MS));
     let seq = selected_sample(&state).expect("a slow request");
-    let latency = state.store.get(seq).and_then(|r| r.latency());
+    let latency = state.store.get(seq).and_then(Request::latency);
     assert!(latency.is_some_and(|l| l.as_millis() >= 900), "{latency:?}");
     state.handle(Action::Open, at(NOW_MS));
     assert_eq!(state.pane, Pane::Requests);
@@ -166,7 +167,7 @@ fn a_request_newer_than_the_paused_view_is_not_jumped_to() {
         state
             .store
             .get(seq)
-            .and_then(|r| r.latency())
+            .and_then(Request::latency)
             .is_some_and(|l| l.as_secs() == 9)
     );
     state.handle(Action::Open, at(NOW_MS));
@@ -209,4 +210,19 @@ fn help_lists_the_route_detail_keys() {
             .any(|l| l.contains("Enter") && l.contains("Show this request in the requests pane")),
         "{help:#?}"
     );
+}
+
+#[test]
+fn on_a_workload_the_filter_matches_what_the_tree_counts_under_it() {
+    let mut state = busy_state(160, 48);
+    state.handle(Action::ShowPane(Pane::Identities), at(NOW_MS));
+    render(&state, at(NOW_MS));
+    state.handle(Action::Down, at(NOW_MS));
+    state.handle(Action::Quick(QuickField::Edge), at(NOW_MS));
+    let text = state.filter.as_ref().map(|f| f.text.clone());
+    assert_eq!(
+        text.as_deref(),
+        Some("src=sock-shop/front-end and dir=out or dst=sock-shop/front-end and dir=in")
+    );
+    assert_eq!(state.view.rows(&state.store).len(), 200);
 }

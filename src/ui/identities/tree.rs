@@ -11,7 +11,7 @@ use crate::model::event::Direction;
 use crate::model::identities::{
     Concern, Edge, IdentityTable, TlsState, WorkloadId, short_identity,
 };
-use crate::ui::routes::format::{count, percent};
+use crate::ui::routes::format::{count, counted, percent};
 use crate::ui::theme::Theme;
 
 struct Totals {
@@ -110,7 +110,7 @@ pub(super) fn build_items<'t>(
         };
         let mut spans = vec![Span::styled(label.to_owned(), theme.header)];
         spans.push(Span::styled(
-            format!("  {} workloads", children.len()),
+            format!("  {}", counted(children.len(), "workload", "workloads")),
             theme.dim,
         ));
         spans.extend(ns_totals.spans(theme));

@@ -32,6 +32,11 @@ fn scaled(mut value: f64, units: &[&str], step: f64) -> String {
     }
 }
 
+/// `1 edge`, `3 edges`: a count with its noun, singular only for one.
+pub fn counted(n: usize, singular: &str, plural: &str) -> String {
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
 /// Requests per second: `0`, `0.4`, `12`, `1.2k`.
 pub fn rps(value: f64) -> String {
     if value <= 0.0 {
