@@ -64,7 +64,8 @@ pub struct Edge {
     pub identity_changed: bool,
     /// The last inbound authorization that allowed a request (`authz_kind`, `authz_name`).
     pub authz: Option<(Text, Text)>,
-    /// Inbound requests allowed only by a default policy that admits unauthenticated clients.
+    /// Inbound plaintext requests allowed only by a default policy that admits unauthenticated
+    /// clients.
     pub unauthenticated_allowed: u64,
     /// Inbound 403 / `PermissionDenied` with no authorization matched: the policy said no.
     pub denied: u64,
@@ -349,7 +350,10 @@ fn record_authz(edge: &mut Edge, request: &Request) {
             {
                 edge.authz = Some((Text::from(kind), Text::from(name)));
             }
-            if kind == "default" && name.contains("unauthenticated") {
+            // Linkerd's default policy admits everyone, so mTLS traffic under it is normal;
+            // what deserves a look is plaintext that it let in.
+            let plaintext = request.identity().1 != "true";
+            if kind == "default" && name.contains("unauthenticated") && plaintext {
                 edge.unauthenticated_allowed += 1;
             }
         }

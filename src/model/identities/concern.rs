@@ -14,7 +14,7 @@ pub enum Concern {
     IdentityMismatch {
         requests: u64,
     },
-    /// Allowed by a default policy that admits unauthenticated clients.
+    /// Plaintext allowed by a default policy that admits unauthenticated clients.
     UnauthenticatedAllowed {
         policy: Text,
         requests: u64,
@@ -44,7 +44,7 @@ impl Concern {
             }
             Concern::UnauthenticatedAllowed { policy, requests } => {
                 format!(
-                    "{requests} requests allowed by default policy {policy} (no authorization policy)"
+                    "{requests} plaintext requests allowed by default policy {policy} (no authorization policy requires mTLS)"
                 )
             }
             Concern::Denied { requests } => format!("{requests} requests denied by policy"),

@@ -181,7 +181,12 @@ fn a_server_identity_of_another_service_account_stands_out() {
 #[test]
 fn authorization_labels_are_read_in_plain_terms() {
     let mut table = IdentityTable::new();
+    // Plaintext let in by the default policy is worth a look; mTLS under it is normal.
     table.record(&ok(Req::inbound(1, "front-end", "user", "GET", "/")
+        .label(true, "tls", "no_tls_from_remote")
+        .label(false, "authz_kind", "default")
+        .label(false, "authz_name", "all-unauthenticated")));
+    table.record(&ok(Req::inbound(5, "front-end", "user", "GET", "/")
         .label(false, "authz_kind", "default")
         .label(false, "authz_name", "all-unauthenticated")));
     table.record(&ok(Req::inbound(2, "front-end", "user", "GET", "/")));
@@ -250,5 +255,5 @@ fn sock_shop_summary() {
     // front-end, catalogue, carts, user, orders, payment's wrong "default", queue-master, ...
     assert!(summary.identities >= 6, "{summary:?}");
     assert!(summary.plaintext_edges >= 3, "{summary:?}");
-    assert!(summary.edges_with_concerns >= 4, "{summary:?}");
+    assert!(summary.edges_with_concerns >= 2, "{summary:?}");
 }
