@@ -113,6 +113,15 @@ tm send-keys -t "$SESSION" 2
 wait_for '┌ Routes' "the routes pane"
 wait_for 'catalogue GET /catalogue' "a route row with a path template"
 wait_for '[0-9.]+% +[0-9.]+(µs|ms|s) ' "success rate and latency columns"
+tm send-keys -t "$SESSION" Enter
+wait_for 'Status codes' "the route detail"
+wait_for 'Slowest' "the route's slowest requests"
+tm send-keys -t "$SESSION" Enter
+wait_for 'request #[0-9]+ selected' "the jump to the slowest request"
+wait_for "$ROW" "the requests pane after the jump"
+tm send-keys -t "$SESSION" 2
+tm send-keys -t "$SESSION" Escape
+wait_gone 'Status codes' "the route detail"
 
 step "identities pane"
 tm send-keys -t "$SESSION" 3
