@@ -14,7 +14,7 @@ use prost::Message;
 
 const EVENTS: usize = 6_000;
 
-fn labels(pod: usize, side: &str) -> Option<tap::EndpointMeta> {
+fn labels(pod: usize, side: &str) -> tap::EndpointMeta {
     let deploy = format!("{side}-{}", pod % 7);
     let pairs = [
         ("control_plane_ns", "linkerd".to_string()),
@@ -25,12 +25,18 @@ fn labels(pod: usize, side: &str) -> Option<tap::EndpointMeta> {
         ("serviceaccount", deploy.clone()),
         ("service", deploy.clone()),
         ("tls", "true".to_string()),
-        ("server_id", format!("{deploy}.sock-shop.serviceaccount.identity.linkerd.cluster.local")),
+        (
+            "server_id",
+            format!("{deploy}.sock-shop.serviceaccount.identity.linkerd.cluster.local"),
+        ),
         ("zone", "zone-a".to_string()),
     ];
-    Some(tap::EndpointMeta {
-        labels: pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<HashMap<_, _>>(),
-    })
+    tap::EndpointMeta {
+        labels: pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect::<HashMap<_, _>>(),
+    }
 }
 
 fn header(name: &str, value: &str) -> viz::headers::Header {
@@ -46,24 +52,39 @@ fn stream() -> Bytes {
     let mut out = Vec::new();
     let mut bytes = 0;
     for i in 0..EVENTS / 3 {
-        let id = Some(StreamId { base: 7, stream: i as u64 });
+        let id = Some(StreamId {
+            base: 7,
+            stream: i as u64,
+        });
         let base = tap::TapEvent {
-            source: Some(tcp_address(format!("10.42.0.{}:4{:04}", i % 200, i % 9999).parse().expect("addr"))),
-            destination: Some(tcp_address(format!("10.42.1.{}:8080", i % 50).parse().expect("addr"))),
-            source_meta: labels(i, "front-end"),
-            destination_meta: labels(i + 1, "catalogue"),
+            source: Some(tcp_address(
+                format!("10.42.0.{}:4{:04}", i % 200, i % 9999)
+                    .parse()
+                    .expect("addr"),
+            )),
+            destination: Some(tcp_address(
+                format!("10.42.1.{}:8080", i % 50).parse().expect("addr"),
+            )),
+            source_meta: Some(labels(i, "front-end")),
+            destination_meta: Some(labels(i + 1, "catalogue")),
             proxy_direction: 2,
             route_meta: None,
             event: None,
         };
-        let http = |event| Some(tap::tap_event::Event::Http(tap::tap_event::Http { event: Some(event) }));
+        let http = |event| {
+            Some(tap::tap_event::Event::Http(tap::tap_event::Http {
+                event: Some(event),
+            }))
+        };
         let events = [
             Event::RequestInit(RequestInit {
                 id,
-                method: Some(viz::HttpMethod { r#type: Some(viz::http_method::Type::Registered(0)) }),
+                method: Some(viz::HttpMethod {
+                    r#type: Some(viz::http_method::Type::Registered(0)),
+                }),
                 scheme: None,
                 authority: "catalogue.sock-shop.svc.cluster.local:80".into(),
-                path: format!("/catalogue/{:08x}-2d88-40de-b95f-e00e1502085b", i),
+                path: format!("/catalogue/{i:08x}-2d88-40de-b95f-e00e1502085b"),
                 headers: Some(viz::Headers {
                     headers: vec![
                         header("user-agent", "Go-http-client/1.1"),
@@ -74,26 +95,41 @@ fn stream() -> Bytes {
             }),
             Event::ResponseInit(ResponseInit {
                 id,
-                since_request_init: Some(prost_types::Duration { seconds: 0, nanos: 1_500_000 }),
+                since_request_init: Some(prost_types::Duration {
+                    seconds: 0,
+                    nanos: 1_500_000,
+                }),
                 http_status: 200,
                 headers: None,
             }),
             Event::ResponseEnd(ResponseEnd {
                 id,
-                since_request_init: Some(prost_types::Duration { seconds: 0, nanos: 2_000_000 }),
-                since_response_init: Some(prost_types::Duration { seconds: 0, nanos: 500_000 }),
+                since_request_init: Some(prost_types::Duration {
+                    seconds: 0,
+                    nanos: 2_000_000,
+                }),
+                since_response_init: Some(prost_types::Duration {
+                    seconds: 0,
+                    nanos: 500_000,
+                }),
                 response_bytes: 1234,
                 eos: None,
                 trailers: None,
             }),
         ];
         for event in events {
-            let frame = frames::encode(&tap::TapEvent { event: http(event), ..base.clone() });
+            let frame = frames::encode(&tap::TapEvent {
+                event: http(event),
+                ..base.clone()
+            });
             bytes += frame.len();
             out.extend_from_slice(&frame);
         }
     }
-    eprintln!("ingest bench stream: {EVENTS} events, {} bytes/event on average", bytes / EVENTS);
+    eprintln!(
+        "ingest bench stream: {EVENTS} events, {} bytes/event on average",
+        bytes / EVENTS
+    );
     Bytes::from(out)
 }
 
@@ -114,7 +150,8 @@ fn meshtap_ingest(stream: &[u8], now: DateTime<Utc>) -> usize {
     let mut decoder = FrameDecoder::default();
     let mut interner = Interner::default();
     let mut store = Store::new(EVENTS);
-    let mut routes = meshtap::model::routes::RouteTable::new(meshtap::model::routes::Grouping::Route);
+    let mut routes =
+        meshtap::model::routes::RouteTable::new(meshtap::model::routes::Grouping::Route);
     decoder.push(stream);
     let mut finished = 0;
     while let Ok(Some(frame)) = decoder.next_frame() {
@@ -135,7 +172,8 @@ fn meshtap_ingest_via_prost(stream: &[u8], now: DateTime<Utc>) -> usize {
     let mut decoder = FrameDecoder::default();
     let mut interner = Interner::default();
     let mut store = Store::new(EVENTS);
-    let mut routes = meshtap::model::routes::RouteTable::new(meshtap::model::routes::Grouping::Route);
+    let mut routes =
+        meshtap::model::routes::RouteTable::new(meshtap::model::routes::Grouping::Route);
     decoder.push(stream);
     let mut finished = 0;
     while let Ok(Some(frame)) = decoder.next_frame() {
@@ -169,11 +207,17 @@ fn ingest(c: &mut Criterion) {
     let now = Utc::now();
     let mut group = c.benchmark_group("ingest");
     group.throughput(Throughput::Elements(EVENTS as u64));
-    group.bench_function("prost_decode_proxy_api", |b| b.iter(|| prost_decode(&stream)));
-    group.bench_function("meshtap_decode_join_aggregate", |b| b.iter(|| meshtap_ingest(&stream, now)));
-    group.bench_function("meshtap_decode_only", |b| b.iter(|| meshtap_decode_only(&stream, now)));
+    group.bench_function("prost_decode_proxy_api", |b| {
+        b.iter(|| prost_decode(&stream));
+    });
+    group.bench_function("meshtap_decode_join_aggregate", |b| {
+        b.iter(|| meshtap_ingest(&stream, now));
+    });
+    group.bench_function("meshtap_decode_only", |b| {
+        b.iter(|| meshtap_decode_only(&stream, now));
+    });
     group.bench_function("meshtap_via_prost_join_aggregate", |b| {
-        b.iter(|| meshtap_ingest_via_prost(&stream, now))
+        b.iter(|| meshtap_ingest_via_prost(&stream, now));
     });
     group.finish();
 }

@@ -17,14 +17,22 @@ fn state(requests: usize) -> AppState {
         targets: vec!["ns/sock-shop".into()],
         sampling: String::new(),
     };
-    let mut state = AppState::new(Store::new(requests), info, config::from_text("", "bench", false));
+    let mut state = AppState::new(
+        Store::new(requests),
+        info,
+        config::from_text("", "bench", false),
+    );
     let now = Utc::now();
     let mut interner = Interner::default();
     // Each simulated request is a trio of events (some never end): 3.2 events per request is
     // enough to fill the store.
     let events = meshtap::demo::sim::generate(1, requests * 16 / 5);
     for chunk in events.chunks(4096) {
-        let batch = chunk.iter().cloned().map(|e| wire::event(&mut interner, e, now)).collect();
+        let batch = chunk
+            .iter()
+            .cloned()
+            .map(|e| wire::event(&mut interner, e, now))
+            .collect();
         state.ingest(SourceMsg::Events(batch), now);
     }
     state

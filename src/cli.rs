@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -89,8 +90,23 @@ pub struct TapArgs {
     /// Also redact this header (repeatable).
     #[arg(long, value_name = "NAME")]
     pub redact_header: Vec<String>,
+    /// Linkerd viz's metrics API, HOST:PORT, for Prometheus-backed route figures and edges beside
+    /// the live sample (e.g. 127.0.0.1:8085 after
+    /// `kubectl -n linkerd-viz port-forward deploy/metrics-api 8085`).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_api: Option<String>,
+    /// Window of the metrics API's figures (30s, 1m, 10m, 1h).
+    #[arg(long, default_value = "1m", value_name = "DURATION", value_parser = parse_metrics_window)]
+    pub metrics_window: Duration,
     #[command(flatten)]
     pub export: ExportArgs,
+}
+
+/// `--metrics-window`: a Prometheus duration of at least a second.
+fn parse_metrics_window(text: &str) -> Result<Duration, String> {
+    crate::source::metrics::parse_window(text)
+        .filter(|d| d.as_secs() >= 1)
+        .ok_or_else(|| format!("expected a duration such as 30s, 1m or 1h, not {text:?}"))
 }
 
 /// Writing the capture to a file when the session ends.

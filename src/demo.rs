@@ -5,6 +5,7 @@ pub mod api;
 pub mod discovery;
 pub mod kubeconfig;
 pub mod mesh;
+pub mod metrics_api;
 pub mod proxy_tap;
 pub mod server;
 pub mod sim;

@@ -13,7 +13,12 @@ pub mod text;
 pub const REDACTED: &str = "<redacted>";
 
 /// Header names whose values are credentials.
-pub const SENSITIVE_HEADERS: [&str; 4] = ["authorization", "cookie", "set-cookie", "proxy-authorization"];
+pub const SENSITIVE_HEADERS: [&str; 4] = [
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+];
 
 /// Decides which header values to hide.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,7 +44,9 @@ impl Redactor {
 
     pub fn is_sensitive(&self, name: &str) -> bool {
         self.enabled
-            && (SENSITIVE_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+            && (SENSITIVE_HEADERS
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name))
                 || self.extra.iter().any(|h| h.eq_ignore_ascii_case(name)))
     }
 }

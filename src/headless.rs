@@ -97,11 +97,18 @@ pub async fn run(
             SourceMsg::Warning { stream, message } => {
                 writeln!(err, "meshtap: {}: {message} (skipped)", name(stream))?;
             }
+            // Headless output is the tap stream only; metrics API figures are for the panes.
+            SourceMsg::Metrics(_) => {}
         }
     }
     if output == Output::Ndjson {
         // The stream is over: requests still open will never finish; write what we know.
-        let open: Vec<u64> = store.requests().iter().filter(|r| r.is_open()).map(|r| r.seq).collect();
+        let open: Vec<u64> = store
+            .requests()
+            .iter()
+            .filter(|r| r.is_open())
+            .map(|r| r.seq)
+            .collect();
         for seq in open {
             if let Some(request) = store.get(seq) {
                 ndjson::write_request(out, request, redactor)?;

@@ -4,13 +4,14 @@ pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod export;
-pub mod headless;
 pub mod filter;
+pub mod headless;
 pub mod model;
 pub mod proto;
 mod run;
 pub mod source;
+pub mod stats;
 pub mod tui;
 pub mod ui;
 
-pub use run::{run, spawn_streams, specs, start_demo, Demo, DEMO_TARGETS};
+pub use run::{DEMO_TARGETS, Demo, run, spawn_streams, specs, start_demo};

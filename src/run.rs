@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use crate::cli::{Cli, Command, TapArgs, UiArgs};
 use crate::export::Redactor;
 use crate::source::cluster::{Cluster, KubeOptions};
+use crate::source::metrics_poll::{self, MetricsPoll};
 use crate::source::target::{Resource, TapSpec};
 use crate::source::{HttpMatch, SOURCE_CHANNEL_BATCHES, SessionInfo, SourceMsg, live};
 
@@ -148,6 +149,15 @@ async fn live_ui(cluster: &Cluster, args: &TapArgs, ui: &UiArgs) -> anyhow::Resu
     };
     let (tx, rx) = mpsc::channel(SOURCE_CHANNEL_BATCHES);
     let (commands_tx, commands_rx) = mpsc::channel(COMMAND_CHANNEL);
+    // Polls the targets the session started with; `:ns`/`:target` changes only the live tap.
+    let poller = args.metrics_api.as_ref().map(|addr| {
+        let poll = MetricsPoll {
+            addr: addr.clone(),
+            window: args.metrics_window,
+            targets: specs.iter().map(|s| s.target.clone()).collect(),
+        };
+        tokio::spawn(metrics_poll::run(poll, tx.downgrade()))
+    });
     let supervisor = tokio::spawn(live::supervise(
         cluster.clone(),
         specs,
@@ -165,5 +175,8 @@ async fn live_ui(cluster: &Cluster, args: &TapArgs, ui: &UiArgs) -> anyhow::Resu
     )
     .await;
     supervisor.abort();
+    if let Some(poller) = poller {
+        poller.abort();
+    }
     result
 }

@@ -6,14 +6,20 @@ pub mod cluster;
 pub mod decode;
 pub mod frames;
 pub mod live;
+pub mod metrics;
+pub mod metrics_poll;
 pub mod proxy;
+pub mod record;
 pub mod replay;
 pub mod target;
 pub mod wire;
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crate::model::event::TapEvent;
+use crate::source::metrics::{EdgeMetric, RouteMetric};
 
 /// Capacity of the channel from sources to the main loop, in batches. Bounded so that a slow
 /// consumer pushes back on the stream instead of growing memory.
@@ -31,6 +37,30 @@ pub enum SourceMsg {
     /// Something went wrong that lost a little data but not the stream (an undecodable frame
     /// was skipped); shown to the user.
     Warning { stream: usize, message: String },
+    /// The latest figures from Linkerd viz's metrics API (`--metrics-api`); each replaces the
+    /// last.
+    Metrics(MetricsSnapshot),
+}
+
+/// One poll of the metrics API: Prometheus-backed route figures and edges over `window`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricsSnapshot {
+    /// `TopRoutes` rows of every polled resource, with the namespace they were asked in.
+    pub routes: Vec<NamespacedRoute>,
+    /// `Edges` of every tapped namespace, deduplicated.
+    pub edges: Vec<EdgeMetric>,
+    pub window: Duration,
+    /// The first call that failed in this poll; the figures above are what the others gave.
+    pub error: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A `TopRoutes` row and the namespace of the resource it was asked for (the row's `resource`,
+/// `deploy/catalogue`, does not name it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamespacedRoute {
+    pub namespace: String,
+    pub metric: RouteMetric,
 }
 
 /// The connection state of one tap stream, as the status bar shows it.
@@ -39,7 +69,10 @@ pub enum StreamState {
     Connecting,
     Connected,
     /// The stream broke or ended; the next attempt starts after `after`.
-    Reconnecting { after: Duration, error: String },
+    Reconnecting {
+        after: Duration,
+        error: String,
+    },
     /// The stream ended and will not be retried (`--no-reconnect`, end of a replay file).
     Ended,
     /// A permanent error (4xx, bad target): shown to the user, not retried.

@@ -58,8 +58,9 @@ pub fn draw(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
         Pane::Routes => {
             // The cell is only ever borrowed here and by the reducer, never at the same time.
             if let (Some(body), Ok(mut view)) = (areas.list, state.routes_view.try_borrow_mut()) {
-                let pane =
-                    routes::RoutesPane::new(&state.routes, now, &state.theme).focused(!detail_open);
+                let pane = routes::RoutesPane::new(&state.routes, now, &state.theme)
+                    .focused(!detail_open)
+                    .metrics(state.metrics.as_ref());
                 frame.render_stateful_widget(pane, body, &mut *view);
             }
             if let (Some(area), Some(open)) = (areas.detail, &state.route_detail)
@@ -73,7 +74,8 @@ pub fn draw(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
         Pane::Identities => {
             if let (Some(body), Ok(mut view)) = (areas.list, state.identities_view.try_borrow_mut())
             {
-                let pane = identities::IdentitiesPane::new(&state.identities, &state.theme);
+                let pane = identities::IdentitiesPane::new(&state.identities, &state.theme)
+                    .metrics(state.metrics.as_ref());
                 frame.render_stateful_widget(pane, body, &mut *view);
             }
         }

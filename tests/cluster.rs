@@ -14,7 +14,9 @@ use meshtap::proto::{tap, viz};
 use meshtap::source::SourceMsg;
 use meshtap::source::cluster::TapError;
 use prost::Message;
-use support::{GOLDEN_JSON_HEAD, GOLDEN_TEXT, Script, TEST_TIMEOUT, cluster, framed, golden_events};
+use support::{
+    GOLDEN_JSON_HEAD, GOLDEN_TEXT, Script, TEST_TIMEOUT, cluster, framed, golden_events,
+};
 use tokio::time::timeout;
 
 /// Runs `meshtap tap ARGS` headless against `script`; returns stdout, stderr and the outcome.
@@ -24,14 +26,25 @@ async fn tap_output(args: &[&str], script: Vec<Script>, tls: bool) -> (String, S
         panic!("not a tap command")
     };
     let (_server, cluster, _api) = cluster(script, tls).await;
-    let specs = meshtap::specs(&args.tap, &cluster.default_namespace, args.output.wants_headers())
-        .expect("specs");
+    let specs = meshtap::specs(
+        &args.tap,
+        &cluster.default_namespace,
+        args.output.wants_headers(),
+    )
+    .expect("specs");
     let names: Vec<String> = specs.iter().map(|s| s.target.display()).collect();
     let rx = meshtap::spawn_streams(&cluster, specs, !args.tap.no_reconnect);
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let outcome = timeout(
         TEST_TIMEOUT,
-        headless::run(rx, args.output, &names, &Redactor::default(), &mut out, &mut err),
+        headless::run(
+            rx,
+            args.output,
+            &names,
+            &Redactor::default(),
+            &mut out,
+            &mut err,
+        ),
     )
     .await
     .expect("finishes in time")
@@ -64,8 +77,12 @@ async fn text_output_over_plain_http() {
 
 #[tokio::test]
 async fn wide_output_appends_sorted_labels() {
-    let (out, _, _) =
-        tap_output(&["deploy/web", "--no-reconnect", "-o", "wide"], golden_stream(), true).await;
+    let (out, _, _) = tap_output(
+        &["deploy/web", "--no-reconnect", "-o", "wide"],
+        golden_stream(),
+        true,
+    )
+    .await;
     let first = out.lines().next().expect("a line");
     assert_eq!(
         first,
@@ -79,19 +96,20 @@ async fn wide_output_appends_sorted_labels() {
     );
 }
 
-
 #[tokio::test]
 async fn json_output_matches_linkerd_golden_bytes() {
-    let (out, _, _) =
-        tap_output(&["deploy/web", "--no-reconnect", "-o", "json"], golden_stream(), true).await;
+    let (out, _, _) = tap_output(
+        &["deploy/web", "--no-reconnect", "-o", "json"],
+        golden_stream(),
+        true,
+    )
+    .await;
     assert!(
         out.starts_with(GOLDEN_JSON_HEAD),
         "json differs:\n{out}\n--- expected prefix ---\n{GOLDEN_JSON_HEAD}"
     );
     // The reset end: resetErrorCode present, grpcStatusCode 0, durations in nanos.
-    assert!(out.contains(
-        "    \"grpcStatusCode\": 0,\n    \"resetErrorCode\": 123\n"
-    ));
+    assert!(out.contains("    \"grpcStatusCode\": 0,\n    \"resetErrorCode\": 123\n"));
     assert!(out.contains("\"sinceRequestInit\": {\n      \"nanos\": 999000\n    },"));
 }
 
@@ -99,16 +117,17 @@ async fn json_output_matches_linkerd_golden_bytes() {
 async fn json_asks_for_headers_text_does_not() {
     for (output, extract) in [("json", true), ("text", false)] {
         let (_server, cluster, api) = cluster(golden_stream(), true).await;
-        let cli = Cli::try_parse_from(["meshtap", "tap", "deploy/web", "-o", output]).expect("args");
-        let Some(Command::Tap(args)) = cli.command else { panic!() };
-        let specs = meshtap::specs(&args.tap, "emojivoto", args.output.wants_headers()).expect("specs");
+        let cli =
+            Cli::try_parse_from(["meshtap", "tap", "deploy/web", "-o", output]).expect("args");
+        let Some(Command::Tap(args)) = cli.command else {
+            panic!()
+        };
+        let specs =
+            meshtap::specs(&args.tap, "emojivoto", args.output.wants_headers()).expect("specs");
         let rx = meshtap::spawn_streams(&cluster, specs, false);
         drain(rx).await;
         let (_, request) = api.seen().pop().expect("a request");
-        let has_headers = request
-            .extract
-            .and_then(|e| e.extract)
-            .is_some();
+        let has_headers = request.extract.and_then(|e| e.extract).is_some();
         assert_eq!(has_headers, extract, "-o {output}");
     }
 }
@@ -121,17 +140,32 @@ async fn drain(mut rx: tokio::sync::mpsc::Receiver<SourceMsg>) -> Vec<SourceMsg>
     all
 }
 
+/// Checks one decoded request body.
+type BodyCheck = Box<dyn Fn(&tap::TapByResourceRequest)>;
+
 /// The exact path and decoded body the server receives for a table of command lines.
 #[tokio::test]
+#[allow(clippy::too_many_lines, reason = "one table of cases")]
 async fn request_path_and_body_follow_linkerd() {
     use tap::tap_by_resource_request::r#match::{Match as M, http::Match as H};
-    let cases: Vec<(Vec<&str>, &str, Box<dyn Fn(&tap::TapByResourceRequest)>)> = vec![
+    let cases: Vec<(Vec<&str>, &str, BodyCheck)> = vec![
         (
             vec!["deploy/web"],
             "/apis/tap.linkerd.io/v1alpha1/watch/namespaces/emojivoto/deployments/web/tap",
             Box::new(|r| {
-                let target = r.target.as_ref().and_then(|t| t.resource.as_ref()).expect("target");
-                assert_eq!((target.namespace.as_str(), target.r#type.as_str(), target.name.as_str()), ("emojivoto", "deployment", "web"));
+                let target = r
+                    .target
+                    .as_ref()
+                    .and_then(|t| t.resource.as_ref())
+                    .expect("target");
+                assert_eq!(
+                    (
+                        target.namespace.as_str(),
+                        target.r#type.as_str(),
+                        target.name.as_str()
+                    ),
+                    ("emojivoto", "deployment", "web")
+                );
                 assert!((r.max_rps - 100.0).abs() < f32::EPSILON);
             }),
         ),
@@ -139,7 +173,11 @@ async fn request_path_and_body_follow_linkerd() {
             vec!["ns/shop", "-n", "ignored"],
             "/apis/tap.linkerd.io/v1alpha1/watch/namespaces/shop/tap",
             Box::new(|r| {
-                let target = r.target.as_ref().and_then(|t| t.resource.as_ref()).expect("target");
+                let target = r
+                    .target
+                    .as_ref()
+                    .and_then(|t| t.resource.as_ref())
+                    .expect("target");
                 assert_eq!(target.namespace, "");
                 assert_eq!(target.r#type, "namespace");
             }),
@@ -148,14 +186,28 @@ async fn request_path_and_body_follow_linkerd() {
             vec!["po/web-1", "-n", "prod", "--max-rps", "7", "-l", "app=web"],
             "/apis/tap.linkerd.io/v1alpha1/watch/namespaces/prod/pods/web-1/tap",
             Box::new(|r| {
-                assert_eq!(r.target.as_ref().map(|t| t.label_selector.as_str()), Some("app=web"));
+                assert_eq!(
+                    r.target.as_ref().map(|t| t.label_selector.as_str()),
+                    Some("app=web")
+                );
                 assert!((r.max_rps - 7.0).abs() < f32::EPSILON);
             }),
         ),
         (
             vec![
-                "sts/db", "--to", "svc/api", "--to-namespace", "other", "--method", "GET",
-                "--path", "/v1", "--authority", "api:80", "--scheme", "https",
+                "sts/db",
+                "--to",
+                "svc/api",
+                "--to-namespace",
+                "other",
+                "--method",
+                "GET",
+                "--path",
+                "/v1",
+                "--authority",
+                "api:80",
+                "--scheme",
+                "https",
             ],
             "/apis/tap.linkerd.io/v1alpha1/watch/namespaces/emojivoto/statefulsets/db/tap",
             Box::new(|r| {
@@ -182,7 +234,13 @@ async fn request_path_and_body_follow_linkerd() {
                     .collect();
                 assert_eq!(
                     kinds,
-                    ["to other/service/api", "scheme https", "method GET", "authority api:80", "path /v1"]
+                    [
+                        "to other/service/api",
+                        "scheme https",
+                        "method GET",
+                        "authority api:80",
+                        "path /v1"
+                    ]
                 );
             }),
         ),
@@ -192,8 +250,11 @@ async fn request_path_and_body_follow_linkerd() {
         let mut argv = vec!["meshtap", "tap", "--no-reconnect"];
         argv.extend(args.iter().copied());
         let cli = Cli::try_parse_from(argv).expect("args");
-        let Some(Command::Tap(headless_args)) = cli.command else { panic!() };
-        let specs = meshtap::specs(&headless_args.tap, &cluster.default_namespace, false).expect("specs");
+        let Some(Command::Tap(headless_args)) = cli.command else {
+            panic!()
+        };
+        let specs =
+            meshtap::specs(&headless_args.tap, &cluster.default_namespace, false).expect("specs");
         drain(meshtap::spawn_streams(&cluster, specs, false)).await;
         let seen = api.seen();
         assert_eq!(seen.len(), 1, "{args:?}");
@@ -206,8 +267,11 @@ async fn request_path_and_body_follow_linkerd() {
 /// target, an empty top-level `all`, maxRps 100, and an empty extract.
 #[test]
 fn body_bytes_match_linkerd_cli() {
-    let cli = Cli::try_parse_from(["meshtap", "tap", "deploy/web", "-n", "emojivoto"]).expect("args");
-    let Some(Command::Tap(args)) = cli.command else { panic!() };
+    let cli =
+        Cli::try_parse_from(["meshtap", "tap", "deploy/web", "-n", "emojivoto"]).expect("args");
+    let Some(Command::Tap(args)) = cli.command else {
+        panic!()
+    };
     let specs = meshtap::specs(&args.tap, "default", false).expect("specs");
     let mut expected = vec![0x0a, 0x1e, 0x0a, 0x1c, 0x0a, 0x09];
     expected.extend_from_slice(b"emojivoto");
@@ -237,7 +301,10 @@ async fn linkerd_error_header_reports_the_api_error() {
         &["deploy/nope"],
     )
     .await;
-    assert!(err.contains("no pods to tap for type=deployment name=nope"), "{err}");
+    assert!(
+        err.contains("no pods to tap for type=deployment name=nope"),
+        "{err}"
+    );
     assert_eq!(outcome.failures.len(), 1);
 }
 
@@ -251,8 +318,16 @@ async fn forbidden_names_the_rbac_rule_and_the_check() {
     )
     .await;
     assert!(err.contains(message), "{err}");
-    assert!(err.contains("verb \"watch\" on resource \"deployments/tap\" in API group \"tap.linkerd.io\""), "{err}");
-    assert!(err.contains("kubectl auth can-i watch deployments.tap.linkerd.io -n prod"), "{err}");
+    assert!(
+        err.contains(
+            "verb \"watch\" on resource \"deployments/tap\" in API group \"tap.linkerd.io\""
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("kubectl auth can-i watch deployments.tap.linkerd.io -n prod"),
+        "{err}"
+    );
     assert_eq!(outcome.failures.len(), 1);
 }
 
@@ -260,7 +335,11 @@ async fn forbidden_names_the_rbac_rule_and_the_check() {
 async fn missing_viz_is_explained_for_404_and_503() {
     for code in [404, 503] {
         let (err, outcome) = failure(
-            Script::KubeStatus(code, "NotFound", "the server could not find the requested resource".into()),
+            Script::KubeStatus(
+                code,
+                "NotFound",
+                "the server could not find the requested resource".into(),
+            ),
             &["deploy/web"],
         )
         .await;
@@ -279,7 +358,10 @@ async fn tap_server_json_errors_are_shown() {
         &["deploy/web"],
     )
     .await;
-    assert!(err.contains("refused (400): unsupported match: not"), "{err}");
+    assert!(
+        err.contains("refused (400): unsupported match: not"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -294,8 +376,12 @@ async fn oversized_frame_is_an_error_not_an_allocation() {
 async fn truncated_frame_is_reported() {
     let mut bytes = framed(&golden_events()[..1]).to_vec();
     bytes.truncate(bytes.len() - 3);
-    let (out, err, outcome) =
-        tap_output(&["deploy/web", "--no-reconnect"], vec![Script::Chunks(vec![Bytes::from(bytes)])], true).await;
+    let (out, err, outcome) = tap_output(
+        &["deploy/web", "--no-reconnect"],
+        vec![Script::Chunks(vec![Bytes::from(bytes)])],
+        true,
+    )
+    .await;
     assert_eq!(out, "");
     assert!(err.contains("ended in the middle of a frame"), "{err}");
     assert_eq!(outcome.failures.len(), 1);
@@ -305,10 +391,17 @@ async fn truncated_frame_is_reported() {
 async fn garbage_frame_is_skipped_and_the_stream_goes_on() {
     let mut bytes = vec![5, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f];
     bytes.extend_from_slice(&framed(&golden_events()));
-    let (out, err, outcome) =
-        tap_output(&["deploy/web", "--no-reconnect"], vec![Script::Chunks(vec![Bytes::from(bytes)])], true).await;
+    let (out, err, outcome) = tap_output(
+        &["deploy/web", "--no-reconnect"],
+        vec![Script::Chunks(vec![Bytes::from(bytes)])],
+        true,
+    )
+    .await;
     assert_eq!(out, GOLDEN_TEXT, "nothing after the garbage is lost");
-    assert!(err.contains("neither a tap event nor an API error"), "{err}");
+    assert!(
+        err.contains("neither a tap event nor an API error"),
+        "{err}"
+    );
     assert!(outcome.failures.is_empty());
 }
 
@@ -318,8 +411,12 @@ async fn mid_stream_api_error_frame_ends_the_stream_with_its_text() {
     bytes.extend_from_slice(&meshtap::source::frames::encode(&viz::ApiError {
         error: "tap server lost its pods".into(),
     }));
-    let (out, err, _) =
-        tap_output(&["deploy/web", "--no-reconnect"], vec![Script::Chunks(vec![Bytes::from(bytes)])], true).await;
+    let (out, err, _) = tap_output(
+        &["deploy/web", "--no-reconnect"],
+        vec![Script::Chunks(vec![Bytes::from(bytes)])],
+        true,
+    )
+    .await;
     assert_eq!(out.lines().count(), 1);
     assert!(err.contains("tap server lost its pods"), "{err}");
 }
@@ -334,17 +431,25 @@ async fn reconnects_after_the_stream_ends_and_reports_the_gap() {
     ];
     let (_server, cluster, api) = cluster(script, true).await;
     let cli = Cli::try_parse_from(["meshtap", "tap", "deploy/web"]).expect("args");
-    let Some(Command::Tap(args)) = cli.command else { panic!() };
+    let Some(Command::Tap(args)) = cli.command else {
+        panic!()
+    };
     let specs = meshtap::specs(&args.tap, "emojivoto", false).expect("specs");
     let mut rx = meshtap::spawn_streams(&cluster, specs, true);
     let mut events = 0;
     let mut gaps = 0;
     // Bounded: the second stream hangs open, so stop once both events arrived.
     while events < 2 {
-        let msg = timeout(TEST_TIMEOUT, rx.recv()).await.expect("in time").expect("open");
+        let msg = timeout(TEST_TIMEOUT, rx.recv())
+            .await
+            .expect("in time")
+            .expect("open");
         match msg {
             SourceMsg::Events(batch) => events += batch.len(),
-            SourceMsg::State { state: meshtap::source::StreamState::Reconnecting { after, .. }, .. } => {
+            SourceMsg::State {
+                state: meshtap::source::StreamState::Reconnecting { after, .. },
+                ..
+            } => {
                 assert!(after <= Duration::from_secs(1));
                 gaps += 1;
             }
@@ -357,7 +462,8 @@ async fn reconnects_after_the_stream_ends_and_reports_the_gap() {
 
 #[tokio::test]
 async fn no_reconnect_exits_cleanly_at_end_of_stream() {
-    let (out, err, outcome) = tap_output(&["deploy/web", "--no-reconnect"], golden_stream(), true).await;
+    let (out, err, outcome) =
+        tap_output(&["deploy/web", "--no-reconnect"], golden_stream(), true).await;
     assert_eq!(out.lines().count(), 6);
     assert_eq!(err, "");
     assert!(outcome.failures.is_empty());
@@ -365,16 +471,27 @@ async fn no_reconnect_exits_cleanly_at_end_of_stream() {
 
 #[tokio::test]
 async fn several_targets_each_get_a_stream() {
-    let (out, _, _) =
-        tap_output(&["deploy/web", "deploy/api", "--no-reconnect"], golden_stream(), true).await;
+    let (out, _, _) = tap_output(
+        &["deploy/web", "deploy/api", "--no-reconnect"],
+        golden_stream(),
+        true,
+    )
+    .await;
     assert_eq!(out.lines().count(), 12);
 }
 
 #[tokio::test]
 async fn ndjson_joins_the_three_events() {
-    let (out, _, _) = tap_output(&["deploy/web", "--no-reconnect", "-o", "ndjson"], golden_stream(), true).await;
-    let records: Vec<serde_json::Value> =
-        out.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let (out, _, _) = tap_output(
+        &["deploy/web", "--no-reconnect", "-o", "ndjson"],
+        golden_stream(),
+        true,
+    )
+    .await;
+    let records: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
     let joined = records
         .iter()
         .find(|r| r["id"]["base"] == 7)

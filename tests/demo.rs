@@ -18,7 +18,11 @@ use tokio::time::timeout;
 fn demo_args(extra: &[&str]) -> meshtap::cli::DemoArgs {
     let mut argv = vec!["meshtap", "demo", "--rate", "400", "--seed", "7"];
     argv.extend_from_slice(extra);
-    let dir = std::env::temp_dir().join(format!("meshtap-demo-test-{}-{}", std::process::id(), extra.len()));
+    let dir = std::env::temp_dir().join(format!(
+        "meshtap-demo-test-{}-{}",
+        std::process::id(),
+        extra.len()
+    ));
     let path = dir.join("kubeconfig");
     let path = path.to_str().expect("utf8 path").to_string();
     argv.extend(["--kubeconfig-out", Box::leak(path.into_boxed_str())]);
@@ -35,7 +39,9 @@ async fn collect(
 ) -> (Vec<meshtap::model::event::TapEvent>, Vec<StreamState>) {
     let args = demo_args(&[]);
     let demo = meshtap::start_demo(&args).await.expect("demo starts");
-    let cluster = Cluster::from_kubeconfig(demo.kubeconfig.clone(), None).await.expect("cluster");
+    let cluster = Cluster::from_kubeconfig(demo.kubeconfig.clone(), None)
+        .await
+        .expect("cluster");
     let mut tap = args.tap.clone();
     tap.targets = targets.iter().map(ToString::to_string).collect();
     let specs = meshtap::specs(&tap, &cluster.default_namespace, true).expect("specs");
@@ -52,7 +58,11 @@ async fn collect(
                     break;
                 }
             }
-            Ok(Some(SourceMsg::Warning { message, .. })) => panic!("demo sent a bad frame: {message}"),
+            Ok(Some(SourceMsg::Warning { message, .. })) => {
+                panic!("demo sent a bad frame: {message}")
+            }
+            // Only the metrics poller sends these, and it is not running here.
+            Ok(Some(SourceMsg::Metrics(_))) => {}
             Ok(None) | Err(_) => break,
         }
     }
@@ -69,15 +79,23 @@ async fn demo_streams_both_directions_with_identities() {
     let inbound_mtls = events.iter().any(|e| {
         e.direction == Direction::Inbound
             && e.source.labels.get("tls") == Some("true")
-            && e.source.labels.get("client_id").is_some_and(|id| id.ends_with(".serviceaccount.identity.linkerd.cluster.local"))
+            && e.source
+                .labels
+                .get("client_id")
+                .is_some_and(|id| id.ends_with(".serviceaccount.identity.linkerd.cluster.local"))
     });
     assert!(inbound_mtls, "inbound mTLS with a client identity");
     let outbound_server_id = events.iter().any(|e| {
         e.direction == Direction::Outbound && e.destination.labels.get("server_id").is_some()
     });
     assert!(outbound_server_id, "outbound with a server identity");
-    let plaintext = events.iter().any(|e| e.source.labels.get("tls") == Some("no_tls_from_remote"));
-    assert!(plaintext, "the unmeshed load generator shows as no_tls_from_remote");
+    let plaintext = events
+        .iter()
+        .any(|e| e.source.labels.get("tls") == Some("no_tls_from_remote"));
+    assert!(
+        plaintext,
+        "the unmeshed load generator shows as no_tls_from_remote"
+    );
 }
 
 #[tokio::test]
@@ -101,7 +119,12 @@ async fn demo_explains_unknown_and_forbidden_targets() {
         StreamState::Failed(message) => Some(message.clone()),
         _ => None,
     });
-    assert!(failed.as_deref().is_some_and(|m| m.contains("no pods to tap")), "{states:?}");
+    assert!(
+        failed
+            .as_deref()
+            .is_some_and(|m| m.contains("no pods to tap")),
+        "{states:?}"
+    );
 
     let (_, states) = collect(&["ns/restricted"], |_| false).await;
     let failed = states.iter().find_map(|s| match s {
@@ -109,7 +132,8 @@ async fn demo_explains_unknown_and_forbidden_targets() {
         _ => None,
     });
     assert!(
-        failed.as_deref().is_some_and(|m| m.contains("forbidden") && m.contains("kubectl auth can-i watch namespaces.tap.linkerd.io")),
+        failed.as_deref().is_some_and(|m| m.contains("forbidden")
+            && m.contains("kubectl auth can-i watch namespaces.tap.linkerd.io")),
         "{states:?}"
     );
 }
@@ -145,7 +169,11 @@ fn kubectl_reads_the_demo_served_by_the_binary() {
             .output()
             .expect("kubectl runs");
         let text = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "kubectl failed: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "kubectl failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert!(text.contains("tap.linkerd.io/v1alpha1"), "{text}");
         assert!(text.contains("deployments/tap"), "{text}");
     });
@@ -174,16 +202,27 @@ fn headless_demo_binary_writes_joined_requests() {
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(records.len(), 50);
-    assert!(records.iter().all(|r| r["v"] == 1 && r["started"].is_string()));
+    assert!(
+        records
+            .iter()
+            .all(|r| r["v"] == 1 && r["started"].is_string())
+    );
     assert!(records.iter().any(|r| r["direction"] == "inbound"));
     assert!(records.iter().any(|r| r["direction"] == "outbound"));
     // Redaction is on by default: no credential leaves meshtap.
     let text = serde_json::to_string(&records).expect("json");
-    assert!(!text.contains("Bearer "), "authorization values must be redacted");
+    assert!(
+        !text.contains("Bearer "),
+        "authorization values must be redacted"
+    );
 }
 
 fn which(name: &str) -> Result<std::path::PathBuf, ()> {
     std::env::var_os("PATH")
-        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()))
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join(name))
+                .find(|p| p.is_file())
+        })
         .ok_or(())
 }

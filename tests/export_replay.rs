@@ -243,7 +243,6 @@ async fn the_ndjson_header_describes_the_capture() {
     assert_eq!(loaded.capture.unwrap().context, "demo");
 }
 
-
 #[tokio::test]
 async fn linkerd_json_export_matches_linkerd_golden_bytes() {
     let events = model_events(golden_events());
@@ -494,7 +493,7 @@ async fn malformed_lines_are_reported_with_their_number_and_skipped() {
             Some(SourceMsg::Events(events)) => events.into_iter().for_each(|e| {
                 store.ingest(e);
             }),
-            Some(SourceMsg::State { .. }) => {}
+            Some(SourceMsg::State { .. } | SourceMsg::Metrics(_)) => {}
             None => break,
         }
     }

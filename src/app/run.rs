@@ -170,7 +170,10 @@ fn export_at_quit(
             Ok(())
         }
         Err(err) => {
-            eprintln!("meshtap: export to {} failed: {err:#}", request.path.display());
+            eprintln!(
+                "meshtap: export to {} failed: {err:#}",
+                request.path.display()
+            );
             let rescue = ExportRequest {
                 path: crate::run::rescue_path(&request.path),
                 args: request.args.clone(),

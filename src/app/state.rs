@@ -14,6 +14,7 @@ use super::prompt::Prompt;
 use super::rates::Rates;
 use super::view::RequestsView;
 use crate::model::identities::IdentityTable;
+use crate::model::metrics::MetricsView;
 use crate::model::routes::{Grouping, RouteKey, RouteTable};
 use crate::model::store::{Ingested, Store};
 use crate::source::{HttpMatch, SessionInfo, SourceMsg, StreamState, TapCommand};
@@ -94,6 +95,8 @@ pub struct AppState {
     pub routes: RouteTable,
     /// Who talks to whom, with which identities.
     pub identities: IdentityTable,
+    /// The latest metrics API poll (`--metrics-api`); `None` when it is not configured.
+    pub metrics: Option<MetricsView>,
     /// The routes and identities panes keep render-time caches (sorted rows, tree offsets) that
     /// their widgets update while drawing; drawing takes `&AppState`, hence the cells. Only the
     /// main loop's task touches them, one borrow at a time.
@@ -134,6 +137,7 @@ impl AppState {
             view: RequestsView::new(),
             routes: RouteTable::new(Grouping::default()),
             identities: IdentityTable::new(),
+            metrics: None,
             routes_view: RefCell::new(RoutesState::new()),
             identities_view: RefCell::new(IdentitiesState::new()),
             detail: None,
@@ -192,6 +196,19 @@ impl AppState {
                     format!("{target}: {message}")
                 };
                 self.notify(Level::Warning, text, now);
+            }
+            SourceMsg::Metrics(snapshot) => {
+                // A new or changed error reaches the status bar once; the panes keep saying it.
+                let before = self
+                    .metrics
+                    .as_ref()
+                    .and_then(|m| m.snapshot.error.as_ref());
+                if let Some(error) = &snapshot.error
+                    && before != Some(error)
+                {
+                    self.notify(Level::Warning, error.clone(), now);
+                }
+                self.metrics = Some(MetricsView::new(snapshot));
             }
         }
     }

@@ -16,7 +16,11 @@ pub enum TapReply {
     /// tap server answers e.g. "no pods to tap".
     LinkerdError(String),
     /// A non-200 answer from the kube-apiserver: a Kubernetes `Status` JSON body.
-    KubeStatus { code: u16, reason: String, message: String },
+    KubeStatus {
+        code: u16,
+        reason: String,
+        message: String,
+    },
     /// A non-200 answer from the tap server itself: `{"error": "..."}`.
     TapServerError { code: u16, error: String },
 }

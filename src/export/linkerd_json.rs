@@ -13,7 +13,10 @@ use crate::model::event::{Endpoint, Eos, Header, HeaderValue, HttpEvent, Labels,
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-#[allow(clippy::struct_field_names, reason = "the names are Linkerd's JSON keys")]
+#[allow(
+    clippy::struct_field_names,
+    reason = "the names are Linkerd's JSON keys"
+)]
 struct Event<'a> {
     source: JsonEndpoint<'a>,
     destination: JsonEndpoint<'a>,
@@ -96,12 +99,18 @@ enum JsonHeader<'a> {
     },
 }
 
-#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde passes fields by reference")]
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde passes fields by reference"
+)]
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde passes fields by reference")]
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde passes fields by reference"
+)]
 fn is_zero32(n: &u32) -> bool {
     *n == 0
 }
@@ -127,7 +136,10 @@ fn duration(d: Option<Duration>) -> Option<JsonDuration> {
 }
 
 /// Headers as Linkerd prints them; `redact` replaces sensitive values.
-fn headers<'a>(headers: &'a [Header], redact: &dyn Fn(&str) -> bool) -> Option<Vec<JsonHeader<'a>>> {
+fn headers<'a>(
+    headers: &'a [Header],
+    redact: &dyn Fn(&str) -> bool,
+) -> Option<Vec<JsonHeader<'a>>> {
     (!headers.is_empty()).then(|| {
         headers
             .iter()
@@ -205,7 +217,8 @@ pub fn write_event(
         }
         None => {}
     }
-    let mut ser = serde_json::Serializer::with_formatter(&mut *out, super::gojson::GoFormatter::new());
+    let mut ser =
+        serde_json::Serializer::with_formatter(&mut *out, super::gojson::GoFormatter::new());
     json.serialize(&mut ser).map_err(io::Error::other)?;
     out.write_all(b"\n")
 }

@@ -99,7 +99,10 @@ fn millis(d: Option<std::time::Duration>) -> Option<f64> {
 }
 
 fn labels(labels: &Labels) -> BTreeMap<String, String> {
-    labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn endpoint(e: &Endpoint) -> EndpointRecord {
@@ -159,7 +162,11 @@ impl RequestRecord {
             destination: endpoint(&request.destination),
             identity: IdentityRecord {
                 client_id: request.source.labels.get("client_id").map(str::to_string),
-                server_id: request.destination.labels.get("server_id").map(str::to_string),
+                server_id: request
+                    .destination
+                    .labels
+                    .get("server_id")
+                    .map(str::to_string),
                 tls: tls.to_string(),
             },
             method: init.and_then(|i| i.method.as_deref()).map(str::to_string),
@@ -181,7 +188,9 @@ impl RequestRecord {
             response_bytes: request.response_bytes(),
             phase: phase.to_string(),
             success: request.success(),
-            request_headers: init.map(|i| headers(&i.headers, redactor)).unwrap_or_default(),
+            request_headers: init
+                .map(|i| headers(&i.headers, redactor))
+                .unwrap_or_default(),
             response_headers: request
                 .response
                 .as_ref()
@@ -203,6 +212,7 @@ pub fn write_request(
     request: &Request,
     redactor: &Redactor,
 ) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &RequestRecord::new(request, redactor)).map_err(io::Error::other)?;
+    serde_json::to_writer(&mut *out, &RequestRecord::new(request, redactor))
+        .map_err(io::Error::other)?;
     out.write_all(b"\n")
 }

@@ -35,7 +35,11 @@ pub fn line(event: &TapEvent, wide: bool) -> String {
     match &event.http {
         Some(HttpEvent::RequestInit(e)) => {
             let method = e.method.as_deref().unwrap_or("GET");
-            let _ = write!(out, " :method={method} :authority={} :path={}", e.authority, e.path);
+            let _ = write!(
+                out,
+                " :method={method} :authority={} :path={}",
+                e.authority, e.path
+            );
         }
         Some(HttpEvent::ResponseInit(e)) => {
             let _ = write!(

@@ -230,9 +230,13 @@ mod tests {
 
     #[test]
     fn labels_are_sorted_and_searchable() {
-        let labels: Labels = [("tls", "true"), ("pod", "web-1"), ("namespace", "emojivoto")]
-            .into_iter()
-            .collect();
+        let labels: Labels = [
+            ("tls", "true"),
+            ("pod", "web-1"),
+            ("namespace", "emojivoto"),
+        ]
+        .into_iter()
+        .collect();
         assert_eq!(
             labels.iter().map(|(k, _)| k).collect::<Vec<_>>(),
             ["namespace", "pod", "tls"]

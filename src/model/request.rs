@@ -6,8 +6,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::event::{
-    Direction, Endpoint, Eos, HttpEvent, Labels, RequestInit, ResponseEnd, ResponseInit,
-    StreamId, TapEvent,
+    Direction, Endpoint, Eos, HttpEvent, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
+    TapEvent,
 };
 
 /// What joins events into a request: the same stream on the same reporting proxy.
@@ -247,7 +247,10 @@ mod tests {
     }
 
     /// `end`: `None` while the stream is open, `Some(eos)` once it ended.
-    #[allow(clippy::option_option, reason = "open vs ended-without-eos vs ended-with-eos")]
+    #[allow(
+        clippy::option_option,
+        reason = "open vs ended-without-eos vs ended-with-eos"
+    )]
     fn request(status: Option<u32>, end: Option<Option<Eos>>) -> Request {
         let key = RequestKey {
             direction: Direction::Outbound,
@@ -313,9 +316,13 @@ mod tests {
     fn workload_prefers_owner_over_pod() {
         let endpoint = Endpoint {
             addr: None,
-            labels: [("namespace", "shop"), ("pod", "web-1"), ("deployment", "web")]
-                .into_iter()
-                .collect(),
+            labels: [
+                ("namespace", "shop"),
+                ("pod", "web-1"),
+                ("deployment", "web"),
+            ]
+            .into_iter()
+            .collect(),
         };
         assert_eq!(workload(&endpoint), Some(("shop", "deploy", "web")));
     }

@@ -1,5 +1,6 @@
 //! The store: joins incoming events into requests and keeps a bounded ring of the most recent.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
@@ -77,30 +78,35 @@ impl Store {
             self.stats.unknown_events += 1;
             return Ingested::Ignored;
         };
-        let starts_request = matches!(event.http, Some(HttpEvent::RequestInit(_)));
-        let existing = if starts_request {
-            // A stream id reused by a new request: the old one will never hear more.
-            self.open.remove(&key);
-            None
-        } else {
-            self.open.get(&key).copied()
-        };
-        let seq = match existing.and_then(|seq| self.get_mut(seq).map(|r| (seq, r))) {
-            Some((seq, request)) => {
+        if matches!(event.http, Some(HttpEvent::RequestInit(_))) {
+            // A stream id reused by a new request: the old one will never hear more, so the new
+            // one simply takes the key over. A request init never finishes a request.
+            let seq = self.push(key, event);
+            self.open.insert(key, seq);
+            return Ingested::Open(seq);
+        }
+        // One hash lookup for the common case, a response joining its open request.
+        if let Entry::Occupied(entry) = self.open.entry(key) {
+            let seq = *entry.get();
+            if let Some(request) = slot(&mut self.requests, seq) {
                 if let Some(http) = event.http {
                     request.apply(http, event.arrived);
                 }
-                seq
+                if request.is_open() {
+                    return Ingested::Open(seq);
+                }
+                entry.remove();
+                return Ingested::Finished(seq);
             }
-            None => self.push(key, event),
-        };
-        let finished = self.get(seq).is_some_and(|r| !r.is_open());
-        if finished {
-            self.open.remove(&key);
-            Ingested::Finished(seq)
-        } else {
+            // The request it named is gone: this event starts an orphan below.
+            entry.remove();
+        }
+        let seq = self.push(key, event);
+        if self.get(seq).is_some_and(Request::is_open) {
             self.open.insert(key, seq);
             Ingested::Open(seq)
+        } else {
+            Ingested::Finished(seq)
         }
     }
 
@@ -108,16 +114,27 @@ impl Store {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.stats.requests += 1;
-        self.requests
-            .push_back(Request::from_event(seq, key, event));
-        while self.requests.len() > self.capacity {
-            if let Some(old) = self.requests.pop_front() {
-                self.stats.evicted += 1;
-                if self.open.get(&old.key) == Some(&old.seq) {
-                    self.open.remove(&old.key);
-                }
+        // Evict before pushing, so the ring never holds (nor reserves room for) one over its bound.
+        while self.requests.len() >= self.capacity {
+            let Some(old) = self.requests.pop_front() else {
+                break;
+            };
+            self.stats.evicted += 1;
+            // Only an open request can still be in the join table (finishing and expiring
+            // remove it), so finished ones, the usual case, cost no lookup.
+            if old.is_open() && self.open.get(&old.key) == Some(&old.seq) {
+                self.open.remove(&old.key);
             }
         }
+        if self.requests.len() == self.requests.capacity() {
+            // Grow by doubling as usual, but never past the bound: plain doubling would leave a
+            // full 100,000-request ring with room for 131,072, a third more memory than needed.
+            let target = (self.requests.len() * 2).max(16).min(self.capacity);
+            self.requests
+                .reserve_exact(target.saturating_sub(self.requests.len()).max(1));
+        }
+        self.requests
+            .push_back(Request::from_event(seq, key, event));
         seq
     }
 
@@ -149,9 +166,7 @@ impl Store {
     }
 
     fn get_mut(&mut self, seq: u64) -> Option<&mut Request> {
-        let front = self.requests.front()?.seq;
-        let index = usize::try_from(seq.checked_sub(front)?).ok()?;
-        self.requests.get_mut(index)
+        slot(&mut self.requests, seq)
     }
 
     /// All held requests, oldest first.
@@ -178,6 +193,14 @@ impl Store {
     pub fn stats(&self) -> StoreStats {
         self.stats
     }
+}
+
+/// The request with `seq`, by its offset from the oldest: a free function so it can borrow the
+/// ring while the join table is borrowed too.
+fn slot(requests: &mut VecDeque<Request>, seq: u64) -> Option<&mut Request> {
+    let front = requests.front()?.seq;
+    let index = usize::try_from(seq.checked_sub(front)?).ok()?;
+    requests.get_mut(index)
 }
 
 #[cfg(test)]
@@ -287,6 +310,15 @@ mod tests {
         assert_eq!(store.open_len(), 3);
         // A late end for an evicted request becomes an orphan rather than touching another.
         assert_eq!(store.ingest(end(0)), Ingested::Finished(5));
+    }
+
+    #[test]
+    fn the_ring_never_reserves_past_its_bound() {
+        let mut store = Store::new(100);
+        for stream in 0..250 {
+            store.ingest(req(stream, 0));
+        }
+        assert_eq!(store.requests().capacity(), 100);
     }
 
     #[test]

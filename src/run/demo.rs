@@ -18,6 +18,8 @@ pub struct Demo {
     pub server: demo::server::RunningServer,
     pub kubeconfig: kube::config::Kubeconfig,
     pub kubeconfig_path: std::path::PathBuf,
+    /// The simulated metrics API (`linkerd2.viz.Api`), for `--metrics-api`.
+    pub metrics_api: demo::metrics_api::RunningMetricsApi,
 }
 
 pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
@@ -44,10 +46,14 @@ pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     demo::kubeconfig::write(&kubeconfig_path, &kubeconfig)?;
+    // Same loopback IP as the control plane, any free port: the two never collide.
+    let metrics_addr = std::net::SocketAddr::new(args.addr.ip(), 0);
+    let metrics_api = demo::metrics_api::spawn(metrics_addr, args.rate).await?;
     Ok(Demo {
         server,
         kubeconfig,
         kubeconfig_path,
+        metrics_api,
     })
 }
 
@@ -64,6 +70,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             "     meshtap tap deploy/front-end -n sock-shop --kubeconfig {} -o ndjson",
             demo.kubeconfig_path.display()
         );
+        println!(
+            "metrics API (linkerd2.viz.Api, plaintext gRPC): {}",
+            demo.metrics_api.addr()
+        );
         let proxies = serve_proxy_taps(&args, &demo).await?;
         tokio::signal::ctrl_c()
             .await
@@ -76,6 +86,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if tap.targets.is_empty() {
         tap.targets = DEMO_TARGETS.iter().map(ToString::to_string).collect();
     }
+    tap.metrics_api
+        .get_or_insert_with(|| demo.metrics_api.addr().to_string());
     match args.output {
         Some(output) => super::headless::tap(&cluster, &tap, output).await,
         None => super::live_ui(&cluster, &tap, &args.ui).await,

@@ -15,7 +15,11 @@ use crate::source::cluster::Cluster;
 
 pub async fn tap(cluster: &Cluster, args: &TapArgs, output: Output) -> anyhow::Result<ExitCode> {
     let exporting = args.export.export.is_some();
-    let specs = super::specs(args, &cluster.default_namespace, output.wants_headers() || exporting)?;
+    let specs = super::specs(
+        args,
+        &cluster.default_namespace,
+        output.wants_headers() || exporting,
+    )?;
     let names: Vec<String> = specs.iter().map(|s| s.target.display()).collect();
     let header = CaptureHeader {
         targets: names.clone(),
@@ -24,7 +28,15 @@ pub async fn tap(cluster: &Cluster, args: &TapArgs, output: Output) -> anyhow::R
         ..CaptureHeader::default()
     };
     let rx = super::spawn_streams(cluster, specs, !args.no_reconnect);
-    write_headless(rx, output, &names, &super::redactor(args.no_redact, &args.redact_header), &args.export, header).await
+    write_headless(
+        rx,
+        output,
+        &names,
+        &super::redactor(args.no_redact, &args.redact_header),
+        &args.export,
+        header,
+    )
+    .await
 }
 
 /// The headless writer; with `--export`, Ctrl-C ends the run cleanly and the capture is
@@ -77,4 +89,3 @@ pub async fn write_headless(
         Err(err) => Err(err.into()),
     }
 }
-

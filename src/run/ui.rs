@@ -46,30 +46,32 @@ pub fn hook(
     default_format: ExportFormat,
     default_force: bool,
 ) -> ExportHook {
-    Box::new(move |request: &ExportRequest, store: &Store, filter: Option<&Filter>| {
-        let args = ExportCommand::parse(&request.args, default_format, default_force)?;
-        let filter = filter.filter(|f| args.filtered && !f.is_empty());
-        let mut header = CaptureHeader::from_session(&info);
-        header.evicted = store.stats().evicted;
-        header.filter = filter.map(ToString::to_string);
-        let options = ExportOptions {
-            format: args.format,
-            filtered: filter.is_some(),
-            force: args.force,
-            redactor: redactor.clone(),
-        };
-        let requests = store
-            .requests()
-            .iter()
-            .filter(|r| filter.is_none_or(|f| f.matches(r)));
-        let report = file::export(&request.path, requests, &header, &options)?;
-        Ok(format!(
-            "exported {} requests to {} ({})",
-            report.written,
-            report.path.display(),
-            report.format.name()
-        ))
-    })
+    Box::new(
+        move |request: &ExportRequest, store: &Store, filter: Option<&Filter>| {
+            let args = ExportCommand::parse(&request.args, default_format, default_force)?;
+            let filter = filter.filter(|f| args.filtered && !f.is_empty());
+            let mut header = CaptureHeader::from_session(&info);
+            header.evicted = store.stats().evicted;
+            header.filter = filter.map(ToString::to_string);
+            let options = ExportOptions {
+                format: args.format,
+                filtered: filter.is_some(),
+                force: args.force,
+                redactor: redactor.clone(),
+            };
+            let requests = store
+                .requests()
+                .iter()
+                .filter(|r| filter.is_none_or(|f| f.matches(r)));
+            let report = file::export(&request.path, requests, &header, &options)?;
+            Ok(format!(
+                "exported {} requests to {} ({})",
+                report.written,
+                report.path.display(),
+                report.format.name()
+            ))
+        },
+    )
 }
 
 /// The options after `:export FILE`.
@@ -93,11 +95,14 @@ impl ExportCommand {
                 "--filtered" => parsed.filtered = true,
                 "--force" => parsed.force = true,
                 "--format" => {
-                    let name = args
-                        .next()
-                        .ok_or_else(|| anyhow::anyhow!("--format needs ndjson, linkerd-json or har"))?;
-                    parsed.format = ExportFormat::from_str(name, true)
-                        .map_err(|_| anyhow::anyhow!("unknown export format {name:?}: use ndjson, linkerd-json or har"))?;
+                    let name = args.next().ok_or_else(|| {
+                        anyhow::anyhow!("--format needs ndjson, linkerd-json or har")
+                    })?;
+                    parsed.format = ExportFormat::from_str(name, true).map_err(|_| {
+                        anyhow::anyhow!(
+                            "unknown export format {name:?}: use ndjson, linkerd-json or har"
+                        )
+                    })?;
                 }
                 other => anyhow::bail!(
                     "unexpected {other:?}: use :export FILE [--format ndjson|linkerd-json|har] [--filtered] [--force]"
@@ -126,8 +131,12 @@ mod tests {
 
     #[test]
     fn export_command_options() {
-        let parsed = ExportCommand::parse(&args("--format har --filtered"), ExportFormat::Ndjson, false)
-            .expect("parse");
+        let parsed = ExportCommand::parse(
+            &args("--format har --filtered"),
+            ExportFormat::Ndjson,
+            false,
+        )
+        .expect("parse");
         assert_eq!(
             parsed,
             ExportCommand {
@@ -136,7 +145,8 @@ mod tests {
                 force: false
             }
         );
-        let parsed = ExportCommand::parse(&args("--force"), ExportFormat::LinkerdJson, false).expect("parse");
+        let parsed = ExportCommand::parse(&args("--force"), ExportFormat::LinkerdJson, false)
+            .expect("parse");
         assert_eq!(parsed.format, ExportFormat::LinkerdJson);
         assert!(parsed.force);
         assert!(ExportCommand::parse(&args("--format yaml"), ExportFormat::Ndjson, false).is_err());
@@ -150,15 +160,27 @@ mod tests {
         let mut store = Store::new(100);
         for event in crate::demo::sim::generate(3, 300) {
             let mut interner = crate::source::wire::Interner::default();
-            store.ingest(crate::source::wire::event(&mut interner, event, chrono::Utc::now()));
+            store.ingest(crate::source::wire::event(
+                &mut interner,
+                event,
+                chrono::Utc::now(),
+            ));
         }
-        let mut hook = hook(SessionInfo::default(), Redactor::default(), ExportFormat::Ndjson, false);
+        let mut hook = hook(
+            SessionInfo::default(),
+            Redactor::default(),
+            ExportFormat::Ndjson,
+            false,
+        );
         let all = ExportRequest {
             path: dir.path().join("all.ndjson"),
             args: Vec::new(),
         };
         let message = hook(&all, &store, None).expect("export");
-        assert!(message.starts_with(&format!("exported {} requests", store.len())), "{message}");
+        assert!(
+            message.starts_with(&format!("exported {} requests", store.len())),
+            "{message}"
+        );
         let filter = Filter::parse("dir=in").expect("filter");
         let filtered = ExportRequest {
             path: dir.path().join("in.ndjson"),
@@ -166,8 +188,15 @@ mod tests {
         };
         hook(&filtered, &store, Some(&filter)).expect("export");
         let text = std::fs::read_to_string(dir.path().join("in.ndjson")).expect("read");
-        assert!(text.lines().skip(1).all(|l| l.contains("\"direction\":\"inbound\"")));
-        assert!(text.lines().next().is_some_and(|l| l.contains("dir=in")), "the header names the filter");
+        assert!(
+            text.lines()
+                .skip(1)
+                .all(|l| l.contains("\"direction\":\"inbound\""))
+        );
+        assert!(
+            text.lines().next().is_some_and(|l| l.contains("dir=in")),
+            "the header names the filter"
+        );
         // Refuses to overwrite without --force, and says so.
         let err = hook(&all, &store, None).expect_err("exists");
         assert!(format!("{err:#}").contains("--force"), "{err:#}");

@@ -11,9 +11,9 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio::sync::mpsc;
 
 use super::backoff::Backoff;
-use super::frames::{self, Frame, FrameDecoder, FrameError};
+use super::frames::{self, Frame, FrameDecoder, FrameError, ModelFrame};
 use super::target::TapSpec;
-use super::wire::{self, Interner};
+use super::wire::Interner;
 use super::{BATCH_MAX_EVENTS, SourceMsg, StreamState};
 
 /// A stream that delivered events for this long counts as healthy: the next failure starts the
@@ -89,7 +89,9 @@ impl Cluster {
         let kubeconfig = match &options.kubeconfig {
             Some(path) => Kubeconfig::read_from(path)
                 .map_err(|e| anyhow::anyhow!("cannot read kubeconfig {}: {e}", path.display()))?,
-            None => Kubeconfig::read().map_err(|e| anyhow::anyhow!("cannot read kubeconfig: {e}"))?,
+            None => {
+                Kubeconfig::read().map_err(|e| anyhow::anyhow!("cannot read kubeconfig: {e}"))?
+            }
         };
         Self::from_kubeconfig(kubeconfig, options.context.clone()).await
     }
@@ -141,9 +143,10 @@ impl Cluster {
             .await
             .map_err(|e| TapError::Connect(e.to_string()))?;
         let status = response.status().as_u16();
-        let linkerd_error = response.headers().get("linkerd-error").map(|v| {
-            String::from_utf8_lossy(v.as_bytes()).into_owned()
-        });
+        let linkerd_error = response
+            .headers()
+            .get("linkerd-error")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let mut body = response.into_body();
         if let Some(header) = linkerd_error {
             let text = read_limited(&mut body).await;
@@ -173,9 +176,9 @@ impl Cluster {
             let arrived = Utc::now();
             let mut batch = Vec::new();
             while let Some(bytes) = decoder.next_frame()? {
-                match frames::decode(&bytes) {
-                    Ok(Frame::Event(event)) => batch.push(wire::event(&mut interner, *event, arrived)),
-                    Ok(Frame::ApiError(text)) => {
+                match frames::decode_fast(&mut interner, &bytes, arrived) {
+                    Ok(ModelFrame::Event(event)) => batch.push(event),
+                    Ok(ModelFrame::ApiError(text)) => {
                         // Deliver what arrived before the error: nothing captured is lost.
                         send_batch(tx, batch).await;
                         return Err(TapError::Linkerd(text));
@@ -205,7 +208,8 @@ impl Cluster {
         tx: mpsc::Sender<SourceMsg>,
         raw: Option<mpsc::Sender<Bytes>>,
     ) {
-        let mut backoff = Backoff::new(stream as u64 ^ u64::from(Utc::now().timestamp_subsec_nanos()));
+        let mut backoff =
+            Backoff::new(stream as u64 ^ u64::from(Utc::now().timestamp_subsec_nanos()));
         loop {
             let state = |state| SourceMsg::State { stream, state };
             if tx.send(state(StreamState::Connecting)).await.is_err() {

@@ -185,7 +185,7 @@ fn label_map(wire: WireType, r: &mut Reader<'_>, pairs: &mut Vec<PairSpan>) -> R
             return Err(Malformed);
         }
         // A missing key or value is the empty string, as in prost.
-        let (mut key, mut value) = ((0, 0), (0, 0));
+        let (mut key, mut value) = (None, None);
         let mut entry = m.message()?;
         while let Some((field, wire)) = entry.key()? {
             let slot = match field {
@@ -199,10 +199,21 @@ fn label_map(wire: WireType, r: &mut Reader<'_>, pairs: &mut Vec<PairSpan>) -> R
             expect(wire, WireType::Len)?;
             // Only the last survives, but prost refuses any that is not UTF-8. Spans are checked
             // when looked up, so only an overwritten one needs checking here.
-            std::str::from_utf8(entry.bytes(*slot)).map_err(|_| Malformed)?;
-            *slot = entry.span()?;
+            if let Some(old) = *slot {
+                std::str::from_utf8(entry.bytes(old)).map_err(|_| Malformed)?;
+            }
+            *slot = Some(entry.span()?);
         }
-        pairs.push([key.0, key.1, value.0, value.1]);
+        let (key, value) = (key.unwrap_or_default(), value.unwrap_or_default());
+        let mut prefix = [0u8; 8];
+        let head = m.bytes(key);
+        let n = head.len().min(8);
+        prefix[..n].copy_from_slice(&head[..n]);
+        pairs.push(PairSpan {
+            prefix: u64::from_be_bytes(prefix),
+            key,
+            value,
+        });
     }
     Ok(())
 }
@@ -210,19 +221,25 @@ fn label_map(wire: WireType, r: &mut Reader<'_>, pairs: &mut Vec<PairSpan>) -> R
 /// The label set of the collected pairs: sorted by key, the last value winning for a repeated
 /// key (a map insert), and looked up by content so a repeated set allocates nothing.
 fn labels(interner: &mut Interner, frame: &[u8], pairs: &mut Vec<PairSpan>) -> Result<Labels> {
-    let bytes = |start: usize, end: usize| frame.get(start..end).unwrap_or_default();
+    let bytes = |(start, end): (usize, usize)| frame.get(start..end).unwrap_or_default();
     // Stable, so pairs with equal keys stay in arrival order and the last one is the survivor.
-    pairs.sort_by(|a, b| bytes(a[0], a[1]).cmp(bytes(b[0], b[1])));
+    // Equal prefixes order as the keys do (zero padding sorts first), so the full compare is
+    // only needed between keys sharing eight bytes.
+    pairs.sort_by(|a, b| {
+        a.prefix
+            .cmp(&b.prefix)
+            .then_with(|| bytes(a.key).cmp(bytes(b.key)))
+    });
     let mut kept = 0;
     for i in 0..pairs.len() {
         let p = pairs[i];
         if pairs
             .get(i + 1)
-            .is_some_and(|next| bytes(next[0], next[1]) == bytes(p[0], p[1]))
+            .is_some_and(|next| next.prefix == p.prefix && bytes(next.key) == bytes(p.key))
         {
             // Overwritten, but prost still rejects it if it is not UTF-8.
-            std::str::from_utf8(bytes(p[0], p[1])).map_err(|_| Malformed)?;
-            std::str::from_utf8(bytes(p[2], p[3])).map_err(|_| Malformed)?;
+            std::str::from_utf8(bytes(p.key)).map_err(|_| Malformed)?;
+            std::str::from_utf8(bytes(p.value)).map_err(|_| Malformed)?;
             continue;
         }
         pairs[kept] = p;
@@ -230,6 +247,6 @@ fn labels(interner: &mut Interner, frame: &[u8], pairs: &mut Vec<PairSpan>) -> R
     }
     pairs.truncate(kept);
     interner
-        .label_set(pairs.iter().map(|p| (bytes(p[0], p[1]), bytes(p[2], p[3]))))
+        .label_set(pairs.iter().map(|p| (bytes(p.key), bytes(p.value))))
         .ok_or(Malformed)
 }

@@ -99,6 +99,10 @@ pub fn decode(frame: &[u8]) -> Result<Frame, FrameError> {
 }
 
 /// What [`decode_fast`] found in one frame.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "events are nearly every frame: boxing them would allocate once per event"
+)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelFrame {
     Event(TapEvent),
@@ -212,6 +216,9 @@ mod tests {
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         let result = decode(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
-        assert!(matches!(result, Err(FrameError::Undecodable { len: 5, .. })));
+        assert!(matches!(
+            result,
+            Err(FrameError::Undecodable { len: 5, .. })
+        ));
     }
 }

@@ -159,13 +159,28 @@ mod tests {
 
     #[test]
     fn commands_change_the_specs() {
-        let ns = apply(&specs(), &CliMatches::default(), TapCommand::Namespace("prod".into())).expect("ns");
+        let ns = apply(
+            &specs(),
+            &CliMatches::default(),
+            TapCommand::Namespace("prod".into()),
+        )
+        .expect("ns");
         assert_eq!(ns[0].target.namespace, "prod");
-        let targets = apply(&specs(), &CliMatches::default(), TapCommand::Targets(vec!["po/a".into(), "ns/x".into()])).expect("targets");
+        let targets = apply(
+            &specs(),
+            &CliMatches::default(),
+            TapCommand::Targets(vec!["po/a".into(), "ns/x".into()]),
+        )
+        .expect("targets");
         assert_eq!(targets.len(), 2);
         assert_eq!(targets[0].target.namespace, "shop");
         assert!(targets[1].extract_headers);
-        let to = apply(&specs(), &CliMatches::default(), TapCommand::To(Some("svc/api".into()))).expect("to");
+        let to = apply(
+            &specs(),
+            &CliMatches::default(),
+            TapCommand::To(Some("svc/api".into())),
+        )
+        .expect("to");
         assert_eq!(to[0].to.as_ref().map(|r| r.kind), Some("service"));
         let rps = apply(&specs(), &CliMatches::default(), TapCommand::MaxRps(5.0)).expect("rps");
         assert!((rps[0].max_rps - 5.0).abs() < f32::EPSILON);
@@ -182,7 +197,11 @@ mod tests {
             ..HttpMatch::default()
         };
         let next = apply(&base, &cli, TapCommand::Http(pushed)).expect("http");
-        assert_eq!(next[0].http.method.as_deref(), Some("GET"), "--method survives");
+        assert_eq!(
+            next[0].http.method.as_deref(),
+            Some("GET"),
+            "--method survives"
+        );
         assert_eq!(next[0].http.path.as_deref(), Some("/v1"));
         let cleared = apply(&next, &cli, TapCommand::Http(HttpMatch::default())).expect("clear");
         assert_eq!(cleared[0].http, base[0].http);
@@ -192,8 +211,29 @@ mod tests {
 
     #[test]
     fn bad_commands_are_explained() {
-        assert!(apply(&specs(), &CliMatches::default(), TapCommand::Targets(vec!["widget/x".into()])).is_err());
-        assert!(apply(&specs(), &CliMatches::default(), TapCommand::MaxRps(f32::NAN)).is_err());
-        assert!(apply(&specs(), &CliMatches::default(), TapCommand::Targets(Vec::new())).is_err());
+        assert!(
+            apply(
+                &specs(),
+                &CliMatches::default(),
+                TapCommand::Targets(vec!["widget/x".into()])
+            )
+            .is_err()
+        );
+        assert!(
+            apply(
+                &specs(),
+                &CliMatches::default(),
+                TapCommand::MaxRps(f32::NAN)
+            )
+            .is_err()
+        );
+        assert!(
+            apply(
+                &specs(),
+                &CliMatches::default(),
+                TapCommand::Targets(Vec::new())
+            )
+            .is_err()
+        );
     }
 }

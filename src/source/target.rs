@@ -145,7 +145,10 @@ impl TapSpec {
             });
         }
         let fields = [
-            (&self.http.scheme, r#match::http::Match::Scheme as fn(String) -> _),
+            (
+                &self.http.scheme,
+                r#match::http::Match::Scheme as fn(String) -> _,
+            ),
             (&self.http.method, r#match::http::Match::Method),
             (&self.http.authority, r#match::http::Match::Authority),
             (&self.http.path, r#match::http::Match::Path),
@@ -156,9 +159,11 @@ impl TapSpec {
             }
         }
         let extract = Extract {
-            extract: self.extract_headers.then_some(extract::Extract::Http(extract::Http {
-                extract: Some(extract::http::Extract::Headers(extract::http::Headers {})),
-            })),
+            extract: self
+                .extract_headers
+                .then_some(extract::Extract::Http(extract::Http {
+                    extract: Some(extract::http::Extract::Headers(extract::http::Headers {})),
+                })),
         };
         tap::TapByResourceRequest {
             target: Some(viz::ResourceSelection {
@@ -205,7 +210,10 @@ fn escape(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for byte in segment.bytes() {
         let keep = byte.is_ascii_alphanumeric()
-            || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'$' | b'&' | b'+' | b'=' | b':' | b'@');
+            || matches!(
+                byte,
+                b'-' | b'.' | b'_' | b'~' | b'$' | b'&' | b'+' | b'=' | b':' | b'@'
+            );
         if keep {
             out.push(byte as char);
         } else {
@@ -234,7 +242,11 @@ mod tests {
             ("rc/x", "replicationcontroller"),
             ("svc/x", "service"),
         ] {
-            assert_eq!(Resource::parse(text, "ns1").map(|r| r.kind), Ok(kind), "{text}");
+            assert_eq!(
+                Resource::parse(text, "ns1").map(|r| r.kind),
+                Ok(kind),
+                "{text}"
+            );
         }
     }
 
@@ -244,13 +256,22 @@ mod tests {
         assert_eq!(r.namespace, "");
         assert_eq!(r.name, "emojivoto");
         let spec = spec(r);
-        assert_eq!(spec.path(), "/apis/tap.linkerd.io/v1alpha1/watch/namespaces/emojivoto/tap");
+        assert_eq!(
+            spec.path(),
+            "/apis/tap.linkerd.io/v1alpha1/watch/namespaces/emojivoto/tap"
+        );
     }
 
     #[test]
     fn bad_targets_are_explained() {
-        assert!(matches!(Resource::parse("a/b/c", "x"), Err(TargetError::Shape(_))));
-        assert!(matches!(Resource::parse("widget/x", "x"), Err(TargetError::Kind(_))));
+        assert!(matches!(
+            Resource::parse("a/b/c", "x"),
+            Err(TargetError::Shape(_))
+        ));
+        assert!(matches!(
+            Resource::parse("widget/x", "x"),
+            Err(TargetError::Kind(_))
+        ));
         assert!(matches!(
             Resource::parse_target("svc/web", "x"),
             Err(TargetError::NotATarget(_))

@@ -3,6 +3,7 @@
 //! count and share secured. Edges that should worry a user are marked ⚠ and say why.
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -12,6 +13,7 @@ use tui_tree_widget::{Tree, TreeItem, TreeState};
 
 use self::tree::build_items;
 use crate::model::identities::{Edge, IdentityTable, WorkloadId};
+use crate::model::metrics::{MetricsView, metrics_only_edges};
 use crate::ui::routes::format::{count, counted, percent};
 use crate::ui::theme::Theme;
 
@@ -93,12 +95,14 @@ pub enum SelectedNode<'t> {
     Edge(&'t Edge),
 }
 
+mod metrics_only;
 mod tree;
 
 pub struct IdentitiesPane<'a> {
     table: &'a IdentityTable,
     theme: &'a Theme,
     focused: bool,
+    metrics: Option<&'a MetricsView>,
 }
 
 impl<'a> IdentitiesPane<'a> {
@@ -107,7 +111,15 @@ impl<'a> IdentitiesPane<'a> {
             table,
             theme,
             focused: true,
+            metrics: None,
         }
+    }
+
+    /// The latest metrics API poll: its edges the sample has not seen join the tree.
+    #[must_use]
+    pub fn metrics(mut self, metrics: Option<&'a MetricsView>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     #[must_use]
@@ -169,31 +181,41 @@ impl StatefulWidget for IdentitiesPane<'_> {
 
     fn render(self, area: Rect, buf: &mut Buffer, state: &mut IdentitiesState) {
         let theme = self.theme;
-        let title = format!(
+        let metrics_only = self.metrics.map_or_else(Vec::new, |m| {
+            metrics_only_edges(self.table, &m.snapshot.edges)
+        });
+        let mut title = format!(
             " Identities · {} · by {} ",
             counted(self.table.len(), "edge", "edges"),
             state.sort.label()
         );
+        if !metrics_only.is_empty() {
+            // Each edge shows under both of its workloads.
+            let _ = write!(title, "· {} metrics only ", metrics_only.len() / 2);
+        }
         let border = if self.focused {
             theme.border_focused
         } else {
             theme.border
         };
-        let block = Block::bordered()
+        let mut block = Block::bordered()
             .border_style(border)
             .title(Line::styled(title, theme.title));
+        if let Some(metrics) = self.metrics {
+            block = block.title_bottom(crate::ui::routes::prom::status(metrics, theme));
+        }
         let inner = block.inner(area);
         block.render(area, buf);
         let [summary, body] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
         Paragraph::new(self.summary()).render(summary, buf);
-        if self.table.is_empty() {
+        if self.table.is_empty() && metrics_only.is_empty() {
             Paragraph::new("No finished requests yet.")
                 .style(theme.dim)
                 .render(body, buf);
             return;
         }
-        let items = build_items(self.table, state.sort, theme);
+        let items = build_items(self.table, &metrics_only, state.sort, theme);
         open_new_nodes(&items, state);
         if state.tree.selected().is_empty()
             && let Some(first) = items.first()

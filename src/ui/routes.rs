@@ -3,19 +3,22 @@
 //! column, the selection held by [`RouteKey`] so streaming updates never move the cursor.
 
 pub mod format;
+pub mod prom;
 mod sort;
 
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Alignment, Constraint, Rect};
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget};
 
 use self::format::{bytes, count, counted, latency, percent, rps, sparkline};
+use self::prom::Column;
 pub use self::sort::SortColumn;
+use crate::model::metrics::MetricsView;
 use crate::model::routes::{RouteKey, RouteRow, RouteTable, Window};
 use crate::ui::theme::Theme;
 
@@ -183,6 +186,7 @@ pub struct RoutesPane<'a> {
     now: DateTime<Utc>,
     theme: &'a Theme,
     focused: bool,
+    metrics: Option<&'a MetricsView>,
 }
 
 impl<'a> RoutesPane<'a> {
@@ -192,7 +196,15 @@ impl<'a> RoutesPane<'a> {
             now,
             theme,
             focused: true,
+            metrics: None,
         }
+    }
+
+    /// The latest metrics API figures, shown beside the live ones.
+    #[must_use]
+    pub fn metrics(mut self, metrics: Option<&'a MetricsView>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     #[must_use]
@@ -219,19 +231,6 @@ impl<'a> RoutesPane<'a> {
     }
 }
 
-/// Columns that fit in `width`, dropping from the right.
-fn fitting_columns(width: u16) -> Vec<SortColumn> {
-    let mut columns: Vec<SortColumn> = SortColumn::ALL.to_vec();
-    while columns.len() > 2 {
-        let fixed: u16 = columns.iter().map(|c| c.width() + 1).sum();
-        if fixed + MIN_NAME_WIDTH <= width {
-            break;
-        }
-        columns.pop();
-    }
-    columns
-}
-
 impl StatefulWidget for RoutesPane<'_> {
     type State = RoutesState;
 
@@ -242,9 +241,12 @@ impl StatefulWidget for RoutesPane<'_> {
         } else {
             self.theme.border
         };
-        let block = Block::bordered()
+        let mut block = Block::bordered()
             .border_style(border)
             .title(self.title(state));
+        if let Some(metrics) = self.metrics {
+            block = block.title_bottom(prom::status(metrics, self.theme));
+        }
         let inner = block.inner(area);
         block.render(area, buf);
         if state.rows.is_empty() {
@@ -254,28 +256,48 @@ impl StatefulWidget for RoutesPane<'_> {
                 .render(inner, buf);
             return;
         }
-        let columns = fitting_columns(inner.width);
-        let (sort, descending) = state.sort();
-        let header = Row::new(columns.iter().map(|c| {
-            let mut text = c.header().to_owned();
-            if *c == sort {
-                text.push(if descending { '▼' } else { '▲' });
+        let metrics = self.metrics.filter(|m| !m.routes.is_empty());
+        let (columns, footer) = prom::layout(inner.width, metrics.is_some());
+        let (inner, footer) = match metrics {
+            Some(metrics) if footer && inner.height > 2 => {
+                let [table, line] =
+                    Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+                (table, Some((line, metrics)))
             }
-            Cell::from(align(&text, *c))
+            _ => (inner, None),
+        };
+        let (sort, descending) = state.sort();
+        let header = Row::new(columns.iter().map(|c| match c {
+            Column::Live(c) => {
+                let mut text = c.header().to_owned();
+                if *c == sort {
+                    text.push(if descending { '▼' } else { '▲' });
+                }
+                Cell::from(align(&text, *c))
+            }
+            Column::Prom(p) => Cell::from(Line::from(p.header()).alignment(Alignment::Right)),
         }))
         .style(self.theme.header);
         let spark_width = SortColumn::Spark.width() as usize;
-        let fixed: u16 = columns.iter().map(|c| c.width() + 1).sum();
+        let width = |c: &Column| match c {
+            Column::Live(c) => c.width(),
+            Column::Prom(_) => prom::PromColumn::WIDTH,
+        };
+        let fixed: u16 = columns.iter().map(|c| width(c) + 1).sum();
         let name_width = usize::from(inner.width.saturating_sub(fixed));
         let rows = state.rows.iter().map(|row| {
-            Row::new(columns.iter().map(|c| match c {
-                SortColumn::Name => Cell::from(name(&row.key, name_width, self.theme)),
-                other => cell(row, *other, spark_width, self.theme),
+            let found = metrics.and_then(|m| m.routes.lookup(&row.key));
+            Row::new(columns.iter().map(move |c| match c {
+                Column::Live(SortColumn::Name) => {
+                    Cell::from(name(&row.key, name_width, self.theme))
+                }
+                Column::Live(other) => cell(row, *other, spark_width, self.theme),
+                Column::Prom(p) => prom::cell(found, *p, self.theme),
             }))
         });
         let widths = columns.iter().map(|c| match c {
-            SortColumn::Name => Constraint::Min(MIN_NAME_WIDTH),
-            other => Constraint::Length(other.width()),
+            Column::Live(SortColumn::Name) => Constraint::Min(MIN_NAME_WIDTH),
+            other => Constraint::Length(width(other)),
         });
         let table = Table::new(rows, widths)
             .header(header)
@@ -287,6 +309,13 @@ impl StatefulWidget for RoutesPane<'_> {
             .with_selected(state.selected_index());
         StatefulWidget::render(table, inner, buf, &mut table_state);
         state.offset = table_state.offset();
+        if let Some((line, metrics)) = footer {
+            let found = state
+                .selected
+                .as_ref()
+                .and_then(|key| metrics.routes.lookup(key));
+            prom::footer(found, metrics, self.theme).render(line, buf);
+        }
     }
 }
 

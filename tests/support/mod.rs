@@ -346,6 +346,8 @@ pub const GOLDEN_JSON_HEAD: &str = r#"{
 
 /// The first object of `GOLDEN_JSON_HEAD`: the request.
 pub fn golden_json_request() -> &'static str {
-    let end = GOLDEN_JSON_HEAD.find("\n}\n").map_or(GOLDEN_JSON_HEAD.len(), |i| i + 3);
+    let end = GOLDEN_JSON_HEAD
+        .find("\n}\n")
+        .map_or(GOLDEN_JSON_HEAD.len(), |i| i + 3);
     &GOLDEN_JSON_HEAD[..end]
 }

@@ -199,7 +199,7 @@ fn since(wire: WireType, m: &mut Reader<'_>, d: &mut prost_types::Duration) -> R
         match field {
             1 => {
                 expect(wire, WireType::Varint)?;
-                d.seconds = m.varint()? as i64;
+                d.seconds = m.varint()?.cast_signed();
             }
             2 => {
                 expect(wire, WireType::Varint)?;

@@ -38,6 +38,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.pos >= self.end
     }
@@ -52,7 +53,16 @@ impl<'a> Reader<'a> {
     }
 
     /// A base-128 varint. Like prost: at most ten bytes, and the tenth may only carry one bit.
+    #[inline]
     pub fn varint(&mut self) -> Result<u64> {
+        // Most varints (keys, lengths, small numbers) are one byte: skip the loop for them.
+        if self.pos < self.end
+            && let Some(&b) = self.frame.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
         let mut value = 0u64;
         for count in 0..10 {
             let b = self.byte()?;
@@ -68,6 +78,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next field's number and wire type, or `None` at the end of the message.
+    #[inline]
     pub fn key(&mut self) -> Result<Option<(u32, WireType)>> {
         if self.is_empty() {
             return Ok(None);
@@ -88,6 +99,7 @@ impl<'a> Reader<'a> {
         Ok(Some((field, wire)))
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Result<(usize, usize)> {
         if n > self.end - self.pos {
             return Err(Malformed);
@@ -98,6 +110,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A length-delimited field's bytes, as a span of the frame.
+    #[inline]
     pub fn span(&mut self) -> Result<(usize, usize)> {
         let len = self.varint()?;
         // A length beyond what is left is refused before anything is sized by it.
@@ -106,6 +119,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A length-delimited field read as a nested message.
+    #[inline]
     pub fn message(&mut self) -> Result<Reader<'a>> {
         let (start, end) = self.span()?;
         Ok(Reader {
@@ -115,11 +129,13 @@ impl<'a> Reader<'a> {
         })
     }
 
+    #[inline]
     pub fn bytes(&self, (start, end): (usize, usize)) -> &'a [u8] {
         self.frame.get(start..end).unwrap_or_default()
     }
 
     /// A string field, validated as prost does.
+    #[inline]
     pub fn str(&mut self) -> Result<&'a str> {
         let span = self.span()?;
         std::str::from_utf8(self.bytes(span)).map_err(|_| Malformed)
@@ -149,6 +165,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Refuses a known field that arrived with the wrong wire type, as prost does.
+#[inline]
 pub fn expect(got: WireType, want: WireType) -> Result<()> {
     if got == want { Ok(()) } else { Err(Malformed) }
 }

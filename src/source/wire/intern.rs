@@ -54,18 +54,91 @@ impl Hasher for PassThrough {
     }
 }
 
-/// A label pair as spans of a frame: `(key start, key end, value start, value end)`. The direct
-/// decoder collects these in a reused buffer instead of borrowing, so the buffer can live here.
-pub(crate) type PairSpan = [usize; 4];
+/// A fast hash for short strings: a multiply-rotate over 8-byte words (as `FxHash` does), keyed
+/// with a random seed per interner and finished with a full avalanche. `SipHash` was the largest
+/// single cost of decoding. Lookups compare content, so a collision costs sharing, never
+/// correctness; the random seed keeps crafted collisions out of reach.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FastState(u64);
+
+impl Default for FastState {
+    fn default() -> Self {
+        Self(RandomState::new().hash_one(0x006d_6573_6874_6170_u64))
+    }
+}
+
+impl BuildHasher for FastState {
+    type Hasher = FastHasher;
+
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(self.0)
+    }
+}
+
+pub(crate) struct FastHasher(u64);
+
+const MULTIPLIER: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl FastHasher {
+    fn word(&mut self, w: u64) {
+        self.0 = (self.0 ^ w).wrapping_mul(MULTIPLIER).rotate_left(26);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        // murmur3's finaliser: every input bit reaches the high bits the table probes with.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            self.word(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.word(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.word(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.word(n as u64);
+    }
+}
+
+/// A label pair as spans of a frame. The direct decoder collects these in a reused buffer instead
+/// of borrowing, so the buffer can live here across frames.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PairSpan {
+    /// The key's first eight bytes, big-endian and zero-padded: sorting compares these first,
+    /// and only equal prefixes need the full key.
+    pub prefix: u64,
+    pub key: (usize, usize),
+    pub value: (usize, usize),
+}
 
 /// Shares repeated strings and label sets between events.
 #[derive(Debug, Default)]
 pub struct Interner {
-    strings: HashSet<Key>,
+    strings: HashSet<Key, FastState>,
     /// Label sets by the keyed hash of their sorted pairs. A collision (a different set with the
     /// same 64-bit hash) is detected by comparing content and simply not shared.
     label_sets: HashMap<u64, Labels, BuildHasherDefault<PassThrough>>,
-    hasher: RandomState,
+    hasher: FastState,
     /// Reused by the direct decoder: one buffer per label map of an event.
     pub(crate) scratch: [Vec<PairSpan>; 3],
 }

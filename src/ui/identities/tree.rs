@@ -6,11 +6,12 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use tui_tree_widget::TreeItem;
 
-use super::IdentitySort;
+use super::{IdentitySort, metrics_only};
 use crate::model::event::Direction;
 use crate::model::identities::{
     Concern, Edge, IdentityTable, TlsState, WorkloadId, short_identity,
 };
+use crate::model::metrics::MetricsOnlyEdge;
 use crate::ui::routes::format::{count, counted, percent};
 use crate::ui::theme::Theme;
 
@@ -28,6 +29,10 @@ impl Totals {
     }
 
     fn spans(&self, theme: &Theme) -> Vec<Span<'static>> {
+        // Only edges from the metrics API: no sampled requests to give a share of.
+        if self.requests == 0 {
+            return vec![Span::styled("  (metrics only)", theme.dim)];
+        }
         let share = if self.requests == 0 {
             0.0
         } else {
@@ -56,8 +61,11 @@ impl Totals {
 
 type Grouped<'t> = BTreeMap<&'t str, BTreeMap<&'t str, Vec<(&'t Edge, Vec<Concern>)>>>;
 
+/// The tree; `metrics_only` (sorted) adds edges only the metrics API knows, after each
+/// workload's live edges, creating workloads and namespaces the sample has not seen.
 pub(super) fn build_items<'t>(
     table: &'t IdentityTable,
+    metrics_only: &'t [MetricsOnlyEdge],
     sort: IdentitySort,
     theme: &Theme,
 ) -> Vec<TreeItem<'static, String>> {
@@ -71,6 +79,16 @@ pub(super) fn build_items<'t>(
             .entry(&edge.key.local.name)
             .or_default()
             .push((edge, concerns));
+    }
+    let mut extra: BTreeMap<(&str, &str), Vec<&MetricsOnlyEdge>> = BTreeMap::new();
+    for edge in metrics_only {
+        let (namespace, name) = (edge.local.namespace.as_ref(), edge.local.name.as_ref());
+        grouped
+            .entry(namespace)
+            .or_default()
+            .entry(name)
+            .or_default();
+        extra.entry((namespace, name)).or_default().push(edge);
     }
     let mut namespaces = Vec::new();
     for (namespace, workloads) in grouped {
@@ -92,6 +110,10 @@ pub(super) fn build_items<'t>(
                 totals.add(edge, usize::from(!concerns.is_empty()));
                 edge_items.push(edge_item(edge, concerns, table, theme));
             }
+            let only = extra
+                .get(&(namespace, workload))
+                .map_or(&[][..], Vec::as_slice);
+            edge_items.extend(only.iter().map(|e| metrics_only::item(e, theme)));
             ns_totals.requests += totals.requests;
             ns_totals.mtls += totals.mtls;
             ns_totals.concerns += totals.concerns;

@@ -1,6 +1,7 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+use super::prom::fitting_columns;
 use super::*;
 use crate::model::routes::Grouping;
 use crate::model::routes::fixtures::{at, sock_shop};

@@ -1,0 +1,176 @@
+//! Polls Linkerd viz's metrics API (`--metrics-api`) in the background and sends each result to
+//! the main loop as one [`SourceMsg::Metrics`]: `TopRoutes` for every tap target and `Edges` for
+//! every tapped namespace. The metrics API is an extra: failures become the snapshot's `error`
+//! (the panes say so and keep working on live data), never a stopped UI.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::metrics::{EdgeMetric, MetricsClient};
+use super::target::Resource;
+use super::{MetricsSnapshot, NamespacedRoute, SourceMsg};
+
+/// How often figures are asked for: the real server queries Prometheus, whose own scrape
+/// interval is 10 s, so polling faster would only repeat figures.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(10);
+/// How long to wait before connecting again after a failed connection.
+pub const RECONNECT_INTERVAL: Duration = Duration::from_secs(30);
+
+/// What to poll and where.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricsPoll {
+    /// `HOST:PORT` of the metrics API.
+    pub addr: String,
+    pub window: Duration,
+    /// The tap targets as resources (`ns/X` is asked as every deployment of X).
+    pub targets: Vec<Resource>,
+}
+
+impl MetricsPoll {
+    /// The resources `TopRoutes` is asked about: a namespace target becomes its deployments
+    /// (`deploy` in X), the way `linkerd viz routes` needs a workload, not a namespace.
+    pub fn route_selectors(&self) -> Vec<Resource> {
+        let mut out: Vec<Resource> = Vec::new();
+        for target in &self.targets {
+            let selector = if target.kind == "namespace" {
+                Resource {
+                    namespace: target.name.clone(),
+                    kind: "deployment",
+                    name: String::new(),
+                }
+            } else {
+                target.clone()
+            };
+            if !out.contains(&selector) {
+                out.push(selector);
+            }
+        }
+        out
+    }
+
+    /// The namespaces `Edges` is asked about, once each.
+    pub fn namespaces(&self) -> BTreeSet<String> {
+        self.targets
+            .iter()
+            .map(|t| {
+                if t.kind == "namespace" {
+                    t.name.clone()
+                } else {
+                    t.namespace.clone()
+                }
+            })
+            .collect()
+    }
+}
+
+/// Runs until the main loop's receiver is gone. Holds only a weak sender, so the channel still
+/// closes (and the UI shows the session ended) when every tap stream has ended.
+pub async fn run(poll: MetricsPoll, tx: mpsc::WeakSender<SourceMsg>) {
+    let mut client: Option<MetricsClient> = None;
+    // The loop ends when the receiver is dropped: every iteration sends, and a send to a closed
+    // channel (or a failed upgrade) returns.
+    loop {
+        let (snapshot, wait) = match &client {
+            Some(connected) => (query(connected, &poll).await, POLL_INTERVAL),
+            None => match MetricsClient::connect(&poll.addr).await {
+                Ok(connected) => {
+                    let snapshot = query(&connected, &poll).await;
+                    client = Some(connected);
+                    (snapshot, POLL_INTERVAL)
+                }
+                Err(error) => (
+                    MetricsSnapshot {
+                        routes: Vec::new(),
+                        edges: Vec::new(),
+                        window: poll.window,
+                        error: Some(error.to_string()),
+                        at: chrono::Utc::now(),
+                    },
+                    RECONNECT_INTERVAL,
+                ),
+            },
+        };
+        let Some(strong) = tx.upgrade() else { return };
+        if strong.send(SourceMsg::Metrics(snapshot)).await.is_err() {
+            return;
+        }
+        drop(strong);
+        // Waiting must not keep the channel open either; `closed()` needs a strong sender, so
+        // sleep and re-check on the next send.
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// One round of calls. A failed call leaves its figures out and names itself in `error`; the
+/// rest still count. tonic's channel reconnects by itself, so a server that went away and came
+/// back needs no new client.
+pub async fn query(client: &MetricsClient, poll: &MetricsPoll) -> MetricsSnapshot {
+    let mut error = None;
+    let mut routes = Vec::new();
+    for selector in poll.route_selectors() {
+        match client.route_stats(&selector, poll.window).await {
+            Ok(rows) => routes.extend(rows.into_iter().map(|metric| NamespacedRoute {
+                namespace: selector.namespace.clone(),
+                metric,
+            })),
+            Err(e) => {
+                error.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    let mut edges: Vec<EdgeMetric> = Vec::new();
+    for namespace in poll.namespaces() {
+        match client.edges(&namespace).await {
+            Ok(found) => {
+                // Edges crossing two tapped namespaces come back once per namespace.
+                for edge in found {
+                    if !edges.contains(&edge) {
+                        edges.push(edge);
+                    }
+                }
+            }
+            Err(e) => {
+                error.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    MetricsSnapshot {
+        routes,
+        edges,
+        window: poll.window,
+        error,
+        at: chrono::Utc::now(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn res(text: &str, ns: &str) -> Resource {
+        Resource::parse(text, ns).expect("resource")
+    }
+
+    #[test]
+    fn namespace_targets_ask_for_their_deployments() {
+        let poll = MetricsPoll {
+            addr: "127.0.0.1:1".into(),
+            window: Duration::from_secs(60),
+            targets: vec![
+                res("ns/sock-shop", "default"),
+                res("deploy/web", "emojivoto"),
+                res("ns/sock-shop", "x"),
+            ],
+        };
+        assert_eq!(
+            poll.route_selectors(),
+            vec![res("deploy", "sock-shop"), res("deploy/web", "emojivoto")]
+        );
+        assert_eq!(
+            poll.namespaces().into_iter().collect::<Vec<_>>(),
+            vec!["emojivoto".to_owned(), "sock-shop".to_owned()]
+        );
+    }
+}
