@@ -98,6 +98,14 @@ pub struct TapArgs {
     /// Window of the metrics API's figures (30s, 1m, 10m, 1h).
     #[arg(long, default_value = "1m", value_name = "DURATION", value_parser = parse_metrics_window)]
     pub metrics_window: Duration,
+    /// Write the raw tap stream (4-byte length-framed events, exactly as received) to FILE, for
+    /// `meshtap replay FILE` and bug reports.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Headless: print what the run did to stderr at the end (events, requests, bytes, rate,
+    /// peak memory, evictions).
+    #[arg(long)]
+    pub stats: bool,
     #[command(flatten)]
     pub export: ExportArgs,
 }
@@ -135,6 +143,9 @@ pub struct ReplayArgs {
     /// Headless: stream to stdout in this format instead of opening the UI.
     #[arg(short, long, value_enum)]
     pub output: Option<Output>,
+    /// Headless: print what the replay did to stderr at the end.
+    #[arg(long)]
+    pub stats: bool,
     /// Show and export sensitive header values instead of `<redacted>`.
     #[arg(long)]
     pub no_redact: bool,

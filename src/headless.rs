@@ -35,6 +35,8 @@ impl Output {
 pub struct Outcome {
     /// Permanent failures, one per failed stream.
     pub failures: Vec<String>,
+    /// What the run's store saw (for `--stats`).
+    pub store: crate::model::store::StoreStats,
 }
 
 /// Writes everything received until every stream has ended and the channel closes.
@@ -48,7 +50,7 @@ pub async fn run(
     err: &mut (impl Write + Send),
 ) -> io::Result<Outcome> {
     let mut outcome = Outcome::default();
-    // Only NDJSON joins requests; the store then holds only what is still open.
+    // Every format joins requests too: NDJSON writes them, the others count them for `--stats`.
     let mut store = Store::new(crate::model::store::DEFAULT_CAPACITY_REQUESTS);
     let redact = |name: &str| redactor.is_sensitive(name);
     let name = |stream: usize| streams.get(stream).map_or("tap", String::as_str);
@@ -59,8 +61,12 @@ pub async fn run(
                     match output {
                         Output::Text | Output::Wide => {
                             writeln!(out, "{}", text::line(&event, output == Output::Wide))?;
+                            store.ingest(event);
                         }
-                        Output::Json => linkerd_json::write_event(out, &event, &redact)?,
+                        Output::Json => {
+                            linkerd_json::write_event(out, &event, &redact)?;
+                            store.ingest(event);
+                        }
                         Output::Ndjson => {
                             if let Ingested::Finished(seq) = store.ingest(event)
                                 && let Some(request) = store.get(seq)
@@ -70,8 +76,9 @@ pub async fn run(
                         }
                     }
                 }
+                let expired = store.expire(Utc::now());
                 if output == Output::Ndjson {
-                    for seq in store.expire(Utc::now()) {
+                    for seq in expired {
                         if let Some(request) = store.get(seq) {
                             ndjson::write_request(out, request, redactor)?;
                         }
@@ -116,5 +123,6 @@ pub async fn run(
         }
     }
     out.flush()?;
+    outcome.store = store.stats();
     Ok(outcome)
 }

@@ -9,13 +9,14 @@ mod ui;
 use std::process::ExitCode;
 
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::cli::{Cli, Command, TapArgs, UiArgs};
 use crate::export::Redactor;
 use crate::source::cluster::{Cluster, KubeOptions};
 use crate::source::metrics_poll::{self, MetricsPoll};
 use crate::source::target::{Resource, TapSpec};
-use crate::source::{HttpMatch, SOURCE_CHANNEL_BATCHES, SessionInfo, SourceMsg, live};
+use crate::source::{HttpMatch, SOURCE_CHANNEL_BATCHES, SessionInfo, SourceMsg, live, record};
 
 pub use demo::{DEMO_TARGETS, Demo, start_demo};
 pub use ui::rescue_path;
@@ -124,13 +125,28 @@ pub fn spawn_streams(
     specs: Vec<TapSpec>,
     reconnect: bool,
 ) -> mpsc::Receiver<SourceMsg> {
+    start_streams(cluster, specs, reconnect, None).0
+}
+
+/// Like `spawn_streams`, also handing each stream's raw bytes to `recorder`; returns the tasks
+/// so the caller can stop them.
+pub fn start_streams(
+    cluster: &Cluster,
+    specs: Vec<TapSpec>,
+    reconnect: bool,
+    recorder: Option<&record::Recorder>,
+) -> (mpsc::Receiver<SourceMsg>, Vec<JoinHandle<()>>) {
     let (tx, rx) = mpsc::channel(SOURCE_CHANNEL_BATCHES);
-    for (stream, spec) in specs.into_iter().enumerate() {
-        let cluster = cluster.clone();
-        let tx = tx.clone();
-        tokio::spawn(async move { cluster.tap(spec, stream, reconnect, tx, None).await });
-    }
-    rx
+    let tasks = specs
+        .into_iter()
+        .enumerate()
+        .map(|(stream, spec)| {
+            let (cluster, tx) = (cluster.clone(), tx.clone());
+            let raw = recorder.map(record::Recorder::stream);
+            tokio::spawn(async move { cluster.tap(spec, stream, reconnect, tx, raw).await })
+        })
+        .collect();
+    (rx, tasks)
 }
 
 /// Commands from the UI waiting for the source; a handful is plenty (each restarts the tap).

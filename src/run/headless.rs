@@ -2,7 +2,10 @@
 //! optional export when the run ends.
 
 use std::io;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context as _;
 
 use tokio::sync::mpsc;
 
@@ -10,8 +13,10 @@ use crate::cli::{ExportArgs, TapArgs};
 use crate::export::Redactor;
 use crate::export::file::{CaptureHeader, ExportOptions, Recorder};
 use crate::headless::{self, Output};
-use crate::source::SourceMsg;
+use crate::model::store::StoreStats;
 use crate::source::cluster::Cluster;
+use crate::source::{SourceMsg, record};
+use crate::stats::Stats;
 
 pub async fn tap(cluster: &Cluster, args: &TapArgs, output: Output) -> anyhow::Result<ExitCode> {
     let exporting = args.export.export.is_some();
@@ -27,16 +32,47 @@ pub async fn tap(cluster: &Cluster, args: &TapArgs, output: Output) -> anyhow::R
         sampling: format!("max {} rps per target", args.max_rps),
         ..CaptureHeader::default()
     };
-    let rx = super::spawn_streams(cluster, specs, !args.no_reconnect);
-    write_headless(
+    let stats = Stats::start();
+    // `--stats` alone still counts the bytes read, through a recorder that keeps nothing.
+    let record_to = match (&args.record, args.stats) {
+        (Some(path), _) => Some(path.clone()),
+        (None, true) => Some(PathBuf::from("/dev/null")),
+        (None, false) => None,
+    };
+    let recorder = match &record_to {
+        Some(path) => Some(
+            record::Recorder::create(path)
+                .await
+                .with_context(|| format!("cannot record to {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let (rx, streams) = super::start_streams(cluster, specs, !args.no_reconnect, recorder.as_ref());
+    let (code, store) = write_headless(
         rx,
         output,
         &names,
         &super::redactor(args.no_redact, &args.redact_header),
         &args.export,
         header,
+        args.stats || args.record.is_some(),
     )
-    .await
+    .await?;
+    // The streams hold the recorder's senders: stop them so it can finish the file.
+    for stream in &streams {
+        stream.abort();
+    }
+    for stream in streams {
+        let _ = stream.await;
+    }
+    let bytes = match recorder {
+        Some(recorder) => recorder.finish().await.context("finishing the recording")?,
+        None => 0,
+    };
+    if args.stats {
+        eprintln!("{}", stats.report(store, bytes));
+    }
+    Ok(code)
 }
 
 /// The headless writer; with `--export`, Ctrl-C ends the run cleanly and the capture is
@@ -48,7 +84,9 @@ pub async fn write_headless(
     redactor: &Redactor,
     export: &ExportArgs,
     header: CaptureHeader,
-) -> anyhow::Result<ExitCode> {
+    stop_on_ctrl_c: bool,
+) -> anyhow::Result<(ExitCode, StoreStats)> {
+    let rx = if stop_on_ctrl_c { until_ctrl_c(rx) } else { rx };
     let (rx, recorder) = match export.export {
         Some(_) => {
             let (rx, recorder) =
@@ -82,10 +120,33 @@ pub async fn write_headless(
         );
     }
     match outcome {
-        Ok(outcome) if outcome.failures.is_empty() => Ok(ExitCode::SUCCESS),
-        Ok(_) => Ok(ExitCode::FAILURE),
+        Ok(outcome) if outcome.failures.is_empty() => Ok((ExitCode::SUCCESS, outcome.store)),
+        Ok(outcome) => Ok((ExitCode::FAILURE, outcome.store)),
         // A closed stdout (`meshtap tap … | head`) is a normal way to stop.
-        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
+            Ok((ExitCode::SUCCESS, StoreStats::default()))
+        }
         Err(err) => Err(err.into()),
     }
+}
+
+/// Passes messages through until the source ends or Ctrl-C, so a run that records, counts or
+/// exports ends cleanly (and writes what it promised) instead of being killed.
+fn until_ctrl_c(mut rx: mpsc::Receiver<SourceMsg>) -> mpsc::Receiver<SourceMsg> {
+    let (tx, out) = mpsc::channel(crate::source::SOURCE_CHANNEL_BATCHES);
+    tokio::spawn(async move {
+        let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+        loop {
+            tokio::select! {
+                msg = rx.recv() => {
+                    let Some(msg) = msg else { return };
+                    if tx.send(msg).await.is_err() {
+                        return;
+                    }
+                }
+                _ = &mut ctrl_c => return,
+            }
+        }
+    });
+    out
 }

@@ -32,7 +32,9 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
             sampling,
             ..CaptureHeader::default()
         };
-        super::headless::write_headless(rx, output, &[name], &redactor, &args.export, header).await
+        super::headless::write_headless(rx, output, &[name], &redactor, &args.export, header, false)
+            .await
+            .map(|(code, _)| code)
     } else {
         let info = SessionInfo {
             context: name.clone(),

@@ -8,6 +8,7 @@ use crate::cli::ReplayArgs;
 use crate::export::file::CaptureHeader;
 use crate::source::replay;
 use crate::source::{SOURCE_CHANNEL_BATCHES, SessionInfo};
+use crate::stats::Stats;
 
 pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     // An unusable file is an error before anything starts.
@@ -27,8 +28,23 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let code = match args.output {
         Some(output) => {
             let header = CaptureHeader::from_session(&info);
-            super::headless::write_headless(rx, output, &[name], &redactor, &args.export, header)
-                .await
+            let stats = Stats::start();
+            let (code, store) = super::headless::write_headless(
+                rx,
+                output,
+                &[name],
+                &redactor,
+                &args.export,
+                header,
+                args.stats,
+            )
+            .await?;
+            if args.stats {
+                // The bytes read are the file's (stdin's are not known).
+                let bytes = std::fs::metadata(&args.file).map_or(0, |m| m.len());
+                eprintln!("{}", stats.report(store, bytes));
+            }
+            Ok(code)
         }
         None => super::ui::open(rx, None, info, &args.ui, &args.export, redactor).await,
     };
