@@ -57,18 +57,8 @@ pub struct TapArgs {
     /// Namespace of the --to resource.
     #[arg(long, value_name = "NS")]
     pub to_namespace: Option<String>,
-    /// Only requests with this HTTP method.
-    #[arg(long)]
-    pub method: Option<String>,
-    /// Only requests whose path starts with this prefix.
-    #[arg(long)]
-    pub path: Option<String>,
-    /// Only requests with exactly this :authority.
-    #[arg(long)]
-    pub authority: Option<String>,
-    /// Only requests with this scheme.
-    #[arg(long)]
-    pub scheme: Option<String>,
+    #[command(flatten)]
+    pub http: HttpMatchArgs,
     /// Most requests per second to tap, split evenly over the target's pods.
     #[arg(long, default_value_t = 100.0, value_name = "N")]
     pub max_rps: f32,
@@ -158,6 +148,34 @@ pub struct ReplayArgs {
     pub ui: UiArgs,
 }
 
+/// The HTTP matches Linkerd applies itself (the tap server, or a proxy).
+#[derive(Debug, Clone, Default, Args)]
+pub struct HttpMatchArgs {
+    /// Only requests with this HTTP method.
+    #[arg(long)]
+    pub method: Option<String>,
+    /// Only requests whose path starts with this prefix.
+    #[arg(long)]
+    pub path: Option<String>,
+    /// Only requests with exactly this :authority.
+    #[arg(long)]
+    pub authority: Option<String>,
+    /// Only requests with this scheme.
+    #[arg(long)]
+    pub scheme: Option<String>,
+}
+
+impl HttpMatchArgs {
+    pub fn to_match(&self) -> crate::source::HttpMatch {
+        crate::source::HttpMatch {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            authority: self.authority.clone(),
+            scheme: self.scheme.clone(),
+        }
+    }
+}
+
 /// Options of the terminal UI.
 #[derive(Debug, Clone, Args)]
 pub struct UiArgs {
@@ -242,18 +260,8 @@ pub struct ProxyArgs {
     /// yourself (a real proxy refuses it with `no_tls_from_remote`).
     #[arg(long, conflicts_with_all = ["ca", "cert", "key", "server_name"])]
     pub plaintext: bool,
-    /// Only requests with this HTTP method.
-    #[arg(long)]
-    pub method: Option<String>,
-    /// Only requests whose path starts with this prefix.
-    #[arg(long)]
-    pub path: Option<String>,
-    /// Only requests with exactly this :authority.
-    #[arg(long)]
-    pub authority: Option<String>,
-    /// Only requests with this scheme.
-    #[arg(long)]
-    pub scheme: Option<String>,
+    #[command(flatten)]
+    pub http: HttpMatchArgs,
     /// Only requests to this destination port, or range LO-HI.
     #[arg(long, value_name = "PORT[-PORT]")]
     pub to_port: Option<crate::source::proxy::request::PortRange>,

@@ -16,7 +16,7 @@ use crate::export::Redactor;
 use crate::source::cluster::{Cluster, KubeOptions};
 use crate::source::metrics_poll::{self, MetricsPoll};
 use crate::source::target::{Resource, TapSpec};
-use crate::source::{HttpMatch, SOURCE_CHANNEL_BATCHES, SessionInfo, SourceMsg, live, record};
+use crate::source::{SOURCE_CHANNEL_BATCHES, SessionInfo, SourceMsg, live, record};
 
 pub use demo::{DEMO_TARGETS, Demo, start_demo};
 pub use ui::rescue_path;
@@ -106,12 +106,7 @@ pub fn specs(
                 target: Resource::parse_target(target, namespace)?,
                 label_selector: args.selector.clone().unwrap_or_default(),
                 to: to.clone(),
-                http: HttpMatch {
-                    method: args.method.clone(),
-                    path: args.path.clone(),
-                    authority: args.authority.clone(),
-                    scheme: args.scheme.clone(),
-                },
+                http: args.http.to_match(),
                 max_rps: args.max_rps,
                 extract_headers: headers,
             })

@@ -86,12 +86,7 @@ impl ProxySpec {
             addr: args.addr.clone(),
             transport,
             matches: ProxyMatch {
-                http: super::HttpMatch {
-                    method: args.method.clone(),
-                    path: args.path.clone(),
-                    authority: args.authority.clone(),
-                    scheme: args.scheme.clone(),
-                },
+                http: args.http.to_match(),
                 to_ports: args.to_port,
                 to_net: args.to_net,
                 destination_labels: args.to_labels.clone(),
