@@ -448,3 +448,19 @@ fn quick_filter_from_selected_row() {
     let shown = state.view.rows(&state.store).len();
     assert!((1..24).contains(&shown), "{shown}");
 }
+
+#[test]
+fn the_status_bar_shows_lag_when_the_ui_falls_behind() {
+    let mut state = streaming(160, 48);
+    let now = at(2_000);
+    assert!(!render(&state, now).contains("lag:"));
+    state.backlog = meshtap::source::SOURCE_CHANNEL_BATCHES;
+    let screen = render(&state, now);
+    assert!(
+        screen.contains(&format!(
+            "lag: {} batches waiting",
+            meshtap::source::SOURCE_CHANNEL_BATCHES
+        )),
+        "{screen}"
+    );
+}

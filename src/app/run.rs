@@ -136,6 +136,7 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
             _ = frame.tick() => {
                 let now = Utc::now();
                 dirty |= state.tick(now);
+                state.backlog = events.len();
                 if dirty {
                     guard.terminal().draw(|f| ui::draw(f, &state, now))?;
                     dirty = false;

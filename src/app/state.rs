@@ -87,6 +87,9 @@ pub struct AppState {
     pub streams: Vec<StreamState>,
     /// The source channel closed: nothing more will arrive.
     pub source_closed: bool,
+    /// Batches waiting in the source channel when the frame was drawn: the UI is behind the
+    /// stream and backpressure is slowing the sources.
+    pub backlog: usize,
     /// Whether `TapCommand`s can reach a live source.
     pub live: bool,
     pub pane: Pane,
@@ -132,6 +135,7 @@ impl AppState {
             info,
             streams,
             source_closed: false,
+            backlog: 0,
             live: false,
             pane: Pane::Requests,
             view: RequestsView::new(),

@@ -44,6 +44,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, _now: DateTime<Ut
     }
     first.push(Span::raw(SEP));
     first.push(Span::raw(format!("{eps:.0} ev/s {rps:.0} req/s")));
+    if state.backlog >= crate::source::SOURCE_CHANNEL_BATCHES / 2 {
+        first.push(Span::styled(
+            format!(" lag: {} batches waiting", state.backlog),
+            state.theme.warning,
+        ));
+    }
     first.push(Span::raw(SEP));
     let mut held = format!(
         "held {}/{}",
