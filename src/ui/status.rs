@@ -17,10 +17,38 @@ use crate::ui::requests::group;
 
 const SEP: &str = " │ ";
 
+/// Events and requests per second, and the lag when batches pile up behind the UI.
+fn throughput(state: &AppState) -> Vec<Span<'static>> {
+    let (eps, rps) = state.rates.per_second();
+    let mut spans = vec![Span::raw(format!("{eps:.0} ev/s {rps:.0} req/s"))];
+    if state.backlog >= crate::source::SOURCE_CHANNEL_BATCHES / 2 {
+        spans.push(Span::styled(
+            format!(" lag: {} batches waiting", state.backlog),
+            state.theme.warning,
+        ));
+    }
+    spans
+}
+
+/// Requests held against the capacity, and what was evicted or expired.
+fn held(state: &AppState) -> String {
+    let stats = state.store.stats();
+    let mut held = format!(
+        "held {}/{}",
+        group(state.store.len() as u64),
+        group(state.store.capacity() as u64)
+    );
+    if stats.evicted > 0 {
+        let _ = write!(held, " evicted {}", group(stats.evicted));
+    }
+    if stats.expired > 0 {
+        let _ = write!(held, " expired {}", group(stats.expired));
+    }
+    held
+}
+
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState, _now: DateTime<Utc>) {
     let theme = &state.theme;
-    let stats = state.store.stats();
-    let (eps, rps) = state.rates.per_second();
 
     let mut first = vec![Span::styled(
         format!(" {}", state.info.context),
@@ -43,26 +71,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, _now: DateTime<Ut
         first.push(Span::styled(text, style));
     }
     first.push(Span::raw(SEP));
-    first.push(Span::raw(format!("{eps:.0} ev/s {rps:.0} req/s")));
-    if state.backlog >= crate::source::SOURCE_CHANNEL_BATCHES / 2 {
-        first.push(Span::styled(
-            format!(" lag: {} batches waiting", state.backlog),
-            state.theme.warning,
-        ));
-    }
+    first.extend(throughput(state));
     first.push(Span::raw(SEP));
-    let mut held = format!(
-        "held {}/{}",
-        group(state.store.len() as u64),
-        group(state.store.capacity() as u64)
-    );
-    if stats.evicted > 0 {
-        let _ = write!(held, " evicted {}", group(stats.evicted));
-    }
-    if stats.expired > 0 {
-        let _ = write!(held, " expired {}", group(stats.expired));
-    }
-    first.push(Span::raw(held));
+    first.push(Span::raw(held(state)));
     if !state.info.sampling.is_empty() {
         first.push(Span::raw(SEP));
         first.push(Span::raw(state.info.sampling.clone()));
