@@ -138,6 +138,48 @@ async fn demo_explains_unknown_and_forbidden_targets() {
     );
 }
 
+/// `meshtap demo --serve` running as a child process; killed when dropped, even if a test fails.
+struct ServedDemo {
+    child: std::process::Child,
+    kubeconfig: std::path::PathBuf,
+    /// Holds the kubeconfig and caches.
+    dir: tempfile::TempDir,
+    /// Kept open: the demo prints more lines, and a closed pipe would make it fail.
+    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl ServedDemo {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kubeconfig = dir.path().join("kubeconfig");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_meshtap"))
+            .args(["demo", "--serve", "--kubeconfig-out"])
+            .arg(&kubeconfig)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("meshtap demo --serve starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        // The first line says where it serves; by then the kubeconfig is written.
+        let first = stdout.next().and_then(Result::ok).unwrap_or_default();
+        let served = Self {
+            child,
+            kubeconfig,
+            dir,
+            _stdout: stdout,
+        };
+        assert!(first.contains("127.0.0.1"), "{first}");
+        served
+    }
+}
+
+impl Drop for ServedDemo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The real binary serves, and the real `kubectl` reads the tap API discovery document from it.
 #[test]
 fn kubectl_reads_the_demo_served_by_the_binary() {
@@ -145,43 +187,58 @@ fn kubectl_reads_the_demo_served_by_the_binary() {
         eprintln!("kubectl is not installed: skipping the kubectl interoperability check");
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_meshtap"))
-        .args(["demo", "--serve", "--kubeconfig-out"])
-        .arg(&kubeconfig)
+    let demo = ServedDemo::start();
+    let output = Command::new(&kubectl)
+        .arg("--kubeconfig")
+        .arg(&demo.kubeconfig)
+        .args(["--request-timeout=10s", "--cache-dir"])
+        .arg(demo.dir.path().join("cache"))
+        .args(["get", "--raw", "/apis/tap.linkerd.io/v1alpha1"])
+        .output()
+        .expect("kubectl runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "kubectl failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.contains("tap.linkerd.io/v1alpha1"), "{text}");
+    assert!(text.contains("deployments/tap"), "{text}");
+}
+
+/// Another meshtap process taps the served demo through the kubeconfig it wrote.
+#[test]
+fn meshtap_tap_streams_from_the_served_demo() {
+    let demo = ServedDemo::start();
+    let mut tap = Command::new(env!("CARGO_BIN_EXE_meshtap"))
+        .args([
+            "tap",
+            "deploy/front-end",
+            "-n",
+            "sock-shop",
+            "-o",
+            "ndjson",
+            "--no-reconnect",
+        ])
+        .arg("--kubeconfig")
+        .arg(&demo.kubeconfig)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::null())
         .spawn()
-        .expect("meshtap demo --serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    // The first line says where it serves; by then the kubeconfig is written.
-    let first = lines.next().and_then(Result::ok).unwrap_or_default();
-    let result = std::panic::catch_unwind(|| {
-        assert!(first.contains("127.0.0.1"), "{first}");
-        let output = Command::new(&kubectl)
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .args(["--request-timeout=10s", "--cache-dir"])
-            .arg(dir.path().join("cache"))
-            .args(["get", "--raw", "/apis/tap.linkerd.io/v1alpha1"])
-            .output()
-            .expect("kubectl runs");
-        let text = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "kubectl failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(text.contains("tap.linkerd.io/v1alpha1"), "{text}");
-        assert!(text.contains("deployments/tap"), "{text}");
-    });
-    let _ = child.kill();
-    let _ = child.wait();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+        .expect("meshtap tap starts");
+    let stdout = tap.stdout.take().expect("stdout");
+    let records: Vec<serde_json::Value> = BufReader::new(stdout)
+        .lines()
+        .take(20)
+        .map(|line| serde_json::from_str(&line.expect("line")).expect("json"))
+        .collect();
+    let _ = tap.kill();
+    let _ = tap.wait();
+    assert_eq!(records.len(), 20);
+    // Every request was reported by a front-end proxy: outbound from it or inbound to it.
+    assert!(records.iter().all(|r| {
+        r["source"]["workload"] == "front-end" || r["destination"]["workload"] == "front-end"
+    }));
 }
 
 /// Headless `meshtap demo -o ndjson` through the binary: joined requests, then a clean stop.
