@@ -81,10 +81,12 @@ pub struct TapArgs {
     #[arg(long, value_name = "NAME")]
     pub redact_header: Vec<String>,
     /// Linkerd viz's metrics API, HOST:PORT, for Prometheus-backed route figures and edges beside
-    /// the live sample (e.g. 127.0.0.1:8085 after
-    /// `kubectl -n linkerd-viz port-forward deploy/metrics-api 8085`).
-    #[arg(long, value_name = "ADDR")]
+    /// the live sample. Without it meshtap port-forwards to metrics-api in linkerd-viz itself.
+    #[arg(long, value_name = "ADDR", conflicts_with = "no_metrics")]
     pub metrics_api: Option<String>,
+    /// Do not ask Linkerd viz's metrics API at all (live sampled figures only).
+    #[arg(long)]
+    pub no_metrics: bool,
     /// Window of the metrics API's figures (30s, 1m, 10m, 1h).
     #[arg(long, default_value = "1m", value_name = "DURATION", value_parser = parse_metrics_window)]
     pub metrics_window: Duration,

@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod kubeconfig;
 pub mod mesh;
 pub mod metrics_api;
+pub mod portforward;
 pub mod proxy_tap;
 pub mod server;
 pub mod sim;

@@ -14,7 +14,8 @@ use tokio::task::JoinHandle;
 use crate::cli::{Cli, Command, TapArgs, UiArgs};
 use crate::export::Redactor;
 use crate::source::cluster::{Cluster, KubeOptions};
-use crate::source::metrics_poll::{self, MetricsPoll};
+use crate::source::metrics::portforward::PortForward;
+use crate::source::metrics_poll::{self, MetricsPoll, MetricsTarget};
 use crate::source::target::{Resource, TapSpec};
 use crate::source::{SOURCE_CHANNEL_BATCHES, SessionInfo, SourceMsg, live, record};
 
@@ -161,9 +162,17 @@ async fn live_ui(cluster: &Cluster, args: &TapArgs, ui: &UiArgs) -> anyhow::Resu
     let (tx, rx) = mpsc::channel(SOURCE_CHANNEL_BATCHES);
     let (commands_tx, commands_rx) = mpsc::channel(COMMAND_CHANNEL);
     // Polls the targets the session started with; `:ns`/`:target` changes only the live tap.
-    let poller = args.metrics_api.as_ref().map(|addr| {
+    // Without an address the metrics API is found through the cluster itself.
+    let target = match (&args.metrics_api, args.no_metrics) {
+        (_, true) => None,
+        (Some(addr), false) => Some(MetricsTarget::Addr(addr.clone())),
+        (None, false) => Some(MetricsTarget::PortForward(PortForward::new(
+            cluster.client.clone(),
+        ))),
+    };
+    let poller = target.map(|target| {
         let poll = MetricsPoll {
-            addr: addr.clone(),
+            target,
             window: args.metrics_window,
             targets: specs.iter().map(|s| s.target.clone()).collect(),
         };

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use meshtap::cli::{Cli, Command as Sub};
-use meshtap::source::metrics_poll::{self, MetricsPoll};
+use meshtap::source::metrics_poll::{self, MetricsPoll, MetricsTarget};
 use meshtap::source::target::Resource;
 use meshtap::source::{MetricsSnapshot, SourceMsg};
 use tokio::sync::mpsc;
@@ -69,7 +69,7 @@ async fn the_demo_serves_the_poller_catalogue_routes_and_edges() {
     assert!(demo.metrics_api.addr().ip().is_loopback());
 
     let poll = MetricsPoll {
-        addr: demo.metrics_api.addr().to_string(),
+        target: MetricsTarget::Addr(demo.metrics_api.addr().to_string()),
         window: args.tap.metrics_window,
         targets: vec![ns("sock-shop"), ns("emojivoto")],
     };
@@ -123,7 +123,7 @@ async fn an_unreachable_metrics_api_becomes_an_error_snapshot() {
     let addr = listener.local_addr().expect("addr");
     drop(listener);
     let poll = MetricsPoll {
-        addr: addr.to_string(),
+        target: MetricsTarget::Addr(addr.to_string()),
         window: Duration::from_secs(60),
         targets: vec![ns("sock-shop")],
     };

@@ -464,3 +464,36 @@ fn the_status_bar_shows_lag_when_the_ui_falls_behind() {
         "{screen}"
     );
 }
+
+#[test]
+fn reconnects_count_down_and_leave_gap_markers() {
+    let mut state = streaming(160, 48);
+    let reconnecting = StreamState::Reconnecting {
+        after: std::time::Duration::from_secs(8),
+        error: "the server ended the stream".into(),
+    };
+    state.ingest(
+        SourceMsg::State {
+            stream: 0,
+            state: reconnecting,
+        },
+        at(10_000),
+    );
+    let screen = render(&state, at(13_000));
+    assert!(
+        screen.contains("reconnecting in 5s (the server ended the stream)"),
+        "{screen}"
+    );
+    state.ingest(
+        SourceMsg::State {
+            stream: 0,
+            state: StreamState::Connected,
+        },
+        at(18_000),
+    );
+    let screen = render(&state, at(19_000));
+    assert!(
+        screen.contains("connected, 1 gap (last 12:00:10)"),
+        "{screen}"
+    );
+}

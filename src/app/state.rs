@@ -85,6 +85,8 @@ pub struct AppState {
     pub info: SessionInfo,
     /// Indexed like `info.targets`.
     pub streams: Vec<StreamState>,
+    /// Indexed like `streams`: the gaps each stream has had (events lost while reconnecting).
+    pub gaps: Vec<Gaps>,
     /// The source channel closed: nothing more will arrive.
     pub source_closed: bool,
     /// Batches waiting in the source channel when the frame was drawn: the UI is behind the
@@ -127,12 +129,23 @@ pub struct AppState {
     pub(super) effects: Vec<Effect>,
 }
 
+/// A stream's gaps: each reconnect loses the events sent while it was down.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Gaps {
+    pub count: u32,
+    /// When the last gap began.
+    pub last: Option<DateTime<Utc>>,
+    /// When the pending reconnect is due (for the countdown).
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
 impl AppState {
     pub fn new(store: Store, info: SessionInfo, config: UiConfig) -> Self {
         let streams = vec![StreamState::Connecting; info.targets.len().max(1)];
         Self {
             store,
             info,
+            gaps: vec![Gaps::default(); streams.len()],
             streams,
             source_closed: false,
             backlog: 0,
@@ -189,6 +202,13 @@ impl AppState {
             SourceMsg::State { stream, state } => {
                 if self.streams.len() <= stream {
                     self.streams.resize(stream + 1, StreamState::Connecting);
+                    self.gaps.resize(stream + 1, Gaps::default());
+                }
+                if let StreamState::Reconnecting { after, .. } = &state {
+                    let gaps = &mut self.gaps[stream];
+                    gaps.count += 1;
+                    gaps.last = Some(now);
+                    gaps.retry_at = chrono::Duration::from_std(*after).ok().map(|d| now + d);
                 }
                 self.streams[stream] = state;
             }

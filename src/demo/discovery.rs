@@ -180,7 +180,7 @@ fn resource_list() -> Value {
 }
 
 /// Decodes `%XX` escapes; `None` for a malformed escape or a result that is not UTF-8.
-fn percent_decode(path: &str) -> Option<String> {
+pub(super) fn percent_decode(path: &str) -> Option<String> {
     let bytes = path.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

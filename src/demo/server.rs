@@ -31,6 +31,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::api::{TapApi, TapReply};
 use super::discovery;
+use super::portforward::{self, MetricsApiPod};
 use super::tls;
 use crate::proto::tap::TapByResourceRequest;
 use crate::proto::viz::ApiError;
@@ -40,7 +41,7 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// A client that connects but never finishes the TLS handshake is dropped after this long.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-type Body = UnsyncBoxBody<Bytes, Infallible>;
+pub(super) type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// How to run the server.
 #[derive(Debug, Clone)]
@@ -51,6 +52,8 @@ pub struct ServerOptions {
     pub tls: bool,
     /// The bearer token clients must present; a random one when `None`.
     pub token: Option<String>,
+    /// The metrics API pod reached by port-forward; without one, `linkerd-viz` lists no pods.
+    pub metrics_pod: Option<MetricsApiPod>,
 }
 
 impl Default for ServerOptions {
@@ -59,6 +62,7 @@ impl Default for ServerOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             tls: true,
             token: None,
+            metrics_pod: None,
         }
     }
 }
@@ -128,6 +132,7 @@ struct State {
     api: Arc<dyn TapApi>,
     token: String,
     addr: SocketAddr,
+    metrics_pod: Option<MetricsApiPod>,
 }
 
 /// Binds `options.addr` and starts serving in the background.
@@ -151,6 +156,7 @@ pub async fn spawn(options: ServerOptions, api: Arc<dyn TapApi>) -> anyhow::Resu
         api,
         token: token.clone(),
         addr,
+        metrics_pod: options.metrics_pod,
     });
     let task = tokio::spawn(accept_loop(listener, acceptor, state));
     tracing::info!(%addr, scheme, "demo control plane listening");
@@ -237,7 +243,9 @@ where
         async move { Ok::<_, Infallible>(handle(request, &state).await) }
     });
     let builder = auto::Builder::new(TokioExecutor::new());
-    if let Err(error) = builder.serve_connection(TokioIo::new(io), service).await {
+    // Upgrades carry the metrics API port-forward's WebSocket.
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    if let Err(error) = connection.await {
         tracing::debug!(%peer, %error, "connection ended with an error");
     }
 }
@@ -253,6 +261,9 @@ async fn handle(request: Request<Incoming>, state: &State) -> Response<Body> {
             return kube_status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", &message);
         }
         return handle_tap(request, &path, &route, state).await;
+    }
+    if portforward::is_pods_path(&path) {
+        return portforward::handle(request, state.metrics_pod.as_ref());
     }
     if request.method() == Method::GET
         && let Some(doc) = discovery::document(&path, state.addr)
@@ -375,7 +386,7 @@ fn linkerd_error(message: &str) -> Response<Body> {
 }
 
 /// A Kubernetes `Status` failure, as the kube-apiserver answers.
-fn kube_status(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
+pub(super) fn kube_status(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
     json(
         code,
         &serde_json::json!({
@@ -390,7 +401,7 @@ fn kube_status(code: StatusCode, reason: &str, message: &str) -> Response<Body> 
     )
 }
 
-fn json(code: StatusCode, value: &serde_json::Value) -> Response<Body> {
+pub(super) fn json(code: StatusCode, value: &serde_json::Value) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::from(value.to_string())).boxed_unsync());
     *response.status_mut() = code;
     response.headers_mut().insert(

@@ -18,7 +18,8 @@ pub struct Demo {
     pub server: demo::server::RunningServer,
     pub kubeconfig: kube::config::Kubeconfig,
     pub kubeconfig_path: std::path::PathBuf,
-    /// The simulated metrics API (`linkerd2.viz.Api`), for `--metrics-api`.
+    /// The simulated metrics API (`linkerd2.viz.Api`): port-forwarded to through the control
+    /// plane, and reachable directly with `--metrics-api`.
     pub metrics_api: demo::metrics_api::RunningMetricsApi,
 }
 
@@ -28,11 +29,19 @@ pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
         "the demo serves on loopback only (127.0.0.1 or [::1]), not {}",
         args.addr
     );
+    // Same loopback IP as the control plane, any free port: the two never collide. Started
+    // first so the control plane can port-forward to it like a kube-apiserver to a pod.
+    let metrics_addr = std::net::SocketAddr::new(args.addr.ip(), 0);
+    let metrics_api = demo::metrics_api::spawn(metrics_addr, args.rate).await?;
     let api = Arc::new(demo::tapper::SimTapApi::new(args.seed, args.rate));
     let options = demo::server::ServerOptions {
         addr: args.addr,
         tls: !args.plain_http,
         token: None,
+        metrics_pod: Some(demo::portforward::MetricsApiPod {
+            addr: metrics_api.addr(),
+            forbid_port_forward: false,
+        }),
     };
     let server = demo::server::spawn(options, api).await?;
     let kubeconfig = demo::kubeconfig::for_server(&server, Some("sock-shop"))?;
@@ -46,9 +55,6 @@ pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     demo::kubeconfig::write(&kubeconfig_path, &kubeconfig)?;
-    // Same loopback IP as the control plane, any free port: the two never collide.
-    let metrics_addr = std::net::SocketAddr::new(args.addr.ip(), 0);
-    let metrics_api = demo::metrics_api::spawn(metrics_addr, args.rate).await?;
     Ok(Demo {
         server,
         kubeconfig,
@@ -86,8 +92,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if tap.targets.is_empty() {
         tap.targets = DEMO_TARGETS.iter().map(ToString::to_string).collect();
     }
-    tap.metrics_api
-        .get_or_insert_with(|| demo.metrics_api.addr().to_string());
+    // No `--metrics-api`: the live UI port-forwards to the simulated metrics API pod through
+    // the control plane, exactly as in a cluster.
     match args.output {
         Some(output) => super::headless::tap(&cluster, &tap, output).await,
         None => super::live_ui(&cluster, &tap, &args.ui).await,

@@ -7,6 +7,7 @@
 //! every failure is a [`MetricsError`] whose message says the panes keep working on live data.
 
 mod convert;
+pub mod portforward;
 mod window;
 
 use std::time::Duration;
@@ -107,6 +108,10 @@ pub enum StatPeer {
 pub enum MetricsError {
     #[error("invalid metrics API address {addr:?}: expected HOST:PORT (e.g. 127.0.0.1:8085)")]
     Address { addr: String },
+    #[error(
+        "metrics API not reachable through a port-forward: {reason}; pass --metrics-api or --no-metrics (the panes keep working on live data)"
+    )]
+    PortForward { reason: String },
     #[error(
         "the metrics API at {addr} is unreachable: {reason}; the panes keep working on live data"
     )]

@@ -1,4 +1,4 @@
-//! Polls Linkerd viz's metrics API (`--metrics-api`) in the background and sends each result to
+//! Polls Linkerd viz's metrics API (`--metrics-api`, or a kube port-forward) in the background and sends each result to
 //! the main loop as one [`SourceMsg::Metrics`]: `TopRoutes` for every tap target and `Edges` for
 //! every tapped namespace. The metrics API is an extra: failures become the snapshot's `error`
 //! (the panes say so and keep working on live data), never a stopped UI.
@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::metrics::{EdgeMetric, MetricsClient};
+use super::metrics::portforward::PortForward;
+use super::metrics::{EdgeMetric, MetricsClient, MetricsError};
 use super::target::Resource;
 use super::{MetricsSnapshot, NamespacedRoute, SourceMsg};
 
@@ -18,11 +19,31 @@ pub const POLL_INTERVAL: Duration = Duration::from_secs(10);
 /// How long to wait before connecting again after a failed connection.
 pub const RECONNECT_INTERVAL: Duration = Duration::from_secs(30);
 
+/// How the poller reaches the metrics API.
+#[derive(Clone, Debug)]
+pub enum MetricsTarget {
+    /// `HOST:PORT` (`--metrics-api`).
+    Addr(String),
+    /// A kube port-forward to a metrics API pod: the default in a cluster.
+    PortForward(PortForward),
+}
+
+impl MetricsTarget {
+    /// A client for this target; tonic reconnects it by itself afterwards.
+    pub async fn connect(&self) -> Result<MetricsClient, MetricsError> {
+        match self {
+            Self::Addr(addr) => MetricsClient::connect(addr).await,
+            Self::PortForward(forward) => {
+                MetricsClient::connect_port_forward(forward.clone()).await
+            }
+        }
+    }
+}
+
 /// What to poll and where.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct MetricsPoll {
-    /// `HOST:PORT` of the metrics API.
-    pub addr: String,
+    pub target: MetricsTarget,
     pub window: Duration,
     /// The tap targets as resources (`ns/X` is asked as every deployment of X).
     pub targets: Vec<Resource>,
@@ -74,7 +95,7 @@ pub async fn run(poll: MetricsPoll, tx: mpsc::WeakSender<SourceMsg>) {
     loop {
         let (snapshot, wait) = match &client {
             Some(connected) => (query(connected, &poll).await, POLL_INTERVAL),
-            None => match MetricsClient::connect(&poll.addr).await {
+            None => match poll.target.connect().await {
                 Ok(connected) => {
                     let snapshot = query(&connected, &poll).await;
                     client = Some(connected);
@@ -156,7 +177,7 @@ mod tests {
     #[test]
     fn namespace_targets_ask_for_their_deployments() {
         let poll = MetricsPoll {
-            addr: "127.0.0.1:1".into(),
+            target: MetricsTarget::Addr("127.0.0.1:1".into()),
             window: Duration::from_secs(60),
             targets: vec![
                 res("ns/sock-shop", "default"),

@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::AppState;
-use crate::app::state::Level;
+use crate::app::state::{Gaps, Level};
 use crate::source::{HttpMatch, StreamState};
 use crate::ui::requests::group;
 
@@ -47,7 +47,7 @@ fn held(state: &AppState) -> String {
     held
 }
 
-pub fn render(frame: &mut Frame, area: Rect, state: &AppState, _now: DateTime<Utc>) {
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc>) {
     let theme = &state.theme;
 
     let mut first = vec![Span::styled(
@@ -61,7 +61,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, _now: DateTime<Ut
         if !target.is_empty() {
             first.push(Span::raw(format!("{target} ")));
         }
-        let (text, style) = stream_state(stream, state);
+        let gaps = state.gaps.get(i).copied().unwrap_or_default();
+        let (text, style) = stream_state(stream, gaps, state, now);
         // With many streams only the troubled ones get their full story.
         let text = if count > 3 && matches!(stream, StreamState::Connected) {
             "ok".to_owned()
@@ -137,18 +138,36 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, _now: DateTime<Ut
     frame.render_widget(Paragraph::new(lines).style(theme.status_bar), area);
 }
 
-fn stream_state(stream: &StreamState, state: &AppState) -> (String, Style) {
+fn stream_state(
+    stream: &StreamState,
+    gaps: Gaps,
+    state: &AppState,
+    now: DateTime<Utc>,
+) -> (String, Style) {
     let theme = &state.theme;
     match stream {
         StreamState::Connecting => ("connecting…".to_owned(), theme.inflight),
-        StreamState::Connected => ("connected".to_owned(), theme.connected),
-        StreamState::Reconnecting { after, error } => (
+        StreamState::Connected if gaps.count > 0 => (
             format!(
-                "reconnecting in {:.0}s ({error})",
-                after.as_secs_f32().ceil()
+                "connected, {} gap{} (last {})",
+                gaps.count,
+                if gaps.count == 1 { "" } else { "s" },
+                gaps.last
+                    .map_or_else(String::new, |t| t.format("%H:%M:%S").to_string())
             ),
             theme.warning,
         ),
+        StreamState::Connected => ("connected".to_owned(), theme.connected),
+        StreamState::Reconnecting { after, error } => {
+            // Count down from when the reconnect was announced.
+            let left = gaps.retry_at.map_or(after.as_secs_f64(), |at| {
+                (at - now).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            (
+                format!("reconnecting in {:.0}s ({error})", left.ceil()),
+                theme.warning,
+            )
+        }
         StreamState::Ended => ("ended".to_owned(), theme.dim),
         StreamState::Failed(error) => (format!("failed: {error}"), theme.error),
     }
