@@ -54,10 +54,14 @@ pub async fn run(
     let mut store = Store::new(crate::model::store::DEFAULT_CAPACITY_REQUESTS);
     let redact = |name: &str| redactor.is_sensitive(name);
     let name = |stream: usize| streams.get(stream).map_or("tap", String::as_str);
+    // Requests expire by the stream's own clock: a replayed capture is dated in the past, and
+    // the wall clock would expire every request still waiting for its next batch.
+    let mut latest = None;
     while let Some(msg) = rx.recv().await {
         match msg {
             SourceMsg::Events(events) => {
                 for event in events {
+                    latest = latest.max(Some(event.arrived));
                     match output {
                         Output::Text | Output::Wide => {
                             writeln!(out, "{}", text::line(&event, output == Output::Wide))?;
@@ -76,7 +80,7 @@ pub async fn run(
                         }
                     }
                 }
-                let expired = store.expire(Utc::now());
+                let expired = store.expire(latest.unwrap_or_else(Utc::now));
                 if output == Output::Ndjson {
                     for seq in expired {
                         if let Some(request) = store.get(seq) {
@@ -125,4 +129,83 @@ pub async fn run(
     out.flush()?;
     outcome.store = store.stats();
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone as _};
+
+    use super::*;
+    use crate::model::event::{
+        Direction, Endpoint, HttpEvent, Labels, RequestInit, ResponseEnd, StreamId, TapEvent,
+    };
+
+    fn event(http: HttpEvent, arrived: DateTime<Utc>) -> TapEvent {
+        TapEvent {
+            arrived,
+            source: Endpoint {
+                addr: Some("10.0.0.1:4000".parse().expect("addr")),
+                labels: Labels::default(),
+            },
+            destination: Endpoint::default(),
+            direction: Direction::Outbound,
+            route: Labels::default(),
+            http: Some(http),
+        }
+    }
+
+    #[tokio::test]
+    async fn replayed_old_requests_are_not_expired_between_batches() {
+        // A replayed capture is dated in the past: a request whose end comes in the next batch
+        // must still be written once, finished, not split into an expired one and an orphan.
+        let then = Utc
+            .with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
+            .single()
+            .expect("time");
+        let id = StreamId { base: 1, stream: 7 };
+        let init = RequestInit {
+            id,
+            method: Some("GET".into()),
+            scheme: None,
+            authority: "web".into(),
+            path: "/".into(),
+            headers: Vec::new(),
+        };
+        let end = ResponseEnd {
+            id,
+            since_request_init: None,
+            since_response_init: None,
+            response_bytes: 3,
+            eos: None,
+            trailers: Vec::new(),
+        };
+        let (tx, rx) = mpsc::channel(4);
+        tx.send(SourceMsg::Events(vec![event(
+            HttpEvent::RequestInit(init),
+            then,
+        )]))
+        .await
+        .expect("send");
+        tx.send(SourceMsg::Events(vec![event(
+            HttpEvent::ResponseEnd(end),
+            then + chrono::Duration::milliseconds(5),
+        )]))
+        .await
+        .expect("send");
+        drop(tx);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        run(
+            rx,
+            Output::Ndjson,
+            &[],
+            &crate::export::Redactor::default(),
+            &mut out,
+            &mut err,
+        )
+        .await
+        .expect("run");
+        let text = String::from_utf8(out).expect("utf8");
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("\"phase\":\"done\""), "{text}");
+    }
 }

@@ -30,11 +30,13 @@ impl TerminalGuard {
         let entered = execute!(stdout(), EnterAlternateScreen, EnableMouseCapture)
             .and_then(|()| Terminal::new(CrosstermBackend::new(stdout())));
         match entered {
-            Ok(mut terminal) => {
-                terminal.hide_cursor()?;
-                terminal.clear()?;
-                Ok(Self { terminal })
-            }
+            Ok(mut terminal) => match terminal.hide_cursor().and_then(|()| terminal.clear()) {
+                Ok(()) => Ok(Self { terminal }),
+                Err(e) => {
+                    restore();
+                    Err(e)
+                }
+            },
             Err(e) => {
                 restore();
                 Err(e)

@@ -110,10 +110,16 @@ fn draw_tabs(frame: &mut Frame, area: Rect, state: &AppState) {
         ));
         spans.push(Span::raw(" "));
     }
-    frame.render_widget(Line::from(spans), area);
+    let tabs = Line::from(spans);
+    // The title takes only what the tabs leave, so a long context name never hides a tab.
+    let used = u16::try_from(tabs.width())
+        .unwrap_or(u16::MAX)
+        .min(area.width);
+    frame.render_widget(tabs, area);
     let title = format!("meshtap · {} ", state.info.context);
+    let rest = Rect::new(area.x + used, area.y, area.width - used, area.height);
     frame.render_widget(
         Line::from(Span::styled(title, theme.title)).alignment(Alignment::Right),
-        area,
+        rest,
     );
 }

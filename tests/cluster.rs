@@ -511,3 +511,50 @@ fn tap_errors_know_what_is_permanent() {
     assert!(!TapError::Body("reset".into()).is_permanent());
     let _ = tap::TapEvent::default().encode_to_vec();
 }
+
+#[tokio::test]
+async fn events_before_an_oversized_frame_in_the_same_chunk_are_delivered() {
+    let mut bytes = framed(&golden_events()).to_vec();
+    bytes.extend_from_slice(&u32::MAX.to_le_bytes());
+    let (out, err, outcome) = tap_output(
+        &["deploy/web", "--no-reconnect"],
+        vec![Script::Chunks(vec![Bytes::from(bytes)])],
+        true,
+    )
+    .await;
+    assert_eq!(
+        out, GOLDEN_TEXT,
+        "events before the bad length are not lost"
+    );
+    assert!(err.contains("over the 16777216-byte limit"), "{err}");
+    assert_eq!(outcome.failures.len(), 1);
+}
+
+#[tokio::test]
+async fn a_tap_stops_when_its_consumer_goes_away() {
+    let script = vec![Script::ChunksThenHang(vec![framed(&golden_events()[..1])])];
+    let (_server, cluster, _api) = cluster(script, true).await;
+    let cli = Cli::try_parse_from(["meshtap", "tap", "deploy/web"]).expect("args");
+    let Some(Command::Tap(args)) = cli.command else {
+        panic!()
+    };
+    let specs = meshtap::specs(&args.tap, "emojivoto", false).expect("specs");
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let spec = specs.into_iter().next().expect("spec");
+    let task = tokio::spawn(async move { cluster.tap(spec, 0, true, tx, None).await });
+    loop {
+        let msg = timeout(TEST_TIMEOUT, rx.recv())
+            .await
+            .expect("in time")
+            .expect("open");
+        if matches!(msg, SourceMsg::Events(_)) {
+            break;
+        }
+    }
+    // The UI quit: a long-running tap must not keep its connection open for nobody.
+    drop(rx);
+    timeout(TEST_TIMEOUT, task)
+        .await
+        .expect("the tap task stops once nobody listens")
+        .expect("no panic");
+}

@@ -468,3 +468,31 @@ async fn a_zero_limit_is_refused_like_a_proxy_does() {
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     assert_eq!(status.message(), "limit must be positive");
 }
+
+/// Dropping the proxies closes the connections they were serving too, not only the listeners.
+#[tokio::test]
+async fn dropping_the_proxies_closes_open_connections() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let taps = ProxyTaps::spawn(7, 10.0).await.unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(taps.proxies[0].addr)
+        .await
+        .unwrap();
+    // The HTTP/2 preface and an empty SETTINGS frame: a plaintext HTTP/2 client.
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    // The server's own SETTINGS: the connection is being served.
+    assert!(tcp.read(&mut buf).await.unwrap() > 0);
+    drop(taps);
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the connection outlived the proxies");
+}

@@ -345,6 +345,43 @@ fn filter_prompt_validates_as_you_type() {
 }
 
 #[test]
+fn long_prompt_input_scrolls_to_keep_the_cursor_visible() {
+    let mut state = streaming(60, 12);
+    state.handle(Action::FilterPrompt, at(1_300));
+    let typed = "path ~ \"/catalogue\" and status = 2xx and latency > 1ms and dst = 日本語";
+    for c in typed.chars() {
+        state.handle(Action::Input(c), at(1_300));
+    }
+    let screen = render(&state, at(1_300));
+    let prompt_row = screen.lines().last().expect("prompt row");
+    // The end of what was typed is on screen, not clipped off the right edge.
+    assert!(
+        prompt_row.contains("dst = 日"),
+        "prompt row: {prompt_row:?}"
+    );
+}
+
+#[test]
+fn a_long_context_name_does_not_cover_the_tabs() {
+    let info = SessionInfo {
+        context: "arn:aws:eks:eu-west-1:123456789012:cluster/production".into(),
+        targets: vec!["ns/sock-shop".into()],
+        sampling: String::new(),
+    };
+    let mut state = AppState::new(Store::new(10), info, config::from_text("", "", false));
+    state.handle(
+        Action::Resize {
+            width: 80,
+            height: 24,
+        },
+        t0(),
+    );
+    let screen = render(&state, t0());
+    let tabs = screen.lines().next().expect("tab row");
+    assert!(tabs.contains("3 Identities "), "tab row: {tabs:?}");
+}
+
+#[test]
 fn detail_tree_masks_secrets_until_revealed() {
     for (w, h) in SIZES {
         let mut state = streaming(w, h);

@@ -190,15 +190,18 @@ impl Drop for ProxyTaps {
     }
 }
 
-/// Accepts connections until the task is aborted.
+/// Accepts connections until the task is aborted; its connections are aborted with it.
 async fn serve(listener: TcpListener, acceptor: TlsAcceptor, shared: Arc<Shared>, pod: PodId) {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        // Reap finished connections so the set does not grow with every client.
+        while connections.try_join_next().is_some() {}
         let Ok((tcp, _)) = listener.accept().await else {
             // Out of file descriptors or similar: pause instead of spinning on the error.
             tokio::time::sleep(ACCEPT_PAUSE).await;
             continue;
         };
-        tokio::spawn(connection(tcp, acceptor.clone(), shared.clone(), pod));
+        connections.spawn(connection(tcp, acceptor.clone(), shared.clone(), pod));
     }
 }
 

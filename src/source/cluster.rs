@@ -164,7 +164,13 @@ impl Cluster {
             .await;
         let mut decoder = FrameDecoder::default();
         let mut interner = Interner::default();
-        while let Some(frame) = body.frame().await {
+        loop {
+            // A tap has no end of its own: stop when nobody listens any more (the UI quit).
+            let frame = tokio::select! {
+                frame = body.frame() => frame,
+                () = tx.closed() => return Ok(()),
+            };
+            let Some(frame) = frame else { break };
             let frame = frame.map_err(|e| TapError::Body(e.to_string()))?;
             let Ok(chunk) = frame.into_data() else {
                 continue;
@@ -175,7 +181,16 @@ impl Cluster {
             decoder.push(&chunk);
             let arrived = Utc::now();
             let mut batch = Vec::new();
-            while let Some(bytes) = decoder.next_frame()? {
+            loop {
+                let bytes = match decoder.next_frame() {
+                    Ok(Some(bytes)) => bytes,
+                    Ok(None) => break,
+                    Err(err) => {
+                        // Deliver what arrived before the bad length: nothing captured is lost.
+                        send_batch(tx, batch).await;
+                        return Err(err.into());
+                    }
+                };
                 match frames::decode_fast(&mut interner, &bytes, arrived) {
                     Ok(ModelFrame::Event(event)) => batch.push(event),
                     Ok(ModelFrame::ApiError(text)) => {

@@ -42,8 +42,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         )),
         None => None,
     };
+    // Display columns up to the cursor (the sigil included); a long line scrolls so the cursor
+    // stays on screen.
+    let cursor =
+        u16::try_from(1 + Span::raw(&prompt.input[..prompt.cursor]).width()).unwrap_or(u16::MAX);
+    let offset = cursor.saturating_sub(area.width.saturating_sub(1));
     frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    frame.render_widget(Paragraph::new(Line::from(spans)).scroll((0, offset)), area);
     if let Some(verdict) = verdict {
         let width = u16::try_from(verdict.content.chars().count() + 1).unwrap_or(u16::MAX);
         let input_end = u16::try_from(prompt.input.chars().count() + 3).unwrap_or(u16::MAX);
@@ -53,11 +58,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
             frame.render_widget(Line::from(verdict), right);
         }
     }
-    let cursor =
-        u16::try_from(prompt.input[..prompt.cursor].chars().count() + 1).unwrap_or(u16::MAX);
     frame.set_cursor_position(Position::new(
         area.x
-            .saturating_add(cursor)
+            .saturating_add(cursor - offset)
             .min(area.right().saturating_sub(1)),
         area.y,
     ));

@@ -140,7 +140,7 @@ impl RouteStats {
         let bytes = request.response_bytes().unwrap_or(0);
 
         self.requests += 1;
-        self.bytes += bytes;
+        self.bytes = self.bytes.saturating_add(bytes);
         match success {
             Some(true) => self.successes += 1,
             Some(false) => self.failures += 1,
@@ -158,7 +158,7 @@ impl RouteStats {
         // An older second already overwritten by newer data is counted in the capture only.
         if second.epoch == epoch {
             second.requests += 1;
-            second.bytes += bytes;
+            second.bytes = second.bytes.saturating_add(bytes);
             if let Some(ok) = success {
                 second.classified += 1;
                 second.failures += u32::from(!ok);
@@ -338,7 +338,7 @@ impl RouteStats {
                 total.requests += second.requests;
                 total.failures += second.failures;
                 total.classified += second.classified;
-                total.bytes += second.bytes;
+                total.bytes = total.bytes.saturating_add(second.bytes);
                 total.max_us = total.max_us.max(second.max_us);
             }
         }

@@ -342,3 +342,22 @@ fn sock_shop_rows_look_right() {
         .is_some()
     );
 }
+
+#[test]
+fn huge_response_sizes_saturate_instead_of_overflowing() {
+    // A replayed file or a corrupt frame can carry any u64 as response_bytes.
+    let huge = |seq| {
+        Req::out(seq, "front-end", "catalogue", "GET", "/catalogue/size")
+            .respond(200, Duration::from_millis(1), u64::MAX)
+            .build()
+    };
+    let mut stats = RouteStats::new();
+    stats.record(&huge(1));
+    stats.record(&huge(2));
+    assert_eq!(stats.bytes, u64::MAX);
+    let mut scratch = hdrhistogram::Histogram::new(1).expect("histogram");
+    let summary = stats.summary(at(0), Window::Capture, &mut scratch);
+    assert_eq!(summary.bytes, u64::MAX);
+    let summary = stats.summary(at(0), Window::Last1m, &mut scratch);
+    assert_eq!(summary.bytes, u64::MAX);
+}
