@@ -19,6 +19,9 @@ pub use tls::{TlsState, identity_matches, short_identity, trust_domain};
 
 /// Distinct edges kept; requests on further edges are only counted.
 pub const MAX_EDGES: usize = 5_000;
+/// Distinct identities counted for the summary; past this the count stops growing (an
+/// identity that keeps changing on one edge must not grow memory without bound).
+pub const MAX_IDENTITIES: usize = 2 * MAX_EDGES;
 const SEP: char = '\u{1f}';
 
 /// A workload as the tree shows it: namespace, and `kind/name` (or an IP when unknown).
@@ -190,7 +193,9 @@ impl IdentityTable {
             if edge.identity.as_deref() != Some(id) {
                 edge.identity_changed |= edge.identity.is_some();
                 let id = Text::from(id);
-                self.identities.insert(id.clone());
+                if self.identities.len() < MAX_IDENTITIES {
+                    self.identities.insert(id.clone());
+                }
                 edge.identity = Some(id);
             }
             let peer_ns = peer.labels.get("namespace");

@@ -349,7 +349,12 @@ impl Window<'_> {
         }
         let mut events = response.into_inner();
         loop {
-            let Some(first) = events.next().await else {
+            // A quiet proxy may send nothing for a long time: stop as soon as nobody listens.
+            let first = tokio::select! {
+                item = events.next() => item,
+                () = self.tx.closed() => return Ok(false),
+            };
+            let Some(first) = first else {
                 return Ok(true);
             };
             let arrived = Utc::now();

@@ -248,6 +248,21 @@ fn the_table_is_bounded() {
 }
 
 #[test]
+fn identities_that_keep_changing_are_counted_up_to_a_bound() {
+    let mut table = IdentityTable::new();
+    for i in 0..(MAX_IDENTITIES as u64 + 10) {
+        let id = format!("svc-{i}.shop.serviceaccount.identity.linkerd.cluster.local");
+        table.record(&ok(Req::out(i, "front-end", "svc", "GET", "/").label(
+            false,
+            "server_id",
+            &id,
+        )));
+    }
+    assert_eq!(table.len(), 1);
+    assert_eq!(table.summary().identities, MAX_IDENTITIES);
+}
+
+#[test]
 fn sock_shop_summary() {
     let table = IdentityTable::rebuild(&sock_shop());
     let summary = table.summary();
