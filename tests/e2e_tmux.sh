@@ -19,7 +19,8 @@ WORK=$(mktemp -d)
 tm() { tmux -L "$SOCKET" "$@"; }
 cleanup() {
     tm kill-server >/dev/null 2>&1 || true
-    rm -rf "$WORK"
+    # The killed meshtap may still be writing its stderr file for a moment.
+    rm -rf "$WORK" 2>/dev/null || { sleep 1; rm -rf "$WORK" 2>/dev/null; } || true
 }
 trap cleanup EXIT
 
