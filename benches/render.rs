@@ -6,8 +6,8 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use meshtap::app::config;
 use meshtap::app::state::AppState;
 use meshtap::model::store::Store;
+use meshtap::session::{SessionInfo, SourceMsg};
 use meshtap::source::wire::{self, Interner};
-use meshtap::source::{SessionInfo, SourceMsg};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

@@ -168,8 +168,8 @@ pub struct HttpMatchArgs {
 }
 
 impl HttpMatchArgs {
-    pub fn to_match(&self) -> crate::source::HttpMatch {
-        crate::source::HttpMatch {
+    pub fn to_match(&self) -> crate::session::HttpMatch {
+        crate::session::HttpMatch {
             method: self.method.clone(),
             path: self.path.clone(),
             authority: self.authority.clone(),

@@ -19,7 +19,7 @@ mod tests;
 use std::fmt;
 
 use crate::model::request::Request;
-use crate::source::HttpMatch;
+use crate::session::HttpMatch;
 
 /// A parsed filter expression. Equal filters have equal canonical text ([`fmt::Display`]),
 /// which parses back to an equal filter.

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::export::{Redactor, linkerd_json, ndjson, text};
 use crate::model::store::{Ingested, Store};
-use crate::source::{SourceMsg, StreamState};
+use crate::session::{SourceMsg, StreamState};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Output {
@@ -99,9 +99,12 @@ pub async fn run(
                         after.as_secs_f64()
                     )?;
                 }
-                StreamState::Failed(message) => {
-                    writeln!(err, "meshtap: {}: {message}", name(stream))?;
-                    outcome.failures.push(message);
+                StreamState::Failed(error) => {
+                    writeln!(err, "meshtap: {}: {error}", name(stream))?;
+                    if let Some(hint) = error.kind.hint() {
+                        writeln!(err, "  {hint}")?;
+                    }
+                    outcome.failures.push(error.message);
                 }
                 StreamState::Connecting | StreamState::Connected | StreamState::Ended => {}
             },

@@ -9,6 +9,7 @@ pub mod headless;
 pub mod model;
 pub mod proto;
 mod run;
+pub mod session;
 pub mod source;
 pub mod stats;
 pub mod tui;

@@ -13,11 +13,12 @@ use tokio::task::JoinHandle;
 
 use crate::cli::{Cli, Command, TapArgs, UiArgs};
 use crate::export::Redactor;
+use crate::session::{SOURCE_CHANNEL_BATCHES, SessionInfo, SourceMsg};
 use crate::source::cluster::{Cluster, KubeOptions};
 use crate::source::metrics::portforward::PortForward;
 use crate::source::metrics_poll::{self, MetricsPoll, MetricsTarget};
 use crate::source::target::{Resource, TapSpec};
-use crate::source::{SOURCE_CHANNEL_BATCHES, SessionInfo, SourceMsg, live, record};
+use crate::source::{live, record};
 
 pub use demo::{DEMO_TARGETS, Demo, start_demo};
 pub use ui::rescue_path;

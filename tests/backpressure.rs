@@ -11,7 +11,7 @@ use std::time::Duration;
 use meshtap::demo::api::{TapApi, TapReply};
 use meshtap::demo::server::{self, ServerOptions};
 use meshtap::proto::tap::TapByResourceRequest;
-use meshtap::source::SourceMsg;
+use meshtap::session::SourceMsg;
 use meshtap::source::cluster::Cluster;
 use support::{framed, golden_events};
 use tokio::sync::mpsc;

@@ -11,7 +11,7 @@ use meshtap::cli::{Cli, Command};
 use meshtap::export::Redactor;
 use meshtap::headless::{self, Outcome};
 use meshtap::proto::{tap, viz};
-use meshtap::source::SourceMsg;
+use meshtap::session::SourceMsg;
 use meshtap::source::cluster::TapError;
 use prost::Message;
 use support::{
@@ -447,7 +447,7 @@ async fn reconnects_after_the_stream_ends_and_reports_the_gap() {
         match msg {
             SourceMsg::Events(batch) => events += batch.len(),
             SourceMsg::State {
-                state: meshtap::source::StreamState::Reconnecting { after, .. },
+                state: meshtap::session::StreamState::Reconnecting { after, .. },
                 ..
             } => {
                 assert!(after <= Duration::from_secs(1));

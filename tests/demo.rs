@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use meshtap::cli::{Cli, Command as Sub};
+use meshtap::session::{SourceMsg, StreamState};
 use meshtap::source::cluster::Cluster;
-use meshtap::source::{SourceMsg, StreamState};
 use support::TEST_TIMEOUT;
 use tokio::time::timeout;
 
@@ -116,7 +116,7 @@ async fn demo_grpc_namespace_carries_grpc_statuses() {
 async fn demo_explains_unknown_and_forbidden_targets() {
     let (_, states) = collect(&["deploy/nope"], |_| false).await;
     let failed = states.iter().find_map(|s| match s {
-        StreamState::Failed(message) => Some(message.clone()),
+        StreamState::Failed(error) => Some(error.message.clone()),
         _ => None,
     });
     assert!(
@@ -128,7 +128,7 @@ async fn demo_explains_unknown_and_forbidden_targets() {
 
     let (_, states) = collect(&["ns/restricted"], |_| false).await;
     let failed = states.iter().find_map(|s| match s {
-        StreamState::Failed(message) => Some(message.clone()),
+        StreamState::Failed(error) => Some(error.message.clone()),
         _ => None,
     });
     assert!(

@@ -20,7 +20,7 @@ use meshtap::model::request::Request;
 use meshtap::model::routes::{Grouping, RouteTable, Window};
 use meshtap::model::store::Store;
 use meshtap::proto::tap;
-use meshtap::source::SourceMsg;
+use meshtap::session::SourceMsg;
 use meshtap::source::replay::{self, ReplayError, ReplayFormat, Speed};
 use meshtap::source::wire::{self, Interner};
 use support::{GOLDEN_TEXT, TEST_TIMEOUT, framed, golden_events};

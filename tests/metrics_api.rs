@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use meshtap::demo::metrics_api::{self, RunningMetricsApi, failure_share, route_rps};
 use meshtap::demo::sim::routes::{ROUTES, Route};
-use meshtap::source::metrics::{MetricsClient, MetricsError, RouteMetric, StatPeer};
+use meshtap::session::figures::RouteMetric;
+use meshtap::source::metrics::{MetricsClient, MetricsError, StatPeer};
 use meshtap::source::target::Resource;
 
 /// A generous bound so a broken server fails the test instead of hanging it; never a threshold.

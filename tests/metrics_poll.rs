@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use meshtap::cli::{Cli, Command as Sub};
+use meshtap::session::{MetricsSnapshot, SourceMsg};
 use meshtap::source::metrics_poll::{self, MetricsPoll, MetricsTarget};
 use meshtap::source::target::Resource;
-use meshtap::source::{MetricsSnapshot, SourceMsg};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 

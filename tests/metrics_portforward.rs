@@ -13,7 +13,7 @@ use clap::Parser;
 use meshtap::cli::{Cli, Command as Sub};
 use meshtap::demo::portforward::{MetricsApiPod, POD_NAME};
 use meshtap::demo::server::{self, ServerOptions};
-use meshtap::source::SourceMsg;
+use meshtap::session::SourceMsg;
 use meshtap::source::cluster::Cluster;
 use meshtap::source::metrics::MetricsClient;
 use meshtap::source::metrics::portforward::PortForward;

@@ -16,8 +16,8 @@ use linkerd2_proxy_api::tap::tap_client::TapClient;
 use meshtap::cli::{Cli, Command};
 use meshtap::demo::proxy_tap::{ClientFiles, ProxyTaps, TAP_IDENTITY};
 use meshtap::model::event::{HttpEvent, TapEvent};
+use meshtap::session::{SourceMsg, StreamState};
 use meshtap::source::proxy::{self, ProxySpec};
-use meshtap::source::{SourceMsg, StreamState};
 use tokio::sync::mpsc;
 
 /// A generous bound so a broken server fails the test instead of hanging it; never a threshold.
@@ -87,10 +87,10 @@ async fn collect(
                     }
                 }
                 SourceMsg::State {
-                    state: StreamState::Failed(message),
+                    state: StreamState::Failed(error),
                     ..
                 } => {
-                    failure = Some(message);
+                    failure = Some(error.message);
                     break;
                 }
                 _ => {}
@@ -115,9 +115,9 @@ async fn connect(spec: ProxySpec) -> Option<String> {
                     ..
                 } => return None,
                 SourceMsg::State {
-                    state: StreamState::Failed(message),
+                    state: StreamState::Failed(error),
                     ..
-                } => return Some(message),
+                } => return Some(error.message),
                 _ => {}
             }
         }

@@ -13,7 +13,7 @@ use meshtap::model::event::{
     ResponseInit, StreamId, TapEvent,
 };
 use meshtap::model::store::Store;
-use meshtap::source::{SessionInfo, SourceMsg, StreamState};
+use meshtap::session::{ErrorKind, SessionInfo, SourceMsg, StreamError, StreamState};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -248,9 +248,27 @@ fn empty_states_explain_why() {
     let cases = [
         ("empty_connecting", StreamState::Connecting),
         ("empty_no_traffic", StreamState::Connected),
-        ("empty_forbidden", StreamState::Failed("403 Forbidden: User \"dev\" cannot watch resource \"namespaces/tap\" in API group \"tap.linkerd.io\"".into())),
-        ("empty_viz_missing", StreamState::Failed("404 Not Found: the server could not find the requested resource (tap.linkerd.io/v1alpha1); is linkerd-viz installed?".into())),
-        ("empty_reconnecting", StreamState::Reconnecting { after: Duration::from_secs(4), error: "connection refused".into() }),
+        (
+            "empty_forbidden",
+            StreamState::Failed(StreamError::new(
+                ErrorKind::Forbidden,
+                "403 Forbidden: User \"dev\" cannot watch resource \"namespaces/tap\" in API group \"tap.linkerd.io\"",
+            )),
+        ),
+        (
+            "empty_viz_missing",
+            StreamState::Failed(StreamError::new(
+                ErrorKind::VizMissing,
+                "404 Not Found: the server could not find the requested resource (tap.linkerd.io/v1alpha1); is linkerd-viz installed?",
+            )),
+        ),
+        (
+            "empty_reconnecting",
+            StreamState::Reconnecting {
+                after: Duration::from_secs(4),
+                error: StreamError::new(ErrorKind::Transport, "connection refused"),
+            },
+        ),
     ];
     for (name, stream) in cases {
         for (w, h) in SIZES {
@@ -415,7 +433,7 @@ fn errors_show_in_the_status_bar() {
                 stream: 0,
                 state: StreamState::Reconnecting {
                     after: Duration::from_secs(2),
-                    error: "stream reset by the API server".into(),
+                    error: StreamError::new(ErrorKind::Stream, "stream reset by the API server"),
                 },
             },
             at(1_300),
@@ -491,12 +509,12 @@ fn the_status_bar_shows_lag_when_the_ui_falls_behind() {
     let mut state = streaming(160, 48);
     let now = at(2_000);
     assert!(!render(&state, now).contains("lag:"));
-    state.backlog = meshtap::source::SOURCE_CHANNEL_BATCHES;
+    state.backlog = meshtap::session::SOURCE_CHANNEL_BATCHES;
     let screen = render(&state, now);
     assert!(
         screen.contains(&format!(
             "lag: {} batches waiting",
-            meshtap::source::SOURCE_CHANNEL_BATCHES
+            meshtap::session::SOURCE_CHANNEL_BATCHES
         )),
         "{screen}"
     );
@@ -507,7 +525,7 @@ fn reconnects_count_down_and_leave_gap_markers() {
     let mut state = streaming(160, 48);
     let reconnecting = StreamState::Reconnecting {
         after: std::time::Duration::from_secs(8),
-        error: "the server ended the stream".into(),
+        error: StreamError::new(ErrorKind::Ended, "the server ended the stream"),
     };
     state.ingest(
         SourceMsg::State {

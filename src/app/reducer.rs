@@ -9,7 +9,7 @@ use super::prompt::{Prompt, PromptKind, remember};
 use super::state::{ActiveFilter, AppState, Effect, ExportRequest, Level};
 use super::view::SortKey;
 use crate::filter::Filter;
-use crate::source::{HttpMatch, TapCommand};
+use crate::session::{HttpMatch, TapCommand};
 use crate::ui::layout;
 
 impl AppState {

@@ -17,7 +17,7 @@ use super::config;
 use super::state::{AppState, Effect, ExportRequest, Level};
 use crate::filter::Filter;
 use crate::model::store::Store;
-use crate::source::{SessionInfo, SourceMsg, TapCommand};
+use crate::session::{SessionInfo, SourceMsg, TapCommand};
 use crate::tui::TerminalGuard;
 use crate::ui;
 

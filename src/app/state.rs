@@ -17,7 +17,7 @@ use crate::model::identities::IdentityTable;
 use crate::model::metrics::MetricsView;
 use crate::model::routes::{Grouping, RouteKey, RouteTable};
 use crate::model::store::{Ingested, Store};
-use crate::source::{HttpMatch, SessionInfo, SourceMsg, StreamState, TapCommand};
+use crate::session::{HttpMatch, SessionInfo, SourceMsg, StreamState, TapCommand};
 use crate::ui::identities::IdentitiesState;
 use crate::ui::layout;
 use crate::ui::route_detail::RouteDetailState;

@@ -14,7 +14,7 @@ use crate::model::event::{
     TapEvent,
 };
 use crate::model::store::Store;
-use crate::source::{HttpMatch, SessionInfo, SourceMsg, TapCommand};
+use crate::session::{HttpMatch, SessionInfo, SourceMsg, TapCommand};
 
 fn at(ms: i64) -> DateTime<Utc> {
     DateTime::<Utc>::UNIX_EPOCH + TimeDelta::milliseconds(ms)

@@ -17,7 +17,7 @@ use super::{Redactor, events, har, linkerd_json};
 
 use crate::model::request::Request;
 use crate::model::store::Store;
-use crate::source::{SessionInfo, SourceMsg};
+use crate::session::{SessionInfo, SourceMsg};
 
 /// The `format` of an NDJSON export's header line.
 pub const NDJSON_FORMAT: &str = "meshtap-ndjson";
@@ -324,7 +324,7 @@ impl Recorder {
         capacity: usize,
         stop_on_ctrl_c: bool,
     ) -> (mpsc::Receiver<SourceMsg>, Self) {
-        let (tx, forwarded) = mpsc::channel(crate::source::SOURCE_CHANNEL_BATCHES);
+        let (tx, forwarded) = mpsc::channel(crate::session::SOURCE_CHANNEL_BATCHES);
         let handle = tokio::spawn(async move {
             let mut store = Store::new(capacity);
             let ctrl_c = async {

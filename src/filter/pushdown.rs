@@ -2,7 +2,7 @@
 //! `all` of destinations and exact authority / method / scheme or path-prefix HTTP matches.
 
 use super::ast::{Cmp, Expr, Mode, Term, TextField, TextOp};
-use crate::source::HttpMatch;
+use crate::session::HttpMatch;
 
 pub(super) fn split(expr: Option<&Expr>) -> (HttpMatch, Option<String>, Option<Expr>) {
     let mut http = HttpMatch::default();

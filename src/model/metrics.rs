@@ -16,8 +16,8 @@ use std::collections::{HashMap, HashSet};
 use super::event::Direction;
 use super::identities::{IdentityTable, WorkloadId};
 use super::routes::RouteKey;
-use crate::source::metrics::{EdgeMetric, MetricsResource, RouteMetric};
-use crate::source::{MetricsSnapshot, NamespacedRoute};
+use crate::session::figures::{EdgeMetric, MetricsResource, RouteMetric};
+use crate::session::{MetricsSnapshot, NamespacedRoute};
 
 /// The route name Linkerd gives requests that no `ServiceProfile` route matched.
 pub const DEFAULT_ROUTE: &str = "[DEFAULT]";

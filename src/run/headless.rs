@@ -14,8 +14,9 @@ use crate::export::Redactor;
 use crate::export::file::{CaptureHeader, ExportOptions, Recorder};
 use crate::headless::{self, Output};
 use crate::model::store::StoreStats;
+use crate::session::SourceMsg;
 use crate::source::cluster::Cluster;
-use crate::source::{SourceMsg, record};
+use crate::source::record;
 use crate::stats::Stats;
 
 pub async fn tap(cluster: &Cluster, args: &TapArgs, output: Output) -> anyhow::Result<ExitCode> {
@@ -133,7 +134,7 @@ pub async fn write_headless(
 /// Passes messages through until the source ends or Ctrl-C, so a run that records, counts or
 /// exports ends cleanly (and writes what it promised) instead of being killed.
 fn until_ctrl_c(mut rx: mpsc::Receiver<SourceMsg>) -> mpsc::Receiver<SourceMsg> {
-    let (tx, out) = mpsc::channel(crate::source::SOURCE_CHANNEL_BATCHES);
+    let (tx, out) = mpsc::channel(crate::session::SOURCE_CHANNEL_BATCHES);
     tokio::spawn(async move {
         let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
         loop {

@@ -6,8 +6,8 @@ use tokio::sync::mpsc;
 
 use crate::cli::ProxyArgs;
 use crate::export::file::CaptureHeader;
+use crate::session::{SOURCE_CHANNEL_BATCHES, SessionInfo};
 use crate::source::proxy::{self, ProxySpec};
-use crate::source::{SOURCE_CHANNEL_BATCHES, SessionInfo};
 
 pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     // Headers are asked for only where they are shown or kept, as `linkerd viz tap` does.

@@ -6,8 +6,8 @@ use tokio::sync::mpsc;
 
 use crate::cli::ReplayArgs;
 use crate::export::file::CaptureHeader;
+use crate::session::{SOURCE_CHANNEL_BATCHES, SessionInfo};
 use crate::source::replay;
-use crate::source::{SOURCE_CHANNEL_BATCHES, SessionInfo};
 use crate::stats::Stats;
 
 pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {

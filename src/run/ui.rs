@@ -14,7 +14,7 @@ use crate::export::Redactor;
 use crate::export::file::{self, CaptureHeader, ExportFormat, ExportOptions};
 use crate::filter::Filter;
 use crate::model::store::Store;
-use crate::source::{SessionInfo, SourceMsg, TapCommand};
+use crate::session::{SessionInfo, SourceMsg, TapCommand};
 
 /// Runs the UI until the user quits; with `--export`, writes the capture when it ends.
 pub async fn open(

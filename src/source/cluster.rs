@@ -2,7 +2,6 @@
 //! user's kubeconfig, and turns the framed response into batches of events.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::Utc;
@@ -10,15 +9,10 @@ use http_body_util::BodyExt;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio::sync::mpsc;
 
-use super::backoff::Backoff;
 use super::frames::{self, Frame, FrameDecoder, FrameError, ModelFrame};
 use super::target::TapSpec;
 use super::wire::Interner;
-use super::{BATCH_MAX_EVENTS, SourceMsg, StreamState};
-
-/// A stream that delivered events for this long counts as healthy: the next failure starts the
-/// backoff schedule from the beginning.
-const HEALTHY_STREAM: Duration = Duration::from_secs(10);
+use crate::session::{BATCH_MAX_EVENTS, ErrorKind, SourceMsg, StreamError, StreamState};
 
 /// Where the kubeconfig comes from.
 #[derive(Clone, Debug, Default)]
@@ -70,16 +64,26 @@ pub enum TapError {
 }
 
 impl TapError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            TapError::Linkerd(_) => ErrorKind::Linkerd,
+            TapError::Forbidden { .. } => ErrorKind::Forbidden,
+            TapError::VizMissing { .. } => ErrorKind::VizMissing,
+            TapError::Unauthorized { .. } => ErrorKind::Unauthorized,
+            TapError::Refused { .. } => ErrorKind::Refused,
+            TapError::ServerError { .. } => ErrorKind::Throttled,
+            TapError::Connect(_) => ErrorKind::Transport,
+            TapError::Body(_) | TapError::Frame(_) => ErrorKind::Stream,
+        }
+    }
+
     /// Permanent errors are the user's to fix; retrying cannot help.
     pub fn is_permanent(&self) -> bool {
-        matches!(
-            self,
-            TapError::Linkerd(_)
-                | TapError::Forbidden { .. }
-                | TapError::VizMissing { .. }
-                | TapError::Unauthorized { .. }
-                | TapError::Refused { .. }
-        )
+        self.kind().is_permanent()
+    }
+
+    pub fn into_stream_error(self) -> StreamError {
+        StreamError::new(self.kind(), self.to_string())
     }
 }
 
@@ -223,44 +227,12 @@ impl Cluster {
         tx: mpsc::Sender<SourceMsg>,
         raw: Option<mpsc::Sender<Bytes>>,
     ) {
-        let mut backoff =
-            Backoff::new(stream as u64 ^ u64::from(Utc::now().timestamp_subsec_nanos()));
-        loop {
-            let state = |state| SourceMsg::State { stream, state };
-            if tx.send(state(StreamState::Connecting)).await.is_err() {
-                return;
-            }
-            let started = std::time::Instant::now();
-            let result = self.tap_once(&spec, stream, &tx, raw.as_ref()).await;
-            if started.elapsed() >= HEALTHY_STREAM {
-                backoff.reset();
-            }
-            let error = match result {
-                Err(err) if err.is_permanent() => {
-                    let _ = tx.send(state(StreamState::Failed(err.to_string()))).await;
-                    return;
-                }
-                Err(err) => err.to_string(),
-                Ok(()) if !reconnect => {
-                    let _ = tx.send(state(StreamState::Ended)).await;
-                    return;
-                }
-                Ok(()) => "the server ended the stream".to_string(),
-            };
-            if !reconnect {
-                let _ = tx.send(state(StreamState::Failed(error))).await;
-                return;
-            }
-            let after = backoff.next_delay();
-            if tx
-                .send(state(StreamState::Reconnecting { after, error }))
+        super::reconnect::supervise(stream, reconnect, &tx, || async {
+            self.tap_once(&spec, stream, &tx, raw.as_ref())
                 .await
-                .is_err()
-            {
-                return;
-            }
-            tokio::time::sleep(after).await;
-        }
+                .map_err(TapError::into_stream_error)
+        })
+        .await;
     }
 }
 

@@ -6,7 +6,7 @@ use tokio::task::JoinHandle;
 
 use super::cluster::Cluster;
 use super::target::{Resource, TapSpec};
-use super::{HttpMatch, SourceMsg, TapCommand};
+use crate::session::{HttpMatch, SourceMsg, TapCommand};
 
 /// Runs the streams for `specs` until `commands` closes (the UI quit), restarting them for every
 /// command. A command that makes no sense is reported as a warning and changes nothing.

@@ -9,9 +9,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::metrics::portforward::PortForward;
-use super::metrics::{EdgeMetric, MetricsClient, MetricsError};
+use super::metrics::{MetricsClient, MetricsError};
 use super::target::Resource;
-use super::{MetricsSnapshot, NamespacedRoute, SourceMsg};
+use crate::session::figures::EdgeMetric;
+use crate::session::{MetricsSnapshot, NamespacedRoute, SourceMsg};
 
 /// How often figures are asked for: the real server queries Prometheus, whose own scrape
 /// interval is 10 s, so polling faster would only repeat figures.

@@ -26,16 +26,13 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 
 pub use request::{ProxyMatch, window_limit};
 
-use super::backoff::Backoff;
 use super::cluster::ensure_crypto_provider;
 use super::wire::Interner;
-use super::{BATCH_MAX_EVENTS, SourceMsg, StreamState};
+use crate::session::{BATCH_MAX_EVENTS, ErrorKind, SourceMsg, StreamError, StreamState};
 use identity::DEFAULT_TAP_IDENTITY;
 
 /// Linkerd's tap window: one `Observe` per window at most.
 pub const WINDOW: Duration = Duration::from_secs(1);
-/// A connection that served windows for this long counts as healthy for the backoff schedule.
-const HEALTHY_CONNECTION: Duration = Duration::from_secs(10);
 /// Giving up on a TCP connect or TLS handshake after this long lets the backoff take over.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -235,9 +232,21 @@ impl ProxyTapError {
         }
     }
 
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Unauthenticated { .. } => ErrorKind::ProxyRefusedIdentity,
+            Self::Rejected { .. } => ErrorKind::Refused,
+            Self::Transient { .. } => ErrorKind::Transport,
+        }
+    }
+
     /// Refusals are the user's to fix; retrying cannot help.
     pub fn is_permanent(&self) -> bool {
-        !matches!(self, Self::Transient { .. })
+        self.kind().is_permanent()
+    }
+
+    pub fn into_stream_error(self) -> StreamError {
+        StreamError::new(self.kind(), self.to_string())
     }
 }
 
@@ -267,53 +276,30 @@ pub async fn tap(
     tx: mpsc::Sender<SourceMsg>,
 ) {
     let request = spec.observe_request();
-    let mut backoff = Backoff::new(u64::from(Utc::now().timestamp_subsec_nanos()) ^ stream as u64);
-    let mut interner = Interner::default();
-    let state = |state| SourceMsg::State { stream, state };
-    loop {
-        if tx.send(state(StreamState::Connecting)).await.is_err() {
-            return;
-        }
+    super::reconnect::supervise(stream, reconnect, &tx, || {
         let mut client = TapClient::new(channel.clone());
-        let started = tokio::time::Instant::now();
-        let mut connected = false;
-        // One Observe per window until something fails; each window waits for the previous
-        // stream to end, so this loop advances at most once a second.
-        let error = loop {
-            let window_end = tokio::time::Instant::now() + WINDOW;
-            let ctx = Window {
-                spec: &spec,
-                stream,
-                tx: &tx,
-            };
-            match ctx
-                .observe(&mut client, &request, &mut interner, &mut connected)
-                .await
-            {
-                Ok(true) => tokio::time::sleep_until(window_end).await,
-                // The receiver is gone: nobody is watching any more.
-                Ok(false) => return,
-                Err(err) => break err,
+        let (spec, request, tx) = (&spec, &request, &tx);
+        async move {
+            let mut interner = Interner::default();
+            let mut connected = false;
+            // One Observe per window until something fails; each window waits for the
+            // previous stream to end, so this loop advances at most once a second.
+            loop {
+                let window_end = tokio::time::Instant::now() + WINDOW;
+                let ctx = Window { spec, stream, tx };
+                match ctx
+                    .observe(&mut client, request, &mut interner, &mut connected)
+                    .await
+                {
+                    Ok(true) => tokio::time::sleep_until(window_end).await,
+                    // The receiver is gone: nobody is watching any more.
+                    Ok(false) => return Ok(()),
+                    Err(err) => return Err(err.into_stream_error()),
+                }
             }
-        };
-        if started.elapsed() >= HEALTHY_CONNECTION {
-            backoff.reset();
         }
-        if error.is_permanent() || !reconnect {
-            let _ = tx.send(state(StreamState::Failed(error.to_string()))).await;
-            return;
-        }
-        let after = backoff.next_delay();
-        let error = error.to_string();
-        if tx
-            .send(state(StreamState::Reconnecting { after, error }))
-            .await
-            .is_err()
-        {
-            return;
-        }
-        tokio::time::sleep(after).await;
-    }
+    })
+    .await;
 }
 
 /// One window's context.

@@ -23,11 +23,11 @@ use tokio::sync::mpsc;
 
 use super::frames;
 use super::wire::Interner;
-use super::{SourceMsg, StreamState};
 use crate::export::file::{CaptureRecord, HeaderLine};
 use crate::export::har::Entry;
 use crate::export::ndjson::RequestRecord;
 use crate::model::event::TapEvent;
+use crate::session::{SourceMsg, StreamState};
 
 /// Largest input read: the whole file is held while it is parsed and sorted.
 pub const MAX_REPLAY_BYTES: u64 = 2 * 1024 * 1024 * 1024;

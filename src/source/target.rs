@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use prost::Message;
 
 use crate::proto::{tap, viz};
-use crate::source::HttpMatch;
+use crate::session::HttpMatch;
 
 /// A Kubernetes resource in Linkerd's canonical form.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
 use crate::app::AppState;
 use crate::model::event::grpc_code_name;
 use crate::model::request::{Phase, Request, workload};
-use crate::source::StreamState;
+use crate::session::StreamState;
 use crate::ui::theme::Theme;
 
 /// Requests slower than this (to response headers) are drawn with the `slow` style.
@@ -263,30 +263,12 @@ fn stream_hint(state: &AppState) -> String {
         state.info.targets.join(", ")
     };
     if let Some(error) = state.streams.iter().find_map(|s| match s {
-        StreamState::Failed(e) => Some(e.as_str()),
+        StreamState::Failed(e) => Some(e),
         _ => None,
     }) {
-        let lower = error.to_lowercase();
-        return if lower.contains("forbidden") || lower.contains("403") {
-            format!(
-                "Forbidden: this user may not tap {targets}. The tap needs RBAC for the tap.linkerd.io API (e.g. the linkerd-viz tap-admin role). Server said: {error}"
-            )
-        } else if lower.contains("viz")
-            || (lower.contains("404") && lower.contains("tap"))
-            || lower.contains("apiservice")
-        {
-            format!(
-                "Linkerd viz looks missing: the tap API (tap.linkerd.io) is not served. Install it with `linkerd viz install | kubectl apply -f -`. Server said: {error}"
-            )
-        } else if lower.contains("no pods")
-            || lower.contains("no resources")
-            || lower.contains("nothing to tap")
-        {
-            format!(
-                "No pods to tap for {targets}: check the target and namespace, and that the pods are meshed. Server said: {error}"
-            )
-        } else {
-            format!("The tap failed: {error}")
+        return match error.kind.hint() {
+            Some(hint) => format!("The tap of {targets} failed. {hint} It said: {error}"),
+            None => format!("The tap of {targets} failed: {error}"),
         };
     }
     if let Some((after, error)) = state.streams.iter().find_map(|s| match s {

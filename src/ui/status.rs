@@ -12,7 +12,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::app::AppState;
 use crate::app::state::{Gaps, Level};
-use crate::source::{HttpMatch, StreamState};
+use crate::session::{HttpMatch, StreamState};
 use crate::ui::requests::group;
 
 const SEP: &str = " │ ";
@@ -21,7 +21,7 @@ const SEP: &str = " │ ";
 fn throughput(state: &AppState) -> Vec<Span<'static>> {
     let (eps, rps) = state.rates.per_second();
     let mut spans = vec![Span::raw(format!("{eps:.0} ev/s {rps:.0} req/s"))];
-    if state.backlog >= crate::source::SOURCE_CHANNEL_BATCHES / 2 {
+    if state.backlog >= crate::session::SOURCE_CHANNEL_BATCHES / 2 {
         spans.push(Span::styled(
             format!(" lag: {} batches waiting", state.backlog),
             state.theme.warning,

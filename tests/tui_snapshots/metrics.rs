@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use meshtap::app::{Action, AppState, Pane};
 use meshtap::model::event::Labels;
-use meshtap::source::metrics::{EdgeMetric, MetricsResource, RouteMetric};
-use meshtap::source::{MetricsSnapshot, NamespacedRoute, SourceMsg, StreamState};
+use meshtap::session::figures::{EdgeMetric, MetricsResource, RouteMetric};
+use meshtap::session::{MetricsSnapshot, NamespacedRoute, SourceMsg, StreamState};
 
 use super::{Call, SIZES, at, call, events, render, snapshot_at, state, t0};
 

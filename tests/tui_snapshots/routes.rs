@@ -100,7 +100,7 @@ fn a_request_that_cannot_be_shown_says_why() {
     // Held: the newest 60 only. Most of the route's slowest calls are older and were evicted.
     let mut state = AppState::new(
         Store::new(60),
-        meshtap::source::SessionInfo::default(),
+        meshtap::session::SessionInfo::default(),
         meshtap::app::config::from_text("", "", false),
     );
     state.handle(

@@ -2,7 +2,7 @@
 
 use super::fleet;
 use crate::filter::Filter;
-use crate::source::HttpMatch;
+use crate::session::HttpMatch;
 
 #[test]
 fn canonical_text() {

@@ -3,8 +3,11 @@
 
 use std::time::Duration;
 
-use super::{EdgeMetric, MetricsResource, RouteMetric, WindowStats, WorkloadMetric, parse_window};
+use super::parse_window;
 use crate::proto::viz;
+use crate::session::figures::{
+    EdgeMetric, MetricsResource, RouteMetric, WindowStats, WorkloadMetric,
+};
 use crate::source::target::Resource;
 
 pub fn resource(r: &Resource) -> viz::Resource {

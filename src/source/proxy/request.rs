@@ -12,7 +12,7 @@ use linkerd2_proxy_api::net::IpAddress;
 use linkerd2_proxy_api::tap::ObserveRequest;
 use linkerd2_proxy_api::tap::observe_request::{Extract, Match, extract, r#match};
 
-use crate::source::HttpMatch;
+use crate::session::HttpMatch;
 
 /// Linkerd's tap server uses this many requests per second when asked for 0.
 pub const DEFAULT_MAX_RPS: f32 = 100.0;

@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 
 use super::{MAX_GAP, Speed};
 use crate::model::event::TapEvent;
-use crate::source::{BATCH_MAX_EVENTS, SourceMsg, StreamState};
+use crate::session::{BATCH_MAX_EVENTS, SourceMsg, StreamState};
 
 /// Sends warnings, then events paced by `speed`; returns how many events were taken before the
 /// consumer went away.
