@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::export::file::ExportFormat;
-use crate::headless::Output;
+use crate::pipeline::headless::Output;
 use crate::source::replay::Speed;
 
 #[derive(Debug, Parser)]
@@ -23,6 +23,8 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub tap: TapArgs,
+    #[command(flatten)]
+    pub session: SessionArgs,
     #[command(flatten)]
     pub ui: UiArgs,
 }
@@ -74,12 +76,6 @@ pub struct TapArgs {
     /// Do not reconnect when a stream ends or breaks.
     #[arg(long)]
     pub no_reconnect: bool,
-    /// Show and export sensitive header values (authorization, cookies) instead of `<redacted>`.
-    #[arg(long)]
-    pub no_redact: bool,
-    /// Also redact this header (repeatable).
-    #[arg(long, value_name = "NAME")]
-    pub redact_header: Vec<String>,
     /// Linkerd viz's metrics API, HOST:PORT, for Prometheus-backed route figures and edges beside
     /// the live sample. Without it meshtap port-forwards to metrics-api in linkerd-viz itself.
     #[arg(long, value_name = "ADDR", conflicts_with = "no_metrics")]
@@ -90,16 +86,6 @@ pub struct TapArgs {
     /// Window of the metrics API's figures (30s, 1m, 10m, 1h).
     #[arg(long, default_value = "1m", value_name = "DURATION", value_parser = parse_metrics_window)]
     pub metrics_window: Duration,
-    /// Write the raw tap stream (4-byte length-framed events, exactly as received) to FILE, for
-    /// `meshtap replay FILE` and bug reports.
-    #[arg(long, value_name = "FILE")]
-    pub record: Option<PathBuf>,
-    /// Headless: print what the run did to stderr at the end (events, requests, bytes, rate,
-    /// peak memory, evictions).
-    #[arg(long)]
-    pub stats: bool,
-    #[command(flatten)]
-    pub export: ExportArgs,
 }
 
 /// `--metrics-window`: a Prometheus duration of at least a second.
@@ -107,6 +93,32 @@ fn parse_metrics_window(text: &str) -> Result<Duration, String> {
     crate::source::metrics::parse_window(text)
         .filter(|d| d.as_secs() >= 1)
         .ok_or_else(|| format!("expected a duration such as 30s, 1m or 1h, not {text:?}"))
+}
+
+/// What a session keeps and writes, the same in every mode (UI or headless; tap, demo, replay,
+/// proxy): how much it holds, what it redacts, what it records, exports and reports.
+#[derive(Debug, Clone, Args)]
+pub struct SessionArgs {
+    /// Most requests held in memory; the oldest are evicted first.
+    #[arg(long, default_value_t = crate::model::store::DEFAULT_CAPACITY_REQUESTS, value_name = "N")]
+    pub capacity: usize,
+    /// Show, record and export sensitive header values (authorization, cookies) instead of
+    /// `<redacted>`.
+    #[arg(long)]
+    pub no_redact: bool,
+    /// Also redact this header (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub redact_header: Vec<String>,
+    /// Record the tap events to FILE as they arrive (the tap API's framing: 4-byte length, then a
+    /// `TapEvent`), redacted like every other output, for `meshtap replay FILE` and bug reports.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Print what the session did to stderr when it ends (events, requests, bytes, rate, peak
+    /// memory, evictions).
+    #[arg(long)]
+    pub stats: bool,
+    #[command(flatten)]
+    pub export: ExportArgs,
 }
 
 /// Writing the capture to a file when the session ends.
@@ -135,17 +147,8 @@ pub struct ReplayArgs {
     /// Headless: stream to stdout in this format instead of opening the UI.
     #[arg(short, long, value_enum)]
     pub output: Option<Output>,
-    /// Headless: print what the replay did to stderr at the end.
-    #[arg(long)]
-    pub stats: bool,
-    /// Show and export sensitive header values instead of `<redacted>`.
-    #[arg(long)]
-    pub no_redact: bool,
-    /// Also redact this header (repeatable).
-    #[arg(long, value_name = "NAME")]
-    pub redact_header: Vec<String>,
     #[command(flatten)]
-    pub export: ExportArgs,
+    pub session: SessionArgs,
     #[command(flatten)]
     pub ui: UiArgs,
 }
@@ -181,9 +184,6 @@ impl HttpMatchArgs {
 /// Options of the terminal UI.
 #[derive(Debug, Clone, Args)]
 pub struct UiArgs {
-    /// Most requests kept in memory; the oldest are evicted first.
-    #[arg(long, default_value_t = crate::model::store::DEFAULT_CAPACITY_REQUESTS, value_name = "N")]
-    pub capacity: usize,
     /// Write logs here (nothing is printed while the UI is up).
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
@@ -199,6 +199,8 @@ pub struct UiArgs {
 pub struct HeadlessArgs {
     #[command(flatten)]
     pub tap: TapArgs,
+    #[command(flatten)]
+    pub session: SessionArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -208,6 +210,8 @@ pub struct HeadlessArgs {
 pub struct DemoArgs {
     #[command(flatten)]
     pub tap: TapArgs,
+    #[command(flatten)]
+    pub session: SessionArgs,
     #[command(flatten)]
     pub ui: UiArgs,
     /// Seed of the simulation: the same seed gives the same traffic.
@@ -282,14 +286,8 @@ pub struct ProxyArgs {
     /// Do not reconnect when the tap breaks.
     #[arg(long)]
     pub no_reconnect: bool,
-    /// Show and export sensitive header values (authorization, cookies) instead of `<redacted>`.
-    #[arg(long)]
-    pub no_redact: bool,
-    /// Also redact this header (repeatable).
-    #[arg(long, value_name = "NAME")]
-    pub redact_header: Vec<String>,
     #[command(flatten)]
-    pub export: ExportArgs,
+    pub session: SessionArgs,
     #[command(flatten)]
     pub ui: UiArgs,
     /// Headless: stream to stdout in this format instead of opening the UI.

@@ -17,11 +17,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(meshtap::run(cli)) {
+    let code = match runtime.block_on(meshtap::run(cli)) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("meshtap: {err:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // A blocking read still waiting (stdin of `replay -`) must not hold the exit up.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
 }

@@ -1,63 +1,98 @@
-//! Wires the command line to sources, the headless writer and the terminal UI.
+//! Wires each mode to the session pipeline: a mode picks a source and a sink; everything else
+//! (record, export, stats, redaction, the clock, Ctrl-C) is the pipeline's.
 
 mod demo;
-mod headless;
 mod proxy;
 mod replay;
-mod ui;
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use bytes::Bytes;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
-use crate::cli::{Cli, Command, TapArgs, UiArgs};
-use crate::export::Redactor;
+use crate::cli::{Cli, Command, SessionArgs, TapArgs, UiArgs};
+use crate::pipeline::headless::Output;
+use crate::pipeline::outputs::Outputs;
+use crate::pipeline::{self, BytesRead, Sink, Source};
 use crate::session::{SOURCE_CHANNEL_BATCHES, SessionInfo, SourceMsg};
 use crate::source::cluster::{Cluster, KubeOptions};
+use crate::source::live;
 use crate::source::metrics::portforward::PortForward;
 use crate::source::metrics_poll::{self, MetricsPoll, MetricsTarget};
 use crate::source::target::{Resource, TapSpec};
-use crate::source::{live, record};
 
 pub use demo::{DEMO_TARGETS, Demo, start_demo};
-pub use ui::rescue_path;
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ui = match &cli.command {
-        Some(Command::Demo(args)) => Some(&args.ui),
-        Some(Command::Replay(args)) => Some(&args.ui),
+        Some(Command::Demo(args)) => args.output.is_none().then_some(&args.ui),
+        Some(Command::Replay(args)) => args.output.is_none().then_some(&args.ui),
         Some(Command::Proxy(args)) => args.output.is_none().then_some(&args.ui),
         Some(Command::Tap(_)) => None,
         None => Some(&cli.ui),
     };
-    let _log = start_logging(ui)?;
+    let _log = start_logging(ui.and_then(|ui| ui.log_file.as_deref()))?;
     match cli.command {
         Some(Command::Tap(args)) => {
-            anyhow::ensure!(
-                !args.tap.targets.is_empty(),
-                "nothing to tap: give a TARGET such as deploy/web"
-            );
-            let cluster = Cluster::connect(&kube_options(&args.tap)).await?;
-            headless::tap(&cluster, &args.tap, args.output).await
+            let outputs = Outputs::open(&args.session)?;
+            live(
+                &args.tap,
+                &args.session,
+                Sink::Headless(args.output),
+                outputs,
+            )
+            .await
         }
-        Some(Command::Demo(args)) => demo::run(args).await,
-        Some(Command::Replay(args)) => replay::run(args).await,
-        Some(Command::Proxy(args)) => proxy::run(args).await,
+        Some(Command::Demo(args)) => demo::session(args).await,
+        Some(Command::Replay(args)) => replay::session(args).await,
+        Some(Command::Proxy(args)) => proxy::session(args).await,
         None => {
-            anyhow::ensure!(
-                !cli.tap.targets.is_empty(),
-                "nothing to tap: give a TARGET such as deploy/web, or try `meshtap demo`"
-            );
-            let cluster = Cluster::connect(&kube_options(&cli.tap)).await?;
-            live_ui(&cluster, &cli.tap, &cli.ui).await
+            let outputs = Outputs::open(&cli.session)?;
+            live(&cli.tap, &cli.session, Sink::Ui(&cli.ui), outputs).await
         }
     }
 }
 
+/// A live tap through the control plane named by the kubeconfig, into `sink`.
+async fn live(
+    args: &TapArgs,
+    session: &SessionArgs,
+    sink: Sink<'_>,
+    outputs: Outputs,
+) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        !args.targets.is_empty(),
+        "nothing to tap: give a TARGET such as deploy/web, or try `meshtap demo`"
+    );
+    let cluster = Cluster::connect(&kube_options(args)).await?;
+    let source = cluster_source(&cluster, args, session, &sink)?;
+    pipeline::run(source, sink, outputs).await
+}
+
+/// The sink for `-o` (headless) or the UI; UI-only flags are refused with `-o` rather than
+/// silently ignored.
+fn sink(output: Option<Output>, ui: &UiArgs) -> anyhow::Result<Sink<'_>> {
+    let Some(output) = output else {
+        return Ok(Sink::Ui(ui));
+    };
+    for (set, flag) in [
+        (ui.no_color, "--no-color"),
+        (ui.config.is_some(), "--config"),
+    ] {
+        anyhow::ensure!(
+            !set,
+            "{flag} applies to the terminal UI, which -o {} does not open",
+            output.name()
+        );
+    }
+    Ok(Sink::Headless(output))
+}
+
 /// Logs go to `--log-file` only: never to the screen while the UI is up.
-fn start_logging(ui: Option<&UiArgs>) -> anyhow::Result<Option<()>> {
-    let Some(path) = ui.and_then(|ui| ui.log_file.as_ref()) else {
+fn start_logging(path: Option<&std::path::Path>) -> anyhow::Result<Option<()>> {
+    let Some(path) = path else {
         return Ok(None);
     };
     let file = std::fs::OpenOptions::new()
@@ -82,10 +117,6 @@ fn kube_options(args: &TapArgs) -> KubeOptions {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
     }
-}
-
-fn redactor(no_redact: bool, extra: &[String]) -> Redactor {
-    Redactor::new(!no_redact, extra.to_vec())
 }
 
 /// One spec per target, built exactly as Linkerd's CLI builds its request.
@@ -122,36 +153,34 @@ pub fn spawn_streams(
     specs: Vec<TapSpec>,
     reconnect: bool,
 ) -> mpsc::Receiver<SourceMsg> {
-    start_streams(cluster, specs, reconnect, None).0
-}
-
-/// Like `spawn_streams`, also handing each stream's raw bytes to `recorder`; returns the tasks
-/// so the caller can stop them.
-pub fn start_streams(
-    cluster: &Cluster,
-    specs: Vec<TapSpec>,
-    reconnect: bool,
-    recorder: Option<&record::Recorder>,
-) -> (mpsc::Receiver<SourceMsg>, Vec<JoinHandle<()>>) {
     let (tx, rx) = mpsc::channel(SOURCE_CHANNEL_BATCHES);
-    let tasks = specs
-        .into_iter()
-        .enumerate()
-        .map(|(stream, spec)| {
-            let (cluster, tx) = (cluster.clone(), tx.clone());
-            let raw = recorder.map(record::Recorder::stream);
-            tokio::spawn(async move { cluster.tap(spec, stream, reconnect, tx, raw).await })
-        })
-        .collect();
-    (rx, tasks)
+    for (stream, spec) in specs.into_iter().enumerate() {
+        let (cluster, tx) = (cluster.clone(), tx.clone());
+        tokio::spawn(async move { cluster.tap(spec, stream, reconnect, tx, None).await });
+    }
+    rx
 }
 
 /// Commands from the UI waiting for the source; a handful is plenty (each restarts the tap).
 const COMMAND_CHANNEL: usize = 8;
 
-/// The UI on live taps, restarted on the UI's commands.
-async fn live_ui(cluster: &Cluster, args: &TapArgs, ui: &UiArgs) -> anyhow::Result<ExitCode> {
-    let specs = specs(args, &cluster.default_namespace, true)?;
+/// The cluster source for `args`. For the UI it restarts on the UI's commands and polls the
+/// metrics API beside the tap; headless it runs the streams until they end.
+fn cluster_source(
+    cluster: &Cluster,
+    args: &TapArgs,
+    session: &SessionArgs,
+    sink: &Sink<'_>,
+) -> anyhow::Result<Source> {
+    let ui = matches!(sink, Sink::Ui(_));
+    // Headers are asked for only where they are shown or kept, as `linkerd viz tap` does.
+    let headers = match sink {
+        Sink::Ui(_) => true,
+        Sink::Headless(output) => {
+            output.wants_headers() || session.export.export.is_some() || session.record.is_some()
+        }
+    };
+    let specs = specs(args, &cluster.default_namespace, headers)?;
     let info = SessionInfo {
         context: cluster.context.clone(),
         targets: specs.iter().map(|s| s.target.display()).collect(),
@@ -161,43 +190,57 @@ async fn live_ui(cluster: &Cluster, args: &TapArgs, ui: &UiArgs) -> anyhow::Resu
         ),
     };
     let (tx, rx) = mpsc::channel(SOURCE_CHANNEL_BATCHES);
-    let (commands_tx, commands_rx) = mpsc::channel(COMMAND_CHANNEL);
-    // Polls the targets the session started with; `:ns`/`:target` changes only the live tap.
-    // Without an address the metrics API is found through the cluster itself.
-    let target = match (&args.metrics_api, args.no_metrics) {
+    let counter = session.stats.then(|| Arc::new(AtomicU64::new(0)));
+    let raw = counter.as_ref().map(counting_sender);
+    let mut source = Source::new(rx, info);
+    source.bytes = counter.map_or(BytesRead::Unknown, BytesRead::Counted);
+    let reconnect = !args.no_reconnect;
+    if ui {
+        // Polls the targets the session started with; `:ns`/`:target` changes only the live
+        // tap. Without an address the metrics API is found through the cluster itself.
+        if let Some(target) = metrics_target(cluster, args) {
+            let poll = MetricsPoll {
+                target,
+                window: args.metrics_window,
+                targets: specs.iter().map(|s| s.target.clone()).collect(),
+            };
+            source
+                .tasks
+                .push(tokio::spawn(metrics_poll::run(poll, tx.downgrade())));
+        }
+        let (commands_tx, commands_rx) = mpsc::channel(COMMAND_CHANNEL);
+        source.commands = Some(commands_tx);
+        let supervisor = live::supervise(cluster.clone(), specs, reconnect, tx, commands_rx, raw);
+        source.tasks.push(tokio::spawn(supervisor));
+    } else {
+        for (stream, spec) in specs.into_iter().enumerate() {
+            let (cluster, tx, raw) = (cluster.clone(), tx.clone(), raw.clone());
+            source.tasks.push(tokio::spawn(async move {
+                cluster.tap(spec, stream, reconnect, tx, raw).await;
+            }));
+        }
+    }
+    Ok(source)
+}
+
+fn metrics_target(cluster: &Cluster, args: &TapArgs) -> Option<MetricsTarget> {
+    match (&args.metrics_api, args.no_metrics) {
         (_, true) => None,
         (Some(addr), false) => Some(MetricsTarget::Addr(addr.clone())),
         (None, false) => Some(MetricsTarget::PortForward(PortForward::new(
             cluster.client.clone(),
         ))),
-    };
-    let poller = target.map(|target| {
-        let poll = MetricsPoll {
-            target,
-            window: args.metrics_window,
-            targets: specs.iter().map(|s| s.target.clone()).collect(),
-        };
-        tokio::spawn(metrics_poll::run(poll, tx.downgrade()))
-    });
-    let supervisor = tokio::spawn(live::supervise(
-        cluster.clone(),
-        specs,
-        !args.no_reconnect,
-        tx,
-        commands_rx,
-    ));
-    let result = ui::open(
-        rx,
-        Some(commands_tx),
-        info,
-        ui,
-        &args.export,
-        redactor(args.no_redact, &args.redact_header),
-    )
-    .await;
-    supervisor.abort();
-    if let Some(poller) = poller {
-        poller.abort();
     }
-    result
+}
+
+/// A sender for a stream's raw bytes that only counts them (`--stats`).
+fn counting_sender(counter: &Arc<AtomicU64>) -> mpsc::Sender<Bytes> {
+    let (tx, mut rx) = mpsc::channel::<Bytes>(SOURCE_CHANNEL_BATCHES);
+    let counter = counter.clone();
+    tokio::spawn(async move {
+        while let Some(chunk) = rx.recv().await {
+            counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        }
+    });
+    tx
 }

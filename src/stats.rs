@@ -28,8 +28,9 @@ impl Stats {
         }
     }
 
-    /// The figures for a run that read `bytes` and left the store with `store`'s counters.
-    pub fn report(&self, store: StoreStats, bytes: u64) -> Report {
+    /// The figures for a run that read `bytes` (when known) and left the store with `store`'s
+    /// counters.
+    pub fn report(&self, store: StoreStats, bytes: Option<u64>) -> Report {
         Report {
             events: store.events,
             requests: store.requests,
@@ -47,7 +48,8 @@ impl Stats {
 pub struct Report {
     pub events: u64,
     pub requests: u64,
-    pub bytes: u64,
+    /// `None` where the source cannot tell (a direct proxy tap).
+    pub bytes: Option<u64>,
     pub elapsed: Duration,
     /// `VmHWM` from `/proc/self/status`; `None` where there is no procfs.
     pub peak_rss_bytes: Option<u64>,
@@ -70,7 +72,10 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "events decoded   {}", self.events)?;
         writeln!(f, "requests joined  {}", self.requests)?;
-        writeln!(f, "bytes            {} ({})", self.bytes, human(self.bytes))?;
+        match self.bytes {
+            Some(bytes) => writeln!(f, "bytes            {bytes} ({})", human(bytes))?,
+            None => writeln!(f, "bytes            unknown")?,
+        }
         writeln!(f, "elapsed          {:.3} s", self.elapsed.as_secs_f64())?;
         writeln!(f, "events/s         {:.0}", self.events_per_second())?;
         match self.peak_rss_bytes {
@@ -136,7 +141,7 @@ mod tests {
         let report = Report {
             events: 3000,
             requests: 1000,
-            bytes: 2 * 1024 * 1024,
+            bytes: Some(2 * 1024 * 1024),
             elapsed: Duration::from_secs(2),
             peak_rss_bytes: Some(30 * 1024 * 1024),
             evictions: 5,

@@ -58,16 +58,21 @@ pub fn draw(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
         Pane::Routes => {
             // The cell is only ever borrowed here and by the reducer, never at the same time.
             if let (Some(body), Ok(mut view)) = (areas.list, state.routes_view.try_borrow_mut()) {
-                let pane = routes::RoutesPane::new(&state.routes, now, &state.theme)
-                    .focused(!detail_open)
-                    .metrics(state.metrics.as_ref());
+                let pane =
+                    routes::RoutesPane::new(&state.routes, state.clock.now(now), &state.theme)
+                        .focused(!detail_open)
+                        .metrics(state.metrics.as_ref());
                 frame.render_stateful_widget(pane, body, &mut *view);
             }
             if let (Some(area), Some(open)) = (areas.detail, &state.route_detail)
                 && let Ok(mut view) = open.state.try_borrow_mut()
             {
-                let detail =
-                    route_detail::RouteDetail::new(&state.routes, &open.key, now, &state.theme);
+                let detail = route_detail::RouteDetail::new(
+                    &state.routes,
+                    &open.key,
+                    state.clock.now(now),
+                    &state.theme,
+                );
                 frame.render_stateful_widget(detail, area, &mut *view);
             }
         }

@@ -8,14 +8,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use clap::Parser;
 use meshtap::cli::{Cli, Command};
-use meshtap::export::Redactor;
-use meshtap::headless::{self, Outcome};
+use meshtap::pipeline::headless::Outcome;
 use meshtap::proto::{tap, viz};
 use meshtap::session::SourceMsg;
 use meshtap::source::cluster::TapError;
 use prost::Message;
 use support::{
     GOLDEN_JSON_HEAD, GOLDEN_TEXT, Script, TEST_TIMEOUT, cluster, framed, golden_events,
+    headless_output,
 };
 use tokio::time::timeout;
 
@@ -34,26 +34,9 @@ async fn tap_output(args: &[&str], script: Vec<Script>, tls: bool) -> (String, S
     .expect("specs");
     let names: Vec<String> = specs.iter().map(|s| s.target.display()).collect();
     let rx = meshtap::spawn_streams(&cluster, specs, !args.tap.no_reconnect);
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let outcome = timeout(
-        TEST_TIMEOUT,
-        headless::run(
-            rx,
-            args.output,
-            &names,
-            &Redactor::default(),
-            &mut out,
-            &mut err,
-        ),
-    )
-    .await
-    .expect("finishes in time")
-    .expect("writes");
-    (
-        String::from_utf8(out).expect("utf8"),
-        String::from_utf8(err).expect("utf8"),
-        outcome,
-    )
+    timeout(TEST_TIMEOUT, headless_output(rx, args.output, &names))
+        .await
+        .expect("finishes in time")
 }
 
 fn golden_stream() -> Vec<Script> {

@@ -11,7 +11,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use meshtap::export::Redactor;
 use meshtap::export::file::{CaptureHeader, ExportError, ExportFormat, ExportOptions, export};
 use meshtap::export::{linkerd_json, ndjson};
 use meshtap::model::event::TapEvent;
@@ -20,6 +19,7 @@ use meshtap::model::request::Request;
 use meshtap::model::routes::{Grouping, RouteTable, Window};
 use meshtap::model::store::Store;
 use meshtap::proto::tap;
+use meshtap::session::Redactor;
 use meshtap::session::SourceMsg;
 use meshtap::source::replay::{self, ReplayError, ReplayFormat, Speed};
 use meshtap::source::wire::{self, Interner};
@@ -642,8 +642,8 @@ fn the_cli_takes_replay_and_export_flags() {
         panic!("not replay")
     };
     assert_eq!(args.speed, Speed::Factor(2.0));
-    assert_eq!(args.export.export_format, ExportFormat::LinkerdJson);
-    assert!(args.export.force);
+    assert_eq!(args.session.export.export_format, ExportFormat::LinkerdJson);
+    assert!(args.session.export.force);
     let cli = Cli::try_parse_from([
         "meshtap",
         "tap",
@@ -657,7 +657,7 @@ fn the_cli_takes_replay_and_export_flags() {
     let Some(Command::Tap(args)) = cli.command else {
         panic!("not tap")
     };
-    assert_eq!(args.tap.export.export_format, ExportFormat::Har);
+    assert_eq!(args.session.export.export_format, ExportFormat::Har);
     assert!(Cli::try_parse_from(["meshtap", "replay", "f", "--speed", "0"]).is_err());
     let cli = Cli::try_parse_from(["meshtap", "replay", "-", "--speed", "max"]).unwrap();
     let Some(Command::Replay(args)) = cli.command else {

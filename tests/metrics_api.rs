@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use meshtap::demo::metrics_api::{self, RunningMetricsApi, failure_share, route_rps};
 use meshtap::demo::sim::routes::{ROUTES, Route};
-use meshtap::session::figures::RouteMetric;
+use meshtap::model::figures::RouteMetric;
 use meshtap::source::metrics::{MetricsClient, MetricsError, StatPeer};
 use meshtap::source::target::Resource;
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use meshtap::cli::{Cli, Command as Sub};
-use meshtap::session::{MetricsSnapshot, SourceMsg};
+use meshtap::model::figures::MetricsSnapshot;
+use meshtap::session::SourceMsg;
 use meshtap::source::metrics_poll::{self, MetricsPoll, MetricsTarget};
 use meshtap::source::target::Resource;
 use tokio::sync::mpsc;

@@ -8,16 +8,21 @@ use std::time::Duration;
 use crate::model::event::{Endpoint, Eos, Header, HeaderValue, Labels, grpc_code_name};
 use crate::model::request::Request;
 
-/// Header names whose values are masked until the user reveals them.
-pub const SENSITIVE_HEADERS: [&str; 4] = [
-    "authorization",
-    "cookie",
-    "set-cookie",
-    "proxy-authorization",
-];
+use crate::session::{REDACTED, Redactor};
 
-/// Shown instead of a sensitive header value.
-pub const REDACTED: &str = "<redacted>";
+/// Which header values the tree masks: what the session's redactor hides, until the user
+/// reveals them (`r`).
+#[derive(Clone, Copy, Debug)]
+struct Mask<'a> {
+    redactor: &'a Redactor,
+    reveal: bool,
+}
+
+impl Mask<'_> {
+    fn hides(self, name: &str) -> bool {
+        !self.reveal && self.redactor.is_sensitive(name)
+    }
+}
 
 /// One line of the tree: `key: value`, with children.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,7 +83,12 @@ impl DetailState {
         }
         let mut opened = HashSet::new();
         if let Some(request) = request {
-            open_all(&nodes(request, false), &[], &mut opened);
+            // Which nodes exist does not depend on what is masked.
+            open_all(
+                &nodes(request, &Redactor::default(), false),
+                &[],
+                &mut opened,
+            );
         }
         Self {
             seq,
@@ -171,8 +181,9 @@ fn find<'a>(nodes: &'a [Node], path: &[String]) -> Option<&'a Node> {
     }
 }
 
-/// The detail tree of a request; sensitive header values are masked unless `reveal`.
-pub fn nodes(request: &Request, reveal: bool) -> Vec<Node> {
+/// The detail tree of a request; the values `redactor` hides are masked unless `reveal`.
+pub fn nodes(request: &Request, redactor: &Redactor, reveal: bool) -> Vec<Node> {
+    let reveal = Mask { redactor, reveal };
     let mut out = vec![
         request_node(request, reveal),
         response_node(request, reveal),
@@ -218,7 +229,7 @@ pub fn nodes(request: &Request, reveal: bool) -> Vec<Node> {
     out
 }
 
-fn request_node(request: &Request, reveal: bool) -> Node {
+fn request_node(request: &Request, reveal: Mask) -> Node {
     let mut req = Vec::new();
     match &request.init {
         Some(init) => {
@@ -242,7 +253,7 @@ fn request_node(request: &Request, reveal: bool) -> Node {
     Node::branch("request", req)
 }
 
-fn response_node(request: &Request, reveal: bool) -> Node {
+fn response_node(request: &Request, reveal: Mask) -> Node {
     let mut rsp = Vec::new();
     match &request.response {
         Some(response) => {
@@ -262,7 +273,7 @@ fn response_node(request: &Request, reveal: bool) -> Node {
     Node::branch("response", rsp)
 }
 
-fn end_node(request: &Request, reveal: bool) -> Node {
+fn end_node(request: &Request, reveal: Mask) -> Node {
     let mut end = Vec::new();
     match &request.end {
         Some(e) => {
@@ -338,13 +349,11 @@ fn labels_node(key: &str, labels: &Labels) -> Node {
     node
 }
 
-fn headers(key: &str, headers: &[Header], reveal: bool) -> Node {
+fn headers(key: &str, headers: &[Header], mask: Mask) -> Node {
     let mut children: Vec<Node> = Vec::with_capacity(headers.len());
     for (i, header) in headers.iter().enumerate() {
-        let sensitive = SENSITIVE_HEADERS
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(&header.name));
-        let value = if sensitive && !reveal {
+        let hidden = mask.hides(&header.name);
+        let value = if hidden {
             REDACTED.to_owned()
         } else {
             header_text(&header.value)
@@ -354,7 +363,7 @@ fn headers(key: &str, headers: &[Header], reveal: bool) -> Node {
             id: format!("{i}:{}", header.name),
             key: header.name.to_string(),
             value,
-            redacted: sensitive && !reveal,
+            redacted: hidden,
             children: Vec::new(),
         });
     }

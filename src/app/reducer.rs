@@ -121,7 +121,7 @@ impl AppState {
             let Some(request) = self.store.get(detail.seq) else {
                 return;
             };
-            let nodes = detail::nodes(request, detail.reveal);
+            let nodes = detail::nodes(request, &self.redactor, detail.reveal);
             let rows = layout::detail_rows(self.width, self.height);
             let detail_page = isize::try_from(rows).unwrap_or(isize::MAX);
             match action {

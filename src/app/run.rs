@@ -17,7 +17,7 @@ use super::config;
 use super::state::{AppState, Effect, ExportRequest, Level};
 use crate::filter::Filter;
 use crate::model::store::Store;
-use crate::session::{SessionInfo, SourceMsg, TapCommand};
+use crate::session::{Clock, ClockKind, Redactor, SessionInfo, SourceMsg, TapCommand};
 use crate::tui::TerminalGuard;
 use crate::ui;
 
@@ -28,10 +28,15 @@ pub const DRAIN_MAX_BATCHES: usize = 256;
 /// Lines the mouse wheel scrolls.
 const WHEEL_LINES: u16 = 3;
 
-/// Writes an export: gets the request, the store and the client-side filter in force (apply it
-/// for a "filtered view" export), returns a message for the status bar.
+/// Starts an export of `:export`: parses the request, takes what it needs from the store and the
+/// client-side filter in force (for a "filtered view" export) and hands the writing to a thread.
+/// Returns the status-bar message for the start; the thread's result comes back on
+/// `RunParams::exports`.
 pub type ExportHook =
     Box<dyn FnMut(&ExportRequest, &Store, Option<&Filter>) -> anyhow::Result<String> + Send>;
+
+/// How an export thread ended: the message for the status bar, or why it failed.
+pub type ExportDone = Result<String, String>;
 
 /// Everything the UI needs from its caller.
 pub struct RunParams {
@@ -39,16 +44,20 @@ pub struct RunParams {
     /// Present for live taps: where `:ns`, `:target`, `:to`, `:maxrps` and filter pushdown go.
     pub commands: Option<Sender<TapCommand>>,
     pub info: SessionInfo,
-    /// Requests held (`--capacity`).
-    pub capacity: usize,
+    /// Where requests are held (`--capacity`); handed back when the UI closes.
+    pub store: Store,
+    /// Which time the model runs on (wall clock live, event time in a replay).
+    pub clock: ClockKind,
+    /// The session's redactor: the detail pane masks what every other output redacts.
+    pub redactor: Redactor,
     /// Keymap and theme overrides; `None` looks in the XDG config dir.
     pub config: Option<PathBuf>,
     /// Disable colours (also implied by a non-empty `NO_COLOR`).
     pub no_color: bool,
     /// Handles `:export`; without it `:export` says exports are unavailable in this session.
     pub export: Option<ExportHook>,
-    /// `--export`: written through `export` when the UI closes, whatever closed it.
-    pub export_on_quit: Option<ExportRequest>,
+    /// Results of the exports `export` started.
+    pub exports: Option<Receiver<ExportDone>>,
 }
 
 impl RunParams {
@@ -58,32 +67,39 @@ impl RunParams {
             events,
             commands: None,
             info,
-            capacity: crate::model::store::DEFAULT_CAPACITY_REQUESTS,
+            store: Store::default(),
+            clock: ClockKind::Wall,
+            redactor: Redactor::default(),
             config: None,
             no_color: false,
             export: None,
-            export_on_quit: None,
+            exports: None,
         }
     }
 }
 
-/// Runs the UI until the user quits or a signal arrives. The terminal is restored on every exit
-/// path, including errors and panics.
-pub async fn run(params: RunParams) -> anyhow::Result<()> {
+/// Runs the UI until the user quits or a signal arrives, and hands back the store. The terminal
+/// is restored on every exit path, including errors and panics.
+pub async fn run(params: RunParams) -> anyhow::Result<Store> {
     let RunParams {
         mut events,
         commands,
         info,
-        capacity,
+        store,
+        clock,
+        redactor,
         config: config_path,
         no_color,
         mut export,
-        export_on_quit,
+        exports,
     } = params;
     let no_color = no_color || config::no_color_env();
     let ui_config = config::load(config_path.as_deref(), no_color);
-    let mut state = AppState::new(Store::new(capacity), info, ui_config);
+    let mut state = AppState::new(store, info, ui_config);
     state.live = commands.is_some();
+    state.clock = Clock::new(clock);
+    state.redactor = redactor;
+    let mut exports = exports;
 
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -142,6 +158,15 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
                     dirty = false;
                 }
             }
+            done = recv_export(exports.as_mut()) => {
+                let now = Utc::now();
+                match done {
+                    Some(Ok(message)) => state.notify(Level::Info, message, now),
+                    Some(Err(message)) => state.notify(Level::Error, format!("export: {message}"), now),
+                    None => exports = None,
+                }
+                dirty = true;
+            }
             _ = sigterm.recv() => break,
             _ = sighup.recv() => break,
         }
@@ -151,38 +176,14 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
         }
     }
     drop(guard);
-    // The terminal is back to normal: the export at quit reports on stderr.
-    if let (Some(request), Some(hook)) = (export_on_quit, export.as_mut()) {
-        export_at_quit(&request, &state, hook)?;
-    }
-    Ok(())
+    Ok(state.store)
 }
 
-/// Writes the `--export` file. If that fails, the capture goes to a rescue file in the temporary
-/// directory instead, so quitting never loses it.
-fn export_at_quit(
-    request: &ExportRequest,
-    state: &AppState,
-    hook: &mut ExportHook,
-) -> anyhow::Result<()> {
-    match hook(request, &state.store, None) {
-        Ok(message) => {
-            eprintln!("meshtap: {message}");
-            Ok(())
-        }
-        Err(err) => {
-            eprintln!(
-                "meshtap: export to {} failed: {err:#}",
-                request.path.display()
-            );
-            let rescue = ExportRequest {
-                path: crate::run::rescue_path(&request.path),
-                args: request.args.clone(),
-            };
-            let message = hook(&rescue, &state.store, None)?;
-            eprintln!("meshtap: the capture was kept instead: {message}");
-            anyhow::bail!("export to {} failed", request.path.display())
-        }
+/// The next finished export, or never when there is no export channel.
+async fn recv_export(exports: Option<&mut Receiver<ExportDone>>) -> Option<ExportDone> {
+    match exports {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -17,7 +17,7 @@ use crate::model::identities::IdentityTable;
 use crate::model::metrics::MetricsView;
 use crate::model::routes::{Grouping, RouteKey, RouteTable};
 use crate::model::store::{Ingested, Store};
-use crate::session::{HttpMatch, SessionInfo, SourceMsg, StreamState, TapCommand};
+use crate::session::{Clock, HttpMatch, Redactor, SessionInfo, SourceMsg, StreamState, TapCommand};
 use crate::ui::identities::IdentitiesState;
 use crate::ui::layout;
 use crate::ui::route_detail::RouteDetailState;
@@ -120,6 +120,10 @@ pub struct AppState {
     /// Problems with the user's config, shown until dismissed by any key.
     pub warnings: Vec<String>,
     pub rates: Rates,
+    /// The model's time: the wall clock live, the latest event's time in a replay.
+    pub clock: Clock,
+    /// What the detail pane masks: the same redactor as every other output.
+    pub redactor: Redactor,
     pub keymap: Keymap,
     pub theme: Theme,
     pub width: u16,
@@ -167,6 +171,8 @@ impl AppState {
             message: None,
             warnings: config.warnings,
             rates: Rates::default(),
+            clock: Clock::default(),
+            redactor: Redactor::default(),
             keymap: config.keymap,
             theme: config.theme,
             width: 80,
@@ -181,6 +187,7 @@ impl AppState {
     pub fn ingest(&mut self, msg: SourceMsg, now: DateTime<Utc>) {
         match msg {
             SourceMsg::Events(events) => {
+                self.clock.observe(&events);
                 for event in events {
                     let (seq, finished) = match self.store.ingest(event) {
                         Ingested::Open(seq) => (seq, false),
@@ -251,7 +258,7 @@ impl AppState {
     /// visible changed.
     pub fn tick(&mut self, now: DateTime<Utc>) -> bool {
         let mut dirty = false;
-        for seq in self.store.expire(now) {
+        for seq in self.store.expire(self.clock.now(now)) {
             if let Some(request) = self.store.get(seq) {
                 self.view.on_update(request);
                 if self.view.filter().is_none_or(|f| f.matches(request)) {

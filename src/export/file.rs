@@ -5,19 +5,19 @@
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
 
 use super::ndjson::{self, NDJSON_VERSION};
-use super::{Redactor, events, har, linkerd_json};
+use super::{events, har, linkerd_json};
+use crate::session::Redactor;
 
 use crate::model::request::Request;
-use crate::model::store::Store;
-use crate::session::{SessionInfo, SourceMsg};
+use crate::session::SessionInfo;
 
 /// The `format` of an NDJSON export's header line.
 pub const NDJSON_FORMAT: &str = "meshtap-ndjson";
@@ -258,6 +258,7 @@ fn create_temp(dir: &Path, path: &Path) -> io::Result<(TempFile, File)> {
     let file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(0o600)
         .open(&temp)?;
     Ok((TempFile(temp), file))
 }
@@ -307,67 +308,5 @@ fn write_body(
             let capture = CaptureRecord::new(HAR_FORMAT, header, requests, options);
             har::write(out, requests.iter().copied(), redactor, Some(&capture))
         }
-    }
-}
-
-/// Keeps a copy of every request a headless run sees, so `--export` can write them when the run
-/// ends. With `stop_on_ctrl_c`, Ctrl-C ends the run cleanly (the output is flushed and the export
-/// written) instead of killing the process.
-pub struct Recorder {
-    handle: tokio::task::JoinHandle<Store>,
-}
-
-impl Recorder {
-    /// Forwards everything from `rx` to the returned receiver, recording events on the way.
-    pub fn spawn(
-        mut rx: mpsc::Receiver<SourceMsg>,
-        capacity: usize,
-        stop_on_ctrl_c: bool,
-    ) -> (mpsc::Receiver<SourceMsg>, Self) {
-        let (tx, forwarded) = mpsc::channel(crate::session::SOURCE_CHANNEL_BATCHES);
-        let handle = tokio::spawn(async move {
-            let mut store = Store::new(capacity);
-            let ctrl_c = async {
-                if stop_on_ctrl_c {
-                    let _ = tokio::signal::ctrl_c().await;
-                } else {
-                    std::future::pending::<()>().await;
-                }
-            };
-            tokio::pin!(ctrl_c);
-            loop {
-                let msg = tokio::select! {
-                    msg = rx.recv() => msg,
-                    () = &mut ctrl_c => None,
-                };
-                let Some(msg) = msg else { break };
-                if let SourceMsg::Events(events) = &msg {
-                    for event in events {
-                        store.ingest(event.clone());
-                    }
-                }
-                if tx.send(msg).await.is_err() {
-                    break;
-                }
-            }
-            store
-        });
-        (forwarded, Self { handle })
-    }
-
-    /// Waits for the run to end and writes the export. `header.evicted` is filled in from the
-    /// recorder's own store.
-    pub async fn finish(
-        self,
-        path: &Path,
-        mut header: CaptureHeader,
-        options: &ExportOptions,
-    ) -> anyhow::Result<ExportReport> {
-        let store = self
-            .handle
-            .await
-            .map_err(|e| anyhow::anyhow!("the export recorder stopped: {e}"))?;
-        header.evicted = store.stats().evicted;
-        Ok(export(path, store.requests(), &header, options)?)
     }
 }

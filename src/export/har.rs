@@ -16,11 +16,11 @@ use base64::Engine as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::Redactor;
 use super::file::CaptureRecord;
 use super::ndjson::{EndpointRecord, HeaderRecord, IdentityRecord, RequestRecord, StreamIdRecord};
 use crate::model::event::{Header, HeaderValue};
 use crate::model::request::Request;
+use crate::session::Redactor;
 
 /// `_encoding` of a header whose value is base64 of binary bytes.
 pub const BASE64: &str = "base64";
@@ -148,7 +148,7 @@ fn headers(headers: &[Header], redactor: &Redactor) -> Vec<HarHeader> {
         .iter()
         .map(|h| {
             let (value, encoding) = match &h.value {
-                _ if redactor.is_sensitive(&h.name) => (super::REDACTED.to_string(), None),
+                _ if redactor.is_sensitive(&h.name) => (crate::session::REDACTED.to_string(), None),
                 HeaderValue::Str(s) => (s.to_string(), None),
                 HeaderValue::Bin(b) => (
                     base64::engine::general_purpose::STANDARD.encode(b),

@@ -146,7 +146,7 @@ fn headers<'a>(
             .map(|h| match &h.value {
                 _ if redact(&h.name) => JsonHeader::Str {
                     name: &h.name,
-                    value_str: super::REDACTED,
+                    value_str: crate::session::REDACTED,
                 },
                 HeaderValue::Str(s) => JsonHeader::Str {
                     name: &h.name,

@@ -7,10 +7,10 @@ use base64::Engine as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::Redactor;
 use super::text::ip_and_port;
 use crate::model::event::{Endpoint, Eos, Header, HeaderValue, Labels, grpc_code_name};
 use crate::model::request::{Phase, Request, workload};
+use crate::session::Redactor;
 
 /// The schema version written in every record (`"v"`).
 pub const NDJSON_VERSION: u32 = 1;
@@ -123,7 +123,9 @@ fn headers(headers: &[Header], redactor: &Redactor) -> Vec<HeaderRecord> {
         .iter()
         .map(|h| {
             let (value, value_bin) = match &h.value {
-                _ if redactor.is_sensitive(&h.name) => (Some(super::REDACTED.to_string()), None),
+                _ if redactor.is_sensitive(&h.name) => {
+                    (Some(crate::session::REDACTED.to_string()), None)
+                }
                 HeaderValue::Str(s) => (Some(s.to_string()), None),
                 HeaderValue::Bin(b) => (
                     None,

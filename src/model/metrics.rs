@@ -14,10 +14,10 @@
 use std::collections::{HashMap, HashSet};
 
 use super::event::Direction;
+use super::figures::{MetricsSnapshot, NamespacedRoute};
 use super::identities::{IdentityTable, WorkloadId};
 use super::routes::RouteKey;
-use crate::session::figures::{EdgeMetric, MetricsResource, RouteMetric};
-use crate::session::{MetricsSnapshot, NamespacedRoute};
+use crate::model::figures::{EdgeMetric, MetricsResource, RouteMetric};
 
 /// The route name Linkerd gives requests that no `ServiceProfile` route matched.
 pub const DEFAULT_ROUTE: &str = "[DEFAULT]";

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 
 use crate::cli::DemoArgs;
 use crate::demo;
+use crate::pipeline::{self, outputs::Outputs};
 use crate::source::cluster::Cluster;
 
 /// Targets `meshtap demo` taps when none are given: every simulated namespace.
@@ -63,30 +64,13 @@ pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
     })
 }
 
-pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let demo = start_demo(&args).await?;
+pub async fn session(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if args.serve {
-        println!("meshtap demo control plane on {}", demo.server.base_url());
-        println!("kubeconfig: {}", demo.kubeconfig_path.display());
-        println!(
-            "try: kubectl --kubeconfig {} get --raw /apis/tap.linkerd.io/v1alpha1",
-            demo.kubeconfig_path.display()
-        );
-        println!(
-            "     meshtap tap deploy/front-end -n sock-shop --kubeconfig {} -o ndjson",
-            demo.kubeconfig_path.display()
-        );
-        println!(
-            "metrics API (linkerd2.viz.Api, plaintext gRPC): {}",
-            demo.metrics_api.addr()
-        );
-        let proxies = serve_proxy_taps(&args, &demo).await?;
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
-        drop(proxies);
-        return Ok(ExitCode::SUCCESS);
+        return serve(&args).await;
     }
+    let sink = super::sink(args.output, &args.ui)?;
+    let outputs = Outputs::open(&args.session)?;
+    let demo = start_demo(&args).await?;
     let cluster = Cluster::from_kubeconfig(demo.kubeconfig.clone(), None).await?;
     let mut tap = args.tap.clone();
     if tap.targets.is_empty() {
@@ -94,10 +78,33 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     // No `--metrics-api`: the live UI port-forwards to the simulated metrics API pod through
     // the control plane, exactly as in a cluster.
-    match args.output {
-        Some(output) => super::headless::tap(&cluster, &tap, output).await,
-        None => super::live_ui(&cluster, &tap, &args.ui).await,
-    }
+    let source = super::cluster_source(&cluster, &tap, &args.session, &sink)?;
+    pipeline::run(source, sink, outputs).await
+}
+
+/// `demo --serve`: only the simulated control plane (and the proxies' tap ports), until Ctrl-C.
+async fn serve(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let demo = start_demo(args).await?;
+    println!("meshtap demo control plane on {}", demo.server.base_url());
+    println!("kubeconfig: {}", demo.kubeconfig_path.display());
+    println!(
+        "try: kubectl --kubeconfig {} get --raw /apis/tap.linkerd.io/v1alpha1",
+        demo.kubeconfig_path.display()
+    );
+    println!(
+        "     meshtap tap deploy/front-end -n sock-shop --kubeconfig {} -o ndjson",
+        demo.kubeconfig_path.display()
+    );
+    println!(
+        "metrics API (linkerd2.viz.Api, plaintext gRPC): {}",
+        demo.metrics_api.addr()
+    );
+    let proxies = serve_proxy_taps(args, &demo).await?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    drop(proxies);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The simulated pods' own tap ports (`meshtap proxy`), with the client files written beside the

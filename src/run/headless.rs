@@ -10,9 +10,9 @@ use anyhow::Context as _;
 use tokio::sync::mpsc;
 
 use crate::cli::{ExportArgs, TapArgs};
-use crate::export::Redactor;
+use crate::session::Redactor;
 use crate::export::file::{CaptureHeader, ExportOptions, Recorder};
-use crate::headless::{self, Output};
+use crate::pipeline::headless::{self, Output};
 use crate::model::store::StoreStats;
 use crate::session::SourceMsg;
 use crate::source::cluster::Cluster;

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::error::StreamError;
-use super::figures::MetricsSnapshot;
 use crate::model::event::TapEvent;
+use crate::model::figures::MetricsSnapshot;
 
 /// Capacity of the channel from sources to the main loop, in batches. Bounded so that a slow
 /// consumer pushes back on the stream instead of growing memory.

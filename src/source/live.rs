@@ -1,6 +1,7 @@
 //! A live tap session: one stream task per target, restarted when the UI asks for a different
 //! tap (`:ns`, `:target`, `:to`, `:maxrps`, a filter pushed down to Linkerd's server).
 
+use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -16,9 +17,10 @@ pub async fn supervise(
     reconnect: bool,
     tx: mpsc::Sender<SourceMsg>,
     mut commands: mpsc::Receiver<TapCommand>,
+    raw: Option<mpsc::Sender<Bytes>>,
 ) {
     let cli = CliMatches::of(&specs);
-    let mut tasks = spawn(&cluster, &specs, reconnect, &tx);
+    let mut tasks = spawn(&cluster, &specs, reconnect, &tx, raw.as_ref());
     while let Some(command) = commands.recv().await {
         match apply(&specs, &cli, command) {
             Ok(next) => {
@@ -26,7 +28,7 @@ pub async fn supervise(
                     task.abort();
                 }
                 specs = next;
-                tasks = spawn(&cluster, &specs, reconnect, &tx);
+                tasks = spawn(&cluster, &specs, reconnect, &tx, raw.as_ref());
             }
             Err(message) => {
                 let _ = tx.send(SourceMsg::Warning { stream: 0, message }).await;
@@ -43,13 +45,15 @@ fn spawn(
     specs: &[TapSpec],
     reconnect: bool,
     tx: &mpsc::Sender<SourceMsg>,
+    raw: Option<&mpsc::Sender<Bytes>>,
 ) -> Vec<JoinHandle<()>> {
     specs
         .iter()
         .enumerate()
         .map(|(stream, spec)| {
             let (cluster, spec, tx) = (cluster.clone(), spec.clone(), tx.clone());
-            tokio::spawn(async move { cluster.tap(spec, stream, reconnect, tx, None).await })
+            let raw = raw.cloned();
+            tokio::spawn(async move { cluster.tap(spec, stream, reconnect, tx, raw).await })
         })
         .collect()
 }

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use tonic::transport::{Channel, Endpoint};
 
+use crate::model::figures::{EdgeMetric, RouteMetric, WorkloadMetric};
 use crate::proto::viz::{self, api_client::ApiClient};
-use crate::session::figures::{EdgeMetric, RouteMetric, WorkloadMetric};
 use crate::source::target::Resource;
 pub use window::{format_window, parse_window};
 

@@ -11,8 +11,9 @@ use tokio::sync::mpsc;
 use super::metrics::portforward::PortForward;
 use super::metrics::{MetricsClient, MetricsError};
 use super::target::Resource;
-use crate::session::figures::EdgeMetric;
-use crate::session::{MetricsSnapshot, NamespacedRoute, SourceMsg};
+use crate::model::figures::EdgeMetric;
+use crate::model::figures::{MetricsSnapshot, NamespacedRoute};
+use crate::session::SourceMsg;
 
 /// How often figures are asked for: the real server queries Prometheus, whose own scrape
 /// interval is 10 s, so polling faster would only repeat figures.

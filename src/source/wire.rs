@@ -13,8 +13,10 @@ use crate::model::event::{
 };
 use crate::proto::{net, tap, viz};
 
+mod encode;
 mod intern;
 
+pub use encode::frame;
 pub(crate) use intern::PairSpan;
 pub use intern::{INTERNER_MAX_ENTRIES, Interner};
 

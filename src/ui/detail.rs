@@ -37,7 +37,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         frame.render_widget(Paragraph::new(gone).style(theme.dim).block(block), area);
         return;
     };
-    let nodes = nodes(request, detail.reveal);
+    let nodes = nodes(request, &state.redactor, detail.reveal);
     let items: Vec<TreeItem<'static, String>> = nodes.iter().map(|n| item(n, theme)).collect();
     let Ok(tree) = Tree::new(&items) else { return };
     let tree = tree

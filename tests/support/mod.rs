@@ -351,3 +351,56 @@ pub fn golden_json_request() -> &'static str {
         .map_or(GOLDEN_JSON_HEAD.len(), |i| i + 3);
     &GOLDEN_JSON_HEAD[..end]
 }
+
+/// Output a test reads back after a writer thread is done with it.
+#[derive(Clone, Default)]
+pub struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+impl SharedBuf {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().expect("lock").clone()).expect("utf8")
+    }
+}
+
+impl std::io::Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs the headless sink on `rx` to the end, on the wall clock; returns stdout, stderr and
+/// the outcome.
+pub async fn headless_output(
+    rx: mpsc::Receiver<meshtap::session::SourceMsg>,
+    output: meshtap::pipeline::headless::Output,
+    names: &[String],
+) -> (String, String, meshtap::pipeline::headless::Outcome) {
+    let out = SharedBuf::default();
+    let writer =
+        meshtap::pipeline::writer::WriterThread::spawn("test", out.clone()).expect("writer");
+    let mut err = Vec::new();
+    let mut store = meshtap::model::store::Store::default();
+    let format = meshtap::pipeline::headless::Format {
+        output,
+        streams: names,
+        redactor: &meshtap::session::Redactor::default(),
+        clock: meshtap::session::Clock::default(),
+    };
+    let outcome = meshtap::pipeline::headless::run(
+        rx,
+        format,
+        &mut store,
+        &writer,
+        &mut err,
+        std::future::pending(),
+    )
+    .await
+    .expect("writes");
+    writer.finish().await.expect("flushed");
+    (out.text(), String::from_utf8(err).expect("utf8"), outcome)
+}

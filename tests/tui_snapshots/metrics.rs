@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use meshtap::app::{Action, AppState, Pane};
 use meshtap::model::event::Labels;
-use meshtap::session::figures::{EdgeMetric, MetricsResource, RouteMetric};
-use meshtap::session::{MetricsSnapshot, NamespacedRoute, SourceMsg, StreamState};
+use meshtap::model::figures::{EdgeMetric, MetricsResource, RouteMetric};
+use meshtap::model::figures::{MetricsSnapshot, NamespacedRoute};
+use meshtap::session::{SourceMsg, StreamState};
 
 use super::{Call, SIZES, at, call, events, render, snapshot_at, state, t0};
 

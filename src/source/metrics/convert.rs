@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use super::parse_window;
-use crate::proto::viz;
-use crate::session::figures::{
+use crate::model::figures::{
     EdgeMetric, MetricsResource, RouteMetric, WindowStats, WorkloadMetric,
 };
+use crate::proto::viz;
 use crate::source::target::Resource;
 
 pub fn resource(r: &Resource) -> viz::Resource {

@@ -1,50 +1,67 @@
-//! Opening the terminal UI for any source: the export hook behind `:export` and `--export`, and
-//! the UI options from the command line.
-
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+//! The UI sink: opens the terminal UI on the session's channel, with the export hook behind
+//! `:export` (written on a thread, so a big export never freezes the screen).
 
 use clap::ValueEnum as _;
 use tokio::sync::mpsc;
 
-use crate::app::run::{ExportHook, RunParams};
+use super::outputs::ExportPlan;
+use crate::app::run::{ExportDone, ExportHook, RunParams};
 use crate::app::state::ExportRequest;
-use crate::cli::{ExportArgs, UiArgs};
-use crate::export::Redactor;
+use crate::cli::UiArgs;
 use crate::export::file::{self, CaptureHeader, ExportFormat, ExportOptions};
 use crate::filter::Filter;
+use crate::model::request::Request;
 use crate::model::store::Store;
-use crate::session::{SessionInfo, SourceMsg, TapCommand};
+use crate::session::{ClockKind, Redactor, SessionInfo, SourceMsg, TapCommand};
 
-/// Runs the UI until the user quits; with `--export`, writes the capture when it ends.
+/// Exports running at once before `:export` has to wait for one to finish.
+const EXPORTS_IN_FLIGHT: usize = 4;
+
+/// What the UI sink needs from the session.
+pub struct Params {
+    pub commands: Option<mpsc::Sender<TapCommand>>,
+    pub info: SessionInfo,
+    pub clock: ClockKind,
+    pub redactor: Redactor,
+    /// `--export`: its format and `--force` are the defaults of `:export`.
+    pub export: Option<ExportPlan>,
+}
+
+/// Runs the UI until the user quits and hands back the store.
 pub async fn open(
     events: mpsc::Receiver<SourceMsg>,
-    commands: Option<mpsc::Sender<TapCommand>>,
-    info: SessionInfo,
+    params: Params,
     ui: &UiArgs,
-    export: &ExportArgs,
-    redactor: Redactor,
-) -> anyhow::Result<ExitCode> {
-    let mut params = RunParams::new(events, info.clone());
-    params.commands = commands;
-    params.capacity = ui.capacity;
-    params.config.clone_from(&ui.config);
-    params.no_color = ui.no_color;
-    params.export = Some(hook(info, redactor, export.export_format, export.force));
-    params.export_on_quit = export.export.as_ref().map(|path| ExportRequest {
-        path: path.clone(),
-        args: Vec::new(),
-    });
-    crate::app::run::run(params).await?;
-    Ok(ExitCode::SUCCESS)
+    store: Store,
+) -> anyhow::Result<Store> {
+    let (format, force) = params
+        .export
+        .as_ref()
+        .map_or((ExportFormat::Ndjson, false), |plan| {
+            (plan.format, plan.force)
+        });
+    let (done_tx, done_rx) = mpsc::channel(EXPORTS_IN_FLIGHT);
+    let mut run = RunParams::new(events, params.info.clone());
+    run.commands = params.commands;
+    run.store = store;
+    run.clock = params.clock;
+    run.redactor = params.redactor.clone();
+    run.config.clone_from(&ui.config);
+    run.no_color = ui.no_color;
+    run.export = Some(hook(params.info, params.redactor, format, force, done_tx));
+    run.exports = Some(done_rx);
+    crate::app::run::run(run).await
 }
 
 /// The export hook: `:export FILE [--format ndjson|linkerd-json|har] [--filtered] [--force]`.
+/// Takes a copy of the requests to write (cheap next to serialising and syncing them) and writes
+/// them on a thread; the result arrives on `done`.
 pub fn hook(
     info: SessionInfo,
     redactor: Redactor,
     default_format: ExportFormat,
     default_force: bool,
+    done: mpsc::Sender<ExportDone>,
 ) -> ExportHook {
     Box::new(
         move |request: &ExportRequest, store: &Store, filter: Option<&Filter>| {
@@ -59,16 +76,32 @@ pub fn hook(
                 force: args.force,
                 redactor: redactor.clone(),
             };
-            let requests = store
+            let requests: Vec<Request> = store
                 .requests()
                 .iter()
-                .filter(|r| filter.is_none_or(|f| f.matches(r)));
-            let report = file::export(&request.path, requests, &header, &options)?;
+                .filter(|r| filter.is_none_or(|f| f.matches(r)))
+                .cloned()
+                .collect();
+            let (path, done, count) = (request.path.clone(), done.clone(), requests.len());
+            std::thread::Builder::new()
+                .name("meshtap-export".into())
+                .spawn(move || {
+                    let result = file::export(&path, &requests, &header, &options)
+                        .map(|report| {
+                            format!(
+                                "exported {} requests to {} ({})",
+                                report.written,
+                                report.path.display(),
+                                report.format.name()
+                            )
+                        })
+                        .map_err(|e| e.to_string());
+                    let _ = done.blocking_send(result);
+                })
+                .map_err(|e| anyhow::anyhow!("cannot start the export: {e}"))?;
             Ok(format!(
-                "exported {} requests to {} ({})",
-                report.written,
-                report.path.display(),
-                report.format.name()
+                "exporting {count} requests to {}…",
+                request.path.display()
             ))
         },
     )
@@ -113,14 +146,6 @@ impl ExportCommand {
     }
 }
 
-/// Where a capture goes when the export asked for at quit fails: nothing captured is lost.
-pub fn rescue_path(wanted: &Path) -> PathBuf {
-    let name = wanted
-        .file_name()
-        .map_or_else(|| "capture".into(), |n| n.to_string_lossy().into_owned());
-    std::env::temp_dir().join(format!("meshtap-rescued-{}-{name}", std::process::id()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,29 +179,43 @@ mod tests {
         assert!(ExportCommand::parse(&args("--bogus"), ExportFormat::Ndjson, false).is_err());
     }
 
+    /// Runs the hook and waits for its thread's result.
+    fn export_now(
+        hook: &mut ExportHook,
+        done: &mut mpsc::Receiver<ExportDone>,
+        request: &ExportRequest,
+        store: &Store,
+        filter: Option<&Filter>,
+    ) -> Result<String, String> {
+        hook(request, store, filter).map_err(|e| format!("{e:#}"))?;
+        done.blocking_recv().expect("the export thread reports")
+    }
+
     #[test]
-    fn hook_exports_the_whole_or_filtered_capture() {
+    fn hook_exports_the_whole_or_filtered_capture_off_the_ui_task() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = Store::new(100);
+        let mut interner = crate::source::wire::Interner::default();
         for event in crate::demo::sim::generate(3, 300) {
-            let mut interner = crate::source::wire::Interner::default();
             store.ingest(crate::source::wire::event(
                 &mut interner,
                 event,
                 chrono::Utc::now(),
             ));
         }
+        let (tx, mut done) = mpsc::channel(4);
         let mut hook = hook(
             SessionInfo::default(),
             Redactor::default(),
             ExportFormat::Ndjson,
             false,
+            tx,
         );
         let all = ExportRequest {
             path: dir.path().join("all.ndjson"),
             args: Vec::new(),
         };
-        let message = hook(&all, &store, None).expect("export");
+        let message = export_now(&mut hook, &mut done, &all, &store, None).expect("export");
         assert!(
             message.starts_with(&format!("exported {} requests", store.len())),
             "{message}"
@@ -186,7 +225,7 @@ mod tests {
             path: dir.path().join("in.ndjson"),
             args: args("--filtered"),
         };
-        hook(&filtered, &store, Some(&filter)).expect("export");
+        export_now(&mut hook, &mut done, &filtered, &store, Some(&filter)).expect("export");
         let text = std::fs::read_to_string(dir.path().join("in.ndjson")).expect("read");
         assert!(
             text.lines()
@@ -198,7 +237,7 @@ mod tests {
             "the header names the filter"
         );
         // Refuses to overwrite without --force, and says so.
-        let err = hook(&all, &store, None).expect_err("exists");
-        assert!(format!("{err:#}").contains("--force"), "{err:#}");
+        let err = export_now(&mut hook, &mut done, &all, &store, None).expect_err("exists");
+        assert!(err.contains("--force"), "{err}");
     }
 }

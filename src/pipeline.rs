@@ -1,0 +1,189 @@
+//! The session pipeline, the same for every mode:
+//!
+//! ```text
+//! source (cluster | proxy | replay | demo) ─▶ bounded channel ─▶ tees (record) ─▶ one sink
+//!                                                                               (UI | headless)
+//! ```
+//!
+//! A mode is only a choice of source and sink. The recording, the export at the end (with its
+//! rescue file), `--stats`, the redactor, the clock and Ctrl-C are wired here once, so a flag
+//! means the same everywhere. Files and stdout are written on threads fed by bounded channels.
+
+pub mod headless;
+pub mod outputs;
+pub mod record;
+pub mod ui;
+pub mod writer;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::cli::UiArgs;
+use crate::model::store::Store;
+use crate::session::{Clock, ClockKind, SessionInfo, SourceMsg, TapCommand};
+use headless::Output;
+use outputs::Outputs;
+use writer::WriterThread;
+
+/// How long a stopped session waits for stdout to take what is queued before giving up on a
+/// reader that does not read.
+pub const STDOUT_DRAIN: Duration = Duration::from_secs(1);
+
+/// A started source: its channel and what the sinks need to know about it.
+pub struct Source {
+    pub rx: mpsc::Receiver<SourceMsg>,
+    /// Where the UI's `:ns`, `:target`, `:to`, `:maxrps` go; `None` when the source can't change
+    /// what it taps.
+    pub commands: Option<mpsc::Sender<TapCommand>>,
+    pub info: SessionInfo,
+    /// Names of the streams, for messages on stderr.
+    pub streams: Vec<String>,
+    pub clock: ClockKind,
+    /// Stopped when the session ends.
+    pub tasks: Vec<JoinHandle<()>>,
+    pub bytes: BytesRead,
+}
+
+/// What the source read, for `--stats`.
+#[derive(Clone, Debug, Default)]
+pub enum BytesRead {
+    /// Counted as it arrives (a live tap).
+    Counted(Arc<AtomicU64>),
+    /// Known up front (a file's length).
+    Known(u64),
+    #[default]
+    Unknown,
+}
+
+impl BytesRead {
+    fn get(&self) -> Option<u64> {
+        match self {
+            BytesRead::Counted(n) => Some(n.load(Ordering::Relaxed)),
+            BytesRead::Known(n) => Some(*n),
+            BytesRead::Unknown => None,
+        }
+    }
+}
+
+impl Source {
+    pub fn new(rx: mpsc::Receiver<SourceMsg>, info: SessionInfo) -> Self {
+        let streams = info.targets.clone();
+        Self {
+            rx,
+            commands: None,
+            info,
+            streams,
+            clock: ClockKind::Wall,
+            tasks: Vec::new(),
+            bytes: BytesRead::Unknown,
+        }
+    }
+}
+
+/// Where the session's requests go.
+pub enum Sink<'a> {
+    Ui(&'a UiArgs),
+    Headless(Output),
+}
+
+/// Runs a session to its end: until the source ends (headless), the user quits (UI) or Ctrl-C.
+pub async fn run(source: Source, sink: Sink<'_>, mut outputs: Outputs) -> anyhow::Result<ExitCode> {
+    let Source {
+        rx,
+        commands,
+        info,
+        streams,
+        clock,
+        tasks,
+        bytes,
+    } = source;
+    let (rx, recording) = match outputs.record.take() {
+        Some(recording) => {
+            let (rx, task) = recording.tee(rx);
+            (rx, Some(task))
+        }
+        None => (rx, None),
+    };
+    let mut store = Store::new(outputs.capacity);
+    let code = match sink {
+        Sink::Ui(ui) => {
+            let params = ui::Params {
+                commands,
+                info: info.clone(),
+                clock,
+                redactor: outputs.redactor.clone(),
+                export: outputs.export.clone(),
+            };
+            store = ui::open(rx, params, ui, store).await?;
+            ExitCode::SUCCESS
+        }
+        Sink::Headless(output) => {
+            headless_sink(rx, output, &streams, &outputs, &mut store, clock).await?
+        }
+    };
+    for task in &tasks {
+        task.abort();
+    }
+    if let Some(task) = recording {
+        // The tee ends with the channel it reads; a recording that failed says why, once.
+        match task.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => eprintln!("meshtap: the recording failed: {err}"),
+            Err(err) => eprintln!("meshtap: the recorder stopped: {err}"),
+        }
+    }
+    let stats = store.stats();
+    let exported = match outputs.export.take() {
+        Some(plan) => outputs::export_at_end(plan, store, &info, outputs.redactor.clone()).await,
+        None => Ok(()),
+    };
+    if let Some(started) = outputs.stats {
+        eprintln!("{}", started.report(stats, bytes.get()));
+    }
+    exported.map(|()| code)
+}
+
+async fn headless_sink(
+    rx: mpsc::Receiver<SourceMsg>,
+    output: Output,
+    streams: &[String],
+    outputs: &Outputs,
+    store: &mut Store,
+    clock: ClockKind,
+) -> anyhow::Result<ExitCode> {
+    let stdout = WriterThread::spawn("stdout", std::io::BufWriter::new(std::io::stdout()))?;
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let format = headless::Format {
+        output,
+        streams,
+        redactor: &outputs.redactor,
+        clock: Clock::new(clock),
+    };
+    let outcome = headless::run(rx, format, store, &stdout, &mut std::io::stderr(), stop).await?;
+    // Stopped by Ctrl-C: give stdout a moment, but never wait on a reader that doesn't read.
+    let written = if outcome.interrupted {
+        tokio::time::timeout(STDOUT_DRAIN, stdout.finish())
+            .await
+            .unwrap_or(Ok(0))
+    } else {
+        stdout.finish().await
+    };
+    match written {
+        Ok(_) => {}
+        // A closed stdout (`meshtap tap … | head`) is a normal way to stop.
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(err) => anyhow::bail!("writing to stdout: {err}"),
+    }
+    Ok(if outcome.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

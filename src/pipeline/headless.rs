@@ -1,0 +1,323 @@
+//! Headless mode: stream what the sources deliver to stdout in one of the output formats, and
+//! report connection changes on stderr, as `linkerd viz tap` does.
+
+use std::future::Future;
+use std::io::{self, Write};
+
+use chrono::Utc;
+use clap::ValueEnum;
+use tokio::sync::mpsc;
+
+use super::writer::WriterThread;
+use crate::export::{linkerd_json, ndjson, text};
+use crate::model::event::TapEvent;
+use crate::model::store::{Ingested, Store};
+use crate::session::{Clock, Redactor, SourceMsg, StreamState};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// `linkerd viz tap`'s lines.
+    Text,
+    /// Text plus every label.
+    Wide,
+    /// `linkerd viz tap -o json`: one pretty-printed object per event.
+    Json,
+    /// meshtap's schema: one joined request per line.
+    Ndjson,
+}
+
+impl Output {
+    pub fn name(self) -> &'static str {
+        match self {
+            Output::Text => "text",
+            Output::Wide => "wide",
+            Output::Json => "json",
+            Output::Ndjson => "ndjson",
+        }
+    }
+
+    /// Linkerd's CLI asks for headers only for JSON; meshtap's NDJSON wants them too.
+    pub fn wants_headers(self) -> bool {
+        matches!(self, Output::Json | Output::Ndjson)
+    }
+}
+
+/// How a headless run ended.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Permanent failures, one per failed stream.
+    pub failures: Vec<String>,
+    /// Ctrl-C (or the caller's `stop`) ended the run before the source did.
+    pub interrupted: bool,
+    /// The output went away (`meshtap tap … | head`): a normal way to stop.
+    pub output_closed: bool,
+}
+
+/// How the headless sink writes.
+#[derive(Clone, Copy, Debug)]
+pub struct Format<'a> {
+    pub output: Output,
+    /// Names each stream for messages on stderr.
+    pub streams: &'a [String],
+    pub redactor: &'a Redactor,
+    /// The time requests expire by.
+    pub clock: Clock,
+}
+
+/// Formats everything received until every stream has ended and the channel closes, or `stop`
+/// completes. Formatting happens here; the bytes go to `out`, a writer thread, so a slow reader
+/// of stdout never blocks the runtime and `stop` is heard at once. Requests are joined in
+/// `store`; connection changes go to `err`.
+pub async fn run(
+    mut rx: mpsc::Receiver<SourceMsg>,
+    format: Format<'_>,
+    store: &mut Store,
+    out: &WriterThread,
+    err: &mut (impl Write + Send),
+    stop: impl Future<Output = ()>,
+) -> io::Result<Outcome> {
+    let Format {
+        output,
+        streams,
+        redactor,
+        mut clock,
+    } = format;
+    let mut outcome = Outcome::default();
+    let mut stop = std::pin::pin!(stop);
+    let name = |stream: usize| streams.get(stream).map_or("tap", String::as_str);
+    loop {
+        let msg = tokio::select! {
+            msg = rx.recv() => msg,
+            () = &mut stop => {
+                outcome.interrupted = true;
+                break;
+            }
+        };
+        let Some(msg) = msg else { break };
+        let mut buf = Vec::new();
+        match msg {
+            SourceMsg::Events(events) => {
+                clock.observe(&events);
+                write_events(&mut buf, events, output, store, redactor)?;
+                let expired = store.expire(clock.now(Utc::now()));
+                if output == Output::Ndjson {
+                    write_requests(&mut buf, store, &expired, redactor)?;
+                }
+            }
+            SourceMsg::State { stream, state } => {
+                report_state(err, name(stream), state, &mut outcome)?;
+            }
+            SourceMsg::Warning { stream, message } => {
+                writeln!(err, "meshtap: {}: {message} (skipped)", name(stream))?;
+            }
+            // Headless output is the tap stream only; metrics API figures are for the panes.
+            SourceMsg::Metrics(_) => {}
+        }
+        tokio::select! {
+            sent = out.send(buf) => if sent.is_err() {
+                outcome.output_closed = true;
+                return Ok(outcome);
+            },
+            () = &mut stop => {
+                outcome.interrupted = true;
+                break;
+            }
+        }
+    }
+    if output == Output::Ndjson && !outcome.interrupted {
+        // The stream is over: requests still open will never finish; write what we know.
+        let open: Vec<u64> = store
+            .requests()
+            .iter()
+            .filter(|r| r.is_open())
+            .map(|r| r.seq)
+            .collect();
+        let mut buf = Vec::new();
+        write_requests(&mut buf, store, &open, redactor)?;
+        outcome.output_closed = out.send(buf).await.is_err();
+    }
+    Ok(outcome)
+}
+
+/// Writes one batch in the output format, joining every event into `store` on the way.
+fn write_events(
+    buf: &mut Vec<u8>,
+    events: Vec<TapEvent>,
+    output: Output,
+    store: &mut Store,
+    redactor: &Redactor,
+) -> io::Result<()> {
+    let redact = |name: &str| redactor.is_sensitive(name);
+    for event in events {
+        match output {
+            Output::Text | Output::Wide => {
+                writeln!(buf, "{}", text::line(&event, output == Output::Wide))?;
+                store.ingest(event);
+            }
+            Output::Json => {
+                linkerd_json::write_event(buf, &event, &redact)?;
+                store.ingest(event);
+            }
+            Output::Ndjson => {
+                if let Ingested::Finished(seq) = store.ingest(event)
+                    && let Some(request) = store.get(seq)
+                {
+                    ndjson::write_request(buf, request, redactor)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_requests(
+    buf: &mut Vec<u8>,
+    store: &Store,
+    seqs: &[u64],
+    redactor: &Redactor,
+) -> io::Result<()> {
+    for seq in seqs {
+        if let Some(request) = store.get(*seq) {
+            ndjson::write_request(buf, request, redactor)?;
+        }
+    }
+    Ok(())
+}
+
+/// Connection changes on stderr, as `linkerd viz tap` reports them.
+fn report_state(
+    err: &mut impl Write,
+    name: &str,
+    state: StreamState,
+    outcome: &mut Outcome,
+) -> io::Result<()> {
+    match state {
+        StreamState::Reconnecting { after, error } => writeln!(
+            err,
+            "meshtap: {name}: {error}; reconnecting in {:.1}s (events in the gap are lost)",
+            after.as_secs_f64()
+        ),
+        StreamState::Failed(error) => {
+            writeln!(err, "meshtap: {name}: {error}")?;
+            if let Some(hint) = error.kind.hint() {
+                writeln!(err, "  {hint}")?;
+            }
+            outcome.failures.push(error.message);
+            Ok(())
+        }
+        StreamState::Connecting | StreamState::Connected | StreamState::Ended => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone as _};
+
+    use super::*;
+    use crate::model::event::{
+        Direction, Endpoint, HttpEvent, Labels, RequestInit, ResponseEnd, StreamId, TapEvent,
+    };
+    use crate::session::ClockKind;
+
+    fn event(http: HttpEvent, arrived: DateTime<Utc>) -> TapEvent {
+        TapEvent {
+            arrived,
+            source: Endpoint {
+                addr: Some("10.0.0.1:4000".parse().expect("addr")),
+                labels: Labels::default(),
+            },
+            destination: Endpoint::default(),
+            direction: Direction::Outbound,
+            route: Labels::default(),
+            http: Some(http),
+        }
+    }
+
+    /// Output the test can read back after the writer thread is done with it.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    async fn run_to_string(
+        rx: mpsc::Receiver<SourceMsg>,
+        output: Output,
+        clock: ClockKind,
+    ) -> String {
+        let shared = Shared::default();
+        let writer = WriterThread::spawn("test", shared.clone()).expect("writer");
+        let mut store = Store::default();
+        let format = Format {
+            output,
+            streams: &[],
+            redactor: &Redactor::default(),
+            clock: Clock::new(clock),
+        };
+        run(
+            rx,
+            format,
+            &mut store,
+            &writer,
+            &mut Vec::new(),
+            std::future::pending(),
+        )
+        .await
+        .expect("run");
+        writer.finish().await.expect("finish");
+        let bytes = shared.0.lock().expect("lock").clone();
+        String::from_utf8(bytes).expect("utf8")
+    }
+
+    #[tokio::test]
+    async fn replayed_old_requests_are_not_expired_between_batches() {
+        // A replayed capture is dated in the past: a request whose end comes in the next batch
+        // must still be written once, finished, not split into an expired one and an orphan.
+        let then = Utc
+            .with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
+            .single()
+            .expect("time");
+        let id = StreamId { base: 1, stream: 7 };
+        let init = RequestInit {
+            id,
+            method: Some("GET".into()),
+            scheme: None,
+            authority: "web".into(),
+            path: "/".into(),
+            headers: Vec::new(),
+        };
+        let end = ResponseEnd {
+            id,
+            since_request_init: None,
+            since_response_init: None,
+            response_bytes: 3,
+            eos: None,
+            trailers: Vec::new(),
+        };
+        let (tx, rx) = mpsc::channel(4);
+        tx.send(SourceMsg::Events(vec![event(
+            HttpEvent::RequestInit(init),
+            then,
+        )]))
+        .await
+        .expect("send");
+        tx.send(SourceMsg::Events(vec![event(
+            HttpEvent::ResponseEnd(end),
+            then + chrono::Duration::milliseconds(5),
+        )]))
+        .await
+        .expect("send");
+        drop(tx);
+        let text = run_to_string(rx, Output::Ndjson, ClockKind::Event).await;
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("\"phase\":\"done\""), "{text}");
+    }
+}
