@@ -176,7 +176,7 @@ fn export_at_quit(
                 request.path.display()
             );
             let rescue = ExportRequest {
-                path: crate::run::rescue_path(&request.path),
+                path: crate::run::rescue_path(&request.path)?,
                 args: request.args.clone(),
             };
             let message = hook(&rescue, &state.store, None)?;

@@ -113,12 +113,15 @@ impl ExportCommand {
     }
 }
 
-/// Where a capture goes when the export asked for at quit fails: nothing captured is lost.
-pub fn rescue_path(wanted: &Path) -> PathBuf {
+/// Where a capture goes when the export asked for at quit fails, so nothing captured is lost: the
+/// wanted file name inside a fresh private directory in the temporary directory (kept), where no
+/// other user can have put a file or a symlink first.
+pub fn rescue_path(wanted: &Path) -> std::io::Result<PathBuf> {
     let name = wanted
         .file_name()
         .map_or_else(|| "capture".into(), |n| n.to_string_lossy().into_owned());
-    std::env::temp_dir().join(format!("meshtap-rescued-{}-{name}", std::process::id()))
+    let dir = crate::files::private_dir(&std::env::temp_dir(), "meshtap-rescued-")?.keep();
+    Ok(dir.join(name))
 }
 
 #[cfg(test)]
