@@ -226,3 +226,6 @@ pub fn private_dir(parent: &Path, prefix: &str) -> io::Result<tempfile::TempDir>
     }
     builder.tempdir_in(parent)
 }
+
+#[cfg(test)]
+mod tests;

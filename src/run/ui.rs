@@ -132,6 +132,24 @@ mod tests {
         text.split_whitespace().map(str::to_string).collect()
     }
 
+    /// Rescue files land in a fresh private directory each time, never at a name another user
+    /// could have taken (or symlinked) first.
+    #[test]
+    fn rescue_paths_are_fresh_and_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let first = rescue_path(Path::new("/nowhere/capture.har")).expect("rescue path");
+        let second = rescue_path(Path::new("/nowhere/capture.har")).expect("rescue path");
+        assert_ne!(first, second);
+        for path in [&first, &second] {
+            assert_eq!(path.file_name(), Some("capture.har".as_ref()));
+            assert!(!path.exists());
+            let dir = path.parent().expect("dir");
+            let mode = std::fs::metadata(dir).expect("dir").permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "{}", dir.display());
+            std::fs::remove_dir(dir).expect("clean up");
+        }
+    }
+
     #[test]
     fn export_command_options() {
         let parsed = ExportCommand::parse(
