@@ -45,14 +45,28 @@ fn options(format: ExportFormat, force: bool) -> ExportOptions {
 fn exports_are_private_in_every_format() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = store();
-    for format in [ExportFormat::Ndjson, ExportFormat::LinkerdJson, ExportFormat::Har] {
+    for format in [
+        ExportFormat::Ndjson,
+        ExportFormat::LinkerdJson,
+        ExportFormat::Har,
+    ] {
         let path = dir.path().join(format.name());
-        export(&path, store.requests(), &CaptureHeader::default(), &options(format, false))
-            .expect("export");
+        export(
+            &path,
+            store.requests(),
+            &CaptureHeader::default(),
+            &options(format, false),
+        )
+        .expect("export");
         assert_eq!(mode(&path), 0o600, "{format:?}");
         // Replaced with --force: still private.
-        export(&path, store.requests(), &CaptureHeader::default(), &options(format, true))
-            .expect("forced export");
+        export(
+            &path,
+            store.requests(),
+            &CaptureHeader::default(),
+            &options(format, true),
+        )
+        .expect("forced export");
         assert_eq!(mode(&path), 0o600, "{format:?} forced");
     }
 }
@@ -106,11 +120,18 @@ fn the_demo_directory_is_fresh_and_private() {
         assert_eq!(demo.kubeconfig_path.parent(), Some(dir.as_path()));
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&demo.kubeconfig_path), 0o600);
-        let name = dir.file_name().expect("name").to_string_lossy().into_owned();
+        let name = dir
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         assert_ne!(name, format!("meshtap-demo-{}", std::process::id()));
         (dir, demo.kubeconfig_path.clone())
     });
-    assert!(!kubeconfig.exists(), "the kubeconfig holds a token: removed with the demo");
+    assert!(
+        !kubeconfig.exists(),
+        "the kubeconfig holds a token: removed with the demo"
+    );
     assert!(!dir.exists());
 }
 
@@ -128,8 +149,13 @@ fn a_symlink_at_the_name_is_not_followed() {
     std::os::unix::fs::symlink(&not_yet, &dangling).expect("symlink");
     let store = store();
 
-    let err = export(&link, store.requests(), &CaptureHeader::default(), &options(ExportFormat::Ndjson, false))
-        .expect_err("something is there");
+    let err = export(
+        &link,
+        store.requests(),
+        &CaptureHeader::default(),
+        &options(ExportFormat::Ndjson, false),
+    )
+    .expect_err("something is there");
     assert!(matches!(err, ExportError::Exists { .. }), "{err}");
     let err = files::create_new(&dangling).expect_err("a dangling link is something too");
     assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
@@ -139,8 +165,13 @@ fn a_symlink_at_the_name_is_not_followed() {
     assert!(!not_yet.exists());
 
     // --force replaces the link itself, never what it points at.
-    export(&link, store.requests(), &CaptureHeader::default(), &options(ExportFormat::Ndjson, true))
-        .expect("forced");
+    export(
+        &link,
+        store.requests(),
+        &CaptureHeader::default(),
+        &options(ExportFormat::Ndjson, true),
+    )
+    .expect("forced");
     assert!(!fs::symlink_metadata(&link).expect("meta").is_symlink());
     assert_eq!(mode(&link), 0o600);
     assert_eq!(fs::read_to_string(&target).expect("read"), "victim's data");
@@ -167,9 +198,15 @@ fn concurrent_creators_cannot_both_win() {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
     });
-    let winners: Vec<&String> = results.iter().filter_map(|(w, _)| w.as_ref().ok()).collect();
+    let winners: Vec<&String> = results
+        .iter()
+        .filter_map(|(w, _)| w.as_ref().ok())
+        .collect();
     assert_eq!(winners.len(), 1, "exactly one writer wins");
     for (wrote, _) in &results {
         if let Err(err) = wrote {

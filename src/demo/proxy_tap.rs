@@ -172,7 +172,8 @@ impl ProxyTaps {
             cert: dir.join("tap-client.pem"),
             key: dir.join("tap-client-key.pem"),
         };
-        let write = |path: &Path, text: &str| crate::files::write_file(path, text.as_bytes(), false);
+        let write =
+            |path: &Path, text: &str| crate::files::write_file(path, text.as_bytes(), false);
         write(&files.ca, self.ca.pem())?;
         write(&files.cert, &cert.cert_pem)?;
         write(&files.key, &cert.key_pem)?;

@@ -203,8 +203,17 @@ mod tests {
 
     #[test]
     fn ordinary_strings_are_untouched_and_not_copied() {
-        for text in ["/users/123?q=a%20b", "C:\\path\\x1b", "ünïcødé ✓", "tab-free", ""] {
-            assert!(matches!(escape(text), Cow::Borrowed(t) if t == text), "{text}");
+        for text in [
+            "/users/123?q=a%20b",
+            "C:\\path\\x1b",
+            "ünïcødé ✓",
+            "tab-free",
+            "",
+        ] {
+            assert!(
+                matches!(escape(text), Cow::Borrowed(t) if t == text),
+                "{text}"
+            );
         }
         // Every C0 control, DEL and C1 control is escaped; printable neighbours are not.
         for c in (0u32..0x20).chain(0x7f..0xa0).filter_map(char::from_u32) {

@@ -128,5 +128,9 @@ fn a_failed_write_leaves_nothing() {
     })
     .expect_err("the writer failed");
     assert!(err.to_string().contains("disk on fire"), "{err}");
-    assert_eq!(entries(dir.path()), 0, "neither the file nor a temporary is left");
+    assert_eq!(
+        entries(dir.path()),
+        0,
+        "neither the file nor a temporary is left"
+    );
 }

@@ -51,7 +51,11 @@ mod tests {
         assert!(unsafe_cells(&buf) > 0, "{buf:?}");
         buffer(&mut buf);
         assert_eq!(unsafe_cells(&buf), 0, "{buf:?}");
-        let shown: String = buf.content.iter().map(ratatui::buffer::Cell::symbol).collect();
+        let shown: String = buf
+            .content
+            .iter()
+            .map(ratatui::buffer::Cell::symbol)
+            .collect();
         assert_eq!(shown.trim_end(), "/agpj.exe]0;pwned/b");
     }
 
