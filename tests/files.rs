@@ -8,7 +8,9 @@ use std::sync::Barrier;
 
 use meshtap::demo::kubeconfig;
 use meshtap::demo::proxy_tap::ProxyTaps;
-use meshtap::export::file::{CaptureHeader, ExportError, ExportFormat, ExportOptions, export};
+use meshtap::export::file::{
+    CaptureHeader, ExportError, ExportFormat, ExportOptions, ExportReport, export,
+};
 use meshtap::files::{self, FileError};
 use meshtap::model::store::Store;
 use meshtap::source::wire::{self, Interner};
@@ -33,12 +35,19 @@ fn store() -> Store {
     store
 }
 
-fn options(format: ExportFormat, force: bool) -> ExportOptions {
-    ExportOptions {
+/// Exports `store` to `path` in `format`.
+fn export_to(
+    path: &Path,
+    store: &Store,
+    format: ExportFormat,
+    force: bool,
+) -> Result<ExportReport, ExportError> {
+    let options = ExportOptions {
         format,
         force,
         ..ExportOptions::default()
-    }
+    };
+    export(path, store.requests(), &CaptureHeader::default(), &options)
 }
 
 #[test]
@@ -51,22 +60,10 @@ fn exports_are_private_in_every_format() {
         ExportFormat::Har,
     ] {
         let path = dir.path().join(format.name());
-        export(
-            &path,
-            store.requests(),
-            &CaptureHeader::default(),
-            &options(format, false),
-        )
-        .expect("export");
+        export_to(&path, &store, format, false).expect("export");
         assert_eq!(mode(&path), 0o600, "{format:?}");
         // Replaced with --force: still private.
-        export(
-            &path,
-            store.requests(),
-            &CaptureHeader::default(),
-            &options(format, true),
-        )
-        .expect("forced export");
+        export_to(&path, &store, format, true).expect("forced export");
         assert_eq!(mode(&path), 0o600, "{format:?} forced");
     }
 }
@@ -149,13 +146,8 @@ fn a_symlink_at_the_name_is_not_followed() {
     std::os::unix::fs::symlink(&not_yet, &dangling).expect("symlink");
     let store = store();
 
-    let err = export(
-        &link,
-        store.requests(),
-        &CaptureHeader::default(),
-        &options(ExportFormat::Ndjson, false),
-    )
-    .expect_err("something is there");
+    let err =
+        export_to(&link, &store, ExportFormat::Ndjson, false).expect_err("something is there");
     assert!(matches!(err, ExportError::Exists { .. }), "{err}");
     let err = files::create_new(&dangling).expect_err("a dangling link is something too");
     assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
@@ -165,13 +157,7 @@ fn a_symlink_at_the_name_is_not_followed() {
     assert!(!not_yet.exists());
 
     // --force replaces the link itself, never what it points at.
-    export(
-        &link,
-        store.requests(),
-        &CaptureHeader::default(),
-        &options(ExportFormat::Ndjson, true),
-    )
-    .expect("forced");
+    export_to(&link, &store, ExportFormat::Ndjson, true).expect("forced");
     assert!(!fs::symlink_metadata(&link).expect("meta").is_symlink());
     assert_eq!(mode(&link), 0o600);
     assert_eq!(fs::read_to_string(&target).expect("read"), "victim's data");
