@@ -88,6 +88,24 @@ pub fn create_new(path: &Path) -> io::Result<File> {
         .map_err(|err| FileError::from_io(err, path, parent_dir(path)).into_io())
 }
 
+/// Opens `path` for appending (log files), creating it 0600 if missing. A symlink at the name is
+/// refused (`O_NOFOLLOW`) rather than followed to a file someone else chose.
+pub fn open_append(path: &Path) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // The flag's value differs between architectures; rustix knows each one.
+        let no_follow = rustix::fs::OFlags::NOFOLLOW.bits().cast_signed();
+        options.mode(PRIVATE_FILE_MODE).custom_flags(no_follow);
+    }
+    options.open(path).map_err(|err| {
+        let kind = err.kind();
+        io::Error::new(kind, format!("cannot open {}: {err}", path.display()))
+    })
+}
+
 /// Says, without creating anything, whether writing `path` would fail: something is there
 /// already (and `force` is off), it is a directory, its directory is missing or is not one, or
 /// the user may not create files in it. Meant to run before a capture starts, so a bad output

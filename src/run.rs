@@ -60,11 +60,8 @@ fn start_logging(ui: Option<&UiArgs>) -> anyhow::Result<Option<()>> {
     let Some(path) = ui.and_then(|ui| ui.log_file.as_ref()) else {
         return Ok(None);
     };
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("cannot open log file {}: {e}", path.display()))?;
+    let file = crate::files::open_append(path)
+        .map_err(|e| anyhow::anyhow!("cannot open the log file: {e}"))?;
     tracing_subscriber::fmt()
         .with_writer(std::sync::Mutex::new(file))
         .with_ansi(false)

@@ -134,3 +134,26 @@ fn a_failed_write_leaves_nothing() {
         "neither the file nor a temporary is left"
     );
 }
+
+#[test]
+fn log_files_append_privately_and_refuse_symlinks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("meshtap.log");
+    open_append(&log)
+        .expect("create")
+        .write_all(b"one\n")
+        .expect("write");
+    open_append(&log)
+        .expect("reopen")
+        .write_all(b"two\n")
+        .expect("write");
+    assert_eq!(fs::read_to_string(&log).expect("read"), "one\ntwo\n");
+    assert_eq!(mode(&log), PRIVATE_FILE_MODE);
+    let target = dir.path().join("victim");
+    fs::write(&target, "untouched").expect("write");
+    let link = dir.path().join("link.log");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    let err = open_append(&link).expect_err("a symlink is refused");
+    assert!(err.to_string().contains("link.log"), "{err}");
+    assert_eq!(fs::read_to_string(&target).expect("read"), "untouched");
+}
