@@ -131,7 +131,7 @@ pub struct ExportArgs {
     /// Format of --export.
     #[arg(long, value_enum, default_value_t = ExportFormat::Ndjson, value_name = "FORMAT")]
     pub export_format: ExportFormat,
-    /// Let --export replace an existing file.
+    /// Let --export (and `demo --kubeconfig-out`) replace an existing file.
     #[arg(long)]
     pub force: bool,
 }

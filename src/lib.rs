@@ -4,6 +4,7 @@ pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod export;
+pub mod files;
 pub mod filter;
 pub mod model;
 pub mod pipeline;

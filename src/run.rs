@@ -95,11 +95,8 @@ fn start_logging(path: Option<&std::path::Path>) -> anyhow::Result<Option<()>> {
     let Some(path) = path else {
         return Ok(None);
     };
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("cannot open log file {}: {e}", path.display()))?;
+    let file = crate::files::open_append(path)
+        .map_err(|e| anyhow::anyhow!("cannot open the log file: {e}"))?;
     tracing_subscriber::fmt()
         .with_writer(std::sync::Mutex::new(file))
         .with_ansi(false)

@@ -8,6 +8,7 @@ pub mod layout;
 pub mod requests;
 pub mod route_detail;
 pub mod routes;
+pub mod sanitize;
 pub mod status;
 pub mod theme;
 
@@ -21,6 +22,12 @@ use crate::app::{AppState, Pane};
 
 /// Draws the whole screen for `state` at `now`.
 pub fn draw(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
+    draw_panes(frame, state, now);
+    // The one choke point between captured strings and the terminal, whichever pane drew them.
+    sanitize::buffer(frame.buffer_mut());
+}
+
+fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
     let area = frame.area();
     if layout::too_small(area.width, area.height) {
         let text = format!(

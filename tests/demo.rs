@@ -18,11 +18,12 @@ use tokio::time::timeout;
 fn demo_args(extra: &[&str]) -> meshtap::cli::DemoArgs {
     let mut argv = vec!["meshtap", "demo", "--rate", "400", "--seed", "7"];
     argv.extend_from_slice(extra);
-    let dir = std::env::temp_dir().join(format!(
-        "meshtap-demo-test-{}-{}",
-        std::process::id(),
-        extra.len()
-    ));
+    // A fresh directory per demo: the demo never replaces an existing kubeconfig.
+    let dir = tempfile::Builder::new()
+        .prefix("meshtap-demo-test-")
+        .tempdir()
+        .expect("tempdir")
+        .keep();
     let path = dir.join("kubeconfig");
     let path = path.to_str().expect("utf8 path").to_string();
     argv.extend(["--kubeconfig-out", Box::leak(path.into_boxed_str())]);

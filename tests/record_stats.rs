@@ -23,7 +23,7 @@ async fn record_then_replay_gives_the_same_output_and_stats() {
     let kubeconfig = dir.path().join("kubeconfig");
     let config =
         meshtap::demo::kubeconfig::for_server(&server, Some("emojivoto")).expect("kubeconfig");
-    meshtap::demo::kubeconfig::write(&kubeconfig, &config).expect("write kubeconfig");
+    meshtap::demo::kubeconfig::write(&kubeconfig, &config, false).expect("write kubeconfig");
     let recording = dir.path().join("tap.bin");
 
     let (kubeconfig_arg, recording_arg) = (

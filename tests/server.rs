@@ -470,8 +470,11 @@ fn kubeconfig_file_is_private_and_readable_back() {
         Some("emojivoto"),
     )
     .unwrap();
-    kubeconfig::write(&path, &config).unwrap();
-    kubeconfig::write(&path, &config).unwrap(); // replacing an existing file works too
+    kubeconfig::write(&path, &config, false).unwrap();
+    // Never replaced silently; `--force` replaces it.
+    let err = kubeconfig::write(&path, &config, false).unwrap_err();
+    assert!(format!("{err:#}").contains("--force"), "{err:#}");
+    kubeconfig::write(&path, &config, true).unwrap();
     let read = Kubeconfig::read_from(&path).unwrap();
     assert_eq!(
         read.current_context.as_deref(),
@@ -524,6 +527,7 @@ async fn kubectl_get_raw() {
     kubeconfig::write(
         &path,
         &kubeconfig::for_server(&server, Some("emojivoto")).unwrap(),
+        false,
     )
     .unwrap();
 

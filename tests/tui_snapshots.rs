@@ -552,3 +552,24 @@ fn reconnects_count_down_and_leave_gap_markers() {
         "{screen}"
     );
 }
+
+/// A capture is untrusted: a path carrying an OSC title sequence and bidirectional overrides is
+/// shown, in the list and in the detail, without any character a terminal would act on.
+#[test]
+fn hostile_strings_never_reach_the_terminal() {
+    let hostile = "/x\u{202E}gpj.exe\u{2066}\x1b]0;pwned\x07\u{9b}31m/y";
+    let mut state = state(160, 48);
+    let mut calls = traffic();
+    calls.push(call(99, "catalogue", hostile, 200));
+    feed(&mut state, &calls);
+    state.handle(Action::Top, at(1_300));
+    state.handle(Action::Open, at(1_300));
+    assert!(state.detail.is_some());
+    let screen = render(&state, at(1_500));
+    assert!(screen.contains("gpj.exe"), "the path is shown: {screen}");
+    let unsafe_chars: Vec<char> = screen
+        .chars()
+        .filter(|&c| c != '\n' && meshtap::export::text::is_terminal_unsafe(c))
+        .collect();
+    assert!(unsafe_chars.is_empty(), "{unsafe_chars:?}\n{screen}");
+}

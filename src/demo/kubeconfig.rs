@@ -4,7 +4,6 @@
 //! value is built here; [`write`] puts it on disk for other clients (`kubectl`, a second
 //! meshtap) and [`for_server`] hands it straight to kube-rs in tests, without a file.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -73,49 +72,11 @@ pub fn for_server(server: &RunningServer, namespace: Option<&str>) -> anyhow::Re
 }
 
 /// Writes `config` to `path` as JSON (which every YAML reader, kubectl included, accepts),
-/// readable by the owner only because it holds a token. The file is written beside its final
-/// name and renamed into place, so a reader never sees half a kubeconfig.
-pub fn write(path: &Path, config: &Kubeconfig) -> anyhow::Result<()> {
+/// private and whole (`crate::files`) because it holds a token; an existing file is replaced only
+/// with `force`.
+pub fn write(path: &Path, config: &Kubeconfig, force: bool) -> anyhow::Result<()> {
     let mut text = serde_json::to_vec_pretty(config).context("serialising the kubeconfig")?;
     text.push(b'\n');
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let file_name = path
-        .file_name()
-        .with_context(|| format!("{} has no file name", path.display()))?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let temp = dir.join(format!(
-        ".{}.{}.{nanos}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = write_new(&temp, &text).and_then(|()| {
-        std::fs::rename(&temp, path)
-            .with_context(|| format!("renaming {} to {}", temp.display(), path.display()))
-    });
-    if result.is_err() {
-        // Best effort: do not leave a stray temp file holding a token.
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
-
-fn write_new(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(contents)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", path.display()))
+    crate::files::write_file(path, &text, force)?;
+    Ok(())
 }

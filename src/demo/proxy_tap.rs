@@ -165,16 +165,15 @@ impl ProxyTaps {
 
     /// Writes the CA and a tap-identity client certificate and key into `dir`.
     pub fn write_client_files(&self, dir: &Path) -> anyhow::Result<ClientFiles> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        crate::files::create_dirs(dir).with_context(|| format!("creating {}", dir.display()))?;
         let cert = self.client_cert(TAP_IDENTITY)?;
         let files = ClientFiles {
             ca: dir.join("proxy-ca.pem"),
             cert: dir.join("tap-client.pem"),
             key: dir.join("tap-client-key.pem"),
         };
-        let write = |path: &Path, text: &str| {
-            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
-        };
+        let write =
+            |path: &Path, text: &str| crate::files::write_file(path, text.as_bytes(), false);
         write(&files.ca, self.ca.pem())?;
         write(&files.cert, &cert.cert_pem)?;
         write(&files.key, &cert.key_pem)?;

@@ -1,13 +1,9 @@
-//! Writing a capture to a file safely: the whole export goes to a temporary file in the target's
-//! directory, is flushed to disk, and only then takes the target's name, so a crash, a full disk
-//! or a bad path never leaves a half-written export behind, and an existing file is never
-//! replaced unless the user forces it.
+//! Exporting a capture to a file: the formats' bodies and the capture description they carry.
+//! The file itself is written by `crate::files` (private, atomic, never replacing what exists
+//! unless the user forces it).
 
-use std::fs::{self, File};
-use std::io::{self, BufWriter};
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,6 +12,7 @@ use super::ndjson::{self, NDJSON_VERSION};
 use super::{events, har, linkerd_json};
 use crate::session::Redactor;
 
+use crate::files;
 use crate::model::request::Request;
 use crate::session::SessionInfo;
 
@@ -155,127 +152,26 @@ pub struct ExportReport {
 
 /// Why an export failed. In every case nothing was left at the target path and the capture in
 /// memory is untouched, so the user can retry elsewhere.
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    #[error("{} already exists; use --force to overwrite it, or choose another name", path.display())]
-    Exists { path: PathBuf },
-    #[error("{} is a directory; give a file name", path.display())]
-    IsDirectory { path: PathBuf },
-    #[error("cannot write {}: the directory {} does not exist", path.display(), dir.display())]
-    NoDirectory { path: PathBuf, dir: PathBuf },
-    #[error("cannot write {}: {} is not a directory", path.display(), dir.display())]
-    NotADirectory { path: PathBuf, dir: PathBuf },
-    #[error("cannot write {}: permission denied", path.display())]
-    PermissionDenied { path: PathBuf },
-    #[error("cannot write {}: the disk is full (nothing was written)", path.display())]
-    DiskFull { path: PathBuf },
-    #[error("cannot write {}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
-}
+pub use crate::files::FileError as ExportError;
 
-impl ExportError {
-    fn from_io(err: io::Error, path: &Path, dir: &Path) -> Self {
-        let path = path.to_path_buf();
-        let dir = dir.to_path_buf();
-        match err.kind() {
-            io::ErrorKind::AlreadyExists => Self::Exists { path },
-            io::ErrorKind::IsADirectory => Self::IsDirectory { path },
-            io::ErrorKind::NotFound => Self::NoDirectory { path, dir },
-            io::ErrorKind::NotADirectory => Self::NotADirectory { path, dir },
-            io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
-                Self::PermissionDenied { path }
-            }
-            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Self::DiskFull { path },
-            _ => Self::Io { path, source: err },
-        }
-    }
-}
-
-/// Removes the temporary file however the export ends; after a rename there is nothing left to
-/// remove and the error is ignored.
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
-}
-
-/// Writes `requests` to `path` in the chosen format, atomically.
+/// Writes `requests` to `path` in the chosen format, atomically and privately (`crate::files`).
 pub fn export<'a>(
     path: &Path,
     requests: impl IntoIterator<Item = &'a Request>,
     header: &CaptureHeader,
     options: &ExportOptions,
 ) -> Result<ExportReport, ExportError> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let fail = |err: io::Error| ExportError::from_io(err, path, dir);
-    // Refuse early, before any work, when the answer is already known.
-    match fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => {
-            return Err(ExportError::IsDirectory {
-                path: path.to_path_buf(),
-            });
-        }
-        Ok(_) if !options.force => {
-            return Err(ExportError::Exists {
-                path: path.to_path_buf(),
-            });
-        }
-        _ => {}
-    }
+    // Checked before the requests are gathered, so a bad path costs nothing.
+    files::check_writable(path, options.force)?;
     let requests: Vec<&Request> = requests.into_iter().collect();
-    let (temp, file) = create_temp(dir, path).map_err(fail)?;
-    let mut out = BufWriter::new(file);
-    let written = write_body(&mut out, &requests, header, options).map_err(fail)?;
-    let file = out.into_inner().map_err(|e| fail(e.into_error()))?;
-    // On disk before it gets the real name: a crash then leaves the old state, never a torn file.
-    file.sync_all().map_err(fail)?;
-    drop(file);
-    place(&temp.0, path, options.force).map_err(fail)?;
-    drop(temp);
-    // Makes the new name durable; not every platform can open a directory, so best effort.
-    if let Ok(dir) = File::open(dir) {
-        let _ = dir.sync_all();
-    }
+    let written = files::write_atomic(path, options.force, |out| {
+        write_body(out, &requests, header, options)
+    })?;
     Ok(ExportReport {
         written,
         path: path.to_path_buf(),
         format: options.format,
     })
-}
-
-fn create_temp(dir: &Path, path: &Path) -> io::Result<(TempFile, File)> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .map_or_else(|| "export".into(), |n| n.to_string_lossy());
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let temp = dir.join(format!(".{name}.{}-{n}.meshtap-tmp", std::process::id()));
-    let file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&temp)?;
-    Ok((TempFile(temp), file))
-}
-
-/// Gives the finished temporary file the target's name. Without `force` a hard link is made,
-/// which fails if the target appeared meanwhile, so a file created during the export is never
-/// replaced; file systems without hard links fall back to check-then-rename.
-fn place(temp: &Path, path: &Path, force: bool) -> io::Result<()> {
-    if force {
-        return fs::rename(temp, path);
-    }
-    match fs::hard_link(temp, path) {
-        Ok(()) => Ok(()),
-        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Err(err),
-        Err(_) if fs::symlink_metadata(path).is_ok() => Err(io::ErrorKind::AlreadyExists.into()),
-        Err(_) => fs::rename(temp, path),
-    }
 }
 
 fn write_body(

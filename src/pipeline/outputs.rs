@@ -4,12 +4,12 @@
 
 use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use super::record::Recording;
 use crate::cli::SessionArgs;
 use crate::export::file::{self, CaptureHeader, ExportError, ExportFormat, ExportOptions};
+use crate::files;
 use crate::model::store::Store;
 use crate::session::{Redactor, SessionInfo};
 use crate::stats::Stats;
@@ -39,7 +39,7 @@ impl Outputs {
         let redactor = Redactor::new(!args.no_redact, args.redact_header.clone());
         let export = match &args.export.export {
             Some(path) => {
-                check_target(path, args.export.force)
+                files::check_writable(path, args.export.force)
                     .map_err(|e| anyhow::anyhow!("--export: {e}"))?;
                 Some(ExportPlan {
                     path: path.clone(),
@@ -77,47 +77,15 @@ impl Outputs {
     }
 }
 
-/// Whether a file could be created at `path` later: refuses what will certainly fail, naming the
-/// fix. Creates nothing.
-pub fn check_target(path: &Path, force: bool) -> Result<(), ExportError> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let owned = || path.to_path_buf();
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => return Err(ExportError::IsDirectory { path: owned() }),
-        Ok(_) if !force => return Err(ExportError::Exists { path: owned() }),
-        _ => {}
-    }
-    match fs::metadata(dir) {
-        Ok(meta) if !meta.is_dir() => Err(ExportError::NotADirectory {
-            path: owned(),
-            dir: dir.to_path_buf(),
-        }),
-        Ok(_) => Ok(()),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Err(ExportError::NoDirectory {
-            path: owned(),
-            dir: dir.to_path_buf(),
-        }),
-        Err(_) => Err(ExportError::PermissionDenied { path: owned() }),
-    }
-}
-
 /// Creates a private file (0600) at `path`, never through a symlink and never replacing a file
-/// unless `force` (which removes the old file first rather than writing through it).
+/// unless `force` (which removes the old file, or link, first rather than writing through it).
 pub fn create_private(path: &Path, force: bool) -> anyhow::Result<File> {
-    check_target(path, force)?;
+    files::check_writable(path, force)?;
     if force && fs::symlink_metadata(path).is_ok() {
         fs::remove_file(path)
             .map_err(|e| anyhow::anyhow!("cannot replace {}: {e}", path.display()))?;
     }
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))
+    files::create_new(path).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))
 }
 
 /// Writes the capture held in `store` to the `--export` file, on a blocking thread. If that
@@ -143,9 +111,13 @@ pub async fn export_at_end(
         match wanted {
             Ok(report) => Ok(report),
             Err(err) => {
-                let rescue = rescue_path(&plan.path);
-                let kept = file::export(&rescue, store.requests(), &header, &options);
-                Err(Box::new((err, rescue, kept)))
+                let kept = rescue_path(&plan.path)
+                    .map_err(|source| ExportError::Io {
+                        path: std::env::temp_dir(),
+                        source,
+                    })
+                    .and_then(|rescue| file::export(&rescue, store.requests(), &header, &options));
+                Err(Box::new((err, kept)))
             }
         }
     });
@@ -160,30 +132,32 @@ pub async fn export_at_end(
             Ok(())
         }
         Err(failed) => {
-            let (err, rescue, kept) = *failed;
+            let (err, kept) = *failed;
             eprintln!("meshtap: export to {} failed: {err}", wanted_path.display());
             match kept {
                 Ok(report) => eprintln!(
                     "meshtap: the capture was kept instead: {} requests in {}",
                     report.written,
-                    rescue.display()
+                    report.path.display()
                 ),
-                Err(again) => eprintln!(
-                    "meshtap: the rescue file {} failed too: {again}",
-                    rescue.display()
-                ),
+                Err(again) => {
+                    eprintln!("meshtap: keeping the capture elsewhere failed too: {again}")
+                }
             }
             anyhow::bail!("export to {} failed", wanted_path.display())
         }
     }
 }
 
-/// Where a capture goes when its export fails: nothing captured is lost.
-pub fn rescue_path(wanted: &Path) -> PathBuf {
+/// Where a capture goes when its export fails, so nothing captured is lost: the wanted file
+/// name inside a fresh private directory in the temporary directory (kept), where no other user
+/// can have put a file or a symlink first.
+pub fn rescue_path(wanted: &Path) -> io::Result<PathBuf> {
     let name = wanted
         .file_name()
         .map_or_else(|| "capture".into(), |n| n.to_string_lossy().into_owned());
-    std::env::temp_dir().join(format!("meshtap-rescued-{}-{name}", std::process::id()))
+    let dir = files::private_dir(&std::env::temp_dir(), "meshtap-rescued-")?.keep();
+    Ok(dir.join(name))
 }
 
 #[cfg(test)]
@@ -192,27 +166,21 @@ mod tests {
 
     use super::*;
 
+    /// Rescue files land in a fresh private directory each time, never at a name another user
+    /// could have taken (or symlinked) first.
     #[test]
-    fn targets_are_checked_before_anything_is_written() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let free = dir.path().join("new.ndjson");
-        assert!(check_target(&free, false).is_ok());
-        std::fs::write(&free, "x").expect("write");
-        let exists = check_target(&free, false).expect_err("exists");
-        assert!(exists.to_string().contains("--force"), "{exists}");
-        assert!(check_target(&free, true).is_ok());
-        let missing = dir.path().join("nope").join("x.ndjson");
-        let err = check_target(&missing, false).expect_err("no dir");
-        assert!(err.to_string().contains("does not exist"), "{err}");
-        assert!(matches!(
-            check_target(dir.path(), true),
-            Err(ExportError::IsDirectory { .. })
-        ));
-        let under_file = free.join("x");
-        assert!(matches!(
-            check_target(&under_file, false),
-            Err(ExportError::NotADirectory { .. })
-        ));
+    fn rescue_paths_are_fresh_and_private() {
+        let first = rescue_path(Path::new("/nowhere/capture.har")).expect("rescue path");
+        let second = rescue_path(Path::new("/nowhere/capture.har")).expect("rescue path");
+        assert_ne!(first, second);
+        for path in [&first, &second] {
+            assert_eq!(path.file_name(), Some("capture.har".as_ref()));
+            assert!(!path.exists());
+            let dir = path.parent().expect("dir");
+            let mode = std::fs::metadata(dir).expect("dir").permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "{}", dir.display());
+            std::fs::remove_dir(dir).expect("clean up");
+        }
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub struct Demo {
     pub server: demo::server::RunningServer,
     pub kubeconfig: kube::config::Kubeconfig,
     pub kubeconfig_path: std::path::PathBuf,
+    /// The demo's private directory (0700): the kubeconfig unless `--kubeconfig-out` says
+    /// otherwise, and the proxy tap client files. Removed when the demo ends.
+    pub dir: tempfile::TempDir,
     /// The simulated metrics API (`linkerd2.viz.Api`): port-forwarded to through the control
     /// plane, and reachable directly with `--metrics-api`.
     pub metrics_api: demo::metrics_api::RunningMetricsApi,
@@ -46,20 +49,19 @@ pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
     };
     let server = demo::server::spawn(options, api).await?;
     let kubeconfig = demo::kubeconfig::for_server(&server, Some("sock-shop"))?;
+    // A fresh private directory, never a predictable name another user could have prepared.
+    let dir = crate::files::private_dir(&std::env::temp_dir(), "meshtap-demo-")
+        .context("creating the demo's private directory")?;
     let kubeconfig_path = match &args.kubeconfig_out {
         Some(path) => path.clone(),
-        None => std::env::temp_dir()
-            .join(format!("meshtap-demo-{}", std::process::id()))
-            .join("kubeconfig"),
+        None => dir.path().join("kubeconfig"),
     };
-    if let Some(dir) = kubeconfig_path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    demo::kubeconfig::write(&kubeconfig_path, &kubeconfig)?;
+    demo::kubeconfig::write(&kubeconfig_path, &kubeconfig, args.session.export.force)?;
     Ok(Demo {
         server,
         kubeconfig,
         kubeconfig_path,
+        dir,
         metrics_api,
     })
 }
@@ -107,18 +109,14 @@ async fn serve(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The simulated pods' own tap ports (`meshtap proxy`), with the client files written beside the
-/// kubeconfig; lists them and prints an example.
+/// The simulated pods' own tap ports (`meshtap proxy`), with the client files written in the
+/// demo's private directory; lists them and prints an example.
 async fn serve_proxy_taps(
     args: &DemoArgs,
     demo: &Demo,
 ) -> anyhow::Result<demo::proxy_tap::ProxyTaps> {
     let taps = demo::proxy_tap::ProxyTaps::spawn(args.seed, args.rate).await?;
-    let dir = demo
-        .kubeconfig_path
-        .parent()
-        .unwrap_or(std::path::Path::new("."));
-    let files = taps.write_client_files(dir)?;
+    let files = taps.write_client_files(demo.dir.path())?;
     println!(
         "proxy tap ports (io.linkerd.proxy.tap.Tap, mTLS as {}):",
         demo::proxy_tap::TAP_IDENTITY
