@@ -141,7 +141,7 @@ pub async fn export_at_end(
                     report.path.display()
                 ),
                 Err(again) => {
-                    eprintln!("meshtap: keeping the capture elsewhere failed too: {again}")
+                    eprintln!("meshtap: keeping the capture elsewhere failed too: {again}");
                 }
             }
             anyhow::bail!("export to {} failed", wanted_path.display())
