@@ -10,7 +10,6 @@ pub mod metrics;
 pub mod metrics_poll;
 pub mod proxy;
 pub mod reconnect;
-pub mod record;
 pub mod replay;
 pub mod target;
 pub mod wire;
