@@ -258,7 +258,11 @@ fn a_refused_command_changes_nothing_and_says_why_once() {
         type_text(&mut state, line);
         state.handle(Action::Submit, at(0));
         assert!(state.take_effects().is_empty(), "{line}");
-        assert_eq!(state.info.targets, [name.clone()], "{line}: relabelled");
+        assert_eq!(
+            state.info.targets,
+            std::slice::from_ref(&name),
+            "{line}: relabelled"
+        );
         let text = state
             .message
             .as_ref()

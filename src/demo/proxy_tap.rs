@@ -6,7 +6,7 @@
 //! (clients must assume HTTP/2), presents a certificate for the pod's workload identity issued by
 //! a CA made at start-up, and serves the tap only to a client whose certificate carries the tap
 //! identity ([`TAP_IDENTITY`]). Everyone else gets `Unauthenticated`: `no_tls_from_remote` for
-//! plaintext, `Unauthorized client` otherwise. TLS is terminated only when the ClientHello's
+//! plaintext, `Unauthorized client` otherwise. TLS is terminated only when the `ClientHello`'s
 //! server name (SNI) is the pod's identity; with no SNI or another name the connection is served
 //! as plaintext HTTP/2, so the client's TLS meets the server's SETTINGS frame, as with a real
 //! proxy.
@@ -48,9 +48,9 @@ const TLS_HANDSHAKE: u8 = 0x16;
 const FIRST_BYTE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Pause after a failed `accept`.
 const ACCEPT_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
-/// A ClientHello longer than this is not read for its server name (honest ones are < 1 KiB).
+/// A `ClientHello` longer than this is not read for its server name (honest ones are < 1 KiB).
 const CLIENT_HELLO_MAX_BYTES: usize = 16 * 1024;
-/// A ClientHello split over segments is peeked again this many times, this far apart.
+/// A `ClientHello` split over segments is peeked again this many times, this far apart.
 const CLIENT_HELLO_PEEKS: usize = 50;
 const CLIENT_HELLO_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 
@@ -228,7 +228,7 @@ async fn serve(listener: TcpListener, port: Port) {
     }
 }
 
-/// Serves one connection: TLS when it opens with a ClientHello for the pod's identity, else
+/// Serves one connection: TLS when it opens with a `ClientHello` for the pod's identity, else
 /// plaintext; then HTTP/2 only.
 async fn connection(tcp: TcpStream, port: Port) {
     let Port {
@@ -280,7 +280,7 @@ async fn connection(tcp: TcpStream, port: Port) {
     }
 }
 
-/// The server name of the ClientHello waiting on `tcp`, read without consuming it; `None` when it
+/// The server name of the `ClientHello` waiting on `tcp`, read without consuming it; `None` when it
 /// names none or cannot be read whole.
 async fn peek_server_name(tcp: &TcpStream) -> Option<String> {
     let mut buf = vec![0u8; CLIENT_HELLO_MAX_BYTES];

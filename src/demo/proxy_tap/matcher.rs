@@ -12,7 +12,7 @@ use linkerd2_proxy_api::tap::{TapEvent, tap_event};
 
 /// The event's address, `None` when it carried none (or no valid IP).
 fn socket_addr(addr: &linkerd2_proxy_api::net::TcpAddress) -> Option<SocketAddr> {
-    SocketAddr::try_from(addr.clone()).ok()
+    SocketAddr::try_from(*addr).ok()
 }
 
 /// Deeper nesting than this is refused rather than recursed into.
