@@ -35,13 +35,10 @@ pub enum ProxyTapError {
         alert: AlertDescription,
         presented: String,
     },
-    #[error(
-        "the proxy at {addr} refused plaintext (Unauthenticated): {message}\n  its tap port serves only mTLS clients"
-    )]
+    #[error("the proxy at {addr} refused plaintext (Unauthenticated): {message}")]
     PlaintextRefused { addr: String, message: String },
     #[error(
-        "the proxy at {addr} answered the TLS handshake in plaintext ({message}).\n  a proxy terminates TLS on its tap \
-         port only when the server name (SNI) is its own identity; meshtap sent {sent}"
+        "the proxy at {addr} answered the TLS handshake in plaintext ({message}); meshtap sent {sent}"
     )]
     PlaintextAnswer {
         addr: String,
