@@ -1,5 +1,6 @@
-//! The direct proxy source: taps one linkerd2-proxy's `io.linkerd.proxy.tap.Tap/Observe` with
-//! the `linkerd2-proxy-api` client, the way Linkerd's tap server does for each pod.
+//! The direct proxy source: taps one linkerd2-proxy's `io.linkerd.proxy.tap.Tap/Observe` the way
+//! Linkerd's tap server does for each pod. Requests are `linkerd2-proxy-api` messages; responses
+//! go as raw bytes through the direct decoder ([`codec`]), the one path from wire to model.
 //!
 //! Sampling is the tap server's: each `Observe` asks for at most `limit` requests (`--max-rps`
 //! over a 1-second window); the proxy ends the stream once that many were tapped and finished,
@@ -8,7 +9,9 @@
 //!
 //! Transport: a proxy's tap port speaks HTTP/2 inside mTLS but its TLS offers no ALPN, so the
 //! tonic endpoint is configured with `assume_http2(true)` (tonic's channel always speaks HTTP/2
-//! prior knowledge; the flag only stops it from refusing a handshake without ALPN `h2`).
+//! prior knowledge; the flag only stops it from refusing a handshake without ALPN `h2`). The proxy
+//! terminates TLS only when the server name (SNI) is its own identity, so TLS needs a name to send:
+//! `--server-name`, or a host name in the address.
 
 pub mod codec;
 pub mod error;
