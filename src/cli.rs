@@ -258,8 +258,9 @@ pub struct ProxyArgs {
     /// Private key (PEM) of --cert.
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
-    /// Name the proxy's certificate must carry: its pod's identity, such as
-    /// web.emojivoto.serviceaccount.identity.linkerd.cluster.local (default: the host of ADDR).
+    /// The pod's identity, such as web.emojivoto.serviceaccount.identity.linkerd.cluster.local:
+    /// a proxy terminates TLS on its tap port only for this server name. Required when ADDR is
+    /// an IP address (default: the host of ADDR).
     #[arg(long, value_name = "NAME")]
     pub server_name: Option<String>,
     /// Speak plaintext gRPC: only for tests and port-forwards to a tap endpoint you terminate

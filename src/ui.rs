@@ -56,7 +56,7 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
     match state.pane {
         Pane::Requests => {
             if let Some(list) = areas.list {
-                requests::render(frame, list, state, !detail_open);
+                requests::render(frame, list, state, !detail_open, now);
             }
             if let Some(detail) = areas.detail {
                 detail::render(frame, detail, state);

@@ -1,132 +1,23 @@
 //! `meshtap proxy` against the demo's simulated proxies (in-process tonic servers on 127.0.0.1):
 //! the `ObserveRequest` each flag produces, as the server received it; the limit and the
-//! one-Observe-per-window behaviour (by counts, never by timing); and mTLS, accepted only for the
-//! tap identity and refused otherwise with the proxy's own messages.
+//! one-Observe-per-window behaviour (by counts, never by timing). mTLS and every way a tap is
+//! refused are in `proxy_tap_tls.rs`.
 #![allow(clippy::unwrap_used, reason = "tests")]
+
+#[path = "proxy_tap/fixture.rs"]
+mod fixture;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use clap::Parser as _;
+use fixture::{collect, connect, fixture, parse};
 use linkerd2_proxy_api::http_types::{HttpMethod, Scheme, http_method, scheme};
 use linkerd2_proxy_api::net::IpAddress;
 use linkerd2_proxy_api::tap::ObserveRequest;
 use linkerd2_proxy_api::tap::observe_request::{Extract, Match, extract, r#match};
 use linkerd2_proxy_api::tap::tap_client::TapClient;
-use meshtap::cli::{Cli, Command};
-use meshtap::demo::proxy_tap::{ClientFiles, ProxyTaps, TAP_IDENTITY};
+use meshtap::demo::proxy_tap::ProxyTaps;
 use meshtap::model::event::{HttpEvent, TapEvent};
-use meshtap::session::{SourceMsg, StreamState};
-use meshtap::source::proxy::{self, ProxySpec};
-use tokio::sync::mpsc;
-
-/// A generous bound so a broken server fails the test instead of hanging it; never a threshold.
-const PATIENCE: Duration = Duration::from_secs(60);
-
-struct Fixture {
-    taps: ProxyTaps,
-    files: ClientFiles,
-    _dir: tempfile::TempDir,
-}
-
-async fn fixture(rate: f64) -> Fixture {
-    let taps = ProxyTaps::spawn(7, rate).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let files = taps.write_client_files(dir.path()).unwrap();
-    Fixture {
-        taps,
-        files,
-        _dir: dir,
-    }
-}
-
-impl Fixture {
-    /// `meshtap proxy ADDR --ca … --cert … --key … EXTRA…` for the first front-end pod.
-    fn spec(&self, extra: &[&str]) -> ProxySpec {
-        let addr = self.taps.find("front-end").unwrap().addr.to_string();
-        let (ca, cert, key) = (
-            self.files.ca.to_str().unwrap(),
-            self.files.cert.to_str().unwrap(),
-            self.files.key.to_str().unwrap(),
-        );
-        let mut argv = vec![
-            "meshtap", "proxy", &addr, "--ca", ca, "--cert", cert, "--key", key,
-        ];
-        argv.extend_from_slice(extra);
-        parse(&argv)
-    }
-}
-
-fn parse(argv: &[&str]) -> ProxySpec {
-    let cli = Cli::try_parse_from(argv).unwrap();
-    let Some(Command::Proxy(args)) = cli.command else {
-        panic!("not a proxy command");
-    };
-    ProxySpec::from_args(&args, args.output.is_none())
-}
-
-/// Runs the tap until `enough` says stop or the stream fails; returns the events and the
-/// final failure, if any.
-async fn collect(
-    spec: ProxySpec,
-    reconnect: bool,
-    mut enough: impl FnMut(&[TapEvent]) -> bool,
-) -> (Vec<TapEvent>, Option<String>) {
-    let channel = spec.channel().unwrap();
-    let (tx, mut rx) = mpsc::channel(64);
-    let task = tokio::spawn(proxy::tap(spec, channel, 0, reconnect, tx));
-    let mut events = Vec::new();
-    let mut failure = None;
-    let run = async {
-        while let Some(msg) = rx.recv().await {
-            match msg {
-                SourceMsg::Events(batch) => {
-                    events.extend(batch);
-                    if enough(&events) {
-                        break;
-                    }
-                }
-                SourceMsg::State {
-                    state: StreamState::Failed(error),
-                    ..
-                } => {
-                    failure = Some(error.message);
-                    break;
-                }
-                _ => {}
-            }
-        }
-    };
-    tokio::time::timeout(PATIENCE, run).await.unwrap();
-    task.abort();
-    (events, failure)
-}
-
-/// Runs the tap until the proxy accepted the first Observe; returns the failure otherwise.
-async fn connect(spec: ProxySpec) -> Option<String> {
-    let channel = spec.channel().unwrap();
-    let (tx, mut rx) = mpsc::channel(64);
-    let task = tokio::spawn(proxy::tap(spec, channel, 0, false, tx));
-    let wait = async {
-        while let Some(msg) = rx.recv().await {
-            match msg {
-                SourceMsg::State {
-                    state: StreamState::Connected,
-                    ..
-                } => return None,
-                SourceMsg::State {
-                    state: StreamState::Failed(error),
-                    ..
-                } => return Some(error.message),
-                _ => {}
-            }
-        }
-        Some("the source ended without a state".to_string())
-    };
-    let result = tokio::time::timeout(PATIENCE, wait).await.unwrap();
-    task.abort();
-    result
-}
 
 fn all(matches: Vec<Match>) -> Match {
     Match {
@@ -377,80 +268,6 @@ async fn matches_are_applied_by_the_proxy() {
     // Headers were extracted (the UI asks for them), and stream ids are the proxy's own.
     let (_, init) = request_inits(&events).next().unwrap();
     assert!(!init.headers.is_empty());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_tap_identity_is_accepted_over_mtls() {
-    let fx = fixture(1_000.0).await;
-    // By IP (the demo certificates carry loopback IP SANs) …
-    let (events, failure) = collect(fx.spec(&[]), false, |e| !e.is_empty()).await;
-    assert_eq!(failure, None);
-    assert!(!events.is_empty());
-    // … and by the pod's identity, as in a cluster.
-    let identity = fx.taps.find("front-end").unwrap().identity.clone();
-    assert_eq!(
-        identity,
-        "front-end.sock-shop.serviceaccount.identity.linkerd.cluster.local"
-    );
-    let spec = fx.spec(&["--server-name", &identity]);
-    assert_eq!(connect(spec).await, None);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn other_clients_are_refused_as_a_proxy_refuses_them() {
-    let fx = fixture(100.0).await;
-    let addr = fx.taps.find("front-end").unwrap().addr.to_string();
-    let ca = fx.files.ca.to_str().unwrap();
-
-    // Plaintext.
-    let failure = connect(parse(&["meshtap", "proxy", &addr, "--plaintext"]))
-        .await
-        .unwrap();
-    assert!(
-        failure.contains("Unauthenticated") || failure.contains("no_tls_from_remote"),
-        "{failure}"
-    );
-    assert!(failure.contains("no_tls_from_remote"), "{failure}");
-    assert!(failure.contains("LINKERD2_PROXY_TAP_SVC_NAME"), "{failure}");
-    assert!(failure.contains(TAP_IDENTITY), "{failure}");
-    assert!(failure.contains("no TLS at all (--plaintext)"), "{failure}");
-
-    // TLS without a client certificate.
-    let failure = connect(parse(&["meshtap", "proxy", &addr, "--ca", ca]))
-        .await
-        .unwrap();
-    assert!(failure.contains("Unauthorized client"), "{failure}");
-    assert!(
-        failure.contains("without a client certificate"),
-        "{failure}"
-    );
-
-    // A certificate from the right CA for the wrong identity.
-    let dir = tempfile::tempdir().unwrap();
-    let wrong = fx
-        .taps
-        .client_cert("web.emojivoto.serviceaccount.identity.linkerd.cluster.local")
-        .unwrap();
-    let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
-    std::fs::write(&cert, &wrong.cert_pem).unwrap();
-    std::fs::write(&key, &wrong.key_pem).unwrap();
-    let argv = [
-        "meshtap",
-        "proxy",
-        &addr,
-        "--ca",
-        ca,
-        "--cert",
-        cert.to_str().unwrap(),
-        "--key",
-        key.to_str().unwrap(),
-    ];
-    let failure = connect(parse(&argv)).await.unwrap();
-    assert!(failure.contains("Unauthorized client"), "{failure}");
-    assert!(
-        failure.contains("(web.emojivoto.serviceaccount.identity.linkerd.cluster.local)"),
-        "{failure}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -573,3 +573,55 @@ fn hostile_strings_never_reach_the_terminal() {
         .collect();
     assert!(unsafe_chars.is_empty(), "{unsafe_chars:?}\n{screen}");
 }
+
+#[test]
+fn the_empty_pane_and_the_status_bar_count_down_together() {
+    let mut state = state(160, 48);
+    state.ingest(
+        SourceMsg::State {
+            stream: 0,
+            state: StreamState::Reconnecting {
+                after: Duration::from_secs(8),
+                error: StreamError::new(ErrorKind::Transport, "connection refused"),
+            },
+        },
+        at(10_000),
+    );
+    let screen = render(&state, at(13_000));
+    assert!(
+        screen.contains("reconnecting in 5s (connection refused)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("No data: reconnecting in 5s after: connection refused"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_proxy_tap_is_named_once() {
+    let name = "proxy 10.42.0.7:4190";
+    let info = SessionInfo {
+        context: name.into(),
+        targets: vec![name.into()],
+        sampling: "at most 100 requests per 1-second window".into(),
+    };
+    let mut state = AppState::new(Store::new(10), info, config::from_text("", "", false));
+    state.handle(
+        Action::Resize {
+            width: 160,
+            height: 48,
+        },
+        t0(),
+    );
+    let screen = render(&state, t0());
+    let status = screen
+        .lines()
+        .find(|l| l.contains("connecting…"))
+        .unwrap_or_default();
+    assert_eq!(status.matches(name).count(), 1, "{status}");
+    assert!(
+        screen.contains(&format!("Connecting to {name}…")),
+        "{screen}"
+    );
+}

@@ -332,25 +332,26 @@ impl AppState {
                     .push(Effect::Export(ExportRequest { path, args }));
             }
             Command::Namespace(ns) => TapCommand::Namespace(ns),
-            Command::Targets(targets) => {
-                self.info.targets.clone_from(&targets);
-                TapCommand::Targets(targets)
-            }
+            Command::Targets(targets) => TapCommand::Targets(targets),
             Command::To(to) => TapCommand::To(to),
             Command::MaxRps(rps) => TapCommand::MaxRps(rps),
         };
-        if self.live {
-            self.notify(Level::Info, format!("restarting the tap: :{line}"), now);
-            self.effects.push(Effect::Tap(tap));
-        } else {
-            self.notify(
+        if !self.live {
+            // Replay and the direct proxy tap have no command channel: nothing changes.
+            return self.notify(
                 Level::Error,
                 format!(
-                    ":{line} needs a live tap ({} is not one)",
+                    ":{line} not applied: {} cannot be restarted with new settings",
                     self.info.context
                 ),
                 now,
             );
         }
+        // Relabel only a command that is carried out.
+        if let TapCommand::Targets(targets) = &tap {
+            self.info.targets.clone_from(targets);
+        }
+        self.notify(Level::Info, format!("restarting the tap: :{line}"), now);
+        self.effects.push(Effect::Tap(tap));
     }
 }

@@ -143,6 +143,18 @@ pub struct Gaps {
     pub retry_at: Option<DateTime<Utc>>,
 }
 
+impl Gaps {
+    /// Whole seconds left before the pending reconnect, rounded up: counted down from
+    /// `retry_at`, or all of `after` when none was announced. Every countdown shown uses this.
+    pub fn retry_secs(&self, after: std::time::Duration, now: DateTime<Utc>) -> u64 {
+        let left_ms = self.retry_at.map_or_else(
+            || u64::try_from(after.as_millis()).unwrap_or(u64::MAX),
+            |at| u64::try_from((at - now).num_milliseconds()).unwrap_or(0),
+        );
+        left_ms.div_ceil(1000)
+    }
+}
+
 impl AppState {
     pub fn new(store: Store, info: SessionInfo, config: UiConfig) -> Self {
         let streams = vec![StreamState::Connecting; info.targets.len().max(1)];

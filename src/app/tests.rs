@@ -224,11 +224,55 @@ fn live_sessions_push_server_side_filters_and_commands() {
     type_text(&mut state, "maxrps 5");
     state.handle(Action::Submit, at(0));
     assert_eq!(state.take_effects(), [Effect::Tap(TapCommand::MaxRps(5.0))]);
+    // An accepted :target relabels the streams.
+    state.handle(Action::CommandPrompt, at(0));
+    type_text(&mut state, "target deploy/web");
+    state.handle(Action::Submit, at(0));
+    assert_eq!(
+        state.take_effects(),
+        [Effect::Tap(TapCommand::Targets(vec!["deploy/web".into()]))]
+    );
+    assert_eq!(state.info.targets, ["deploy/web"]);
     state.handle(Action::ClearFilter, at(0));
     assert_eq!(
         state.take_effects(),
         [Effect::Tap(TapCommand::Http(HttpMatch::default()))]
     );
+}
+
+#[test]
+fn a_refused_command_changes_nothing_and_says_why_once() {
+    // A direct proxy tap: no command channel, and the proxy's name is both context and target.
+    let name = "proxy 10.42.0.7:4190".to_string();
+    let mut state = AppState::new(
+        Store::new(10),
+        SessionInfo {
+            context: name.clone(),
+            targets: vec![name.clone()],
+            sampling: String::new(),
+        },
+        config::from_text("", "", true),
+    );
+    for line in ["target deploy/web", "maxrps 5"] {
+        state.handle(Action::CommandPrompt, at(0));
+        type_text(&mut state, line);
+        state.handle(Action::Submit, at(0));
+        assert!(state.take_effects().is_empty(), "{line}");
+        assert_eq!(
+            state.info.targets,
+            std::slice::from_ref(&name),
+            "{line}: relabelled"
+        );
+        let text = state
+            .message
+            .as_ref()
+            .map(|m| m.text.clone())
+            .unwrap_or_default();
+        assert_eq!(
+            text,
+            format!(":{line} not applied: {name} cannot be restarted with new settings")
+        );
+    }
 }
 
 #[test]
@@ -242,7 +286,7 @@ fn offline_sessions_refuse_tap_commands_and_route_exports() {
         state
             .message
             .as_ref()
-            .is_some_and(|m| m.text.contains("needs a live tap"))
+            .is_some_and(|m| m.text.contains("cannot be restarted with new settings"))
     );
     state.handle(Action::CommandPrompt, at(0));
     assert_eq!(

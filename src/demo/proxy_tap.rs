@@ -6,7 +6,10 @@
 //! (clients must assume HTTP/2), presents a certificate for the pod's workload identity issued by
 //! a CA made at start-up, and serves the tap only to a client whose certificate carries the tap
 //! identity ([`TAP_IDENTITY`]). Everyone else gets `Unauthenticated`: `no_tls_from_remote` for
-//! plaintext, `Unauthorized client` otherwise.
+//! plaintext, `Unauthorized client` otherwise. TLS is terminated only when the `ClientHello`'s
+//! server name (SNI) is the pod's identity; with no SNI or another name the connection is served
+//! as plaintext HTTP/2, so the client's TLS meets the server's SETTINGS frame, as with a real
+//! proxy.
 
 mod matcher;
 pub mod observe;
@@ -45,6 +48,11 @@ const TLS_HANDSHAKE: u8 = 0x16;
 const FIRST_BYTE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Pause after a failed `accept`.
 const ACCEPT_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+/// A `ClientHello` longer than this is not read for its server name (honest ones are < 1 KiB).
+const CLIENT_HELLO_MAX_BYTES: usize = 16 * 1024;
+/// A `ClientHello` split over segments is peeked again this many times, this far apart.
+const CLIENT_HELLO_PEEKS: usize = 50;
+const CLIENT_HELLO_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// One simulated pod's tap port.
 #[derive(Debug, Clone)]
@@ -125,11 +133,16 @@ impl ProxyTaps {
             proxies.push(SimProxy {
                 pod: mesh.pods[pod].name.clone(),
                 namespace: workload.namespace.to_string(),
-                identity,
+                identity: identity.clone(),
                 addr: listener.local_addr()?,
             });
-            let acceptor = TlsAcceptor::from(Arc::new(config));
-            tasks.push(tokio::spawn(serve(listener, acceptor, shared.clone(), pod)));
+            let port = Port {
+                acceptor: TlsAcceptor::from(Arc::new(config)),
+                identity: Arc::from(identity),
+                shared: shared.clone(),
+                pod,
+            };
+            tasks.push(tokio::spawn(serve(listener, port)));
         }
         Ok(Self {
             proxies,
@@ -189,8 +202,18 @@ impl Drop for ProxyTaps {
     }
 }
 
+/// What one pod's tap port serves with.
+#[derive(Clone)]
+struct Port {
+    acceptor: TlsAcceptor,
+    /// The pod's identity: the only server name TLS is terminated for.
+    identity: Arc<str>,
+    shared: Arc<Shared>,
+    pod: PodId,
+}
+
 /// Accepts connections until the task is aborted; its connections are aborted with it.
-async fn serve(listener: TcpListener, acceptor: TlsAcceptor, shared: Arc<Shared>, pod: PodId) {
+async fn serve(listener: TcpListener, port: Port) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
         // Reap finished connections so the set does not grow with every client.
@@ -200,12 +223,19 @@ async fn serve(listener: TcpListener, acceptor: TlsAcceptor, shared: Arc<Shared>
             tokio::time::sleep(ACCEPT_PAUSE).await;
             continue;
         };
-        connections.spawn(connection(tcp, acceptor.clone(), shared.clone(), pod));
+        connections.spawn(connection(tcp, port.clone()));
     }
 }
 
-/// Serves one connection: TLS or plaintext, decided by its first byte, then HTTP/2 only.
-async fn connection(tcp: TcpStream, acceptor: TlsAcceptor, shared: Arc<Shared>, pod: PodId) {
+/// Serves one connection: TLS when it opens with a `ClientHello` for the pod's identity, else
+/// plaintext; then HTTP/2 only.
+async fn connection(tcp: TcpStream, port: Port) {
+    let Port {
+        acceptor,
+        identity,
+        shared,
+        pod,
+    } = port;
     let mut first = [0u8; 1];
     // A client that connects and never speaks is dropped rather than held forever.
     let Ok(peeked) = tokio::time::timeout(FIRST_BYTE_WAIT, tcp.peek(&mut first)).await else {
@@ -213,7 +243,7 @@ async fn connection(tcp: TcpStream, acceptor: TlsAcceptor, shared: Arc<Shared>, 
     };
     let is_tls = matches!(peeked, Ok(1) if first[0] == TLS_HANDSHAKE);
     let http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
-    if is_tls {
+    if is_tls && peek_server_name(&tcp).await.as_deref() == Some(&*identity) {
         let Ok(tls) = acceptor.accept(tcp).await else {
             return;
         };
@@ -247,6 +277,29 @@ async fn connection(tcp: TcpStream, acceptor: TlsAcceptor, shared: Arc<Shared>, 
             .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(svc))
             .await;
     }
+}
+
+/// The server name of the `ClientHello` waiting on `tcp`, read without consuming it; `None` when it
+/// names none or cannot be read whole.
+async fn peek_server_name(tcp: &TcpStream) -> Option<String> {
+    let mut buf = vec![0u8; CLIENT_HELLO_MAX_BYTES];
+    for _ in 0..CLIENT_HELLO_PEEKS {
+        let n = tcp.peek(&mut buf).await.ok()?;
+        let mut acceptor = rustls::server::Acceptor::default();
+        let mut hello = buf.get(..n)?;
+        while !hello.is_empty() {
+            if acceptor.read_tls(&mut hello).ok()? == 0 {
+                break;
+            }
+        }
+        match acceptor.accept() {
+            Ok(Some(accepted)) => return accepted.client_hello().server_name().map(str::to_owned),
+            // Not all of it has arrived yet.
+            Ok(None) if n < buf.len() => tokio::time::sleep(CLIENT_HELLO_PAUSE).await,
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// One connection's view of a pod's tap service.

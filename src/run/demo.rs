@@ -126,11 +126,12 @@ async fn serve_proxy_taps(
     }
     if let Some(first) = taps.proxies.first() {
         println!(
-            "try: meshtap proxy {} --ca {} --cert {} --key {} -o text",
+            "try: meshtap proxy {} --ca {} --cert {} --key {} --server-name {} -o text",
             first.addr,
             files.ca.display(),
             files.cert.display(),
-            files.key.display()
+            files.key.display(),
+            first.identity
         );
     }
     Ok(taps)

@@ -28,6 +28,8 @@ pub enum ErrorKind {
     TlsUnknownIssuer,
     /// The peer answered TLS with plaintext: a proxy does this when the SNI is not its identity.
     TlsPlaintextAnswer,
+    /// A proxy refused a plaintext (`--plaintext`) client: its tap port serves only mTLS.
+    PlaintextRefused,
     /// The API server asked to come back later (408, 425, 429, 5xx, API Priority and Fairness).
     Throttled,
     /// Connect, DNS, reset, idle or dead connection: the network, worth retrying.
@@ -72,6 +74,9 @@ impl ErrorKind {
             ErrorKind::TlsPlaintextAnswer => {
                 "The proxy answered without TLS: it terminates TLS on its tap port only for its own identity as the server name, so pass --server-name <sa>.<ns>.serviceaccount.identity.<trust-domain>."
             }
+            ErrorKind::PlaintextRefused => {
+                "A proxy's tap port serves only mTLS clients: drop --plaintext and pass --ca, --cert/--key and --server-name."
+            }
             ErrorKind::Throttled | ErrorKind::Transport | ErrorKind::Stream | ErrorKind::Ended => {
                 return None;
             }
@@ -92,6 +97,7 @@ impl ErrorKind {
                 | ErrorKind::TlsNameMismatch
                 | ErrorKind::TlsUnknownIssuer
                 | ErrorKind::TlsPlaintextAnswer
+                | ErrorKind::PlaintextRefused
         )
     }
 }

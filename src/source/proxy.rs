@@ -1,5 +1,6 @@
-//! The direct proxy source: taps one linkerd2-proxy's `io.linkerd.proxy.tap.Tap/Observe` with
-//! the `linkerd2-proxy-api` client, the way Linkerd's tap server does for each pod.
+//! The direct proxy source: taps one linkerd2-proxy's `io.linkerd.proxy.tap.Tap/Observe` the way
+//! Linkerd's tap server does for each pod. Requests are `linkerd2-proxy-api` messages; responses
+//! go as raw bytes through the direct decoder ([`codec`]), the one path from wire to model.
 //!
 //! Sampling is the tap server's: each `Observe` asks for at most `limit` requests (`--max-rps`
 //! over a 1-second window); the proxy ends the stream once that many were tapped and finished,
@@ -8,28 +9,31 @@
 //!
 //! Transport: a proxy's tap port speaks HTTP/2 inside mTLS but its TLS offers no ALPN, so the
 //! tonic endpoint is configured with `assume_http2(true)` (tonic's channel always speaks HTTP/2
-//! prior knowledge; the flag only stops it from refusing a handshake without ALPN `h2`).
+//! prior knowledge; the flag only stops it from refusing a handshake without ALPN `h2`). The proxy
+//! terminates TLS only when the server name (SNI) is its own identity, so TLS needs a name to send:
+//! `--server-name`, or a host name in the address.
 
-pub mod convert;
+pub mod codec;
+pub mod error;
 pub mod identity;
 pub mod request;
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::Utc;
 use futures::{FutureExt as _, StreamExt as _};
 use linkerd2_proxy_api::tap::ObserveRequest;
-use linkerd2_proxy_api::tap::tap_client::TapClient;
 use tokio::sync::mpsc;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
+pub use error::ProxyTapError;
 pub use request::{ProxyMatch, window_limit};
 
 use super::cluster::ensure_crypto_provider;
 use super::wire::Interner;
-use crate::session::{BATCH_MAX_EVENTS, ErrorKind, SourceMsg, StreamError, StreamState};
-use identity::DEFAULT_TAP_IDENTITY;
+use crate::session::{BATCH_MAX_EVENTS, SourceMsg, StreamState};
 
 /// Linkerd's tap window: one `Observe` per window at most.
 pub const WINDOW: Duration = Duration::from_secs(1);
@@ -52,7 +56,8 @@ pub struct TlsFiles {
     pub ca: PathBuf,
     /// The client certificate and key; `None` to connect without one (the proxy will refuse).
     pub client: Option<(PathBuf, PathBuf)>,
-    /// The name the proxy's certificate must carry; default: the host of the address.
+    /// The name the proxy's certificate must carry, sent as the SNI; default: the host of the
+    /// address, which must then be a name (an IP address sends no SNI).
     pub server_name: Option<String>,
 }
 
@@ -132,11 +137,46 @@ impl ProxySpec {
         }
     }
 
+    pub fn is_plaintext(&self) -> bool {
+        self.transport == Transport::Plaintext
+    }
+
+    /// The `--ca` file, for messages.
+    pub fn ca(&self) -> Option<String> {
+        match &self.transport {
+            Transport::Plaintext => None,
+            Transport::Tls(files) => Some(files.ca.display().to_string()),
+        }
+    }
+
+    /// The server name sent in the TLS handshake (SNI): `--server-name`, else the host of the
+    /// address unless it is an IP address (TLS sends no SNI for those).
+    pub fn server_name(&self) -> Option<String> {
+        let Transport::Tls(files) = &self.transport else {
+            return None;
+        };
+        if let Some(name) = &files.server_name {
+            return Some(name.clone());
+        }
+        let host = host(&self.addr);
+        (host.parse::<IpAddr>().is_err()).then(|| host.to_string())
+    }
+
     /// Reads the certificate files and builds the (lazily connecting) channel. Errors here are
-    /// the user's arguments: unreadable or invalid files, a bad address.
+    /// the user's arguments: unreadable or invalid files, a bad address, TLS without a server
+    /// name to send.
     pub fn channel(&self) -> anyhow::Result<Channel> {
         use anyhow::Context as _;
         ensure_crypto_provider();
+        if !self.is_plaintext() && self.server_name().is_none() {
+            anyhow::bail!(
+                "{} is an IP address, so TLS would send no server name and the proxy would answer \
+                 in plaintext: it terminates TLS on its tap port only for its own identity.\n  \
+                 pass the pod's identity with --server-name \
+                 <sa>.<ns>.serviceaccount.identity.<trust-domain>",
+                self.addr
+            );
+        }
         let scheme = match self.transport {
             Transport::Plaintext => "http",
             Transport::Tls(_) => "https",
@@ -163,107 +203,10 @@ impl ProxySpec {
     }
 }
 
-/// Why a direct tap failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ProxyTapError {
-    #[error(
-        "the proxy at {addr} refused the tap (Unauthenticated): {message}\n  a proxy's tap port admits only the mTLS \
-         identity named by its LINKERD2_PROXY_TAP_SVC_NAME (default {DEFAULT_TAP_IDENTITY}), with a \
-         certificate issued by the mesh's identity issuer.\n  meshtap presented {presented}"
-    )]
-    Unauthenticated {
-        addr: String,
-        message: String,
-        presented: String,
-    },
-    #[error("the proxy at {addr} rejected the tap request ({code:?}): {message}")]
-    Rejected {
-        addr: String,
-        code: tonic::Code,
-        message: String,
-    },
-    #[error("the tap on {addr} failed ({code:?}): {message}{hint}")]
-    Transient {
-        addr: String,
-        code: tonic::Code,
-        message: String,
-        hint: &'static str,
-    },
-}
-
-impl ProxyTapError {
-    fn from_status(spec: &ProxySpec, status: &tonic::Status) -> Self {
-        let addr = spec.addr.clone();
-        let message = status_text(status);
-        match status.code() {
-            tonic::Code::Unauthenticated => Self::Unauthenticated {
-                addr,
-                message,
-                presented: spec.presented(),
-            },
-            code @ (tonic::Code::InvalidArgument
-            | tonic::Code::PermissionDenied
-            | tonic::Code::Unimplemented) => Self::Rejected {
-                addr,
-                code,
-                message,
-            },
-            // The proxy's certificate does not verify: retrying cannot change that.
-            code if message.contains("invalid peer certificate") => Self::Rejected {
-                addr,
-                code,
-                message: format!(
-                    "{message}\n  (a proxy's certificate names its pod's identity: pass it with --server-name)"
-                ),
-            },
-            code => {
-                let hint = if message.contains("certificate") {
-                    "\n  (the proxy's certificate names its pod's identity: pass it with --server-name)"
-                } else {
-                    ""
-                };
-                Self::Transient {
-                    addr,
-                    code,
-                    message,
-                    hint,
-                }
-            }
-        }
-    }
-
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            Self::Unauthenticated { .. } => ErrorKind::ProxyRefusedIdentity,
-            Self::Rejected { .. } => ErrorKind::Refused,
-            Self::Transient { .. } => ErrorKind::Transport,
-        }
-    }
-
-    /// Refusals are the user's to fix; retrying cannot help.
-    pub fn is_permanent(&self) -> bool {
-        self.kind().is_permanent()
-    }
-
-    pub fn into_stream_error(self) -> StreamError {
-        StreamError::new(self.kind(), self.to_string())
-    }
-}
-
-/// The status message plus its transport cause (TLS errors hide in the source chain).
-fn status_text(status: &tonic::Status) -> String {
-    let mut text = status.message().to_string();
-    let mut source = std::error::Error::source(status);
-    // Bounded: error chains are short, but never trust one to end.
-    for _ in 0..8 {
-        let Some(err) = source else { break };
-        let part = err.to_string();
-        if !text.contains(&part) {
-            text = format!("{text}: {part}");
-        }
-        source = err.source();
-    }
-    text
+/// The host part of `HOST:PORT` (`[::1]:4190` → `::1`).
+fn host(addr: &str) -> &str {
+    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 /// Taps until the tap ends for good, one `Observe` per window, reconnecting with backoff after
@@ -277,8 +220,7 @@ pub async fn tap(
 ) {
     let request = spec.observe_request();
     super::reconnect::supervise(stream, reconnect, &tx, || {
-        let mut client = TapClient::new(channel.clone());
-        let (spec, request, tx) = (&spec, &request, &tx);
+        let (spec, request, tx, channel) = (&spec, &request, &tx, &channel);
         async move {
             let mut interner = Interner::default();
             let mut connected = false;
@@ -288,7 +230,7 @@ pub async fn tap(
                 let window_end = tokio::time::Instant::now() + WINDOW;
                 let ctx = Window { spec, stream, tx };
                 match ctx
-                    .observe(&mut client, request, &mut interner, &mut connected)
+                    .observe(channel, request, &mut interner, &mut connected)
                     .await
                 {
                     Ok(true) => tokio::time::sleep_until(window_end).await,
@@ -314,13 +256,12 @@ impl Window<'_> {
     /// receiver went away.
     async fn observe(
         &self,
-        client: &mut TapClient<Channel>,
+        channel: &Channel,
         request: &ObserveRequest,
         interner: &mut Interner,
         connected: &mut bool,
     ) -> Result<bool, ProxyTapError> {
-        let response = client
-            .observe(request.clone())
+        let mut events = codec::observe(channel.clone(), request.clone())
             .await
             .map_err(|status| ProxyTapError::from_status(self.spec, &status))?;
         if !*connected {
@@ -333,7 +274,6 @@ impl Window<'_> {
                 return Ok(false);
             }
         }
-        let mut events = response.into_inner();
         loop {
             // A quiet proxy may send nothing for a long time: stop as soon as nobody listens.
             let first = tokio::select! {
@@ -349,16 +289,25 @@ impl Window<'_> {
             // Take whatever else has already arrived, so a busy proxy costs one send per batch.
             while let Some(item) = next.take() {
                 let event = match item {
+                    Ok(bytes) => codec::event(interner, &bytes, arrived).map_err(|source| {
+                        ProxyTapError::Undecodable {
+                            addr: self.spec.addr.clone(),
+                            source,
+                        }
+                    }),
+                    Err(status) => Err(ProxyTapError::from_status(self.spec, &status)),
+                };
+                let event = match event {
                     Ok(event) => event,
-                    Err(status) => {
+                    Err(err) => {
                         // Deliver what arrived before the error: nothing captured is lost.
                         if !batch.is_empty() {
                             let _ = self.tx.send(SourceMsg::Events(batch)).await;
                         }
-                        return Err(ProxyTapError::from_status(self.spec, &status));
+                        return Err(err);
                     }
                 };
-                batch.push(convert::event(interner, event, arrived));
+                batch.push(event);
                 if batch.len() >= BATCH_MAX_EVENTS {
                     break;
                 }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
@@ -20,7 +22,7 @@ pub const SLOW_LATENCY: Duration = Duration::from_millis(500);
 /// From this inner width the list shows milliseconds and bytes.
 const WIDE_MIN_WIDTH: u16 = 120;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState, focused: bool, now: DateTime<Utc>) {
     let theme = &state.theme;
     let rows = state.view.rows(&state.store);
     let title = format!(
@@ -36,7 +38,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
             theme.border
         });
     if rows.is_empty() {
-        let hint = Paragraph::new(empty_hint(state))
+        let hint = Paragraph::new(empty_hint(state, now))
             .style(theme.dim)
             .wrap(Wrap { trim: true })
             .block(block);
@@ -227,7 +229,7 @@ fn tls_mark(request: &Request, theme: &Theme) -> (&'static str, Style) {
 }
 
 /// Why the list is empty, in words.
-pub fn empty_hint(state: &AppState) -> Vec<Line<'static>> {
+pub fn empty_hint(state: &AppState, now: DateTime<Utc>) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     let help_key = state
         .keymap
@@ -249,14 +251,14 @@ pub fn empty_hint(state: &AppState) -> Vec<Line<'static>> {
             "Paused before any request arrived. Press f to follow live.",
         ));
     } else {
-        lines.push(Line::from(stream_hint(state)));
+        lines.push(Line::from(stream_hint(state, now)));
     }
     lines.push(Line::from(""));
     lines.push(Line::from(format!("Press {help_key} for help, q to quit.")));
     lines
 }
 
-fn stream_hint(state: &AppState) -> String {
+fn stream_hint(state: &AppState, now: DateTime<Utc>) -> String {
     let targets = if state.info.targets.is_empty() {
         "the targets".to_owned()
     } else {
@@ -271,17 +273,23 @@ fn stream_hint(state: &AppState) -> String {
             None => format!("The tap of {targets} failed: {error}"),
         };
     }
-    if let Some((after, error)) = state.streams.iter().find_map(|s| match s {
-        StreamState::Reconnecting { after, error } => Some((after, error)),
+    if let Some((i, after, error)) = state.streams.iter().enumerate().find_map(|(i, s)| match s {
+        StreamState::Reconnecting { after, error } => Some((i, after, error)),
         _ => None,
     }) {
+        let gaps = state.gaps.get(i).copied().unwrap_or_default();
         return format!(
             "No data: reconnecting in {}s after: {error}",
-            after.as_secs_f32().ceil()
+            gaps.retry_secs(*after, now)
         );
     }
     if state.streams.contains(&StreamState::Connecting) {
-        return format!("Connecting to {} to tap {targets}…", state.info.context);
+        // A direct proxy tap is its own context: name it once.
+        return if state.info.targets == [state.info.context.as_str()] {
+            format!("Connecting to {targets}…")
+        } else {
+            format!("Connecting to {} to tap {targets}…", state.info.context)
+        };
     }
     if state.source_closed || state.streams.iter().all(|s| *s == StreamState::Ended) {
         return "The stream ended without any request.".to_owned();

@@ -58,7 +58,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc
     for (i, stream) in state.streams.iter().enumerate() {
         let target = state.info.targets.get(i).map_or("", String::as_str);
         first.push(Span::raw(if i == 0 { SEP } else { ", " }));
-        if !target.is_empty() {
+        // A direct proxy tap is its own context: name it once.
+        if !target.is_empty() && target != state.info.context {
             first.push(Span::raw(format!("{target} ")));
         }
         let gaps = state.gaps.get(i).copied().unwrap_or_default();
@@ -158,16 +159,13 @@ fn stream_state(
             theme.warning,
         ),
         StreamState::Connected => ("connected".to_owned(), theme.connected),
-        StreamState::Reconnecting { after, error } => {
-            // Count down from when the reconnect was announced.
-            let left = gaps.retry_at.map_or(after.as_secs_f64(), |at| {
-                (at - now).num_milliseconds().max(0) as f64 / 1000.0
-            });
-            (
-                format!("reconnecting in {:.0}s ({error})", left.ceil()),
-                theme.warning,
-            )
-        }
+        StreamState::Reconnecting { after, error } => (
+            format!(
+                "reconnecting in {}s ({error})",
+                gaps.retry_secs(*after, now)
+            ),
+            theme.warning,
+        ),
         StreamState::Ended => ("ended".to_owned(), theme.dim),
         StreamState::Failed(error) => (format!("failed: {error}"), theme.error),
     }

@@ -10,7 +10,10 @@ use linkerd2_proxy_api::tap::observe_request::Match;
 use linkerd2_proxy_api::tap::observe_request::r#match::{self, http, tcp};
 use linkerd2_proxy_api::tap::{TapEvent, tap_event};
 
-use crate::source::proxy::convert::socket_addr;
+/// The event's address, `None` when it carried none (or no valid IP).
+fn socket_addr(addr: &linkerd2_proxy_api::net::TcpAddress) -> Option<SocketAddr> {
+    SocketAddr::try_from(*addr).ok()
+}
 
 /// Deeper nesting than this is refused rather than recursed into.
 const MAX_DEPTH: usize = 32;
