@@ -38,7 +38,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 !args.tap.targets.is_empty(),
                 "nothing to tap: give a TARGET such as deploy/web"
             );
-            let cluster = Cluster::connect(&kube_options(&args.tap)).await?;
+            let cluster = connect(&args.tap).await?;
             headless::tap(&cluster, &args.tap, args.output).await
         }
         Some(Command::Demo(args)) => demo::run(args).await,
@@ -49,7 +49,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 !cli.tap.targets.is_empty(),
                 "nothing to tap: give a TARGET such as deploy/web, or try `meshtap demo`"
             );
-            let cluster = Cluster::connect(&kube_options(&cli.tap)).await?;
+            let cluster = connect(&cli.tap).await?;
             live_ui(&cluster, &cli.tap, &cli.ui).await
         }
     }
@@ -77,11 +77,18 @@ fn start_logging(ui: Option<&UiArgs>) -> anyhow::Result<Option<()>> {
     Ok(Some(()))
 }
 
-fn kube_options(args: &TapArgs) -> KubeOptions {
-    KubeOptions {
+/// Connects to the cluster; a failure comes back as its message plus the hint of its kind.
+async fn connect(args: &TapArgs) -> anyhow::Result<Cluster> {
+    let options = KubeOptions {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
-    }
+    };
+    Cluster::connect(&options)
+        .await
+        .map_err(|e| match e.kind.hint() {
+            Some(hint) => anyhow::anyhow!("{e}\n  {hint}"),
+            None => anyhow::Error::new(e),
+        })
 }
 
 fn redactor(no_redact: bool, extra: &[String]) -> Redactor {
