@@ -1,6 +1,7 @@
 //! The cluster source: taps through Linkerd's aggregated API on the kube-apiserver, with the
 //! user's kubeconfig, and turns the framed response into batches of events.
 
+mod client;
 mod config;
 mod errors;
 
@@ -16,6 +17,7 @@ use super::frames::{self, Frame, FrameDecoder, ModelFrame};
 use super::target::TapSpec;
 use super::wire::Interner;
 use crate::session::{BATCH_MAX_EVENTS, ErrorKind, SourceMsg, StreamError, StreamState};
+pub use client::{KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, Keepalive};
 pub use config::{Environment, IN_CLUSTER_CONTEXT, Resolved, SERVICE_ACCOUNT_DIR};
 pub use errors::{TapError, retry_after};
 
@@ -29,7 +31,10 @@ pub struct KubeOptions {
 /// A connected client plus what the kubeconfig said about defaults.
 #[derive(Clone)]
 pub struct Cluster {
+    /// kube's own client (HTTP/1.1): API calls and the metrics port-forward's WebSocket.
     pub client: kube::Client,
+    /// The taps' client: HTTP/2 where the server offers it, with keepalive PINGs.
+    pub tap_client: kube::Client,
     pub context: String,
     pub default_namespace: String,
     /// Context, server, user and proxy, named in error messages.
@@ -52,6 +57,15 @@ impl Cluster {
     pub async fn from_kubeconfig(
         kubeconfig: Kubeconfig,
         context: Option<String>,
+    ) -> Result<Self, StreamError> {
+        Self::from_kubeconfig_with(kubeconfig, context, Keepalive::default()).await
+    }
+
+    /// [`Cluster::from_kubeconfig`] with the keepalive given (tests use short ones).
+    pub async fn from_kubeconfig_with(
+        kubeconfig: Kubeconfig,
+        context: Option<String>,
+        keepalive: Keepalive,
     ) -> Result<Self, StreamError> {
         ensure_crypto_provider();
         let mut resolved = config::resolve(&kubeconfig, context.as_deref())?;
@@ -84,6 +98,8 @@ impl Cluster {
             .map(ToString::to_string)
             .unwrap_or_default();
         let default_namespace = config.default_namespace.clone();
+        let tap_client = client::tap_client(&config, keepalive)
+            .map_err(|e| errors::build_error(&e, &resolved))?;
         let client = kube::Client::try_from(config).map_err(|e| match e {
             kube::Error::ProxyProtocolUnsupported { .. } => {
                 StreamError::new(ErrorKind::Proxy, e.to_string())
@@ -91,6 +107,7 @@ impl Cluster {
             e => errors::build_error(&e, &resolved),
         })?;
         Ok(Self {
+            tap_client: tap_client.unwrap_or_else(|| client.clone()),
             client,
             context: resolved.context.clone(),
             default_namespace,
@@ -113,7 +130,7 @@ impl Cluster {
                 kind: ErrorKind::Refused,
                 message: format!("cannot build the tap request: {e}"),
             })?;
-        let response = match self.client.send(request).await {
+        let response = match self.tap_client.send(request).await {
             Ok(response) => response,
             Err(e) => return Err(errors::connect_error(&e, &self.resolved).await),
         };
@@ -158,7 +175,7 @@ impl Cluster {
                 () = tx.closed() => return Ok(()),
             };
             let Some(frame) = frame else { break };
-            let frame = frame.map_err(|e| TapError::Body(e.to_string()))?;
+            let frame = frame.map_err(|e| errors::body_error(&e, &self.resolved))?;
             let Ok(chunk) = frame.into_data() else {
                 continue;
             };
@@ -226,7 +243,7 @@ impl Cluster {
         let request = http::Request::get("/apis/tap.linkerd.io")
             .body(kube::client::Body::empty())
             .ok()?;
-        let mut response = self.client.send(request).await.ok()?;
+        let mut response = self.tap_client.send(request).await.ok()?;
         if response.status() != http::StatusCode::OK {
             return None;
         }

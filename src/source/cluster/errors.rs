@@ -188,6 +188,42 @@ pub async fn connect_error(error: &kube::Error, at: &Resolved) -> TapError {
     explain(cause, &text, at)
 }
 
+/// A tap body that broke mid-stream. A connection that died under it (an HTTP/2 keepalive
+/// PING went unanswered, which hyper reports to the open streams as a broken pipe, or a reset)
+/// is the network's doing: say so, naming the server.
+pub fn body_error(error: &(dyn StdError + 'static), at: &Resolved) -> TapError {
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        let timed_out = cause
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_timeout);
+        let io = cause
+            .downcast_ref::<std::io::Error>()
+            .or_else(|| cause.downcast_ref::<h2::Error>()?.get_io());
+        let dropped = io.is_some_and(|io| {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+            )
+        });
+        if timed_out || dropped {
+            return TapError::Connect {
+                kind: ErrorKind::Transport,
+                message: format!(
+                    "the connection to the server {} went dead (keepalive pings unanswered, or reset): {} (context {:?})",
+                    at.server,
+                    chain(error),
+                    at.context
+                ),
+            };
+        }
+        next = cause.source();
+    }
+    TapError::Body(chain(error))
+}
+
 /// A client that cannot even be built: credential plugins run (and certificates load) here.
 pub fn build_error(error: &kube::Error, at: &Resolved) -> StreamError {
     match explain(classify(error), &chain(error), at) {
@@ -358,4 +394,49 @@ pub fn host_port(server: &str) -> String {
             443
         });
     format!("{host}:{port}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// rustls's error as hyper-rustls and hyper-util wrap it: io::Error inside io::Error.
+    fn wrapped(error: rustls::CertificateError) -> kube::Error {
+        let tls = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(error),
+        );
+        kube::Error::Service(Box::new(std::io::Error::other(tls)))
+    }
+
+    #[test]
+    fn certificate_failures_say_which() {
+        let at = Resolved {
+            context: "prod".into(),
+            server: "https://10.0.0.1:6443".into(),
+            ..Resolved::default()
+        };
+        for (error, why) in [
+            (
+                rustls::CertificateError::NotValidForName,
+                "not issued for the server's name",
+            ),
+            (rustls::CertificateError::Expired, "has expired"),
+            (
+                rustls::CertificateError::UnknownIssuer,
+                "signed by an authority",
+            ),
+        ] {
+            let err = build_error(&wrapped(error), &at);
+            assert_eq!(err.kind, ErrorKind::ApiServerCertificate);
+            assert!(err.message.contains(why), "{err}");
+            assert!(err.message.contains("https://10.0.0.1:6443"), "{err}");
+        }
+    }
+
+    #[test]
+    fn host_port_defaults_like_kubectl() {
+        assert_eq!(host_port("https://10.0.0.1"), "10.0.0.1:443");
+        assert_eq!(host_port("http://localhost:8001"), "localhost:8001");
+    }
 }
