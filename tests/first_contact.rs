@@ -315,7 +315,7 @@ async fn a_server_certificate_from_an_unknown_authority_is_explained() {
         err.to_string().contains("is signed by an authority"),
         "{err}"
     );
-    assert!(err.to_string().contains(&server.base_url()), "{err}");
+    assert!(err.to_string().contains(server.base_url()), "{err}");
 }
 
 fn base64_pem(pem: &str) -> String {
@@ -323,10 +323,11 @@ fn base64_pem(pem: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(pem)
 }
 
+/// What the stand-in answers a request path with: status, headers, body.
+type Reply = fn(&str) -> (u16, Vec<(&'static str, String)>, String);
+
 /// A stand-in API server on loopback: every request gets `reply(path)`.
-async fn stand_in(
-    reply: fn(&str) -> (u16, Vec<(&'static str, String)>, String),
-) -> (String, tokio::task::JoinHandle<()>) {
+async fn stand_in(reply: Reply) -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -359,7 +360,7 @@ async fn stand_in(
     (format!("http://{addr}"), task)
 }
 
-async fn stand_in_error(reply: fn(&str) -> (u16, Vec<(&'static str, String)>, String)) -> TapError {
+async fn stand_in_error(reply: Reply) -> TapError {
     let (server, _task) = stand_in(reply).await;
     tap_error(yaml(&kubeconfig_text("dev", &server, token_user()))).await
 }

@@ -400,7 +400,7 @@ pub fn host_port(server: &str) -> String {
 mod tests {
     use super::*;
 
-    /// rustls's error as hyper-rustls and hyper-util wrap it: io::Error inside io::Error.
+    /// rustls's error as hyper-rustls and hyper-util wrap it: `io::Error` inside `io::Error`.
     fn wrapped(error: rustls::CertificateError) -> kube::Error {
         let tls = std::io::Error::new(
             std::io::ErrorKind::InvalidData,
