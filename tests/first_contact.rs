@@ -16,7 +16,6 @@ use hyper_util::rt::TokioIo;
 use kube::config::Kubeconfig;
 use meshtap::session::{ErrorKind, StreamError};
 use meshtap::source::cluster::{Cluster, Environment, KubeOptions, TapError};
-use meshtap::source::target::{Resource, TapSpec};
 use support::{Script, TEST_TIMEOUT, cluster};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -169,26 +168,18 @@ async fn a_mounted_service_account_is_used_when_no_kubeconfig_is_found() {
     assert_eq!(cluster.resolved.server, "https://10.96.0.1:443");
 }
 
-fn spec() -> TapSpec {
-    TapSpec {
-        target: Resource::parse_target("deploy/web", "emojivoto").expect("target"),
-        label_selector: String::new(),
-        to: None,
-        http: meshtap::session::HttpMatch::default(),
-        max_rps: 100.0,
-        extract_headers: false,
-    }
-}
-
 /// One tap attempt through `kubeconfig`; its error.
 async fn tap_error(kubeconfig: Kubeconfig) -> TapError {
     let cluster = Cluster::from_kubeconfig(kubeconfig, None)
         .await
         .expect("client");
     let (tx, _rx) = mpsc::channel(16);
-    match timeout(TEST_TIMEOUT, cluster.tap_once(&spec(), 0, &tx, None))
-        .await
-        .expect("in time")
+    match timeout(
+        TEST_TIMEOUT,
+        cluster.tap_once(&support::deploy_web(), 0, &tx, None),
+    )
+    .await
+    .expect("in time")
     {
         Ok(()) => panic!("tapped"),
         Err(e) => e,
@@ -251,9 +242,12 @@ async fn plugin_error(kubeconfig: Kubeconfig) -> StreamError {
     match Cluster::from_kubeconfig(kubeconfig, None).await {
         Ok(cluster) => {
             let (tx, _rx) = mpsc::channel(16);
-            let result = timeout(TEST_TIMEOUT, cluster.tap_once(&spec(), 0, &tx, None))
-                .await
-                .expect("in time");
+            let result = timeout(
+                TEST_TIMEOUT,
+                cluster.tap_once(&support::deploy_web(), 0, &tx, None),
+            )
+            .await
+            .expect("in time");
             result.expect_err("tapped").into_stream_error()
         }
         Err(e) => e,

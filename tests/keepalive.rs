@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use meshtap::session::{ErrorKind, SourceMsg, StreamState};
 use meshtap::source::cluster::{Cluster, Keepalive};
-use meshtap::source::target::{Resource, TapSpec};
 use support::{Relay, Script, TEST_TIMEOUT, framed, golden_events};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -18,17 +17,6 @@ const TEST_KEEPALIVE: Keepalive = Keepalive {
     interval: Duration::from_millis(200),
     timeout: Duration::from_millis(300),
 };
-
-fn spec() -> TapSpec {
-    TapSpec {
-        target: Resource::parse_target("deploy/web", "emojivoto").expect("target"),
-        label_selector: String::new(),
-        to: None,
-        http: meshtap::session::HttpMatch::default(),
-        max_rps: 100.0,
-        extract_headers: false,
-    }
-}
 
 async fn next(rx: &mut mpsc::Receiver<SourceMsg>) -> SourceMsg {
     timeout(TEST_TIMEOUT, rx.recv())
@@ -68,7 +56,8 @@ async fn a_dead_connection_is_found_by_pings_and_reconnected() {
         .await
         .expect("cluster");
     let (tx, mut rx) = mpsc::channel(64);
-    let task = tokio::spawn(async move { cluster.tap(spec(), 0, true, tx, None).await });
+    let task =
+        tokio::spawn(async move { cluster.tap(support::deploy_web(), 0, true, tx, None).await });
 
     wait_state(&mut rx, |s| *s == StreamState::Connected).await;
     // Silence with answered PINGs is a healthy tap: several PING rounds pass without a reconnect.

@@ -435,3 +435,16 @@ impl Drop for Relay {
         self.task.abort();
     }
 }
+
+/// The tap of `deploy/web` in `emojivoto`, built as meshtap builds one from its flags.
+pub fn deploy_web() -> meshtap::source::target::TapSpec {
+    meshtap::source::target::TapSpec {
+        target: meshtap::source::target::Resource::parse_target("deploy/web", "emojivoto")
+            .expect("target"),
+        label_selector: String::new(),
+        to: None,
+        http: meshtap::session::HttpMatch::default(),
+        max_rps: 100.0,
+        extract_headers: false,
+    }
+}
