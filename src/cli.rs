@@ -70,8 +70,9 @@ pub struct TapArgs {
     /// Kubeconfig context to use.
     #[arg(long)]
     pub context: Option<String>,
-    /// Path to the kubeconfig file.
-    #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
+    /// Path to the kubeconfig file (default: the files in KUBECONFIG merged as kubectl does,
+    /// then ~/.kube/config, then the pod's service account).
+    #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// Do not reconnect when a stream ends or breaks.
     #[arg(long)]

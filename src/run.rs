@@ -66,7 +66,7 @@ async fn live(
         !args.targets.is_empty(),
         "nothing to tap: give a TARGET such as deploy/web, or try `meshtap demo`"
     );
-    let cluster = Cluster::connect(&kube_options(args)).await?;
+    let cluster = connect(args).await?;
     let source = cluster_source(&cluster, args, session, &sink)?;
     pipeline::run(source, sink, outputs).await
 }
@@ -109,11 +109,18 @@ fn start_logging(path: Option<&std::path::Path>) -> anyhow::Result<Option<()>> {
     Ok(Some(()))
 }
 
-fn kube_options(args: &TapArgs) -> KubeOptions {
-    KubeOptions {
+/// Connects to the cluster; a failure comes back as its message plus the hint of its kind.
+async fn connect(args: &TapArgs) -> anyhow::Result<Cluster> {
+    let options = KubeOptions {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
-    }
+    };
+    Cluster::connect(&options)
+        .await
+        .map_err(|e| match e.kind.hint() {
+            Some(hint) => anyhow::anyhow!("{e}\n  {hint}"),
+            None => anyhow::Error::new(e),
+        })
 }
 
 /// One spec per target, built exactly as Linkerd's CLI builds its request.

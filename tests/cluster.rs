@@ -301,10 +301,9 @@ async fn forbidden_names_the_rbac_rule_and_the_check() {
     )
     .await;
     assert!(err.contains(message), "{err}");
+    // The kind's hint follows the message on the next line.
     assert!(
-        err.contains(
-            "verb \"watch\" on resource \"deployments/tap\" in API group \"tap.linkerd.io\""
-        ),
+        err.contains("RBAC verb `watch` on the target's tap resource in API group tap.linkerd.io"),
         "{err}"
     );
     assert!(
@@ -327,7 +326,13 @@ async fn missing_viz_is_explained_for_404_and_503() {
         )
         .await;
         assert!(
-            err.contains("the linkerd-viz tap API is not available: is linkerd viz installed? (linkerd viz check)"),
+            err.contains(&format!(
+                "the linkerd-viz tap API is not available: the kube-apiserver answered {code}"
+            )),
+            "{code}: {err}"
+        );
+        assert!(
+            err.contains("\n  The tap API (tap.linkerd.io) is not served"),
             "{code}: {err}"
         );
         assert_eq!(outcome.failures.len(), 1);

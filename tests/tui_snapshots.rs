@@ -285,6 +285,49 @@ fn empty_states_explain_why() {
     }
 }
 
+/// First contact failures in the empty requests pane: the message names the server, user or
+/// command, the kind's hint says what to do; a transient one counts down to its retry.
+#[test]
+fn first_contact_failures_explain_themselves() {
+    let cases = [
+        (
+            "empty_connection_refused",
+            StreamState::Reconnecting {
+                after: Duration::from_secs(2),
+                error: StreamError::new(
+                    ErrorKind::Transport,
+                    "the connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port? (context \"kind-dev\")",
+                ),
+            },
+        ),
+        (
+            "empty_credential_plugin_missing",
+            StreamState::Failed(StreamError::new(
+                ErrorKind::CredentialPluginMissing,
+                "the credential plugin \"aws\" of user \"eks-admin\" is not on PATH (context \"prod\")",
+            )),
+        ),
+        (
+            "empty_certificate_unknown_authority",
+            StreamState::Failed(StreamError::new(
+                ErrorKind::ApiServerCertificate,
+                "the certificate of the server https://10.0.0.1:6443 does not verify: it is signed by an authority the kubeconfig's certificate-authority does not contain (context \"prod\")",
+            )),
+        ),
+    ];
+    for (name, stream) in cases {
+        let mut state = state(80, 24);
+        state.ingest(
+            SourceMsg::State {
+                stream: 0,
+                state: stream,
+            },
+            t0(),
+        );
+        snapshot(name, &state);
+    }
+}
+
 #[test]
 fn streaming_follows_the_newest() {
     for (w, h) in SIZES {

@@ -10,6 +10,20 @@ use std::time::Duration;
 pub enum ErrorKind {
     /// The kubeconfig or a command-line setting cannot work (file, context, address).
     Config,
+    /// No kubeconfig anywhere (flag, `KUBECONFIG`, `~/.kube/config`) and no service account.
+    NoKubeconfig,
+    /// `--context` (or the kubeconfig's current-context) names a context the kubeconfig lacks.
+    UnknownContext,
+    /// The kubeconfig user's exec credential plugin is not installed (not on `PATH`).
+    CredentialPluginMissing,
+    /// The kubeconfig user's exec credential plugin ran and failed.
+    CredentialPluginFailed,
+    /// The kube-apiserver's certificate does not verify (unknown authority, wrong name, expired).
+    ApiServerCertificate,
+    /// The proxy in `HTTPS_PROXY` (or the kubeconfig's `proxy-url`) cannot be used.
+    Proxy,
+    /// The API server serves `tap.linkerd.io`, but not in a version meshtap speaks.
+    TapApiVersion,
     /// The API server rejected the credentials (401).
     Unauthorized,
     /// RBAC refused the tap (403 from the API server).
@@ -45,7 +59,28 @@ impl ErrorKind {
     pub fn hint(self) -> Option<&'static str> {
         Some(match self {
             ErrorKind::Config => {
-                "Check --kubeconfig / KUBECONFIG and --context (`meshtap demo` needs no cluster)."
+                "Fix the kubeconfig named above (`kubectl config view` shows what kubectl reads), or pass another with --kubeconfig."
+            }
+            ErrorKind::NoKubeconfig => {
+                "Point meshtap at a cluster with --kubeconfig FILE or KUBECONFIG, or try `meshtap demo`, which needs no cluster."
+            }
+            ErrorKind::UnknownContext => {
+                "Pass one of the contexts listed with --context (`kubectl config get-contexts` shows them too)."
+            }
+            ErrorKind::CredentialPluginMissing => {
+                "Install the credential plugin the kubeconfig user runs, or put it on PATH (users[].user.exec.command in the kubeconfig)."
+            }
+            ErrorKind::CredentialPluginFailed => {
+                "Run the credential plugin yourself to see why it fails; usually logging in to the cloud provider again fixes it."
+            }
+            ErrorKind::ApiServerCertificate => {
+                "The kubeconfig's certificate-authority and server address must match the cluster's: get a fresh kubeconfig from the cluster's provider."
+            }
+            ErrorKind::Proxy => {
+                "Check HTTPS_PROXY / https_proxy (and the kubeconfig's proxy-url), or unset them to reach the API server directly."
+            }
+            ErrorKind::TapApiVersion => {
+                "This Linkerd viz serves a tap API version meshtap does not speak (it speaks tap.linkerd.io/v1alpha1): use a matching meshtap or Linkerd version."
             }
             ErrorKind::Unauthorized => {
                 "The API server rejected the credentials of this kubeconfig user: log in again or refresh the token."
@@ -88,6 +123,13 @@ impl ErrorKind {
         matches!(
             self,
             ErrorKind::Config
+                | ErrorKind::NoKubeconfig
+                | ErrorKind::UnknownContext
+                | ErrorKind::CredentialPluginMissing
+                | ErrorKind::CredentialPluginFailed
+                | ErrorKind::ApiServerCertificate
+                | ErrorKind::Proxy
+                | ErrorKind::TapApiVersion
                 | ErrorKind::Unauthorized
                 | ErrorKind::Forbidden
                 | ErrorKind::VizMissing

@@ -1,6 +1,10 @@
 //! The cluster source: taps through Linkerd's aggregated API on the kube-apiserver, with the
 //! user's kubeconfig, and turns the framed response into batches of events.
 
+mod client;
+mod config;
+mod errors;
+
 use std::path::PathBuf;
 
 use bytes::Bytes;
@@ -9,12 +13,15 @@ use http_body_util::BodyExt;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio::sync::mpsc;
 
-use super::frames::{self, Frame, FrameDecoder, FrameError, ModelFrame};
+use super::frames::{self, Frame, FrameDecoder, ModelFrame};
 use super::target::TapSpec;
 use super::wire::Interner;
 use crate::session::{BATCH_MAX_EVENTS, ErrorKind, SourceMsg, StreamError, StreamState};
+pub use client::{KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, Keepalive};
+pub use config::{Environment, IN_CLUSTER_CONTEXT, Resolved, SERVICE_ACCOUNT_DIR};
+pub use errors::{TapError, retry_after};
 
-/// Where the kubeconfig comes from.
+/// Where the kubeconfig comes from (`KUBECONFIG` is read from the environment, not here).
 #[derive(Clone, Debug, Default)]
 pub struct KubeOptions {
     pub kubeconfig: Option<PathBuf>,
@@ -24,108 +31,87 @@ pub struct KubeOptions {
 /// A connected client plus what the kubeconfig said about defaults.
 #[derive(Clone)]
 pub struct Cluster {
+    /// kube's own client (HTTP/1.1): API calls and the metrics port-forward's WebSocket.
     pub client: kube::Client,
+    /// The taps' client: HTTP/2 where the server offers it, with keepalive PINGs.
+    pub tap_client: kube::Client,
     pub context: String,
     pub default_namespace: String,
-}
-
-/// Why a tap failed. `is_permanent` decides between reporting and reconnecting.
-#[derive(Debug, thiserror::Error)]
-pub enum TapError {
-    #[error("{0}")]
-    Linkerd(String),
-    #[error(
-        "forbidden: {message}\n  meshtap needs RBAC verb \"watch\" on resource \"{resource}/tap\" in API group \
-         \"tap.linkerd.io\" (Linkerd's ClusterRole linkerd-linkerd-viz-tap-admin grants it).\n  \
-         Check with: kubectl auth can-i watch {resource}.tap.linkerd.io{namespace_flag}"
-    )]
-    Forbidden {
-        message: String,
-        resource: String,
-        namespace_flag: String,
-    },
-    #[error(
-        "the linkerd-viz tap API is not available: is linkerd viz installed? (linkerd viz check)\n  \
-         the kube-apiserver answered {code}: {message}"
-    )]
-    VizMissing { code: u16, message: String },
-    #[error("unauthorized: the kube-apiserver rejected meshtap's credentials ({message})")]
-    Unauthorized { message: String },
-    #[error("the tap request was refused ({code}): {message}")]
-    Refused { code: u16, message: String },
-    #[error("the kube-apiserver answered {code}: {message}")]
-    ServerError { code: u16, message: String },
-    #[error("could not reach the kube-apiserver: {0}")]
-    Connect(String),
-    #[error("the tap stream broke: {0}")]
-    Body(String),
-    #[error(transparent)]
-    Frame(#[from] FrameError),
-}
-
-impl TapError {
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            TapError::Linkerd(_) => ErrorKind::Linkerd,
-            TapError::Forbidden { .. } => ErrorKind::Forbidden,
-            TapError::VizMissing { .. } => ErrorKind::VizMissing,
-            TapError::Unauthorized { .. } => ErrorKind::Unauthorized,
-            TapError::Refused { .. } => ErrorKind::Refused,
-            TapError::ServerError { .. } => ErrorKind::Throttled,
-            TapError::Connect(_) => ErrorKind::Transport,
-            TapError::Body(_) | TapError::Frame(_) => ErrorKind::Stream,
-        }
-    }
-
-    /// Permanent errors are the user's to fix; retrying cannot help.
-    pub fn is_permanent(&self) -> bool {
-        self.kind().is_permanent()
-    }
-
-    pub fn into_stream_error(self) -> StreamError {
-        StreamError::new(self.kind(), self.to_string())
-    }
+    /// Context, server, user and proxy, named in error messages.
+    pub resolved: Resolved,
 }
 
 impl Cluster {
-    /// Builds a client from a kubeconfig file (or the usual `KUBECONFIG`/`~/.kube/config`).
-    pub async fn connect(options: &KubeOptions) -> anyhow::Result<Self> {
-        let kubeconfig = match &options.kubeconfig {
-            Some(path) => Kubeconfig::read_from(path)
-                .map_err(|e| anyhow::anyhow!("cannot read kubeconfig {}: {e}", path.display()))?,
-            None => {
-                Kubeconfig::read().map_err(|e| anyhow::anyhow!("cannot read kubeconfig: {e}"))?
-            }
-        };
+    /// Builds a client the way kubectl finds its configuration (see [`config::load`]). Fails
+    /// with a kind (no kubeconfig, parse error, unknown context…) before any stream opens.
+    pub async fn connect(options: &KubeOptions) -> Result<Self, StreamError> {
+        Self::connect_in(options, &Environment::from_process()).await
+    }
+
+    /// [`Cluster::connect`] with the environment given rather than read from the process.
+    pub async fn connect_in(options: &KubeOptions, env: &Environment) -> Result<Self, StreamError> {
+        let kubeconfig = config::load(options.kubeconfig.as_deref(), env)?;
         Self::from_kubeconfig(kubeconfig, options.context.clone()).await
     }
 
     pub async fn from_kubeconfig(
         kubeconfig: Kubeconfig,
         context: Option<String>,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, StreamError> {
+        Self::from_kubeconfig_with(kubeconfig, context, Keepalive::default()).await
+    }
+
+    /// [`Cluster::from_kubeconfig`] with the keepalive given (tests use short ones).
+    pub async fn from_kubeconfig_with(
+        kubeconfig: Kubeconfig,
+        context: Option<String>,
+        keepalive: Keepalive,
+    ) -> Result<Self, StreamError> {
         ensure_crypto_provider();
-        let context_name = context
-            .clone()
-            .or_else(|| kubeconfig.current_context.clone())
-            .unwrap_or_default();
+        let mut resolved = config::resolve(&kubeconfig, context.as_deref())?;
         let options = KubeConfigOptions {
             context,
             ..KubeConfigOptions::default()
         };
+        let invalid = |what: &str, e: &dyn std::fmt::Display| {
+            StreamError::new(
+                ErrorKind::Config,
+                format!("{what} (context {:?}): {e}", resolved.context),
+            )
+        };
         let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
-            .map_err(|e| anyhow::anyhow!("invalid kubeconfig: {e}"))?;
-        // A tap is a long-running stream, and 503 means "viz missing" here, not "retry".
+            .map_err(|e| match e {
+                kube::config::KubeconfigError::ParseProxyUrl(_) => StreamError::new(
+                    ErrorKind::Proxy,
+                    format!("the proxy URL in HTTPS_PROXY or the kubeconfig's proxy-url is not a URL: {e}"),
+                ),
+                e => invalid("the kubeconfig cannot be used", &e),
+            })?;
+        // A tap is a long-running stream; retries are the reconnect loop's, which knows what a
+        // 503 means on the tap path.
         config.read_timeout = None;
         config.default_retry = false;
+        resolved.proxy = config
+            .proxy_url
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let default_namespace = config.default_namespace.clone();
-        let client = kube::Client::try_from(config)
-            .map_err(|e| anyhow::anyhow!("cannot build a kube client: {e}"))?;
+        let tap_client = client::tap_client(&config, keepalive)
+            .map_err(|e| errors::build_error(&e, &resolved))?;
+        let client = kube::Client::try_from(config).map_err(|e| match e {
+            kube::Error::ProxyProtocolUnsupported { .. } => {
+                StreamError::new(ErrorKind::Proxy, e.to_string())
+            }
+            e => errors::build_error(&e, &resolved),
+        })?;
         Ok(Self {
+            tap_client: tap_client.unwrap_or_else(|| client.clone()),
             client,
-            context: context_name,
+            context: resolved.context.clone(),
             default_namespace,
+            resolved,
         })
     }
 
@@ -140,13 +126,16 @@ impl Cluster {
     ) -> Result<(), TapError> {
         let request = http::Request::post(spec.path())
             .body(kube::client::Body::from(spec.body()))
-            .map_err(|e| TapError::Connect(e.to_string()))?;
-        let response = self
-            .client
-            .send(request)
-            .await
-            .map_err(|e| TapError::Connect(e.to_string()))?;
+            .map_err(|e| TapError::Connect {
+                kind: ErrorKind::Refused,
+                message: format!("cannot build the tap request: {e}"),
+            })?;
+        let response = match self.tap_client.send(request).await {
+            Ok(response) => response,
+            Err(e) => return Err(errors::connect_error(&e, &self.resolved).await),
+        };
         let status = response.status().as_u16();
+        let retry_after = errors::retry_after(response.headers(), Utc::now());
         let linkerd_error = response
             .headers()
             .get("linkerd-error")
@@ -158,7 +147,18 @@ impl Cluster {
         }
         if status != 200 {
             let text = read_limited(&mut body).await;
-            return Err(status_error(status, &text, spec));
+            if status == 404
+                && let Some(found) = self.other_tap_versions().await
+            {
+                return Err(TapError::TapApiVersion { found });
+            }
+            return Err(errors::status_error(
+                status,
+                &text,
+                retry_after,
+                spec,
+                &self.resolved.user,
+            ));
         }
         let _ = tx
             .send(SourceMsg::State {
@@ -175,7 +175,7 @@ impl Cluster {
                 () = tx.closed() => return Ok(()),
             };
             let Some(frame) = frame else { break };
-            let frame = frame.map_err(|e| TapError::Body(e.to_string()))?;
+            let frame = frame.map_err(|e| errors::body_error(&e, &self.resolved))?;
             let Ok(chunk) = frame.into_data() else {
                 continue;
             };
@@ -236,6 +236,29 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// After a 404 on the tap path: the versions of `tap.linkerd.io` the API server serves, when
+    /// it serves the group but not v1alpha1 (a Linkerd newer or older than meshtap knows).
+    async fn other_tap_versions(&self) -> Option<String> {
+        let request = http::Request::get("/apis/tap.linkerd.io")
+            .body(kube::client::Body::empty())
+            .ok()?;
+        let mut response = self.tap_client.send(request).await.ok()?;
+        if response.status() != http::StatusCode::OK {
+            return None;
+        }
+        let body = read_limited(response.body_mut()).await;
+        let group: serde_json::Value = serde_json::from_slice(&body).ok()?;
+        let versions: Vec<&str> = group
+            .get("versions")?
+            .as_array()?
+            .iter()
+            .filter_map(|v| v.get("version")?.as_str())
+            .collect();
+        (!versions.is_empty() && !versions.contains(&"v1alpha1")).then(|| versions.join(", "))
+    }
+}
+
 async fn send_batch(tx: &mpsc::Sender<SourceMsg>, batch: Vec<crate::model::event::TapEvent>) {
     if !batch.is_empty() {
         // A closed channel means the consumer is gone; the caller notices on its next send.
@@ -270,49 +293,6 @@ fn api_error_text(body: &[u8]) -> Option<String> {
     match frames::decode(&frame) {
         Ok(Frame::ApiError(text)) => Some(text),
         _ => None,
-    }
-}
-
-/// Turns a non-200 answer into an error, reading Kubernetes `Status` or the tap server's
-/// `{"error": ...}` JSON, whichever the body is.
-fn status_error(code: u16, body: &[u8], spec: &TapSpec) -> TapError {
-    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-    let field = |name: &str| {
-        json.as_ref()
-            .and_then(|j| j.get(name))
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
-    let message = field("message")
-        .or_else(|| field("error"))
-        .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string());
-    let message = if message.is_empty() {
-        http::StatusCode::from_u16(code)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .unwrap_or("no message")
-            .to_string()
-    } else {
-        message
-    };
-    match code {
-        401 => TapError::Unauthorized { message },
-        403 => {
-            let target = &spec.target;
-            let namespace_flag = if target.namespace.is_empty() {
-                String::new()
-            } else {
-                format!(" -n {}", target.namespace)
-            };
-            TapError::Forbidden {
-                message,
-                resource: format!("{}s", target.kind),
-                namespace_flag,
-            }
-        }
-        404 | 503 => TapError::VizMissing { code, message },
-        400..=499 => TapError::Refused { code, message },
-        _ => TapError::ServerError { code, message },
     }
 }
 

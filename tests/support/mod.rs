@@ -404,3 +404,100 @@ pub async fn headless_output(
     writer.finish().await.expect("flushed");
     (out.text(), String::from_utf8(err).expect("utf8"), outcome)
 }
+
+/// A TCP relay on loopback in front of a server. `freeze` makes every connection open so far go
+/// silent — bytes from the client are swallowed, nothing is answered, the sockets stay open —
+/// as a dead path (a vanished node, a NAT that dropped the flow) looks; later connections pass.
+pub struct Relay {
+    pub addr: std::net::SocketAddr,
+    frozen_below: Arc<std::sync::atomic::AtomicUsize>,
+    accepted: Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// At most this many connections through one relay.
+const RELAY_MAX_CONNECTIONS: usize = 16;
+
+impl Relay {
+    pub async fn start(target: std::net::SocketAddr) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let frozen_below = Arc::new(AtomicUsize::new(0));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (frozen, count) = (frozen_below.clone(), accepted.clone());
+        let task = tokio::spawn(async move {
+            for id in 0..RELAY_MAX_CONNECTIONS {
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                count.store(id + 1, Ordering::SeqCst);
+                let Ok(server) = tokio::net::TcpStream::connect(target).await else {
+                    return;
+                };
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                for (mut from, mut to) in [
+                    (
+                        Box::new(cr) as Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+                        Box::new(sw) as Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+                    ),
+                    (Box::new(sr), Box::new(cw)),
+                ] {
+                    let frozen = frozen.clone();
+                    tokio::spawn(async move {
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                        let mut buf = vec![0u8; 16 * 1024];
+                        loop {
+                            let n = match from.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => n,
+                            };
+                            if id < frozen.load(Ordering::SeqCst) {
+                                // Dead path: hold both sockets open, pass nothing on.
+                                std::future::pending::<()>().await;
+                            }
+                            if to.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        Self {
+            addr,
+            frozen_below,
+            accepted,
+            task,
+        }
+    }
+
+    /// Every connection accepted so far goes dead.
+    pub fn freeze(&self) {
+        use std::sync::atomic::Ordering;
+        self.frozen_below
+            .store(self.accepted.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The tap of `deploy/web` in `emojivoto`, built as meshtap builds one from its flags.
+pub fn deploy_web() -> meshtap::source::target::TapSpec {
+    meshtap::source::target::TapSpec {
+        target: meshtap::source::target::Resource::parse_target("deploy/web", "emojivoto")
+            .expect("target"),
+        label_selector: String::new(),
+        to: None,
+        http: meshtap::session::HttpMatch::default(),
+        max_rps: 100.0,
+        extract_headers: false,
+    }
+}
