@@ -16,4 +16,4 @@ pub mod stats;
 pub mod tui;
 pub mod ui;
 
-pub use run::{DEMO_TARGETS, Demo, run, spawn_streams, specs, start_demo};
+pub use run::{DEMO_TARGETS, Demo, proxy_spec, run, spawn_streams, specs, start_demo};

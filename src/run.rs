@@ -24,6 +24,7 @@ use crate::source::metrics_poll::{self, MetricsPoll, MetricsTarget};
 use crate::source::target::{Resource, TapSpec};
 
 pub use demo::{DEMO_TARGETS, Demo, start_demo};
+pub use proxy::proxy_spec;
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ui = match &cli.command {

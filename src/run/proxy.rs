@@ -8,7 +8,7 @@ use crate::cli::ProxyArgs;
 use crate::pipeline::outputs::Outputs;
 use crate::pipeline::{self, Sink, Source};
 use crate::session::{SOURCE_CHANNEL_BATCHES, SessionInfo};
-use crate::source::proxy::{self, ProxySpec};
+use crate::source::proxy::{self, ProxyMatch, ProxySpec, TlsFiles, Transport};
 
 pub async fn session(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     let sink = super::sink(args.output, &args.ui)?;
@@ -22,7 +22,7 @@ pub async fn session(args: ProxyArgs) -> anyhow::Result<ExitCode> {
                 || args.session.record.is_some()
         }
     };
-    let spec = ProxySpec::from_args(&args, headers);
+    let spec = proxy_spec(&args, headers);
     // Unreadable certificates or a bad address are argument errors: report them before starting.
     let channel = spec.channel()?;
     let name = spec.display();
@@ -41,4 +41,29 @@ pub async fn session(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         .tasks
         .push(tokio::spawn(proxy::tap(spec, channel, 0, reconnect, tx)));
     pipeline::run(source, sink, outputs).await
+}
+
+/// The spec `meshtap proxy` flags describe; `headers` asks the proxy to extract headers.
+pub fn proxy_spec(args: &ProxyArgs, headers: bool) -> ProxySpec {
+    let transport = match &args.ca {
+        Some(ca) if !args.plaintext => Transport::Tls(TlsFiles {
+            ca: ca.clone(),
+            client: args.cert.clone().zip(args.key.clone()),
+            server_name: args.server_name.clone(),
+        }),
+        _ => Transport::Plaintext,
+    };
+    ProxySpec {
+        addr: args.addr.clone(),
+        transport,
+        matches: ProxyMatch {
+            http: args.http.to_match(),
+            to_ports: args.to_port,
+            to_net: args.to_net,
+            destination_labels: args.to_labels.clone(),
+            route_labels: args.route_labels.clone(),
+        },
+        max_rps: args.max_rps,
+        extract_headers: headers,
+    }
 }

@@ -74,31 +74,6 @@ pub struct ProxySpec {
 }
 
 impl ProxySpec {
-    /// The spec `meshtap proxy` flags describe; `headers` asks the proxy to extract headers.
-    pub fn from_args(args: &crate::cli::ProxyArgs, headers: bool) -> Self {
-        let transport = match &args.ca {
-            Some(ca) if !args.plaintext => Transport::Tls(TlsFiles {
-                ca: ca.clone(),
-                client: args.cert.clone().zip(args.key.clone()),
-                server_name: args.server_name.clone(),
-            }),
-            _ => Transport::Plaintext,
-        };
-        Self {
-            addr: args.addr.clone(),
-            transport,
-            matches: ProxyMatch {
-                http: args.http.to_match(),
-                to_ports: args.to_port,
-                to_net: args.to_net,
-                destination_labels: args.to_labels.clone(),
-                route_labels: args.route_labels.clone(),
-            },
-            max_rps: args.max_rps,
-            extract_headers: headers,
-        }
-    }
-
     /// The `ObserveRequest` re-issued every window.
     pub fn observe_request(&self) -> ObserveRequest {
         request::observe_request(

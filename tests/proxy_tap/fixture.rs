@@ -61,7 +61,7 @@ pub fn parse(argv: &[&str]) -> ProxySpec {
     let Some(Command::Proxy(args)) = cli.command else {
         panic!("not a proxy command");
     };
-    ProxySpec::from_args(&args, args.output.is_none())
+    meshtap::proxy_spec(&args, args.output.is_none())
 }
 
 /// Runs the tap until `enough` says stop or the stream fails; returns the events and the
