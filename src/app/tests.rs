@@ -345,3 +345,56 @@ fn panes_cycle_and_keys_resolve_by_context() {
     state.handle(Action::NextPane, at(0));
     assert_eq!(state.pane, Pane::Requests);
 }
+
+/// A replay runs on the capture's clock: a request whose end comes in a later batch is still
+/// waiting, not expired, however old the capture is by the wall clock.
+#[test]
+fn a_replay_does_not_expire_old_requests_on_the_wall_clock() {
+    let mut state = state(100);
+    state.clock = crate::session::Clock::new(crate::session::ClockKind::Event);
+    let events = request(7, 200);
+    let (first, rest) = events.split_at(1);
+    state.ingest(SourceMsg::Events(first.to_vec()), at(0));
+    // A year of wall clock later, the capture's own time has not moved.
+    let wall = at(0) + TimeDelta::days(365);
+    state.tick(wall);
+    assert_eq!(
+        state.store.stats().expired,
+        0,
+        "nothing expires on the wall clock"
+    );
+    state.ingest(SourceMsg::Events(rest.to_vec()), wall);
+    let request = state.store.requests().front().expect("one request");
+    assert!(!request.is_open(), "the request finished normally");
+    assert_eq!(state.store.len(), 1, "no orphan twin");
+
+    // The same on the wall clock (a live source): the request expires.
+    let mut live = self::state(100);
+    live.ingest(SourceMsg::Events(first.to_vec()), at(0));
+    live.tick(wall);
+    assert_eq!(live.store.stats().expired, 1);
+}
+
+/// `--redact-header NAME` reaches the detail pane: the one redactor masks it there too.
+#[test]
+fn the_detail_pane_masks_what_the_session_redacts() {
+    let mut events = request(1, 200);
+    if let Some(HttpEvent::RequestInit(init)) = &mut events[0].http {
+        init.headers.push(crate::model::event::Header {
+            name: "x-api-key".into(),
+            value: crate::model::event::HeaderValue::Str("s3cret".into()),
+        });
+    }
+    let mut store = Store::new(10);
+    for event in events {
+        store.ingest(event);
+    }
+    let request = store.requests().front().expect("request");
+    let text = |redactor: &crate::session::Redactor| {
+        format!("{:?}", super::detail::nodes(request, redactor, false))
+    };
+    assert!(text(&crate::session::Redactor::default()).contains("s3cret"));
+    let redactor = crate::session::Redactor::new(true, vec!["X-Api-Key".into()]);
+    assert!(!text(&redactor).contains("s3cret"));
+    assert!(format!("{:?}", super::detail::nodes(request, &redactor, true)).contains("s3cret"));
+}
