@@ -144,19 +144,21 @@ wait_for '^done-42$' "the shell to answer"
 step "replay a capture and export it from the UI"
 timeout 20 "$BIN" demo --seed 2 --rate 400 -o ndjson 2>/dev/null | head -n 300 >"$WORK/capture.ndjson" || true
 [[ -s $WORK/capture.ndjson ]] || fail "meshtap demo -o ndjson wrote nothing"
-tm send-keys -t "$SESSION" "clear; '$BIN' replay '$WORK/capture.ndjson' --export '$WORK/quit.ndjson' 2>'$WORK/stderr'; echo exit=\$?" Enter
+tm send-keys -t "$SESSION" "clear; '$BIN' replay '$WORK/capture.ndjson' --export '$WORK/quit.ndjson' --record '$WORK/ui.rec' --stats 2>'$WORK/stderr'; echo exit=\$?" Enter
 wait_for "replay .*capture.ndjson" "the replay session in the status bar"
 wait_for "$ROW" "replayed rows"
 tm send-keys -t "$SESSION" :
 tm send-keys -t "$SESSION" -l "export $WORK/ui.har --format har"
 tm send-keys -t "$SESSION" Enter
-wait_for 'exported [0-9]+ requests to .*ui.har \(har\)' "the export message"
+wait_for 'exported [0-9]+ requests to .*ui.har \(har\)' "the export message (written off the UI task)"
 tm send-keys -t "$SESSION" q
 wait_for '^exit=0$' "the replay to exit with status 0"
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['log']['entries'], 'no entries'" "$WORK/ui.har" \
     || fail "the HAR export is not valid"
 grep -q 'exported [0-9]* requests to .*quit.ndjson' "$WORK/stderr" || fail "--export at quit did not report"
 [[ $(wc -l <"$WORK/quit.ndjson") -gt 1 ]] || fail "--export at quit wrote no requests"
+grep -q '^requests joined' "$WORK/stderr" || fail "--stats printed nothing after the UI closed"
+[[ $("$BIN" replay "$WORK/ui.rec" -o ndjson | wc -l) -gt 1 ]] || fail "the UI's --record does not replay"
 : >"$WORK/stderr"
 
 if [[ -s $WORK/stderr ]]; then
