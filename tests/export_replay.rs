@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use meshtap::capture::CaptureRecord;
 use meshtap::export::Redactor;
 use meshtap::export::file::{CaptureHeader, ExportError, ExportFormat, ExportOptions, export};
 use meshtap::export::{linkerd_json, ndjson};
@@ -83,10 +84,44 @@ fn header() -> CaptureHeader {
     }
 }
 
-async fn replayed(path: &Path) -> (ReplayFormat, Store, replay::Loaded) {
+/// Everything a replay sent.
+struct Loaded {
+    events: Vec<TapEvent>,
+    warnings: Vec<String>,
+    skipped: usize,
+    capture: Option<CaptureRecord>,
+}
+
+/// Plays an opened file at full speed and collects what it sends.
+async fn play_all(opened: replay::Opened) -> Loaded {
+    let capture = opened.loaded.capture.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let player = tokio::spawn(replay::play(opened, Speed::Max, tx));
+    let (mut events, mut warnings) = (Vec::new(), Vec::new());
+    for _ in 0..1_000_000 {
+        match tokio::time::timeout(TEST_TIMEOUT, rx.recv()).await.unwrap() {
+            Some(SourceMsg::Warning { message, .. }) => warnings.push(message),
+            Some(SourceMsg::Events(batch)) => events.extend(batch),
+            Some(SourceMsg::State { .. } | SourceMsg::Metrics(_)) => {}
+            None => break,
+        }
+    }
+    let report = player.await.unwrap();
+    assert_eq!(report.events, events.len());
+    Loaded {
+        events,
+        warnings,
+        skipped: report.skipped,
+        capture,
+    }
+}
+
+async fn replayed(path: &Path) -> (ReplayFormat, Store, Loaded) {
     let opened = replay::open(path).await.unwrap();
-    let store = store_of(opened.loaded.events.clone());
-    (opened.format, store, opened.loaded)
+    let format = opened.format;
+    let loaded = play_all(opened).await;
+    let store = store_of(loaded.events.clone());
+    (format, store, loaded)
 }
 
 /// What must survive a round trip, keyed by the request's join key.
@@ -601,9 +636,10 @@ async fn a_speed_factor_reproduces_the_gaps() {
         &options(ExportFormat::Ndjson, true),
     )
     .unwrap();
+    let (_, _, loaded) = replayed(&path).await;
+    let first = loaded.events.first().unwrap().arrived;
+    let last = loaded.events.last().unwrap().arrived;
     let opened = replay::open(&path).await.unwrap();
-    let first = opened.loaded.events.first().unwrap().arrived;
-    let last = opened.loaded.events.last().unwrap().arrived;
     let span = (last - first).to_std().unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let started = std::time::Instant::now();
