@@ -92,7 +92,7 @@ mod tests {
         assert_eq!(serde_json::to_string(&millis(d)).ok().as_deref(), Some("6.469734"));
         // The old computation, for contrast: two roundings give float noise.
         assert_ne!(d.as_secs_f64() * 1000.0, millis(d));
-        for nanos in [0, 1, 999, 1_000_000, 1_234_567_891, 86_400_000_000_001] {
+        for nanos in [0, 1_000, 999_999, 1_000_000, 1_234_567_891, 86_400_000_000_001] {
             let d = Duration::from_nanos(nanos);
             let text = serde_json::to_string(&millis(d)).unwrap_or_default();
             let digits = format!("{}.{:06}", nanos / 1_000_000, nanos % 1_000_000);
