@@ -278,6 +278,31 @@ async fn the_ndjson_header_describes_the_capture() {
     assert_eq!(loaded.capture.unwrap().context, "demo");
 }
 
+/// Durations are written from integer nanoseconds: `6.469734`, never `6.469734000000001`, and
+/// exactly the nanoseconds the proxy measured.
+#[test]
+fn ndjson_durations_print_exactly() {
+    let original = demo_store();
+    let redactor = Redactor::new(false, Vec::new());
+    let mut checked = 0;
+    for request in original.requests() {
+        let mut line = Vec::new();
+        ndjson::write_request(&mut line, request, &redactor).unwrap();
+        let line = String::from_utf8(line).unwrap();
+        let Some(latency) = request.latency() else {
+            continue;
+        };
+        let field = line.split("\"latency_ms\":").nth(1).unwrap();
+        let text = &field[..field.find(',').unwrap()];
+        let nanos = latency.as_nanos();
+        let exact = format!("{}.{:06}", nanos / 1_000_000, nanos % 1_000_000);
+        let exact = exact.trim_end_matches('0').trim_end_matches('.');
+        assert_eq!(text.trim_end_matches(".0"), exact, "{line}");
+        checked += 1;
+    }
+    assert!(checked > 300, "{checked} latencies checked");
+}
+
 #[tokio::test]
 async fn linkerd_json_export_matches_linkerd_golden_bytes() {
     let events = model_events(golden_events());
