@@ -38,7 +38,6 @@ pub struct HeaderLine {
     pub meshtap_capture: CaptureRecord,
 }
 
-
 /// A timestamp as every file writes it: RFC 3339, UTC, microseconds.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -89,10 +88,23 @@ mod tests {
     #[test]
     fn milliseconds_print_exactly() {
         let d = Duration::from_nanos(6_469_734);
-        assert_eq!(serde_json::to_string(&millis(d)).ok().as_deref(), Some("6.469734"));
+        assert_eq!(
+            serde_json::to_string(&millis(d)).ok().as_deref(),
+            Some("6.469734")
+        );
         // The old computation, for contrast: two roundings give float noise.
-        assert_ne!(d.as_secs_f64() * 1000.0, millis(d));
-        for nanos in [0, 1_000, 999_999, 1_000_000, 1_234_567_891, 86_400_000_000_001] {
+        assert_ne!(
+            serde_json::to_string(&(d.as_secs_f64() * 1000.0)).ok(),
+            serde_json::to_string(&millis(d)).ok()
+        );
+        for nanos in [
+            0,
+            1_000,
+            999_999,
+            1_000_000,
+            1_234_567_891,
+            86_400_000_000_001,
+        ] {
             let d = Duration::from_nanos(nanos);
             let text = serde_json::to_string(&millis(d)).unwrap_or_default();
             let digits = format!("{}.{:06}", nanos / 1_000_000, nanos % 1_000_000);

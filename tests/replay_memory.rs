@@ -10,7 +10,7 @@ mod support;
 
 use std::io::Write as _;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use meshtap::demo::mesh::Mesh;
@@ -29,7 +29,7 @@ use support::TEST_TIMEOUT;
 static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
 
 /// The counters are global: measurements take turns.
-static TURN: Mutex<()> = Mutex::new(());
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The consumer's store bound, in requests.
 const STORE_REQUESTS: usize = 2_000;
@@ -78,7 +78,7 @@ fn ndjson_export(path: &Path, bytes: usize) -> usize {
             break;
         }
         session.advance(TICK_NS, &mut buf);
-        now += chrono::Duration::nanoseconds(TICK_NS as i64);
+        now += chrono::Duration::from_std(std::time::Duration::from_nanos(TICK_NS)).unwrap();
         while buf.len() >= 4 {
             let len = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
             let frame = buf.split_to(4 + len);
@@ -133,15 +133,24 @@ async fn replay_peak(path: &Path) -> (usize, usize) {
 
 async fn bounded(path_of: impl Fn(usize) -> std::path::PathBuf, write: fn(&Path, usize) -> usize) {
     // Writing the other test's file allocates too.
-    let _turn = TURN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = TURN.lock().await;
     let mut peaks = Vec::new();
     for megabytes in [12, 48] {
         let path = path_of(megabytes);
         let size = write(&path, megabytes * 1024 * 1024);
         let (peak, events) = replay_peak(&path).await;
-        eprintln!("{}: {size} bytes, {events} events, peak {peak} bytes", path.display());
-        assert!(events / 3 > STORE_REQUESTS, "the file overflows the store: {events}");
-        assert!(peak < BUDGET_BYTES, "peak {peak} bytes for a {size}-byte file");
+        eprintln!(
+            "{}: {size} bytes, {events} events, peak {peak} bytes",
+            path.display()
+        );
+        assert!(
+            events / 3 > STORE_REQUESTS,
+            "the file overflows the store: {events}"
+        );
+        assert!(
+            peak < BUDGET_BYTES,
+            "peak {peak} bytes for a {size}-byte file"
+        );
         peaks.push(peak);
     }
     // A file four times larger: not even a quarter more memory.
@@ -157,5 +166,9 @@ async fn a_recording_replays_in_memory_bounded_by_the_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ndjson_export_replays_in_memory_bounded_by_the_store() {
     let dir = tempfile::tempdir().unwrap();
-    bounded(|mb| dir.path().join(format!("capture-{mb}.ndjson")), ndjson_export).await;
+    bounded(
+        |mb| dir.path().join(format!("capture-{mb}.ndjson")),
+        ndjson_export,
+    )
+    .await;
 }

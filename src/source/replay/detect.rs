@@ -67,7 +67,10 @@ mod tests {
     #[test]
     fn formats_are_recognised_by_content() {
         let whole = |head: &[u8]| detect(head, true);
-        assert_eq!(whole(b"{\"log\": {\"entries\": []}}"), Some(ReplayFormat::Har));
+        assert_eq!(
+            whole(b"{\"log\": {\"entries\": []}}"),
+            Some(ReplayFormat::Har)
+        );
         assert_eq!(
             whole(b"{\"meshtap_capture\": {}}\n"),
             Some(ReplayFormat::Ndjson)

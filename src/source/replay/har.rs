@@ -7,10 +7,10 @@ use std::io::{self, BufReader, Read};
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use super::ReplayError;
 use super::read::READ_CHUNK_BYTES;
 use super::records;
 use super::sink::Sink;
-use super::ReplayError;
 use crate::capture::har::Entry;
 
 /// Reads a HAR document from `input` into `sink`.

@@ -146,11 +146,11 @@ mod tests {
         let mut out = Vec::new();
         // A request from 0 s to 30 s, then requests a little out of order, one sharing a time.
         reorder.push(vec![at(0, 1), at(30, 2)], &mut out);
-        reorder.push(vec![at(5, 3), at(6, 4)], &mut out);
+        reorder.push(vec![at(4, 3), at(6, 4)], &mut out);
         reorder.push(vec![at(3, 5), at(6, 6)], &mut out);
         assert!(out.is_empty(), "nothing is due yet: {:?}", tags(&out));
         reorder.push(vec![at(11, 7)], &mut out);
-        assert_eq!(tags(&out), [(0, 1), (3, 5), (5, 3), (6, 4), (6, 6)]);
+        assert_eq!(tags(&out), [(0, 1), (3, 5), (4, 3), (6, 4), (6, 6)]);
         reorder.drain(&mut out);
         assert_eq!(tags(&out[5..]), [(11, 7), (30, 2)]);
         assert_eq!(reorder.late, 0);

@@ -50,8 +50,8 @@ pub struct Sink {
 
 impl Sink {
     pub fn new(name: String, format: ReplayFormat, ready: Ready, out: mpsc::Sender<Batch>) -> Self {
-        let reorder = matches!(format, ReplayFormat::Ndjson | ReplayFormat::Har)
-            .then(Reorder::default);
+        let reorder =
+            matches!(format, ReplayFormat::Ndjson | ReplayFormat::Har).then(Reorder::default);
         Self {
             interner: Interner::default(),
             capture: None,
@@ -104,12 +104,12 @@ impl Sink {
     /// The file cannot be read on: before anything was sent that is `open`'s error; after, the
     /// events read so far stand and the error is the last warning.
     pub fn fail(&mut self, error: ReplayError) {
-        if self.events == 0 {
-            if let Some(ready) = self.ready.take() {
-                let _ = ready.send(Err(error));
-                self.closed = true;
-                return;
-            }
+        if self.events == 0
+            && let Some(ready) = self.ready.take()
+        {
+            let _ = ready.send(Err(error));
+            self.closed = true;
+            return;
         }
         self.skip(error.to_string());
     }
@@ -167,18 +167,18 @@ impl Sink {
                 .warnings
                 .push(format!("… and {more} more malformed records skipped"));
         }
-        if self.events == 0 {
-            if let Some(ready) = self.ready.take() {
-                let _ = ready.send(Err(ReplayError::NothingLoaded {
-                    name: self.name.clone(),
-                    skipped,
-                    first: self
-                        .first_warning
-                        .take()
-                        .unwrap_or_else(|| "no events".to_string()),
-                }));
-                return;
-            }
+        if self.events == 0
+            && let Some(ready) = self.ready.take()
+        {
+            let _ = ready.send(Err(ReplayError::NothingLoaded {
+                name: self.name.clone(),
+                skipped,
+                first: self
+                    .first_warning
+                    .take()
+                    .unwrap_or_else(|| "no events".to_string()),
+            }));
+            return;
         }
         self.flush();
     }

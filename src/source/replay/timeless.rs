@@ -93,7 +93,10 @@ pub fn linkerd_json(
         object.extend_from_slice(line);
         object.push(b'\n');
         if object.len() > read::MAX_LINE_BYTES {
-            sink.skip(format!("line {first}: an object longer than {} bytes", read::MAX_LINE_BYTES));
+            sink.skip(format!(
+                "line {first}: an object longer than {} bytes",
+                read::MAX_LINE_BYTES
+            ));
             object.clear();
         }
         !sink.closed
