@@ -1,6 +1,7 @@
 //! meshtap: a terminal UI for live Linkerd service-mesh traffic.
 
 pub mod app;
+pub mod capture;
 pub mod cli;
 pub mod demo;
 pub mod export;

@@ -11,6 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use meshtap::capture::CaptureRecord;
+use meshtap::session::Redactor;
 use meshtap::export::file::{CaptureHeader, ExportError, ExportFormat, ExportOptions, export};
 use meshtap::export::{linkerd_json, ndjson};
 use meshtap::model::event::TapEvent;
@@ -19,7 +21,6 @@ use meshtap::model::request::Request;
 use meshtap::model::routes::{Grouping, RouteTable, Window};
 use meshtap::model::store::Store;
 use meshtap::proto::tap;
-use meshtap::session::Redactor;
 use meshtap::session::SourceMsg;
 use meshtap::source::replay::{self, ReplayError, ReplayFormat, Speed};
 use meshtap::source::wire::{self, Interner};
@@ -83,10 +84,44 @@ fn header() -> CaptureHeader {
     }
 }
 
-async fn replayed(path: &Path) -> (ReplayFormat, Store, replay::Loaded) {
+/// Everything a replay sent.
+struct Loaded {
+    events: Vec<TapEvent>,
+    warnings: Vec<String>,
+    skipped: usize,
+    capture: Option<CaptureRecord>,
+}
+
+/// Plays an opened file at full speed and collects what it sends.
+async fn play_all(opened: replay::Opened) -> Loaded {
+    let capture = opened.loaded.capture.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let player = tokio::spawn(replay::play(opened, Speed::Max, tx));
+    let (mut events, mut warnings) = (Vec::new(), Vec::new());
+    for _ in 0..1_000_000 {
+        match tokio::time::timeout(TEST_TIMEOUT, rx.recv()).await.unwrap() {
+            Some(SourceMsg::Warning { message, .. }) => warnings.push(message),
+            Some(SourceMsg::Events(batch)) => events.extend(batch),
+            Some(SourceMsg::State { .. } | SourceMsg::Metrics(_)) => {}
+            None => break,
+        }
+    }
+    let report = player.await.unwrap();
+    assert_eq!(report.events, events.len());
+    Loaded {
+        events,
+        warnings,
+        skipped: report.skipped,
+        capture,
+    }
+}
+
+async fn replayed(path: &Path) -> (ReplayFormat, Store, Loaded) {
     let opened = replay::open(path).await.unwrap();
-    let store = store_of(opened.loaded.events.clone());
-    (opened.format, store, opened.loaded)
+    let format = opened.format;
+    let loaded = play_all(opened).await;
+    let store = store_of(loaded.events.clone());
+    (format, store, loaded)
 }
 
 /// What must survive a round trip, keyed by the request's join key.
@@ -241,6 +276,31 @@ async fn the_ndjson_header_describes_the_capture() {
     assert_eq!(text.lines().count(), original.len() + 1);
     let (_, _, loaded) = replayed(&path).await;
     assert_eq!(loaded.capture.unwrap().context, "demo");
+}
+
+/// Durations are written from integer nanoseconds: `6.469734`, never `6.469734000000001`, and
+/// exactly the nanoseconds the proxy measured.
+#[test]
+fn ndjson_durations_print_exactly() {
+    let original = demo_store();
+    let redactor = Redactor::new(false, Vec::new());
+    let mut checked = 0;
+    for request in original.requests() {
+        let mut line = Vec::new();
+        ndjson::write_request(&mut line, request, &redactor).unwrap();
+        let line = String::from_utf8(line).unwrap();
+        let Some(latency) = request.latency() else {
+            continue;
+        };
+        let field = line.split("\"latency_ms\":").nth(1).unwrap();
+        let text = &field[..field.find(',').unwrap()];
+        let nanos = latency.as_nanos();
+        let exact = format!("{}.{:06}", nanos / 1_000_000, nanos % 1_000_000);
+        let exact = exact.trim_end_matches('0').trim_end_matches('.');
+        assert_eq!(text.trim_end_matches(".0"), exact, "{line}");
+        checked += 1;
+    }
+    assert!(checked > 300, "{checked} latencies checked");
 }
 
 #[tokio::test]
@@ -601,9 +661,10 @@ async fn a_speed_factor_reproduces_the_gaps() {
         &options(ExportFormat::Ndjson, true),
     )
     .unwrap();
+    let (_, _, loaded) = replayed(&path).await;
+    let first = loaded.events.first().unwrap().arrived;
+    let last = loaded.events.last().unwrap().arrived;
     let opened = replay::open(&path).await.unwrap();
-    let first = opened.loaded.events.first().unwrap().arrived;
-    let last = opened.loaded.events.last().unwrap().arrived;
     let span = (last - first).to_std().unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let started = std::time::Instant::now();

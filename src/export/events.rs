@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::capture::response_arrived;
 use crate::model::event::{HttpEvent, TapEvent};
 use crate::model::request::Request;
 
@@ -27,13 +28,12 @@ pub fn events_of(request: &Request) -> Vec<TapEvent> {
         events.push(event(HttpEvent::RequestInit(init.clone()), request.started));
     }
     if let Some(response) = &request.response {
-        // An orphan's first event is its response: it arrived when the request was first seen.
-        let arrived = match (&request.init, response.since_request_init) {
-            (Some(_), Some(latency)) => after(request.started, latency),
-            _ => request.started,
-        };
-        // Never after the end: replayed in time order, a late response would start an orphan.
-        let arrived = request.ended_at.map_or(arrived, |end| arrived.min(end));
+        let arrived = response_arrived(
+            request.started,
+            response.since_request_init,
+            request.init.is_some(),
+            request.ended_at,
+        );
         events.push(event(HttpEvent::ResponseInit(response.clone()), arrived));
     }
     if let Some(end) = &request.end {
@@ -41,14 +41,6 @@ pub fn events_of(request: &Request) -> Vec<TapEvent> {
         events.push(event(HttpEvent::ResponseEnd(end.clone()), arrived));
     }
     events
-}
-
-/// `t + d`, saturating instead of overflowing on absurd durations.
-pub fn after(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
-    chrono::Duration::from_std(d)
-        .ok()
-        .and_then(|d| t.checked_add_signed(d))
-        .unwrap_or(t)
 }
 
 /// Every event of `requests`, ordered by arrival (stable, so one request's events keep their

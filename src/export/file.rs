@@ -5,12 +5,12 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
 
-use super::ndjson::{self, NDJSON_VERSION};
-use super::{events, har, linkerd_json};
+use super::{events, har, linkerd_json, ndjson};
 use crate::session::Redactor;
+use crate::capture::ndjson::NDJSON_VERSION;
+use crate::capture::{CaptureRecord, HeaderLine, rfc3339};
 
 use crate::files;
 use crate::model::request::Request;
@@ -78,34 +78,6 @@ impl CaptureHeader {
     }
 }
 
-/// The capture description as written: the NDJSON header line's `meshtap_capture` object, and
-/// `log._meshtap` in a HAR export.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CaptureRecord {
-    pub format: String,
-    pub version: u32,
-    pub meshtap_version: String,
-    pub targets: Vec<String>,
-    pub context: String,
-    pub filter: Option<String>,
-    pub sampling: String,
-    pub started: Option<String>,
-    pub ended: Option<String>,
-    /// Requests in the file.
-    pub requests: u64,
-    pub evicted: u64,
-    /// Requests in the file that never ended (still open at export, or expired).
-    pub never_ended: u64,
-    /// Whether sensitive header values were replaced by `<redacted>`.
-    pub redacted: bool,
-}
-
-/// The NDJSON header line: `{"meshtap_capture": {…}}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeaderLine {
-    pub meshtap_capture: CaptureRecord,
-}
-
 impl CaptureRecord {
     pub fn new(
         format: &str,
@@ -113,7 +85,6 @@ impl CaptureRecord {
         requests: &[&Request],
         options: &ExportOptions,
     ) -> Self {
-        let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
         let started = header
             .started
             .or_else(|| requests.iter().map(|r| r.started).min());
@@ -131,8 +102,8 @@ impl CaptureRecord {
             context: header.context.clone(),
             filter: header.filter.clone().filter(|_| options.filtered),
             sampling: header.sampling.clone(),
-            started: started.map(time),
-            ended: ended.map(time),
+            started: started.map(rfc3339),
+            ended: ended.map(rfc3339),
             requests: requests.len() as u64,
             evicted: header.evicted,
             never_ended: requests.iter().filter(|r| r.end.is_none()).count() as u64,

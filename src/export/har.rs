@@ -9,139 +9,19 @@
 //! The document is streamed: entries are written one per line as they come, so exporting a full
 //! store does not build the whole document in memory.
 
-use std::collections::BTreeMap;
 use std::io;
 
 use base64::Engine as _;
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::file::CaptureRecord;
-use super::ndjson::{EndpointRecord, HeaderRecord, IdentityRecord, RequestRecord, StreamIdRecord};
+use crate::session::Redactor;
+use crate::capture::har::{
+    BASE64, Content, Entry, HarHeader, HarRequest, HarResponse, MeshtapFields, NameValue, Timings,
+};
+use crate::capture::ndjson::RequestRecord;
+use crate::capture::{CaptureRecord, rfc3339};
 use crate::model::event::{Header, HeaderValue};
 use crate::model::request::Request;
-use crate::session::Redactor;
-
-/// `_encoding` of a header whose value is base64 of binary bytes.
-pub const BASE64: &str = "base64";
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Entry {
-    pub started_date_time: String,
-    /// Milliseconds: the sum of the timings, as HAR defines it.
-    pub time: f64,
-    pub request: HarRequest,
-    pub response: HarResponse,
-    #[serde(default)]
-    pub cache: serde_json::Map<String, serde_json::Value>,
-    pub timings: Timings,
-    #[serde(
-        rename = "serverIPAddress",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub server_ip_address: Option<String>,
-    #[serde(rename = "_meshtap", default, skip_serializing_if = "Option::is_none")]
-    pub meshtap: Option<MeshtapFields>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HarRequest {
-    pub method: String,
-    pub url: String,
-    pub http_version: String,
-    #[serde(default)]
-    pub headers: Vec<HarHeader>,
-    #[serde(default)]
-    pub query_string: Vec<NameValue>,
-    #[serde(default)]
-    pub cookies: Vec<NameValue>,
-    pub headers_size: i64,
-    pub body_size: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HarResponse {
-    /// 0 when no response arrived.
-    pub status: u32,
-    pub status_text: String,
-    pub http_version: String,
-    #[serde(default)]
-    pub headers: Vec<HarHeader>,
-    #[serde(default)]
-    pub cookies: Vec<NameValue>,
-    pub content: Content,
-    #[serde(rename = "redirectURL", default)]
-    pub redirect_url: String,
-    pub headers_size: i64,
-    pub body_size: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Content {
-    pub size: i64,
-    #[serde(default)]
-    pub mime_type: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Timings {
-    pub send: f64,
-    pub wait: f64,
-    pub receive: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NameValue {
-    pub name: String,
-    pub value: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HarHeader {
-    pub name: String,
-    pub value: String,
-    /// `base64` when the value was binary.
-    #[serde(rename = "_encoding", default, skip_serializing_if = "Option::is_none")]
-    pub encoding: Option<String>,
-}
-
-/// What only meshtap knows about an entry. Durations are exact here; HAR's timings are 0 where
-/// unknown because HAR does not allow -1 for them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MeshtapFields {
-    pub seq: u64,
-    pub direction: String,
-    pub id: StreamIdRecord,
-    /// `done`, `waiting`, `streaming` or `expired`.
-    pub phase: String,
-    pub source: EndpointRecord,
-    pub destination: EndpointRecord,
-    pub identity: IdentityRecord,
-    pub route: BTreeMap<String, String>,
-    /// `:authority` and `:path` as the proxy saw them; `null` when no request-init event was
-    /// seen (HAR's method and URL are then placeholders).
-    pub authority: Option<String>,
-    pub path: Option<String>,
-    /// The method as the proxy sent it; `null` when it sent none (HAR's method then says GET).
-    pub method: Option<String>,
-    pub scheme: Option<String>,
-    pub status: Option<u32>,
-    pub grpc_status: Option<u32>,
-    pub grpc_status_name: Option<String>,
-    pub reset_code: Option<u32>,
-    pub latency_ms: Option<f64>,
-    pub duration_ms: Option<f64>,
-    pub stream_ms: Option<f64>,
-    pub response_bytes: Option<u64>,
-    pub ended: Option<String>,
-    pub success: Option<bool>,
-    pub trailers: Vec<HeaderRecord>,
-}
 
 fn headers(headers: &[Header], redactor: &Redactor) -> Vec<HarHeader> {
     headers
@@ -227,7 +107,7 @@ pub fn entry(request: &Request, redactor: &Redactor) -> Entry {
         receive: record.stream_ms.unwrap_or(0.0),
     };
     Entry {
-        started_date_time: time(request.started),
+        started_date_time: rfc3339(request.started),
         time: timings.send + timings.wait + timings.receive,
         request: HarRequest {
             // HAR requires a method; Linkerd's CLI prints GET for a missing one too.
@@ -288,10 +168,6 @@ pub fn entry(request: &Request, redactor: &Redactor) -> Entry {
             trailers: record.trailers,
         }),
     }
-}
-
-fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 /// Writes a whole HAR document; returns the number of entries. `capture` describes the capture

@@ -7,30 +7,36 @@
 //! are laid out from the replay's start using each response's `sinceRequestInit` — and sent in
 //! arrival order, as fast as the consumer takes them or at a multiple of the original pace.
 //! A malformed line or entry is reported and skipped; the rest loads.
+//!
+//! Files are streamed, never held: a reader thread reads large chunks and sends batches a few at
+//! a time (`READ_AHEAD_BATCHES`), so memory is bounded by the consumer's store, not the file.
+//! Formats that hold whole requests (NDJSON, HAR) pass a reorder window (`REORDER_WINDOW`).
 
+mod detect;
+mod har;
 mod linkerd;
 mod pace;
+mod read;
 mod records;
+mod reorder;
+mod sink;
 mod timeless;
 
 use std::io;
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use tokio::io::AsyncReadExt as _;
-use tokio::sync::mpsc;
+use chrono::Utc;
+use tokio::sync::{mpsc, oneshot};
 
-use super::frames;
-use super::wire::Interner;
-use crate::export::file::{CaptureRecord, HeaderLine};
-use crate::export::har::Entry;
-use crate::export::ndjson::RequestRecord;
-use crate::model::event::TapEvent;
+use crate::capture::CaptureRecord;
 use crate::session::{SourceMsg, StreamState};
 
-/// Largest input read: the whole file is held while it is parsed and sorted.
-pub const MAX_REPLAY_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+pub use detect::{HEAD_BYTES, detect};
+pub use read::{MAX_LINE_BYTES, READ_CHUNK_BYTES};
+pub use reorder::{REORDER_MAX_EVENTS, REORDER_WINDOW};
+pub use sink::READ_AHEAD_BATCHES;
+
 /// Malformed lines reported one by one; beyond this only a count is reported, so a wrong file
 /// cannot flood the status bar.
 pub const MAX_WARNINGS: usize = 100;
@@ -87,8 +93,6 @@ pub enum ReplayError {
     Read { name: String, source: io::Error },
     #[error("{name} is empty: nothing to replay")]
     Empty { name: String },
-    #[error("{name} is larger than {MAX_REPLAY_BYTES} bytes; split it first")]
-    TooLarge { name: String },
     #[error(
         "{name} is not something meshtap can replay: expected meshtap NDJSON, `linkerd viz tap \
          -o json` output, HAR, or a recorded tap stream"
@@ -104,174 +108,6 @@ pub enum ReplayError {
     },
 }
 
-/// What a file held, parsed and dated, in arrival order.
-#[derive(Debug, Default)]
-pub struct Loaded {
-    pub events: Vec<TapEvent>,
-    /// One per malformed line, entry or frame (at most `MAX_WARNINGS`, then a count).
-    pub warnings: Vec<String>,
-    pub skipped: usize,
-    pub capture: Option<CaptureRecord>,
-}
-
-impl Loaded {
-    pub(crate) fn skip(&mut self, message: String) {
-        self.skipped += 1;
-        if self.warnings.len() < MAX_WARNINGS {
-            self.warnings.push(message);
-        }
-    }
-}
-
-/// Which format `bytes` hold.
-pub fn detect(bytes: &[u8]) -> Option<ReplayFormat> {
-    // A frame header is a length under 16 MiB, so its fourth byte is 0 (or 1 for exactly
-    // 16 MiB); text never starts like that, so the two cannot be confused.
-    if let Some(header) = bytes.get(..4) {
-        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        if len <= frames::MAX_FRAME_BYTES && header[3] <= 1 {
-            return Some(ReplayFormat::Framed);
-        }
-    }
-    let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let mut stream = serde_json::Deserializer::from_slice(text).into_iter::<serde_json::Value>();
-    let Some(Ok(serde_json::Value::Object(first))) = stream.next() else {
-        // The first line may be malformed NDJSON: look for a record on the lines after it.
-        let mut lines = text.split(|b| *b == b'\n').skip(1);
-        return lines
-            .any(|line| serde_json::from_slice::<RequestRecord>(line).is_ok())
-            .then_some(ReplayFormat::Ndjson);
-    };
-    if first.contains_key("log") {
-        Some(ReplayFormat::Har)
-    } else if first.contains_key("meshtap_capture") || first.contains_key("phase") {
-        Some(ReplayFormat::Ndjson)
-    } else if linkerd::looks_like_event(&first) {
-        Some(ReplayFormat::LinkerdJson)
-    } else {
-        None
-    }
-}
-
-/// Parses a whole input. `start` dates the events of formats without timestamps.
-pub fn load(
-    name: &str,
-    bytes: &[u8],
-    start: DateTime<Utc>,
-) -> Result<(ReplayFormat, Loaded), ReplayError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ReplayError::Empty {
-            name: name.to_string(),
-        });
-    }
-    let format = detect(bytes).ok_or_else(|| ReplayError::UnknownFormat {
-        name: name.to_string(),
-    })?;
-    let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let mut interner = Interner::default();
-    let mut loaded = Loaded::default();
-    match format {
-        ReplayFormat::Ndjson => ndjson(text, &mut interner, &mut loaded),
-        ReplayFormat::LinkerdJson => {
-            timeless::linkerd_json(text, &mut interner, &mut loaded, start);
-        }
-        ReplayFormat::Har => har(name, text, &mut interner, &mut loaded)?,
-        ReplayFormat::Framed => timeless::framed(bytes, &mut interner, &mut loaded, start),
-    }
-    if loaded.skipped > MAX_WARNINGS {
-        let more = loaded.skipped - MAX_WARNINGS;
-        loaded
-            .warnings
-            .push(format!("… and {more} more malformed records skipped"));
-    }
-    if loaded.events.is_empty() {
-        return Err(ReplayError::NothingLoaded {
-            name: name.to_string(),
-            skipped: loaded.skipped,
-            first: loaded
-                .warnings
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "no events".to_string()),
-        });
-    }
-    // Stable: events with the same time keep their order in the file.
-    loaded.events.sort_by_key(|e| e.arrived);
-    Ok((format, loaded))
-}
-
-fn ndjson(text: &[u8], interner: &mut Interner, loaded: &mut Loaded) {
-    for (index, line) in text.split(|b| *b == b'\n').enumerate() {
-        let number = index + 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        if let Ok(header) = serde_json::from_slice::<HeaderLine>(line) {
-            // `cat a.ndjson b.ndjson` holds two headers: the first describes the capture.
-            loaded.capture.get_or_insert(header.meshtap_capture);
-            continue;
-        }
-        let events = serde_json::from_slice::<RequestRecord>(line)
-            .map_err(|e| e.to_string())
-            .and_then(|record| records::record_events(&record, interner));
-        match events {
-            Ok(events) => loaded.events.extend(events),
-            Err(message) => loaded.skip(format!("line {number}: {message}")),
-        }
-    }
-}
-
-fn har(
-    name: &str,
-    text: &[u8],
-    interner: &mut Interner,
-    loaded: &mut Loaded,
-) -> Result<(), ReplayError> {
-    let malformed = |message: String| ReplayError::Malformed {
-        name: name.to_string(),
-        message,
-    };
-    let mut document: serde_json::Value =
-        serde_json::from_slice(text).map_err(|e| malformed(format!("not a HAR document: {e}")))?;
-    let log = document
-        .get_mut("log")
-        .ok_or_else(|| malformed("HAR without `log`".into()))?;
-    if let Some(capture) = log.get_mut("_meshtap").map(serde_json::Value::take) {
-        loaded.capture = serde_json::from_value(capture).ok();
-    }
-    let Some(serde_json::Value::Array(entries)) =
-        log.get_mut("entries").map(serde_json::Value::take)
-    else {
-        return Err(malformed("HAR without `log.entries`".into()));
-    };
-    for (index, entry) in entries.into_iter().enumerate() {
-        let events = serde_json::from_value::<Entry>(entry)
-            .map_err(|e| e.to_string())
-            .and_then(|entry| records::record_events(&records::har_record(entry, index), interner));
-        match events {
-            Ok(events) => loaded.events.extend(events),
-            Err(message) => loaded.skip(format!("entry {}: {message}", index + 1)),
-        }
-    }
-    Ok(())
-}
-
-async fn read(input: &Path) -> Result<Vec<u8>, io::Error> {
-    let mut bytes = Vec::new();
-    if input == Path::new("-") {
-        tokio::io::stdin()
-            .take(MAX_REPLAY_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .await?;
-    } else {
-        let file = tokio::fs::File::open(input).await?;
-        file.take(MAX_REPLAY_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .await?;
-    }
-    Ok(bytes)
-}
-
 /// The name messages use for `input`.
 pub fn display_name(input: &Path) -> String {
     if input == Path::new("-") {
@@ -281,43 +117,83 @@ pub fn display_name(input: &Path) -> String {
     }
 }
 
-/// A file read and parsed, ready to play.
+/// A file opened and recognised, its reader started; play it with [`play`].
 #[derive(Debug)]
 pub struct Opened {
     pub name: String,
     pub format: ReplayFormat,
-    pub loaded: Loaded,
+    /// What `open` read from the file's head.
+    pub loaded: Head,
+    batches: mpsc::Receiver<sink::Batch>,
 }
 
-/// Reads and parses `input` (a path, or `-` for stdin). Every problem that makes the whole file
-/// unusable shows up here, before anything is sent.
+/// What `open` read from the file's head: the capture description, when the file has one (an
+/// NDJSON header line, or a HAR's `log._meshtap`, which meshtap writes before the entries).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Head {
+    pub capture: Option<CaptureRecord>,
+}
+
+/// Opens `input` (a path, or `-` for stdin), recognises its format and starts reading it. Every
+/// problem that makes the whole file unusable (unreadable, empty, foreign, nothing replayable in
+/// it) shows up here, before anything is sent; the file is read no further than its first batch
+/// of events.
 pub async fn open(input: &Path) -> Result<Opened, ReplayError> {
     let name = display_name(input);
-    let bytes = read(input).await.map_err(|source| ReplayError::Read {
+    let read_error = |source: io::Error| ReplayError::Read {
         name: name.clone(),
         source,
-    })?;
-    if bytes.len() as u64 > MAX_REPLAY_BYTES {
-        return Err(ReplayError::TooLarge { name });
-    }
-    let (format, loaded) = load(&name, &bytes, Utc::now())?;
+    };
+    let reader: read::Input = if input == Path::new("-") {
+        Box::new(io::stdin())
+    } else {
+        Box::new(std::fs::File::open(input).map_err(read_error)?)
+    };
+    let (ready, head) = oneshot::channel();
+    let (out, batches) = mpsc::channel(READ_AHEAD_BATCHES);
+    read::spawn(reader, name.clone(), Utc::now(), ready, out).map_err(read_error)?;
+    let head = head
+        .await
+        .map_err(|_| read_error(io::Error::other("the reader stopped unexpectedly")))??;
     Ok(Opened {
         name,
-        format,
-        loaded,
+        format: head.format,
+        loaded: Head {
+            capture: head.capture,
+        },
+        batches,
     })
 }
 
-/// Sends an opened file into `tx` as stream 0 (warnings first, then events at `speed`), then
-/// reports the stream ended.
+/// Sends an opened file into `tx` as stream 0 (each batch's warnings, then its events, at
+/// `speed`), then reports the stream ended.
 pub async fn play(opened: Opened, speed: Speed, tx: mpsc::Sender<SourceMsg>) -> ReplayReport {
-    let Loaded {
-        events,
-        warnings,
-        skipped,
-        capture,
-    } = opened.loaded;
-    let events = pace::send(events, warnings, speed, &tx).await;
+    let Opened {
+        format,
+        loaded,
+        mut batches,
+        ..
+    } = opened;
+    let mut pacer = pace::Pacer::new(speed);
+    let mut skipped = 0;
+    let connected = SourceMsg::State {
+        stream: 0,
+        state: StreamState::Connected,
+    };
+    if pace::send(&tx, connected).await.is_ok() {
+        while let Some(batch) = batches.recv().await {
+            skipped = batch.skipped;
+            let sent = match pacer.warnings(batch.warnings, &tx).await {
+                Ok(()) => pacer.events(batch.events, &tx).await,
+                Err(gone) => Err(gone),
+            };
+            if sent.is_err() {
+                break;
+            }
+        }
+    }
+    // Dropping the receiver stops the reader if the consumer went away early.
+    drop(batches);
     let _ = tx
         .send(SourceMsg::State {
             stream: 0,
@@ -325,10 +201,10 @@ pub async fn play(opened: Opened, speed: Speed, tx: mpsc::Sender<SourceMsg>) -> 
         })
         .await;
     ReplayReport {
-        format: opened.format,
-        events,
+        format,
+        events: pacer.sent,
         skipped,
-        capture,
+        capture: loaded.capture,
     }
 }
 
@@ -358,32 +234,5 @@ mod tests {
         for bad in ["0", "-1", "inf", "NaN", "fast"] {
             assert!(bad.parse::<Speed>().is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn formats_are_recognised_by_content() {
-        assert_eq!(
-            detect(b"{\"log\": {\"entries\": []}}"),
-            Some(ReplayFormat::Har)
-        );
-        assert_eq!(
-            detect(b"{\"meshtap_capture\": {}}\n"),
-            Some(ReplayFormat::Ndjson)
-        );
-        assert_eq!(
-            detect(b"{\n  \"proxyDirection\": \"INBOUND\"\n}\n"),
-            Some(ReplayFormat::LinkerdJson)
-        );
-        // A 123-byte frame starts with `{`, but its length bytes say what it is.
-        assert_eq!(detect(&[123, 0, 0, 0, 8]), Some(ReplayFormat::Framed));
-        assert_eq!(detect(b"{\"hello\": 1}"), None);
-        assert_eq!(detect(b"hello"), None);
-    }
-
-    #[test]
-    fn a_broken_first_line_needs_a_whole_record_after_it() {
-        let text = b"{broken\n{\"v\":1}\n";
-        // The second line is not a full record either: nothing to recognise.
-        assert_eq!(detect(text), None);
     }
 }

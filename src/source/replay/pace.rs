@@ -1,5 +1,5 @@
-//! Sending a loaded file: warnings first, then events in batches, as fast as the consumer takes
-//! them or at a multiple of the original pace.
+//! Sending what the reader read: warnings first, then events in batches, as fast as the consumer
+//! takes them or at a multiple of the original pace.
 
 use std::time::Duration;
 
@@ -7,78 +7,94 @@ use tokio::sync::mpsc;
 
 use super::{MAX_GAP, Speed};
 use crate::model::event::TapEvent;
-use crate::session::{BATCH_MAX_EVENTS, SourceMsg, StreamState};
+use crate::session::{BATCH_MAX_EVENTS, SourceMsg};
 
-/// Sends warnings, then events paced by `speed`; returns how many events were taken before the
-/// consumer went away.
-pub async fn send(
-    events: Vec<TapEvent>,
-    warnings: Vec<String>,
+/// The consumer went away.
+pub struct Gone;
+
+/// Paces events across batches: the original gaps divided by the speed factor.
+pub struct Pacer {
     speed: Speed,
-    tx: &mpsc::Sender<SourceMsg>,
-) -> usize {
-    let connected = SourceMsg::State {
-        stream: 0,
-        state: StreamState::Connected,
-    };
-    if tx.send(connected).await.is_err() {
-        return 0;
-    }
-    for message in warnings {
-        if tx
-            .send(SourceMsg::Warning { stream: 0, message })
-            .await
-            .is_err()
-        {
-            return 0;
+    started: tokio::time::Instant,
+    previous: Option<chrono::DateTime<chrono::Utc>>,
+    offset: Duration,
+    /// Events the consumer took.
+    pub sent: usize,
+}
+
+impl Pacer {
+    pub fn new(speed: Speed) -> Self {
+        Self {
+            speed,
+            started: tokio::time::Instant::now(),
+            previous: None,
+            offset: Duration::ZERO,
+            sent: 0,
         }
     }
-    let first = events.first().map(|e| e.arrived);
-    let started = tokio::time::Instant::now();
-    let mut previous = first;
-    let mut offset = Duration::ZERO;
-    let mut sent = 0;
-    let mut batch = Vec::with_capacity(BATCH_MAX_EVENTS.min(events.len()));
-    for event in events {
-        if let (Speed::Factor(factor), Some(previous)) = (speed, previous) {
-            let gap = (event.arrived - previous).to_std().unwrap_or_default();
-            let gap = Duration::try_from_secs_f64(gap.as_secs_f64() / factor).unwrap_or(MAX_GAP);
-            offset += gap.min(MAX_GAP);
-            let due = started + offset;
-            if due > tokio::time::Instant::now() {
-                if !batch.is_empty() {
-                    let n = batch.len();
-                    if tx
-                        .send(SourceMsg::Events(std::mem::take(&mut batch)))
-                        .await
-                        .is_err()
-                    {
-                        return sent;
-                    }
-                    sent += n;
+
+    pub async fn warnings(
+        &mut self,
+        warnings: Vec<String>,
+        tx: &mpsc::Sender<SourceMsg>,
+    ) -> Result<(), Gone> {
+        for message in warnings {
+            send(tx, SourceMsg::Warning { stream: 0, message }).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends one batch of events in order, each no earlier than its time at this speed.
+    pub async fn events(
+        &mut self,
+        events: Vec<TapEvent>,
+        tx: &mpsc::Sender<SourceMsg>,
+    ) -> Result<(), Gone> {
+        let Speed::Factor(factor) = self.speed else {
+            let n = events.len();
+            if n > 0 {
+                send(tx, SourceMsg::Events(events)).await?;
+                self.sent += n;
+            }
+            return Ok(());
+        };
+        let mut batch = Vec::with_capacity(BATCH_MAX_EVENTS.min(events.len()));
+        for event in events {
+            if let Some(previous) = self.previous {
+                let gap = (event.arrived - previous).to_std().unwrap_or_default();
+                let gap =
+                    Duration::try_from_secs_f64(gap.as_secs_f64() / factor).unwrap_or(MAX_GAP);
+                self.offset += gap.min(MAX_GAP);
+                let due = self.started + self.offset;
+                if due > tokio::time::Instant::now() {
+                    self.flush(&mut batch, tx).await?;
+                    tokio::time::sleep_until(due).await;
                 }
-                tokio::time::sleep_until(due).await;
+            } else {
+                // The clock starts with the first event, not when the file was opened.
+                self.started = tokio::time::Instant::now();
             }
+            self.previous = Some(event.arrived);
+            batch.push(event);
         }
-        previous = Some(event.arrived);
-        batch.push(event);
-        if batch.len() >= BATCH_MAX_EVENTS {
-            let n = batch.len();
-            if tx
-                .send(SourceMsg::Events(std::mem::take(&mut batch)))
-                .await
-                .is_err()
-            {
-                return sent;
-            }
-            sent += n;
-        }
+        self.flush(&mut batch, tx).await
     }
-    if !batch.is_empty() {
+
+    async fn flush(
+        &mut self,
+        batch: &mut Vec<TapEvent>,
+        tx: &mpsc::Sender<SourceMsg>,
+    ) -> Result<(), Gone> {
+        if batch.is_empty() {
+            return Ok(());
+        }
         let n = batch.len();
-        if tx.send(SourceMsg::Events(batch)).await.is_ok() {
-            sent += n;
-        }
+        send(tx, SourceMsg::Events(std::mem::take(batch))).await?;
+        self.sent += n;
+        Ok(())
     }
-    sent
+}
+
+pub async fn send(tx: &mpsc::Sender<SourceMsg>, message: SourceMsg) -> Result<(), Gone> {
+    tx.send(message).await.map_err(|_| Gone)
 }

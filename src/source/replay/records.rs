@@ -8,11 +8,11 @@ use std::time::Duration;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 
-use crate::export::events::after;
-use crate::export::har::{self, Entry, HarHeader};
-use crate::export::ndjson::{
+use crate::capture::har::{self, Entry, HarHeader};
+use crate::capture::ndjson::{
     EndpointRecord, HeaderRecord, IdentityRecord, NDJSON_VERSION, RequestRecord, StreamIdRecord,
 };
+use crate::capture::{after, from_millis, response_arrived};
 use crate::model::event::{
     Direction, Endpoint, Eos, Header, HeaderValue, HttpEvent, RequestInit, ResponseEnd,
     ResponseInit, StreamId, TapEvent,
@@ -58,13 +58,7 @@ pub fn record_events(
         http.push((HttpEvent::RequestInit(init), started));
     }
     if let Some(http_status) = record.status {
-        // An orphan's response is its first event; otherwise it came `latency` after the request.
-        let arrived = match latency {
-            Some(latency) if !http.is_empty() => after(started, latency),
-            _ => started,
-        };
-        // Never after the end: replayed in time order, a late response would start an orphan.
-        let arrived = ended.map_or(arrived, |end| arrived.min(end));
+        let arrived = response_arrived(started, latency, !http.is_empty(), ended);
         let init = ResponseInit {
             id,
             since_request_init: latency,
@@ -111,10 +105,8 @@ fn time(s: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| format!("bad time {s:?}: {e}"))
 }
 
-/// Milliseconds back to a duration, rounded to the nanosecond the proxy measured.
 fn millis(ms: Option<f64>) -> Option<Duration> {
-    ms.filter(|ms| ms.is_finite() && *ms >= 0.0)
-        .map(|ms| Duration::from_nanos((ms * 1e6).round() as u64))
+    ms.and_then(from_millis)
 }
 
 fn endpoint(record: &EndpointRecord, interner: &mut Interner) -> Result<Endpoint, String> {
@@ -288,16 +280,5 @@ mod tests {
         );
         assert_eq!(split_url("http://web?x"), (Some("http"), "web", "?x"));
         assert_eq!(split_url("http://web"), (Some("http"), "web", "/"));
-    }
-
-    #[test]
-    fn milliseconds_round_to_the_nanosecond() {
-        assert_eq!(millis(Some(0.999)), Some(Duration::from_micros(999)));
-        assert_eq!(
-            millis(Some(1_234.567_891)),
-            Some(Duration::from_nanos(1_234_567_891))
-        );
-        assert_eq!(millis(Some(-1.0)), None);
-        assert_eq!(millis(Some(f64::NAN)), None);
     }
 }

@@ -1,17 +1,20 @@
 //! The formats without timestamps, Linkerd's JSON and raw tap frames: their events are dated
 //! from the replay's start, a request at a running clock and its response and end
-//! `sinceRequestInit` after it.
+//! `sinceRequestInit` after it. Both are read as they come: frames through the one framing type
+//! and the direct decoder, Linkerd's objects one at a time.
 
 use std::collections::HashMap;
+use std::io::{self, Read};
 
 use chrono::{DateTime, Utc};
 
-use super::{Loaded, linkerd};
-use crate::export::events::after;
+use super::linkerd;
+use super::read::{self, Line, READ_CHUNK_BYTES};
+use super::sink::Sink;
+use crate::capture::after;
 use crate::model::event::{HttpEvent, TapEvent};
 use crate::model::request::RequestKey;
-use crate::source::frames::{self, Frame, FrameDecoder};
-use crate::source::wire::{self, Interner};
+use crate::source::frames::{self, FrameDecoder, ModelFrame};
 
 /// Dates events that carry no timestamp: a request at the running clock, its response and end
 /// `sinceRequestInit` after it, and never earlier than the event before (the file is in
@@ -59,92 +62,109 @@ impl Clock {
     }
 }
 
+/// Linkerd's `tap -o json`: pretty objects one after another, each starting with `{` at the start
+/// of a line and indenting the rest, so such a line starts the next object — which is also how a
+/// broken object is stepped over.
 pub fn linkerd_json(
-    text: &[u8],
-    interner: &mut Interner,
-    loaded: &mut Loaded,
+    input: &mut impl Read,
+    sink: &mut Sink,
     start: DateTime<Utc>,
-) {
+) -> io::Result<()> {
     let mut clock = Clock::new(start);
-    let mut offset = 0;
-    // Lines before `offset`, counted incrementally so the whole parse stays linear.
-    let (mut counted, mut line) = (0, 1);
-    while offset < text.len() {
-        let rest = &text[offset..];
-        let skipped_ws = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
-        if skipped_ws == rest.len() {
-            break;
+    let mut object = Vec::new();
+    // The line `object` starts on.
+    let mut first = 0;
+    read::lines(input, |number, line| {
+        let Line::Text(line) = line else {
+            sink.skip(read::too_long(number));
+            object.clear();
+            return !sink.closed;
+        };
+        if line.first() == Some(&b'{') && !object.is_empty() {
+            objects(&object, first, &mut clock, sink, start);
+            object.clear();
         }
-        let object_start = offset + skipped_ws;
-        #[allow(
-            clippy::naive_bytecount,
-            reason = "one pass over each byte; no extra crate"
-        )]
-        let newlines = text[counted..object_start]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
-        line += newlines;
-        counted = object_start;
-        let mut stream = serde_json::Deserializer::from_slice(&text[object_start..])
-            .into_iter::<serde_json::Value>();
-        match stream.next() {
-            Some(Ok(value)) => {
-                offset = object_start + stream.byte_offset();
-                match linkerd::event(value, interner, start) {
-                    Ok(mut event) => {
-                        clock.stamp(&mut event);
-                        loaded.events.push(event);
-                    }
-                    Err(message) => loaded.skip(format!("line {line}: {message}")),
-                }
+        if object.is_empty() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                return true;
             }
-            Some(Err(err)) => {
-                loaded.skip(format!("line {line}: {err}"));
-                // Linkerd starts every object with `{` at the start of a line and indents the
-                // rest, so the next such line is the next object.
-                offset = find(&text[object_start + 1..], b"\n{")
-                    .map_or(text.len(), |i| object_start + 1 + i + 1);
+            first = number;
+        }
+        object.extend_from_slice(line);
+        object.push(b'\n');
+        if object.len() > read::MAX_LINE_BYTES {
+            sink.skip(format!(
+                "line {first}: an object longer than {} bytes",
+                read::MAX_LINE_BYTES
+            ));
+            object.clear();
+        }
+        !sink.closed
+    })?;
+    objects(&object, first, &mut clock, sink, start);
+    Ok(())
+}
+
+/// The objects in `text` (normally one) that starts on line `line`.
+fn objects(text: &[u8], line: usize, clock: &mut Clock, sink: &mut Sink, start: DateTime<Utc>) {
+    let stream = serde_json::Deserializer::from_slice(text).into_iter::<serde_json::Value>();
+    for value in stream {
+        let event = value
+            .map_err(|e| e.to_string())
+            .and_then(|value| linkerd::event(value, &mut sink.interner, start));
+        match event {
+            Ok(mut event) => {
+                clock.stamp(&mut event);
+                sink.event(event);
             }
-            None => break,
+            Err(message) => {
+                sink.skip(format!("line {line}: {message}"));
+                return;
+            }
         }
     }
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-pub fn framed(bytes: &[u8], interner: &mut Interner, loaded: &mut Loaded, start: DateTime<Utc>) {
+/// A recorded tap stream: frames read in large chunks, split by the one framing type and decoded
+/// by the direct decoder. A torn last frame is reported and skipped; a bad length ends the
+/// replay (it cannot be resynchronised), keeping what came before.
+pub fn framed(input: &mut impl Read, sink: &mut Sink, start: DateTime<Utc>) -> io::Result<()> {
     let mut clock = Clock::new(start);
     let mut decoder = FrameDecoder::default();
-    decoder.push(bytes);
-    for number in 1.. {
-        match decoder.next_frame() {
-            Ok(Some(frame)) => match frames::decode(&frame) {
-                Ok(Frame::Event(wire)) => {
-                    let mut event = wire::event(interner, *wire, start);
-                    clock.stamp(&mut event);
-                    loaded.events.push(event);
-                }
-                Ok(Frame::ApiError(error)) => {
-                    loaded.skip(format!(
-                        "frame {number}: the tap server reported: {}",
-                        error.trim()
-                    ));
-                }
-                Err(err) => loaded.skip(format!("frame {number}: {err}")),
-            },
-            Ok(None) => {
-                if let Err(err) = decoder.finish() {
-                    loaded.skip(format!("frame {number}: {err}"));
-                }
-                return;
+    let mut chunk = vec![0; READ_CHUNK_BYTES];
+    let mut number = 0;
+    loop {
+        let n = read::read_some(input, &mut chunk)?;
+        if n == 0 {
+            if let Err(err) = decoder.finish() {
+                sink.skip(format!("frame {}: {err}", number + 1));
             }
-            // A bad length cannot be resynchronised: what came before is kept.
-            Err(err) => {
-                loaded.skip(format!("frame {number}: {err}"));
-                return;
+            return Ok(());
+        }
+        decoder.push(&chunk[..n]);
+        loop {
+            let frame = match decoder.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(err) => {
+                    sink.skip(format!("frame {}: {err}", number + 1));
+                    return Ok(());
+                }
+            };
+            number += 1;
+            match frames::decode_fast(&mut sink.interner, &frame, start) {
+                Ok(ModelFrame::Event(mut event)) => {
+                    clock.stamp(&mut event);
+                    sink.event(event);
+                }
+                Ok(ModelFrame::ApiError(error)) => sink.skip(format!(
+                    "frame {number}: the tap server reported: {}",
+                    error.trim()
+                )),
+                Err(err) => sink.skip(format!("frame {number}: {err}")),
+            }
+            if sink.closed {
+                return Ok(());
             }
         }
     }
