@@ -5,6 +5,7 @@
 pub mod error;
 pub mod figures;
 pub mod msg;
+pub mod size;
 
 pub use error::{ErrorKind, StreamError};
 pub use figures::{MetricsSnapshot, NamespacedRoute};
