@@ -172,7 +172,7 @@ mod tests {
             scheme: None,
             authority: "web".into(),
             path: "/".into(),
-            headers: Vec::new(),
+            headers: Default::default(),
         };
         let end = ResponseEnd {
             id,
@@ -180,7 +180,7 @@ mod tests {
             since_response_init: None,
             response_bytes: 3,
             eos: None,
-            trailers: Vec::new(),
+            trailers: Default::default(),
         };
         let (tx, rx) = mpsc::channel(4);
         tx.send(SourceMsg::Events(vec![event(

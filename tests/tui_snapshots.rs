@@ -152,7 +152,8 @@ fn events(c: &Call, ms: i64) -> Vec<TapEvent> {
                     name: "authorization".into(),
                     value: HeaderValue::Str("Bearer s3cr3t".into()),
                 },
-            ],
+            ]
+            .into(),
         }),
         0,
     )];
@@ -165,7 +166,8 @@ fn events(c: &Call, ms: i64) -> Vec<TapEvent> {
                 headers: vec![Header {
                     name: "content-type".into(),
                     value: HeaderValue::Str("application/json".into()),
-                }],
+                }]
+                .into(),
             }),
             1,
         ));
@@ -178,7 +180,7 @@ fn events(c: &Call, ms: i64) -> Vec<TapEvent> {
                 since_response_init: Some(Duration::from_millis(2)),
                 response_bytes: 1_200 + c.stream * 37,
                 eos: c.eos,
-                trailers: Vec::new(),
+                trailers: Default::default(),
             }),
             2,
         ));

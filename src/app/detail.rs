@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::model::event::{Endpoint, Eos, Header, HeaderValue, Labels, grpc_code_name};
+use crate::model::event::{Endpoint, Eos, HeaderValue, Headers, Labels, grpc_code_name};
 use crate::model::request::Request;
 
 /// Header names whose values are masked until the user reveals them.
@@ -197,12 +197,12 @@ pub fn nodes(request: &Request, reveal: bool) -> Vec<Node> {
 
     let mut ids = vec![
         Node::leaf("seq", request.seq.to_string()),
-        Node::leaf("stream", request.key.id.to_string()),
+        Node::leaf("stream", request.key().id.to_string()),
         Node::leaf("direction", request.direction().proto_name()),
         Node::leaf(
             "reporter",
             request
-                .key
+                .key()
                 .reporter
                 .map_or_else(|| "(unknown)".to_owned(), |a| a.to_string()),
         ),
@@ -338,7 +338,7 @@ fn labels_node(key: &str, labels: &Labels) -> Node {
     node
 }
 
-fn headers(key: &str, headers: &[Header], reveal: bool) -> Node {
+fn headers(key: &str, headers: &Headers, reveal: bool) -> Node {
     let mut children: Vec<Node> = Vec::with_capacity(headers.len());
     for (i, header) in headers.iter().enumerate() {
         let sensitive = SENSITIVE_HEADERS
@@ -365,7 +365,7 @@ fn headers(key: &str, headers: &[Header], reveal: bool) -> Node {
     node
 }
 
-fn header_text(value: &HeaderValue) -> String {
+fn header_text(value: &HeaderValue<'_>) -> String {
     match value {
         HeaderValue::Str(s) => s.to_string(),
         HeaderValue::Bin(bytes) => {

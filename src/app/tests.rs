@@ -59,13 +59,13 @@ fn request(stream: u64, status: u32) -> Vec<TapEvent> {
             scheme: None,
             authority: "api".into(),
             path: format!("/items/{stream}").into(),
-            headers: Vec::new(),
+            headers: Default::default(),
         })),
         event(HttpEvent::ResponseInit(ResponseInit {
             id,
             since_request_init: Some(Duration::from_millis(stream)),
             http_status: status,
-            headers: Vec::new(),
+            headers: Default::default(),
         })),
         event(HttpEvent::ResponseEnd(ResponseEnd {
             id,
@@ -73,7 +73,7 @@ fn request(stream: u64, status: u32) -> Vec<TapEvent> {
             since_response_init: None,
             response_bytes: 1,
             eos: None,
-            trailers: Vec::new(),
+            trailers: Default::default(),
         })),
     ]
 }

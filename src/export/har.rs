@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::Redactor;
 use super::file::CaptureRecord;
 use super::ndjson::{EndpointRecord, HeaderRecord, IdentityRecord, RequestRecord, StreamIdRecord};
-use crate::model::event::{Header, HeaderValue};
+use crate::model::event::{HeaderValue, Headers};
 use crate::model::request::Request;
 
 /// `_encoding` of a header whose value is base64 of binary bytes.
@@ -143,7 +143,7 @@ pub struct MeshtapFields {
     pub trailers: Vec<HeaderRecord>,
 }
 
-fn headers(headers: &[Header], redactor: &Redactor) -> Vec<HarHeader> {
+fn headers(headers: &Headers, redactor: &Redactor) -> Vec<HarHeader> {
     headers
         .iter()
         .map(|h| {

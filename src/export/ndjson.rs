@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Redactor;
 use super::text::ip_and_port;
-use crate::model::event::{Endpoint, Eos, Header, HeaderValue, Labels, grpc_code_name};
+use crate::model::event::{Endpoint, Eos, HeaderValue, Headers, Labels, grpc_code_name};
 use crate::model::request::{Phase, Request, workload};
 
 /// The schema version written in every record (`"v"`).
@@ -118,7 +118,7 @@ fn endpoint(e: &Endpoint) -> EndpointRecord {
     }
 }
 
-fn headers(headers: &[Header], redactor: &Redactor) -> Vec<HeaderRecord> {
+fn headers(headers: &Headers, redactor: &Redactor) -> Vec<HeaderRecord> {
     headers
         .iter()
         .map(|h| {
@@ -148,6 +148,7 @@ impl RequestRecord {
             Phase::Streaming => "streaming",
             Phase::Done => "done",
             Phase::Expired => "expired",
+            Phase::Superseded => "superseded",
         };
         Self {
             v: NDJSON_VERSION,
@@ -155,8 +156,8 @@ impl RequestRecord {
             ended: request.ended_at.map(time),
             direction: request.direction().proto_name().to_ascii_lowercase(),
             id: StreamIdRecord {
-                base: request.key.id.base,
-                stream: request.key.id.stream,
+                base: request.key().id.base,
+                stream: request.key().id.stream,
             },
             source: endpoint(&request.source),
             destination: endpoint(&request.destination),

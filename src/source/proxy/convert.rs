@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use linkerd2_proxy_api::{http_types, net, tap};
 
 use crate::model::event::{
-    Direction, Endpoint, Eos, Header, HeaderValue, HttpEvent, RequestInit, ResponseEnd,
+    Direction, Endpoint, Eos, Header, HeaderValue, Headers, HttpEvent, RequestInit, ResponseEnd,
     ResponseInit, StreamId, TapEvent, Text,
 };
 use crate::source::wire::Interner;
@@ -127,21 +127,20 @@ fn scheme(interner: &mut Interner, scheme: http_types::Scheme) -> Option<Text> {
 }
 
 /// Header values arrive as bytes: text when they are UTF-8, binary otherwise.
-fn headers(interner: &mut Interner, headers: Option<http_types::Headers>) -> Vec<Header> {
+fn headers(interner: &mut Interner, headers: Option<http_types::Headers>) -> Headers {
     let Some(headers) = headers else {
-        return Vec::new();
+        return Headers::default();
     };
-    headers
+    let list: Vec<Header<'_>> = headers
         .headers
-        .into_iter()
+        .iter()
         .map(|h| Header {
-            name: interner.text(&h.name),
-            value: match String::from_utf8(h.value) {
-                Ok(s) => HeaderValue::Str(s.into_boxed_str()),
-                Err(e) => HeaderValue::Bin(e.into_bytes().into_boxed_slice()),
-            },
+            name: &h.name,
+            value: std::str::from_utf8(&h.value)
+                .map_or(HeaderValue::Bin(&h.value), HeaderValue::Str),
         })
-        .collect()
+        .collect();
+    interner.headers(&list)
 }
 
 fn duration(d: prost_types::Duration) -> Duration {
@@ -184,10 +183,10 @@ mod tests {
                 ],
             }),
         );
-        assert_eq!(hs[0].value, HeaderValue::Str("café".into()));
+        let values: Vec<HeaderValue<'_>> = hs.iter().map(|h| h.value).collect();
         assert_eq!(
-            hs[1].value,
-            HeaderValue::Bin(vec![0xff, 0x00].into_boxed_slice())
+            values,
+            [HeaderValue::Str("café"), HeaderValue::Bin(&[0xff, 0x00])]
         );
     }
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::model::event::{
-    Direction, Endpoint, Eos, Header, HeaderValue, HttpEvent, RequestInit, ResponseEnd,
+    Direction, Endpoint, Eos, Header, HeaderValue, Headers, HttpEvent, RequestInit, ResponseEnd,
     ResponseInit, StreamId, TapEvent,
 };
 use crate::source::wire::Interner;
@@ -190,7 +190,7 @@ pub fn event(
 
 /// Linkerd prints `grpcStatusCode: 0` both for gRPC OK and for a stream without an end-of-stream
 /// status; a `grpc-status` trailer tells them apart where the proxy sent trailers.
-fn eos(grpc: u32, reset: u32, trailers: &[Header]) -> Option<Eos> {
+fn eos(grpc: u32, reset: u32, trailers: &Headers) -> Option<Eos> {
     if reset != 0 {
         return Some(Eos::Reset(reset));
     }
@@ -237,24 +237,33 @@ fn endpoint(json: Option<JsonEndpoint>, interner: &mut Interner) -> Result<Endpo
     })
 }
 
-fn headers(json: Option<Vec<JsonHeader>>, interner: &mut Interner) -> Result<Vec<Header>, String> {
-    json.unwrap_or_default()
-        .into_iter()
+fn headers(json: Option<Vec<JsonHeader>>, interner: &mut Interner) -> Result<Headers, String> {
+    let json = json.unwrap_or_default();
+    // Binary values are decoded first, so the list can borrow them.
+    let binary = json
+        .iter()
         .map(|h| {
-            let value = match (h.value_str, h.value_bin) {
-                (_, Some(bin)) => HeaderValue::Bin(
+            h.value_bin
+                .as_ref()
+                .map(|bin| {
                     base64::engine::general_purpose::STANDARD
                         .decode(bin)
-                        .map_err(|e| format!("header {}: bad base64: {e}", h.name))?
-                        .into(),
-                ),
-                (Some(s), None) => HeaderValue::Str(s.into_boxed_str()),
-                (None, None) => HeaderValue::Str("".into()),
-            };
-            Ok(Header {
-                name: interner.text(&h.name),
-                value,
-            })
+                        .map_err(|e| format!("header {}: bad base64: {e}", h.name))
+                })
+                .transpose()
         })
-        .collect()
+        .collect::<Result<Vec<_>, String>>()?;
+    let list: Vec<Header<'_>> = json
+        .iter()
+        .zip(&binary)
+        .map(|(h, bin)| Header {
+            name: &h.name,
+            value: match (&h.value_str, bin) {
+                (_, Some(bin)) => HeaderValue::Bin(bin),
+                (Some(s), None) => HeaderValue::Str(s),
+                (None, None) => HeaderValue::Str(""),
+            },
+        })
+        .collect();
+    Ok(interner.headers(&list))
 }

@@ -14,7 +14,7 @@ use crate::export::ndjson::{
     EndpointRecord, HeaderRecord, IdentityRecord, NDJSON_VERSION, RequestRecord, StreamIdRecord,
 };
 use crate::model::event::{
-    Direction, Endpoint, Eos, Header, HeaderValue, HttpEvent, RequestInit, ResponseEnd,
+    Direction, Endpoint, Eos, Header, HeaderValue, Headers, HttpEvent, RequestInit, ResponseEnd,
     ResponseInit, StreamId, TapEvent,
 };
 use crate::source::wire::Interner;
@@ -133,21 +133,30 @@ fn endpoint(record: &EndpointRecord, interner: &mut Interner) -> Result<Endpoint
     })
 }
 
-fn headers(records: &[HeaderRecord], interner: &mut Interner) -> Result<Vec<Header>, String> {
-    records
+fn headers(records: &[HeaderRecord], interner: &mut Interner) -> Result<Headers, String> {
+    // Binary values are decoded first, so the list can borrow them.
+    let binary = records
         .iter()
         .map(|h| {
-            let value = match (&h.value, &h.value_bin) {
-                (_, Some(bin)) => HeaderValue::Bin(decode_base64(&h.name, bin)?.into()),
-                (Some(s), None) => HeaderValue::Str(s.as_str().into()),
-                (None, None) => HeaderValue::Str("".into()),
-            };
-            Ok(Header {
-                name: interner.text(&h.name),
-                value,
-            })
+            h.value_bin
+                .as_ref()
+                .map(|b| decode_base64(&h.name, b))
+                .transpose()
         })
-        .collect()
+        .collect::<Result<Vec<_>, String>>()?;
+    let list: Vec<Header<'_>> = records
+        .iter()
+        .zip(&binary)
+        .map(|(h, bin)| Header {
+            name: &h.name,
+            value: match (&h.value, bin) {
+                (_, Some(bin)) => HeaderValue::Bin(bin),
+                (Some(s), None) => HeaderValue::Str(s),
+                (None, None) => HeaderValue::Str(""),
+            },
+        })
+        .collect();
+    Ok(interner.headers(&list))
 }
 
 fn decode_base64(name: &str, value: &str) -> Result<Vec<u8>, String> {
@@ -271,7 +280,7 @@ pub fn har_record(entry: Entry, index: usize) -> RequestRecord {
         success: None,
         request_headers,
         response_headers,
-        trailers: Vec::new(),
+        trailers: Default::default(),
         route: BTreeMap::new(),
     }
 }
