@@ -140,7 +140,8 @@ mod tests {
 
     use super::*;
     use crate::model::event::{
-        Direction, Endpoint, HttpEvent, Labels, RequestInit, ResponseEnd, StreamId, TapEvent,
+        Direction, Endpoint, Headers, HttpEvent, Labels, RequestInit, ResponseEnd, StreamId,
+        TapEvent,
     };
 
     fn event(http: HttpEvent, arrived: DateTime<Utc>) -> TapEvent {
@@ -172,7 +173,7 @@ mod tests {
             scheme: None,
             authority: "web".into(),
             path: "/".into(),
-            headers: Default::default(),
+            headers: Headers::default(),
         };
         let end = ResponseEnd {
             id,
@@ -180,7 +181,7 @@ mod tests {
             since_response_init: None,
             response_bytes: 3,
             eos: None,
-            trailers: Default::default(),
+            trailers: Headers::default(),
         };
         let (tx, rx) = mpsc::channel(4);
         tx.send(SourceMsg::Events(vec![event(

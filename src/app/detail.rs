@@ -343,7 +343,7 @@ fn headers(key: &str, headers: &Headers, reveal: bool) -> Node {
     for (i, header) in headers.iter().enumerate() {
         let sensitive = SENSITIVE_HEADERS
             .iter()
-            .any(|s| s.eq_ignore_ascii_case(&header.name));
+            .any(|s| s.eq_ignore_ascii_case(header.name));
         let value = if sensitive && !reveal {
             REDACTED.to_owned()
         } else {

@@ -10,8 +10,8 @@ use super::prompt::PromptKind;
 use super::state::{AppState, Effect};
 use super::view::SortKey;
 use crate::model::event::{
-    Direction, Endpoint, HttpEvent, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
-    TapEvent,
+    Direction, Endpoint, Headers, HttpEvent, Labels, RequestInit, ResponseEnd, ResponseInit,
+    StreamId, TapEvent,
 };
 use crate::model::store::Store;
 use crate::session::{HttpMatch, SessionInfo, SourceMsg, TapCommand};
@@ -59,13 +59,13 @@ fn request(stream: u64, status: u32) -> Vec<TapEvent> {
             scheme: None,
             authority: "api".into(),
             path: format!("/items/{stream}").into(),
-            headers: Default::default(),
+            headers: Headers::default(),
         })),
         event(HttpEvent::ResponseInit(ResponseInit {
             id,
             since_request_init: Some(Duration::from_millis(stream)),
             http_status: status,
-            headers: Default::default(),
+            headers: Headers::default(),
         })),
         event(HttpEvent::ResponseEnd(ResponseEnd {
             id,
@@ -73,7 +73,7 @@ fn request(stream: u64, status: u32) -> Vec<TapEvent> {
             since_response_init: None,
             response_bytes: 1,
             eos: None,
-            trailers: Default::default(),
+            trailers: Headers::default(),
         })),
     ]
 }

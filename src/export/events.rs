@@ -65,7 +65,7 @@ mod tests {
 
     use super::*;
     use crate::model::event::{
-        Direction, Endpoint, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
+        Direction, Endpoint, Headers, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
     };
     use crate::model::store::Store;
 
@@ -98,7 +98,7 @@ mod tests {
                     scheme: None,
                     authority: "web".into(),
                     path: "/".into(),
-                    headers: Default::default(),
+                    headers: Headers::default(),
                 }),
                 at(0),
             ),
@@ -107,7 +107,7 @@ mod tests {
                     id,
                     since_request_init: Some(Duration::from_millis(5)),
                     http_status: 200,
-                    headers: Default::default(),
+                    headers: Headers::default(),
                 }),
                 at(5),
             ),
@@ -118,7 +118,7 @@ mod tests {
                     since_response_init: Some(Duration::from_millis(2)),
                     response_bytes: 9,
                     eos: None,
-                    trailers: Default::default(),
+                    trailers: Headers::default(),
                 }),
                 at(7),
             ),

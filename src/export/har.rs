@@ -148,7 +148,7 @@ fn headers(headers: &Headers, redactor: &Redactor) -> Vec<HarHeader> {
         .iter()
         .map(|h| {
             let (value, encoding) = match &h.value {
-                _ if redactor.is_sensitive(&h.name) => (super::REDACTED.to_string(), None),
+                _ if redactor.is_sensitive(h.name) => (super::REDACTED.to_string(), None),
                 HeaderValue::Str(s) => (s.to_string(), None),
                 HeaderValue::Bin(b) => (
                     base64::engine::general_purpose::STANDARD.encode(b),

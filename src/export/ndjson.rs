@@ -123,7 +123,7 @@ fn headers(headers: &Headers, redactor: &Redactor) -> Vec<HeaderRecord> {
         .iter()
         .map(|h| {
             let (value, value_bin) = match &h.value {
-                _ if redactor.is_sensitive(&h.name) => (Some(super::REDACTED.to_string()), None),
+                _ if redactor.is_sensitive(h.name) => (Some(super::REDACTED.to_string()), None),
                 HeaderValue::Str(s) => (Some(s.to_string()), None),
                 HeaderValue::Bin(b) => (
                     None,

@@ -9,8 +9,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::model::event::{
-    Direction, Endpoint, Eos, Header, HeaderValue, Labels, RequestInit, ResponseEnd, ResponseInit,
-    StreamId,
+    Direction, Endpoint, Eos, Header, HeaderValue, Headers, Labels, RequestInit, ResponseEnd,
+    ResponseInit, StreamId,
 };
 use crate::model::request::Request;
 
@@ -37,8 +37,8 @@ fn init(
         headers: headers
             .iter()
             .map(|(name, value)| Header {
-                name: (*name).into(),
-                value: HeaderValue::Str((*value).into()),
+                name,
+                value: HeaderValue::Str(value),
             })
             .collect(),
     }
@@ -49,7 +49,7 @@ fn response(status: u32, latency_ms: u64) -> ResponseInit {
         id: StreamId::default(),
         since_request_init: Some(Duration::from_millis(latency_ms)),
         http_status: status,
-        headers: Default::default(),
+        headers: Headers::default(),
     }
 }
 
@@ -60,7 +60,7 @@ fn end(duration_ms: u64, bytes: u64, eos: Option<Eos>) -> ResponseEnd {
         since_response_init: None,
         response_bytes: bytes,
         eos,
-        trailers: Default::default(),
+        trailers: Headers::default(),
     }
 }
 

@@ -273,7 +273,7 @@ pub fn workload(endpoint: &Endpoint) -> Option<(&str, &'static str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::{Labels, StreamId};
+    use crate::model::event::{Headers, Labels, StreamId};
 
     fn end_with(eos: Option<Eos>) -> ResponseEnd {
         ResponseEnd {
@@ -282,7 +282,7 @@ mod tests {
             since_response_init: Some(Duration::from_millis(1)),
             response_bytes: 10,
             eos,
-            trailers: Default::default(),
+            trailers: Headers::default(),
         }
     }
 
@@ -305,7 +305,7 @@ mod tests {
                 id: StreamId::default(),
                 since_request_init: Some(Duration::from_millis(4)),
                 http_status,
-                headers: Default::default(),
+                headers: Headers::default(),
             }),
             end: end.map(end_with),
             expired: false,

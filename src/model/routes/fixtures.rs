@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::model::event::{
-    Direction, Endpoint, Eos, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
+    Direction, Endpoint, Eos, Headers, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
 };
 use crate::model::request::Request;
 
@@ -67,7 +67,7 @@ impl Req {
                 scheme: Some("http".into()),
                 authority: "".into(),
                 path: path.into(),
-                headers: Default::default(),
+                headers: Headers::default(),
             }),
             response: None,
             end: None,
@@ -166,7 +166,7 @@ impl Req {
             id,
             since_request_init: Some(latency),
             http_status: status,
-            headers: Default::default(),
+            headers: Headers::default(),
         });
         self.request.end = Some(ResponseEnd {
             id,
@@ -174,7 +174,7 @@ impl Req {
             since_response_init: Some(Duration::from_micros(200)),
             response_bytes: bytes,
             eos: None,
-            trailers: Default::default(),
+            trailers: Headers::default(),
         });
         self.request.ended_at = Some(self.request.started + latency);
         self
@@ -196,7 +196,7 @@ impl Req {
             since_response_init: None,
             response_bytes: 0,
             eos: Some(Eos::Reset(2)),
-            trailers: Default::default(),
+            trailers: Headers::default(),
         });
         self
     }

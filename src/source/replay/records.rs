@@ -280,7 +280,7 @@ pub fn har_record(entry: Entry, index: usize) -> RequestRecord {
         success: None,
         request_headers,
         response_headers,
-        trailers: Default::default(),
+        trailers: Vec::new(),
         route: BTreeMap::new(),
     }
 }

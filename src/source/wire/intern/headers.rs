@@ -54,7 +54,8 @@ pub(super) struct HeaderTables {
     lists: ByHash<Headers>,
     /// Shapes with packed slots, by shape hash.
     shapes: ByHash<Arc<Shape>>,
-    recent: ByHash<Headers>,
+    /// With how often each was seen whole: a list repeating exactly is shared whole.
+    recent: ByHash<(Headers, u8)>,
     recent_order: VecDeque<u64>,
     hasher: FastState,
     stats: HeaderInternStats,
@@ -79,32 +80,54 @@ impl HeaderTables {
     pub(super) fn headers(
         &mut self,
         list: &[Header<'_>],
-        mut name: impl FnMut(&str) -> Text,
+        name: impl FnMut(&str) -> Text,
     ) -> Headers {
         if list.is_empty() {
             return Headers::default();
         }
         // A list seen whole before: a hash and a compare, no allocation.
         let whole = self.hash_whole(list);
-        for table in [&self.lists, &self.recent] {
-            if let Some(found) = table.get(&whole)
-                && found.iter().eq(list.iter().copied())
-            {
+        if let Some(found) = self.lists.get(&whole)
+            && found.iter().eq(list.iter().copied())
+        {
+            return found.clone();
+        }
+        let mut repeats = false;
+        if let Some((found, seen)) = self.recent.get_mut(&whole)
+            && found.iter().eq(list.iter().copied())
+        {
+            *seen = seen.saturating_add(1);
+            if *seen < HEADER_SHARE_AFTER_SIGHTINGS {
                 return found.clone();
             }
+            // The same list again and again: its values repeat, whatever their counts say.
+            self.recent.remove(&whole);
+            repeats = true;
         }
+        self.build(list, whole, repeats, name)
+    }
+
+    /// A new list; `repeats` shares its text values now rather than after enough sightings.
+    fn build(
+        &mut self,
+        list: &[Header<'_>],
+        whole: u64,
+        repeats: bool,
+        mut name: impl FnMut(&str) -> Text,
+    ) -> Headers {
         let mut slots = Vec::with_capacity(list.len());
         let mut packed = Vec::new();
         for header in list {
             let name = name(header.name);
             slots.push(match header.value {
-                HeaderValue::Str(value) => match self.shared(value) {
-                    Some(value) => Slot::Shared { name, value },
-                    None => {
+                HeaderValue::Str(value) => {
+                    if let Some(value) = self.shared(value, repeats) {
+                        Slot::Shared { name, value }
+                    } else {
                         packed.push(value.as_bytes());
                         Slot::Str(name)
                     }
-                },
+                }
                 HeaderValue::Bin(value) => {
                     self.stats.packed_values += 1;
                     packed.push(value);
@@ -130,14 +153,14 @@ impl HeaderTables {
             self.recent.remove(&oldest);
         }
         if let Entry::Vacant(slot) = self.recent.entry(whole) {
-            slot.insert(headers.clone());
+            slot.insert((headers.clone(), 1));
             self.recent_order.push_back(whole);
         }
         headers
     }
 
-    /// The shared copy of `value` once it has been seen often enough.
-    fn shared(&mut self, value: &str) -> Option<Text> {
+    /// The shared copy of `value` once it has been seen often enough (`now`: already has).
+    fn shared(&mut self, value: &str, now: bool) -> Option<Text> {
         if let Some(key) = self.values.get(value.as_bytes()) {
             return Some(key.0.clone());
         }
@@ -148,8 +171,8 @@ impl HeaderTables {
             self.candidates.clear();
         }
         let seen = self.candidates.entry(hash).or_insert(0);
-        *seen += 1;
-        if *seen < HEADER_SHARE_AFTER_SIGHTINGS {
+        *seen = seen.saturating_add(1);
+        if *seen < HEADER_SHARE_AFTER_SIGHTINGS && !now {
             self.stats.packed_values += 1;
             return None;
         }
@@ -220,4 +243,113 @@ impl HeaderTables {
 fn write_str(h: &mut impl Hasher, s: &str) {
     h.write_usize(s.len());
     h.write(s.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Interner;
+    use super::*;
+
+    fn header<'a>(name: &'a str, value: &'a str) -> Header<'a> {
+        Header {
+            name,
+            value: HeaderValue::Str(value),
+        }
+    }
+
+    /// A request's headers: two values that repeat and a request id that does not.
+    fn request(id: &str) -> Vec<Header<'_>> {
+        vec![
+            header("user-agent", "curl/8.5"),
+            header("x-request-id", id),
+            header("accept", "application/json"),
+        ]
+    }
+
+    #[test]
+    fn repeated_values_are_shared_and_unique_ones_stay_packed() {
+        let mut interner = Interner::default();
+        let ids: Vec<String> = (0..50).map(|i| format!("{i:032x}")).collect();
+        let lists: Vec<Headers> = ids
+            .iter()
+            .map(|id| interner.headers(&request(id)))
+            .collect();
+        for (list, id) in lists.iter().zip(&ids) {
+            assert_eq!(list.iter().collect::<Vec<_>>(), request(id));
+        }
+        // Once the repeated values are shared, a list packs only its id: 32 bytes and a length.
+        let last = lists.last().expect("lists");
+        // The list's allocation (two counts, the shape and the packed bytes' pointers) and 33.
+        assert_eq!(last.heap_bytes(), 16 + 24 + 33);
+        assert!(Arc::ptr_eq(
+            last.shape().expect("shape"),
+            lists[10].shape().expect("shape")
+        ));
+        let stats = interner.header_stats();
+        assert_eq!(
+            stats.shared_values, 2,
+            "only the repeated values: {stats:?}"
+        );
+        assert_eq!(stats.refused, 0);
+        assert!(stats.packed_values >= 50, "{stats:?}");
+    }
+
+    #[test]
+    fn a_list_seen_again_is_shared_whole() {
+        let mut interner = Interner::default();
+        let response = [header("content-type", "application/json")];
+        let lists: Vec<Headers> = (0..5).map(|_| interner.headers(&response)).collect();
+        // Shared from the third sighting on, then the same list each time, at no cost.
+        assert_eq!(lists[4].heap_bytes(), 0);
+        assert!(Arc::ptr_eq(
+            lists[3].shape().expect("shape"),
+            lists[4].shape().expect("shape")
+        ));
+        // The other proxy's tap of a call repeats the request id: the recent list is shared.
+        let first = interner.headers(&request("0123456789abcdef"));
+        let second = interner.headers(&request("0123456789abcdef"));
+        assert_eq!(first, second);
+        assert!(first.heap_bytes() > 0);
+        assert_eq!(
+            interner.header_stats().shared_values,
+            1,
+            "the id stays unshared"
+        );
+    }
+
+    #[test]
+    fn unique_values_cannot_fill_the_tables() {
+        let mut interner = Interner::default();
+        for i in 0..(HEADER_CANDIDATES_MAX_ENTRIES * 3) {
+            let id = format!("{i:x}");
+            interner.headers(&[header("traceparent", &id)]);
+        }
+        let stats = interner.header_stats();
+        assert_eq!(stats.shared_values, 0, "{stats:?}");
+        assert_eq!(stats.shapes, 1, "one shape: a packed traceparent");
+        assert_eq!(stats.refused, 0);
+    }
+
+    #[test]
+    fn a_full_table_refuses_and_counts() {
+        let mut interner = Interner::default();
+        let values: Vec<String> = (0..=HEADER_VALUES_MAX_ENTRIES)
+            .map(|i| format!("v{i}"))
+            .collect();
+        for value in &values {
+            for _ in 0..HEADER_SHARE_AFTER_SIGHTINGS {
+                interner.headers(&[header("x-tenant", value)]);
+            }
+        }
+        let stats = interner.header_stats();
+        assert_eq!(stats.shared_values, HEADER_VALUES_MAX_ENTRIES);
+        assert!(stats.refused >= 1, "{stats:?}");
+        assert!(stats.shapes <= HEADER_SHAPES_MAX_ENTRIES);
+        // Refused values are still stored, packed.
+        let last = interner.headers(&[header("x-tenant", &values[HEADER_VALUES_MAX_ENTRIES])]);
+        assert_eq!(
+            last.iter().next().map(|h| h.value),
+            Some(HeaderValue::Str(&values[HEADER_VALUES_MAX_ENTRIES]))
+        );
+    }
 }
