@@ -16,6 +16,16 @@ pub struct Header<'a> {
     pub value: HeaderValue<'a>,
 }
 
+impl<'a> Header<'a> {
+    /// A header with a text value.
+    pub fn str(name: &'a str, value: &'a str) -> Self {
+        Self {
+            name,
+            value: HeaderValue::Str(value),
+        }
+    }
+}
+
 /// A header value: text, or bytes that are not UTF-8 (`-bin` headers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeaderValue<'a> {
@@ -251,12 +261,7 @@ impl<'a> HeadersIter<'a> {
 mod tests {
     use super::*;
 
-    fn header<'a>(name: &'a str, value: &'a str) -> Header<'a> {
-        Header {
-            name,
-            value: HeaderValue::Str(value),
-        }
-    }
+    use Header as H;
 
     #[test]
     fn a_list_reads_back_in_order_with_shared_and_packed_values() {
@@ -275,13 +280,13 @@ mod tests {
         assert_eq!(
             read,
             [
-                header("content-type", "application/json"),
-                header("x-request-id", "abc"),
+                H::str("content-type", "application/json"),
+                H::str("x-request-id", "abc"),
                 Header {
                     name: "trace-bin",
                     value: HeaderValue::Bin(&[0xff, 0]),
                 },
-                header("cookie", &long),
+                H::str("cookie", &long),
             ]
         );
         assert_eq!(headers.len(), 4);
@@ -291,7 +296,7 @@ mod tests {
 
     #[test]
     fn equality_is_by_content_and_a_shared_list_costs_nothing() {
-        let built: Headers = vec![header("a", "1"), header("b", "2")].into();
+        let built: Headers = vec![H::str("a", "1"), H::str("b", "2")].into();
         let shared = Headers::new(
             Arc::new(Shape::new(vec![
                 Slot::Shared {
@@ -307,7 +312,7 @@ mod tests {
         );
         assert_eq!(built, shared);
         assert_eq!(shared.heap_bytes(), 0);
-        assert_ne!(built, vec![header("a", "1")].into());
+        assert_ne!(built, vec![H::str("a", "1")].into());
         assert!(Headers::default().is_empty());
         assert_eq!(Headers::default(), Vec::new().into());
         assert_eq!(format!("{:?}", Headers::default()), "[]");

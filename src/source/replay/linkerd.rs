@@ -5,13 +5,12 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::model::event::{
-    Direction, Endpoint, Eos, Header, HeaderValue, Headers, HttpEvent, RequestInit, ResponseEnd,
-    ResponseInit, StreamId, TapEvent,
+    Direction, Endpoint, Eos, Headers, HttpEvent, RequestInit, ResponseEnd, ResponseInit, StreamId,
+    TapEvent,
 };
 use crate::source::wire::Interner;
 
@@ -239,31 +238,12 @@ fn endpoint(json: Option<JsonEndpoint>, interner: &mut Interner) -> Result<Endpo
 
 fn headers(json: Option<Vec<JsonHeader>>, interner: &mut Interner) -> Result<Headers, String> {
     let json = json.unwrap_or_default();
-    // Binary values are decoded first, so the list can borrow them.
-    let binary = json
-        .iter()
-        .map(|h| {
-            h.value_bin
-                .as_ref()
-                .map(|bin| {
-                    base64::engine::general_purpose::STANDARD
-                        .decode(bin)
-                        .map_err(|e| format!("header {}: bad base64: {e}", h.name))
-                })
-                .transpose()
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    let list: Vec<Header<'_>> = json
-        .iter()
-        .zip(&binary)
-        .map(|(h, bin)| Header {
-            name: &h.name,
-            value: match (&h.value_str, bin) {
-                (_, Some(bin)) => HeaderValue::Bin(bin),
-                (Some(s), None) => HeaderValue::Str(s),
-                (None, None) => HeaderValue::Str(""),
-            },
-        })
-        .collect();
-    Ok(interner.headers(&list))
+    let fields = json.iter().map(|h| {
+        (
+            h.name.as_str(),
+            h.value_str.as_deref(),
+            h.value_bin.as_deref(),
+        )
+    });
+    super::records::header_list(fields, interner)
 }

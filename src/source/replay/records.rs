@@ -134,22 +134,28 @@ fn endpoint(record: &EndpointRecord, interner: &mut Interner) -> Result<Endpoint
 }
 
 fn headers(records: &[HeaderRecord], interner: &mut Interner) -> Result<Headers, String> {
+    let fields = records
+        .iter()
+        .map(|h| (h.name.as_str(), h.value.as_deref(), h.value_bin.as_deref()));
+    header_list(fields, interner)
+}
+
+/// A header list from exported `(name, text value, base64 value)` fields, as both the NDJSON and
+/// Linkerd's JSON write them: a binary value wins, a header with neither is empty text.
+pub(super) fn header_list<'a>(
+    fields: impl Iterator<Item = (&'a str, Option<&'a str>, Option<&'a str>)> + Clone,
+    interner: &mut Interner,
+) -> Result<Headers, String> {
     // Binary values are decoded first, so the list can borrow them.
-    let binary = records
-        .iter()
-        .map(|h| {
-            h.value_bin
-                .as_ref()
-                .map(|b| decode_base64(&h.name, b))
-                .transpose()
-        })
+    let binary = fields
+        .clone()
+        .map(|(name, _, bin)| bin.map(|b| decode_base64(name, b)).transpose())
         .collect::<Result<Vec<_>, String>>()?;
-    let list: Vec<Header<'_>> = records
-        .iter()
+    let list: Vec<Header<'_>> = fields
         .zip(&binary)
-        .map(|(h, bin)| Header {
-            name: &h.name,
-            value: match (&h.value, bin) {
+        .map(|((name, value, _), bin)| Header {
+            name,
+            value: match (value, bin) {
                 (_, Some(bin)) => HeaderValue::Bin(bin),
                 (Some(s), None) => HeaderValue::Str(s),
                 (None, None) => HeaderValue::Str(""),

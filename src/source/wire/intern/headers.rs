@@ -250,19 +250,12 @@ mod tests {
     use super::super::Interner;
     use super::*;
 
-    fn header<'a>(name: &'a str, value: &'a str) -> Header<'a> {
-        Header {
-            name,
-            value: HeaderValue::Str(value),
-        }
-    }
-
     /// A request's headers: two values that repeat and a request id that does not.
     fn request(id: &str) -> Vec<Header<'_>> {
         vec![
-            header("user-agent", "curl/8.5"),
-            header("x-request-id", id),
-            header("accept", "application/json"),
+            Header::str("user-agent", "curl/8.5"),
+            Header::str("x-request-id", id),
+            Header::str("accept", "application/json"),
         ]
     }
 
@@ -297,7 +290,7 @@ mod tests {
     #[test]
     fn a_list_seen_again_is_shared_whole() {
         let mut interner = Interner::default();
-        let response = [header("content-type", "application/json")];
+        let response = [Header::str("content-type", "application/json")];
         let lists: Vec<Headers> = (0..5).map(|_| interner.headers(&response)).collect();
         // Shared from the third sighting on, then the same list each time, at no cost.
         assert_eq!(lists[4].heap_bytes(), 0);
@@ -322,7 +315,7 @@ mod tests {
         let mut interner = Interner::default();
         for i in 0..(HEADER_CANDIDATES_MAX_ENTRIES * 3) {
             let id = format!("{i:x}");
-            interner.headers(&[header("traceparent", &id)]);
+            interner.headers(&[Header::str("traceparent", &id)]);
         }
         let stats = interner.header_stats();
         assert_eq!(stats.shared_values, 0, "{stats:?}");
@@ -338,7 +331,7 @@ mod tests {
             .collect();
         for value in &values {
             for _ in 0..HEADER_SHARE_AFTER_SIGHTINGS {
-                interner.headers(&[header("x-tenant", value)]);
+                interner.headers(&[Header::str("x-tenant", value)]);
             }
         }
         let stats = interner.header_stats();
@@ -346,7 +339,7 @@ mod tests {
         assert!(stats.refused >= 1, "{stats:?}");
         assert!(stats.shapes <= HEADER_SHAPES_MAX_ENTRIES);
         // Refused values are still stored, packed.
-        let last = interner.headers(&[header("x-tenant", &values[HEADER_VALUES_MAX_ENTRIES])]);
+        let last = interner.headers(&[Header::str("x-tenant", &values[HEADER_VALUES_MAX_ENTRIES])]);
         assert_eq!(
             last.iter().next().map(|h| h.value),
             Some(HeaderValue::Str(&values[HEADER_VALUES_MAX_ENTRIES]))
