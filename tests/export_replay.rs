@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use meshtap::capture::CaptureRecord;
-use meshtap::session::Redactor;
 use meshtap::export::file::{CaptureHeader, ExportError, ExportFormat, ExportOptions, export};
 use meshtap::export::{linkerd_json, ndjson};
 use meshtap::model::event::TapEvent;
@@ -21,6 +20,7 @@ use meshtap::model::request::Request;
 use meshtap::model::routes::{Grouping, RouteTable, Window};
 use meshtap::model::store::Store;
 use meshtap::proto::tap;
+use meshtap::session::Redactor;
 use meshtap::session::SourceMsg;
 use meshtap::source::replay::{self, ReplayError, ReplayFormat, Speed};
 use meshtap::source::wire::{self, Interner};
@@ -130,7 +130,8 @@ fn projection(store: &Store, with_times: bool) -> BTreeMap<String, String> {
         .requests()
         .iter()
         .map(|r: &Request| {
-            let key = format!("{:?} {:?} {}", r.key.direction, r.key.reporter, r.key.id);
+            let key = r.key();
+            let key = format!("{:?} {:?} {}", key.direction, key.reporter, key.id);
             let micros = |d: Option<Duration>| d.map(|d| d.as_micros());
             let mut value = format!(
                 "{} {} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
@@ -393,9 +394,9 @@ async fn sensitive_headers_are_redacted_unless_asked() {
         .flat_map(|r| {
             let request = r.init.iter().flat_map(|i| i.headers.iter());
             let response = r.response.iter().flat_map(|i| i.headers.iter());
-            request.chain(response).cloned().collect::<Vec<_>>()
+            request.chain(response).collect::<Vec<_>>()
         })
-        .filter(|h| ["authorization", "cookie", "set-cookie"].contains(&h.name.as_ref()))
+        .filter(|h| ["authorization", "cookie", "set-cookie"].contains(&h.name))
         .filter_map(|h| match h.value {
             meshtap::model::event::HeaderValue::Str(s) => Some(s.to_string()),
             meshtap::model::event::HeaderValue::Bin(_) => None,

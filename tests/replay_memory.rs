@@ -15,9 +15,9 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use meshtap::demo::mesh::Mesh;
 use meshtap::demo::tapper::{Session, TICK_NS};
-use meshtap::session::Redactor;
 use meshtap::export::ndjson;
 use meshtap::model::store::{Ingested, Store};
+use meshtap::session::Redactor;
 use meshtap::session::SourceMsg;
 use meshtap::source::frames::{self, ModelFrame};
 use meshtap::source::replay::{self, Speed};
@@ -153,8 +153,10 @@ async fn bounded(path_of: impl Fn(usize) -> std::path::PathBuf, write: fn(&Path,
         );
         peaks.push(peak);
     }
-    // A file four times larger: not even a quarter more memory.
-    assert!(peaks[1] < peaks[0] + peaks[0] / 4, "{peaks:?}");
+    // A file four times larger: far less than twice the memory (memory that grew with the file
+    // would need four times as much). The margin absorbs how far the reader runs ahead of a
+    // consumer slowed by a busy machine.
+    assert!(peaks[1] < peaks[0] * 2, "{peaks:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

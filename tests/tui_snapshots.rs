@@ -9,8 +9,8 @@ use meshtap::app::action::QuickField;
 use meshtap::app::config;
 use meshtap::app::{Action, AppState, Pane};
 use meshtap::model::event::{
-    Direction, Endpoint, Eos, Header, HeaderValue, HttpEvent, Labels, RequestInit, ResponseEnd,
-    ResponseInit, StreamId, TapEvent,
+    Direction, Endpoint, Eos, Header, HeaderValue, Headers, HttpEvent, Labels, RequestInit,
+    ResponseEnd, ResponseInit, StreamId, TapEvent,
 };
 use meshtap::model::store::Store;
 use meshtap::session::{ErrorKind, SessionInfo, SourceMsg, StreamError, StreamState};
@@ -145,14 +145,15 @@ fn events(c: &Call, ms: i64) -> Vec<TapEvent> {
             path: c.path.into(),
             headers: vec![
                 Header {
-                    name: "user-agent".into(),
-                    value: HeaderValue::Str("curl/8.5".into()),
+                    name: "user-agent",
+                    value: HeaderValue::Str("curl/8.5"),
                 },
                 Header {
-                    name: "authorization".into(),
-                    value: HeaderValue::Str("Bearer s3cr3t".into()),
+                    name: "authorization",
+                    value: HeaderValue::Str("Bearer s3cr3t"),
                 },
-            ],
+            ]
+            .into(),
         }),
         0,
     )];
@@ -163,9 +164,10 @@ fn events(c: &Call, ms: i64) -> Vec<TapEvent> {
                 since_request_init: Some(latency),
                 http_status,
                 headers: vec![Header {
-                    name: "content-type".into(),
-                    value: HeaderValue::Str("application/json".into()),
-                }],
+                    name: "content-type",
+                    value: HeaderValue::Str("application/json"),
+                }]
+                .into(),
             }),
             1,
         ));
@@ -178,7 +180,7 @@ fn events(c: &Call, ms: i64) -> Vec<TapEvent> {
                 since_response_init: Some(Duration::from_millis(2)),
                 response_bytes: 1_200 + c.stream * 37,
                 eos: c.eos,
-                trailers: Vec::new(),
+                trailers: Headers::default(),
             }),
             2,
         ));

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::model::event::{Endpoint, Eos, Header, HeaderValue, Labels, grpc_code_name};
+use crate::model::event::{Endpoint, Eos, HeaderValue, Headers, Labels, grpc_code_name};
 use crate::model::request::Request;
 
 use crate::session::{REDACTED, Redactor};
@@ -208,12 +208,12 @@ pub fn nodes(request: &Request, redactor: &Redactor, reveal: bool) -> Vec<Node> 
 
     let mut ids = vec![
         Node::leaf("seq", request.seq.to_string()),
-        Node::leaf("stream", request.key.id.to_string()),
+        Node::leaf("stream", request.key().id.to_string()),
         Node::leaf("direction", request.direction().proto_name()),
         Node::leaf(
             "reporter",
             request
-                .key
+                .key()
                 .reporter
                 .map_or_else(|| "(unknown)".to_owned(), |a| a.to_string()),
         ),
@@ -349,10 +349,10 @@ fn labels_node(key: &str, labels: &Labels) -> Node {
     node
 }
 
-fn headers(key: &str, headers: &[Header], mask: Mask) -> Node {
+fn headers(key: &str, headers: &Headers, mask: Mask) -> Node {
     let mut children: Vec<Node> = Vec::with_capacity(headers.len());
     for (i, header) in headers.iter().enumerate() {
-        let hidden = mask.hides(&header.name);
+        let hidden = mask.hides(header.name);
         let value = if hidden {
             REDACTED.to_owned()
         } else {
@@ -374,7 +374,7 @@ fn headers(key: &str, headers: &[Header], mask: Mask) -> Node {
     node
 }
 
-fn header_text(value: &HeaderValue) -> String {
+fn header_text(value: &HeaderValue<'_>) -> String {
     match value {
         HeaderValue::Str(s) => s.to_string(),
         HeaderValue::Bin(bytes) => {

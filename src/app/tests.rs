@@ -10,8 +10,8 @@ use super::prompt::PromptKind;
 use super::state::{AppState, Effect};
 use super::view::SortKey;
 use crate::model::event::{
-    Direction, Endpoint, HttpEvent, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
-    TapEvent,
+    Direction, Endpoint, Headers, HttpEvent, Labels, RequestInit, ResponseEnd, ResponseInit,
+    StreamId, TapEvent,
 };
 use crate::model::store::Store;
 use crate::session::{HttpMatch, SessionInfo, SourceMsg, TapCommand};
@@ -59,13 +59,13 @@ fn request(stream: u64, status: u32) -> Vec<TapEvent> {
             scheme: None,
             authority: "api".into(),
             path: format!("/items/{stream}").into(),
-            headers: Vec::new(),
+            headers: Headers::default(),
         })),
         event(HttpEvent::ResponseInit(ResponseInit {
             id,
             since_request_init: Some(Duration::from_millis(stream)),
             http_status: status,
-            headers: Vec::new(),
+            headers: Headers::default(),
         })),
         event(HttpEvent::ResponseEnd(ResponseEnd {
             id,
@@ -73,7 +73,7 @@ fn request(stream: u64, status: u32) -> Vec<TapEvent> {
             since_response_init: None,
             response_bytes: 1,
             eos: None,
-            trailers: Vec::new(),
+            trailers: Headers::default(),
         })),
     ]
 }
@@ -380,10 +380,7 @@ fn a_replay_does_not_expire_old_requests_on_the_wall_clock() {
 fn the_detail_pane_masks_what_the_session_redacts() {
     let mut events = request(1, 200);
     if let Some(HttpEvent::RequestInit(init)) = &mut events[0].http {
-        init.headers.push(crate::model::event::Header {
-            name: "x-api-key".into(),
-            value: crate::model::event::HeaderValue::Str("s3cret".into()),
-        });
+        init.headers = vec![crate::model::event::Header::str("x-api-key", "s3cret")].into();
     }
     let mut store = Store::new(10);
     for event in events {

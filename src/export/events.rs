@@ -57,7 +57,7 @@ mod tests {
 
     use super::*;
     use crate::model::event::{
-        Direction, Endpoint, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
+        Direction, Endpoint, Headers, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
     };
     use crate::model::store::Store;
 
@@ -90,7 +90,7 @@ mod tests {
                     scheme: None,
                     authority: "web".into(),
                     path: "/".into(),
-                    headers: Vec::new(),
+                    headers: Headers::default(),
                 }),
                 at(0),
             ),
@@ -99,7 +99,7 @@ mod tests {
                     id,
                     since_request_init: Some(Duration::from_millis(5)),
                     http_status: 200,
-                    headers: Vec::new(),
+                    headers: Headers::default(),
                 }),
                 at(5),
             ),
@@ -110,7 +110,7 @@ mod tests {
                     since_response_init: Some(Duration::from_millis(2)),
                     response_bytes: 9,
                     eos: None,
-                    trailers: Vec::new(),
+                    trailers: Headers::default(),
                 }),
                 at(7),
             ),

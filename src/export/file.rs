@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::{events, har, linkerd_json, ndjson};
-use crate::session::Redactor;
 use crate::capture::ndjson::NDJSON_VERSION;
 use crate::capture::{CaptureRecord, HeaderLine, rfc3339};
+use crate::session::Redactor;
 
 use crate::files;
 use crate::model::request::Request;

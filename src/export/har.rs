@@ -14,21 +14,21 @@ use std::io;
 use base64::Engine as _;
 use serde::Serialize;
 
-use crate::session::Redactor;
 use crate::capture::har::{
     BASE64, Content, Entry, HarHeader, HarRequest, HarResponse, MeshtapFields, NameValue, Timings,
 };
 use crate::capture::ndjson::RequestRecord;
 use crate::capture::{CaptureRecord, rfc3339};
-use crate::model::event::{Header, HeaderValue};
+use crate::model::event::{HeaderValue, Headers};
 use crate::model::request::Request;
+use crate::session::Redactor;
 
-fn headers(headers: &[Header], redactor: &Redactor) -> Vec<HarHeader> {
+fn headers(headers: &Headers, redactor: &Redactor) -> Vec<HarHeader> {
     headers
         .iter()
         .map(|h| {
             let (value, encoding) = match &h.value {
-                _ if redactor.is_sensitive(&h.name) => (crate::session::REDACTED.to_string(), None),
+                _ if redactor.is_sensitive(h.name) => (crate::session::REDACTED.to_string(), None),
                 HeaderValue::Str(s) => (s.to_string(), None),
                 HeaderValue::Bin(b) => (
                     base64::engine::general_purpose::STANDARD.encode(b),

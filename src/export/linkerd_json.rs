@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::text::ip_and_port;
-use crate::model::event::{Endpoint, Eos, Header, HeaderValue, HttpEvent, Labels, TapEvent};
+use crate::model::event::{Endpoint, Eos, HeaderValue, Headers, HttpEvent, Labels, TapEvent};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -136,24 +136,21 @@ fn duration(d: Option<Duration>) -> Option<JsonDuration> {
 }
 
 /// Headers as Linkerd prints them; `redact` replaces sensitive values.
-fn headers<'a>(
-    headers: &'a [Header],
-    redact: &dyn Fn(&str) -> bool,
-) -> Option<Vec<JsonHeader<'a>>> {
+fn headers<'a>(headers: &'a Headers, redact: &dyn Fn(&str) -> bool) -> Option<Vec<JsonHeader<'a>>> {
     (!headers.is_empty()).then(|| {
         headers
             .iter()
             .map(|h| match &h.value {
-                _ if redact(&h.name) => JsonHeader::Str {
-                    name: &h.name,
+                _ if redact(h.name) => JsonHeader::Str {
+                    name: h.name,
                     value_str: crate::session::REDACTED,
                 },
                 HeaderValue::Str(s) => JsonHeader::Str {
-                    name: &h.name,
+                    name: h.name,
                     value_str: s,
                 },
                 HeaderValue::Bin(b) => JsonHeader::Bin {
-                    name: &h.name,
+                    name: h.name,
                     value_bin: base64::engine::general_purpose::STANDARD.encode(b),
                 },
             })

@@ -10,7 +10,7 @@ use crate::capture::ndjson::{
     EndpointRecord, HeaderRecord, IdentityRecord, NDJSON_VERSION, RequestRecord, StreamIdRecord,
 };
 use crate::capture::{self, rfc3339};
-use crate::model::event::{Endpoint, Eos, Header, HeaderValue, Labels, grpc_code_name};
+use crate::model::event::{Endpoint, Eos, HeaderValue, Headers, Labels, grpc_code_name};
 use crate::model::request::{Phase, Request, workload};
 use crate::session::Redactor;
 
@@ -38,12 +38,12 @@ fn endpoint(e: &Endpoint) -> EndpointRecord {
     }
 }
 
-fn headers(headers: &[Header], redactor: &Redactor) -> Vec<HeaderRecord> {
+fn headers(headers: &Headers, redactor: &Redactor) -> Vec<HeaderRecord> {
     headers
         .iter()
         .map(|h| {
             let (value, value_bin) = match &h.value {
-                _ if redactor.is_sensitive(&h.name) => {
+                _ if redactor.is_sensitive(h.name) => {
                     (Some(crate::session::REDACTED.to_string()), None)
                 }
                 HeaderValue::Str(s) => (Some(s.to_string()), None),
@@ -70,6 +70,7 @@ impl RequestRecord {
             Phase::Streaming => "streaming",
             Phase::Done => "done",
             Phase::Expired => "expired",
+            Phase::Superseded => "superseded",
         };
         Self {
             v: NDJSON_VERSION,
@@ -77,8 +78,8 @@ impl RequestRecord {
             ended: request.ended_at.map(rfc3339),
             direction: request.direction().proto_name().to_ascii_lowercase(),
             id: StreamIdRecord {
-                base: request.key.id.base,
-                stream: request.key.id.stream,
+                base: request.key().id.base,
+                stream: request.key().id.stream,
             },
             source: endpoint(&request.source),
             destination: endpoint(&request.destination),

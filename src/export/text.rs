@@ -183,7 +183,7 @@ mod tests {
                 scheme: None,
                 authority: "web\u{202E}:80".into(),
                 path: path.into(),
-                headers: Vec::new(),
+                headers: crate::model::event::Headers::default(),
             })),
         }
     }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::ast::{Cmp, Expr, Flag, Mode, Pattern, Side, Term, TextField, TimeField};
-use crate::model::event::{Direction, Endpoint, HeaderValue};
+use crate::model::event::{Direction, Endpoint};
 use crate::model::request::{Phase, Request, workload};
 
 impl Expr {
@@ -131,12 +131,9 @@ fn visit(
                 .or_else(|| init.map(|i| i.path.as_bytes())),
         ),
         TextField::Header(name) => {
-            for header in init.map_or(&[][..], |i| &i.headers) {
+            for header in init.into_iter().flat_map(|i| &i.headers) {
                 if header.name.eq_ignore_ascii_case(name) {
-                    offer(Some(match &header.value {
-                        HeaderValue::Str(s) => s.as_bytes(),
-                        HeaderValue::Bin(b) => b,
-                    }));
+                    offer(Some(header.value.as_bytes()));
                 }
             }
         }

@@ -9,10 +9,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::model::event::{
-    Direction, Endpoint, Eos, Header, HeaderValue, Labels, RequestInit, ResponseEnd, ResponseInit,
-    StreamId,
+    Direction, Endpoint, Eos, Header, HeaderValue, Headers, Labels, RequestInit, ResponseEnd,
+    ResponseInit, StreamId,
 };
-use crate::model::request::{Request, RequestKey};
+use crate::model::request::Request;
 
 fn endpoint(addr: &str, labels: &[(&str, &str)]) -> Endpoint {
     Endpoint {
@@ -37,8 +37,8 @@ fn init(
         headers: headers
             .iter()
             .map(|(name, value)| Header {
-                name: (*name).into(),
-                value: HeaderValue::Str((*value).into()),
+                name,
+                value: HeaderValue::Str(value),
             })
             .collect(),
     }
@@ -49,7 +49,7 @@ fn response(status: u32, latency_ms: u64) -> ResponseInit {
         id: StreamId::default(),
         since_request_init: Some(Duration::from_millis(latency_ms)),
         http_status: status,
-        headers: Vec::new(),
+        headers: Headers::default(),
     }
 }
 
@@ -60,18 +60,14 @@ fn end(duration_ms: u64, bytes: u64, eos: Option<Eos>) -> ResponseEnd {
         since_response_init: None,
         response_bytes: bytes,
         eos,
-        trailers: Vec::new(),
+        trailers: Headers::default(),
     }
 }
 
 fn request(seq: u64, direction: Direction, source: Endpoint, destination: Endpoint) -> Request {
     Request {
         seq,
-        key: RequestKey {
-            direction,
-            reporter: None,
-            id: StreamId::default(),
-        },
+        direction,
         source,
         destination,
         route: Labels::default(),
@@ -81,6 +77,7 @@ fn request(seq: u64, direction: Direction, source: Endpoint, destination: Endpoi
         response: None,
         end: None,
         expired: false,
+        superseded: false,
     }
 }
 

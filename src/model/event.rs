@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+mod headers;
+
+pub use headers::{Header, HeaderValue, Headers, HeadersIter, Shape, Slot};
+
 /// Shared immutable text. Label keys, label values and header names repeat from event to event,
 /// so sources intern them and events share one allocation.
 pub type Text = Arc<str>;
@@ -101,18 +105,6 @@ impl fmt::Display for StreamId {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HeaderValue {
-    Str(Box<str>),
-    Bin(Box<[u8]>),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Header {
-    pub name: Text,
-    pub value: HeaderValue,
-}
-
 /// How a response stream ended, when the proxy said.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Eos {
@@ -128,7 +120,7 @@ pub struct RequestInit {
     pub scheme: Option<Text>,
     pub authority: Text,
     pub path: Box<str>,
-    pub headers: Vec<Header>,
+    pub headers: Headers,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,7 +128,7 @@ pub struct ResponseInit {
     pub id: StreamId,
     pub since_request_init: Option<Duration>,
     pub http_status: u32,
-    pub headers: Vec<Header>,
+    pub headers: Headers,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,7 +139,7 @@ pub struct ResponseEnd {
     pub since_response_init: Option<Duration>,
     pub response_bytes: u64,
     pub eos: Option<Eos>,
-    pub trailers: Vec<Header>,
+    pub trailers: Headers,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -183,10 +175,7 @@ impl TapEvent {
     /// The address of the proxy that reported the event: the destination for inbound traffic,
     /// the source for outbound.
     pub fn reporter(&self) -> Option<SocketAddr> {
-        match self.direction {
-            Direction::Inbound => self.destination.addr,
-            Direction::Outbound | Direction::Unknown => self.source.addr,
-        }
+        reporter(self.direction, &self.source, &self.destination)
     }
 
     /// The TLS label that speaks for this event: the source's for inbound, the destination's
@@ -197,6 +186,18 @@ impl TapEvent {
             Direction::Outbound => self.destination.labels.get("tls").unwrap_or(""),
             Direction::Unknown => "",
         }
+    }
+}
+
+/// The address of the proxy that reported traffic in `direction` between these endpoints.
+pub fn reporter(
+    direction: Direction,
+    source: &Endpoint,
+    destination: &Endpoint,
+) -> Option<SocketAddr> {
+    match direction {
+        Direction::Inbound => destination.addr,
+        Direction::Outbound | Direction::Unknown => source.addr,
     }
 }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::event::{
     Direction, Endpoint, Eos, HttpEvent, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
-    TapEvent,
+    TapEvent, reporter,
 };
 
 /// What joins events into a request: the same stream on the same reporting proxy.
@@ -41,13 +41,18 @@ pub enum Phase {
     Done,
     /// No end arrived within the TTL; meshtap gave up waiting.
     Expired,
+    /// A newer request arrived with the same key (stream id reused, or a lost end): nothing more
+    /// can join this one, so meshtap closed it.
+    Superseded,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Request {
     /// Arrival order, unique for the whole capture: the stable key the UI selects by.
     pub seq: u64,
-    pub key: RequestKey,
+    /// The join key is not stored: it derives from the direction, the endpoints and the events'
+    /// stream id ([`Request::key`]), and 56 bytes a request add up over 100,000 of them.
+    pub direction: Direction,
     pub source: Endpoint,
     pub destination: Endpoint,
     pub route: Labels,
@@ -59,14 +64,17 @@ pub struct Request {
     pub init: Option<RequestInit>,
     pub response: Option<ResponseInit>,
     pub end: Option<ResponseEnd>,
+    /// Closed without an end because the TTL passed (at most one of `expired`/`superseded`).
     pub expired: bool,
+    /// Closed without an end because a newer request took its key.
+    pub superseded: bool,
 }
 
 impl Request {
     pub fn from_event(seq: u64, key: RequestKey, event: TapEvent) -> Self {
         let mut request = Self {
             seq,
-            key,
+            direction: key.direction,
             source: event.source,
             destination: event.destination,
             route: event.route,
@@ -76,6 +84,7 @@ impl Request {
             response: None,
             end: None,
             expired: false,
+            superseded: false,
         };
         if let Some(http) = event.http {
             request.apply(http, event.arrived);
@@ -95,7 +104,22 @@ impl Request {
     }
 
     pub fn direction(&self) -> Direction {
-        self.key.direction
+        self.direction
+    }
+
+    /// The key the store joined this request's events by.
+    pub fn key(&self) -> RequestKey {
+        let id = match (&self.init, &self.response, &self.end) {
+            (Some(init), _, _) => init.id,
+            (None, Some(response), _) => response.id,
+            (None, None, Some(end)) => end.id,
+            (None, None, None) => StreamId::default(),
+        };
+        RequestKey {
+            direction: self.direction,
+            reporter: reporter(self.direction, &self.source, &self.destination),
+            id,
+        }
     }
 
     pub fn phase(&self) -> Phase {
@@ -103,6 +127,8 @@ impl Request {
             Phase::Done
         } else if self.expired {
             Phase::Expired
+        } else if self.superseded {
+            Phase::Superseded
         } else if self.response.is_some() {
             Phase::Streaming
         } else {
@@ -112,6 +138,19 @@ impl Request {
 
     pub fn is_open(&self) -> bool {
         matches!(self.phase(), Phase::Waiting | Phase::Streaming)
+    }
+
+    /// Heap bytes this request owns alone: its path and the header bytes that are not shared
+    /// with other requests. Label sets, interned strings and header shapes are shared (and
+    /// bounded by the source's interner), so they are not counted here.
+    pub fn heap_bytes(&self) -> usize {
+        let init = self
+            .init
+            .as_ref()
+            .map_or(0, |i| i.path.len() + i.headers.heap_bytes());
+        let response = self.response.as_ref().map_or(0, |r| r.headers.heap_bytes());
+        let end = self.end.as_ref().map_or(0, |e| e.trailers.heap_bytes());
+        init + response + end
     }
 
     pub fn method(&self) -> &str {
@@ -178,6 +217,7 @@ impl Request {
                 None => self.http_ok(),
             });
         }
+        // A superseded request's end may simply have been lost: its outcome stays unknown.
         match self.http_status() {
             Some(status) if status >= 500 => Some(false),
             _ if self.expired => Some(false),
@@ -233,7 +273,7 @@ pub fn workload(endpoint: &Endpoint) -> Option<(&str, &'static str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::{Labels, StreamId};
+    use crate::model::event::{Headers, Labels, StreamId};
 
     fn end_with(eos: Option<Eos>) -> ResponseEnd {
         ResponseEnd {
@@ -242,7 +282,7 @@ mod tests {
             since_response_init: Some(Duration::from_millis(1)),
             response_bytes: 10,
             eos,
-            trailers: Vec::new(),
+            trailers: Headers::default(),
         }
     }
 
@@ -252,14 +292,9 @@ mod tests {
         reason = "open vs ended-without-eos vs ended-with-eos"
     )]
     fn request(status: Option<u32>, end: Option<Option<Eos>>) -> Request {
-        let key = RequestKey {
-            direction: Direction::Outbound,
-            reporter: None,
-            id: StreamId::default(),
-        };
         Request {
             seq: 0,
-            key,
+            direction: Direction::Outbound,
             source: Endpoint::default(),
             destination: Endpoint::default(),
             route: Labels::default(),
@@ -270,10 +305,11 @@ mod tests {
                 id: StreamId::default(),
                 since_request_init: Some(Duration::from_millis(4)),
                 http_status,
-                headers: Vec::new(),
+                headers: Headers::default(),
             }),
             end: end.map(end_with),
             expired: false,
+            superseded: false,
         }
     }
 
@@ -310,6 +346,11 @@ mod tests {
         lost.expired = true;
         assert_eq!(lost.phase(), Phase::Expired);
         assert_eq!(lost.success(), Some(false));
+        let mut replaced = request(Some(200), None);
+        replaced.superseded = true;
+        assert_eq!(replaced.phase(), Phase::Superseded);
+        assert!(!replaced.is_open());
+        assert_eq!(replaced.success(), None, "its end may have been lost");
     }
 
     #[test]

@@ -215,7 +215,8 @@ mod tests {
 
     use super::*;
     use crate::model::event::{
-        Direction, Endpoint, HttpEvent, Labels, RequestInit, ResponseEnd, StreamId, TapEvent,
+        Direction, Endpoint, Headers, HttpEvent, Labels, RequestInit, ResponseEnd, StreamId,
+        TapEvent,
     };
     use crate::session::ClockKind;
 
@@ -292,7 +293,7 @@ mod tests {
             scheme: None,
             authority: "web".into(),
             path: "/".into(),
-            headers: Vec::new(),
+            headers: Headers::default(),
         };
         let end = ResponseEnd {
             id,
@@ -300,7 +301,7 @@ mod tests {
             since_response_init: None,
             response_bytes: 3,
             eos: None,
-            trailers: Vec::new(),
+            trailers: Headers::default(),
         };
         let (tx, rx) = mpsc::channel(4);
         tx.send(SourceMsg::Events(vec![event(

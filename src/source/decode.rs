@@ -78,7 +78,7 @@ fn walk(
             2 => address(wire, &mut r, destination.get_or_insert_default())?,
             3 => {
                 expect(wire, WireType::Len)?;
-                http::merge(&mut r.message()?, http.get_or_insert_default(), interner)?;
+                http::merge(&mut r.message()?, http.get_or_insert_default())?;
             }
             4 => label_map(wire, &mut r, &mut scratch[DESTINATION])?,
             5 => label_map(wire, &mut r, &mut scratch[SOURCE])?,

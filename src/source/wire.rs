@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::model::event::{
-    Direction, Endpoint, Eos, Header, HeaderValue, HttpEvent, RequestInit, ResponseEnd,
+    Direction, Endpoint, Eos, Header, HeaderValue, Headers, HttpEvent, RequestInit, ResponseEnd,
     ResponseInit, StreamId, TapEvent, Text,
 };
 use crate::proto::{net, tap, viz};
@@ -18,7 +18,11 @@ mod intern;
 
 pub use encode::frame;
 pub(crate) use intern::PairSpan;
-pub use intern::{INTERNER_MAX_ENTRIES, Interner};
+pub use intern::{
+    HEADER_CANDIDATES_MAX_ENTRIES, HEADER_RECENT_LISTS, HEADER_SHAPES_MAX_ENTRIES,
+    HEADER_SHARE_AFTER_SIGHTINGS, HEADER_VALUES_MAX_ENTRIES, HeaderInternStats,
+    INTERNER_MAX_ENTRIES, Interner,
+};
 
 /// Converts one decoded `TapEvent` that arrived at `arrived`.
 pub fn event(interner: &mut Interner, wire: tap::TapEvent, arrived: DateTime<Utc>) -> TapEvent {
@@ -127,25 +131,26 @@ fn scheme(interner: &mut Interner, scheme: viz::Scheme) -> Option<Text> {
     }
 }
 
-fn headers(interner: &mut Interner, headers: Option<viz::Headers>) -> Vec<Header> {
+fn headers(interner: &mut Interner, headers: Option<viz::Headers>) -> Headers {
     let Some(headers) = headers else {
-        return Vec::new();
+        return Headers::default();
     };
-    headers
+    let list: Vec<Header<'_>> = headers
         .headers
-        .into_iter()
+        .iter()
         .filter_map(|h| {
             // A header with neither value kind is skipped, as Linkerd's CLI does.
-            let value = match h.value? {
-                viz::headers::header::Value::ValueStr(s) => HeaderValue::Str(s.into_boxed_str()),
-                viz::headers::header::Value::ValueBin(b) => HeaderValue::Bin(b.into_boxed_slice()),
+            let value = match h.value.as_ref()? {
+                viz::headers::header::Value::ValueStr(s) => HeaderValue::Str(s),
+                viz::headers::header::Value::ValueBin(b) => HeaderValue::Bin(b),
             };
             Some(Header {
-                name: interner.text(&h.name),
+                name: &h.name,
                 value,
             })
         })
-        .collect()
+        .collect();
+    interner.headers(&list)
 }
 
 pub(crate) fn duration(d: prost_types::Duration) -> Duration {
@@ -256,8 +261,8 @@ mod tests {
         );
         assert_eq!(hs.len(), 1);
         assert_eq!(
-            hs[0].value,
-            HeaderValue::Bin(vec![0, 255].into_boxed_slice())
+            hs.iter().next().map(|h| h.value),
+            Some(HeaderValue::Bin(&[0, 255]))
         );
     }
 }

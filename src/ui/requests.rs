@@ -203,6 +203,7 @@ pub fn status(request: &Request, theme: &Theme) -> (String, Style) {
             theme.inflight,
         ),
         Phase::Expired => ("expired".to_owned(), theme.expired),
+        Phase::Superseded => ("superseded".to_owned(), theme.expired),
         Phase::Done => {
             if let Some(code) = request.reset_code() {
                 (format!("RST {code}"), theme.status_server_err)

@@ -6,9 +6,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::model::event::{
-    Direction, Endpoint, Eos, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
+    Direction, Endpoint, Eos, Headers, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
 };
-use crate::model::request::{Request, RequestKey};
+use crate::model::request::Request;
 
 pub const TRUST_DOMAIN: &str = "linkerd.cluster.local";
 
@@ -55,11 +55,7 @@ impl Req {
         };
         let request = Request {
             seq,
-            key: RequestKey {
-                direction,
-                reporter: None,
-                id,
-            },
+            direction,
             source: Endpoint::default(),
             destination: Endpoint::default(),
             route: Labels::default(),
@@ -71,11 +67,12 @@ impl Req {
                 scheme: Some("http".into()),
                 authority: "".into(),
                 path: path.into(),
-                headers: Vec::new(),
+                headers: Headers::default(),
             }),
             response: None,
             end: None,
             expired: false,
+            superseded: false,
         };
         Self { request }
     }
@@ -164,12 +161,12 @@ impl Req {
 
     /// Response headers after `latency`, then the end of stream `extra` later.
     pub fn respond(mut self, status: u32, latency: Duration, bytes: u64) -> Self {
-        let id = self.request.key.id;
+        let id = self.request.key().id;
         self.request.response = Some(ResponseInit {
             id,
             since_request_init: Some(latency),
             http_status: status,
-            headers: Vec::new(),
+            headers: Headers::default(),
         });
         self.request.end = Some(ResponseEnd {
             id,
@@ -177,7 +174,7 @@ impl Req {
             since_response_init: Some(Duration::from_micros(200)),
             response_bytes: bytes,
             eos: None,
-            trailers: Vec::new(),
+            trailers: Headers::default(),
         });
         self.request.ended_at = Some(self.request.started + latency);
         self
@@ -194,12 +191,12 @@ impl Req {
     pub fn reset(mut self, after: Duration) -> Self {
         self.request.response = None;
         self.request.end = Some(ResponseEnd {
-            id: self.request.key.id,
+            id: self.request.key().id,
             since_request_init: Some(after),
             since_response_init: None,
             response_bytes: 0,
             eos: Some(Eos::Reset(2)),
-            trailers: Vec::new(),
+            trailers: Headers::default(),
         });
         self
     }

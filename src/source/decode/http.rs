@@ -20,8 +20,8 @@ pub(super) enum State<'a> {
     #[default]
     Empty,
     Request(Request<'a>),
-    Response(Response),
-    End(End),
+    Response(Response<'a>),
+    End(End<'a>),
 }
 
 #[derive(Debug, Default)]
@@ -31,25 +31,25 @@ pub(super) struct Request<'a> {
     scheme: Option<Choice<'a>>,
     authority: &'a str,
     path: &'a str,
-    headers: Vec<Header>,
+    headers: Vec<Header<'a>>,
 }
 
 #[derive(Debug, Default)]
-pub(super) struct Response {
+pub(super) struct Response<'a> {
     id: Option<StreamId>,
     since_request_init: Option<prost_types::Duration>,
     http_status: u32,
-    headers: Vec<Header>,
+    headers: Vec<Header<'a>>,
 }
 
 #[derive(Debug, Default)]
-pub(super) struct End {
+pub(super) struct End<'a> {
     id: Option<StreamId>,
     since_request_init: Option<prost_types::Duration>,
     since_response_init: Option<prost_types::Duration>,
     response_bytes: u64,
     eos: Option<viz::Eos>,
-    trailers: Vec<Header>,
+    trailers: Vec<Header<'a>>,
 }
 
 /// `viz.HttpMethod` / `viz.Scheme`: a registered enum value or free text.
@@ -60,11 +60,7 @@ enum Choice<'a> {
 }
 
 /// Merges one `TapEvent.Http` message into `state`.
-pub(super) fn merge<'a>(
-    m: &mut Reader<'a>,
-    state: &mut State<'a>,
-    interner: &mut Interner,
-) -> Result<()> {
+pub(super) fn merge<'a>(m: &mut Reader<'a>, state: &mut State<'a>) -> Result<()> {
     while let Some((field, wire)) = m.key()? {
         match field {
             1 => {
@@ -73,7 +69,7 @@ pub(super) fn merge<'a>(
                     *state = State::Request(Request::default());
                 }
                 if let State::Request(r) = state {
-                    request(&mut m.message()?, r, interner)?;
+                    request(&mut m.message()?, r)?;
                 }
             }
             2 => {
@@ -82,7 +78,7 @@ pub(super) fn merge<'a>(
                     *state = State::Response(Response::default());
                 }
                 if let State::Response(r) = state {
-                    response(&mut m.message()?, r, interner)?;
+                    response(&mut m.message()?, r)?;
                 }
             }
             3 => {
@@ -91,7 +87,7 @@ pub(super) fn merge<'a>(
                     *state = State::End(End::default());
                 }
                 if let State::End(e) = state {
-                    end(&mut m.message()?, e, interner)?;
+                    end(&mut m.message()?, e)?;
                 }
             }
             _ => m.skip(wire)?,
@@ -100,7 +96,7 @@ pub(super) fn merge<'a>(
     Ok(())
 }
 
-fn request<'a>(m: &mut Reader<'a>, r: &mut Request<'a>, interner: &mut Interner) -> Result<()> {
+fn request<'a>(m: &mut Reader<'a>, r: &mut Request<'a>) -> Result<()> {
     while let Some((field, wire)) = m.key()? {
         match field {
             1 => id(wire, m, r.id.get_or_insert_default())?,
@@ -114,14 +110,14 @@ fn request<'a>(m: &mut Reader<'a>, r: &mut Request<'a>, interner: &mut Interner)
                 expect(wire, WireType::Len)?;
                 r.path = m.str()?;
             }
-            6 => headers(wire, m, &mut r.headers, interner)?,
+            6 => headers(wire, m, &mut r.headers)?,
             _ => m.skip(wire)?,
         }
     }
     Ok(())
 }
 
-fn response(m: &mut Reader<'_>, r: &mut Response, interner: &mut Interner) -> Result<()> {
+fn response<'a>(m: &mut Reader<'a>, r: &mut Response<'a>) -> Result<()> {
     while let Some((field, wire)) = m.key()? {
         match field {
             1 => id(wire, m, r.id.get_or_insert_default())?,
@@ -130,14 +126,14 @@ fn response(m: &mut Reader<'_>, r: &mut Response, interner: &mut Interner) -> Re
                 expect(wire, WireType::Varint)?;
                 r.http_status = m.varint()? as u32;
             }
-            4 => headers(wire, m, &mut r.headers, interner)?,
+            4 => headers(wire, m, &mut r.headers)?,
             _ => m.skip(wire)?,
         }
     }
     Ok(())
 }
 
-fn end(m: &mut Reader<'_>, e: &mut End, interner: &mut Interner) -> Result<()> {
+fn end<'a>(m: &mut Reader<'a>, e: &mut End<'a>) -> Result<()> {
     while let Some((field, wire)) = m.key()? {
         match field {
             1 => id(wire, m, e.id.get_or_insert_default())?,
@@ -166,7 +162,7 @@ fn end(m: &mut Reader<'_>, e: &mut End, interner: &mut Interner) -> Result<()> {
                     }
                 }
             }
-            6 => headers(wire, m, &mut e.trailers, interner)?,
+            6 => headers(wire, m, &mut e.trailers)?,
             _ => m.skip(wire)?,
         }
     }
@@ -232,12 +228,7 @@ fn choice<'a>(wire: WireType, m: &mut Reader<'a>, out: &mut Option<Choice<'a>>) 
 }
 
 /// Appends a `viz.Headers`' headers. A header with no value is skipped, as `wire::event` does.
-fn headers(
-    wire: WireType,
-    m: &mut Reader<'_>,
-    out: &mut Vec<Header>,
-    interner: &mut Interner,
-) -> Result<()> {
+fn headers<'a>(wire: WireType, m: &mut Reader<'a>, out: &mut Vec<Header<'a>>) -> Result<()> {
     expect(wire, WireType::Len)?;
     let mut m = m.message()?;
     while let Some((field, wire)) = m.key()? {
@@ -269,10 +260,10 @@ fn headers(
         }
         if let Some(value) = value {
             out.push(Header {
-                name: interner.text(name),
+                name,
                 value: match value {
-                    Ok(s) => HeaderValue::Str(s.into()),
-                    Err(b) => HeaderValue::Bin(b.into()),
+                    Ok(s) => HeaderValue::Str(s),
+                    Err(b) => HeaderValue::Bin(b),
                 },
             });
         }
@@ -305,13 +296,13 @@ impl State<'_> {
                 }),
                 authority: interner.text(r.authority),
                 path: r.path.into(),
-                headers: r.headers,
+                headers: interner.headers(&r.headers),
             }),
             State::Response(r) => HttpEvent::ResponseInit(ResponseInit {
                 id: stream_id(r.id),
                 since_request_init: r.since_request_init.map(duration),
                 http_status: r.http_status,
-                headers: r.headers,
+                headers: interner.headers(&r.headers),
             }),
             State::End(e) => HttpEvent::ResponseEnd(ResponseEnd {
                 id: stream_id(e.id),
@@ -322,7 +313,7 @@ impl State<'_> {
                     viz::eos::End::GrpcStatusCode(code) => Some(Eos::Grpc(code)),
                     viz::eos::End::ResetErrorCode(code) => Some(Eos::Reset(code)),
                 }),
-                trailers: e.trailers,
+                trailers: interner.headers(&e.trailers),
             }),
         })
     }

@@ -5,13 +5,12 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::model::event::{
-    Direction, Endpoint, Eos, Header, HeaderValue, HttpEvent, RequestInit, ResponseEnd,
-    ResponseInit, StreamId, TapEvent,
+    Direction, Endpoint, Eos, Headers, HttpEvent, RequestInit, ResponseEnd, ResponseInit, StreamId,
+    TapEvent,
 };
 use crate::source::wire::Interner;
 
@@ -190,7 +189,7 @@ pub fn event(
 
 /// Linkerd prints `grpcStatusCode: 0` both for gRPC OK and for a stream without an end-of-stream
 /// status; a `grpc-status` trailer tells them apart where the proxy sent trailers.
-fn eos(grpc: u32, reset: u32, trailers: &[Header]) -> Option<Eos> {
+fn eos(grpc: u32, reset: u32, trailers: &Headers) -> Option<Eos> {
     if reset != 0 {
         return Some(Eos::Reset(reset));
     }
@@ -237,24 +236,14 @@ fn endpoint(json: Option<JsonEndpoint>, interner: &mut Interner) -> Result<Endpo
     })
 }
 
-fn headers(json: Option<Vec<JsonHeader>>, interner: &mut Interner) -> Result<Vec<Header>, String> {
-    json.unwrap_or_default()
-        .into_iter()
-        .map(|h| {
-            let value = match (h.value_str, h.value_bin) {
-                (_, Some(bin)) => HeaderValue::Bin(
-                    base64::engine::general_purpose::STANDARD
-                        .decode(bin)
-                        .map_err(|e| format!("header {}: bad base64: {e}", h.name))?
-                        .into(),
-                ),
-                (Some(s), None) => HeaderValue::Str(s.into_boxed_str()),
-                (None, None) => HeaderValue::Str("".into()),
-            };
-            Ok(Header {
-                name: interner.text(&h.name),
-                value,
-            })
-        })
-        .collect()
+fn headers(json: Option<Vec<JsonHeader>>, interner: &mut Interner) -> Result<Headers, String> {
+    let json = json.unwrap_or_default();
+    let fields = json.iter().map(|h| {
+        (
+            h.name.as_str(),
+            h.value_str.as_deref(),
+            h.value_bin.as_deref(),
+        )
+    });
+    super::records::header_list(fields, interner)
 }

@@ -14,7 +14,7 @@ use crate::capture::ndjson::{
 };
 use crate::capture::{after, from_millis, response_arrived};
 use crate::model::event::{
-    Direction, Endpoint, Eos, Header, HeaderValue, HttpEvent, RequestInit, ResponseEnd,
+    Direction, Endpoint, Eos, Header, HeaderValue, Headers, HttpEvent, RequestInit, ResponseEnd,
     ResponseInit, StreamId, TapEvent,
 };
 use crate::source::wire::Interner;
@@ -125,21 +125,36 @@ fn endpoint(record: &EndpointRecord, interner: &mut Interner) -> Result<Endpoint
     })
 }
 
-fn headers(records: &[HeaderRecord], interner: &mut Interner) -> Result<Vec<Header>, String> {
-    records
+fn headers(records: &[HeaderRecord], interner: &mut Interner) -> Result<Headers, String> {
+    let fields = records
         .iter()
-        .map(|h| {
-            let value = match (&h.value, &h.value_bin) {
-                (_, Some(bin)) => HeaderValue::Bin(decode_base64(&h.name, bin)?.into()),
-                (Some(s), None) => HeaderValue::Str(s.as_str().into()),
-                (None, None) => HeaderValue::Str("".into()),
-            };
-            Ok(Header {
-                name: interner.text(&h.name),
-                value,
-            })
+        .map(|h| (h.name.as_str(), h.value.as_deref(), h.value_bin.as_deref()));
+    header_list(fields, interner)
+}
+
+/// A header list from exported `(name, text value, base64 value)` fields, as both the NDJSON and
+/// Linkerd's JSON write them: a binary value wins, a header with neither is empty text.
+pub(super) fn header_list<'a>(
+    fields: impl Iterator<Item = (&'a str, Option<&'a str>, Option<&'a str>)> + Clone,
+    interner: &mut Interner,
+) -> Result<Headers, String> {
+    // Binary values are decoded first, so the list can borrow them.
+    let binary = fields
+        .clone()
+        .map(|(name, _, bin)| bin.map(|b| decode_base64(name, b)).transpose())
+        .collect::<Result<Vec<_>, String>>()?;
+    let list: Vec<Header<'_>> = fields
+        .zip(&binary)
+        .map(|((name, value, _), bin)| Header {
+            name,
+            value: match (value, bin) {
+                (_, Some(bin)) => HeaderValue::Bin(bin),
+                (Some(s), None) => HeaderValue::Str(s),
+                (None, None) => HeaderValue::Str(""),
+            },
         })
-        .collect()
+        .collect();
+    Ok(interner.headers(&list))
 }
 
 fn decode_base64(name: &str, value: &str) -> Result<Vec<u8>, String> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use prost::Message as _;
 
 use crate::model::event::{
-    Direction, Endpoint, Eos, Header, HeaderValue, HttpEvent, Labels, StreamId, TapEvent,
+    Direction, Endpoint, Eos, HeaderValue, Headers, HttpEvent, Labels, StreamId, TapEvent,
 };
 use crate::proto::{tap, viz};
 
@@ -29,7 +29,7 @@ fn tap_event(event: &TapEvent, keep: &dyn Fn(&str) -> bool, redacted: &str) -> t
         Direction::Inbound => tap::tap_event::ProxyDirection::Inbound,
         Direction::Outbound => tap::tap_event::ProxyDirection::Outbound,
     };
-    let headers = |list: &[Header]| headers(list, keep, redacted);
+    let headers = |list: &Headers| headers(list, keep, redacted);
     tap::TapEvent {
         source: event.source.addr.map(super::tcp_address),
         destination: event.destination.addr.map(super::tcp_address),
@@ -49,7 +49,7 @@ fn tap_event(event: &TapEvent, keep: &dyn Fn(&str) -> bool, redacted: &str) -> t
 
 fn http_event(
     http: &HttpEvent,
-    headers: &dyn Fn(&[Header]) -> viz::Headers,
+    headers: &dyn Fn(&Headers) -> viz::Headers,
 ) -> tap::tap_event::http::Event {
     use tap::tap_event::http::{self as wire, Event};
     match http {
@@ -124,15 +124,15 @@ fn scheme(name: &str) -> viz::Scheme {
     }
 }
 
-fn headers(list: &[Header], keep: &dyn Fn(&str) -> bool, redacted: &str) -> viz::Headers {
+fn headers(list: &Headers, keep: &dyn Fn(&str) -> bool, redacted: &str) -> viz::Headers {
     use viz::headers::header::Value;
     viz::Headers {
         headers: list
             .iter()
             .map(|h| viz::headers::Header {
                 name: h.name.to_string(),
-                value: Some(if keep(&h.name) {
-                    match &h.value {
+                value: Some(if keep(h.name) {
+                    match h.value {
                         HeaderValue::Str(s) => Value::ValueStr(s.to_string()),
                         HeaderValue::Bin(b) => Value::ValueBin(b.to_vec()),
                     }
@@ -190,7 +190,7 @@ mod tests {
             .map(|wire| crate::source::wire::event(&mut interner, wire, chrono::Utc::now()))
             .find(|e| {
                 matches!(&e.http, Some(HttpEvent::RequestInit(init))
-                    if init.headers.iter().any(|h| &*h.name == "authorization"))
+                    if init.headers.iter().any(|h| h.name == "authorization"))
             })
             .expect("a request with an authorization header");
         let mut bytes = Vec::new();

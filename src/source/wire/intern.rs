@@ -9,7 +9,15 @@ use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 
-use crate::model::event::{Labels, Text};
+use crate::model::event::{Header, Headers, Labels, Text};
+
+mod headers;
+
+use headers::HeaderTables;
+pub use headers::{
+    HEADER_CANDIDATES_MAX_ENTRIES, HEADER_RECENT_LISTS, HEADER_SHAPES_MAX_ENTRIES,
+    HEADER_SHARE_AFTER_SIGHTINGS, HEADER_VALUES_MAX_ENTRIES, HeaderInternStats,
+};
 
 /// Distinct strings and label sets kept before the interner starts afresh. Bounds memory on
 /// streams with unbounded label values (pod churn); sharing simply restarts after a reset.
@@ -134,13 +142,33 @@ pub(crate) struct PairSpan {
 /// Shares repeated strings and label sets between events.
 #[derive(Debug, Default)]
 pub struct Interner {
-    strings: HashSet<Key, FastState>,
+    strings: Strings,
     /// Label sets by the keyed hash of their sorted pairs. A collision (a different set with the
     /// same 64-bit hash) is detected by comparing content and simply not shared.
-    label_sets: HashMap<u64, Labels, BuildHasherDefault<PassThrough>>,
+    label_sets: LabelSets,
     hasher: FastState,
+    /// Header values, shapes and lists: bounded on their own, so unique values never reset the
+    /// label tables.
+    headers: HeaderTables,
     /// Reused by the direct decoder: one buffer per label map of an event.
     pub(crate) scratch: [Vec<PairSpan>; 3],
+}
+
+type Strings = HashSet<Key, FastState>;
+type LabelSets = HashMap<u64, Labels, BuildHasherDefault<PassThrough>>;
+
+fn insert_text(strings: &mut Strings, label_sets: &mut LabelSets, s: &str) -> Text {
+    bound(strings, label_sets);
+    let t = Text::from(s);
+    strings.insert(Key(t.clone()));
+    t
+}
+
+fn bound(strings: &mut Strings, label_sets: &mut LabelSets) {
+    if strings.len() + label_sets.len() >= INTERNER_MAX_ENTRIES {
+        strings.clear();
+        label_sets.clear();
+    }
 }
 
 impl std::fmt::Debug for PassThrough {
@@ -167,10 +195,26 @@ impl Interner {
     }
 
     fn insert_text(&mut self, s: &str) -> Text {
-        self.bound();
-        let t = Text::from(s);
-        self.strings.insert(Key(t.clone()));
-        t
+        insert_text(&mut self.strings, &mut self.label_sets, s)
+    }
+
+    /// The stored form of a header list: names interned, repeated values and lists shared.
+    pub fn headers(&mut self, list: &[Header<'_>]) -> Headers {
+        let Self {
+            strings,
+            label_sets,
+            headers,
+            ..
+        } = self;
+        headers.headers(list, |name| match strings.get(name.as_bytes()) {
+            Some(t) => t.0.clone(),
+            None => insert_text(strings, label_sets, name),
+        })
+    }
+
+    /// What the header tables hold and refused.
+    pub fn header_stats(&self) -> HeaderInternStats {
+        self.headers.stats()
     }
 
     /// The label set holding `map`'s pairs. Pairs with equal keys are all kept, in input order.
@@ -221,16 +265,9 @@ impl Interner {
             owned.push((self.text_bytes(k)?, self.text_bytes(v)?));
         }
         let labels = Labels::new(owned);
-        self.bound();
+        bound(&mut self.strings, &mut self.label_sets);
         self.label_sets.insert(hash, labels.clone());
         Some(labels)
-    }
-
-    fn bound(&mut self) {
-        if self.strings.len() + self.label_sets.len() >= INTERNER_MAX_ENTRIES {
-            self.strings.clear();
-            self.label_sets.clear();
-        }
     }
 
     /// Distinct strings and label sets held; for tests of the bound.
