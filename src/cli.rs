@@ -103,6 +103,9 @@ pub struct SessionArgs {
     /// Most requests held in memory; the oldest are evicted first.
     #[arg(long, default_value_t = crate::model::store::DEFAULT_CAPACITY_REQUESTS, value_name = "N")]
     pub capacity: usize,
+    /// Most memory the held requests may take (512MiB, 1G, …); the oldest are evicted first.
+    #[arg(long, default_value = "512MiB", value_name = "SIZE", value_parser = crate::session::size::parse_size)]
+    pub max_memory: u64,
     /// Show, record and export sensitive header values (authorization, cookies) instead of
     /// `<redacted>`.
     #[arg(long)]

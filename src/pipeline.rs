@@ -109,7 +109,7 @@ pub async fn run(source: Source, sink: Sink<'_>, mut outputs: Outputs) -> anyhow
         }
         None => (rx, None),
     };
-    let mut store = Store::new(outputs.capacity);
+    let mut store = Store::with_limits(outputs.capacity, outputs.max_memory);
     let code = match sink {
         Sink::Ui(ui) => {
             let params = ui::Params {

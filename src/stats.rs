@@ -38,7 +38,9 @@ impl Stats {
             elapsed: self.started.elapsed(),
             peak_rss_bytes: peak_rss_bytes(),
             evictions: store.evicted,
+            evicted_by_memory: store.evicted_by_memory,
             expired: store.expired,
+            superseded: store.superseded,
         }
     }
 }
@@ -54,7 +56,11 @@ pub struct Report {
     /// `VmHWM` from `/proc/self/status`; `None` where there is no procfs.
     pub peak_rss_bytes: Option<u64>,
     pub evictions: u64,
+    /// Of `evictions`, those the `--max-memory` bound made.
+    pub evicted_by_memory: u64,
     pub expired: u64,
+    /// Requests closed because their stream id was reused before they ended.
+    pub superseded: u64,
 }
 
 impl Report {
@@ -82,8 +88,13 @@ impl fmt::Display for Report {
             Some(peak) => writeln!(f, "peak RSS         {} (VmHWM)", human(peak))?,
             None => writeln!(f, "peak RSS         unknown (no /proc/self/status)")?,
         }
-        writeln!(f, "evictions        {}", self.evictions)?;
-        write!(f, "expired          {}", self.expired)
+        writeln!(
+            f,
+            "evictions        {} ({} by --max-memory)",
+            self.evictions, self.evicted_by_memory
+        )?;
+        writeln!(f, "expired          {}", self.expired)?;
+        write!(f, "superseded       {}", self.superseded)
     }
 }
 
@@ -145,7 +156,9 @@ mod tests {
             elapsed: Duration::from_secs(2),
             peak_rss_bytes: Some(30 * 1024 * 1024),
             evictions: 5,
+            evicted_by_memory: 2,
             expired: 1,
+            superseded: 0,
         };
         let text = report.to_string();
         for expected in [

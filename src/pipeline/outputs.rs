@@ -19,6 +19,8 @@ use crate::stats::Stats;
 pub struct Outputs {
     pub redactor: Redactor,
     pub capacity: usize,
+    /// `--max-memory`: the held requests' byte bound.
+    pub max_memory: u64,
     /// Started with the session, so `--stats` times the whole run.
     pub stats: Option<Stats>,
     pub record: Option<Recording>,
@@ -59,6 +61,7 @@ impl Outputs {
         Ok(Self {
             redactor,
             capacity: args.capacity,
+            max_memory: args.max_memory,
             stats: args.stats.then(Stats::start),
             record,
             export,
@@ -70,6 +73,7 @@ impl Outputs {
         Self {
             redactor: Redactor::default(),
             capacity: crate::model::store::DEFAULT_CAPACITY_REQUESTS,
+            max_memory: crate::model::store::DEFAULT_MAX_MEMORY_BYTES,
             stats: None,
             record: None,
             export: None,

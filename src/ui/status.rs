@@ -38,7 +38,16 @@ fn held(state: &AppState) -> String {
         group(state.store.len() as u64),
         group(state.store.capacity() as u64)
     );
-    if stats.evicted > 0 {
+    if stats.evicted_by_memory > 0 {
+        // The byte bound is what is biting: say so, with what is held.
+        let mib = state.store.held_bytes() / (1024 * 1024);
+        let _ = write!(
+            held,
+            " ({mib} MiB) evicted {} ({} by --max-memory)",
+            group(stats.evicted),
+            group(stats.evicted_by_memory)
+        );
+    } else if stats.evicted > 0 {
         let _ = write!(held, " evicted {}", group(stats.evicted));
     }
     if stats.expired > 0 {
