@@ -2,6 +2,7 @@
 
 pub mod event;
 pub mod identities;
+pub mod map;
 pub mod metrics;
 pub mod request;
 pub mod routes;

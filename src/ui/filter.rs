@@ -15,6 +15,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let sigil = match prompt.kind {
         PromptKind::Filter => "/",
         PromptKind::Command => ":",
+        PromptKind::Find => "/",
     };
     let error_at = match &prompt.validation {
         Some(Err(e)) => Some(e.position.min(prompt.input.len())),
