@@ -2,6 +2,7 @@
 
 mod demo;
 mod headless;
+mod map;
 mod proxy;
 mod replay;
 mod ui;
@@ -28,7 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Demo(args)) => Some(&args.ui),
         Some(Command::Replay(args)) => Some(&args.ui),
         Some(Command::Proxy(args)) => args.output.is_none().then_some(&args.ui),
-        Some(Command::Tap(_)) => None,
+        Some(Command::Tap(_) | Command::Map(_)) => None,
         None => Some(&cli.ui),
     };
     let _log = start_logging(ui)?;
@@ -44,6 +45,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Demo(args)) => demo::run(args).await,
         Some(Command::Replay(args)) => replay::run(args).await,
         Some(Command::Proxy(args)) => proxy::run(args).await,
+        Some(Command::Map(args)) => map::run(args).await,
         None => {
             anyhow::ensure!(
                 !cli.tap.targets.is_empty(),

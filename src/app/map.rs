@@ -200,21 +200,34 @@ impl MapState {
         }
     }
 
-    /// The node whose label or key contains `text` (any case), first in reading order after the
-    /// selection, wrapping.
+    /// The node best named by `text` (any case): a label equal to it, else starting with it,
+    /// else containing it (in the label or the key). Among equals, the first in reading order
+    /// after the selection, wrapping, so repeating a search walks through them.
     pub fn find(&self, text: &str) -> Option<usize> {
         let needle = text.trim().to_lowercase();
-        let mut order: Vec<usize> = (0..self.projection.nodes.len()).collect();
+        let quality = |n: usize| {
+            let node = &self.projection.nodes[n];
+            let label = node.label.to_lowercase();
+            if label == needle {
+                Some(0)
+            } else if label.starts_with(&needle) {
+                Some(1)
+            } else if label.contains(&needle) || node.key.to_lowercase().contains(&needle) {
+                Some(2)
+            } else {
+                None
+            }
+        };
+        let best = (0..self.projection.nodes.len()).filter_map(quality).min()?;
+        let mut order: Vec<usize> = (0..self.projection.nodes.len())
+            .filter(|&n| quality(n) == Some(best))
+            .collect();
         order.sort_by_key(|&n| (self.layout.nodes[n].layer, self.layout.nodes[n].row));
         let start = self
             .selected_node()
             .and_then(|s| order.iter().position(|&n| n == s))
             .map_or(0, |p| p + 1);
-        let len = order.len();
-        (0..len).map(|i| order[(start + i) % len]).find(|&n| {
-            let node = &self.projection.nodes[n];
-            node.label.to_lowercase().contains(&needle) || node.key.to_lowercase().contains(&needle)
-        })
+        order.get(start % order.len()).copied()
     }
 }
 

@@ -72,7 +72,7 @@ fn moving_along_edges_to_orders_and_enter_shows_its_requests() {
         .filter(|l| l.starts_with("│12:"))
         .collect();
     assert!(!rows.is_empty(), "{screen}");
-    assert!(rows.iter().all(|l| l.contains("orders")), "{screen}");
+    assert!(rows.iter().all(|l| l.contains("sock-shop/orders ")), "{screen}");
 }
 
 #[test]
