@@ -151,14 +151,23 @@ impl MapState {
 
     /// The nearest node in the same layer above (`up`) or below.
     fn step_vertical(&mut self, up: bool) {
-        let Some(current) = self.selected_node() else { return };
+        let Some(current) = self.selected_node() else {
+            return;
+        };
         let here = self.layout.nodes[current];
         let next = self
             .layout
             .nodes
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.layer == here.layer && if up { p.row < here.row } else { p.row > here.row })
+            .filter(|(_, p)| {
+                p.layer == here.layer
+                    && if up {
+                        p.row < here.row
+                    } else {
+                        p.row > here.row
+                    }
+            })
             .min_by_key(|(_, p)| p.row.abs_diff(here.row))
             .map(|(n, _)| n);
         if let Some(node) = next {
@@ -170,7 +179,9 @@ impl MapState {
     /// that way, else the nearest by row. Without such an edge, to the nearest node in the next
     /// layer that way.
     fn step_along(&mut self, forward: bool) {
-        let Some(current) = self.selected_node() else { return };
+        let Some(current) = self.selected_node() else {
+            return;
+        };
         let here = self.layout.nodes[current];
         let other = |e: usize| {
             let edge = &self.projection.edges[e];
@@ -259,7 +270,11 @@ impl AppState {
     pub(super) fn find_node(&mut self, text: &str, now: DateTime<Utc>) {
         match self.map_view.find(text) {
             Some(node) => self.map_view.select(node),
-            None => self.notify(Level::Warning, format!("no node on the map matches {text:?}"), now),
+            None => self.notify(
+                Level::Warning,
+                format!("no node on the map matches {text:?}"),
+                now,
+            ),
         }
     }
 
@@ -342,7 +357,11 @@ impl AppState {
                 Some(w) => format!("{field}={w}"),
                 None => format!("{field}.ns={}", super::quick::quote(&namespace(n))),
             };
-            return Ok(format!("{} and {}", side(edge.from, "src"), side(edge.to, "dst")));
+            return Ok(format!(
+                "{} and {}",
+                side(edge.from, "src"),
+                side(edge.to, "dst")
+            ));
         }
         Ok(match term(node) {
             Some(w) => format!("(src={w} or dst={w})"),

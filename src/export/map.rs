@@ -111,7 +111,12 @@ fn edge_label(e: &EdgeOut) -> String {
 
 /// The map in `format`; `figures` indexed like the graph's edges, `span_secs` the capture's
 /// length (RPS is over it).
-pub fn render(graph: &MapGraph, figures: &[EdgeFigures], span_secs: f64, format: MapFormat) -> String {
+pub fn render(
+    graph: &MapGraph,
+    figures: &[EdgeFigures],
+    span_secs: f64,
+    format: MapFormat,
+) -> String {
     let out = build(graph, figures, span_secs);
     match format {
         MapFormat::Json => {
@@ -146,9 +151,15 @@ fn dot_quote(text: &str) -> String {
 }
 
 fn dot(out: &MapOut) -> String {
-    let mut text = String::from("digraph meshtap {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n  edge [fontname=\"monospace\", fontsize=10];\n");
+    let mut text = String::from(
+        "digraph meshtap {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n  edge [fontname=\"monospace\", fontsize=10];\n",
+    );
     for (i, (namespace, members)) in by_namespace(out).iter().enumerate() {
-        let _ = writeln!(text, "  subgraph cluster_{i} {{\n    label={};", dot_quote(namespace));
+        let _ = writeln!(
+            text,
+            "  subgraph cluster_{i} {{\n    label={};",
+            dot_quote(namespace)
+        );
         for &n in members {
             let node = &out.nodes[n];
             let style = if node.meshed { "solid" } else { "dashed" };
@@ -156,7 +167,12 @@ fn dot(out: &MapOut) -> String {
             if !node.meshed {
                 label.push_str(" (unmeshed)");
             }
-            let _ = writeln!(text, "    {} [label={}, style={style}];", dot_quote(&node.id), dot_quote(&label));
+            let _ = writeln!(
+                text,
+                "    {} [label={}, style={style}];",
+                dot_quote(&node.id),
+                dot_quote(&label)
+            );
         }
         text.push_str("  }\n");
     }

@@ -124,7 +124,13 @@ impl EdgeFigures {
     /// Adds another edge's figures (a collapsed namespace, a node's total).
     pub fn merge(&mut self, other: &EdgeFigures) {
         let successes = |f: &EdgeFigures| f.success_rate.map(|r| r * f.requests as f64);
-        let known = |f: &EdgeFigures| if f.success_rate.is_some() { f.requests } else { 0 };
+        let known = |f: &EdgeFigures| {
+            if f.success_rate.is_some() {
+                f.requests
+            } else {
+                0
+            }
+        };
         let total = known(self) + known(other);
         let sum = successes(self).unwrap_or(0.0) + successes(other).unwrap_or(0.0);
         self.success_rate = (total > 0).then(|| sum / total as f64);

@@ -35,7 +35,10 @@ pub async fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
             let cluster = Cluster::from_kubeconfig(demo.kubeconfig.clone(), None).await?;
             _demo = Some(demo);
             if tap.targets.is_empty() {
-                tap.targets = super::DEMO_TARGETS.iter().map(ToString::to_string).collect();
+                tap.targets = super::DEMO_TARGETS
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
             }
             cluster
         } else {

@@ -13,9 +13,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let Some(prompt) = &state.prompt else { return };
     let theme = &state.theme;
     let sigil = match prompt.kind {
-        PromptKind::Filter => "/",
+        PromptKind::Filter | PromptKind::Find => "/",
         PromptKind::Command => ":",
-        PromptKind::Find => "/",
     };
     let error_at = match &prompt.validation {
         Some(Err(e)) => Some(e.position.min(prompt.input.len())),

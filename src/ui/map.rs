@@ -5,6 +5,8 @@
 pub mod canvas;
 mod panel;
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -43,11 +45,9 @@ fn body(width: u16, height: u16) -> Rect {
 /// Graph, legend and panel areas inside the pane's border.
 fn split(inner: Rect) -> (Rect, Rect, Rect) {
     let (left, panel) = if usize::from(inner.width) >= PANEL_BESIDE_MIN_WIDTH {
-        let [left, panel] = Layout::horizontal([
-            Constraint::Min(1),
-            Constraint::Length(PANEL_COLUMNS as u16),
-        ])
-        .areas(inner);
+        let [left, panel] =
+            Layout::horizontal([Constraint::Min(1), Constraint::Length(PANEL_COLUMNS as u16)])
+                .areas(inner);
         (left, panel)
     } else {
         let [left, panel] =
@@ -55,8 +55,7 @@ fn split(inner: Rect) -> (Rect, Rect, Rect) {
                 .areas(inner);
         (left, panel)
     };
-    let [graph, legend] =
-        Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(left);
+    let [graph, legend] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(left);
     (graph, legend, panel)
 }
 
@@ -84,14 +83,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc
         map.projection.edges.len()
     );
     if map.auto_folded > 0 {
-        title.push_str(&format!(
-            "· {} folded to fit ",
-            crate::ui::routes::format::counted(map.auto_folded, "namespace", "namespaces")
-        ));
+        let folded = crate::ui::routes::format::counted(map.auto_folded, "namespace", "namespaces");
+        let _ = write!(title, "· {folded} folded to fit ");
     }
     let dropped = state.map.stats().dropped;
     if dropped > 0 {
-        title.push_str(&format!("· {dropped} requests past the map's bounds "));
+        let _ = write!(title, "· {dropped} requests past the map's bounds ");
     }
     let block = Block::bordered()
         .title(Span::styled(title, theme.title))
@@ -195,7 +192,10 @@ pub fn tls_style(tls: TlsMix, theme: &Theme) -> Style {
 
 fn legend_line(theme: &Theme) -> Line<'static> {
     Line::from(vec![
-        Span::styled("─ mTLS  ╌ plaintext  ━ mixed  ┈ metrics API only  ", theme.dim),
+        Span::styled(
+            "─ mTLS  ╌ plaintext  ━ mixed  ┈ metrics API only  ",
+            theme.dim,
+        ),
         Span::styled("(unmeshed)", theme.map_node_unmeshed),
         Span::styled("  [+ns n] folded", theme.dim),
     ])

@@ -72,20 +72,35 @@ fn moving_along_edges_to_orders_and_enter_shows_its_requests() {
         .filter(|l| l.starts_with("│12:"))
         .collect();
     assert!(!rows.is_empty(), "{screen}");
-    assert!(rows.iter().all(|l| l.contains("sock-shop/orders ")), "{screen}");
+    assert!(
+        rows.iter().all(|l| l.contains("sock-shop/orders ")),
+        "{screen}"
+    );
 }
 
 #[test]
 fn tab_selects_an_edge_and_enter_filters_to_it() {
     let mut state = demo_state(160, 48);
-    press(&mut state, &[Action::FindPrompt, Action::Input('w'), Action::Input('e'), Action::Input('b'), Action::Submit]);
+    press(
+        &mut state,
+        &[
+            Action::FindPrompt,
+            Action::Input('w'),
+            Action::Input('e'),
+            Action::Input('b'),
+            Action::Submit,
+        ],
+    );
     assert_eq!(selected_label(&state), "web");
     press(&mut state, &[Action::NextEdge, Action::NextEdge]);
     assert!(state.map_view.selected_edge().is_some());
     snapshot_at("map_edge_selected", &state, t0());
     press(&mut state, &[Action::Open]);
     let filter = state.filter.as_ref().expect("filter").text.clone();
-    assert!(filter.contains("src=") && filter.contains("dst="), "{filter}");
+    assert!(
+        filter.contains("src=") && filter.contains("dst="),
+        "{filter}"
+    );
 }
 
 #[test]

@@ -7,7 +7,11 @@ use crate::model::routes::fixtures::{Req, at};
 
 fn graph() -> (MapGraph, Vec<EdgeFigures>) {
     let mut graph = MapGraph::new();
-    let ok = |req: Req| -> Request { req.at(at(1)).respond(200, Duration::from_millis(4), 10).build() };
+    let ok = |req: Req| -> Request {
+        req.at(at(1))
+            .respond(200, Duration::from_millis(4), 10)
+            .build()
+    };
     for i in 0..3 {
         graph.record(&ok(Req::out(i, "front-end", "orders", "GET", "/")));
     }
@@ -29,7 +33,10 @@ fn graph() -> (MapGraph, Vec<EdgeFigures>) {
 fn dot_groups_namespaces_and_labels_every_edge() {
     let (graph, figures) = graph();
     let text = render(&graph, &figures, 2.0, MapFormat::Dot);
-    assert!(text.starts_with("digraph meshtap {\n  rankdir=LR;"), "{text}");
+    assert!(
+        text.starts_with("digraph meshtap {\n  rankdir=LR;"),
+        "{text}"
+    );
     assert!(text.ends_with("}\n"));
     assert_eq!(text.matches('{').count(), text.matches('}').count());
     assert!(text.contains("label=\"sock-shop\";"), "{text}");
@@ -40,7 +47,10 @@ fn dot_groups_namespaces_and_labels_every_edge() {
     ), "{text}");
     // The unmeshed caller and its plaintext edge are dashed.
     assert!(text.contains("(unmeshed)\", style=dashed]"), "{text}");
-    assert!(text.contains("plaintext\", style=dashed, color=red]"), "{text}");
+    assert!(
+        text.contains("plaintext\", style=dashed, color=red]"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -49,9 +59,15 @@ fn mermaid_is_a_flowchart_with_subgraphs() {
     let text = render(&graph, &figures, 2.0, MapFormat::Mermaid);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "flowchart LR");
-    assert_eq!(text.matches("subgraph ").count(), text.matches("  end").count());
+    assert_eq!(
+        text.matches("subgraph ").count(),
+        text.matches("  end").count()
+    );
     assert!(text.contains("[\"load#quot;test\"]"), "{text}");
-    assert!(text.contains("-.->|\"1 req · 0.5 rps · 100.0% · p99 4.0ms · plaintext\"|"), "{text}");
+    assert!(
+        text.contains("-.->|\"1 req · 0.5 rps · 100.0% · p99 4.0ms · plaintext\"|"),
+        "{text}"
+    );
     assert!(text.contains("(\"load-generator (unmeshed)\")"), "{text}");
 }
 

@@ -67,15 +67,14 @@ pub struct Layout {
     pub bands: Vec<Band>,
     /// Where each node key was, for the next layout's stability.
     memory: HashMap<Text, Place>,
+    /// The node at each place.
+    at: HashMap<Place, usize>,
 }
 
 impl Layout {
     /// The node at `place`, if any.
     pub fn node_at(&self, place: Place) -> Option<usize> {
-        self.slots.get(place.layer)?.iter().find_map(|(row, slot)| match slot {
-            Slot::Node(n) if *row == place.row => Some(*n),
-            _ => None,
-        })
+        self.at.get(&place).copied()
     }
 }
 
@@ -116,33 +115,32 @@ pub fn layout(input: &LayoutInput, previous: Option<&Layout>) -> Layout {
             }
         }
     }
-    let group_of = |slot: Slot| match slot {
-        Slot::Node(node) => &input.nodes[node].group,
-        Slot::Through(edge) => &input.nodes[dag[edge].0].group,
-    };
     let mut groups: Vec<&Text> = input.nodes.iter().map(|node| &node.group).collect();
     groups.sort();
     groups.dedup();
-    let group_index = |slot: Slot| groups.binary_search(&group_of(slot)).unwrap_or(0);
+    let node_group: Vec<usize> = input
+        .nodes
+        .iter()
+        .map(|node| groups.binary_search(&&node.group).unwrap_or(0))
+        .collect();
+    // A long edge's placeholders sit in its caller's band.
+    let group_index = |slot: Slot| match slot {
+        Slot::Node(node) => node_group[node],
+        Slot::Through(edge) => node_group[dag[edge].0],
+    };
 
-    order_layers(input, &dag, &layer_of, &mut slots, previous, &group_index);
+    order_layers(
+        input,
+        &dag,
+        &layer_of,
+        &mut slots,
+        previous,
+        &group_index,
+        &position,
+    );
 
-    // Bands: a header row, then as many rows as the group's fullest layer needs.
-    let mut bands = Vec::with_capacity(groups.len());
-    let mut top = 0;
-    for (g, group) in groups.iter().enumerate() {
-        let height = slots
-            .iter()
-            .map(|layer| layer.iter().filter(|s| group_index(**s) == g).count())
-            .max()
-            .unwrap_or(0);
-        bands.push(Band {
-            group: (*group).clone(),
-            top,
-            height: height + 1,
-        });
-        top += height + 1;
-    }
+    let bands = bands(&groups, &slots, &group_index);
+    let top = bands.last().map_or(0, |b| b.top + b.height);
     let mut placed: Vec<Vec<(usize, Slot)>> = Vec::with_capacity(layers);
     let mut nodes = vec![Place::default(); n];
     let mut through: HashMap<(usize, usize), usize> = HashMap::new();
@@ -163,9 +161,36 @@ pub fn layout(input: &LayoutInput, previous: Option<&Layout>) -> Layout {
         }
         placed.push(rows);
     }
-    let edges = dag
+    let edges = paths(&dag, &reversed, &layer_of, &nodes, &through);
+    let memory = input
+        .nodes
         .iter()
-        .zip(&reversed)
+        .zip(&nodes)
+        .map(|(node, place)| (node.key.clone(), *place))
+        .collect();
+    let at = nodes.iter().enumerate().map(|(n, p)| (*p, n)).collect();
+    Layout {
+        layers,
+        rows: top,
+        at,
+        nodes,
+        edges,
+        slots: placed,
+        bands,
+        memory,
+    }
+}
+
+/// Each edge as drawn: its ends and the placeholder slots between them.
+fn paths(
+    dag: &[(usize, usize)],
+    reversed: &[bool],
+    layer_of: &[usize],
+    nodes: &[Place],
+    through: &HashMap<(usize, usize), usize>,
+) -> Vec<EdgePath> {
+    dag.iter()
+        .zip(reversed)
         .enumerate()
         .map(|(edge, (&(a, b), &reversed))| {
             if a == b {
@@ -179,72 +204,96 @@ pub fn layout(input: &LayoutInput, previous: Option<&Layout>) -> Layout {
             points.push(nodes[b]);
             EdgePath { reversed, points }
         })
-        .collect();
-    let memory = input
-        .nodes
-        .iter()
-        .zip(&nodes)
-        .map(|(node, place)| (node.key.clone(), *place))
-        .collect();
-    Layout {
-        layers,
-        rows: top,
-        nodes,
-        edges,
-        slots: placed,
-        bands,
-        memory,
-    }
+        .collect()
 }
 
-/// Marks the edges that close a cycle (depth-first, sources first, then by rank); self-loops are
-/// never reversed.
+/// A band per group: a header row, then as many rows as the group's fullest layer needs.
+fn bands(groups: &[&Text], slots: &[Vec<Slot>], group_index: &dyn Fn(Slot) -> usize) -> Vec<Band> {
+    let mut heights = vec![0usize; groups.len()];
+    for layer in slots {
+        let mut counts = vec![0usize; groups.len()];
+        for slot in layer {
+            counts[group_index(*slot)] += 1;
+        }
+        for (height, count) in heights.iter_mut().zip(counts) {
+            *height = (*height).max(count);
+        }
+    }
+    let mut bands = Vec::with_capacity(groups.len());
+    let mut top = 0;
+    for (group, height) in groups.iter().zip(heights) {
+        bands.push(Band {
+            group: (*group).clone(),
+            top,
+            height: height + 1,
+        });
+        top += height + 1;
+    }
+    bands
+}
+
+/// Marks the edges to reverse so the rest is acyclic: nodes are put in a line by the greedy
+/// heuristic of Eades, Lin and Smyth (sinks to the right, sources to the left, else the node with
+/// the most outgoing over incoming edges, the lowest rank on a tie) and every edge pointing
+/// backwards in that line is reversed. Unlike a depth-first search it keeps dense graphs shallow.
+/// Self-loops are never reversed.
 fn break_cycles(input: &LayoutInput, rank: &[usize], position: &[usize]) -> Vec<bool> {
     let n = input.nodes.len();
-    let mut out: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
-    let mut indegree = vec![0usize; n];
-    for (edge, &(a, b)) in input.edges.iter().enumerate() {
+    let mut out: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut inn: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(a, b) in &input.edges {
         if a != b {
-            out[a].push((position[b], edge));
-            indegree[b] += 1;
+            out[a].push(b);
+            inn[b].push(a);
         }
     }
-    for list in &mut out {
-        list.sort_unstable();
-    }
-    let mut reversed = vec![false; input.edges.len()];
-    // 0 unvisited, 1 on the stack, 2 done.
-    let mut state = vec![0u8; n];
-    let roots = rank
-        .iter()
-        .filter(|&&v| indegree[v] == 0)
-        .chain(rank.iter().filter(|&&v| indegree[v] > 0));
-    for &root in roots {
-        if state[root] != 0 {
+    let (mut outdeg, mut indeg): (Vec<usize>, Vec<usize>) = (
+        (0..n).map(|v| out[v].len()).collect(),
+        (0..n).map(|v| inn[v].len()).collect(),
+    );
+    let mut removed = vec![false; n];
+    let (mut left, mut right) = (Vec::with_capacity(n), Vec::new());
+    let remove =
+        |v: usize, removed: &mut Vec<bool>, outdeg: &mut Vec<usize>, indeg: &mut Vec<usize>| {
+            removed[v] = true;
+            for &w in &out[v] {
+                indeg[w] -= 1;
+            }
+            for &u in &inn[v] {
+                outdeg[u] -= 1;
+            }
+        };
+    let mut left_count = 0;
+    while left_count + right.len() < n {
+        let live = || rank.iter().copied().filter(|&v| !removed[v]);
+        if let Some(sink) = live().find(|&v| outdeg[v] == 0) {
+            remove(sink, &mut removed, &mut outdeg, &mut indeg);
+            right.push(sink);
             continue;
         }
-        let mut stack = vec![(root, 0usize)];
-        state[root] = 1;
-        while let Some((node, next)) = stack.last_mut() {
-            let node = *node;
-            if let Some(&(_, edge)) = out[node].get(*next) {
-                *next += 1;
-                let target = input.edges[edge].1;
-                match state[target] {
-                    0 => {
-                        state[target] = 1;
-                        stack.push((target, 0));
-                    }
-                    1 => reversed[edge] = true,
-                    _ => {}
-                }
-            } else {
-                state[node] = 2;
-                stack.pop();
-            }
-        }
+        let pick = live().find(|&v| indeg[v] == 0).or_else(|| {
+            live().max_by_key(|&v| {
+                (
+                    outdeg[v].cast_signed() - indeg[v].cast_signed(),
+                    std::cmp::Reverse(position[v]),
+                )
+            })
+        });
+        let Some(v) = pick else { break };
+        remove(v, &mut removed, &mut outdeg, &mut indeg);
+        left.push(v);
+        left_count += 1;
     }
-    reversed
+    left.extend(right.into_iter().rev());
+    let mut at = vec![0usize; n];
+    for (i, &v) in left.iter().enumerate() {
+        at[v] = i;
+    }
+    input
+        .edges
+        .iter()
+        .map(|&(a, b)| a != b && at[a] > at[b])
+        .collect()
 }
 
 /// Longest path from the sources, never left of where a node was before (`remembered`).
@@ -292,7 +341,9 @@ fn order_layers(
     slots: &mut [Vec<Slot>],
     previous: Option<&Layout>,
     group_index: &dyn Fn(Slot) -> usize,
+    position: &[usize],
 ) {
+    let n = input.nodes.len();
     let mut preds: Vec<Vec<usize>> = vec![Vec::new(); input.nodes.len()];
     for &(a, b) in dag {
         if a != b && layer_of[b] == layer_of[a] + 1 {
@@ -301,19 +352,21 @@ fn order_layers(
     }
     let mut index_in_layer: HashMap<Slot, usize> = HashMap::new();
     for (layer, list) in slots.iter_mut().enumerate() {
-        let score = |slot: Slot| -> (usize, u8, f64, String) {
+        // Ties break on the key's rank (nodes), then on the ends' ranks (long edges, after
+        // every node): never on input order.
+        let score = |slot: Slot| -> (usize, u8, f64, usize) {
             let g = group_index(slot);
-            let (callers, key): (Vec<Slot>, String) = match slot {
+            let (callers, key): (Vec<Slot>, usize) = match slot {
                 Slot::Node(node) => {
                     let key = &input.nodes[node].key;
                     if let Some(place) = previous
                         .and_then(|p| p.memory.get(key))
                         .filter(|p| p.layer == layer)
                     {
-                        return (g, 0, place.row as f64, key.to_string());
+                        return (g, 0, place.row as f64, position[node]);
                     }
                     let callers = preds[node].iter().map(|&p| Slot::Node(p)).collect();
-                    (callers, key.to_string())
+                    (callers, position[node])
                 }
                 Slot::Through(edge) => {
                     let (a, b) = dag[edge];
@@ -322,8 +375,7 @@ fn order_layers(
                     } else {
                         Slot::Through(edge)
                     };
-                    let key = format!("~{}\u{1f}{}", input.nodes[a].key, input.nodes[b].key);
-                    (vec![caller], key)
+                    (vec![caller], n + position[a] * n + position[b])
                 }
             };
             let known: Vec<f64> = callers
@@ -337,7 +389,7 @@ fn order_layers(
             };
             (g, 1, mean, key)
         };
-        let mut scored: Vec<((usize, u8, f64, String), Slot)> =
+        let mut scored: Vec<((usize, u8, f64, usize), Slot)> =
             list.iter().map(|&s| (score(s), s)).collect();
         scored.sort_by(|(a, _), (b, _)| {
             (a.0, a.1)

@@ -69,7 +69,11 @@ pub struct Projection {
 impl Projection {
     /// Projects `graph` under `folding`; `metrics_only` are caller → callee pairs the metrics
     /// API reported and the sample has not seen.
-    pub fn new(graph: &MapGraph, folding: &Folding, metrics_only: &[(WorkloadId, WorkloadId)]) -> Self {
+    pub fn new(
+        graph: &MapGraph,
+        folding: &Folding,
+        metrics_only: &[(WorkloadId, WorkloadId)],
+    ) -> Self {
         let mut out = Projection::default();
         let mut of_node = Vec::with_capacity(graph.nodes().len());
         for (i, node) in graph.nodes().iter().enumerate() {
@@ -124,7 +128,10 @@ impl Projection {
             return i;
         }
         let (label, kind) = if folded {
-            (id.namespace.clone(), DisplayKind::Namespace { workloads: 0 })
+            (
+                id.namespace.clone(),
+                DisplayKind::Namespace { workloads: 0 },
+            )
         } else {
             let name = id.name.split_once('/').map_or(&*id.name, |(_, name)| name);
             (Text::from(name), kind)
@@ -172,7 +179,8 @@ impl Projection {
     /// The edges into and out of `node`, as display edge indices: callers first, then callees.
     pub fn edges_of(&self, node: usize) -> Vec<usize> {
         let into = (0..self.edges.len()).filter(|&e| self.edges[e].to == node);
-        let out = (0..self.edges.len()).filter(|&e| self.edges[e].from == node && self.edges[e].to != node);
+        let out = (0..self.edges.len())
+            .filter(|&e| self.edges[e].from == node && self.edges[e].to != node);
         into.chain(out).collect()
     }
 }

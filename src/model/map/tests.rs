@@ -65,8 +65,14 @@ fn an_unmeshed_caller_is_marked_and_plaintext_shows() {
     let figures = graph.all_figures(at(5), Window::Capture);
     assert_eq!(figures[edge].tls_mix(), TlsMix::Plaintext);
     // One mTLS request on the same edge makes it mixed.
-    graph.record(&ok(Req::inbound(2, "load-generator", "front-end", "GET", "/"), 6));
-    assert_eq!(graph.all_figures(at(6), Window::Capture)[edge].tls_mix(), TlsMix::Mixed);
+    graph.record(&ok(
+        Req::inbound(2, "load-generator", "front-end", "GET", "/"),
+        6,
+    ));
+    assert_eq!(
+        graph.all_figures(at(6), Window::Capture)[edge].tls_mix(),
+        TlsMix::Mixed
+    );
 }
 
 #[test]
@@ -75,7 +81,11 @@ fn the_shape_moves_only_when_nodes_or_edges_appear() {
     graph.record(&ok(Req::out(1, "front-end", "orders", "GET", "/"), 1));
     let shape = graph.shape();
     graph.record(&ok(Req::out(2, "front-end", "orders", "GET", "/"), 2));
-    assert_eq!(graph.shape(), shape, "more traffic on a known edge keeps the layout");
+    assert_eq!(
+        graph.shape(),
+        shape,
+        "more traffic on a known edge keeps the layout"
+    );
     graph.record(&ok(Req::out(3, "orders", "payment", "GET", "/"), 3));
     assert!(graph.shape() > shape);
 }
@@ -112,7 +122,10 @@ fn collapsing_a_namespace_merges_its_workloads_and_their_edges() {
     let folded = Projection::new(&graph, &folding, &[]);
     assert_eq!(folded.nodes.len(), 2);
     let shop = folded.find("sock-shop").expect("namespace node");
-    assert_eq!(folded.nodes[shop].kind, DisplayKind::Namespace { workloads: 3 });
+    assert_eq!(
+        folded.nodes[shop].kind,
+        DisplayKind::Namespace { workloads: 3 }
+    );
     // front-end → orders and → carts are now one self-loop inside the namespace.
     let inside = folded
         .edges
@@ -123,8 +136,13 @@ fn collapsing_a_namespace_merges_its_workloads_and_their_edges() {
     let merged = folded.figures(inside, &per_edge);
     assert_eq!(merged.requests, 2);
     assert_eq!(merged.success_rate, Some(0.5));
-    let lg = folded.find("loadtest/deploy/load-generator").expect("still a workload");
-    assert_eq!(folded.nodes[lg].kind, DisplayKind::Workload { meshed: false });
+    let lg = folded
+        .find("loadtest/deploy/load-generator")
+        .expect("still a workload");
+    assert_eq!(
+        folded.nodes[lg].kind,
+        DisplayKind::Workload { meshed: false }
+    );
     // Zoomed out, every namespace is one node.
     let zoomed = Projection::new(
         &graph,
@@ -149,7 +167,9 @@ fn metrics_only_edges_add_nodes_and_edges_without_members() {
     let extra = [(id("orders"), id("payment"))];
     let projection = Projection::new(&graph, &Folding::default(), &extra);
     assert_eq!(projection.nodes.len(), 3);
-    let payment = projection.find("sock-shop/deploy/payment").expect("payment");
+    let payment = projection
+        .find("sock-shop/deploy/payment")
+        .expect("payment");
     assert_eq!(projection.nodes[payment].kind, DisplayKind::MetricsOnly);
     let edge = projection
         .edges

@@ -113,6 +113,8 @@ pub struct Canvas {
     pub cells: Vec<Cell>,
     /// Each display node's label: row, first column, width.
     pub nodes: Vec<(usize, usize, usize)>,
+    /// Each display node's label width, for edges leaving it.
+    widths: Vec<usize>,
 }
 
 /// Columns of each layer and gap.
@@ -181,7 +183,12 @@ impl Geometry {
             column += width;
             let Some(gap) = spans.get(layer) else { break };
             let (assigned, count) = assign_tracks(gap);
-            tracks.push(assigned.into_iter().map(|(row, t)| (row, column + 1 + t)).collect());
+            tracks.push(
+                assigned
+                    .into_iter()
+                    .map(|(row, t)| (row, column + 1 + t))
+                    .collect(),
+            );
             column += count.max(1) + 2;
         }
         Geometry {
@@ -209,6 +216,7 @@ struct Span {
 fn assign_tracks(gap: &HashMap<usize, Span>) -> (HashMap<usize, usize>, usize) {
     let mut waiting: Vec<usize> = gap.keys().copied().collect();
     waiting.sort_by_key(|row| (gap[row].lo, *row));
+    let mut pending: std::collections::HashSet<usize> = waiting.iter().copied().collect();
     let mut ends: Vec<usize> = Vec::new();
     let mut assigned: HashMap<usize, usize> = HashMap::new();
     while !waiting.is_empty() {
@@ -219,10 +227,11 @@ fn assign_tracks(gap: &HashMap<usize, Span>) -> (HashMap<usize, usize>, usize) {
                 gap[row]
                     .targets
                     .iter()
-                    .all(|t| t == row || !waiting.contains(t))
+                    .all(|t| t == row || !pending.contains(t))
             })
             .unwrap_or(0);
         let row = waiting.remove(pick);
+        pending.remove(&row);
         let span = &gap[&row];
         let floor = span
             .targets
@@ -258,7 +267,10 @@ impl Canvas {
             height,
             cells: vec![Cell::default(); width * height],
             nodes: Vec::with_capacity(projection.nodes.len()),
+            widths: Vec::new(),
         };
+        let labels: Vec<String> = projection.nodes.iter().map(label).collect();
+        canvas.widths = labels.iter().map(|l| l.chars().count()).collect();
         for band in &layout.bands {
             canvas.text(band.top, 0, &format!("─ {} ", band.group), Tone::Header);
         }
@@ -269,12 +281,11 @@ impl Canvas {
             let (Some(path), Some(look)) = (layout.edges.get(edge), looks.get(edge)) else {
                 continue;
             };
-            canvas.edge(projection, layout, geometry, path, *look);
+            canvas.edge(layout, geometry, path, *look);
         }
-        for (node, place) in projection.nodes.iter().zip(&layout.nodes) {
-            let text = label(node);
+        for (text, place) in labels.iter().zip(&layout.nodes) {
             let column = geometry.x[place.layer];
-            canvas.text(place.row, column, &text, Tone::Node(canvas.nodes.len()));
+            canvas.text(place.row, column, text, Tone::Node(canvas.nodes.len()));
             canvas.nodes.push((place.row, column, text.chars().count()));
         }
         canvas
@@ -282,7 +293,6 @@ impl Canvas {
 
     fn edge(
         &mut self,
-        projection: &Projection,
         layout: &Layout,
         geometry: &Geometry,
         path: &crate::model::map::layout::EdgePath,
@@ -293,22 +303,32 @@ impl Canvas {
         } else {
             Tone::Line(look.health)
         };
+        let widths = std::mem::take(&mut self.widths);
         let label_end = |place: crate::model::map::layout::Place| match layout.node_at(place) {
-            Some(node) => geometry.x[place.layer] + label(&projection.nodes[node]).chars().count(),
+            Some(node) => geometry.x[place.layer] + widths.get(node).copied().unwrap_or(0),
             // A long edge passing through: the line crosses the whole layer.
             None => geometry.x[place.layer],
         };
         for pair in path.points.windows(2) {
             let (a, b) = (pair[0], pair[1]);
             let start = label_end(a);
-            let track = geometry.tracks[a.layer].get(&a.row).copied().unwrap_or(start);
+            let track = geometry.tracks[a.layer]
+                .get(&a.row)
+                .copied()
+                .unwrap_or(start);
             let into = geometry.x[b.layer];
             self.hline(a.row, start, track, look.stroke, tone);
             self.vline(track, a.row, b.row, look.stroke, tone);
             self.hline(b.row, track, into, look.stroke, tone);
             if layout.node_at(b).is_none() {
                 // Through a placeholder: straight on to the next gap.
-                self.hline(b.row, into, into + geometry.widths[b.layer], look.stroke, tone);
+                self.hline(
+                    b.row,
+                    into,
+                    into + geometry.widths[b.layer],
+                    look.stroke,
+                    tone,
+                );
             }
         }
         let arrow_tone = if look.selected {
@@ -325,6 +345,7 @@ impl Canvas {
             }
             _ => {}
         }
+        self.widths = widths;
     }
 
     fn index(&self, row: usize, column: usize) -> Option<usize> {
@@ -332,7 +353,9 @@ impl Canvas {
     }
 
     fn link(&mut self, row: usize, column: usize, mask: u8, stroke: Stroke, tone: Tone) {
-        let Some(i) = self.index(row, column) else { return };
+        let Some(i) = self.index(row, column) else {
+            return;
+        };
         let cell = &mut self.cells[i];
         cell.mask |= mask;
         cell.stroke = cell.stroke.max(stroke);

@@ -64,7 +64,9 @@ fn callers_come_before_callees_and_long_edges_pass_through() {
     assert_eq!(long.points.len(), 3);
     assert!(!long.reversed);
     assert!(matches!(
-        layout.slots[1].iter().find(|(row, _)| *row == long.points[1].row),
+        layout.slots[1]
+            .iter()
+            .find(|(row, _)| *row == long.points[1].row),
         Some((_, Slot::Through(2)))
     ));
     // Every edge goes left to right, one layer per step.
@@ -159,13 +161,21 @@ fn an_edge_that_needs_it_pushes_a_node_right() {
     after.edges.push((4, 1));
     let second = layout(&after, Some(&first));
     assert_eq!(place_of(&after, &second, "catalogue").layer, 3);
-    assert_eq!(place_of(&after, &second, "front-end"), place_of(&before, &first, "front-end"));
+    assert_eq!(
+        place_of(&after, &second, "front-end"),
+        place_of(&before, &first, "front-end")
+    );
 }
 
 #[test]
 fn groups_get_bands_with_a_header_row() {
     let two = input(
-        &[("web", "emojivoto"), ("emoji", "emojivoto"), ("lg", "loadtest"), ("fe", "shop")],
+        &[
+            ("web", "emojivoto"),
+            ("emoji", "emojivoto"),
+            ("lg", "loadtest"),
+            ("fe", "shop"),
+        ],
         &[("web", "emoji"), ("lg", "fe")],
     );
     let layout = layout(&two, None);
@@ -177,7 +187,11 @@ fn groups_get_bands_with_a_header_row() {
             .iter()
             .find(|b| b.group == node.group)
             .expect("band");
-        assert!(place.row > band.top && place.row < band.top + band.height, "{}", node.key);
+        assert!(
+            place.row > band.top && place.row < band.top + band.height,
+            "{}",
+            node.key
+        );
     }
     assert_eq!(layout.rows, 6);
     assert_eq!(layout.node_at(place_of(&two, &layout, "fe")), Some(3));
@@ -185,7 +199,10 @@ fn groups_get_bands_with_a_header_row() {
 
 #[test]
 fn self_loops_and_duplicates_are_harmless() {
-    let odd = input(&[("a", "g"), ("b", "g")], &[("a", "a"), ("a", "b"), ("a", "b")]);
+    let odd = input(
+        &[("a", "g"), ("b", "g")],
+        &[("a", "a"), ("a", "b"), ("a", "b")],
+    );
     let layout = layout(&odd, None);
     assert!(layout.edges[0].points.is_empty());
     assert_eq!(layout.edges[1], layout.edges[2]);
