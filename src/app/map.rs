@@ -81,8 +81,14 @@ impl MapState {
             .collect();
         candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         let mut auto = 0;
+        // The last layout shown keeps its nodes put if the map ends up folded the same way.
+        let previous = self
+            .laid_out_with
+            .take()
+            .map(|f| (f, std::mem::take(&mut self.layout)));
         loop {
-            self.lay_out(graph, &folding, &pairs);
+            let same = previous.as_ref().filter(|(f, _)| *f == folding);
+            self.lay_out(graph, &folding, &pairs, same.map(|(_, l)| l));
             let fits = self.geometry.width <= size.0 && self.geometry.height <= size.1;
             let Some((_, ns)) = (!fits).then(|| candidates.get(auto)).flatten() else {
                 break;
@@ -91,16 +97,21 @@ impl MapState {
             auto += 1;
         }
         self.auto_folded = auto;
+        self.laid_out_with = Some(folding);
         self.inputs = Some(inputs);
         self.fix_selection();
     }
 
-    fn lay_out(&mut self, graph: &MapGraph, folding: &Folding, pairs: &[(WorkloadId, WorkloadId)]) {
+    fn lay_out(
+        &mut self,
+        graph: &MapGraph,
+        folding: &Folding,
+        pairs: &[(WorkloadId, WorkloadId)],
+        previous: Option<&Layout>,
+    ) {
         self.projection = Projection::new(graph, folding, pairs);
-        let previous = (self.laid_out_with.as_ref() == Some(folding)).then_some(&self.layout);
         self.layout = layout(&self.projection.layout_input(), previous);
         self.geometry = Geometry::new(&self.projection, &self.layout);
-        self.laid_out_with = Some(folding.clone());
     }
 
     /// The namespace of the selected node (a namespace node's key is its namespace).

@@ -6,7 +6,7 @@ use meshtap::app::{Action, AppState, Pane};
 use meshtap::session::SourceMsg;
 use meshtap::source::wire::{self, Interner};
 
-use super::{SIZES, render, snapshot_at, state, t0};
+use super::{Call, SIZES, call, events, render, snapshot_at, state, t0};
 
 /// A few seconds of the simulated mesh, all arriving at `t0` (the conversion stamps them).
 fn demo_state(width: u16, height: u16) -> AppState {
@@ -118,4 +118,31 @@ fn folding_and_zooming() {
     assert!(namespaces < folded);
     press(&mut state, &[Action::ZoomIn]);
     assert_eq!(state.map_view.projection.nodes.len(), nodes);
+}
+
+#[test]
+fn a_new_edge_leaves_the_drawn_nodes_where_they_were() {
+    let mut state = demo_state(160, 48);
+    let places = |state: &AppState| {
+        let map = &state.map_view;
+        let mut out: Vec<(String, usize, usize)> = map
+            .projection
+            .nodes
+            .iter()
+            .zip(&map.layout.nodes)
+            .map(|(n, p)| (n.key.to_string(), p.layer, p.row))
+            .collect();
+        out.sort();
+        out
+    };
+    let before = places(&state);
+    let edges = state.map_view.projection.edges.len();
+    // catalogue → payment: both drawn already, payment one layer right of catalogue.
+    let new = Call {
+        from: "catalogue",
+        ..call(9_000_000, "payment", "/paymentAuth", 200)
+    };
+    state.ingest(SourceMsg::Events(events(&new, 0)), t0());
+    assert_eq!(state.map_view.projection.edges.len(), edges + 1);
+    assert_eq!(places(&state), before);
 }
