@@ -14,7 +14,7 @@ use crate::model::map::MapGraph;
 use crate::model::map::layout::{Layout, layout};
 use crate::model::map::project::{DisplayKind, Folding, Projection};
 use crate::model::metrics::{MetricsView, metrics_only_edges};
-use crate::ui::map::canvas::Geometry;
+use crate::ui::map::geometry::Geometry;
 
 /// What the cached layout was made from.
 #[derive(Clone, Debug, PartialEq, Eq)]

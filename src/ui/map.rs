@@ -3,6 +3,7 @@
 //! and edges. Reads the layout the app cached; computes only the window's figures.
 
 pub mod canvas;
+pub mod geometry;
 mod panel;
 
 use std::fmt::Write as _;
