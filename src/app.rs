@@ -7,6 +7,7 @@ pub mod command;
 pub mod config;
 pub mod detail;
 pub mod keymap;
+mod map;
 mod panes;
 pub mod prompt;
 mod quick;

@@ -41,6 +41,39 @@ pub enum Command {
     /// Tap one linkerd2-proxy directly on its tap port (io.linkerd.proxy.tap.Tap, 4190), with mTLS
     /// as the tap identity: for proxy developers and in-cluster use.
     Proxy(ProxyArgs),
+    /// Print the service map (who calls whom, with requests, RPS, success rate, p99 and TLS per
+    /// edge) after tapping for a while, from the demo mesh, or from a replayed file: Graphviz
+    /// DOT, a Mermaid flowchart or JSON.
+    Map(MapArgs),
+}
+
+/// `meshtap map [TARGET…] [--for D] [--demo | --replay FILE] -o dot|mermaid|json`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  meshtap map ns/emojivoto --for 30s -o dot | dot -Tsvg > map.svg\n  meshtap map --demo --for 5s -o mermaid\n  meshtap map --replay capture.ndjson -o json"
+)]
+pub struct MapArgs {
+    #[command(flatten)]
+    pub tap: TapArgs,
+    /// How long to tap before printing (30s, 1m); a replay is read to its end instead.
+    #[arg(long = "for", default_value = "10s", value_name = "DURATION", value_parser = parse_map_duration)]
+    pub duration: Duration,
+    /// Tap the built-in simulated mesh (what `meshtap demo` shows) instead of a cluster.
+    #[arg(long, conflicts_with = "replay")]
+    pub demo: bool,
+    /// Build the map from an export or recording (as `meshtap replay` reads) instead of a tap.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = crate::export::map::MapFormat::Dot)]
+    pub output: crate::export::map::MapFormat,
+}
+
+/// `--for`: a duration such as 10s, 1m or 1h.
+fn parse_map_duration(text: &str) -> Result<Duration, String> {
+    crate::source::metrics::parse_window(text)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("expected a duration such as 10s, 1m or 1h, not {text:?}"))
 }
 
 /// What to tap and how: the same flags as `linkerd viz tap`.

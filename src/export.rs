@@ -6,5 +6,6 @@ pub mod file;
 pub mod gojson;
 pub mod har;
 pub mod linkerd_json;
+pub mod map;
 pub mod ndjson;
 pub mod text;

@@ -3,6 +3,7 @@
 pub mod event;
 pub mod figures;
 pub mod identities;
+pub mod map;
 pub mod metrics;
 pub mod request;
 pub mod routes;

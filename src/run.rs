@@ -2,6 +2,7 @@
 //! (record, export, stats, redaction, the clock, Ctrl-C) is the pipeline's.
 
 mod demo;
+mod map;
 mod proxy;
 mod replay;
 
@@ -31,7 +32,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Demo(args)) => args.output.is_none().then_some(&args.ui),
         Some(Command::Replay(args)) => args.output.is_none().then_some(&args.ui),
         Some(Command::Proxy(args)) => args.output.is_none().then_some(&args.ui),
-        Some(Command::Tap(_)) => None,
+        Some(Command::Tap(_) | Command::Map(_)) => None,
         None => Some(&cli.ui),
     };
     let _log = start_logging(ui.and_then(|ui| ui.log_file.as_deref()))?;
@@ -49,6 +50,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Demo(args)) => demo::session(args).await,
         Some(Command::Replay(args)) => replay::session(args).await,
         Some(Command::Proxy(args)) => proxy::session(args).await,
+        Some(Command::Map(args)) => map::run(args).await,
         None => {
             let outputs = Outputs::open(&cli.session)?;
             live(&cli.tap, &cli.session, Sink::Ui(&cli.ui), outputs).await

@@ -5,6 +5,7 @@ pub mod filter;
 pub mod help;
 pub mod identities;
 pub mod layout;
+pub mod map;
 pub mod requests;
 pub mod route_detail;
 pub mod routes;
@@ -49,7 +50,7 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
     let detail_open = match state.pane {
         Pane::Requests => state.detail.is_some(),
         Pane::Routes => state.route_detail.is_some(),
-        Pane::Identities => false,
+        Pane::Identities | Pane::Map => false,
     };
     let areas = layout::areas(area, detail_open);
     draw_tabs(frame, areas.tabs, state);
@@ -89,6 +90,11 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
                 let pane = identities::IdentitiesPane::new(&state.identities, &state.theme)
                     .metrics(state.metrics.as_ref());
                 frame.render_stateful_widget(pane, body, &mut *view);
+            }
+        }
+        Pane::Map => {
+            if let Some(body) = areas.list {
+                map::render(frame, body, state, now);
             }
         }
     }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end test of the real binary in a real terminal: tmux runs `meshtap demo --seed 1` at
 # 160×48, the script types keys and reads the screen back with capture-pane at each step:
-# rows arrive, `/status=5xx` filters, Enter opens a detail, `?` opens help, `q` quits, and the
-# shell is usable (cooked mode, main screen) afterwards.
+# rows arrive, `/status=5xx` filters, Enter opens a detail, `?` opens help, the map (pane 4)
+# finds orders and Enter narrows the requests to it, `q` quits, and the shell is usable (cooked
+# mode, main screen) afterwards.
 #
 # Usage: tests/e2e_tmux.sh            (builds nothing; set MESHTAP_BIN to test another binary)
 # Every wait is bounded (E2E_TIMEOUT seconds, default 30); the tmux server is private to this
@@ -131,6 +132,26 @@ wait_for '^│mTLS [0-9.]+% of' "the mTLS summary line"
 wait_for 'from loadtest/deploy/load-generator +plaintext' "the plaintext edge from the unmeshed load generator"
 tm send-keys -t "$SESSION" 1
 wait_for "$ROW" "request rows again"
+
+step "map pane: move to orders, Enter shows only its requests"
+tm send-keys -t "$SESSION" 4
+wait_for '┌ Map' "the map pane"
+wait_for '\[front-end\]' "the front-end node"
+wait_for '\(load-generator\)' "the unmeshed load generator, drawn apart"
+tm send-keys -t "$SESSION" /
+wait_for '^/' "the find prompt"
+tm send-keys -t "$SESSION" -l 'orders'
+tm send-keys -t "$SESSION" Enter
+wait_for 'deploy/orders +sock-shop · meshed' "orders selected, its details in the panel"
+wait_for '→ payment ' "orders' callees in the panel"
+tm send-keys -t "$SESSION" Enter
+wait_for 'filter .*src=sock-shop/orders( |$)' "the requests filtered to orders"
+wait_for "$ROW.*orders" "orders' requests"
+if screen | grep -E -- "$ROW" | grep -vq -- 'sock-shop/orders '; then
+    fail "a request not to or from orders is listed after Enter on orders in the map"
+fi
+tm send-keys -t "$SESSION" c
+wait_gone 'filter .*src=sock-shop/orders' "the map's filter"
 
 step "quit with q"
 tm send-keys -t "$SESSION" q

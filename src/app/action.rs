@@ -19,16 +19,18 @@ pub enum Pane {
     Requests,
     Routes,
     Identities,
+    Map,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 3] = [Pane::Requests, Pane::Routes, Pane::Identities];
+    pub const ALL: [Pane; 4] = [Pane::Requests, Pane::Routes, Pane::Identities, Pane::Map];
 
     pub fn title(self) -> &'static str {
         match self {
             Pane::Requests => "Requests",
             Pane::Routes => "Routes",
             Pane::Identities => "Identities",
+            Pane::Map => "Map",
         }
     }
 
@@ -37,6 +39,7 @@ impl Pane {
             Pane::Requests => 0,
             Pane::Routes => 1,
             Pane::Identities => 2,
+            Pane::Map => 3,
         }
     }
 }
@@ -76,6 +79,18 @@ pub enum Action {
     CycleWindow,
     /// Routes pane: group by route, destination, or source → destination.
     CycleGrouping,
+    /// Map: along an edge to a caller (left) or a callee (right).
+    Left,
+    Right,
+    /// Map: the selected node's next edge.
+    NextEdge,
+    /// Map: fold the selected node's namespace into one node, or unfold it.
+    ToggleNamespace,
+    /// Map: workloads (in) or namespaces only (out).
+    ZoomIn,
+    ZoomOut,
+    /// Map: find a node by name.
+    FindPrompt,
     // Prompt editing.
     Submit,
     HistoryPrev,
@@ -115,6 +130,7 @@ const NAMED: &[(&str, Action)] = &[
     ("pane-requests", Action::ShowPane(Pane::Requests)),
     ("pane-routes", Action::ShowPane(Pane::Routes)),
     ("pane-identities", Action::ShowPane(Pane::Identities)),
+    ("pane-map", Action::ShowPane(Pane::Map)),
     ("open", Action::Open),
     ("back", Action::Back),
     ("pause", Action::Pause),
@@ -135,6 +151,13 @@ const NAMED: &[(&str, Action)] = &[
     ("collapse", Action::Collapse),
     ("window", Action::CycleWindow),
     ("group", Action::CycleGrouping),
+    ("left", Action::Left),
+    ("right", Action::Right),
+    ("next-edge", Action::NextEdge),
+    ("toggle-namespace", Action::ToggleNamespace),
+    ("zoom-in", Action::ZoomIn),
+    ("zoom-out", Action::ZoomOut),
+    ("find", Action::FindPrompt),
     ("submit", Action::Submit),
     ("history-prev", Action::HistoryPrev),
     ("history-next", Action::HistoryNext),

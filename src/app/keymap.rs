@@ -19,18 +19,20 @@ pub enum Context {
     Routes,
     RouteDetail,
     Identities,
+    Map,
     Help,
     Prompt,
 }
 
 impl Context {
-    pub const ALL: [Context; 8] = [
+    pub const ALL: [Context; 9] = [
         Context::Global,
         Context::Requests,
         Context::Detail,
         Context::Routes,
         Context::RouteDetail,
         Context::Identities,
+        Context::Map,
         Context::Help,
         Context::Prompt,
     ];
@@ -43,6 +45,7 @@ impl Context {
             Context::Routes => "routes",
             Context::RouteDetail => "route-detail",
             Context::Identities => "identities",
+            Context::Map => "map",
             Context::Help => "help",
             Context::Prompt => "prompt",
         }

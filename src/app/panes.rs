@@ -11,6 +11,7 @@ use super::action::{Action, Pane};
 use super::detail::DetailState;
 use super::state::{AppState, Level, RouteDetailOpen};
 use crate::model::identities::IdentityTable;
+use crate::model::map::MapGraph;
 use crate::model::routes::RouteTable;
 use crate::ui::route_detail::RouteDetailState;
 
@@ -159,7 +160,8 @@ impl AppState {
             .iter()
             .filter(|r| filter.is_none_or(|f| f.matches(r)));
         self.routes = RouteTable::rebuild(self.routes.grouping(), held.clone());
-        self.identities = IdentityTable::rebuild(held);
+        self.identities = IdentityTable::rebuild(held.clone());
+        self.map = MapGraph::rebuild(held);
         self.routes_view.get_mut().invalidate();
     }
 }

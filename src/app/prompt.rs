@@ -9,6 +9,8 @@ pub const PROMPT_HISTORY_CAP: usize = 100;
 pub enum PromptKind {
     Filter,
     Command,
+    /// The map's `/`: a node by name.
+    Find,
 }
 
 /// A prompt being typed.
@@ -44,7 +46,7 @@ impl Prompt {
         self.validation = match self.kind {
             PromptKind::Filter if self.input.trim().is_empty() => None,
             PromptKind::Filter => Some(Filter::parse(&self.input).map(|_| ())),
-            PromptKind::Command => None,
+            PromptKind::Command | PromptKind::Find => None,
         };
     }
 

@@ -18,6 +18,10 @@ impl AppState {
                 Ok(clause) => clause,
                 Err(why) => return self.notify(Level::Warning, why, now),
             },
+            Pane::Map => match self.map_clause() {
+                Ok(clause) => clause,
+                Err(why) => return self.notify(Level::Warning, why, now),
+            },
             Pane::Requests | Pane::Routes => match self.request_clause(field) {
                 Ok(clause) => clause,
                 Err(why) => return self.notify(Level::Warning, why, now),
@@ -31,7 +35,7 @@ impl AppState {
         };
         remember(&mut self.filter_history, &text);
         self.apply_filter(&text, now);
-        if self.pane == Pane::Identities {
+        if super::map::shows_requests_after_quick_filter(self.pane) {
             // The point of filtering on an edge is to see its requests.
             self.pane = Pane::Requests;
         }
@@ -116,7 +120,7 @@ fn endpoint_term(endpoint: &Endpoint) -> Option<String> {
 
 /// A workload of the identities table (`kind/name` or an IP, in a namespace) as `src`/`dst`
 /// match it.
-fn workload_term(id: &WorkloadId) -> Option<String> {
+pub(super) fn workload_term(id: &WorkloadId) -> Option<String> {
     match id.name.split_once('/') {
         Some((_, name)) if !id.namespace.is_empty() => {
             Some(quote(&format!("{}/{name}", id.namespace)))
@@ -129,7 +133,7 @@ fn workload_term(id: &WorkloadId) -> Option<String> {
 }
 
 /// Quotes a filter value unless it is a plain word.
-fn quote(value: &str) -> String {
+pub(super) fn quote(value: &str) -> String {
     if !value.is_empty()
         && value
             .chars()

@@ -31,6 +31,7 @@ impl AppState {
                 self.prompt = Some(Prompt::new(PromptKind::Filter, text));
             }
             Action::CommandPrompt => self.prompt = Some(Prompt::new(PromptKind::Command, "")),
+            Action::FindPrompt => self.prompt = Some(Prompt::new(PromptKind::Find, "")),
             Action::NextPane => self.pane = Pane::ALL[(self.pane.index() + 1) % Pane::ALL.len()],
             Action::PrevPane => {
                 self.pane = Pane::ALL[(self.pane.index() + Pane::ALL.len() - 1) % Pane::ALL.len()];
@@ -116,6 +117,7 @@ impl AppState {
             Pane::Requests => {}
             Pane::Routes => return self.navigate_routes(action, now),
             Pane::Identities => return self.navigate_identities(action),
+            Pane::Map => return self.navigate_map(action, now),
         }
         if let Some(detail) = &mut self.detail {
             let Some(request) = self.store.get(detail.seq) else {
@@ -216,6 +218,7 @@ impl AppState {
         let history = match prompt.kind {
             PromptKind::Filter => &self.filter_history,
             PromptKind::Command => &self.command_history,
+            PromptKind::Find => &self.find_history,
         };
         match action {
             Action::Input(c) => prompt.insert(*c),
@@ -248,6 +251,10 @@ impl AppState {
                     PromptKind::Command => {
                         remember(&mut self.command_history, &text);
                         self.run_command(&text, now);
+                    }
+                    PromptKind::Find => {
+                        remember(&mut self.find_history, &text);
+                        self.find_node(&text, now);
                     }
                 }
                 self.settle();

@@ -10,10 +10,12 @@ use super::action::{Action, Pane};
 use super::config::UiConfig;
 use super::detail::DetailState;
 use super::keymap::{Context, Key, Keymap};
+use super::map::MapState;
 use super::prompt::Prompt;
 use super::rates::Rates;
 use super::view::RequestsView;
 use crate::model::identities::IdentityTable;
+use crate::model::map::MapGraph;
 use crate::model::metrics::MetricsView;
 use crate::model::routes::{Grouping, RouteKey, RouteTable};
 use crate::model::store::{Ingested, Store};
@@ -100,6 +102,11 @@ pub struct AppState {
     pub routes: RouteTable,
     /// Who talks to whom, with which identities.
     pub identities: IdentityTable,
+    /// Who calls whom, for the map.
+    pub map: MapGraph,
+    /// The map's folding, cached layout and selection: updated by the reducer and ingest,
+    /// only read while drawing.
+    pub map_view: MapState,
     /// The latest metrics API poll (`--metrics-api`); `None` when it is not configured.
     pub metrics: Option<MetricsView>,
     /// The routes and identities panes keep render-time caches (sorted rows, tree offsets) that
@@ -116,6 +123,7 @@ pub struct AppState {
     pub filter: Option<ActiveFilter>,
     pub filter_history: Vec<String>,
     pub command_history: Vec<String>,
+    pub find_history: Vec<String>,
     pub message: Option<Message>,
     /// Problems with the user's config, shown until dismissed by any key.
     pub warnings: Vec<String>,
@@ -170,6 +178,8 @@ impl AppState {
             view: RequestsView::new(),
             routes: RouteTable::new(Grouping::default()),
             identities: IdentityTable::new(),
+            map: MapGraph::new(),
+            map_view: MapState::default(),
             metrics: None,
             routes_view: RefCell::new(RoutesState::new()),
             identities_view: RefCell::new(IdentitiesState::new()),
@@ -180,6 +190,7 @@ impl AppState {
             filter: None,
             filter_history: Vec::new(),
             command_history: Vec::new(),
+            find_history: Vec::new(),
             message: None,
             warnings: config.warnings,
             rates: Rates::default(),
@@ -212,6 +223,7 @@ impl AppState {
                         if finished && self.view.filter().is_none_or(|f| f.matches(request)) {
                             self.routes.record(request);
                             self.identities.record(request);
+                            self.map.record(request);
                         }
                     }
                 }
@@ -252,6 +264,8 @@ impl AppState {
                     self.notify(Level::Warning, error.clone(), now);
                 }
                 self.metrics = Some(MetricsView::new(snapshot));
+                self.map_view.metrics_generation += 1;
+                self.refresh_map();
             }
         }
     }
@@ -276,6 +290,7 @@ impl AppState {
                 if self.view.filter().is_none_or(|f| f.matches(request)) {
                     self.routes.record(request);
                     self.identities.record(request);
+                    self.map.record(request);
                 }
                 dirty = true;
             }
@@ -330,6 +345,7 @@ impl AppState {
                 Pane::Requests => Context::Requests,
                 Pane::Routes => Context::Routes,
                 Pane::Identities => Context::Identities,
+                Pane::Map => Context::Map,
             }
         };
         vec![inner, Context::Global]
@@ -365,5 +381,6 @@ impl AppState {
     pub(super) fn settle(&mut self) {
         let rows = self.list_rows();
         self.view.settle(&self.store, rows);
+        self.refresh_map();
     }
 }

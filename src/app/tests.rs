@@ -341,7 +341,12 @@ fn panes_cycle_and_keys_resolve_by_context() {
     assert_eq!(state.action_for_key(&key('q')), Some(Action::Input('q')));
     state.handle(Action::Back, at(0));
     state.handle(Action::PrevPane, at(0));
-    assert_eq!(state.pane, Pane::Identities);
+    assert_eq!(state.pane, Pane::Map);
+    // In the map, Tab walks the node's edges and `/` finds a node; BackTab still leaves.
+    let tab = KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE);
+    assert_eq!(state.action_for_key(&tab), Some(Action::NextEdge));
+    assert_eq!(state.action_for_key(&key('/')), Some(Action::FindPrompt));
+    assert_eq!(state.action_for_key(&key('h')), Some(Action::Left));
     state.handle(Action::NextPane, at(0));
     assert_eq!(state.pane, Pane::Requests);
 }

@@ -370,7 +370,7 @@ fn record_authz(edge: &mut Edge, request: &Request) {
 }
 
 /// `namespace/kind/name`, else `namespace/ip`, else `/?`.
-fn write_workload(out: &mut String, endpoint: &Endpoint) {
+pub(super) fn write_workload(out: &mut String, endpoint: &Endpoint) {
     let namespace = endpoint.labels.get("namespace").unwrap_or("");
     out.push_str(namespace);
     out.push('/');

@@ -13,7 +13,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let Some(prompt) = &state.prompt else { return };
     let theme = &state.theme;
     let sigil = match prompt.kind {
-        PromptKind::Filter => "/",
+        PromptKind::Filter | PromptKind::Find => "/",
         PromptKind::Command => ":",
     };
     let error_at = match &prompt.validation {

@@ -64,6 +64,10 @@ theme! {
     key: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
     redacted: Style::new().fg(Color::DarkGray).add_modifier(Modifier::ITALIC),
     label_key: Style::new().fg(Color::Blue),
+    map_node: Style::new().add_modifier(Modifier::BOLD),
+    map_node_unmeshed: Style::new().fg(Color::Yellow).add_modifier(Modifier::ITALIC),
+    map_namespace: Style::new().fg(Color::Blue).add_modifier(Modifier::BOLD),
+    map_edge_selected: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
 }
 
 impl Default for Theme {
