@@ -114,6 +114,15 @@ pub struct SessionArgs {
     /// `TapEvent`), redacted like every other output, for `meshtap replay FILE` and bug reports.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Keep the stream in DIR as rolling segment files (each frame with its arrival time, each
+    /// segment indexed), deleting the oldest beyond --record-max; `meshtap replay DIR --from …`
+    /// reads a time range back. The directory is created 0700.
+    #[arg(long, value_name = "DIR")]
+    pub record_dir: Option<PathBuf>,
+    /// Disk budget of --record-dir (512MiB, 1G, …); the directory holds at most this plus one
+    /// segment (an eighth of it).
+    #[arg(long, default_value = "1GiB", value_name = "SIZE", value_parser = crate::pipeline::segments::parse_size)]
+    pub record_max: u64,
     /// Print what the session did to stderr when it ends (events, requests, bytes, rate, peak
     /// memory, evictions).
     #[arg(long)]
@@ -139,12 +148,20 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// The export to replay, or `-` for stdin. The format is recognised from the content.
+    /// The export to replay, or `-` for stdin. The format is recognised from the content. A
+    /// --record-dir directory or one of its segments replays on its recorded times.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Pace: a multiple of the original (2 = twice as fast, 0.5 = half) or `max`.
     #[arg(long, default_value = "max", value_name = "N|max")]
     pub speed: Speed,
+    /// Segments (a --record-dir directory or one segment file) only: start at this time, RFC
+    /// 3339 or relative to now (-15m, -2h).
+    #[arg(long, value_name = "TIME", value_parser = crate::pipeline::segments::time::parse_time)]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Segments only: stop at this time (RFC 3339 or relative to now, like --from).
+    #[arg(long, value_name = "TIME", value_parser = crate::pipeline::segments::time::parse_time)]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
     /// Headless: stream to stdout in this format instead of opening the UI.
     #[arg(short, long, value_enum)]
     pub output: Option<Output>,

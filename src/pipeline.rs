@@ -12,6 +12,7 @@
 pub mod headless;
 pub mod outputs;
 pub mod record;
+pub mod segments;
 pub mod ui;
 pub mod writer;
 
@@ -102,13 +103,16 @@ pub async fn run(source: Source, sink: Sink<'_>, mut outputs: Outputs) -> anyhow
         tasks,
         bytes,
     } = source;
-    let (rx, recording) = match outputs.record.take() {
-        Some(recording) => {
-            let (rx, task) = recording.tee(rx);
-            (rx, Some(task))
-        }
-        None => (rx, None),
-    };
+    let mut rx = rx;
+    let mut recordings = Vec::new();
+    for recording in [outputs.record.take(), outputs.record_dir.take()]
+        .into_iter()
+        .flatten()
+    {
+        let (tee_rx, task) = recording.tee(rx);
+        rx = tee_rx;
+        recordings.push(task);
+    }
     let mut store = Store::new(outputs.capacity);
     let code = match sink {
         Sink::Ui(ui) => {
@@ -129,7 +133,7 @@ pub async fn run(source: Source, sink: Sink<'_>, mut outputs: Outputs) -> anyhow
     for task in &tasks {
         task.abort();
     }
-    if let Some(task) = recording {
+    for task in recordings {
         // The tee ends with the channel it reads; a recording that failed says why, once.
         match task.await {
             Ok(Ok(_)) => {}

@@ -22,6 +22,8 @@ pub struct Outputs {
     /// Started with the session, so `--stats` times the whole run.
     pub stats: Option<Stats>,
     pub record: Option<Recording>,
+    /// `--record-dir`: the rolling segment recording.
+    pub record_dir: Option<Recording>,
     pub export: Option<ExportPlan>,
 }
 
@@ -56,11 +58,19 @@ impl Outputs {
             ),
             None => None,
         };
+        let record_dir = match &args.record_dir {
+            Some(dir) => Some(
+                Recording::rolling(dir, args.record_max, redactor.clone())
+                    .map_err(|e| anyhow::anyhow!("--record-dir: {e:#}"))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             redactor,
             capacity: args.capacity,
             stats: args.stats.then(Stats::start),
             record,
+            record_dir,
             export,
         })
     }
@@ -72,6 +82,7 @@ impl Outputs {
             capacity: crate::model::store::DEFAULT_CAPACITY_REQUESTS,
             stats: None,
             record: None,
+            record_dir: None,
             export: None,
         }
     }
