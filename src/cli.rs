@@ -129,6 +129,39 @@ pub struct SessionArgs {
     pub stats: bool,
     #[command(flatten)]
     pub export: ExportArgs,
+    #[command(flatten)]
+    pub triggers: TriggerArgs,
+}
+
+/// Flight-recorder triggers: the window around a matching request, written to a file.
+#[derive(Debug, Clone, Args)]
+pub struct TriggerArgs {
+    /// When a finished request matches FILTER (the UI's filter language, e.g. `status>=500`),
+    /// write the window around it (--trigger-window before and after) to a file in
+    /// --trigger-dir. Repeatable. A storm writes one file per window.
+    #[arg(long = "trigger", value_name = "FILTER", value_parser = parse_trigger)]
+    pub triggers: Vec<crate::pipeline::trigger::Trigger>,
+    /// How much before and after the matching request a trigger file holds.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_metrics_window)]
+    pub trigger_window: Duration,
+    /// Where trigger files go (must exist).
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub trigger_dir: PathBuf,
+    /// Format of trigger files.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Ndjson, value_name = "FORMAT")]
+    pub trigger_format: ExportFormat,
+    /// Most trigger files one session writes.
+    #[arg(long, default_value_t = crate::pipeline::trigger::run::DEFAULT_MAX_FILES, value_name = "N")]
+    pub trigger_max_files: usize,
+    /// Run CMD (through `sh -c`) after each trigger file is written, with MESHTAP_TRIGGER_FILE,
+    /// MESHTAP_TRIGGER, MESHTAP_TRIGGER_MATCHES, MESHTAP_TRIGGER_REQUESTS and
+    /// MESHTAP_TRIGGER_REQUEST_SEQ in its environment.
+    #[arg(long, value_name = "CMD")]
+    pub on_trigger: Option<String>,
+}
+
+fn parse_trigger(text: &str) -> Result<crate::pipeline::trigger::Trigger, String> {
+    crate::pipeline::trigger::Trigger::parse(text).map_err(|e| e.to_string())
 }
 
 /// Writing the capture to a file when the session ends.

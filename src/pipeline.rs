@@ -13,6 +13,7 @@ pub mod headless;
 pub mod outputs;
 pub mod record;
 pub mod segments;
+pub mod trigger;
 pub mod ui;
 pub mod writer;
 
@@ -29,6 +30,7 @@ use crate::model::store::Store;
 use crate::session::{Clock, ClockKind, SessionInfo, SourceMsg, TapCommand};
 use headless::Output;
 use outputs::Outputs;
+use trigger::run::Triggers;
 use writer::WriterThread;
 
 /// How long a stopped session waits for stdout to take what is queued before giving up on a
@@ -114,6 +116,10 @@ pub async fn run(source: Source, sink: Sink<'_>, mut outputs: Outputs) -> anyhow
         recordings.push(task);
     }
     let mut store = Store::new(outputs.capacity);
+    let triggers = match outputs.triggers.take() {
+        Some(settings) => Some(Triggers::start(settings, &info)?),
+        None => None,
+    };
     let code = match sink {
         Sink::Ui(ui) => {
             let params = ui::Params {
@@ -127,9 +133,28 @@ pub async fn run(source: Source, sink: Sink<'_>, mut outputs: Outputs) -> anyhow
             ExitCode::SUCCESS
         }
         Sink::Headless(output) => {
-            headless_sink(rx, output, &streams, &outputs, &mut store, clock).await?
+            let format = headless::Format {
+                output,
+                streams: &streams,
+                redactor: &outputs.redactor,
+                clock: Clock::new(clock),
+                triggers: triggers.as_ref(),
+            };
+            headless_sink(rx, format, &mut store).await?
         }
     };
+    if let Some(triggers) = triggers {
+        // The windows still open are written with what there is; the writer is waited for.
+        let (kept, fired) = tokio::task::spawn_blocking(move || {
+            let fired = triggers.finish(&store);
+            (store, fired)
+        })
+        .await?;
+        store = kept;
+        for fired in fired {
+            eprintln!("meshtap: {fired}");
+        }
+    }
     for task in &tasks {
         task.abort();
     }
@@ -154,21 +179,12 @@ pub async fn run(source: Source, sink: Sink<'_>, mut outputs: Outputs) -> anyhow
 
 async fn headless_sink(
     rx: mpsc::Receiver<SourceMsg>,
-    output: Output,
-    streams: &[String],
-    outputs: &Outputs,
+    format: headless::Format<'_>,
     store: &mut Store,
-    clock: ClockKind,
 ) -> anyhow::Result<ExitCode> {
     let stdout = WriterThread::spawn("stdout", std::io::BufWriter::new(std::io::stdout()))?;
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
-    };
-    let format = headless::Format {
-        output,
-        streams,
-        redactor: &outputs.redactor,
-        clock: Clock::new(clock),
     };
     let outcome = headless::run(rx, format, store, &stdout, &mut std::io::stderr(), stop).await?;
     // Stopped by Ctrl-C: give stdout a moment, but never wait on a reader that doesn't read.

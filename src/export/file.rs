@@ -65,6 +65,21 @@ pub struct CaptureHeader {
     pub ended: Option<DateTime<Utc>>,
     /// Requests pushed out of memory before the export (they are not in the file).
     pub evicted: u64,
+    /// The trigger that wrote this file (`--trigger`), if one did.
+    pub trigger: Option<TriggerRecord>,
+}
+
+/// What fired a trigger file: the trigger, the request that matched and how many more matched
+/// within the same window.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerRecord {
+    pub trigger: String,
+    /// The matching request's seq, and the request as `METHOD authority/path -> status`.
+    pub request_seq: u64,
+    pub request: String,
+    pub at: String,
+    /// Further matches of the trigger inside the window (0: the request alone).
+    pub further_matches: u64,
 }
 
 impl CaptureHeader {
@@ -98,6 +113,8 @@ pub struct CaptureRecord {
     pub never_ended: u64,
     /// Whether sensitive header values were replaced by `<redacted>`.
     pub redacted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<TriggerRecord>,
 }
 
 /// The NDJSON header line: `{"meshtap_capture": {…}}`.
@@ -138,6 +155,7 @@ impl CaptureRecord {
             never_ended: requests.iter().filter(|r| r.end.is_none()).count() as u64,
             // `authorization` is always sensitive when redaction is on.
             redacted: options.redactor.is_sensitive("authorization"),
+            trigger: header.trigger.clone(),
         }
     }
 }

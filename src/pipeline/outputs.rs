@@ -7,7 +7,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::record::Recording;
-use crate::cli::SessionArgs;
+use super::trigger;
+use crate::cli::{SessionArgs, TriggerArgs};
 use crate::export::file::{self, CaptureHeader, ExportError, ExportFormat, ExportOptions};
 use crate::files;
 use crate::model::store::Store;
@@ -24,6 +25,8 @@ pub struct Outputs {
     pub record: Option<Recording>,
     /// `--record-dir`: the rolling segment recording.
     pub record_dir: Option<Recording>,
+    /// `--trigger`: started with the session (its files name the session).
+    pub triggers: Option<trigger::run::Settings>,
     pub export: Option<ExportPlan>,
 }
 
@@ -65,7 +68,9 @@ impl Outputs {
             ),
             None => None,
         };
+        let triggers = trigger_settings(&args.triggers, &redactor)?;
         Ok(Self {
+            triggers,
             redactor,
             capacity: args.capacity,
             stats: args.stats.then(Stats::start),
@@ -83,9 +88,35 @@ impl Outputs {
             stats: None,
             record: None,
             record_dir: None,
+            triggers: None,
             export: None,
         }
     }
+}
+
+/// The `--trigger` settings, their directory checked; `None` without triggers.
+fn trigger_settings(
+    args: &TriggerArgs,
+    redactor: &Redactor,
+) -> anyhow::Result<Option<trigger::run::Settings>> {
+    if args.triggers.is_empty() {
+        return Ok(None);
+    }
+    if !args.trigger_dir.is_dir() {
+        anyhow::bail!(
+            "--trigger-dir {} is not a directory; create it or choose another",
+            args.trigger_dir.display()
+        );
+    }
+    Ok(Some(trigger::run::Settings {
+        triggers: args.triggers.clone(),
+        window: args.trigger_window,
+        dir: args.trigger_dir.clone(),
+        format: args.trigger_format,
+        max_files: args.trigger_max_files,
+        on_trigger: args.on_trigger.clone(),
+        redactor: redactor.clone(),
+    }))
 }
 
 /// Creates a private file (0600) at `path`, never through a symlink and never replacing a file
