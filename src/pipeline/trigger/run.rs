@@ -90,7 +90,10 @@ impl Triggers {
     /// Starts the writer thread. The directory must exist (checked here, before any source).
     pub fn start(settings: Settings, info: &SessionInfo) -> anyhow::Result<Self> {
         if !settings.dir.is_dir() {
-            anyhow::bail!("--trigger-dir {} is not a directory", settings.dir.display());
+            anyhow::bail!(
+                "--trigger-dir {} is not a directory",
+                settings.dir.display()
+            );
         }
         let (jobs, job_rx) = mpsc::sync_channel(TRIGGER_QUEUE_WINDOWS);
         let (report_tx, reports) = mpsc::channel();
@@ -195,10 +198,12 @@ impl Inner {
             match jobs.try_send(job) {
                 Ok(()) => self.files_left -= 1,
                 Err(TrySendError::Full(_)) => {
-                    self.fired.push(skipped("the trigger writer is behind".into()));
+                    self.fired
+                        .push(skipped("the trigger writer is behind".into()));
                 }
                 Err(TrySendError::Disconnected(_)) => {
-                    self.fired.push(skipped("the trigger writer stopped".into()));
+                    self.fired
+                        .push(skipped("the trigger writer stopped".into()));
                 }
             }
         }
