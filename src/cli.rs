@@ -153,9 +153,10 @@ pub struct TriggerArgs {
     /// Most trigger files one session writes.
     #[arg(long, default_value_t = crate::pipeline::trigger::run::DEFAULT_MAX_FILES, value_name = "N")]
     pub trigger_max_files: usize,
-    /// Run CMD (through `sh -c`) after each trigger file is written, with MESHTAP_TRIGGER_FILE,
-    /// MESHTAP_TRIGGER, MESHTAP_TRIGGER_MATCHES, MESHTAP_TRIGGER_REQUESTS and
-    /// MESHTAP_TRIGGER_REQUEST_SEQ in its environment.
+    /// Run CMD (through `sh -c`) after each trigger file is written, with
+    /// `MESHTAP_TRIGGER_FILE`, `MESHTAP_TRIGGER`, `MESHTAP_TRIGGER_MATCHES`,
+    /// `MESHTAP_TRIGGER_REQUESTS` and `MESHTAP_TRIGGER_REQUEST_SEQ` in its environment (never in
+    /// its text).
     #[arg(long, value_name = "CMD")]
     pub on_trigger: Option<String>,
 }

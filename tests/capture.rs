@@ -27,8 +27,8 @@ fn t0() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn at(seconds: i64) -> DateTime<Utc> {
-    t0() + TimeDelta::seconds(seconds)
+fn at(seconds: u64) -> DateTime<Utc> {
+    t0() + TimeDelta::seconds(seconds.cast_signed())
 }
 
 /// The three events of request `stream` (path `path`, HTTP `status`), all arriving at `when`.
@@ -77,7 +77,7 @@ fn write_segments(dir: &Path, n: u64, budget: u64) {
     let keep = |_: &str| true;
     for i in 0..n {
         let mut chunk = Vec::new();
-        for event in request(i, &format!("/items/{i}"), 200, at(i as i64)) {
+        for event in request(i, &format!("/items/{i}"), 200, at(i)) {
             let frame = |out: &mut Vec<u8>| {
                 meshtap::source::wire::frame(&event, &keep, "<redacted>", out);
             };
@@ -285,12 +285,12 @@ fn fire(
     let triggers = Triggers::start(settings, &SessionInfo::default()).expect("start");
     let mut store = Store::default();
     for i in 0..n {
-        for event in request(i, &path(i), status(i), at(i as i64)) {
+        for event in request(i, &path(i), status(i), at(i)) {
             if let Ingested::Finished(seq) = store.ingest(event) {
-                triggers.finished(store.get(seq).expect("request"), at(i as i64));
+                triggers.finished(store.get(seq).expect("request"), at(i));
             }
         }
-        triggers.poll(&store, at(i as i64));
+        triggers.poll(&store, at(i));
     }
     let fired = triggers.finish(&store);
     assert!(fired.iter().all(|f| f.written.is_ok()), "{fired:?}");
