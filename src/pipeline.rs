@@ -117,7 +117,7 @@ pub async fn run(source: Source, sink: Sink<'_>, mut outputs: Outputs) -> anyhow
     }
     let mut store = Store::new(outputs.capacity);
     let triggers = match outputs.triggers.take() {
-        Some(settings) => Some(Triggers::start(settings, &info)?),
+        Some(settings) => Some(Arc::new(Triggers::start(settings, &info)?)),
         None => None,
     };
     let code = match sink {
@@ -128,6 +128,7 @@ pub async fn run(source: Source, sink: Sink<'_>, mut outputs: Outputs) -> anyhow
                 clock,
                 redactor: outputs.redactor.clone(),
                 export: outputs.export.clone(),
+                triggers: triggers.clone(),
             };
             store = ui::open(rx, params, ui, store).await?;
             ExitCode::SUCCESS
@@ -138,7 +139,7 @@ pub async fn run(source: Source, sink: Sink<'_>, mut outputs: Outputs) -> anyhow
                 streams: &streams,
                 redactor: &outputs.redactor,
                 clock: Clock::new(clock),
-                triggers: triggers.as_ref(),
+                triggers: triggers.as_deref(),
             };
             headless_sink(rx, format, &mut store).await?
         }

@@ -396,3 +396,37 @@ fn on_trigger_gets_its_variables_and_nothing_in_a_request_reaches_the_shell() {
         assert!(!dir.path().join(name).exists(), "{name} was created");
     }
 }
+
+/// The UI feeds its finished requests to the triggers and counts the firings for the status bar,
+/// on the session's clock (here a replay's event time).
+#[test]
+fn the_ui_counts_trigger_firings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let triggers = Triggers::start(
+        settings(dir.path(), &["status>=500"], None),
+        &SessionInfo::default(),
+    )
+    .expect("start");
+    let mut state = meshtap::app::AppState::new(
+        Store::default(),
+        SessionInfo::default(),
+        meshtap::app::config::from_text("", "", true),
+    );
+    state.clock = meshtap::session::Clock::new(meshtap::session::ClockKind::Event);
+    let triggers = std::sync::Arc::new(triggers);
+    state.triggers = Some(triggers.clone());
+    let wall = Utc::now();
+    for i in 0..30 {
+        let status = if i == 5 { 500 } else { 200 };
+        let events = request(i, &item(i), status, at(i));
+        state.ingest(meshtap::session::SourceMsg::Events(events), wall);
+        state.tick(wall);
+    }
+    assert_eq!(state.trigger_firings, 1);
+    // Waits for the writer thread.
+    triggers.finish(&state.store);
+    let fired = triggers.fired();
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].window.request, 5);
+    assert!(fired[0].written.is_ok(), "{fired:?}");
+}

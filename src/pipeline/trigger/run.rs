@@ -82,6 +82,8 @@ struct Inner {
     jobs: Option<SyncSender<Job>>,
     reports: Receiver<Fired>,
     files_left: usize,
+    /// Windows that fired (written, being written, or skipped).
+    windows: usize,
     fired: Vec<Fired>,
     thread: Option<JoinHandle<()>>,
 }
@@ -116,6 +118,7 @@ impl Triggers {
                 jobs: Some(jobs),
                 reports,
                 files_left,
+                windows: 0,
                 fired: Vec::new(),
                 thread: Some(thread),
             }),
@@ -161,6 +164,11 @@ impl Triggers {
         inner.collect()
     }
 
+    /// How many windows have fired so far, their files written or not yet.
+    pub fn firings(&self) -> usize {
+        self.lock().windows
+    }
+
     /// Every firing so far, oldest first.
     pub fn fired(&self) -> Vec<Fired> {
         self.lock().fired.clone()
@@ -173,6 +181,7 @@ impl Triggers {
 
 impl Inner {
     fn submit(&mut self, windows: Vec<Window>, store: &Store) {
+        self.windows += windows.len();
         for window in windows {
             let skipped = |why: String| Fired {
                 window: window.clone(),
