@@ -191,10 +191,10 @@ pub struct ReplayArgs {
     pub speed: Speed,
     /// Segments (a --record-dir directory or one segment file) only: start at this time, RFC
     /// 3339 or relative to now (-15m, -2h).
-    #[arg(long, value_name = "TIME", value_parser = crate::pipeline::segments::time::parse_time)]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = crate::pipeline::segments::time::parse_time)]
     pub from: Option<chrono::DateTime<chrono::Utc>>,
     /// Segments only: stop at this time (RFC 3339 or relative to now, like --from).
-    #[arg(long, value_name = "TIME", value_parser = crate::pipeline::segments::time::parse_time)]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = crate::pipeline::segments::time::parse_time)]
     pub to: Option<chrono::DateTime<chrono::Utc>>,
     /// Headless: stream to stdout in this format instead of opening the UI.
     #[arg(short, long, value_enum)]

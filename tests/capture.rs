@@ -159,6 +159,19 @@ fn a_time_range_across_segments_returns_exactly_the_requests_in_it() {
         })
         .collect();
     assert_eq!(paths, items(20..=39));
+    // A relative time (which starts with a hyphen) is a value, not a flag: everything recorded
+    // in January is before "a day ago".
+    let out = meshtap()
+        .args(["replay", "-o", "ndjson", "--to", "-1d"])
+        .arg(&segs)
+        .output()
+        .expect("replay runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 400);
 }
 
 #[test]
