@@ -436,10 +436,25 @@ fn the_ui_counts_trigger_firings() {
         state.tick(wall);
     }
     assert_eq!(state.trigger_firings, 1);
+    // `:trigger` adds one live; it fires on the next 404.
+    state.add_trigger("status=404", wall);
+    for i in 30..50 {
+        let status = if i == 33 { 404 } else { 200 };
+        let events = request(i, &item(i), status, at(i));
+        state.ingest(meshtap::session::SourceMsg::Events(events), wall);
+        state.tick(wall);
+    }
+    assert_eq!(state.trigger_firings, 2);
     // Waits for the writer thread.
     triggers.finish(&state.store);
     let fired = triggers.fired();
-    assert_eq!(fired.len(), 1);
-    assert_eq!(fired[0].window.request, 5);
-    assert!(fired[0].written.is_ok(), "{fired:?}");
+    let requests: Vec<u64> = fired.iter().map(|f| f.window.request).collect();
+    assert_eq!(requests, [5, 33]);
+    assert!(fired.iter().all(|f| f.written.is_ok()), "{fired:?}");
+    // `:triggers 1` jumps to the first firing's request.
+    let command = meshtap::app::command::parse("triggers 1").expect("parses");
+    assert_eq!(command, meshtap::app::command::Command::Triggers(Some(1)));
+    state.show_triggers(Some(1), wall);
+    assert_eq!(state.view.selected, Some(5));
+    assert!(meshtap::app::command::parse("trigger").is_err());
 }
