@@ -133,45 +133,34 @@ fn a_time_range_across_segments_returns_exactly_the_requests_in_it() {
     assert_eq!(paths_of(events), items(20..=39));
     // The same through `meshtap replay DIR --from --to`.
     let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let out = replay(&segs, &["--from", &time(at(20)), "--to", &time(at(39))]);
+    assert_eq!(ndjson_paths(&out), items(20..=39));
+    // A relative time (which starts with a hyphen) is a value, not a flag: everything recorded
+    // in January is before "a day ago".
+    assert_eq!(ndjson_paths(&replay(&segs, &["--to", "-1d"])).len(), 400);
+}
+
+/// `meshtap replay DIR -o ndjson ARGS…`'s stdout; it must succeed.
+fn replay(dir: &Path, args: &[&str]) -> String {
     let out = meshtap()
-        .args([
-            "replay",
-            "-o",
-            "ndjson",
-            "--from",
-            &time(at(20)),
-            "--to",
-            &time(at(39)),
-        ])
-        .arg(&segs)
+        .args(["replay", "-o", "ndjson"])
+        .args(args)
+        .arg(dir)
         .output()
         .expect("replay runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let paths: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The `path` of every NDJSON request line.
+fn ndjson_paths(text: &str) -> Vec<String> {
+    text.lines()
         .map(|line| {
             let value: serde_json::Value = serde_json::from_str(line).expect("json");
             value["path"].as_str().expect("path").to_string()
         })
-        .collect();
-    assert_eq!(paths, items(20..=39));
-    // A relative time (which starts with a hyphen) is a value, not a flag: everything recorded
-    // in January is before "a day ago".
-    let out = meshtap()
-        .args(["replay", "-o", "ndjson", "--to", "-1d"])
-        .arg(&segs)
-        .output()
-        .expect("replay runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 400);
+        .collect()
 }
 
 #[test]
@@ -322,12 +311,7 @@ fn trigger_file(path: &Path) -> (serde_json::Value, Vec<String>) {
     let mut lines = text.lines();
     let header: serde_json::Value =
         serde_json::from_str(lines.next().expect("header")).expect("json");
-    let paths = lines
-        .map(|line| {
-            let value: serde_json::Value = serde_json::from_str(line).expect("json");
-            value["path"].as_str().expect("path").to_string()
-        })
-        .collect();
+    let paths = ndjson_paths(&lines.collect::<Vec<_>>().join("\n"));
     (header["meshtap_capture"]["trigger"].clone(), paths)
 }
 
