@@ -17,6 +17,7 @@ pub mod run;
 pub mod state;
 #[cfg(test)]
 mod tests;
+mod triggers;
 pub mod view;
 
 pub use action::{Action, Pane};

@@ -30,6 +30,22 @@ pub struct CaptureRecord {
     pub never_ended: u64,
     /// Whether sensitive header values were replaced by `<redacted>`.
     pub redacted: bool,
+    /// Set in the files `--trigger` writes: what fired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<TriggerRecord>,
+}
+
+/// What fired a trigger file: the trigger, the request that matched and how many more matched
+/// within the same window.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerRecord {
+    pub trigger: String,
+    /// The matching request's seq, and the request as `METHOD authority/path -> status`.
+    pub request_seq: u64,
+    pub request: String,
+    pub at: String,
+    /// Further matches of the trigger inside the window (0: the request alone).
+    pub further_matches: u64,
 }
 
 /// The NDJSON header line: `{"meshtap_capture": {…}}`.

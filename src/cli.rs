@@ -150,12 +150,55 @@ pub struct SessionArgs {
     /// `TapEvent`), redacted like every other output, for `meshtap replay FILE` and bug reports.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Keep the stream in DIR as rolling segment files (each frame with its arrival time, each
+    /// segment indexed), deleting the oldest beyond --record-max; `meshtap replay DIR --from …`
+    /// reads a time range back. The directory is created 0700.
+    #[arg(long, value_name = "DIR")]
+    pub record_dir: Option<PathBuf>,
+    /// Disk budget of --record-dir (512MiB, 1G, …); the directory holds at most this plus one
+    /// segment (an eighth of it).
+    #[arg(long, default_value = "1GiB", value_name = "SIZE", value_parser = crate::session::size::parse_size)]
+    pub record_max: u64,
     /// Print what the session did to stderr when it ends (events, requests, bytes, rate, peak
     /// memory, evictions).
     #[arg(long)]
     pub stats: bool,
     #[command(flatten)]
     pub export: ExportArgs,
+    #[command(flatten)]
+    pub triggers: TriggerArgs,
+}
+
+/// Flight-recorder triggers: the window around a matching request, written to a file.
+#[derive(Debug, Clone, Args)]
+pub struct TriggerArgs {
+    /// When a finished request matches FILTER (the UI's filter language, e.g. `status>=500`),
+    /// write the window around it (--trigger-window before and after) to a file in
+    /// --trigger-dir. Repeatable. A storm writes one file per window.
+    #[arg(long = "trigger", value_name = "FILTER", value_parser = parse_trigger)]
+    pub triggers: Vec<crate::pipeline::trigger::Trigger>,
+    /// How much before and after the matching request a trigger file holds.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_metrics_window)]
+    pub trigger_window: Duration,
+    /// Where trigger files go (must exist).
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub trigger_dir: PathBuf,
+    /// Format of trigger files.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Ndjson, value_name = "FORMAT")]
+    pub trigger_format: ExportFormat,
+    /// Most trigger files one session writes.
+    #[arg(long, default_value_t = crate::pipeline::trigger::run::DEFAULT_MAX_FILES, value_name = "N")]
+    pub trigger_max_files: usize,
+    /// Run CMD (through `sh -c`) after each trigger file is written, with
+    /// `MESHTAP_TRIGGER_FILE`, `MESHTAP_TRIGGER`, `MESHTAP_TRIGGER_MATCHES`,
+    /// `MESHTAP_TRIGGER_REQUESTS` and `MESHTAP_TRIGGER_REQUEST_SEQ` in its environment (never in
+    /// its text).
+    #[arg(long, value_name = "CMD")]
+    pub on_trigger: Option<String>,
+}
+
+fn parse_trigger(text: &str) -> Result<crate::pipeline::trigger::Trigger, String> {
+    crate::pipeline::trigger::Trigger::parse(text).map_err(|e| e.to_string())
 }
 
 /// Writing the capture to a file when the session ends.
@@ -175,12 +218,20 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// The export to replay, or `-` for stdin. The format is recognised from the content.
+    /// The export to replay, or `-` for stdin. The format is recognised from the content. A
+    /// --record-dir directory or one of its segments replays on its recorded times.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Pace: a multiple of the original (2 = twice as fast, 0.5 = half) or `max`.
     #[arg(long, default_value = "max", value_name = "N|max")]
     pub speed: Speed,
+    /// Segments (a --record-dir directory or one segment file) only: start at this time, RFC
+    /// 3339 or relative to now (-15m, -2h).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = crate::pipeline::segments::time::parse_time)]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Segments only: stop at this time (RFC 3339 or relative to now, like --from).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = crate::pipeline::segments::time::parse_time)]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
     /// Headless: stream to stdout in this format instead of opening the UI.
     #[arg(short, long, value_enum)]
     pub output: Option<Output>,

@@ -12,6 +12,8 @@
 pub mod headless;
 pub mod outputs;
 pub mod record;
+pub mod segments;
+pub mod trigger;
 pub mod ui;
 pub mod writer;
 
@@ -28,6 +30,7 @@ use crate::model::store::Store;
 use crate::session::{Clock, ClockKind, SessionInfo, SourceMsg, TapCommand};
 use headless::Output;
 use outputs::Outputs;
+use trigger::run::Triggers;
 use writer::WriterThread;
 
 /// How long a stopped session waits for stdout to take what is queued before giving up on a
@@ -102,14 +105,21 @@ pub async fn run(source: Source, sink: Sink<'_>, mut outputs: Outputs) -> anyhow
         tasks,
         bytes,
     } = source;
-    let (rx, recording) = match outputs.record.take() {
-        Some(recording) => {
-            let (rx, task) = recording.tee(rx);
-            (rx, Some(task))
-        }
-        None => (rx, None),
-    };
+    let mut rx = rx;
+    let mut recordings = Vec::new();
+    for recording in [outputs.record.take(), outputs.record_dir.take()]
+        .into_iter()
+        .flatten()
+    {
+        let (tee_rx, task) = recording.tee(rx);
+        rx = tee_rx;
+        recordings.push(task);
+    }
     let mut store = Store::with_limits(outputs.capacity, outputs.max_memory);
+    let triggers = match outputs.triggers.take() {
+        Some(settings) => Some(Arc::new(Triggers::start(settings, &info)?)),
+        None => None,
+    };
     let code = match sink {
         Sink::Ui(ui) => {
             let params = ui::Params {
@@ -118,18 +128,38 @@ pub async fn run(source: Source, sink: Sink<'_>, mut outputs: Outputs) -> anyhow
                 clock,
                 redactor: outputs.redactor.clone(),
                 export: outputs.export.clone(),
+                triggers: triggers.clone(),
             };
             store = ui::open(rx, params, ui, store).await?;
             ExitCode::SUCCESS
         }
         Sink::Headless(output) => {
-            headless_sink(rx, output, &streams, &outputs, &mut store, clock).await?
+            let format = headless::Format {
+                output,
+                streams: &streams,
+                redactor: &outputs.redactor,
+                clock: Clock::new(clock),
+                triggers: triggers.as_deref(),
+            };
+            headless_sink(rx, format, &mut store).await?
         }
     };
+    if let Some(triggers) = triggers {
+        // The windows still open are written with what there is; the writer is waited for.
+        let (kept, fired) = tokio::task::spawn_blocking(move || {
+            let fired = triggers.finish(&store);
+            (store, fired)
+        })
+        .await?;
+        store = kept;
+        for fired in fired {
+            eprintln!("meshtap: {fired}");
+        }
+    }
     for task in &tasks {
         task.abort();
     }
-    if let Some(task) = recording {
+    for task in recordings {
         // The tee ends with the channel it reads; a recording that failed says why, once.
         match task.await {
             Ok(Ok(_)) => {}
@@ -150,21 +180,12 @@ pub async fn run(source: Source, sink: Sink<'_>, mut outputs: Outputs) -> anyhow
 
 async fn headless_sink(
     rx: mpsc::Receiver<SourceMsg>,
-    output: Output,
-    streams: &[String],
-    outputs: &Outputs,
+    format: headless::Format<'_>,
     store: &mut Store,
-    clock: ClockKind,
 ) -> anyhow::Result<ExitCode> {
     let stdout = WriterThread::spawn("stdout", std::io::BufWriter::new(std::io::stdout()))?;
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
-    };
-    let format = headless::Format {
-        output,
-        streams,
-        redactor: &outputs.redactor,
-        clock: Clock::new(clock),
     };
     let outcome = headless::run(rx, format, store, &stdout, &mut std::io::stderr(), stop).await?;
     // Stopped by Ctrl-C: give stdout a moment, but never wait on a reader that doesn't read.

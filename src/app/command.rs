@@ -1,5 +1,5 @@
 //! The `:` command line: `:ns NS`, `:target RES…`, `:to [RES]`, `:maxrps N`, `:export FILE [ARGS…]`,
-//! `:filter EXPR`, `:help`, `:q`.
+//! `:filter EXPR`, `:trigger FILTER`, `:triggers [N]`, `:help`, `:q`.
 
 use std::path::PathBuf;
 
@@ -16,6 +16,10 @@ pub enum Command {
         args: Vec<String>,
     },
     Filter(String),
+    /// `:trigger FILTER`: a flight-recorder trigger added live.
+    Trigger(String),
+    /// `:triggers [N]`: list the firings and jump to firing N's request (default: the latest).
+    Triggers(Option<usize>),
     Help,
     Quit,
 }
@@ -28,6 +32,8 @@ pub const USAGE: &[(&str, &str)] = &[
     ("maxrps", ":maxrps N"),
     ("export", ":export FILE [ARGS…]"),
     ("filter", ":filter EXPR"),
+    ("trigger", ":trigger FILTER"),
+    ("triggers", ":triggers [N]"),
     ("help", ":help"),
     ("q", ":q"),
 ];
@@ -81,6 +87,16 @@ pub fn parse(line: &str) -> Result<Command, String> {
             None => Err(usage("export")),
         },
         "filter" => Ok(Command::Filter(rest.to_owned())),
+        "trigger" if !rest.is_empty() => Ok(Command::Trigger(rest.to_owned())),
+        "trigger" => Err(usage("trigger")),
+        "triggers" => match args.as_slice() {
+            [] => Ok(Command::Triggers(None)),
+            [n] => n
+                .parse()
+                .map(|n| Command::Triggers(Some(n)))
+                .map_err(|_| usage("triggers")),
+            _ => Err(usage("triggers")),
+        },
         other => Err(format!(
             "unknown command :{other} (try {})",
             USAGE

@@ -333,6 +333,8 @@ impl AppState {
             Command::Quit => return self.quit = true,
             Command::Help => return self.help = Some(0),
             Command::Filter(text) => return self.apply_filter(&text, now),
+            Command::Trigger(text) => return self.add_trigger(&text, now),
+            Command::Triggers(n) => return self.show_triggers(n, now),
             Command::Export { path, args } => {
                 return self
                     .effects

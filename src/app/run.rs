@@ -58,6 +58,8 @@ pub struct RunParams {
     pub export: Option<ExportHook>,
     /// Results of the exports `export` started.
     pub exports: Option<Receiver<ExportDone>>,
+    /// `--trigger`: fed each finished request; firings are counted in the status bar.
+    pub triggers: Option<std::sync::Arc<crate::pipeline::trigger::run::Triggers>>,
 }
 
 impl RunParams {
@@ -74,6 +76,7 @@ impl RunParams {
             no_color: false,
             export: None,
             exports: None,
+            triggers: None,
         }
     }
 }
@@ -92,6 +95,7 @@ pub async fn run(params: RunParams) -> anyhow::Result<Store> {
         no_color,
         mut export,
         exports,
+        triggers,
     } = params;
     let no_color = no_color || config::no_color_env();
     let ui_config = config::load(config_path.as_deref(), no_color);
@@ -99,6 +103,7 @@ pub async fn run(params: RunParams) -> anyhow::Result<Store> {
     state.live = commands.is_some();
     state.clock = Clock::new(clock);
     state.redactor = redactor;
+    state.triggers = triggers;
     let mut exports = exports;
 
     let mut sigterm = signal(SignalKind::terminate())?;

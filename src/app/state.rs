@@ -139,6 +139,10 @@ pub struct AppState {
     pub quit: bool,
     pub(super) resume_following: bool,
     pub(super) effects: Vec<Effect>,
+    /// `--trigger`: sees each finished request (`ingest`), polled by `tick`.
+    pub triggers: Option<std::sync::Arc<crate::pipeline::trigger::run::Triggers>>,
+    /// Trigger firings so far, for the status bar.
+    pub trigger_firings: usize,
 }
 
 /// A stream's gaps: each reconnect loses the events sent while it was down.
@@ -203,6 +207,8 @@ impl AppState {
             quit: false,
             resume_following: true,
             effects: Vec::new(),
+            triggers: None,
+            trigger_firings: 0,
         }
     }
 
@@ -218,6 +224,9 @@ impl AppState {
                         Ingested::Ignored => continue,
                     };
                     if let Some(request) = self.store.get(seq) {
+                        if let (true, Some(triggers)) = (finished, &self.triggers) {
+                            triggers.finished(request, self.clock.now(now));
+                        }
                         self.view.on_update(request);
                         // The stats panes count what the filter lets through.
                         if finished && self.view.filter().is_none_or(|f| f.matches(request)) {
@@ -300,6 +309,15 @@ impl AppState {
         // Sampling happens twice a second and marks the frame dirty: that also redraws the stats
         // panes, whose windows slide with time even when no request arrives.
         dirty |= self.view.refresh_sort(&self.store, now, false);
+        if let Some(triggers) = &self.triggers {
+            let fired = triggers.poll(&self.store, self.clock.now(now));
+            dirty |= self.trigger_firings != triggers.firings();
+            self.trigger_firings = triggers.firings();
+            if let Some(last) = fired.last() {
+                self.notify(Level::Info, last.to_string(), now);
+                dirty = true;
+            }
+        }
         if let Some(message) = &self.message {
             let ttl = match message.level {
                 Level::Error => ERROR_MESSAGE_TTL_SECS,

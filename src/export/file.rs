@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::{events, har, linkerd_json, ndjson};
+pub use crate::capture::TriggerRecord;
 use crate::capture::ndjson::NDJSON_VERSION;
 use crate::capture::{CaptureRecord, HeaderLine, rfc3339};
 use crate::session::Redactor;
@@ -65,6 +66,8 @@ pub struct CaptureHeader {
     pub ended: Option<DateTime<Utc>>,
     /// Requests pushed out of memory before the export (they are not in the file).
     pub evicted: u64,
+    /// The trigger that wrote this file (`--trigger`), if one did.
+    pub trigger: Option<TriggerRecord>,
 }
 
 impl CaptureHeader {
@@ -109,6 +112,7 @@ impl CaptureRecord {
             never_ended: requests.iter().filter(|r| r.end.is_none()).count() as u64,
             // `authorization` is always sensitive when redaction is on.
             redacted: options.redactor.is_sensitive("authorization"),
+            trigger: header.trigger.clone(),
         }
     }
 }

@@ -8,6 +8,7 @@ use chrono::Utc;
 use clap::ValueEnum;
 use tokio::sync::mpsc;
 
+use super::trigger::run::Triggers;
 use super::writer::WriterThread;
 use crate::export::{linkerd_json, ndjson, text};
 use crate::model::event::TapEvent;
@@ -62,7 +63,12 @@ pub struct Format<'a> {
     pub redactor: &'a Redactor,
     /// The time requests expire by.
     pub clock: Clock,
+    /// `--trigger`: sees each finished request; its firings are reported on `err`.
+    pub triggers: Option<&'a Triggers>,
 }
+
+/// How often triggers are polled when no events arrive, so a window closes on a quiet stream.
+pub const TRIGGER_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Formats everything received until every stream has ended and the channel closes, or `stop`
 /// completes. Formatting happens here; the bytes go to `out`, a writer thread, so a slow reader
@@ -81,7 +87,9 @@ pub async fn run(
         streams,
         redactor,
         mut clock,
+        triggers,
     } = format;
+    let mut poll = tokio::time::interval(TRIGGER_POLL);
     let mut outcome = Outcome::default();
     let mut stop = std::pin::pin!(stop);
     let name = |stream: usize| streams.get(stream).map_or("tap", String::as_str);
@@ -92,14 +100,20 @@ pub async fn run(
                 outcome.interrupted = true;
                 break;
             }
+            _ = poll.tick(), if triggers.is_some() => {
+                report_triggers(err, triggers, store, &[], clock.now(Utc::now()))?;
+                continue;
+            }
         };
         let Some(msg) = msg else { break };
         let mut buf = Vec::new();
         match msg {
             SourceMsg::Events(events) => {
                 clock.observe(&events);
-                write_events(&mut buf, events, output, store, redactor)?;
-                let expired = store.expire(clock.now(Utc::now()));
+                let finished = write_events(&mut buf, events, output, store, redactor)?;
+                let now = clock.now(Utc::now());
+                report_triggers(err, triggers, store, &finished, now)?;
+                let expired = store.expire(now);
                 if output == Output::Ndjson {
                     write_requests(&mut buf, store, &expired, redactor)?;
                 }
@@ -140,32 +154,52 @@ pub async fn run(
 }
 
 /// Writes one batch in the output format, joining every event into `store` on the way.
+/// Returns the requests that finished.
 fn write_events(
     buf: &mut Vec<u8>,
     events: Vec<TapEvent>,
     output: Output,
     store: &mut Store,
     redactor: &Redactor,
-) -> io::Result<()> {
+) -> io::Result<Vec<u64>> {
     let redact = |name: &str| redactor.is_sensitive(name);
+    let mut finished = Vec::new();
     for event in events {
         match output {
             Output::Text | Output::Wide => {
                 writeln!(buf, "{}", text::line(&event, output == Output::Wide))?;
-                store.ingest(event);
             }
-            Output::Json => {
-                linkerd_json::write_event(buf, &event, &redact)?;
-                store.ingest(event);
-            }
-            Output::Ndjson => {
-                if let Ingested::Finished(seq) = store.ingest(event)
-                    && let Some(request) = store.get(seq)
-                {
-                    ndjson::write_request(buf, request, redactor)?;
-                }
+            Output::Json => linkerd_json::write_event(buf, &event, &redact)?,
+            Output::Ndjson => {}
+        }
+        if let Ingested::Finished(seq) = store.ingest(event) {
+            finished.push(seq);
+            if output == Output::Ndjson
+                && let Some(request) = store.get(seq)
+            {
+                ndjson::write_request(buf, request, redactor)?;
             }
         }
+    }
+    Ok(finished)
+}
+
+/// Hands the finished requests to the triggers and reports each firing on `err`, one line.
+fn report_triggers(
+    err: &mut impl Write,
+    triggers: Option<&Triggers>,
+    store: &Store,
+    finished: &[u64],
+    now: chrono::DateTime<Utc>,
+) -> io::Result<()> {
+    let Some(triggers) = triggers else {
+        return Ok(());
+    };
+    for request in finished.iter().filter_map(|seq| store.get(*seq)) {
+        triggers.finished(request, now);
+    }
+    for fired in triggers.poll(store, now) {
+        writeln!(err, "meshtap: {fired}")?;
     }
     Ok(())
 }
@@ -262,6 +296,7 @@ mod tests {
             streams: &[],
             redactor: &Redactor::default(),
             clock: Clock::new(clock),
+            triggers: None,
         };
         run(
             rx,

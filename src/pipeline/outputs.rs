@@ -7,7 +7,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::record::Recording;
-use crate::cli::SessionArgs;
+use super::trigger;
+use crate::cli::{SessionArgs, TriggerArgs};
 use crate::export::file::{self, CaptureHeader, ExportError, ExportFormat, ExportOptions};
 use crate::files;
 use crate::model::store::Store;
@@ -24,6 +25,10 @@ pub struct Outputs {
     /// Started with the session, so `--stats` times the whole run.
     pub stats: Option<Stats>,
     pub record: Option<Recording>,
+    /// `--record-dir`: the rolling segment recording.
+    pub record_dir: Option<Recording>,
+    /// `--trigger`: started with the session (its files name the session).
+    pub triggers: Option<trigger::run::Settings>,
     pub export: Option<ExportPlan>,
 }
 
@@ -58,12 +63,22 @@ impl Outputs {
             ),
             None => None,
         };
+        let record_dir = match &args.record_dir {
+            Some(dir) => Some(
+                Recording::rolling(dir, args.record_max, redactor.clone())
+                    .map_err(|e| anyhow::anyhow!("--record-dir: {e:#}"))?,
+            ),
+            None => None,
+        };
+        let triggers = trigger_settings(&args.triggers, &redactor)?;
         Ok(Self {
+            triggers,
             redactor,
             capacity: args.capacity,
             max_memory: args.max_memory,
             stats: args.stats.then(Stats::start),
             record,
+            record_dir,
             export,
         })
     }
@@ -76,9 +91,36 @@ impl Outputs {
             max_memory: crate::model::store::DEFAULT_MAX_MEMORY_BYTES,
             stats: None,
             record: None,
+            record_dir: None,
+            triggers: None,
             export: None,
         }
     }
+}
+
+/// The `--trigger` settings, their directory checked; `None` without triggers.
+fn trigger_settings(
+    args: &TriggerArgs,
+    redactor: &Redactor,
+) -> anyhow::Result<Option<trigger::run::Settings>> {
+    if args.triggers.is_empty() {
+        return Ok(None);
+    }
+    if !args.trigger_dir.is_dir() {
+        anyhow::bail!(
+            "--trigger-dir {} is not a directory; create it or choose another",
+            args.trigger_dir.display()
+        );
+    }
+    Ok(Some(trigger::run::Settings {
+        triggers: args.triggers.clone(),
+        window: args.trigger_window,
+        dir: args.trigger_dir.clone(),
+        format: args.trigger_format,
+        max_files: args.trigger_max_files,
+        on_trigger: args.on_trigger.clone(),
+        redactor: redactor.clone(),
+    }))
 }
 
 /// Creates a private file (0600) at `path`, never through a symlink and never replacing a file

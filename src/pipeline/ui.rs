@@ -25,6 +25,7 @@ pub struct Params {
     pub redactor: Redactor,
     /// `--export`: its format and `--force` are the defaults of `:export`.
     pub export: Option<ExportPlan>,
+    pub triggers: Option<std::sync::Arc<super::trigger::run::Triggers>>,
 }
 
 /// Runs the UI until the user quits and hands back the store.
@@ -50,6 +51,7 @@ pub async fn open(
     run.no_color = ui.no_color;
     run.export = Some(hook(params.info, params.redactor, format, force, done_tx));
     run.exports = Some(done_rx);
+    run.triggers = params.triggers;
     crate::app::run::run(run).await
 }
 

@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 
 use crate::cli::ReplayArgs;
 use crate::pipeline::outputs::Outputs;
+use crate::pipeline::segments::{self, read};
 use crate::pipeline::{self, BytesRead, Source};
 use crate::session::{ClockKind, SOURCE_CHANNEL_BATCHES, SessionInfo};
 use crate::source::replay;
@@ -14,6 +15,15 @@ use crate::source::replay;
 pub async fn session(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let sink = super::sink(args.output, &args.ui)?;
     let outputs = Outputs::open(&args.session)?;
+    if args.file.is_dir() || segments::is_segment_file(&args.file) {
+        let source = segments_source(&args)?;
+        return pipeline::run(source, sink, outputs).await;
+    }
+    if args.from.is_some() || args.to.is_some() {
+        anyhow::bail!(
+            "--from and --to apply to segments (a --record-dir directory), not to exports"
+        );
+    }
     // An unusable file is an error before anything starts.
     let opened = replay::open(&args.file).await?;
     let name = opened.name.clone();
@@ -37,4 +47,32 @@ pub async fn session(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         replay::play(opened, speed, tx).await;
     }));
     pipeline::run(source, sink, outputs).await
+}
+
+/// A `--record-dir` directory, or one segment, as the source: the segments overlapping the
+/// range, read on a thread of their own.
+fn segments_source(args: &ReplayArgs) -> anyhow::Result<Source> {
+    let range = read::Range {
+        from: args.from,
+        to: args.to,
+    };
+    let plan = read::plan(&args.file, range)?;
+    let info = SessionInfo {
+        context: replay::context(&args.file),
+        targets: vec![args.file.display().to_string()],
+        sampling: String::new(),
+    };
+    let (tx, rx) = mpsc::channel(SOURCE_CHANNEL_BATCHES);
+    let mut source = Source::new(rx, info);
+    source.clock = ClockKind::Event;
+    source.bytes = BytesRead::Known(
+        plan.iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum(),
+    );
+    std::thread::Builder::new()
+        .name("meshtap-segments".into())
+        .spawn(move || read::play(&plan, range, &tx))?;
+    Ok(source)
 }

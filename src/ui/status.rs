@@ -53,6 +53,9 @@ fn held(state: &AppState) -> String {
     if stats.expired > 0 {
         let _ = write!(held, " expired {}", group(stats.expired));
     }
+    if state.trigger_firings > 0 {
+        let _ = write!(held, " triggers {}", state.trigger_firings);
+    }
     held
 }
 

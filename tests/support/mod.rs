@@ -390,6 +390,7 @@ pub async fn headless_output(
         streams: names,
         redactor: &meshtap::session::Redactor::default(),
         clock: meshtap::session::Clock::default(),
+        triggers: None,
     };
     let outcome = meshtap::pipeline::headless::run(
         rx,
