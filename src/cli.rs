@@ -41,6 +41,37 @@ pub enum Command {
     /// Tap one linkerd2-proxy directly on its tap port (io.linkerd.proxy.tap.Tap, 4190), with mTLS
     /// as the tap identity: for proxy developers and in-cluster use.
     Proxy(ProxyArgs),
+    /// Check everything meshtap needs from a cluster (like `linkerd check`): kubeconfig, API
+    /// server, the tap APIService, RBAC, the metrics API; exits 1 when a check fails.
+    Check(CheckArgs),
+    /// Print a shell completion script: `source <(meshtap completions bash)`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `meshtap man > meshtap.1`.
+    Man,
+}
+
+/// `meshtap check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Targets and namespace are those you mean to tap: RBAC is checked for them
+    /// (default: deployments in the namespace). `--context A,B` checks each context.
+    #[command(flatten)]
+    pub tap: TapArgs,
+    /// `table` (√/×/‼ lines) or `json` (Linkerd's extension check format).
+    #[arg(short, long, value_enum, default_value_t = CheckOutput::Table)]
+    pub output: CheckOutput,
+    /// Also open a short tap of the first target (or the namespace) and wait for one event.
+    #[arg(long)]
+    pub tap_test: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckOutput {
+    Table,
+    Json,
 }
 
 /// What to tap and how: the same flags as `linkerd viz tap`.
@@ -72,8 +103,14 @@ pub struct TapArgs {
     pub context: Option<String>,
     /// Path to the kubeconfig file (default: the files in KUBECONFIG merged as kubectl does,
     /// then ~/.kube/config, then the pod's service account).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub kubeconfig: Option<PathBuf>,
+    /// Act as this user (kubectl's --as): the API server checks RBAC for them.
+    #[arg(long = "as", value_name = "USER")]
+    pub impersonate: Option<String>,
+    /// Act as a member of this group (repeatable), with --as.
+    #[arg(long = "as-group", value_name = "GROUP")]
+    pub impersonate_groups: Vec<String>,
     /// Do not reconnect when a stream ends or breaks.
     #[arg(long)]
     pub no_reconnect: bool,
@@ -233,6 +270,9 @@ pub struct DemoArgs {
     /// Serve plain HTTP instead of HTTPS.
     #[arg(long)]
     pub plain_http: bool,
+    /// Start the control plane broken in one way, for `meshtap check` to find.
+    #[arg(long = "break", value_enum, value_name = "WHAT")]
+    pub broken: Option<crate::demo::checks::Break>,
     /// Headless: stream to stdout in this format instead of opening the UI.
     #[arg(short, long, value_enum)]
     pub output: Option<Output>,

@@ -1,6 +1,7 @@
 //! meshtap: a terminal UI for live Linkerd service-mesh traffic.
 
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod demo;
 pub mod export;
@@ -16,4 +17,6 @@ pub mod stats;
 pub mod tui;
 pub mod ui;
 
+pub use run::check::report as check_report;
+pub use run::extension::{Invocation, invocation};
 pub use run::{DEMO_TARGETS, Demo, run, spawn_streams, specs, start_demo};
