@@ -18,5 +18,7 @@ pub mod tui;
 pub mod ui;
 
 pub use run::check::report as check_report;
-pub use run::extension::{Invocation, invocation};
+pub use run::extension::{
+    INSTALL_MANIFEST, Invocation, UNINSTALL_MANIFEST, completion_script, invocation, man_page,
+};
 pub use run::{DEMO_TARGETS, Demo, run, spawn_streams, specs, start_demo};

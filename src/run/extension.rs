@@ -149,16 +149,54 @@ fn linkerd(ext: ExtensionCli) -> Invocation {
 
 /// `meshtap completions SHELL`.
 pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+    write_stdout(&completion_script(shell))
+}
+
+/// Tap target kinds offered where a TARGET may go (bash).
+const TARGET_KINDS: &str = "deploy/ po/ ns/ sts/ ds/ job/ cronjob/ rs/ rc/";
+
+/// The completion script clap generates from the command definitions. For bash it is wrapped so
+/// `--context` completes the kubeconfig's contexts (through kubectl, when it is installed) and a
+/// target position offers the resource kinds: clap_complete's dynamic completion is still
+/// unstable, so this is the documented best effort.
+pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "meshtap", &mut out);
-    write_stdout(&out)
+    if shell == clap_complete::Shell::Bash {
+        out.extend_from_slice(
+            format!(
+                r#"
+_meshtap_dynamic() {{
+    local cur="${{COMP_WORDS[COMP_CWORD]}}" prev="${{COMP_WORDS[COMP_CWORD-1]}}"
+    if [[ "$prev" == --context ]]; then
+        COMPREPLY=($(compgen -W "$(kubectl config get-contexts -o name 2>/dev/null)" -- "$cur"))
+        return 0
+    fi
+    _meshtap "$@"
+    if [[ "$cur" != -* && "$prev" != -* ]]; then
+        COMPREPLY+=($(compgen -W "{TARGET_KINDS}" -- "$cur"))
+        compopt -o nospace 2>/dev/null
+    fi
+}}
+complete -F _meshtap_dynamic -o bashdefault -o default meshtap kubectl-meshtap
+"#
+            )
+            .as_bytes(),
+        );
+    }
+    out
 }
 
 /// `meshtap man`: the man page in roff.
 pub fn man() -> anyhow::Result<ExitCode> {
+    write_stdout(&man_page()?)
+}
+
+/// The man page clap_mangen renders from the command definitions.
+pub fn man_page() -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     clap_mangen::Man::new(Cli::command()).render(&mut out)?;
-    write_stdout(&out)
+    Ok(out)
 }
 
 fn write_stdout(bytes: &[u8]) -> anyhow::Result<ExitCode> {
