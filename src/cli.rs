@@ -10,10 +10,18 @@ use crate::export::file::ExportFormat;
 use crate::pipeline::headless::Output;
 use crate::source::replay::Speed;
 
+/// `meshtap --version`: the crate version and the git commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("MESHTAP_GIT_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "meshtap",
-    version,
+    version = VERSION,
     about = "Watch live Linkerd traffic: requests, routes and mTLS identities in one terminal UI",
     args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  meshtap demo                          # no cluster needed\n  meshtap deploy/web -n emojivoto       # the TUI on a real cluster\n  meshtap tap deploy/web -o json        # headless, like `linkerd viz tap`"

@@ -54,7 +54,7 @@ pub fn invocation(args: Vec<OsString>) -> Invocation {
 #[command(
     name = "linkerd-meshtap",
     bin_name = "linkerd meshtap",
-    version,
+    version = crate::cli::VERSION,
     about = "meshtap as a Linkerd extension: install/uninstall print its RBAC, check checks what it needs"
 )]
 pub struct ExtensionCli {
