@@ -128,7 +128,9 @@ impl Report {
             out.push('\n');
         }
         let mark = if self.success { '√' } else { '×' };
-        out.push_str(&format!("Status check results are {mark}\n"));
+        out.push_str("Status check results are ");
+        out.push(mark);
+        out.push('\n');
         out
     }
 }

@@ -50,7 +50,7 @@ pub enum Command {
     /// as the tap identity: for proxy developers and in-cluster use.
     Proxy(ProxyArgs),
     /// Check everything meshtap needs from a cluster (like `linkerd check`): kubeconfig, API
-    /// server, the tap APIService, RBAC, the metrics API; exits 1 when a check fails.
+    /// server, the tap `APIService`, RBAC, the metrics API; exits 1 when a check fails.
     Check(CheckArgs),
     /// Print a shell completion script: `source <(meshtap completions bash)`.
     Completions {

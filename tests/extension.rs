@@ -182,8 +182,11 @@ fn man_page_renders_without_warnings() {
 
 #[test]
 fn krew_manifest_installs_the_binary_as_kubectl_meshtap() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/krew/meshtap.yaml"))
-        .expect("krew manifest");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/krew/meshtap.yaml"
+    ))
+    .expect("krew manifest");
     let plugin: serde_json::Value = serde_saphyr::from_str(&text).expect("krew manifest is YAML");
     assert_eq!(plugin["kind"], "Plugin");
     assert_eq!(plugin["metadata"]["name"], "meshtap");

@@ -16,7 +16,7 @@ use crate::source::metrics::MetricsClient;
 use crate::source::metrics::portforward::PortForward;
 use crate::source::target::TapSpec;
 
-/// The tap API's group and the APIService Linkerd viz registers for it.
+/// The tap API's group and the `APIService` Linkerd viz registers for it.
 pub const TAP_GROUP: &str = "tap.linkerd.io";
 pub const TAP_API_SERVICE: &str = "v1alpha1.tap.linkerd.io";
 /// Where Linkerd viz runs its metrics API.
@@ -139,7 +139,7 @@ async fn api_version(cluster: &Cluster) -> Check {
     }
 }
 
-/// The APIService Linkerd viz registers exists, and the aggregator says it is Available.
+/// The `APIService` Linkerd viz registers exists, and the aggregator says it is Available.
 async fn tap_api_service(cluster: &Cluster) -> Vec<Check> {
     let present = format!("the {TAP_API_SERVICE} APIService is present");
     let available = format!("the {TAP_API_SERVICE} APIService is Available");
@@ -179,7 +179,7 @@ async fn tap_api_service(cluster: &Cluster) -> Vec<Check> {
     vec![Check::success(present), check]
 }
 
-/// `kubectl auth can-i VERB RESOURCE/SUBRESOURCE -n NAMESPACE` as a SelfSubjectAccessReview.
+/// `kubectl auth can-i VERB RESOURCE/SUBRESOURCE -n NAMESPACE` as a `SelfSubjectAccessReview`.
 async fn can_i(
     cluster: &Cluster,
     (group, resource, subresource, verb, namespace): (&str, &str, &str, &str, &str),

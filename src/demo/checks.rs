@@ -1,5 +1,5 @@
 //! What `meshtap check` and `kubectl create --dry-run` ask the simulated kube-apiserver beyond
-//! the tap API: SelfSubjectAccessReviews, the tap APIService, and discovery of the kinds
+//! the tap API: `SelfSubjectAccessReview`s, the tap `APIService`, and discovery of the kinds
 //! `linkerd meshtap install` prints. `--break` makes one of them fail the way a cluster would.
 
 use http::{Method, StatusCode};
@@ -12,9 +12,9 @@ use super::server::{Body, json as json_response, kube_status};
 /// A way to start the demo control plane broken, for `meshtap check` to find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Break {
-    /// Every SelfSubjectAccessReview for the tap API is denied.
+    /// Every `SelfSubjectAccessReview` for the tap API is denied.
     Rbac,
-    /// The tap APIService is not Available.
+    /// The tap `APIService` is not Available.
     Viz,
     /// No metrics-api pod runs in linkerd-viz.
     Metrics,

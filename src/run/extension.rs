@@ -85,7 +85,7 @@ pub struct ExtensionCli {
 
 #[derive(Debug, Subcommand)]
 pub enum ExtensionCommand {
-    /// Print the RBAC meshtap needs (a labelled Namespace, a ClusterRole, a RoleBinding example).
+    /// Print the RBAC meshtap needs (a labelled namespace, a cluster role, a role binding example).
     Install,
     /// Print what `install` created, for `kubectl delete -f -`.
     Uninstall,
@@ -157,7 +157,7 @@ const TARGET_KINDS: &str = "deploy/ po/ ns/ sts/ ds/ job/ cronjob/ rs/ rc/";
 
 /// The completion script clap generates from the command definitions. For bash it is wrapped so
 /// `--context` completes the kubeconfig's contexts (through kubectl, when it is installed) and a
-/// target position offers the resource kinds: clap_complete's dynamic completion is still
+/// target position offers the resource kinds: `clap_complete`'s dynamic completion is still
 /// unstable, so this is the documented best effort.
 pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
     let mut out = Vec::new();
@@ -192,7 +192,7 @@ pub fn man() -> anyhow::Result<ExitCode> {
     write_stdout(&man_page()?)
 }
 
-/// The man page clap_mangen renders from the command definitions.
+/// The man page `clap_mangen` renders from the command definitions.
 pub fn man_page() -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     clap_mangen::Man::new(Cli::command()).render(&mut out)?;
