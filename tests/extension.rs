@@ -197,3 +197,71 @@ fn krew_manifest_installs_the_binary_as_kubectl_meshtap() {
         assert_eq!(platform["files"][0]["to"], "kubectl-meshtap");
     }
 }
+
+/// `--as` / `--as-group` reach the API server as kubectl sends them (Impersonate-* headers).
+#[tokio::test]
+async fn impersonation_flags_become_impersonate_headers() {
+    use meshtap::source::cluster::{Cluster, Environment, KubeOptions};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        let mut head = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Bounded: one request head, at most 64 KiB.
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
+            let n = stream.read(&mut buf).await.expect("read");
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        let body = r#"{"major":"1","minor":"34","gitVersion":"v1.34.0","gitCommit":"","gitTreeState":"","buildDate":"","goVersion":"","compiler":"","platform":""}"#;
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(reply.as_bytes()).await.expect("write");
+        String::from_utf8_lossy(&head).to_lowercase()
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kubeconfig");
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: http://{addr}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\nusers:\n- name: u\n  user:\n    token: abc\n"
+    );
+    std::fs::write(&path, kubeconfig).expect("write");
+    let options = KubeOptions {
+        kubeconfig: Some(path),
+        impersonate: Some("alice".into()),
+        impersonate_groups: vec!["sre".into(), "oncall".into()],
+        ..KubeOptions::default()
+    };
+    let env = Environment {
+        kubeconfig: None,
+        home: Some(dir.path().to_path_buf()),
+        service_account_dir: dir.path().join("none"),
+        service_host: None,
+        service_port: None,
+    };
+    let cluster = Cluster::connect_in(&options, &env).await.expect("connect");
+    let version = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        cluster.client.apiserver_version(),
+    )
+    .await
+    .expect("in time")
+    .expect("version");
+    assert_eq!(version.git_version, "v1.34.0");
+    let head = server.await.expect("server");
+    for header in [
+        "impersonate-user: alice",
+        "impersonate-group: sre",
+        "impersonate-group: oncall",
+    ] {
+        assert!(head.contains(header), "no {header:?} in\n{head}");
+    }
+}
