@@ -126,3 +126,17 @@ async fn json_output_follows_linkerds_extension_schema() {
         assert_eq!(success, broken.is_none());
     }
 }
+
+#[tokio::test]
+async fn every_context_of_a_list_is_checked_and_an_unknown_one_fails() {
+    let (text, _, success) = check(None, &["--context", "meshtap-demo,nowhere"]).await;
+    assert!(!success, "{text}");
+    assert!(text.contains("kubernetes-api (meshtap-demo)\n"), "{text}");
+    assert!(text.contains("meshtap RBAC (meshtap-demo)\n"), "{text}");
+    assert!(
+        text.contains("kubernetes-api (nowhere)\n------------------------\n× can read the kubeconfig and context nowhere\n"),
+        "{text}"
+    );
+    assert!(text.contains("see: Pass one of the contexts"), "{text}");
+    assert_eq!(text.matches('×').count(), 2, "{text}");
+}
