@@ -10,10 +10,18 @@ use crate::export::file::ExportFormat;
 use crate::pipeline::headless::Output;
 use crate::source::replay::Speed;
 
+/// `meshtap --version`: the crate version and the git commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("MESHTAP_GIT_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "meshtap",
-    version,
+    version = VERSION,
     about = "Watch live Linkerd traffic: requests, routes and mTLS identities in one terminal UI",
     args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  meshtap demo                          # no cluster needed\n  meshtap deploy/web -n emojivoto       # the TUI on a real cluster\n  meshtap tap deploy/web -o json        # headless, like `linkerd viz tap`"
@@ -45,6 +53,16 @@ pub enum Command {
     /// edge) after tapping for a while, from the demo mesh, or from a replayed file: Graphviz
     /// DOT, a Mermaid flowchart or JSON.
     Map(MapArgs),
+    /// Check everything meshtap needs from a cluster (like `linkerd check`): kubeconfig, API
+    /// server, the tap `APIService`, RBAC, the metrics API; exits 1 when a check fails.
+    Check(CheckArgs),
+    /// Print a shell completion script: `source <(meshtap completions bash)`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `meshtap man > meshtap.1`.
+    Man,
 }
 
 /// `meshtap map [TARGET…] [--for D] [--demo | --replay FILE] -o dot|mermaid|json`.
@@ -76,6 +94,27 @@ fn parse_map_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("expected a duration such as 10s, 1m or 1h, not {text:?}"))
 }
 
+/// `meshtap check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Targets and namespace are those you mean to tap: RBAC is checked for them
+    /// (default: deployments in the namespace). `--context A,B` checks each context.
+    #[command(flatten)]
+    pub tap: TapArgs,
+    /// `table` (√/×/‼ lines) or `json` (Linkerd's extension check format).
+    #[arg(short, long, value_enum, default_value_t = CheckOutput::Table)]
+    pub output: CheckOutput,
+    /// Also open a short tap of the first target (or the namespace) and wait for one event.
+    #[arg(long)]
+    pub tap_test: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckOutput {
+    Table,
+    Json,
+}
+
 /// What to tap and how: the same flags as `linkerd viz tap`.
 #[derive(Debug, Clone, Args)]
 pub struct TapArgs {
@@ -105,8 +144,14 @@ pub struct TapArgs {
     pub context: Option<String>,
     /// Path to the kubeconfig file (default: the files in KUBECONFIG merged as kubectl does,
     /// then ~/.kube/config, then the pod's service account).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub kubeconfig: Option<PathBuf>,
+    /// Act as this user (kubectl's --as): the API server checks RBAC for them.
+    #[arg(long = "as", value_name = "USER")]
+    pub impersonate: Option<String>,
+    /// Act as a member of this group (repeatable), with --as.
+    #[arg(long = "as-group", value_name = "GROUP")]
+    pub impersonate_groups: Vec<String>,
     /// Do not reconnect when a stream ends or breaks.
     #[arg(long)]
     pub no_reconnect: bool,
@@ -320,6 +365,9 @@ pub struct DemoArgs {
     /// Serve plain HTTP instead of HTTPS.
     #[arg(long)]
     pub plain_http: bool,
+    /// Start the control plane broken in one way, for `meshtap check` to find.
+    #[arg(long = "break", value_enum, value_name = "WHAT")]
+    pub broken: Option<crate::demo::checks::Break>,
     /// Headless: stream to stdout in this format instead of opening the UI.
     #[arg(short, long, value_enum)]
     pub output: Option<Output>,

@@ -2,6 +2,7 @@
 //! API, reached through a generated kubeconfig by the ordinary cluster source.
 
 pub mod api;
+pub mod checks;
 pub mod discovery;
 pub mod kubeconfig;
 pub mod mesh;

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod capture;
+pub mod check;
 pub mod cli;
 pub mod demo;
 pub mod export;
@@ -17,4 +18,8 @@ pub mod stats;
 pub mod tui;
 pub mod ui;
 
+pub use run::check::report as check_report;
+pub use run::extension::{
+    INSTALL_MANIFEST, Invocation, UNINSTALL_MANIFEST, completion_script, invocation, man_page,
+};
 pub use run::{DEMO_TARGETS, Demo, proxy_spec, run, spawn_streams, specs, start_demo};

@@ -1,7 +1,5 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 /// glibc's per-thread arenas let a long session's resident memory creep up after the store is
 /// full (measured: 152 → 209 MiB over a 60 s soak at 20k req/s); mimalloc returns freed pages and
 /// keeps it flat.
@@ -9,7 +7,14 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = meshtap::cli::Cli::parse();
+    // As `linkerd-meshtap` it speaks Linkerd's extension protocol; as `kubectl-meshtap`, itself.
+    let cli = match meshtap::invocation(std::env::args_os().collect()) {
+        meshtap::Invocation::Meshtap(cli) => *cli,
+        meshtap::Invocation::Manifest(text) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {

@@ -1,7 +1,9 @@
 //! Wires each mode to the session pipeline: a mode picks a source and a sink; everything else
 //! (record, export, stats, redaction, the clock, Ctrl-C) is the pipeline's.
 
+pub mod check;
 mod demo;
+pub mod extension;
 mod map;
 mod proxy;
 mod replay;
@@ -32,7 +34,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Demo(args)) => args.output.is_none().then_some(&args.ui),
         Some(Command::Replay(args)) => args.output.is_none().then_some(&args.ui),
         Some(Command::Proxy(args)) => args.output.is_none().then_some(&args.ui),
-        Some(Command::Tap(_) | Command::Map(_)) => None,
+        Some(
+            Command::Tap(_)
+            | Command::Map(_)
+            | Command::Check(_)
+            | Command::Completions { .. }
+            | Command::Man,
+        ) => None,
         None => Some(&cli.ui),
     };
     let _log = start_logging(ui.and_then(|ui| ui.log_file.as_deref()))?;
@@ -51,6 +59,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Replay(args)) => replay::session(args).await,
         Some(Command::Proxy(args)) => proxy::session(args).await,
         Some(Command::Map(args)) => map::run(args).await,
+        Some(Command::Check(args)) => check::run(&args).await,
+        Some(Command::Completions { shell }) => extension::completions(shell),
+        Some(Command::Man) => extension::man(),
         None => {
             let outputs = Outputs::open(&cli.session)?;
             live(&cli.tap, &cli.session, Sink::Ui(&cli.ui), outputs).await
@@ -114,16 +125,23 @@ fn start_logging(path: Option<&std::path::Path>) -> anyhow::Result<Option<()>> {
 
 /// Connects to the cluster; a failure comes back as its message plus the hint of its kind.
 async fn connect(args: &TapArgs) -> anyhow::Result<Cluster> {
-    let options = KubeOptions {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
-    };
+    let options = kube_options(args, args.context.clone());
     Cluster::connect(&options)
         .await
         .map_err(|e| match e.kind.hint() {
             Some(hint) => anyhow::anyhow!("{e}\n  {hint}"),
             None => anyhow::Error::new(e),
         })
+}
+
+/// Where the kubeconfig comes from and who to act as, for `context`.
+fn kube_options(args: &TapArgs, context: Option<String>) -> KubeOptions {
+    KubeOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        context,
+        impersonate: args.impersonate.clone(),
+        impersonate_groups: args.impersonate_groups.clone(),
+    }
 }
 
 /// One spec per target, built exactly as Linkerd's CLI builds its request.

@@ -17,7 +17,8 @@ SOCKET="meshtap-e2e-$$"
 SESSION=e2e
 WORK=$(mktemp -d)
 
-tm() { tmux -L "$SOCKET" "$@"; }
+# shellcheck source=tests/tmux_lib.sh
+source "$ROOT/tests/tmux_lib.sh"
 cleanup() {
     tm kill-server >/dev/null 2>&1 || true
     # The killed meshtap may still be writing its stderr file for a moment.
@@ -28,8 +29,6 @@ trap cleanup EXIT
 command -v tmux >/dev/null || { echo "e2e: tmux is not installed" >&2; exit 1; }
 [[ -x $BIN ]] || { echo "e2e: $BIN is missing; run cargo build first" >&2; exit 1; }
 
-screen() { tm capture-pane -p -t "$SESSION"; }
-
 fail() {
     echo "e2e: FAIL: $1" >&2
     echo "----- screen -----" >&2
@@ -37,30 +36,6 @@ fail() {
     echo "----- meshtap stderr -----" >&2
     cat "$WORK/stderr" >&2 2>/dev/null || true
     exit 1
-}
-
-# Waits until the screen matches the extended regex $1; $2 says what we were waiting for.
-wait_for() {
-    local deadline=$((SECONDS + TIMEOUT))
-    while ((SECONDS < deadline)); do
-        if screen | grep -Eq -- "$1"; then
-            return 0
-        fi
-        sleep 0.2
-    done
-    fail "timed out after ${TIMEOUT}s waiting for $2 (/$1/)"
-}
-
-# Waits until the screen no longer matches $1.
-wait_gone() {
-    local deadline=$((SECONDS + TIMEOUT))
-    while ((SECONDS < deadline)); do
-        if ! screen | grep -Eq -- "$1"; then
-            return 0
-        fi
-        sleep 0.2
-    done
-    fail "timed out after ${TIMEOUT}s waiting for $2 to go (/$1/)"
 }
 
 step() { echo "e2e: $*"; }

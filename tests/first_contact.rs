@@ -134,6 +134,7 @@ async fn an_unknown_context_lists_the_ones_that_exist() {
     let options = KubeOptions {
         kubeconfig: Some(path),
         context: Some("staging".into()),
+        ..KubeOptions::default()
     };
     let err = connect_err(&options, &env_with(None, dir.path())).await;
     assert_eq!(err.kind, ErrorKind::UnknownContext);

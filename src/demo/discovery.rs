@@ -85,9 +85,11 @@ pub fn document(path: &str, addr: SocketAddr) -> Option<Value> {
         // No core resources are simulated. An empty version list (rather than "v1" with no
         // resources, which client-go reports as a discovery failure) keeps `kubectl
         // api-resources` and other discovery clients content.
+        // Core v1 lists only namespaces (`linkerd meshtap install` creates one); see
+        // `super::checks`.
         "/api" => json!({
             "kind": "APIVersions",
-            "versions": [],
+            "versions": ["v1"],
             "serverAddressByClientCIDRs": [
                 { "clientCIDR": "0.0.0.0/0", "serverAddress": addr.to_string() }
             ],
@@ -95,7 +97,7 @@ pub fn document(path: &str, addr: SocketAddr) -> Option<Value> {
         "/apis" => json!({
             "kind": "APIGroupList",
             "apiVersion": "v1",
-            "groups": [api_group()],
+            "groups": std::iter::once(api_group()).chain(super::checks::api_groups()).collect::<Vec<_>>(),
         }),
         "/apis/tap.linkerd.io" => {
             let mut group = api_group();

@@ -30,6 +30,7 @@ use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::api::{TapApi, TapReply};
+use super::checks::{self, Break};
 use super::discovery;
 use super::portforward::{self, MetricsApiPod};
 use super::tls;
@@ -54,6 +55,8 @@ pub struct ServerOptions {
     pub token: Option<String>,
     /// The metrics API pod reached by port-forward; without one, `linkerd-viz` lists no pods.
     pub metrics_pod: Option<MetricsApiPod>,
+    /// Fail one thing `meshtap check` asks about (`demo --serve --break`).
+    pub broken: Option<Break>,
 }
 
 impl Default for ServerOptions {
@@ -63,6 +66,7 @@ impl Default for ServerOptions {
             tls: true,
             token: None,
             metrics_pod: None,
+            broken: None,
         }
     }
 }
@@ -133,6 +137,7 @@ struct State {
     token: String,
     addr: SocketAddr,
     metrics_pod: Option<MetricsApiPod>,
+    broken: Option<Break>,
 }
 
 /// Binds `options.addr` and starts serving in the background.
@@ -157,6 +162,7 @@ pub async fn spawn(options: ServerOptions, api: Arc<dyn TapApi>) -> anyhow::Resu
         token: token.clone(),
         addr,
         metrics_pod: options.metrics_pod,
+        broken: options.broken,
     });
     let task = tokio::spawn(accept_loop(listener, acceptor, state));
     tracing::info!(%addr, scheme, "demo control plane listening");
@@ -262,6 +268,10 @@ async fn handle(request: Request<Incoming>, state: &State) -> Response<Body> {
         }
         return handle_tap(request, &path, &route, state).await;
     }
+    let request = match checks::handle(request, state.broken).await {
+        Ok(response) => return response,
+        Err(request) => request,
+    };
     if portforward::is_pods_path(&path) {
         return portforward::handle(request, state.metrics_pod.as_ref());
     }

@@ -42,10 +42,13 @@ pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
         addr: args.addr,
         tls: !args.plain_http,
         token: None,
-        metrics_pod: Some(demo::portforward::MetricsApiPod {
-            addr: metrics_api.addr(),
-            forbid_port_forward: false,
+        metrics_pod: (args.broken != Some(demo::checks::Break::Metrics)).then(|| {
+            demo::portforward::MetricsApiPod {
+                addr: metrics_api.addr(),
+                forbid_port_forward: false,
+            }
         }),
+        broken: args.broken,
     };
     let server = demo::server::spawn(options, api).await?;
     let kubeconfig = demo::kubeconfig::for_server(&server, Some("sock-shop"))?;

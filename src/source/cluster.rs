@@ -26,6 +26,9 @@ pub use errors::{TapError, retry_after};
 pub struct KubeOptions {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
+    /// `--as` / `--as-group`: act as another user, as kubectl does (Impersonate-* headers).
+    pub impersonate: Option<String>,
+    pub impersonate_groups: Vec<String>,
 }
 
 /// A connected client plus what the kubeconfig said about defaults.
@@ -41,6 +44,21 @@ pub struct Cluster {
     pub resolved: Resolved,
 }
 
+/// Sets `--as` / `--as-group` on every user of the kubeconfig: the context's user is the one
+/// kube reads, and the context is resolved later.
+fn impersonate(kubeconfig: &mut Kubeconfig, options: &KubeOptions) {
+    if options.impersonate.is_none() && options.impersonate_groups.is_empty() {
+        return;
+    }
+    for user in &mut kubeconfig.auth_infos {
+        if let Some(auth) = user.auth_info.as_mut() {
+            auth.impersonate.clone_from(&options.impersonate);
+            auth.impersonate_groups = (!options.impersonate_groups.is_empty())
+                .then(|| options.impersonate_groups.clone());
+        }
+    }
+}
+
 impl Cluster {
     /// Builds a client the way kubectl finds its configuration (see [`config::load`]). Fails
     /// with a kind (no kubeconfig, parse error, unknown context…) before any stream opens.
@@ -50,7 +68,8 @@ impl Cluster {
 
     /// [`Cluster::connect`] with the environment given rather than read from the process.
     pub async fn connect_in(options: &KubeOptions, env: &Environment) -> Result<Self, StreamError> {
-        let kubeconfig = config::load(options.kubeconfig.as_deref(), env)?;
+        let mut kubeconfig = config::load(options.kubeconfig.as_deref(), env)?;
+        impersonate(&mut kubeconfig, options);
         Self::from_kubeconfig(kubeconfig, options.context.clone()).await
     }
 

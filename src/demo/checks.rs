@@ -1,0 +1,127 @@
+//! What `meshtap check` and `kubectl create --dry-run` ask the simulated kube-apiserver beyond
+//! the tap API: `SelfSubjectAccessReview`s, the tap `APIService`, and discovery of the kinds
+//! `linkerd meshtap install` prints. `--break` makes one of them fail the way a cluster would.
+
+use http::{Method, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde_json::{Value, json};
+
+use super::server::{Body, json as json_response, kube_status};
+
+/// A way to start the demo control plane broken, for `meshtap check` to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Break {
+    /// Every `SelfSubjectAccessReview` for the tap API is denied.
+    Rbac,
+    /// The tap `APIService` is not Available.
+    Viz,
+    /// No metrics-api pod runs in linkerd-viz.
+    Metrics,
+}
+
+const SSAR_PATH: &str = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+const API_SERVICE_PATH: &str =
+    "/apis/apiregistration.k8s.io/v1/apiservices/v1alpha1.tap.linkerd.io";
+/// An access review is a few hundred bytes.
+const REVIEW_MAX_BYTES: usize = 64 * 1024;
+
+/// The answer to `request` if it is one of ours.
+pub async fn handle(
+    request: http::Request<Incoming>,
+    broken: Option<Break>,
+) -> Result<http::Response<Body>, http::Request<Incoming>> {
+    let path = request.uri().path();
+    if path == SSAR_PATH && request.method() == Method::POST {
+        return Ok(review(request, broken).await);
+    }
+    if request.method() != Method::GET {
+        return Err(request);
+    }
+    let doc = match path {
+        API_SERVICE_PATH => api_service(broken),
+        "/api/v1" => json!({
+            "kind": "APIResourceList",
+            "groupVersion": "v1",
+            "resources": [resource("namespaces", "Namespace", false)],
+        }),
+        "/apis/rbac.authorization.k8s.io/v1" => json!({
+            "kind": "APIResourceList",
+            "apiVersion": "v1",
+            "groupVersion": "rbac.authorization.k8s.io/v1",
+            "resources": [
+                resource("clusterroles", "ClusterRole", false),
+                resource("clusterrolebindings", "ClusterRoleBinding", false),
+                resource("roles", "Role", true),
+                resource("rolebindings", "RoleBinding", true),
+            ],
+        }),
+        _ => return Err(request),
+    };
+    Ok(json_response(StatusCode::OK, &doc))
+}
+
+/// The API groups served here besides the tap API's, for `/apis`.
+pub fn api_groups() -> Vec<Value> {
+    ["rbac.authorization.k8s.io"]
+        .iter()
+        .map(|group| {
+            let version = json!({ "groupVersion": format!("{group}/v1"), "version": "v1" });
+            json!({ "name": group, "versions": [version.clone()], "preferredVersion": version })
+        })
+        .collect()
+}
+
+fn resource(name: &str, kind: &str, namespaced: bool) -> Value {
+    json!({
+        "name": name,
+        "singularName": kind.to_lowercase(),
+        "namespaced": namespaced,
+        "kind": kind,
+        "verbs": ["create", "delete", "get", "list"],
+    })
+}
+
+/// Echoes the review with `status.allowed`: everything is allowed unless `--break rbac`, which
+/// denies the tap API.
+async fn review(request: http::Request<Incoming>, broken: Option<Break>) -> http::Response<Body> {
+    let body = match Limited::new(request.into_body(), REVIEW_MAX_BYTES)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(error) => {
+            let message = format!("reading the request body: {error}");
+            return kube_status(StatusCode::BAD_REQUEST, "BadRequest", &message);
+        }
+    };
+    let Ok(mut review) = serde_json::from_slice::<Value>(&body) else {
+        return kube_status(StatusCode::BAD_REQUEST, "BadRequest", "not a JSON object");
+    };
+    let group = &review["spec"]["resourceAttributes"]["group"];
+    let denied = broken == Some(Break::Rbac) && group == "tap.linkerd.io";
+    review["status"] = if denied {
+        json!({ "allowed": false, "reason": "no RBAC policy matched (demo --break rbac)" })
+    } else {
+        json!({ "allowed": true, "reason": "the demo allows everything" })
+    };
+    json_response(StatusCode::CREATED, &review)
+}
+
+fn api_service(broken: Option<Break>) -> Value {
+    let condition = if broken == Some(Break::Viz) {
+        json!({ "type": "Available", "status": "False", "reason": "MissingEndpoints",
+                "message": "endpoints for service/tap in \"linkerd-viz\" have no addresses" })
+    } else {
+        json!({ "type": "Available", "status": "True", "reason": "Passed",
+                "message": "all checks passed" })
+    };
+    json!({
+        "kind": "APIService",
+        "apiVersion": "apiregistration.k8s.io/v1",
+        "metadata": { "name": "v1alpha1.tap.linkerd.io" },
+        "spec": { "group": "tap.linkerd.io", "version": "v1alpha1",
+                  "service": { "namespace": "linkerd-viz", "name": "tap" } },
+        "status": { "conditions": [condition] },
+    })
+}

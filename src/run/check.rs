@@ -1,0 +1,83 @@
+//! `meshtap check`: connects to each context asked, runs the probes, prints the table or
+//! Linkerd's JSON, and exits 1 when a required check failed.
+
+use std::process::ExitCode;
+
+use crate::check::probes::{self, Wanted};
+use crate::check::{Category, Report};
+use crate::cli::{CheckArgs, CheckOutput};
+use crate::source::cluster::Cluster;
+use crate::source::target::Resource;
+
+pub async fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let report = report(args).await?;
+    match args.output {
+        CheckOutput::Json => println!("{}", report.to_json()),
+        CheckOutput::Table => print!("{}", report.to_table()),
+    }
+    Ok(if report.success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Every context of `--context A,B` (or the current one), each checked in turn.
+pub async fn report(args: &CheckArgs) -> anyhow::Result<Report> {
+    let contexts: Vec<Option<String>> = match &args.tap.context {
+        None => vec![None],
+        Some(list) => list.split(',').map(|c| Some(c.trim().to_owned())).collect(),
+    };
+    let several = contexts.len() > 1;
+    let mut categories: Vec<Category> = Vec::new();
+    for context in contexts {
+        let label = if several {
+            context.clone().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let options = super::kube_options(&args.tap, context.clone());
+        match Cluster::connect(&options).await {
+            Ok(cluster) => {
+                let wanted = wanted(args, &cluster)?;
+                categories.extend(probes::run(&cluster, &label, &wanted).await);
+            }
+            Err(error) => {
+                let name = context.as_deref().unwrap_or("(current)");
+                categories.push(probes::unreachable(&label, name, &error));
+            }
+        }
+    }
+    Ok(Report::new(categories))
+}
+
+/// The taps the user means: the targets given, else deployments in the namespace.
+fn wanted(args: &CheckArgs, cluster: &Cluster) -> anyhow::Result<Wanted> {
+    let mut tap = args.tap.clone();
+    let namespace = tap
+        .namespace
+        .clone()
+        .unwrap_or_else(|| cluster.default_namespace.clone());
+    if tap.targets.is_empty() {
+        tap.targets = vec![format!("ns/{namespace}")];
+    }
+    let specs = super::specs(&tap, &cluster.default_namespace, false)?;
+    let mut taps: Vec<(String, String)> = if args.tap.targets.is_empty() {
+        vec![(namespace, "deployments".to_owned())]
+    } else {
+        specs.iter().map(|s| plural_in(&s.target)).collect()
+    };
+    taps.dedup();
+    let tap_test = args.tap_test.then(|| specs.into_iter().next()).flatten();
+    Ok(Wanted { taps, tap_test })
+}
+
+/// The tap subresource's (namespace, plural) for a target, as RBAC names it.
+fn plural_in(target: &Resource) -> (String, String) {
+    let namespace = if target.kind == "namespace" {
+        target.name.clone()
+    } else {
+        target.namespace.clone()
+    };
+    (namespace, format!("{}s", target.kind))
+}

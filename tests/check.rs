@@ -1,0 +1,142 @@
+//! `meshtap check` against the demo control plane: all √ when healthy, the right × (with its
+//! hint, exit 1) for each `--break` mode, and the JSON in Linkerd's extension check shape.
+
+use clap::Parser;
+use meshtap::cli::{Cli, Command as Sub};
+
+/// Starts the demo (broken as asked) and runs `check` against it in-process (the binary in a
+/// shared target directory may be another build's). Returns the table, the JSON and success.
+async fn check(broken: Option<&str>, extra: &[&str]) -> (String, String, bool) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    let kubeconfig = kubeconfig.to_str().expect("utf-8").to_owned();
+    let mut args = vec!["meshtap", "demo", "--kubeconfig-out", &kubeconfig];
+    if let Some(what) = broken {
+        args.extend(["--break", what]);
+    }
+    let Some(Sub::Demo(demo_args)) = Cli::parse_from(args).command else {
+        panic!("demo args");
+    };
+    let _demo = meshtap::start_demo(&demo_args).await.expect("demo");
+    let mut args = vec!["meshtap", "check", "--kubeconfig", &kubeconfig];
+    args.extend(extra);
+    let Some(Sub::Check(check_args)) = Cli::parse_from(args).command else {
+        panic!("check args");
+    };
+    let report = meshtap::check_report(&check_args).await.expect("check");
+    (report.to_table(), report.to_json(), report.success)
+}
+
+/// Every field Linkerd's `CheckOutput` reads, and nothing else.
+fn assert_extension_schema(value: &serde_json::Value) {
+    let object = value.as_object().expect("object");
+    assert_eq!(object.len(), 2, "{value}");
+    assert!(object["success"].is_boolean());
+    for category in object["categories"].as_array().expect("categories") {
+        let category = category.as_object().expect("category");
+        assert_eq!(category.len(), 2);
+        assert!(category["categoryName"].is_string());
+        for check in category["checks"].as_array().expect("checks") {
+            let check = check.as_object().expect("check");
+            assert!(check["description"].is_string());
+            let result = check["result"].as_str().expect("result");
+            assert!(
+                ["success", "warning", "error"].contains(&result),
+                "{result}"
+            );
+            for key in check.keys() {
+                assert!(
+                    ["description", "hint", "error", "result"].contains(&key.as_str()),
+                    "unexpected field {key}"
+                );
+            }
+            if result != "success" {
+                assert!(check["error"].is_string() && check["hint"].is_string());
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_healthy_demo_passes_every_check_with_a_test_tap() {
+    let (text, _, success) =
+        check(None, &["-n", "sock-shop", "deploy/front-end", "--tap-test"]).await;
+    assert!(success, "{text}");
+    assert!(!text.contains('×') && !text.contains('‼'), "{text}");
+    for line in [
+        "√ can read the kubeconfig and context",
+        "√ can query the Kubernetes API (server v1.34.0)",
+        "√ the v1alpha1.tap.linkerd.io APIService is Available",
+        "√ can watch deployments/tap in namespace sock-shop",
+        "√ can create pods/portforward in namespace linkerd-viz",
+        "√ the metrics API answers through a port-forward",
+        "√ a test tap of deploy/front-end receives events",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    assert!(text.ends_with("Status check results are √\n"), "{text}");
+}
+
+#[tokio::test]
+async fn each_break_mode_fails_its_own_check_with_a_hint() {
+    let cases = [
+        (
+            "rbac",
+            "× can watch deployments/tap in namespace",
+            "tap.linkerd.io",
+        ),
+        (
+            "viz",
+            "× the v1alpha1.tap.linkerd.io APIService is Available",
+            "linkerd viz check",
+        ),
+        (
+            "metrics",
+            "× a metrics-api pod is Running in linkerd-viz",
+            "metrics-api",
+        ),
+    ];
+    for (what, line, hint) in cases {
+        let (text, _, success) = check(Some(what), &[]).await;
+        assert!(!success, "--break {what}:\n{text}");
+        let at = text
+            .find(line)
+            .unwrap_or_else(|| panic!("{what}: no {line:?} in\n{text}"));
+        let failure: String = text[at..].lines().take(3).collect::<Vec<_>>().join("\n");
+        assert!(
+            failure.contains("see: ") && failure.contains(hint),
+            "{what}: {failure}"
+        );
+        assert_eq!(
+            text.matches('×').count(),
+            2,
+            "one failure plus the summary: {text}"
+        );
+        assert!(text.ends_with("Status check results are ×\n"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn json_output_follows_linkerds_extension_schema() {
+    for broken in [None, Some("rbac")] {
+        let (_, json, success) = check(broken, &[]).await;
+        let value: serde_json::Value = serde_json::from_str(&json).expect("check -o json is JSON");
+        assert_extension_schema(&value);
+        assert_eq!(value["success"], broken.is_none(), "{value}");
+        assert_eq!(success, broken.is_none());
+    }
+}
+
+#[tokio::test]
+async fn every_context_of_a_list_is_checked_and_an_unknown_one_fails() {
+    let (text, _, success) = check(None, &["--context", "meshtap-demo,nowhere"]).await;
+    assert!(!success, "{text}");
+    assert!(text.contains("kubernetes-api (meshtap-demo)\n"), "{text}");
+    assert!(text.contains("meshtap RBAC (meshtap-demo)\n"), "{text}");
+    assert!(
+        text.contains("kubernetes-api (nowhere)\n------------------------\n× can read the kubeconfig and context nowhere\n"),
+        "{text}"
+    );
+    assert!(text.contains("see: Pass one of the contexts"), "{text}");
+    assert_eq!(text.matches('×').count(), 2, "{text}");
+}

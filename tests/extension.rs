@@ -1,0 +1,267 @@
+//! The ecosystem surfaces: `linkerd-meshtap` / `kubectl-meshtap` by argv[0], the install
+//! manifest (parsed as YAML and accepted by the real kubectl against the demo), the bash
+//! completion script and the man page.
+
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use clap::Parser;
+use meshtap::cli::{CheckOutput, Cli, Command as Sub};
+use meshtap::{INSTALL_MANIFEST, Invocation, UNINSTALL_MANIFEST, invocation};
+
+fn invoke(args: &[&str]) -> Invocation {
+    invocation(args.iter().map(OsString::from).collect())
+}
+
+#[test]
+fn linkerd_meshtap_install_and_uninstall_print_the_manifests() {
+    let Invocation::Manifest(text) = invoke(&["/usr/local/bin/linkerd-meshtap", "install"]) else {
+        panic!("install prints a manifest");
+    };
+    assert_eq!(text, INSTALL_MANIFEST);
+    let Invocation::Manifest(text) = invoke(&["linkerd-meshtap", "-L", "linkerd", "uninstall"])
+    else {
+        panic!("uninstall prints a manifest");
+    };
+    assert_eq!(text, UNINSTALL_MANIFEST);
+}
+
+#[test]
+fn linkerd_meshtap_check_is_meshtap_check_with_linkerds_flags() {
+    let args = [
+        "linkerd-meshtap",
+        "--context",
+        "east",
+        "--as",
+        "alice",
+        "--as-group",
+        "sre",
+        "--verbose",
+        "--linkerd-namespace",
+        "linkerd",
+        "check",
+        "-o",
+        "json",
+        "--wait",
+        "5m",
+    ];
+    let Invocation::Meshtap(cli) = invoke(&args) else {
+        panic!("check runs meshtap");
+    };
+    let Some(Sub::Check(check)) = cli.command else {
+        panic!("meshtap check");
+    };
+    assert_eq!(check.output, CheckOutput::Json);
+    assert_eq!(check.tap.context.as_deref(), Some("east"));
+    assert_eq!(check.tap.impersonate.as_deref(), Some("alice"));
+    assert_eq!(check.tap.impersonate_groups, ["sre"]);
+}
+
+#[test]
+fn kubectl_meshtap_is_meshtap_itself() {
+    let Invocation::Meshtap(cli) = invoke(&["kubectl-meshtap", "deploy/web", "-n", "emojivoto"])
+    else {
+        panic!("kubectl plugin runs meshtap");
+    };
+    assert!(cli.command.is_none());
+    assert_eq!(cli.tap.targets, ["deploy/web"]);
+    assert_eq!(cli.tap.namespace.as_deref(), Some("emojivoto"));
+}
+
+#[test]
+fn install_manifest_is_kubernetes_yaml_with_the_extension_label() {
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(INSTALL_MANIFEST).expect("install is YAML");
+    let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert_eq!(kinds, ["Namespace", "ClusterRole", "RoleBinding"]);
+    assert_eq!(
+        docs[0]["metadata"]["labels"]["linkerd.io/extension"],
+        "meshtap"
+    );
+    let rules = docs[1]["rules"].as_array().expect("rules");
+    let grants = |group: &str, resource: &str, verb: &str| {
+        rules.iter().any(|rule| {
+            let has = |key: &str, value: &str| {
+                rule[key]
+                    .as_array()
+                    .is_some_and(|v| v.iter().any(|x| x == value))
+            };
+            has("apiGroups", group) && has("resources", resource) && has("verbs", verb)
+        })
+    };
+    assert!(grants("tap.linkerd.io", "*", "watch"));
+    assert!(grants("", "pods/portforward", "create"));
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(UNINSTALL_MANIFEST).expect("uninstall is YAML");
+    assert_eq!(docs.len(), 3);
+}
+
+/// The real kubectl, pointed at the demo control plane, accepts the install manifest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_accepts_the_install_manifest_against_the_demo() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    let kubeconfig = kubeconfig.to_str().expect("utf-8").to_owned();
+    let cli = Cli::parse_from(["meshtap", "demo", "--kubeconfig-out", &kubeconfig]);
+    let Some(Sub::Demo(args)) = cli.command else {
+        panic!("demo args");
+    };
+    let _demo = meshtap::start_demo(&args).await.expect("demo");
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new("kubectl")
+            .args(["--kubeconfig", &kubeconfig, "create", "--dry-run=client"])
+            .args(["--validate=false", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kubectl is installed (CI installs it with the other tools)");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(INSTALL_MANIFEST.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("kubectl")
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    for line in [
+        "namespace/meshtap created (dry run)",
+        "clusterrole.rbac.authorization.k8s.io/meshtap-user created (dry run)",
+        "rolebinding.rbac.authorization.k8s.io/meshtap-users created (dry run)",
+    ] {
+        assert!(
+            stdout.contains(line),
+            "missing {line:?}: {stdout}\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn bash_completion_script_parses_and_offers_subcommands() {
+    let script = meshtap::completion_script(clap_complete::Shell::Bash);
+    let text = String::from_utf8(script).expect("utf-8");
+    for word in ["check", "completions", "man", "demo", "replay", "--context"] {
+        assert!(text.contains(word), "no {word}");
+    }
+    let file = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(file.path(), &text).expect("write");
+    let status = Command::new("bash")
+        .arg("-n")
+        .arg(file.path())
+        .status()
+        .expect("bash");
+    assert!(status.success(), "bash -n rejected the completion script");
+}
+
+#[test]
+fn man_page_renders_without_warnings() {
+    let page = meshtap::man_page().expect("render");
+    let file = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(file.path(), &page).expect("write");
+    // man-db's `-l` with groff's warnings on, as a user's `man -l meshtap.1` renders it.
+    let output = Command::new("man")
+        .args(["--warnings", "-l"])
+        .arg(file.path())
+        .env("MANWIDTH", "80")
+        .output()
+        .expect("man is installed (CI installs man-db and groff)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success() && stderr.is_empty(), "{stderr}");
+    let text = String::from_utf8_lossy(&page);
+    assert!(
+        text.contains(".TH meshtap") && text.contains("check"),
+        "{text}"
+    );
+}
+
+#[test]
+fn krew_manifest_installs_the_binary_as_kubectl_meshtap() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/krew/meshtap.yaml"
+    ))
+    .expect("krew manifest");
+    let plugin: serde_json::Value = serde_saphyr::from_str(&text).expect("krew manifest is YAML");
+    assert_eq!(plugin["kind"], "Plugin");
+    assert_eq!(plugin["metadata"]["name"], "meshtap");
+    let platforms = plugin["spec"]["platforms"].as_array().expect("platforms");
+    assert!(!platforms.is_empty());
+    for platform in platforms {
+        assert_eq!(platform["bin"], "kubectl-meshtap");
+        assert_eq!(platform["files"][0]["to"], "kubectl-meshtap");
+    }
+}
+
+/// `--as` / `--as-group` reach the API server as kubectl sends them (Impersonate-* headers).
+#[tokio::test]
+async fn impersonation_flags_become_impersonate_headers() {
+    use meshtap::source::cluster::{Cluster, Environment, KubeOptions};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        let mut head = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Bounded: one request head, at most 64 KiB.
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
+            let n = stream.read(&mut buf).await.expect("read");
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        let body = r#"{"major":"1","minor":"34","gitVersion":"v1.34.0","gitCommit":"","gitTreeState":"","buildDate":"","goVersion":"","compiler":"","platform":""}"#;
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(reply.as_bytes()).await.expect("write");
+        String::from_utf8_lossy(&head).to_lowercase()
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kubeconfig");
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: http://{addr}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\nusers:\n- name: u\n  user:\n    token: abc\n"
+    );
+    std::fs::write(&path, kubeconfig).expect("write");
+    let options = KubeOptions {
+        kubeconfig: Some(path),
+        impersonate: Some("alice".into()),
+        impersonate_groups: vec!["sre".into(), "oncall".into()],
+        ..KubeOptions::default()
+    };
+    let env = Environment {
+        kubeconfig: None,
+        home: Some(dir.path().to_path_buf()),
+        service_account_dir: dir.path().join("none"),
+        service_host: None,
+        service_port: None,
+    };
+    let cluster = Cluster::connect_in(&options, &env).await.expect("connect");
+    let version = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        cluster.client.apiserver_version(),
+    )
+    .await
+    .expect("in time")
+    .expect("version");
+    assert_eq!(version.git_version, "v1.34.0");
+    let head = server.await.expect("server");
+    for header in [
+        "impersonate-user: alice",
+        "impersonate-group: sre",
+        "impersonate-group: oncall",
+    ] {
+        assert!(head.contains(header), "no {header:?} in\n{head}");
+    }
+}
