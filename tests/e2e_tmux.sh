@@ -49,7 +49,7 @@ tm set-option -g escape-time 0 >/dev/null
 wait_for '^e2e\$' "the shell prompt"
 
 step "start meshtap demo --seed 1"
-tm send-keys -t "$SESSION" "cd '$WORK' && '$BIN' demo --seed 1 2>'$WORK/stderr'; echo exit=\$?" Enter
+tm send-keys -t "$SESSION" "cd '$WORK' && '$BIN' demo --seed 1 --trigger 'status>=500' --trigger-window 2s --trigger-dir '$WORK' 2>'$WORK/stderr'; echo exit=\$?" Enter
 ROW='[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} +(in|out) '
 wait_for "$ROW" "request rows"
 wait_for 'FOLLOWING' "the status bar"
@@ -127,6 +127,13 @@ if screen | grep -E -- "$ROW" | grep -vq -- 'sock-shop/orders '; then
 fi
 tm send-keys -t "$SESSION" c
 wait_gone 'filter .*src=sock-shop/orders' "the map's filter"
+
+step "a flight-recorder trigger fired; :triggers jumps to its request"
+wait_for 'triggers [1-9]' "a trigger firing counted in the status bar"
+tm send-keys -t "$SESSION" :
+tm send-keys -t "$SESSION" -l "triggers"
+tm send-keys -t "$SESSION" Enter
+wait_for '1/[0-9]+: trigger .status>=500. fired on request' "the firing, with its request selected"
 
 step "quit with q"
 tm send-keys -t "$SESSION" q
