@@ -2,8 +2,10 @@
 //! time ranges read back exactly, torn segments, the disk budget under a fast demo, trigger
 //! windows, their cooldown, and `--on-trigger`'s environment.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
@@ -17,9 +19,7 @@ use meshtap::pipeline::segments::{self, read, write};
 use meshtap::pipeline::trigger::Trigger;
 use meshtap::pipeline::trigger::run::{Settings, Triggers};
 use meshtap::session::{Redactor, SessionInfo};
-
-/// Longest a stopped meshtap may take to exit before the test calls it hung.
-const EXIT_DEADLINE: Duration = Duration::from_secs(20);
+use support::process::{interrupt, meshtap, mode, wait_bounded};
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
@@ -105,10 +105,6 @@ fn items(range: std::ops::RangeInclusive<u64>) -> Vec<String> {
     range.map(|i| format!("/items/{i}")).collect()
 }
 
-fn meshtap() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_meshtap"))
-}
-
 #[test]
 fn a_time_range_across_segments_returns_exactly_the_requests_in_it() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -184,25 +180,11 @@ fn a_torn_last_frame_is_reported_and_skipped() {
     assert_eq!(paths_of(read.events), items(0..=9));
 }
 
-/// Sends SIGINT (what Ctrl-C sends) to `child`.
-fn interrupt(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-}
-
 fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .expect("dir")
         .map(|e| e.expect("entry").metadata().expect("meta").len())
         .sum()
-}
-
-fn mode(path: &Path) -> u32 {
-    std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).expect("meta").permissions())
-        & 0o777
 }
 
 #[test]
@@ -236,12 +218,7 @@ fn the_disk_budget_holds_under_a_fast_demo() {
         std::thread::sleep(Duration::from_millis(100));
     }
     interrupt(&child);
-    let exited = Instant::now();
-    while child.try_wait().expect("try_wait").is_none() && exited.elapsed() < EXIT_DEADLINE {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    assert!(child.wait().expect("wait").success());
+    assert!(wait_bounded(&mut child).success());
     assert!(wrapped(&segs), "the demo wrote more than the budget");
     let list = segments::list(&segs).expect("list");
     assert!(list[0].0 > 1, "the oldest segments were deleted");

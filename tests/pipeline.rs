@@ -1,45 +1,12 @@
 //! The session pipeline through the real binary: every mode records, exports and stops the same
 //! way. The demo is the source (a real control plane on loopback), so these run anywhere.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-/// Longest a stopped meshtap may take to exit before the test calls it hung.
-const EXIT_DEADLINE: Duration = Duration::from_secs(20);
+use std::process::Stdio;
+use std::time::Duration;
 
-fn meshtap() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_meshtap"))
-}
-
-/// Sends SIGINT (what Ctrl-C sends) to `child`.
-fn interrupt(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-}
-
-/// Waits for `child` to exit, polling, at most `EXIT_DEADLINE`; kills it and fails if it hangs.
-fn wait_bounded(child: &mut Child) -> std::process::ExitStatus {
-    let started = Instant::now();
-    // Bounded: at most EXIT_DEADLINE / 50 ms polls.
-    while started.elapsed() < EXIT_DEADLINE {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("meshtap did not exit within {EXIT_DEADLINE:?} of Ctrl-C");
-}
-
-fn mode(path: &Path) -> u32 {
-    std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).expect("meta").permissions())
-        & 0o777
-}
+use support::process::{interrupt, meshtap, mode, wait_bounded};
 
 /// `--record` re-encodes through the one redactor: stdout and the recording both hide the demo's
 /// `authorization` tokens, the file is private, and it replays.

@@ -6,6 +6,8 @@
     reason = "test fixtures spell events out in full"
 )]
 
+pub mod process;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

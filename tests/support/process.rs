@@ -1,0 +1,43 @@
+//! The real binary as a child process: start it, interrupt it as Ctrl-C does, wait for it with a
+//! bound, and read file modes.
+
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus};
+use std::time::{Duration, Instant};
+
+/// Longest a stopped meshtap may take to exit before a test calls it hung.
+pub const EXIT_DEADLINE: Duration = Duration::from_secs(20);
+
+pub fn meshtap() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_meshtap"))
+}
+
+/// Sends SIGINT (what Ctrl-C sends) to `child`.
+pub fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// Waits for `child` to exit, polling, at most `EXIT_DEADLINE`; kills it and fails if it hangs.
+pub fn wait_bounded(child: &mut Child) -> ExitStatus {
+    let started = Instant::now();
+    // Bounded: at most EXIT_DEADLINE / 50 ms polls.
+    while started.elapsed() < EXIT_DEADLINE {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("meshtap did not exit within {EXIT_DEADLINE:?} of Ctrl-C");
+}
+
+/// The permission bits of `path`.
+pub fn mode(path: &Path) -> u32 {
+    std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).expect("meta").permissions())
+        & 0o777
+}
