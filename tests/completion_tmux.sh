@@ -9,23 +9,9 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${MESHTAP_BIN:-$ROOT/target/debug/meshtap}
-TIMEOUT=${E2E_TIMEOUT:-30}
-SOCKET="meshtap-completion-$$"
-SESSION=completion
-WORK=$(mktemp -d)
-
 # shellcheck source=tests/tmux_lib.sh
 source "$ROOT/tests/tmux_lib.sh"
-cleanup() {
-    tm kill-server >/dev/null 2>&1 || true
-    # The killed shell may still be writing in its home for a moment.
-    rm -rf "$WORK" 2>/dev/null || { sleep 1; rm -rf "$WORK" 2>/dev/null; } || true
-}
-trap cleanup EXIT
-
-command -v tmux >/dev/null || { echo "completion: tmux is not installed" >&2; exit 1; }
-[[ -x $BIN ]] || { echo "completion: $BIN is missing; run cargo build first" >&2; exit 1; }
+tmux_test_start completion
 
 fail() {
     echo "completion: FAIL: $1" >&2

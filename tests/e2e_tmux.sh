@@ -11,23 +11,9 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${MESHTAP_BIN:-$ROOT/target/debug/meshtap}
-TIMEOUT=${E2E_TIMEOUT:-30}
-SOCKET="meshtap-e2e-$$"
-SESSION=e2e
-WORK=$(mktemp -d)
-
 # shellcheck source=tests/tmux_lib.sh
 source "$ROOT/tests/tmux_lib.sh"
-cleanup() {
-    tm kill-server >/dev/null 2>&1 || true
-    # The killed meshtap may still be writing its stderr file for a moment.
-    rm -rf "$WORK" 2>/dev/null || { sleep 1; rm -rf "$WORK" 2>/dev/null; } || true
-}
-trap cleanup EXIT
-
-command -v tmux >/dev/null || { echo "e2e: tmux is not installed" >&2; exit 1; }
-[[ -x $BIN ]] || { echo "e2e: $BIN is missing; run cargo build first" >&2; exit 1; }
+tmux_test_start e2e
 
 fail() {
     echo "e2e: FAIL: $1" >&2
