@@ -354,7 +354,11 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 50.0)]
     pub rate: f64,
     /// Only serve the simulated control plane (for kubectl or another meshtap) until Ctrl-C.
-    #[arg(long)]
+    /// It taps nothing itself, so what shapes a tap's output is refused beside it.
+    #[arg(
+        long,
+        conflicts_with_all = ["output", "targets", "record", "record_dir", "stats", "export", "triggers"]
+    )]
     pub serve: bool,
     /// Address to serve on (loopback only).
     #[arg(long, default_value = "127.0.0.1:0")]
