@@ -159,25 +159,16 @@ fn bash_completion_script_parses_and_offers_subcommands() {
     assert!(status.success(), "bash -n rejected the completion script");
 }
 
+/// The page's structure; `.ci/run` renders it with the real `man -l` and fails on any warning
+/// (man-db and groff are CI's to install, not `cargo test`'s to need).
 #[test]
-fn man_page_renders_without_warnings() {
+fn man_page_is_roff_naming_every_subcommand() {
     let page = meshtap::man_page().expect("render");
-    let file = tempfile::NamedTempFile::new().expect("temp");
-    std::fs::write(file.path(), &page).expect("write");
-    // man-db's `-l` with groff's warnings on, as a user's `man -l meshtap.1` renders it.
-    let output = Command::new("man")
-        .args(["--warnings", "-l"])
-        .arg(file.path())
-        .env("MANWIDTH", "80")
-        .output()
-        .expect("man is installed (CI installs man-db and groff)");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success() && stderr.is_empty(), "{stderr}");
     let text = String::from_utf8_lossy(&page);
-    assert!(
-        text.contains(".TH meshtap") && text.contains("check"),
-        "{text}"
-    );
+    assert!(text.contains(".TH meshtap"), "{text}");
+    for word in ["check", "demo", "replay", "proxy", "map", "completions"] {
+        assert!(text.contains(word), "{word} missing from the man page");
+    }
 }
 
 #[test]
