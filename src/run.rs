@@ -175,14 +175,11 @@ pub fn specs(
 /// Starts one task per stream; the receiver closes when every stream has ended for good.
 pub fn spawn_streams(
     cluster: &Cluster,
-    specs: Vec<TapSpec>,
+    specs: &[TapSpec],
     reconnect: bool,
 ) -> mpsc::Receiver<SourceMsg> {
     let (tx, rx) = mpsc::channel(SOURCE_CHANNEL_BATCHES);
-    for (stream, spec) in specs.into_iter().enumerate() {
-        let (cluster, tx) = (cluster.clone(), tx.clone());
-        tokio::spawn(async move { cluster.tap(spec, stream, reconnect, tx, None).await });
-    }
+    live::spawn(cluster, specs, reconnect, &tx, None);
     rx
 }
 
@@ -238,12 +235,7 @@ fn cluster_source(
         let supervisor = live::supervise(cluster.clone(), specs, reconnect, tx, commands_rx, raw);
         source.tasks.push(tokio::spawn(supervisor));
     } else {
-        for (stream, spec) in specs.into_iter().enumerate() {
-            let (cluster, tx, raw) = (cluster.clone(), tx.clone(), raw.clone());
-            source.tasks.push(tokio::spawn(async move {
-                cluster.tap(spec, stream, reconnect, tx, raw).await;
-            }));
-        }
+        source.tasks = live::spawn(cluster, &specs, reconnect, &tx, raw.as_ref());
     }
     Ok(source)
 }

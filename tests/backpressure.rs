@@ -73,7 +73,7 @@ async fn a_stalled_consumer_stops_the_stream_instead_of_buffering_it() {
     };
     let specs = meshtap::specs(&args.tap, "shop", false).expect("specs");
     // Nobody reads `rx` yet: the consumer is stalled.
-    let mut rx = meshtap::spawn_streams(&cluster, specs, false);
+    let mut rx = meshtap::spawn_streams(&cluster, &specs, false);
 
     let stalled_at = settled(&sent).await;
     assert!(

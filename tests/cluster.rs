@@ -33,7 +33,7 @@ async fn tap_output(args: &[&str], script: Vec<Script>, tls: bool) -> (String, S
     )
     .expect("specs");
     let names: Vec<String> = specs.iter().map(|s| s.target.display()).collect();
-    let rx = meshtap::spawn_streams(&cluster, specs, !args.tap.no_reconnect);
+    let rx = meshtap::spawn_streams(&cluster, &specs, !args.tap.no_reconnect);
     timeout(TEST_TIMEOUT, headless_output(rx, args.output, &names))
         .await
         .expect("finishes in time")
@@ -107,7 +107,7 @@ async fn json_asks_for_headers_text_does_not() {
         };
         let specs =
             meshtap::specs(&args.tap, "emojivoto", args.output.wants_headers()).expect("specs");
-        let rx = meshtap::spawn_streams(&cluster, specs, false);
+        let rx = meshtap::spawn_streams(&cluster, &specs, false);
         drain(rx).await;
         let (_, request) = api.seen().pop().expect("a request");
         let has_headers = request.extract.and_then(|e| e.extract).is_some();
@@ -238,7 +238,7 @@ async fn request_path_and_body_follow_linkerd() {
         };
         let specs =
             meshtap::specs(&headless_args.tap, &cluster.default_namespace, false).expect("specs");
-        drain(meshtap::spawn_streams(&cluster, specs, false)).await;
+        drain(meshtap::spawn_streams(&cluster, &specs, false)).await;
         let seen = api.seen();
         assert_eq!(seen.len(), 1, "{args:?}");
         assert_eq!(seen[0].0, path, "{args:?}");
@@ -423,7 +423,7 @@ async fn reconnects_after_the_stream_ends_and_reports_the_gap() {
         panic!()
     };
     let specs = meshtap::specs(&args.tap, "emojivoto", false).expect("specs");
-    let mut rx = meshtap::spawn_streams(&cluster, specs, true);
+    let mut rx = meshtap::spawn_streams(&cluster, &specs, true);
     let mut events = 0;
     let mut gaps = 0;
     // Bounded: the second stream hangs open, so stop once both events arrived.

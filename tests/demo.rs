@@ -46,7 +46,7 @@ async fn collect(
     let mut tap = args.tap.clone();
     tap.targets = targets.iter().map(ToString::to_string).collect();
     let specs = meshtap::specs(&tap, &cluster.default_namespace, true).expect("specs");
-    let mut rx = meshtap::spawn_streams(&cluster, specs, false);
+    let mut rx = meshtap::spawn_streams(&cluster, &specs, false);
     let (mut events, mut states) = (Vec::new(), Vec::new());
     let deadline = Instant::now() + TEST_TIMEOUT;
     while Instant::now() < deadline && !enough(&events) {

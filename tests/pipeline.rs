@@ -6,7 +6,7 @@ mod support;
 use std::process::Stdio;
 use std::time::Duration;
 
-use support::process::{interrupt, meshtap, mode, wait_bounded};
+use support::process::{interrupted_after, meshtap, mode};
 
 /// `--record` re-encodes through the one redactor: stdout and the recording both hide the demo's
 /// `authorization` tokens, the file is private, and it replays.
@@ -14,19 +14,14 @@ use support::process::{interrupt, meshtap, mode, wait_bounded};
 fn a_recording_holds_nothing_stdout_would_redact() {
     let dir = tempfile::tempdir().expect("tempdir");
     let recording = dir.path().join("rec.bin");
-    let mut child = meshtap()
-        .args([
-            "demo", "--seed", "5", "--rate", "400", "-o", "json", "--record",
-        ])
-        .arg(&recording)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("meshtap demo starts");
-    std::thread::sleep(Duration::from_secs(3));
-    interrupt(&child);
-    let status = wait_bounded(&mut child);
-    assert!(status.success(), "{status:?}");
+    let mut demo = meshtap();
+    demo.args([
+        "demo", "--seed", "5", "--rate", "400", "-o", "json", "--record",
+    ])
+    .arg(&recording)
+    .stdout(Stdio::null());
+    let (status, stderr) = interrupted_after(demo, Duration::from_secs(3));
+    assert!(status.success(), "{status:?}: {stderr}");
     let bytes = std::fs::read(&recording).expect("recording");
     assert!(
         bytes.len() > 1000,
@@ -89,21 +84,13 @@ fn ctrl_c_with_a_stalled_reader_still_exports() {
     let dir = tempfile::tempdir().expect("tempdir");
     let export = dir.path().join("capture.ndjson");
     // stdout is a pipe nobody reads: it fills, and the writer thread blocks on it.
-    let mut child = meshtap()
-        .args([
-            "demo", "--seed", "2", "--rate", "2000", "-o", "json", "--export",
-        ])
-        .arg(&export)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("meshtap demo starts");
-    std::thread::sleep(Duration::from_secs(3));
-    interrupt(&child);
-    let status = wait_bounded(&mut child);
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
-        .expect("stderr");
+    let mut demo = meshtap();
+    demo.args([
+        "demo", "--seed", "2", "--rate", "2000", "-o", "json", "--export",
+    ])
+    .arg(&export)
+    .stdout(Stdio::piped());
+    let (status, stderr) = interrupted_after(demo, Duration::from_secs(3));
     assert!(status.success(), "{status:?}: {stderr}");
     assert!(stderr.contains("exported"), "{stderr}");
     let text = std::fs::read_to_string(&export).expect("export");
@@ -125,4 +112,15 @@ fn ui_flags_are_refused_headless() {
         stderr.contains("--no-color applies to the terminal UI"),
         "{stderr}"
     );
+    // `demo --serve` taps nothing itself: a recording or an export beside it is refused.
+    for flag in ["--record", "--export"] {
+        let output = meshtap()
+            .args(["demo", "--serve", flag, "x"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("meshtap runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{flag}");
+        assert!(stderr.contains("cannot be used with"), "{flag}: {stderr}");
+    }
 }

@@ -102,7 +102,7 @@ pub struct MeshtapFields {
     pub seq: u64,
     pub direction: String,
     pub id: StreamIdRecord,
-    /// `done`, `waiting`, `streaming` or `expired`.
+    /// `done`, `waiting`, `streaming`, `expired` or `superseded`.
     pub phase: String,
     pub source: EndpointRecord,
     pub destination: EndpointRecord,

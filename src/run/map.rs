@@ -45,7 +45,7 @@ pub async fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
             super::connect(&tap).await?
         };
         let specs = super::specs(&tap, &cluster.default_namespace, false)?;
-        let rx = super::spawn_streams(&cluster, specs, !tap.no_reconnect);
+        let rx = super::spawn_streams(&cluster, &specs, !tap.no_reconnect);
         (rx, Some(tokio::time::Instant::now() + args.duration))
     };
     let (graph, span) = collect(rx, deadline).await;

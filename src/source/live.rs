@@ -40,7 +40,9 @@ pub async fn supervise(
     }
 }
 
-fn spawn(
+/// One task per spec, each tapping until its stream ends for good (headless runs use this
+/// alone; the supervisor restarts them on the UI's commands).
+pub fn spawn(
     cluster: &Cluster,
     specs: &[TapSpec],
     reconnect: bool,

@@ -41,3 +41,19 @@ pub fn mode(path: &Path) -> u32 {
     std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).expect("meta").permissions())
         & 0o777
 }
+
+/// Runs `command` for `run_for`, then interrupts it as Ctrl-C does; its exit status and stderr.
+pub fn interrupted_after(mut command: Command, run_for: Duration) -> (ExitStatus, String) {
+    let mut child = command
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("meshtap starts");
+    std::thread::sleep(run_for);
+    interrupt(&child);
+    let status = wait_bounded(&mut child);
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut pipe, &mut stderr).expect("stderr");
+    }
+    (status, stderr)
+}
