@@ -1,25 +1,29 @@
-//! The interactive terminal UI: state, reducer, keymap and the main loop. The state and reducer
-//! are pure (time is passed in) so tests drive them without a terminal; `run` is the only part
-//! that touches the terminal, the clock and the channels.
+//! The interactive terminal UI's state: panes, reducer and keymap. The state and reducer are pure
+//! (time is passed in) so tests drive them without a terminal; every view cache (sorted route
+//! rows, the identities tree, the map's layout) is refreshed here, so drawing only reads. The
+//! terminal, the clock and the channels belong to `tui`.
 
 pub mod action;
 pub mod command;
 pub mod config;
 pub mod detail;
+pub mod identities;
 pub mod keymap;
-mod map;
+pub mod layout;
+pub mod map;
 mod panes;
 pub mod prompt;
 mod quick;
 pub mod rates;
 mod reducer;
-pub mod run;
+pub mod route_detail;
+pub mod routes;
 pub mod state;
 #[cfg(test)]
 mod tests;
+pub mod theme;
 mod triggers;
 pub mod view;
 
 pub use action::{Action, Pane};
-pub use run::{ExportHook, RunParams, run};
 pub use state::{AppState, Effect, ExportRequest, RouteDetailOpen};

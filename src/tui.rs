@@ -1,6 +1,9 @@
-//! The terminal guard: raw mode, alternate screen and mouse capture on entry, all undone on drop
-//! and by a panic hook chained in front of the previous one, so a crash never leaves the user's
-//! shell unusable.
+//! The terminal front-end: the main loop ([`event_loop`]) that feeds `app` and draws with `ui`,
+//! and the terminal guard: raw mode, alternate screen and mouse capture on entry, all undone on
+//! drop and by a panic hook chained in front of the previous one, so a crash never leaves the
+//! user's shell unusable.
+
+pub mod event_loop;
 
 use std::io::{self, Stdout, stdout};
 use std::sync::Once;
@@ -12,6 +15,8 @@ use crossterm::terminal::{
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+
+pub use self::event_loop::{ExportDone, ExportHook, RunParams, run_terminal};
 
 pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 

@@ -1,17 +1,19 @@
-//! Rendering: a pure function of `AppState`, one pane per file, colours only through the theme.
+//! Rendering: a pure function of `&AppState` (it never mutates it), one pane per file, colours
+//! only through the theme. View caches are kept up to date by the app, not here.
 
 pub mod detail;
 pub mod filter;
 pub mod help;
 pub mod identities;
-pub mod layout;
 pub mod map;
 pub mod requests;
 pub mod route_detail;
 pub mod routes;
 pub mod sanitize;
 pub mod status;
-pub mod theme;
+
+// Where things go and how they look are app state; render code keeps naming them from here.
+pub use crate::app::{layout, theme};
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -64,32 +66,32 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
             }
         }
         Pane::Routes => {
-            // The cell is only ever borrowed here and by the reducer, never at the same time.
-            if let (Some(body), Ok(mut view)) = (areas.list, state.routes_view.try_borrow_mut()) {
-                let pane =
-                    routes::RoutesPane::new(&state.routes, state.clock.now(now), &state.theme)
-                        .focused(!detail_open)
-                        .metrics(state.metrics.as_ref());
-                frame.render_stateful_widget(pane, body, &mut *view);
+            if let Some(body) = areas.list {
+                let pane = routes::RoutesPane::new(&state.routes, &state.routes_view, &state.theme)
+                    .focused(!detail_open)
+                    .metrics(state.metrics.as_ref());
+                frame.render_widget(pane, body);
             }
-            if let (Some(area), Some(open)) = (areas.detail, &state.route_detail)
-                && let Ok(mut view) = open.state.try_borrow_mut()
-            {
+            if let (Some(area), Some(open)) = (areas.detail, &state.route_detail) {
                 let detail = route_detail::RouteDetail::new(
                     &state.routes,
                     &open.key,
+                    &open.state,
                     state.clock.now(now),
                     &state.theme,
                 );
-                frame.render_stateful_widget(detail, area, &mut *view);
+                frame.render_widget(detail, area);
             }
         }
         Pane::Identities => {
-            if let (Some(body), Ok(mut view)) = (areas.list, state.identities_view.try_borrow_mut())
-            {
-                let pane = identities::IdentitiesPane::new(&state.identities, &state.theme)
-                    .metrics(state.metrics.as_ref());
-                frame.render_stateful_widget(pane, body, &mut *view);
+            if let Some(body) = areas.list {
+                let pane = identities::IdentitiesPane::new(
+                    &state.identities,
+                    &state.identities_view,
+                    &state.theme,
+                )
+                .metrics(state.metrics.as_ref());
+                frame.render_widget(pane, body);
             }
         }
         Pane::Map => {

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::keymap::{Context, Key, Keymap, parse_binding};
-use crate::ui::theme::Theme;
+use crate::app::theme::Theme;
 
 /// File name looked up in the meshtap config directory.
 pub const CONFIG_FILE_NAME: &str = "meshtap.conf";

@@ -391,8 +391,19 @@ fn header_text(value: &HeaderValue<'_>) -> String {
 }
 
 fn opt_duration(d: Option<Duration>) -> String {
-    d.map_or_else(
-        || "(unknown)".to_owned(),
-        crate::ui::requests::format_duration,
-    )
+    d.map_or_else(|| "(unknown)".to_owned(), format_duration)
+}
+
+/// `850µs`, `4.2ms`, `120ms`, `1.25s`.
+pub fn format_duration(d: Duration) -> String {
+    let micros = d.as_micros();
+    if micros < 1_000 {
+        format!("{micros}µs")
+    } else if micros < 10_000 {
+        format!("{:.1}ms", micros as f64 / 1_000.0)
+    } else if micros < 1_000_000 {
+        format!("{}ms", micros / 1_000)
+    } else {
+        format!("{:.2}s", d.as_secs_f64())
+    }
 }

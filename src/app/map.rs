@@ -2,10 +2,13 @@
 //! when the graph's shape, the folding, the metrics edges or the terminal size change), the
 //! selected node and edge, and moving along edges.
 
+pub mod geometry;
+
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
+use self::geometry::Geometry;
 use super::action::{Action, Pane, QuickField};
 use super::state::{AppState, Level};
 use crate::model::event::{Direction, Text};
@@ -14,7 +17,6 @@ use crate::model::map::MapGraph;
 use crate::model::map::layout::{Layout, layout};
 use crate::model::map::project::{DisplayKind, Folding, Projection};
 use crate::model::metrics::{MetricsView, metrics_only_edges};
-use crate::ui::map::geometry::Geometry;
 
 /// What the cached layout was made from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -290,7 +292,7 @@ impl AppState {
     }
 
     pub(super) fn refresh_map(&mut self) {
-        let size = crate::ui::map::graph_size(self.width, self.height);
+        let size = super::layout::map_graph_size(self.width, self.height);
         self.map_view
             .refresh(&self.map, &self.identities, self.metrics.as_ref(), size);
     }

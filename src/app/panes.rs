@@ -1,89 +1,19 @@
-//! Keys for the routes pane, its route detail and the identities pane, the jump from a route's
-//! slow or failing request to the requests pane, and keeping the tables in step with the filter.
-//! The panes themselves (and their state types) belong to `ui::routes`, `ui::route_detail` and
-//! `ui::identities`.
-
-use std::cell::RefCell;
+//! Between panes: the jump from a route's slow or failing request to the requests pane, and
+//! keeping the stats tables in step with the filter. Each pane's own keys live with its state
+//! (`routes`, `route_detail`, `identities`, `map`, `reducer` for the requests).
 
 use chrono::{DateTime, Utc};
 
-use super::action::{Action, Pane};
+use super::action::Pane;
 use super::detail::DetailState;
-use super::state::{AppState, Level, RouteDetailOpen};
+use super::state::{AppState, Level};
 use crate::model::identities::IdentityTable;
 use crate::model::map::MapGraph;
 use crate::model::routes::RouteTable;
-use crate::ui::route_detail::RouteDetailState;
 
 impl AppState {
-    pub(super) fn navigate_routes(&mut self, action: &Action, now: DateTime<Utc>) {
-        if self.route_detail.is_some() {
-            return self.navigate_route_detail(action, now);
-        }
-        let routes = self.routes_view.get_mut();
-        // Rows are computed when drawn; a key may come first (tests, a fast typist at start-up).
-        routes.refresh(&self.routes, now);
-        match action {
-            Action::Down | Action::ScrollDown(_) => routes.move_by(1),
-            Action::Up | Action::ScrollUp(_) => routes.move_by(-1),
-            Action::PageDown => routes.page_down(),
-            Action::PageUp => routes.page_up(),
-            Action::Top => routes.select_first(),
-            Action::Bottom => routes.select_last(),
-            Action::SortNext => {
-                let (column, _) = routes.sort();
-                routes.sort_by(column.next());
-            }
-            Action::SortReverse => {
-                let (column, _) = routes.sort();
-                routes.sort_by(column);
-            }
-            Action::CycleWindow => {
-                let window = routes.window.next();
-                routes.set_window(window);
-            }
-            Action::CycleGrouping => {
-                let grouping = self.routes.grouping().next();
-                self.routes = RouteTable::new(grouping);
-                self.rebuild_stats();
-            }
-            Action::Open => {
-                if let Some(key) = routes.selected().cloned() {
-                    let mut state = RouteDetailState::default();
-                    state.sync(self.routes.get(&key));
-                    self.route_detail = Some(RouteDetailOpen {
-                        key,
-                        state: RefCell::new(state),
-                    });
-                } else {
-                    self.notify(Level::Warning, "no route selected", now);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn navigate_route_detail(&mut self, action: &Action, now: DateTime<Utc>) {
-        let Some(open) = &mut self.route_detail else {
-            return;
-        };
-        let state = open.state.get_mut();
-        state.sync(self.routes.get(&open.key));
-        match action {
-            Action::Down | Action::ScrollDown(_) => state.move_by(1),
-            Action::Up | Action::ScrollUp(_) => state.move_by(-1),
-            Action::PageDown | Action::Bottom => state.move_by(isize::MAX / 2),
-            Action::PageUp | Action::Top => state.move_by(isize::MIN / 2),
-            Action::Open => match state.selected_seq() {
-                Some(seq) => self.show_request(seq, now),
-                None => self.notify(Level::Warning, "this route lists no requests", now),
-            },
-            _ => {}
-        }
-    }
-
     /// Switches to the requests pane with `seq` selected, or says why it cannot be shown.
-    fn show_request(&mut self, seq: u64, now: DateTime<Utc>) {
+    pub(super) fn show_request(&mut self, seq: u64, now: DateTime<Utc>) {
         let Some(request) = self.store.get(seq) else {
             let text = format!(
                 "request #{seq} is no longer held: newer requests pushed it out (capacity {})",
@@ -120,36 +50,6 @@ impl AppState {
         self.notify(Level::Info, format!("request #{seq} selected"), now);
     }
 
-    pub(super) fn navigate_identities(&mut self, action: &Action) {
-        let identities = self.identities_view.get_mut();
-        let tree = &mut identities.tree;
-        match action {
-            Action::Down | Action::ScrollDown(_) => {
-                tree.key_down();
-            }
-            Action::Up | Action::ScrollUp(_) => {
-                tree.key_up();
-            }
-            Action::Open => {
-                tree.toggle_selected();
-            }
-            Action::Expand => {
-                tree.key_right();
-            }
-            Action::Collapse => {
-                tree.key_left();
-            }
-            Action::Top => {
-                tree.select_first();
-            }
-            Action::Bottom => {
-                tree.select_last();
-            }
-            Action::SortNext => identities.sort = identities.sort.next(),
-            _ => {}
-        }
-    }
-
     /// Recomputes the routes and identities tables from the held requests that pass the filter:
     /// after the filter or the grouping changed. Requests already evicted cannot be counted again.
     pub(super) fn rebuild_stats(&mut self) {
@@ -162,6 +62,7 @@ impl AppState {
         self.routes = RouteTable::rebuild(self.routes.grouping(), held.clone());
         self.identities = IdentityTable::rebuild(held.clone());
         self.map = MapGraph::rebuild(held);
-        self.routes_view.get_mut().invalidate();
+        self.routes_view.invalidate();
+        self.identities_view.invalidate();
     }
 }

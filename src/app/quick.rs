@@ -4,12 +4,12 @@
 use chrono::{DateTime, Utc};
 
 use super::action::{Pane, QuickField};
+use super::identities::SelectedNode;
 use super::prompt::remember;
 use super::state::{AppState, Level};
 use crate::model::event::{Direction, Endpoint};
 use crate::model::identities::WorkloadId;
 use crate::model::request::workload;
-use crate::ui::identities::SelectedNode;
 
 impl AppState {
     pub(super) fn quick_filter(&mut self, field: QuickField, now: DateTime<Utc>) {
@@ -69,11 +69,8 @@ impl AppState {
     }
 
     fn identity_clause(&self) -> Result<String, &'static str> {
-        let view = self
+        let node = self
             .identities_view
-            .try_borrow()
-            .map_err(|_| "the identities pane is busy")?;
-        let node = view
             .selected_node(&self.identities)
             .ok_or("nothing selected")?;
         let clause = match node {

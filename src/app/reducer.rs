@@ -8,9 +8,9 @@ use super::detail::{self, DetailState};
 use super::prompt::{Prompt, PromptKind, remember};
 use super::state::{ActiveFilter, AppState, Effect, ExportRequest, Level};
 use super::view::SortKey;
+use crate::app::layout;
 use crate::filter::Filter;
 use crate::session::{HttpMatch, TapCommand};
-use crate::ui::layout;
 
 impl AppState {
     /// Applies one action.
@@ -74,6 +74,7 @@ impl AppState {
             other => self.navigate(&other, now),
         }
         self.settle();
+        self.refresh_views(now);
     }
 
     fn back(&mut self) {

@@ -1,18 +1,21 @@
 //! All UI state, owned by the main loop: the store, the view over it, what is open, and messages.
 //! Nothing here does IO or reads the clock; `now` is passed in, so tests drive it directly.
 
-use std::cell::RefCell;
-
 use chrono::{DateTime, TimeDelta, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::{Action, Pane};
 use super::config::UiConfig;
 use super::detail::DetailState;
+use super::identities::IdentitiesState;
 use super::keymap::{Context, Key, Keymap};
+use super::layout;
 use super::map::MapState;
 use super::prompt::Prompt;
 use super::rates::Rates;
+use super::route_detail::RouteDetailState;
+use super::routes::RoutesState;
+use super::theme::Theme;
 use super::view::RequestsView;
 use crate::model::identities::IdentityTable;
 use crate::model::map::MapGraph;
@@ -20,11 +23,6 @@ use crate::model::metrics::MetricsView;
 use crate::model::routes::{Grouping, RouteKey, RouteTable};
 use crate::model::store::{Ingested, Store};
 use crate::session::{Clock, HttpMatch, Redactor, SessionInfo, SourceMsg, StreamState, TapCommand};
-use crate::ui::identities::IdentitiesState;
-use crate::ui::layout;
-use crate::ui::route_detail::RouteDetailState;
-use crate::ui::routes::RoutesState;
-use crate::ui::theme::Theme;
 
 /// How long an informational message stays in the status bar.
 pub const MESSAGE_TTL_SECS: i64 = 8;
@@ -77,8 +75,8 @@ pub struct ActiveFilter {
 #[derive(Debug)]
 pub struct RouteDetailOpen {
     pub key: RouteKey,
-    /// Drawing brings the selection up to date with the route's samples; see `routes_view`.
-    pub state: RefCell<RouteDetailState>,
+    /// The selection, brought up to date with the route's samples by each refresh.
+    pub state: RouteDetailState,
 }
 
 #[derive(Debug)]
@@ -109,11 +107,11 @@ pub struct AppState {
     pub map_view: MapState,
     /// The latest metrics API poll (`--metrics-api`); `None` when it is not configured.
     pub metrics: Option<MetricsView>,
-    /// The routes and identities panes keep render-time caches (sorted rows, tree offsets) that
-    /// their widgets update while drawing; drawing takes `&AppState`, hence the cells. Only the
-    /// main loop's task touches them, one borrow at a time.
-    pub routes_view: RefCell<RoutesState>,
-    pub identities_view: RefCell<IdentitiesState>,
+    /// The routes pane's window, sort, selection and sorted rows: refreshed by `tick` and after
+    /// each action while the pane is shown, only read while drawing.
+    pub routes_view: RoutesState,
+    /// The identities tree, its open nodes, selection and scroll: refreshed like `routes_view`.
+    pub identities_view: IdentitiesState,
     pub detail: Option<DetailState>,
     /// Open over (or beside) the routes pane; it stays open while other panes are shown.
     pub route_detail: Option<RouteDetailOpen>,
@@ -185,8 +183,8 @@ impl AppState {
             map: MapGraph::new(),
             map_view: MapState::default(),
             metrics: None,
-            routes_view: RefCell::new(RoutesState::new()),
-            identities_view: RefCell::new(IdentitiesState::new()),
+            routes_view: RoutesState::new(),
+            identities_view: IdentitiesState::new(),
             detail: None,
             route_detail: None,
             prompt: None,
@@ -331,7 +329,22 @@ impl AppState {
         if dirty {
             self.settle();
         }
+        self.refresh_views(now);
         dirty
+    }
+
+    /// Brings the view caches of the pane on screen up to date (sorted route rows, the
+    /// identities tree, scroll offsets), so drawing only reads. Cheap when nothing changed.
+    pub(super) fn refresh_views(&mut self, now: DateTime<Utc>) {
+        // A terminal too small shows no pane: nothing to fit.
+        if layout::too_small(self.width, self.height) {
+            return;
+        }
+        match self.pane {
+            Pane::Routes => self.refresh_routes(self.clock.now(now)),
+            Pane::Identities => self.refresh_identities(),
+            Pane::Requests | Pane::Map => {}
+        }
     }
 
     /// The effects the reducer asked for since the last call.
@@ -386,6 +399,11 @@ impl AppState {
             }
             _ => None,
         }
+    }
+
+    /// The whole terminal.
+    pub fn area(&self) -> ratatui::layout::Rect {
+        ratatui::layout::Rect::new(0, 0, self.width, self.height)
     }
 
     pub fn list_rows(&self) -> usize {

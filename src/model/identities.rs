@@ -153,6 +153,11 @@ impl IdentityTable {
         self.edges.len()
     }
 
+    /// Requests recorded, on tracked edges or not: grows with every request.
+    pub fn requests(&self) -> u64 {
+        self.requests
+    }
+
     pub fn is_empty(&self) -> bool {
         self.edges.is_empty()
     }

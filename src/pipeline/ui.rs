@@ -5,7 +5,6 @@ use clap::ValueEnum as _;
 use tokio::sync::mpsc;
 
 use super::outputs::ExportPlan;
-use crate::app::run::{ExportDone, ExportHook, RunParams};
 use crate::app::state::ExportRequest;
 use crate::cli::UiArgs;
 use crate::export::file::{self, CaptureHeader, ExportFormat, ExportOptions};
@@ -13,6 +12,7 @@ use crate::filter::Filter;
 use crate::model::request::Request;
 use crate::model::store::Store;
 use crate::session::{ClockKind, Redactor, SessionInfo, SourceMsg, TapCommand};
+use crate::tui::{ExportDone, ExportHook, RunParams};
 
 /// Exports running at once before `:export` has to wait for one to finish.
 const EXPORTS_IN_FLIGHT: usize = 4;
@@ -52,7 +52,7 @@ pub async fn open(
     run.export = Some(hook(params.info, params.redactor, format, force, done_tx));
     run.exports = Some(done_rx);
     run.triggers = params.triggers;
-    crate::app::run::run(run).await
+    crate::tui::run_terminal(run).await
 }
 
 /// The export hook: `:export FILE [--format ndjson|linkerd-json|har] [--filtered] [--force]`.

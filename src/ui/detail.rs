@@ -9,7 +9,7 @@ use tui_tree_widget::{Tree, TreeItem, TreeState};
 
 use crate::app::AppState;
 use crate::app::detail::{DetailState, Node, nodes};
-use crate::ui::theme::Theme;
+use crate::app::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let Some(detail) = &state.detail else { return };

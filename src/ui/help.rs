@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use crate::app::AppState;
 use crate::app::command::USAGE;
 use crate::app::keymap::Context;
-use crate::ui::layout;
+use crate::app::layout;
 
 /// Sections in the order they are shown, with their headings.
 const SECTIONS: [(Context, &str); 8] = [

@@ -2,113 +2,41 @@
 //! talked to (both directions) with client and server identity, TLS state in plain words, request
 //! count and share secured. Edges that should worry a user are marked ⚠ and say why.
 
-use std::collections::HashSet;
+mod rows;
+
 use std::fmt::Write as _;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, StatefulWidget, Widget};
-use tui_tree_widget::{Tree, TreeItem, TreeState};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Paragraph, Widget};
 
-use self::tree::build_items;
-use crate::model::identities::{Edge, IdentityTable, WorkloadId};
-use crate::model::metrics::{MetricsView, metrics_only_edges};
+use crate::app::identities::IdentitiesState;
+use crate::app::theme::Theme;
+use crate::model::identities::IdentityTable;
+use crate::model::metrics::MetricsView;
 use crate::ui::routes::format::{count, counted, percent};
-use crate::ui::theme::Theme;
 
-/// How siblings in the tree are ordered.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum IdentitySort {
-    #[default]
-    Name,
-    Requests,
-    /// Edges with concerns first, then by requests.
-    Concerns,
-}
+/// Before a node with children, open or closed, and before a leaf.
+const OPEN: &str = "\u{25bc} ";
+const CLOSED: &str = "\u{25b6} ";
+const LEAF: &str = "  ";
 
-impl IdentitySort {
-    pub fn next(self) -> Self {
-        match self {
-            IdentitySort::Name => IdentitySort::Requests,
-            IdentitySort::Requests => IdentitySort::Concerns,
-            IdentitySort::Concerns => IdentitySort::Name,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            IdentitySort::Name => "name",
-            IdentitySort::Requests => "requests",
-            IdentitySort::Concerns => "concerns first",
-        }
-    }
-}
-
-/// Tree selection and open nodes (held by identifier paths, so they survive new edges), and sort.
-#[derive(Debug, Default)]
-pub struct IdentitiesState {
-    /// Drive it directly: `key_up`, `key_down`, `key_left`, `key_right`, `toggle_selected`.
-    pub tree: TreeState<String>,
-    pub sort: IdentitySort,
-    /// Nodes opened automatically once; a node the user closes stays closed.
-    seen: HashSet<Vec<String>>,
-}
-
-impl IdentitiesState {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The selected node's path: `[namespace, workload, edge, detail]`, as deep as selected.
-    pub fn selected(&self) -> &[String] {
-        self.tree.selected()
-    }
-
-    /// What the cursor is on, resolved against `table`: the edge when on an edge row or one of
-    /// its detail lines, else the workload, else the namespace.
-    pub fn selected_node<'t>(&self, table: &'t IdentityTable) -> Option<SelectedNode<'t>> {
-        let (namespace, rest) = self.selected().split_first()?;
-        let mut local = table
-            .edges()
-            .iter()
-            .filter(|e| tree::namespace_id(&e.key.local.namespace) == *namespace);
-        match rest {
-            [] => local
-                .next()
-                .map(|e| SelectedNode::Namespace(&e.key.local.namespace)),
-            [workload] => local
-                .find(|e| e.key.local.name.as_ref() == workload)
-                .map(|e| SelectedNode::Workload(&e.key.local)),
-            [workload, edge, ..] => local
-                .find(|e| e.key.local.name.as_ref() == workload && tree::edge_id(e) == *edge)
-                .map(SelectedNode::Edge),
-        }
-    }
-}
-
-/// A node of the identities tree, as the model knows it.
-#[derive(Clone, Copy, Debug)]
-pub enum SelectedNode<'t> {
-    Namespace(&'t str),
-    Workload(&'t WorkloadId),
-    Edge(&'t Edge),
-}
-
-mod metrics_only;
-mod tree;
-
+/// The identities pane: the tree the app built, open, selected and scrolled as it says.
 pub struct IdentitiesPane<'a> {
     table: &'a IdentityTable,
+    state: &'a IdentitiesState,
     theme: &'a Theme,
     focused: bool,
     metrics: Option<&'a MetricsView>,
 }
 
 impl<'a> IdentitiesPane<'a> {
-    pub fn new(table: &'a IdentityTable, theme: &'a Theme) -> Self {
+    pub fn new(table: &'a IdentityTable, state: &'a IdentitiesState, theme: &'a Theme) -> Self {
         Self {
             table,
+            state,
             theme,
             focused: true,
             metrics: None,
@@ -176,22 +104,18 @@ impl<'a> IdentitiesPane<'a> {
     }
 }
 
-impl StatefulWidget for IdentitiesPane<'_> {
-    type State = IdentitiesState;
-
-    fn render(self, area: Rect, buf: &mut Buffer, state: &mut IdentitiesState) {
+impl Widget for IdentitiesPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
         let theme = self.theme;
-        let metrics_only = self.metrics.map_or_else(Vec::new, |m| {
-            metrics_only_edges(self.table, &m.snapshot.edges)
-        });
+        let state = self.state;
         let mut title = format!(
             " Identities · {} · by {} ",
             counted(self.table.len(), "edge", "edges"),
             state.sort.label()
         );
-        if !metrics_only.is_empty() {
+        if state.metrics_only() > 0 {
             // Each edge shows under both of its workloads.
-            let _ = write!(title, "· {} metrics only ", metrics_only.len() / 2);
+            let _ = write!(title, "· {} metrics only ", state.metrics_only() / 2);
         }
         let border = if self.focused {
             theme.border_focused
@@ -209,39 +133,45 @@ impl StatefulWidget for IdentitiesPane<'_> {
         let [summary, body] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
         Paragraph::new(self.summary()).render(summary, buf);
-        if self.table.is_empty() && metrics_only.is_empty() {
+        if state.nodes().is_empty() {
             Paragraph::new("No finished requests yet.")
                 .style(theme.dim)
                 .render(body, buf);
             return;
         }
-        let items = build_items(self.table, &metrics_only, state.sort, theme);
-        open_new_nodes(&items, state);
-        if state.tree.selected().is_empty()
-            && let Some(first) = items.first()
-        {
-            state.tree.select(vec![first.identifier().clone()]);
-        }
-        // Identifiers are unique by construction (map keys); an error would only blank the tree.
-        if let Ok(tree) = Tree::new(&items) {
-            let tree = tree.highlight_style(theme.selected).style(theme.text);
-            StatefulWidget::render(tree, body, buf, &mut state.tree);
-        }
+        render_tree(state, body, buf, theme);
     }
 }
 
-/// Opens namespaces and workloads the first time they appear.
-fn open_new_nodes(items: &[TreeItem<'_, String>], state: &mut IdentitiesState) {
-    for namespace in items {
-        let ns_path = vec![namespace.identifier().clone()];
-        for workload in namespace.children() {
-            let path = vec![ns_path[0].clone(), workload.identifier().clone()];
-            if state.seen.insert(path.clone()) {
-                state.tree.open(path);
-            }
-        }
-        if state.seen.insert(ns_path.clone()) {
-            state.tree.open(ns_path);
+/// The visible lines from the app's offset: indented two cells a level, an open/closed mark on
+/// nodes with children, the selected line highlighted across the pane.
+fn render_tree(state: &IdentitiesState, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    buf.set_style(area, theme.text);
+    let visible = state.visible();
+    let Some(last) = visible.len().checked_sub(1) else {
+        return;
+    };
+    let rows = visible
+        .iter()
+        .skip(state.offset().min(last))
+        .take(usize::from(area.height));
+    for ((path, node), y) in rows.zip(area.y..) {
+        let row = Rect::new(area.x, y, area.width, 1);
+        let indent = (path.len() - 1) * 2;
+        let (x, _) = buf.set_stringn(area.x, y, " ".repeat(indent), indent, Style::new());
+        let mark = if node.children.is_empty() {
+            LEAF
+        } else if state.is_open(path) {
+            OPEN
+        } else {
+            CLOSED
+        };
+        let room = area.width.saturating_sub(x - area.x);
+        let (x, _) = buf.set_stringn(x, y, mark, usize::from(room), Style::new());
+        let text = Rect::new(x, y, area.width.saturating_sub(x - area.x), 1);
+        Text::from(rows::line(&node.row, theme)).render(text, buf);
+        if path.as_slice() == state.selected() {
+            buf.set_style(row, theme.selected);
         }
     }
 }

@@ -3,70 +3,28 @@
 //! and edges. Reads the layout the app cached; computes only the window's figures.
 
 pub mod canvas;
-pub mod geometry;
 mod panel;
 
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use self::canvas::{Canvas, EdgeLook, Health, Stroke, Tone};
 use crate::app::AppState;
+use crate::app::layout;
+use crate::app::theme::Theme;
 use crate::model::map::project::DisplayKind;
 use crate::model::map::{EdgeFigures, TlsMix};
 use crate::model::routes::Window;
-use crate::ui::layout;
-use crate::ui::theme::Theme;
-
-/// From this inner width the panel sits beside the graph; below, under it.
-pub const PANEL_BESIDE_MIN_WIDTH: usize = 110;
-/// Columns of the panel beside the graph.
-const PANEL_COLUMNS: usize = 46;
-/// Rows of the panel under the graph.
-const PANEL_ROWS: usize = 6;
-
-/// The graph's room in cells at a terminal size (the legend's row excluded): the app folds
-/// namespaces until the layout fits it.
-pub fn graph_size(width: u16, height: u16) -> (usize, usize) {
-    let (graph, _, _) = split(body(width, height));
-    (usize::from(graph.width), usize::from(graph.height))
-}
-
-fn body(width: u16, height: u16) -> Rect {
-    let area = Rect::new(0, 0, width, height);
-    let body = layout::areas(area, false).list.unwrap_or(area);
-    Block::bordered().inner(body)
-}
-
-/// Graph, legend and panel areas inside the pane's border.
-fn split(inner: Rect) -> (Rect, Rect, Rect) {
-    let (left, panel) = if usize::from(inner.width) >= PANEL_BESIDE_MIN_WIDTH {
-        let [left, panel] =
-            Layout::horizontal([Constraint::Min(1), Constraint::Length(PANEL_COLUMNS as u16)])
-                .areas(inner);
-        (left, panel)
-    } else {
-        let [left, panel] =
-            Layout::vertical([Constraint::Min(1), Constraint::Length(PANEL_ROWS as u16)])
-                .areas(inner);
-        (left, panel)
-    };
-    let [graph, legend] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(left);
-    (graph, legend, panel)
-}
 
 /// The routes pane's window: the map shows the same stretch of time.
 fn window(state: &AppState) -> Window {
-    state
-        .routes_view
-        .try_borrow()
-        .map(|r| r.window)
-        .unwrap_or_default()
+    state.routes_view.window
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc>) {
@@ -96,7 +54,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc
         .border_style(theme.border_focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let (graph, legend, panel) = split(inner);
+    let (graph, legend, panel) = layout::map_split(inner);
     frame.render_widget(legend_line(theme), legend);
     panel::render(frame, panel, state, &figures);
     if map.projection.nodes.is_empty() {

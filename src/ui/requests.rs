@@ -12,10 +12,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
 
 use crate::app::AppState;
+use crate::app::theme::Theme;
 use crate::model::event::grpc_code_name;
 use crate::model::request::{Phase, Request, workload};
 use crate::session::StreamState;
-use crate::ui::theme::Theme;
 
 /// Requests slower than this (to response headers) are drawn with the `slow` style.
 pub const SLOW_LATENCY: Duration = Duration::from_millis(500);
@@ -320,19 +320,7 @@ pub fn truncate_middle(text: &str, width: u16) -> String {
     out
 }
 
-/// `850µs`, `4.2ms`, `120ms`, `1.25s`.
-pub fn format_duration(d: Duration) -> String {
-    let micros = d.as_micros();
-    if micros < 1_000 {
-        format!("{micros}µs")
-    } else if micros < 10_000 {
-        format!("{:.1}ms", micros as f64 / 1_000.0)
-    } else if micros < 1_000_000 {
-        format!("{}ms", micros / 1_000)
-    } else {
-        format!("{:.2}s", d.as_secs_f64())
-    }
-}
+pub use crate::app::detail::format_duration;
 
 /// `512B`, `1.5K`, `12M`.
 pub fn format_bytes(bytes: u64) -> String {

@@ -10,61 +10,19 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, StatefulWidget, Widget, Wrap};
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
+use crate::app::route_detail::RouteDetailState;
+use crate::app::theme::Theme;
 use crate::model::event::{Eos, grpc_code_name};
 use crate::model::routes::{RouteKey, RouteStats, RouteTable, Sample, Window, stats::KEPT_SAMPLES};
 use crate::ui::routes::format::{bytes, count, latency, percent};
 use crate::ui::routes::success_style;
-use crate::ui::theme::Theme;
-
-/// Which remembered request is selected: the slowest list first, then the failures.
-#[derive(Debug, Default)]
-pub struct RouteDetailState {
-    selected: usize,
-    /// The seq under the cursor. A slower request arriving reorders the list; the cursor stays
-    /// on the request the user picked rather than on its old row.
-    anchor: Option<u64>,
-    seqs: Vec<u64>,
-}
-
-impl RouteDetailState {
-    /// Takes the route's current samples (none when the route is gone). Drawing does this; the
-    /// reducer does it too before acting, since keys can arrive before the first frame.
-    pub fn sync(&mut self, stats: Option<&RouteStats>) {
-        self.seqs.clear();
-        if let Some(stats) = stats {
-            let samples = stats.slowest.iter().chain(stats.recent_failures());
-            self.seqs.extend(samples.map(|s| s.seq));
-        }
-        // A slow failure is in both lists: keep the copy the cursor is on when it is still there.
-        if self.seqs.get(self.selected) != self.anchor.as_ref()
-            && let Some(index) = self
-                .anchor
-                .and_then(|a| self.seqs.iter().position(|s| *s == a))
-        {
-            self.selected = index;
-        }
-        self.move_by(0);
-    }
-
-    pub fn move_by(&mut self, delta: isize) {
-        let last = self.seqs.len().saturating_sub(1);
-        self.selected = self.selected.saturating_add_signed(delta).min(last);
-        if let Some(&seq) = self.seqs.get(self.selected) {
-            self.anchor = Some(seq);
-        }
-    }
-
-    /// The seq of the selected request, to open it in the requests pane.
-    pub fn selected_seq(&self) -> Option<u64> {
-        self.seqs.get(self.selected).copied()
-    }
-}
 
 pub struct RouteDetail<'a> {
     table: &'a RouteTable,
     key: &'a RouteKey,
+    state: &'a RouteDetailState,
     now: DateTime<Utc>,
     theme: &'a Theme,
     focused: bool,
@@ -74,12 +32,14 @@ impl<'a> RouteDetail<'a> {
     pub fn new(
         table: &'a RouteTable,
         key: &'a RouteKey,
+        state: &'a RouteDetailState,
         now: DateTime<Utc>,
         theme: &'a Theme,
     ) -> Self {
         Self {
             table,
             key,
+            state,
             now,
             theme,
             focused: true,
@@ -93,10 +53,8 @@ impl<'a> RouteDetail<'a> {
     }
 }
 
-impl StatefulWidget for RouteDetail<'_> {
-    type State = RouteDetailState;
-
-    fn render(self, area: Rect, buf: &mut Buffer, state: &mut RouteDetailState) {
+impl Widget for RouteDetail<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
         let theme = self.theme;
         let mut title = format!(" {} {} ", self.key.direction.short(), self.key.label());
         if !self.key.namespace.is_empty() {
@@ -117,7 +75,6 @@ impl StatefulWidget for RouteDetail<'_> {
         let inner = block.inner(area);
         block.render(area, buf);
         let Some(stats) = self.table.get(self.key) else {
-            state.sync(None);
             Paragraph::new("This route is no longer in the table.")
                 .style(theme.dim)
                 .render(inner, buf);
@@ -151,12 +108,11 @@ impl StatefulWidget for RouteDetail<'_> {
         Paragraph::new(status).render(codes, buf);
         Paragraph::new(hist).render(hist_area, buf);
 
-        state.sync(Some(stats));
         let [slow, failing] =
             Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                 .spacing(2)
                 .areas(bottom);
-        let selected = state.selected;
+        let selected = self.state.selected();
         let slow_lines = sample_lines("Slowest", stats.slowest.iter(), Some(selected), theme);
         Paragraph::new(slow_lines).render(slow, buf);
         let offset = stats.slowest.len();

@@ -55,7 +55,7 @@ fn selected_sample(state: &AppState) -> Option<u64> {
     state
         .route_detail
         .as_ref()
-        .and_then(|open| open.state.borrow().selected_seq())
+        .and_then(|open| open.state.selected_seq())
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! callee. Line glyphs carry the TLS state, so the map reads without colour; the pane adds
 //! colour from each cell's [`Tone`].
 
-use super::geometry::{Geometry, label};
+use crate::app::map::geometry::{Geometry, label};
 use crate::model::map::TlsMix;
 use crate::model::map::layout::Layout;
 use crate::model::map::project::Projection;

@@ -24,13 +24,14 @@ fn draw(
     height: u16,
 ) -> Terminal<TestBackend> {
     let theme = Theme::monochrome();
+    // The app's half: the selection brought up to date with the route's samples.
+    state.sync(table.get(key));
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
     terminal
         .draw(|frame| {
-            frame.render_stateful_widget(
-                RouteDetail::new(table, key, at(59), &theme),
+            frame.render_widget(
+                RouteDetail::new(table, key, state, at(59), &theme),
                 frame.area(),
-                state,
             );
         })
         .expect("draw");

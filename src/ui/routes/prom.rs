@@ -8,80 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
 use super::format::{latency, percent, rps};
-use super::{MIN_NAME_WIDTH, SortColumn, success_style};
+use super::success_style;
+use crate::app::routes::columns::PromColumn;
+use crate::app::theme::Theme;
 use crate::model::metrics::{Figures, MatchKind, MetricsView};
 use crate::source::metrics::format_window;
-use crate::ui::theme::Theme;
-
-/// A column of the pane: a live, sortable one or a metrics API one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Column {
-    Live(SortColumn),
-    Prom(PromColumn),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum PromColumn {
-    Success,
-    Rps,
-    P99,
-}
-
-impl PromColumn {
-    const ALL: [PromColumn; 3] = [PromColumn::Success, PromColumn::Rps, PromColumn::P99];
-    /// Wide enough for the header and `100.0%` / `1.2k` / `999ms`.
-    pub(super) const WIDTH: u16 = 8;
-
-    pub(super) fn header(self) -> &'static str {
-        match self {
-            PromColumn::Success => "Prom SR",
-            PromColumn::Rps => "Prom RPS",
-            PromColumn::P99 => "Prom P99",
-        }
-    }
-}
-
-/// Live columns that fit in `width`, dropping from the right.
-pub(super) fn fitting_columns(width: u16) -> Vec<SortColumn> {
-    let mut columns: Vec<SortColumn> = SortColumn::ALL.to_vec();
-    while columns.len() > 2 {
-        let fixed: u16 = columns.iter().map(|c| c.width() + 1).sum();
-        if fixed + MIN_NAME_WIDTH <= width {
-            break;
-        }
-        columns.pop();
-    }
-    columns
-}
-
-/// The columns for `width`, and whether the metrics figures need the footer line instead. The
-/// Prometheus columns go right after the live P99 they compare with, and only when every live
-/// column up to P99 still fits beside them: a pane that drops live latency to make room would
-/// trade the sample for the averages.
-pub(super) fn layout(width: u16, with_prom: bool) -> (Vec<Column>, bool) {
-    let live = || {
-        fitting_columns(width)
-            .into_iter()
-            .map(Column::Live)
-            .collect()
-    };
-    if !with_prom {
-        return (live(), false);
-    }
-    let extra = (PromColumn::WIDTH + 1) * PromColumn::ALL.len() as u16;
-    let narrower = fitting_columns(width.saturating_sub(extra));
-    if !narrower.contains(&SortColumn::P99) {
-        return (live(), true);
-    }
-    let mut columns = Vec::new();
-    for column in narrower {
-        columns.push(Column::Live(column));
-        if column == SortColumn::P99 {
-            columns.extend(PromColumn::ALL.map(Column::Prom));
-        }
-    }
-    (columns, false)
-}
 
 /// One Prometheus cell. Workload-level `[DEFAULT]` figures on a route row are dimmed: they are
 /// not this route's own.

@@ -1,10 +1,10 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use super::prom::fitting_columns;
 use super::*;
-use crate::model::routes::Grouping;
+use crate::app::routes::columns::{fitting_columns, table_rows};
 use crate::model::routes::fixtures::{at, sock_shop};
+use crate::model::routes::{Grouping, Window};
 
 fn draw(
     table: &RouteTable,
@@ -14,14 +14,11 @@ fn draw(
 ) -> Terminal<TestBackend> {
     let theme = Theme::monochrome();
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    // The app's half: rows and scroll brought up to date before drawing.
+    state.refresh(table, at(59));
+    state.fit(table_rows(Rect::new(0, 0, width, height), false));
     terminal
-        .draw(|frame| {
-            frame.render_stateful_widget(
-                RoutesPane::new(table, at(59), &theme),
-                frame.area(),
-                state,
-            );
-        })
+        .draw(|frame| frame.render_widget(RoutesPane::new(table, state, &theme), frame.area()))
         .expect("draw");
     terminal
 }

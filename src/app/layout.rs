@@ -83,6 +83,43 @@ pub fn centered(area: Rect, width_percent: u16, height_percent: u16) -> Rect {
     h
 }
 
+/// Map: from this inner width the panel sits beside the graph; below, under it.
+pub const PANEL_BESIDE_MIN_WIDTH: usize = 110;
+/// Columns of the panel beside the graph.
+const PANEL_COLUMNS: usize = 46;
+/// Rows of the panel under the graph.
+const PANEL_ROWS: usize = 6;
+
+/// The graph's room in cells at a terminal size (the legend's row excluded): the app folds
+/// namespaces until the layout fits it.
+pub fn map_graph_size(width: u16, height: u16) -> (usize, usize) {
+    let (graph, _, _) = map_split(map_body(width, height));
+    (usize::from(graph.width), usize::from(graph.height))
+}
+
+fn map_body(width: u16, height: u16) -> Rect {
+    let area = Rect::new(0, 0, width, height);
+    let body = areas(area, false).list.unwrap_or(area);
+    ratatui::widgets::Block::bordered().inner(body)
+}
+
+/// The map's graph, legend and panel areas inside the pane's border.
+pub fn map_split(inner: Rect) -> (Rect, Rect, Rect) {
+    let (left, panel) = if usize::from(inner.width) >= PANEL_BESIDE_MIN_WIDTH {
+        let [left, panel] =
+            Layout::horizontal([Constraint::Min(1), Constraint::Length(PANEL_COLUMNS as u16)])
+                .areas(inner);
+        (left, panel)
+    } else {
+        let [left, panel] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(PANEL_ROWS as u16)])
+                .areas(inner);
+        (left, panel)
+    };
+    let [graph, legend] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(left);
+    (graph, legend, panel)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

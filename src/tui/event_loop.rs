@@ -12,13 +12,13 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{Receiver, Sender, error::TrySendError};
 use tokio::time::MissedTickBehavior;
 
-use super::action::Action;
-use super::config;
-use super::state::{AppState, Effect, ExportRequest, Level};
+use super::TerminalGuard;
+use crate::app::action::Action;
+use crate::app::config;
+use crate::app::state::{AppState, Effect, ExportRequest, Level};
 use crate::filter::Filter;
 use crate::model::store::Store;
 use crate::session::{Clock, ClockKind, Redactor, SessionInfo, SourceMsg, TapCommand};
-use crate::tui::TerminalGuard;
 use crate::ui;
 
 /// Frame period: at most ~30 redraws a second, however fast events arrive.
@@ -83,7 +83,7 @@ impl RunParams {
 
 /// Runs the UI until the user quits or a signal arrives, and hands back the store. The terminal
 /// is restored on every exit path, including errors and panics.
-pub async fn run(params: RunParams) -> anyhow::Result<Store> {
+pub async fn run_terminal(params: RunParams) -> anyhow::Result<Store> {
     let RunParams {
         mut events,
         commands,

@@ -51,7 +51,7 @@ impl SortColumn {
     }
 
     /// Fixed width; `Name` takes what is left.
-    pub(super) fn width(self) -> u16 {
+    pub fn width(self) -> u16 {
         match self {
             SortColumn::Name => 0,
             SortColumn::Direction => 3,
@@ -72,7 +72,7 @@ impl SortColumn {
         !matches!(self, SortColumn::Name | SortColumn::Direction)
     }
 
-    pub(super) fn compare(self, a: &RouteRow, b: &RouteRow) -> std::cmp::Ordering {
+    pub fn compare(self, a: &RouteRow, b: &RouteRow) -> std::cmp::Ordering {
         let (x, y) = (&a.summary, &b.summary);
         let by_f64 = |p: f64, q: f64| p.total_cmp(&q);
         match self {
