@@ -16,6 +16,7 @@ pub mod prompt;
 mod quick;
 pub mod rates;
 mod reducer;
+mod requests;
 pub mod route_detail;
 pub mod routes;
 pub mod state;

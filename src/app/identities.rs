@@ -8,6 +8,7 @@ use std::collections::HashSet;
 
 use self::tree::Node;
 use super::action::Action;
+use super::panes::Handoff;
 use super::state::AppState;
 use crate::model::identities::{Edge, IdentityTable, WorkloadId};
 use crate::model::metrics::{MetricsView, metrics_only_edges};
@@ -288,22 +289,25 @@ pub enum SelectedNode<'t> {
     Edge(&'t Edge),
 }
 
-impl AppState {
-    pub(super) fn navigate_identities(&mut self, action: &Action) {
-        let tree = &mut self.identities_view;
+impl IdentitiesState {
+    /// The identities pane's keys: moving through the tree, opening and closing, sorting.
+    pub fn on_key(&mut self, action: &Action) -> Handoff {
         match action {
-            Action::Down | Action::ScrollDown(_) => tree.key_down(),
-            Action::Up | Action::ScrollUp(_) => tree.key_up(),
-            Action::Open => tree.toggle_selected(),
-            Action::Expand => tree.key_right(),
-            Action::Collapse => tree.key_left(),
-            Action::Top => tree.select_first(),
-            Action::Bottom => tree.select_last(),
-            Action::SortNext => tree.sort = tree.sort.next(),
+            Action::Down | Action::ScrollDown(_) => self.key_down(),
+            Action::Up | Action::ScrollUp(_) => self.key_up(),
+            Action::Open => self.toggle_selected(),
+            Action::Expand => self.key_right(),
+            Action::Collapse => self.key_left(),
+            Action::Top => self.select_first(),
+            Action::Bottom => self.select_last(),
+            Action::SortNext => self.sort = self.sort.next(),
             _ => {}
         }
+        Handoff::Done
     }
+}
 
+impl AppState {
     /// Brings the identities tree and its scroll up to date.
     pub(super) fn refresh_identities(&mut self) {
         let Some(list) = super::layout::areas(self.area(), false).list else {

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use self::geometry::Geometry;
 use super::action::{Action, Pane, QuickField};
+use super::panes::Handoff;
 use super::state::{AppState, Level};
 use crate::model::event::{Direction, Text};
 use crate::model::identities::{IdentityTable, WorkloadId};
@@ -279,6 +280,62 @@ fn namespaces(graph: &MapGraph) -> Vec<(usize, Text)> {
     out
 }
 
+impl MapState {
+    /// The map's keys: moving between nodes and along edges, folding and zooming; Enter filters
+    /// to the selection. `graph` names a folded namespace's first workload.
+    pub fn on_key(&mut self, action: &Action, graph: &MapGraph) -> Handoff {
+        match action {
+            Action::Up | Action::ScrollUp(_) => self.step_vertical(true),
+            Action::Down | Action::ScrollDown(_) => self.step_vertical(false),
+            Action::Left => self.step_along(false),
+            Action::Right => self.step_along(true),
+            Action::NextEdge => {
+                let count = self
+                    .selected_node()
+                    .map_or(0, |n| self.projection.edges_of(n).len());
+                self.edge = match self.edge {
+                    _ if count == 0 => None,
+                    None => Some(0),
+                    Some(e) if e + 1 < count => Some(e + 1),
+                    Some(_) => None,
+                };
+            }
+            Action::ToggleNamespace => return self.toggle_namespace(graph),
+            Action::ZoomOut => self.folding.namespaces_only = true,
+            Action::ZoomIn => {
+                self.folding.namespaces_only = false;
+                self.folding.collapsed = BTreeSet::new();
+            }
+            Action::Open => return Handoff::QuickFilter(QuickField::Edge),
+            _ => {}
+        }
+        Handoff::Done
+    }
+
+    fn toggle_namespace(&mut self, graph: &MapGraph) -> Handoff {
+        let Some(node) = self.selected_node().map(|n| &self.projection.nodes[n]) else {
+            return Handoff::Warn("nothing selected");
+        };
+        let namespace = node.namespace.clone();
+        if matches!(node.kind, DisplayKind::Namespace { .. }) {
+            self.folding.namespaces_only = false;
+            self.folding.collapsed.remove(&namespace);
+            // Its first workload takes the selection, so the namespace stays in view.
+            let first = graph
+                .nodes()
+                .iter()
+                .find(|n| n.id.namespace == namespace)
+                .map(|n| Text::from(format!("{}/{}", n.id.namespace, n.id.name)));
+            self.selected = first;
+        } else {
+            self.folding.collapsed.insert(namespace.clone());
+            self.selected = Some(namespace);
+        }
+        self.edge = None;
+        Handoff::Done
+    }
+}
+
 impl AppState {
     pub(super) fn find_node(&mut self, text: &str, now: DateTime<Utc>) {
         match self.map_view.find(text) {
@@ -295,59 +352,6 @@ impl AppState {
         let size = super::layout::map_graph_size(self.width, self.height);
         self.map_view
             .refresh(&self.map, &self.identities, self.metrics.as_ref(), size);
-    }
-
-    pub(super) fn navigate_map(&mut self, action: &Action, now: DateTime<Utc>) {
-        let map = &mut self.map_view;
-        match action {
-            Action::Up | Action::ScrollUp(_) => map.step_vertical(true),
-            Action::Down | Action::ScrollDown(_) => map.step_vertical(false),
-            Action::Left => map.step_along(false),
-            Action::Right => map.step_along(true),
-            Action::NextEdge => {
-                let count = map
-                    .selected_node()
-                    .map_or(0, |n| map.projection.edges_of(n).len());
-                map.edge = match map.edge {
-                    _ if count == 0 => None,
-                    None => Some(0),
-                    Some(e) if e + 1 < count => Some(e + 1),
-                    Some(_) => None,
-                };
-            }
-            Action::ToggleNamespace => self.toggle_namespace(now),
-            Action::ZoomOut => map.folding.namespaces_only = true,
-            Action::ZoomIn => {
-                map.folding.namespaces_only = false;
-                map.folding.collapsed = BTreeSet::new();
-            }
-            Action::Open => self.quick_filter(QuickField::Edge, now),
-            _ => {}
-        }
-    }
-
-    fn toggle_namespace(&mut self, now: DateTime<Utc>) {
-        let map = &mut self.map_view;
-        let Some(node) = map.selected_node().map(|n| &map.projection.nodes[n]) else {
-            return self.notify(Level::Warning, "nothing selected", now);
-        };
-        let namespace = node.namespace.clone();
-        if matches!(node.kind, DisplayKind::Namespace { .. }) {
-            map.folding.namespaces_only = false;
-            map.folding.collapsed.remove(&namespace);
-            // Its first workload takes the selection, so the namespace stays in view.
-            let first = self
-                .map
-                .nodes()
-                .iter()
-                .find(|n| n.id.namespace == namespace)
-                .map(|n| Text::from(format!("{}/{}", n.id.namespace, n.id.name)));
-            map.selected = first;
-        } else {
-            map.folding.collapsed.insert(namespace.clone());
-            map.selected = Some(namespace);
-        }
-        map.edge = None;
     }
 
     /// The filter clause for the selected map node, or its `Tab`-selected edge.

@@ -1,19 +1,90 @@
-//! Between panes: the jump from a route's slow or failing request to the requests pane, and
-//! keeping the stats tables in step with the filter. Each pane's own keys live with its state
-//! (`routes`, `route_detail`, `identities`, `map`, `reducer` for the requests).
+//! Between panes: each pane's state handles its own keys (`requests`, `routes`,
+//! `route_detail`, `identities`, `map`) and hands back what reaches past it, applied here; the
+//! jump from a route's slow or failing request to the requests pane; and keeping the stats
+//! tables in step with the filter.
 
 use chrono::{DateTime, Utc};
 
-use super::action::Pane;
-use super::detail::DetailState;
-use super::state::{AppState, Level};
+use super::action::{Action, Pane, QuickField};
+use super::detail::{self, DetailState};
+use super::state::{AppState, Level, RouteDetailOpen};
 use crate::model::identities::IdentityTable;
 use crate::model::map::MapGraph;
-use crate::model::routes::RouteTable;
+use crate::model::routes::{RouteKey, RouteTable};
+
+/// What a pane's key handling leaves to the app: whatever reaches past the pane itself.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Handoff {
+    /// Nothing more to do (or the key means nothing there).
+    Done,
+    /// Say why the key did nothing.
+    Warn(&'static str),
+    /// Open the detail of request `seq`.
+    OpenDetail(u64),
+    /// Select request `seq` in the requests pane.
+    ShowRequest(u64),
+    /// Open the detail of a route.
+    OpenRoute(RouteKey),
+    /// Group the routes table the next way.
+    Regroup,
+    /// Filter to the selection.
+    QuickFilter(QuickField),
+}
 
 impl AppState {
+    /// Hands a key to the pane on screen (or what is open over it), then applies its handoff.
+    pub(super) fn pane_key(&mut self, action: &Action, now: DateTime<Utc>) {
+        let (list_rows, detail_rows) = (self.list_rows(), self.detail_rows());
+        let handoff = match self.pane {
+            Pane::Requests => match &mut self.detail {
+                Some(open) => {
+                    let Some(request) = self.store.get(open.seq) else {
+                        return;
+                    };
+                    let nodes = detail::nodes(request, &self.redactor, open.reveal);
+                    open.on_key(action, &nodes, detail_rows)
+                }
+                None => self.view.on_key(action, &self.store, list_rows),
+            },
+            Pane::Routes => {
+                if let Some(open) = &mut self.route_detail {
+                    open.state.sync(self.routes.get(&open.key));
+                    open.state.on_key(action)
+                } else {
+                    // Keys may come before the first tick refreshed the rows.
+                    self.routes_view.refresh(&self.routes, self.clock.now(now));
+                    self.routes_view.on_key(action)
+                }
+            }
+            Pane::Identities => self.identities_view.on_key(action),
+            Pane::Map => self.map_view.on_key(action, &self.map),
+        };
+        self.apply(handoff, now);
+    }
+
+    fn apply(&mut self, handoff: Handoff, now: DateTime<Utc>) {
+        match handoff {
+            Handoff::Done => {}
+            Handoff::Warn(why) => self.notify(Level::Warning, why, now),
+            Handoff::OpenDetail(seq) => {
+                self.detail = Some(DetailState::new(seq, self.store.get(seq)));
+            }
+            Handoff::ShowRequest(seq) => self.show_request(seq, now),
+            Handoff::OpenRoute(key) => {
+                let mut state = super::route_detail::RouteDetailState::default();
+                state.sync(self.routes.get(&key));
+                self.route_detail = Some(RouteDetailOpen { key, state });
+            }
+            Handoff::Regroup => {
+                self.routes = RouteTable::new(self.routes.grouping().next());
+                self.rebuild_stats();
+            }
+            Handoff::QuickFilter(field) => self.quick_filter(field, now),
+        }
+    }
+
     /// Switches to the requests pane with `seq` selected, or says why it cannot be shown.
-    pub(super) fn show_request(&mut self, seq: u64, now: DateTime<Utc>) {
+    fn show_request(&mut self, seq: u64, now: DateTime<Utc>) {
         let Some(request) = self.store.get(seq) else {
             let text = format!(
                 "request #{seq} is no longer held: newer requests pushed it out (capacity {})",

@@ -4,7 +4,6 @@ use chrono::{DateTime, Utc};
 
 use super::action::{Action, Pane};
 use super::command::{self, Command};
-use super::detail::{self, DetailState};
 use super::prompt::{Prompt, PromptKind, remember};
 use super::state::{ActiveFilter, AppState, Effect, ExportRequest, Level};
 use super::view::SortKey;
@@ -99,10 +98,9 @@ impl AppState {
         self.view.refresh_sort(&self.store, now, true);
     }
 
-    /// Movement, whichever part of the screen has focus.
+    /// Movement, whichever part of the screen has focus: help scrolls here, the panes handle
+    /// their own keys (`panes`).
     fn navigate(&mut self, action: &Action, now: DateTime<Utc>) {
-        let list_rows = self.list_rows();
-        let page = isize::try_from(list_rows).unwrap_or(isize::MAX);
         if let Some(scroll) = &mut self.help {
             *scroll = match action {
                 Action::Down | Action::ScrollDown(_) => scroll.saturating_add(1),
@@ -114,64 +112,7 @@ impl AppState {
             };
             return;
         }
-        match self.pane {
-            Pane::Requests => {}
-            Pane::Routes => return self.navigate_routes(action, now),
-            Pane::Identities => return self.navigate_identities(action),
-            Pane::Map => return self.navigate_map(action, now),
-        }
-        if let Some(detail) = &mut self.detail {
-            let Some(request) = self.store.get(detail.seq) else {
-                return;
-            };
-            let nodes = detail::nodes(request, &self.redactor, detail.reveal);
-            let rows = layout::detail_rows(self.width, self.height);
-            let detail_page = isize::try_from(rows).unwrap_or(isize::MAX);
-            match action {
-                Action::Down | Action::ScrollDown(_) => detail.move_by(&nodes, 1, rows),
-                Action::Up | Action::ScrollUp(_) => detail.move_by(&nodes, -1, rows),
-                Action::PageDown => detail.move_by(&nodes, detail_page, rows),
-                Action::PageUp => detail.move_by(&nodes, -detail_page, rows),
-                Action::Top => detail.move_by(&nodes, isize::MIN / 2, rows),
-                Action::Bottom => detail.move_by(&nodes, isize::MAX / 2, rows),
-                Action::Open => detail.set_open(&nodes, None, rows),
-                Action::Expand => detail.set_open(&nodes, Some(true), rows),
-                Action::Collapse => detail.set_open(&nodes, Some(false), rows),
-                Action::Reveal => detail.reveal = !detail.reveal,
-                _ => {}
-            }
-            return;
-        }
-        let store = &self.store;
-        let view = &mut self.view;
-        match action {
-            Action::Down => view.move_by(store, 1),
-            Action::Up => view.move_by(store, -1),
-            Action::PageDown => view.move_by(store, page),
-            Action::PageUp => view.move_by(store, -page),
-            Action::Top => view.select_index(store, 0),
-            Action::Bottom => view.select_index(store, usize::MAX),
-            Action::ScrollDown(n) => view.scroll(
-                store,
-                isize::from(i16::try_from(*n).unwrap_or(i16::MAX)),
-                list_rows,
-            ),
-            Action::ScrollUp(n) => view.scroll(
-                store,
-                -isize::from(i16::try_from(*n).unwrap_or(i16::MAX)),
-                list_rows,
-            ),
-            Action::Open => {
-                if let Some(seq) = view.selected {
-                    view.following = false;
-                    self.detail = Some(DetailState::new(seq, store.get(seq)));
-                }
-            }
-            _ => {}
-        }
-        if matches!(action, Action::Up | Action::PageUp | Action::Top) {
-            self.view.following = false;
-        }
+        self.pane_key(action, now);
     }
 
     fn click(&mut self, column: u16, row: u16) {

@@ -1,10 +1,8 @@
 //! The route detail's state and keys (Enter on a route): which of the route's remembered
 //! requests is selected, by seq, so the user can jump to it in the requests pane.
 
-use chrono::{DateTime, Utc};
-
 use super::action::Action;
-use super::state::{AppState, Level};
+use super::panes::Handoff;
 use crate::model::routes::RouteStats;
 
 /// Which remembered request is selected: the slowest list first, then the failures.
@@ -56,23 +54,22 @@ impl RouteDetailState {
     }
 }
 
-impl AppState {
-    pub(super) fn navigate_route_detail(&mut self, action: &Action, now: DateTime<Utc>) {
-        let Some(open) = &mut self.route_detail else {
-            return;
-        };
-        let state = &mut open.state;
-        state.sync(self.routes.get(&open.key));
+impl RouteDetailState {
+    /// The route detail's keys; call [`sync`](Self::sync) first.
+    pub fn on_key(&mut self, action: &Action) -> Handoff {
         match action {
-            Action::Down | Action::ScrollDown(_) => state.move_by(1),
-            Action::Up | Action::ScrollUp(_) => state.move_by(-1),
-            Action::PageDown | Action::Bottom => state.move_by(isize::MAX / 2),
-            Action::PageUp | Action::Top => state.move_by(isize::MIN / 2),
-            Action::Open => match state.selected_seq() {
-                Some(seq) => self.show_request(seq, now),
-                None => self.notify(Level::Warning, "this route lists no requests", now),
-            },
+            Action::Down | Action::ScrollDown(_) => self.move_by(1),
+            Action::Up | Action::ScrollUp(_) => self.move_by(-1),
+            Action::PageDown | Action::Bottom => self.move_by(isize::MAX / 2),
+            Action::PageUp | Action::Top => self.move_by(isize::MIN / 2),
+            Action::Open => {
+                return self.selected_seq().map_or(
+                    Handoff::Warn("this route lists no requests"),
+                    Handoff::ShowRequest,
+                );
+            }
             _ => {}
         }
+        Handoff::Done
     }
 }

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 
 pub use self::sort::SortColumn;
 use super::action::Action;
-use super::route_detail::RouteDetailState;
-use super::state::{AppState, Level, RouteDetailOpen};
+use super::panes::Handoff;
+use super::state::AppState;
 use crate::model::routes::{RouteKey, RouteRow, RouteTable, Window};
 
 /// How often (in ms of `now`) rows are recomputed while requests keep arriving: percentiles over
@@ -204,51 +204,34 @@ pub fn scroll_to_show(offset: usize, selected: Option<usize>, len: usize, page: 
     start
 }
 
-impl AppState {
-    pub(super) fn navigate_routes(&mut self, action: &Action, now: DateTime<Utc>) {
-        if self.route_detail.is_some() {
-            return self.navigate_route_detail(action, now);
-        }
-        let routes = &mut self.routes_view;
-        // Keys may come before the first tick refreshed the rows (tests, a fast typist).
-        routes.refresh(&self.routes, self.clock.now(now));
+impl RoutesState {
+    /// The routes pane's keys; call [`refresh`](Self::refresh) first, since keys may come
+    /// before the first tick refreshed the rows (tests, a fast typist).
+    pub fn on_key(&mut self, action: &Action) -> Handoff {
         match action {
-            Action::Down | Action::ScrollDown(_) => routes.move_by(1),
-            Action::Up | Action::ScrollUp(_) => routes.move_by(-1),
-            Action::PageDown => routes.page_down(),
-            Action::PageUp => routes.page_up(),
-            Action::Top => routes.select_first(),
-            Action::Bottom => routes.select_last(),
-            Action::SortNext => {
-                let (column, _) = routes.sort();
-                routes.sort_by(column.next());
-            }
-            Action::SortReverse => {
-                let (column, _) = routes.sort();
-                routes.sort_by(column);
-            }
-            Action::CycleWindow => {
-                let window = routes.window.next();
-                routes.set_window(window);
-            }
-            Action::CycleGrouping => {
-                let grouping = self.routes.grouping().next();
-                self.routes = RouteTable::new(grouping);
-                self.rebuild_stats();
-            }
+            Action::Down | Action::ScrollDown(_) => self.move_by(1),
+            Action::Up | Action::ScrollUp(_) => self.move_by(-1),
+            Action::PageDown => self.page_down(),
+            Action::PageUp => self.page_up(),
+            Action::Top => self.select_first(),
+            Action::Bottom => self.select_last(),
+            Action::SortNext => self.sort_by(self.sort.next()),
+            Action::SortReverse => self.sort_by(self.sort),
+            Action::CycleWindow => self.set_window(self.window.next()),
+            Action::CycleGrouping => return Handoff::Regroup,
             Action::Open => {
-                if let Some(key) = routes.selected().cloned() {
-                    let mut state = RouteDetailState::default();
-                    state.sync(self.routes.get(&key));
-                    self.route_detail = Some(RouteDetailOpen { key, state });
-                } else {
-                    self.notify(Level::Warning, "no route selected", now);
-                }
+                return self
+                    .selected()
+                    .cloned()
+                    .map_or(Handoff::Warn("no route selected"), Handoff::OpenRoute);
             }
             _ => {}
         }
+        Handoff::Done
     }
+}
 
+impl AppState {
     /// Brings the routes pane's rows, scroll and route detail up to date at `now` (model time).
     pub(super) fn refresh_routes(&mut self, now: DateTime<Utc>) {
         if let Some(open) = &mut self.route_detail {

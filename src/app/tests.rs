@@ -400,3 +400,5 @@ fn the_detail_pane_masks_what_the_session_redacts() {
     assert!(!text(&redactor).contains("s3cret"));
     assert!(format!("{:?}", super::detail::nodes(request, &redactor, true)).contains("s3cret"));
 }
+
+mod views;

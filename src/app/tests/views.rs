@@ -1,0 +1,76 @@
+//! The panes' view caches belong to the app: refreshed by actions and ticks, never by drawing,
+//! and scrolled so the selection stays in view.
+
+use super::{at, feed, state};
+use crate::app::action::{Action, Pane};
+use crate::app::identities::IdentitiesState;
+use crate::app::identities::tree::Row;
+use crate::app::routes::scroll_to_show;
+use crate::model::identities::IdentityTable;
+use crate::model::routes::fixtures::sock_shop;
+
+#[test]
+fn views_are_refreshed_by_the_app_without_drawing() {
+    let mut state = state(100);
+    feed(&mut state, 0..5, 200);
+    state.handle(Action::ShowPane(Pane::Routes), at(1_000));
+    assert_eq!(state.routes_view.rows().len(), 1);
+    assert_eq!(state.routes_view.rows()[0].summary.requests, 5);
+    state.handle(Action::ShowPane(Pane::Identities), at(1_000));
+    assert_eq!(state.identities_view.selected(), ["ns:shop"]);
+    state.handle(Action::Down, at(1_000));
+    assert_eq!(state.identities_view.selected(), ["ns:shop", "deploy/web"]);
+    // New traffic reaches the pane on screen at the next tick.
+    feed(&mut state, 5..12, 500);
+    state.tick(at(1_500));
+    let Some(Row::Namespace { totals, .. }) = state.identities_view.nodes().first().map(|n| &n.row)
+    else {
+        panic!("a namespace first: {:?}", state.identities_view.nodes());
+    };
+    assert_eq!(totals.requests, 12);
+}
+
+#[test]
+fn the_identities_scroll_keeps_the_selection_in_view() {
+    let table = IdentityTable::rebuild(&sock_shop());
+    let mut view = IdentitiesState::new();
+    view.refresh(&table, None, 0);
+    let page = 5;
+    let shown = |view: &IdentitiesState| {
+        let index = view
+            .visible()
+            .iter()
+            .position(|(path, _)| path == view.selected())
+            .expect("the selection is a visible line");
+        (index, view.offset())
+    };
+    for _ in 0..12 {
+        view.key_down();
+        view.fit(page);
+        let (index, offset) = shown(&view);
+        assert!((offset..offset + page).contains(&index), "{index} {offset}");
+    }
+    let (index, offset) = shown(&view);
+    assert_eq!((index, offset), (12, 8), "scrolled just enough");
+    // Back up inside the window: it stays put until the selection passes its top.
+    view.key_up();
+    view.fit(page);
+    assert_eq!(shown(&view), (11, 8));
+    for _ in 0..4 {
+        view.key_up();
+        view.fit(page);
+    }
+    assert_eq!(shown(&view), (7, 7));
+}
+
+#[test]
+fn the_routes_scroll_moves_as_little_as_it_can() {
+    // In view: unchanged.
+    assert_eq!(scroll_to_show(3, Some(5), 20, 6), 3);
+    // Below: the selection becomes the last row; above: the first.
+    assert_eq!(scroll_to_show(3, Some(12), 20, 6), 7);
+    assert_eq!(scroll_to_show(3, Some(1), 20, 6), 1);
+    // An offset past the end is pulled back; no selection keeps the offset.
+    assert_eq!(scroll_to_show(30, None, 20, 6), 19);
+    assert_eq!(scroll_to_show(4, None, 20, 6), 4);
+}
