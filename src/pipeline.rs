@@ -95,7 +95,11 @@ pub enum Sink<'a> {
 }
 
 /// Runs a session to its end: until the source ends (headless), the user quits (UI) or Ctrl-C.
-pub async fn run(source: Source, sink: Sink<'_>, mut outputs: Outputs) -> anyhow::Result<ExitCode> {
+pub async fn run_session(
+    source: Source,
+    sink: Sink<'_>,
+    mut outputs: Outputs,
+) -> anyhow::Result<ExitCode> {
     let Source {
         rx,
         commands,
@@ -187,7 +191,8 @@ async fn headless_sink(
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let outcome = headless::run(rx, format, store, &stdout, &mut std::io::stderr(), stop).await?;
+    let outcome =
+        headless::print_stream(rx, format, store, &stdout, &mut std::io::stderr(), stop).await?;
     // Stopped by Ctrl-C: give stdout a moment, but never wait on a reader that doesn't read.
     let written = if outcome.interrupted {
         tokio::time::timeout(STDOUT_DRAIN, stdout.finish())

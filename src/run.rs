@@ -82,7 +82,7 @@ async fn live(
     );
     let cluster = connect(args).await?;
     let source = cluster_source(&cluster, args, session, &sink)?;
-    pipeline::run(source, sink, outputs).await
+    pipeline::run_session(source, sink, outputs).await
 }
 
 /// The sink for `-o` (headless) or the UI; UI-only flags are refused with `-o` rather than
@@ -228,7 +228,10 @@ fn cluster_source(
             };
             source
                 .tasks
-                .push(tokio::spawn(metrics_poll::run(poll, tx.downgrade())));
+                .push(tokio::spawn(metrics_poll::poll_until_closed(
+                    poll,
+                    tx.downgrade(),
+                )));
         }
         let (commands_tx, commands_rx) = mpsc::channel(COMMAND_CHANNEL);
         source.commands = Some(commands_tx);

@@ -75,7 +75,7 @@ async fn the_demo_serves_the_poller_catalogue_routes_and_edges() {
         targets: vec![ns("sock-shop"), ns("emojivoto")],
     };
     let (tx, mut rx) = mpsc::channel(4);
-    let poller = tokio::spawn(metrics_poll::run(poll, tx.downgrade()));
+    let poller = tokio::spawn(metrics_poll::poll_until_closed(poll, tx.downgrade()));
     let snapshot = first_snapshot(&mut rx).await;
     poller.abort();
 
@@ -129,7 +129,7 @@ async fn an_unreachable_metrics_api_becomes_an_error_snapshot() {
         targets: vec![ns("sock-shop")],
     };
     let (tx, mut rx) = mpsc::channel(4);
-    let poller = tokio::spawn(metrics_poll::run(poll, tx.downgrade()));
+    let poller = tokio::spawn(metrics_poll::poll_until_closed(poll, tx.downgrade()));
     let snapshot = first_snapshot(&mut rx).await;
     poller.abort();
     let error = snapshot.error.expect("an error");

@@ -88,7 +88,7 @@ async fn the_poller_reaches_the_demo_through_the_port_forward() {
         targets: vec![Resource::parse("ns/sock-shop", "").unwrap()],
     };
     let (tx, mut rx) = mpsc::channel(4);
-    let poller = tokio::spawn(metrics_poll::run(poll, tx.downgrade()));
+    let poller = tokio::spawn(metrics_poll::poll_until_closed(poll, tx.downgrade()));
     let Some(SourceMsg::Metrics(snapshot)) = within(rx.recv()).await else {
         panic!("a metrics snapshot")
     };
@@ -139,7 +139,7 @@ async fn a_namespace_without_the_metrics_api_says_so() {
         targets: vec![Resource::parse("ns/sock-shop", "").unwrap()],
     };
     let (tx, mut rx) = mpsc::channel(4);
-    let poller = tokio::spawn(metrics_poll::run(poll, tx.downgrade()));
+    let poller = tokio::spawn(metrics_poll::poll_until_closed(poll, tx.downgrade()));
     let Some(SourceMsg::Metrics(snapshot)) = within(rx.recv()).await else {
         panic!("a metrics snapshot")
     };

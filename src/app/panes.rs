@@ -62,6 +62,20 @@ impl AppState {
         self.apply(handoff, now);
     }
 
+    /// Brings the view caches of the pane on screen up to date (sorted route rows, the
+    /// identities tree, scroll offsets), so drawing only reads. Cheap when nothing changed.
+    pub(super) fn refresh_views(&mut self, now: DateTime<Utc>) {
+        // A terminal too small shows no pane: nothing to fit.
+        if super::layout::too_small(self.width, self.height) {
+            return;
+        }
+        match self.pane {
+            Pane::Routes => self.refresh_routes(self.clock.now(now)),
+            Pane::Identities => self.refresh_identities(),
+            Pane::Requests | Pane::Map => {}
+        }
+    }
+
     fn apply(&mut self, handoff: Handoff, now: DateTime<Utc>) {
         match handoff {
             Handoff::Done => {}

@@ -333,20 +333,6 @@ impl AppState {
         dirty
     }
 
-    /// Brings the view caches of the pane on screen up to date (sorted route rows, the
-    /// identities tree, scroll offsets), so drawing only reads. Cheap when nothing changed.
-    pub(super) fn refresh_views(&mut self, now: DateTime<Utc>) {
-        // A terminal too small shows no pane: nothing to fit.
-        if layout::too_small(self.width, self.height) {
-            return;
-        }
-        match self.pane {
-            Pane::Routes => self.refresh_routes(self.clock.now(now)),
-            Pane::Identities => self.refresh_identities(),
-            Pane::Requests | Pane::Map => {}
-        }
-    }
-
     /// The effects the reducer asked for since the last call.
     pub fn take_effects(&mut self) -> Vec<Effect> {
         std::mem::take(&mut self.effects)

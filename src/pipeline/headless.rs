@@ -74,7 +74,7 @@ pub const TRIGGER_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 /// completes. Formatting happens here; the bytes go to `out`, a writer thread, so a slow reader
 /// of stdout never blocks the runtime and `stop` is heard at once. Requests are joined in
 /// `store`; connection changes go to `err`.
-pub async fn run(
+pub async fn print_stream(
     mut rx: mpsc::Receiver<SourceMsg>,
     format: Format<'_>,
     store: &mut Store,
@@ -298,7 +298,7 @@ mod tests {
             clock: Clock::new(clock),
             triggers: None,
         };
-        run(
+        print_stream(
             rx,
             format,
             &mut store,

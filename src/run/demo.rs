@@ -84,7 +84,7 @@ pub async fn session(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // No `--metrics-api`: the live UI port-forwards to the simulated metrics API pod through
     // the control plane, exactly as in a cluster.
     let source = super::cluster_source(&cluster, &tap, &args.session, &sink)?;
-    pipeline::run(source, sink, outputs).await
+    pipeline::run_session(source, sink, outputs).await
 }
 
 /// `demo --serve`: only the simulated control plane (and the proxies' tap ports), until Ctrl-C.

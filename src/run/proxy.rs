@@ -40,7 +40,7 @@ pub async fn session(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     source
         .tasks
         .push(tokio::spawn(proxy::tap(spec, channel, 0, reconnect, tx)));
-    pipeline::run(source, sink, outputs).await
+    pipeline::run_session(source, sink, outputs).await
 }
 
 /// The spec `meshtap proxy` flags describe; `headers` asks the proxy to extract headers.

@@ -17,7 +17,7 @@ pub async fn session(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let outputs = Outputs::open(&args.session)?;
     if args.file.is_dir() || segments::is_segment_file(&args.file) {
         let source = segments_source(&args)?;
-        return pipeline::run(source, sink, outputs).await;
+        return pipeline::run_session(source, sink, outputs).await;
     }
     if args.from.is_some() || args.to.is_some() {
         anyhow::bail!(
@@ -46,7 +46,7 @@ pub async fn session(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     source.tasks.push(tokio::spawn(async move {
         replay::play(opened, speed, tx).await;
     }));
-    pipeline::run(source, sink, outputs).await
+    pipeline::run_session(source, sink, outputs).await
 }
 
 /// A `--record-dir` directory, or one segment, as the source: the segments overlapping the

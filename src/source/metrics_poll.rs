@@ -90,7 +90,7 @@ impl MetricsPoll {
 
 /// Runs until the main loop's receiver is gone. Holds only a weak sender, so the channel still
 /// closes (and the UI shows the session ended) when every tap stream has ended.
-pub async fn run(poll: MetricsPoll, tx: mpsc::WeakSender<SourceMsg>) {
+pub async fn poll_until_closed(poll: MetricsPoll, tx: mpsc::WeakSender<SourceMsg>) {
     let mut client: Option<MetricsClient> = None;
     // The loop ends when the receiver is dropped: every iteration sends, and a send to a closed
     // channel (or a failed upgrade) returns.

@@ -394,7 +394,7 @@ pub async fn headless_output(
         clock: meshtap::session::Clock::default(),
         triggers: None,
     };
-    let outcome = meshtap::pipeline::headless::run(
+    let outcome = meshtap::pipeline::headless::print_stream(
         rx,
         format,
         &mut store,
