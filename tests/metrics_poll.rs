@@ -109,6 +109,21 @@ async fn the_demo_serves_the_poller_catalogue_routes_and_edges() {
         edge.client_id.is_some() && edge.server_id.is_some(),
         "{edge:?}"
     );
+    // StatSummary: every deployment of both namespaces, with pods and traffic.
+    let workload = |ns: &str, name: &str| {
+        snapshot
+            .workloads
+            .iter()
+            .find(|w| w.resource.namespace == ns && w.resource.name == name)
+            .unwrap_or_else(|| panic!("{ns}/{name} in {:?}", snapshot.workloads))
+    };
+    let catalogue = workload("sock-shop", "catalogue");
+    assert_eq!((catalogue.meshed_pods, catalogue.running_pods), (2, 2));
+    assert!(
+        catalogue.stats.is_some_and(|s| s.rps > 0.0),
+        "{catalogue:?}"
+    );
+    workload("emojivoto", "web");
     // Edges crossing both polled namespaces are not listed twice.
     let mut pairs: Vec<_> = snapshot.edges.iter().map(|e| (&e.src, &e.dst)).collect();
     let all = pairs.len();

@@ -70,13 +70,15 @@ pub struct EdgeMetric {
     pub no_identity_msg: Option<String>,
 }
 
-/// One poll of the metrics API: Prometheus-backed route figures and edges over `window`.
+/// One poll of the metrics API: Prometheus-backed route, edge and workload figures over `window`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricsSnapshot {
     /// `TopRoutes` rows of every polled resource, with the namespace they were asked in.
     pub routes: Vec<NamespacedRoute>,
     /// `Edges` of every tapped namespace, deduplicated.
     pub edges: Vec<EdgeMetric>,
+    /// `StatSummary` rows of the deployments of every tapped namespace.
+    pub workloads: Vec<WorkloadMetric>,
     pub window: Duration,
     /// The first call that failed in this poll; the figures above are what the others gave.
     pub error: Option<String>,

@@ -17,7 +17,7 @@ use super::event::Direction;
 use super::figures::{MetricsSnapshot, NamespacedRoute};
 use super::identities::{IdentityTable, WorkloadId};
 use super::routes::RouteKey;
-use crate::model::figures::{EdgeMetric, MetricsResource, RouteMetric};
+use crate::model::figures::{EdgeMetric, MetricsResource, RouteMetric, WorkloadMetric};
 
 /// The route name Linkerd gives requests that no `ServiceProfile` route matched.
 pub const DEFAULT_ROUTE: &str = "[DEFAULT]";
@@ -149,6 +149,14 @@ impl MetricsView {
     pub fn new(snapshot: MetricsSnapshot) -> Self {
         let routes = RouteMetricsIndex::new(&snapshot.routes);
         Self { snapshot, routes }
+    }
+
+    /// The `StatSummary` row of a workload (`deploy/web` in its namespace).
+    pub fn workload(&self, id: &WorkloadId) -> Option<&WorkloadMetric> {
+        self.snapshot
+            .workloads
+            .iter()
+            .find(|w| workload_id(&w.resource) == *id)
     }
 }
 

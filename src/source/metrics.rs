@@ -1,7 +1,7 @@
 //! A client for Linkerd viz's metrics API (`linkerd2.viz.Api` on `metrics-api.linkerd-viz:8085`,
 //! plaintext gRPC): Prometheus-backed figures over a time window, to put beside the live sampled
-//! ones. `TopRoutes` gives per-route success/RPS/latency, `StatSummary` per-workload figures, `Edges` who
-//! talks to whom with which mTLS identities.
+//! ones. `TopRoutes` gives per-route success/RPS/latency, `StatSummary` per-workload figures (the
+//! map's panel), `Edges` who talks to whom with which mTLS identities.
 //!
 //! Wire types stop here: callers get the plain structs below. The metrics API is an extra, so
 //! every failure is a [`MetricsError`] whose message says the panes keep working on live data.
@@ -25,18 +25,6 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// The metrics API's port in a cluster (`metrics-api.linkerd-viz:8085`).
 pub const METRICS_API_PORT: u16 = 8085;
-
-/// Which traffic of the selected resource `StatSummary` reports.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub enum StatPeer {
-    /// Everything it receives.
-    #[default]
-    Inbound,
-    /// What it sends to this resource.
-    To(Resource),
-    /// What it receives from this resource.
-    From(Resource),
-}
 
 /// Why the metrics API gave no figures. Every message ends by saying live data still works.
 #[derive(Debug, thiserror::Error)]
@@ -125,34 +113,13 @@ impl MetricsClient {
         target: &Resource,
         window: Duration,
     ) -> Result<Vec<RouteMetric>, MetricsError> {
-        self.routes(target, None, window).await
-    }
-
-    /// `TopRoutes`: the routes `target` calls on `to` over `window`, as its own proxies see them.
-    pub async fn outbound_route_stats(
-        &self,
-        target: &Resource,
-        to: &Resource,
-        window: Duration,
-    ) -> Result<Vec<RouteMetric>, MetricsError> {
-        self.routes(target, Some(to), window).await
-    }
-
-    async fn routes(
-        &self,
-        target: &Resource,
-        to: Option<&Resource>,
-        window: Duration,
-    ) -> Result<Vec<RouteMetric>, MetricsError> {
         use viz::top_routes_request::Outbound;
         use viz::top_routes_response::Response as R;
         const CALL: &str = "TopRoutes";
         let request = viz::TopRoutesRequest {
             selector: Some(convert::selection(target)),
             time_window: format_window(window),
-            outbound: Some(to.map_or(Outbound::None(viz::Empty {}), |to| {
-                Outbound::ToResource(convert::resource(to))
-            })),
+            outbound: Some(Outbound::None(viz::Empty {})),
         };
         let response = self
             .api
@@ -169,25 +136,20 @@ impl MetricsClient {
     }
 
     /// `StatSummary`: one row per resource `selector` names (`deploy` for every deployment of a
-    /// namespace, `deploy/web` for one), over `window`, with open TCP connections.
+    /// namespace, `deploy/web` for one) with what it received over `window`, its pods and open
+    /// TCP connections.
     pub async fn workload_stats(
         &self,
         selector: &Resource,
-        peer: &StatPeer,
         window: Duration,
     ) -> Result<Vec<WorkloadMetric>, MetricsError> {
         use viz::stat_summary_request::Outbound;
         use viz::stat_summary_response::Response as R;
         const CALL: &str = "StatSummary";
-        let outbound = match peer {
-            StatPeer::Inbound => Outbound::None(viz::Empty {}),
-            StatPeer::To(to) => Outbound::ToResource(convert::resource(to)),
-            StatPeer::From(from) => Outbound::FromResource(convert::resource(from)),
-        };
         let request = viz::StatSummaryRequest {
             selector: Some(convert::selection(selector)),
             time_window: format_window(window),
-            outbound: Some(outbound),
+            outbound: Some(Outbound::None(viz::Empty {})),
             skip_stats: false,
             tcp_stats: true,
         };

@@ -1,6 +1,6 @@
 //! Polls Linkerd viz's metrics API (`--metrics-api`, or a kube port-forward) in the background and sends each result to
-//! the main loop as one [`SourceMsg::Metrics`]: `TopRoutes` for every tap target and `Edges` for
-//! every tapped namespace. The metrics API is an extra: failures become the snapshot's `error`
+//! the main loop as one [`SourceMsg::Metrics`]: `TopRoutes` for every tap target, `Edges` and
+//! `StatSummary` (its deployments) for every tapped namespace. The metrics API is an extra: failures become the snapshot's `error`
 //! (the panes say so and keep working on live data), never a stopped UI.
 
 use std::collections::BTreeSet;
@@ -107,6 +107,7 @@ pub async fn poll_until_closed(poll: MetricsPoll, tx: mpsc::WeakSender<SourceMsg
                     MetricsSnapshot {
                         routes: Vec::new(),
                         edges: Vec::new(),
+                        workloads: Vec::new(),
                         window: poll.window,
                         error: Some(error.to_string()),
                         at: chrono::Utc::now(),
@@ -144,6 +145,7 @@ pub async fn query(client: &MetricsClient, poll: &MetricsPoll) -> MetricsSnapsho
         }
     }
     let mut edges: Vec<EdgeMetric> = Vec::new();
+    let mut workloads = Vec::new();
     for namespace in poll.namespaces() {
         match client.edges(&namespace).await {
             Ok(found) => {
@@ -158,10 +160,22 @@ pub async fn query(client: &MetricsClient, poll: &MetricsPoll) -> MetricsSnapsho
                 error.get_or_insert_with(|| e.to_string());
             }
         }
+        let deployments = Resource {
+            namespace: namespace.clone(),
+            kind: "deployment",
+            name: String::new(),
+        };
+        match client.workload_stats(&deployments, poll.window).await {
+            Ok(rows) => workloads.extend(rows),
+            Err(e) => {
+                error.get_or_insert_with(|| e.to_string());
+            }
+        }
     }
     MetricsSnapshot {
         routes,
         edges,
+        workloads,
         window: poll.window,
         error,
         at: chrono::Utc::now(),

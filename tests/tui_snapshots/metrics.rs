@@ -1,6 +1,7 @@
 //! The metrics API's figures in the routes and identities panes, ingested as the poller sends
 //! them: Prometheus columns (wide) or the selected row's footer (narrow), `[DEFAULT]` figures
-//! dimmed on unprofiled rows, edges only the metrics API knows, and the unreachable case.
+//! dimmed on unprofiled rows, edges only the metrics API knows, a workload's `StatSummary` row in
+//! the map's panel, and the unreachable case.
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use meshtap::app::{Action, AppState, Pane};
 use meshtap::model::event::Labels;
 use meshtap::model::figures::{EdgeMetric, MetricsResource, RouteMetric};
 use meshtap::model::figures::{MetricsSnapshot, NamespacedRoute};
+use meshtap::model::figures::{WindowStats, WorkloadMetric};
 use meshtap::session::{SourceMsg, StreamState};
 
 use super::{Call, SIZES, at, call, events, render, snapshot_at, state, t0};
@@ -116,6 +118,7 @@ fn snapshot() -> MetricsSnapshot {
                 no_identity_msg: Some("Not Provided By Remote".into()),
             },
         ],
+        workloads: Vec::new(),
         window: Duration::from_secs(60),
         error: None,
         at: at(1_700),
@@ -176,4 +179,44 @@ fn an_unreachable_metrics_api_is_said_and_live_data_stays() {
         "live rows stay: {text}"
     );
     assert!(!text.contains("Prom SR"), "no empty columns: {text}");
+}
+
+#[test]
+fn the_map_panel_adds_what_the_metrics_api_counted_for_the_selected_workload() {
+    let plain = with_metrics(160, 48, snapshot(), Pane::Map);
+    let selected = plain.map_view.selected.clone().expect("a node is selected");
+    assert_eq!(selected.as_ref(), "sock-shop/deploy/front-end");
+    let mut metrics = snapshot();
+    let row = |name: &str, rps: f64, open: u64| WorkloadMetric {
+        resource: deploy(name),
+        meshed_pods: 2,
+        running_pods: 3,
+        failed_pods: 0,
+        stats: Some(WindowStats {
+            requests: 1_200,
+            success_rate: Some(0.995),
+            rps,
+            p50_ms: 5,
+            p95_ms: 20,
+            p99_ms: 45,
+        }),
+        open_connections: Some(open),
+    };
+    metrics.workloads = vec![row("catalogue", 7.0, 9), row("front-end", 20.0, 14)];
+    let with = with_metrics(160, 48, metrics, Pane::Map);
+    let text = render(&with, at(NOW_MS));
+    let panel = |prefix: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.split_once(prefix)
+                    .map(|(_, rest)| rest.trim_end_matches([' ', '│']))
+            })
+            .unwrap_or_else(|| panic!("no {prefix:?} line in the panel:\n{text}"))
+            .to_owned()
+    };
+    assert_eq!(panel("│api "), "in 20/s 99.5% p99 45ms");
+    assert_eq!(panel("│pods "), "2/3 meshed · 14 TCP conns");
+    // Only the selected node's row, and nothing without one.
+    assert!(!text.contains("9 TCP"), "{text}");
+    assert!(!render(&plain, at(NOW_MS)).contains("api in "));
 }

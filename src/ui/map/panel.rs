@@ -1,5 +1,8 @@
-//! The map's side panel: the selected node's in and out figures, its identities, and each of its
-//! edges (the `Tab`-selected one highlighted) with RPS, success rate, p99 and TLS.
+//! The map's side panel: the selected node's in and out figures (sampled, and what the metrics
+//! API's `StatSummary` counted: every request received, its pods and open connections), its identities,
+//! and each of its edges (the `Tab`-selected one highlighted) with RPS, success rate, p99 and TLS.
+
+use std::fmt::Write as _;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,9 +11,9 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::canvas::Health;
 use crate::app::AppState;
-use crate::model::identities::short_identity;
+use crate::model::identities::{WorkloadId, short_identity};
 use crate::model::map::EdgeFigures;
-use crate::model::map::project::DisplayKind;
+use crate::model::map::project::{DisplayKind, DisplayNode};
 use crate::ui::routes::format::{latency, percent, rps};
 
 /// `3.1/s 99.5% p99 45ms`: an edge's or a direction's figures in one short run.
@@ -21,6 +24,44 @@ pub fn figures_text(f: &EdgeFigures) -> String {
     let sr = f.success_rate.map_or_else(|| "-".to_owned(), percent);
     let p99 = f.p99_us.map_or_else(|| "-".to_owned(), latency);
     format!("{}/s {sr} p99 {p99}", rps(f.rps))
+}
+
+/// What Prometheus saw a workload node receive (every request, not the tap's sample), its pods
+/// and open connections: two lines from its `StatSummary` row.
+fn workload_lines(state: &AppState, display: &DisplayNode, name: &str) -> Vec<Line<'static>> {
+    if matches!(display.kind, DisplayKind::Namespace { .. }) {
+        return Vec::new();
+    }
+    let id = WorkloadId {
+        namespace: display.namespace.clone(),
+        name: name.into(),
+    };
+    let Some(w) = state.metrics.as_ref().and_then(|m| m.workload(&id)) else {
+        return Vec::new();
+    };
+    let figures = match &w.stats {
+        Some(s) if s.requests > 0 => {
+            let sr = s.success_rate.map_or_else(|| "-".to_owned(), percent);
+            let p99 = latency(s.p99_ms.saturating_mul(1_000));
+            format!("in {}/s {sr} p99 {p99}", rps(s.rps))
+        }
+        _ => "in idle".to_owned(),
+    };
+    let mut pods = format!("{}/{} meshed", w.meshed_pods, w.running_pods);
+    if let Some(open) = w.open_connections {
+        let _ = write!(pods, " · {open} TCP conns");
+    }
+    let theme = &state.theme;
+    vec![
+        Line::from(vec![
+            Span::styled("api ", theme.label_key),
+            Span::styled(figures, theme.dim),
+        ]),
+        Line::from(vec![
+            Span::styled("pods ", theme.label_key),
+            Span::styled(pods, theme.dim),
+        ]),
+    ]
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState, figures: &[EdgeFigures]) {
@@ -68,6 +109,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, figures: &[EdgeFi
             Span::styled(figures_text(&f), super::health_style(health, theme)),
         ]));
     }
+    let api = workload_lines(state, display, kind);
+    let api_lines = api.len();
+    lines.extend(api);
     let mut identities: Vec<&str> = display
         .members
         .iter()
@@ -111,7 +155,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, figures: &[EdgeFi
     // The panel under a short graph has few rows: keep the Tab-selected edge in view.
     let skip = cursor
         .and_then(|c| edges.iter().position(|&e| e == c))
-        .map_or(0, |i| (i + 4).saturating_sub(usize::from(inner.height)));
+        .map_or(0, |i| {
+            (i + 4 + api_lines).saturating_sub(usize::from(inner.height))
+        });
     let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
     frame.render_widget(Paragraph::new(lines), inner);
 }
