@@ -65,6 +65,9 @@ pub struct IdentitiesState {
     offset: usize,
     /// The selection moved: scroll it into view at the next fit.
     reveal: bool,
+    /// The page the scroll was last fitted to, while nothing shown has changed since: the next
+    /// fit to the same page has nothing to do (ticks fit 30 times a second).
+    fitted: Option<usize>,
     inputs: Option<Inputs>,
 }
 
@@ -168,6 +171,7 @@ impl IdentitiesState {
             self.nodes = tree::build(table, &only, self.sort);
             self.open_new_nodes();
             self.inputs = Some(inputs);
+            self.fitted = None;
         }
         if self.selected.is_empty()
             && let Some(first) = self.nodes.first()
@@ -193,7 +197,7 @@ impl IdentitiesState {
 
     /// Scrolls a window of `page` lines just enough to show a selection that moved.
     pub fn fit(&mut self, page: usize) {
-        if page == 0 {
+        if page == 0 || (self.fitted == Some(page) && !self.reveal) {
             return;
         }
         let visible = self.visible();
@@ -214,6 +218,7 @@ impl IdentitiesState {
         }
         self.offset = start;
         self.reveal = false;
+        self.fitted = Some(page);
     }
 
     fn select(&mut self, path: Vec<String>) {
@@ -253,6 +258,7 @@ impl IdentitiesState {
     /// Closes the selected node, or when it is closed moves to its parent.
     pub fn key_left(&mut self) {
         self.reveal = true;
+        self.fitted = None;
         if !self.opened.remove(&self.selected) {
             self.selected.pop();
         }
@@ -262,6 +268,7 @@ impl IdentitiesState {
     pub fn key_right(&mut self) {
         if !self.selected.is_empty() {
             self.reveal = true;
+            self.fitted = None;
             self.opened.insert(self.selected.clone());
         }
     }
@@ -271,12 +278,14 @@ impl IdentitiesState {
             return;
         }
         self.reveal = true;
+        self.fitted = None;
         if !self.opened.remove(&self.selected) {
             self.opened.insert(self.selected.clone());
         }
     }
 
     pub fn close(&mut self, path: &[String]) {
+        self.fitted = None;
         self.opened.remove(path);
     }
 }
