@@ -329,3 +329,107 @@ fn mirror_labels(mesh: &Mesh, call: &Call, remote: &str) -> BTreeMap<String, Str
 fn meta(tag: u32, labels: &BTreeMap<String, String>) -> Bytes {
     events::meta_field(tag, labels)
 }
+
+#[cfg(test)]
+mod tests {
+    use prost::Message as _;
+
+    use super::*;
+    use crate::proto::tap::TapEvent;
+
+    fn crossings() -> Arc<Crossings> {
+        let names = ["east", "west", "north"].map(str::to_owned);
+        Crossings::new(&names, 7, 500.0)
+    }
+
+    fn feed(all: &Arc<Crossings>, me: usize, t0: u64) -> Feed {
+        Feed {
+            all: all.clone(),
+            me,
+            t0,
+            next_epoch: t0 / EPOCH_NS,
+            queue: VecDeque::new(),
+            metas: Metas::default(),
+        }
+    }
+
+    #[test]
+    fn both_ends_draw_the_same_calls() {
+        let all = crossings();
+        for k in [0, 5, 1_000] {
+            let from_east: Vec<_> = all
+                .epoch_calls(0, k)
+                .into_iter()
+                .filter(|(c, _)| c.peer == Some(1))
+                .collect();
+            let at_west = all.epoch_calls(1, k);
+            assert!(!from_east.is_empty());
+            assert_eq!(from_east.len(), at_west.len());
+            for ((a, sa), (b, sb)) in from_east.iter().zip(&at_west) {
+                assert_eq!((sa, sb), (&Side::Outbound, &Side::Inbound));
+                assert_eq!(b.peer, Some(0));
+                let key = |c: &Call| (c.start, c.token, c.route, c.client, c.server);
+                assert_eq!(key(a), key(b));
+                assert!(a.start >= k * EPOCH_NS && a.start < (k + 1) * EPOCH_NS);
+                // The server's side lies inside the client's.
+                let (out, inb) = (a.timeline(Side::Outbound), a.timeline(Side::Inbound));
+                assert!(inb.request_at >= out.request_at + WAN_NS.0);
+                assert!(inb.release_at <= out.release_at);
+            }
+        }
+    }
+
+    #[test]
+    fn a_tap_sees_only_calls_from_its_start_on_its_own_clock() {
+        let all = crossings();
+        let t0 = 2 * EPOCH_NS + EPOCH_NS / 2;
+        let mut tap = feed(&all, 1, t0);
+        let mut seen = Vec::new();
+        // Bounded: two seconds of calls at a few hundred per second.
+        while let Some((call, side)) = tap.next_before(2 * EPOCH_NS) {
+            assert_eq!(side, Side::Inbound);
+            seen.push(call.start);
+            assert!(seen.len() < 10_000);
+        }
+        assert!(!seen.is_empty());
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "in start order");
+        let expected: Vec<u64> = (2..5)
+            .flat_map(|k| all.epoch_calls(1, k))
+            .map(|(c, _)| c.start)
+            .filter(|&s| s >= t0 && s < t0 + 2 * EPOCH_NS)
+            .map(|s| s - t0)
+            .collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn outbound_goes_to_the_mirror_through_the_gateway_inbound_comes_from_it() {
+        let all = crossings();
+        let (call, _) = all.epoch_calls(1, 0)[0];
+        let decode = |me: usize, side: Side, call: &Call| {
+            let mut out = BytesMut::new();
+            let id = StreamId { base: 0, stream: 0 };
+            feed(&all, me, 0).encode(&mut out, call, side, Phase::RequestInit, id, true);
+            TapEvent::decode(&out[4..]).expect("event")
+        };
+        let mut outbound_call = call;
+        outbound_call.peer = Some(1);
+        let east = decode(0, Side::Outbound, &outbound_call);
+        let dst = east.destination_meta.expect("dst").labels;
+        assert!(dst["service"].ends_with("-west"), "{dst:?}");
+        assert_eq!(dst["target_cluster"], "west");
+        let gateway = all.gateway(1).expect("west");
+        let to = east.destination.expect("addr");
+        assert_eq!(to.port, u32::from(GATEWAY_PORT));
+        assert_eq!(
+            to.ip.and_then(|ip| ip.ip),
+            Some(crate::proto::net::ip_address::Ip::Ipv4(u32::from(
+                gateway.public_ip
+            )))
+        );
+        let west = decode(1, Side::Inbound, &call);
+        let src = west.source_meta.expect("src").labels;
+        assert_eq!(src["client_id"], topology::gateway_identity());
+        assert_eq!(src["pod"], gateway.pod);
+    }
+}
