@@ -100,7 +100,7 @@ impl Tap {
             .expect("meshtap tap starts");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, events) = mpsc::channel();
-        // Ends when the tap is killed (end of stdout) or after MAX_EVENTS objects.
+        // Ends when the tap is killed (end of stdout) or after `MAX_EVENTS` objects.
         std::thread::spawn(move || {
             let stream = serde_json::Deserializer::from_reader(stdout).into_iter::<Value>();
             for value in stream.take(MAX_EVENTS).map_while(Result::ok) {
@@ -112,7 +112,7 @@ impl Tap {
         Self { child, events }
     }
 
-    /// Events until `done` says enough was seen, or MAX_EVENTS, or TEST_TIMEOUT.
+    /// Events until `done` says enough was seen, or `MAX_EVENTS`, or `TEST_TIMEOUT`.
     fn collect(&self, mut done: impl FnMut(&[Value]) -> bool) -> Vec<Value> {
         let deadline = Instant::now() + TEST_TIMEOUT;
         let mut seen = Vec::new();
@@ -330,7 +330,7 @@ fn serve_prints_every_context_and_examples() {
     assert!(printed.contains("--context west get --raw"), "{printed}");
 }
 
-/// Runs `meshtap demo --serve ARGS…`, which must exit (at most EXIT_DEADLINE) with a failure;
+/// Runs `meshtap demo --serve ARGS…`, which must exit (at most `EXIT_DEADLINE`) with a failure;
 /// its stderr.
 fn refused(args: &[&str]) -> String {
     let mut child = meshtap()

@@ -94,16 +94,14 @@ pub async fn session(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let outputs = Outputs::open(&args.session)?;
     // With several clusters the session taps the current context (the first cluster); the
     // servers and the kubeconfig stay up until it ends.
-    let (kubeconfig, _running) = match &args.clusters {
-        Some(names) => {
+    let (kubeconfig, _running): (_, Box<dyn std::any::Any + Send>) =
+        if let Some(names) = &args.clusters {
             let demo = start_clusters(&args, names).await?;
-            (demo.planes.kubeconfig.clone(), Running::Clusters(demo))
-        }
-        None => {
+            (demo.planes.kubeconfig.clone(), Box::new(demo))
+        } else {
             let demo = start_demo(&args).await?;
-            (demo.kubeconfig.clone(), Running::One(Box::new(demo)))
-        }
-    };
+            (demo.kubeconfig.clone(), Box::new(demo))
+        };
     let cluster = Cluster::from_kubeconfig(kubeconfig, None).await?;
     let mut tap = args.tap.clone();
     if tap.targets.is_empty() {
@@ -113,16 +111,6 @@ pub async fn session(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // the control plane, exactly as in a cluster.
     let source = super::cluster_source(&cluster, &tap, &args.session, &sink)?;
     pipeline::run(source, sink, outputs).await
-}
-
-/// Whichever demo a session runs against, kept alive for the session.
-#[allow(
-    dead_code,
-    reason = "held only so the servers and the kubeconfig live as long as the session"
-)]
-enum Running {
-    One(Box<Demo>),
-    Clusters(ClustersDemo),
 }
 
 /// `demo --serve`: only the simulated control plane (and the proxies' tap ports), until Ctrl-C.

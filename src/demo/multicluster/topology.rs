@@ -13,7 +13,7 @@ pub const MAX_CLUSTERS: usize = 8;
 /// Longest cluster name: a DNS label, and `<service>-<cluster>` must stay one too.
 pub const MAX_NAME_CHARS: usize = 40;
 
-/// The gateway's Deployment, Service and ServiceAccount name (`gateway.name`).
+/// The gateway's Deployment, Service and `ServiceAccount` name (`gateway.name`).
 pub const GATEWAY_NAME: &str = "linkerd-gateway";
 /// The namespace the multicluster extension installs the gateway in.
 pub const GATEWAY_NAMESPACE: &str = "linkerd-multicluster";

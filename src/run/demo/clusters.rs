@@ -59,7 +59,11 @@ pub async fn serve(args: &DemoArgs, names: &ClusterNames) -> anyhow::Result<()> 
     }
     let first = names.first();
     let last = names.0.last().map_or(first, String::as_str);
-    let contexts: String = names.0.iter().map(|n| format!(" --context {n}")).collect();
+    let contexts = names.0.iter().fold(String::new(), |mut all, name| {
+        all.push_str(" --context ");
+        all.push_str(name);
+        all
+    });
     println!("try: meshtap --kubeconfig {path}{contexts} deploy/front-end -n sock-shop");
     println!(
         "     meshtap tap deploy/front-end -n sock-shop --kubeconfig {path} --context {first} -o ndjson"
