@@ -364,3 +364,51 @@ fn bad_cluster_names_are_refused_clearly() {
     let stderr = refused(&["--clusters", "east,west", "--addr", "127.0.0.1:1"]);
     assert!(stderr.contains("needs its own"), "{stderr}");
 }
+
+/// Each cluster's metrics API answers for that cluster: its own pods, never the other's.
+#[tokio::test]
+async fn each_cluster_answers_its_own_metrics() {
+    use meshtap::demo::multicluster::{self, ClusterNames, topology};
+    use meshtap::source::metrics::{MetricsClient, StatPeer};
+    use meshtap::source::target::Resource;
+
+    let options = multicluster::Options {
+        names: ClusterNames::parse("east,west").expect("names"),
+        ip: std::net::Ipv4Addr::LOCALHOST.into(),
+        tls: true,
+        seed: 1,
+        rate: 50.0,
+    };
+    let planes = tokio::time::timeout(TEST_TIMEOUT, multicluster::start(&options))
+        .await
+        .expect("in time")
+        .expect("clusters start");
+    let pods = Resource::parse("po", "sock-shop").expect("resource");
+    let mut seen = Vec::new();
+    for plane in &planes.planes {
+        let addr = plane.metrics_api.addr().to_string();
+        let client = tokio::time::timeout(TEST_TIMEOUT, MetricsClient::connect(&addr))
+            .await
+            .expect("in time")
+            .expect("connects");
+        let window = std::time::Duration::from_secs(60);
+        let rows = tokio::time::timeout(
+            TEST_TIMEOUT,
+            client.workload_stats(&pods, &StatPeer::Inbound, window),
+        )
+        .await
+        .expect("in time")
+        .expect("stat summary");
+        let names: HashSet<String> = rows.into_iter().map(|r| r.resource.name).collect();
+        seen.push(names);
+    }
+    assert!(seen[0].is_disjoint(&seen[1]), "{seen:?}");
+    // West's answer names the pods west's own taps report.
+    let west = topology::mesh(1, "west");
+    let catalogue = west
+        .pods
+        .iter()
+        .find(|p| p.name.starts_with("catalogue-") && !p.name.starts_with("catalogue-db"))
+        .expect("a catalogue pod");
+    assert!(seen[1].contains(&catalogue.name), "{:?}", seen[1]);
+}

@@ -66,7 +66,9 @@ pub async fn start(options: &Options) -> anyhow::Result<Planes> {
         let (Some(mesh), Some(gateway)) = (crossings.mesh(index), crossings.gateway(index)) else {
             anyhow::bail!("cluster {name} has no simulated mesh");
         };
-        let metrics_api = metrics_api::spawn(SocketAddr::new(options.ip, 0), options.rate).await?;
+        let metrics_addr = SocketAddr::new(options.ip, 0);
+        let metrics_api =
+            metrics_api::spawn_for(metrics_addr, Arc::new(mesh.clone()), options.rate).await?;
         // The first cluster keeps the single-cluster demo's seed; the others differ from it.
         let seed = options.seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let api = SimTapApi::for_cluster(
