@@ -71,12 +71,19 @@ pub async fn serve(args: &DemoArgs, names: &ClusterNames) -> anyhow::Result<()> 
     println!(
         "     kubectl --kubeconfig {path} --context {last} get --raw /apis/tap.linkerd.io/v1alpha1"
     );
-    if names.0.len() > 1 {
-        let exported = multicluster::topology::EXPORTED
-            .map(|s| multicluster::topology::mirrored_name(s, last))
-            .join(", ");
+    if let [_, remotes @ ..] = names.0.as_slice()
+        && !remotes.is_empty()
+    {
+        let mirrored: Vec<String> = remotes
+            .iter()
+            .flat_map(|remote| {
+                multicluster::topology::EXPORTED
+                    .map(|service| multicluster::topology::mirrored_name(service, remote))
+            })
+            .collect();
         println!(
-            "{first}'s front-end calls {exported} (exported by {last}) through {last}'s linkerd-gateway"
+            "{first}'s front-end calls {} through the exporting cluster's linkerd-gateway",
+            mirrored.join(", ")
         );
     }
     tokio::signal::ctrl_c().await?;
