@@ -4,6 +4,7 @@
 //! others export, through their mirrored Services and gateways, as Linkerd multicluster does.
 
 pub mod crossing;
+mod feed;
 pub mod topology;
 
 use std::net::{IpAddr, SocketAddr};
