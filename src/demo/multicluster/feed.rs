@@ -234,4 +234,41 @@ mod tests {
         assert_eq!(src["client_id"], topology::gateway_identity());
         assert_eq!(src["pod"], gateway.pod);
     }
+
+    /// A `--to` match on the mirrored Service keeps only east's crossing calls, reported by the
+    /// tapped front-end proxies like their local calls.
+    #[test]
+    fn a_session_matches_and_samples_crossing_calls_like_local_ones() {
+        use crate::demo::tapper::{Condition, Plan, Session, fresh_bases};
+
+        let all = crossings();
+        let mesh = Arc::new(all.mesh(0).expect("east").clone());
+        let front_end = mesh.workload_named("front-end").expect("front-end");
+        let plan = Plan {
+            pods: mesh.workloads[front_end].pods.clone(),
+            limit: u32::MAX,
+            conditions: vec![Condition::DestinationLabel(
+                "service".into(),
+                "catalogue-west".into(),
+            )],
+            headers: false,
+        };
+        let bases = fresh_bases(&mesh);
+        let mut session =
+            Session::new(mesh, 3, 500.0, plan, bases).with_crossing(Box::new(feed(&all, 0, 0)));
+        let mut out = BytesMut::new();
+        session.advance(3 * EPOCH_NS, &mut out);
+        let mut events = Vec::new();
+        // Bounded by the bytes produced.
+        while out.len() >= 4 {
+            let len = u32::from_le_bytes([out[0], out[1], out[2], out[3]]) as usize;
+            let frame = out.split_to(4 + len);
+            events.push(TapEvent::decode(&frame[4..]).expect("event"));
+        }
+        assert!(events.len() >= 3, "{}", events.len());
+        for event in &events {
+            let dst = &event.destination_meta.as_ref().expect("dst").labels;
+            assert_eq!(dst["service"], "catalogue-west");
+        }
+    }
 }
