@@ -372,6 +372,16 @@ pub struct DemoArgs {
     /// Start the control plane broken in one way, for `meshtap check` to find.
     #[arg(long = "break", value_enum, value_name = "WHAT")]
     pub broken: Option<crate::demo::checks::Break>,
+    /// Simulate Linkerd multicluster: one control plane per named cluster (1 to 8 DNS labels,
+    /// e.g. east,west) and one kubeconfig with a context per cluster; the first cluster's
+    /// front-end calls the Services the others export (catalogue-west, …) through their gateways.
+    #[arg(
+        long,
+        value_name = "NAMES",
+        value_parser = crate::demo::multicluster::ClusterNames::parse,
+        conflicts_with = "broken"
+    )]
+    pub clusters: Option<crate::demo::multicluster::ClusterNames>,
     /// Headless: stream to stdout in this format instead of opening the UI.
     #[arg(short, long, value_enum)]
     pub output: Option<Output>,

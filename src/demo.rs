@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod kubeconfig;
 pub mod mesh;
 pub mod metrics_api;
+pub mod multicluster;
 pub mod portforward;
 pub mod proxy_tap;
 pub mod server;

@@ -22,4 +22,7 @@ pub use run::check::report as check_report;
 pub use run::extension::{
     INSTALL_MANIFEST, Invocation, UNINSTALL_MANIFEST, completion_script, invocation, man_page,
 };
-pub use run::{DEMO_TARGETS, Demo, proxy_spec, run, spawn_streams, specs, start_demo};
+pub use run::{
+    ClustersDemo, DEMO_TARGETS, Demo, proxy_spec, run, spawn_streams, specs, start_clusters,
+    start_demo,
+};

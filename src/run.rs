@@ -26,7 +26,7 @@ use crate::source::metrics::portforward::PortForward;
 use crate::source::metrics_poll::{self, MetricsPoll, MetricsTarget};
 use crate::source::target::{Resource, TapSpec};
 
-pub use demo::{DEMO_TARGETS, Demo, start_demo};
+pub use demo::{ClustersDemo, DEMO_TARGETS, Demo, start_clusters, start_demo};
 pub use proxy::proxy_spec;
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

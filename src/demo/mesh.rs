@@ -128,7 +128,7 @@ const TOPOLOGY: &[Row] = &[
 const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 /// A fixed, seed-independent suffix derived from `key`, so names are stable across runs.
-fn suffix(key: &str, len: usize) -> String {
+pub(crate) fn suffix(key: &str, len: usize) -> String {
     // FNV-1a, then splitmix steps: tiny, dependency-free and stable across platforms.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in key.bytes() {

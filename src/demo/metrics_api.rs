@@ -66,6 +66,15 @@ impl Drop for RunningMetricsApi {
 /// Serves the metrics API for a mesh running at `rate` requests per second on `addr`
 /// (loopback only; port 0 picks a free one).
 pub async fn spawn(addr: SocketAddr, rate: f64) -> anyhow::Result<RunningMetricsApi> {
+    spawn_for(addr, Arc::new(Mesh::demo()), rate).await
+}
+
+/// [`spawn`] for one cluster's own `mesh` (`demo --clusters`).
+pub async fn spawn_for(
+    addr: SocketAddr,
+    mesh: Arc<Mesh>,
+    rate: f64,
+) -> anyhow::Result<RunningMetricsApi> {
     anyhow::ensure!(
         addr.ip().is_loopback(),
         "the demo metrics API serves on loopback only, not {addr}"
@@ -74,7 +83,7 @@ pub async fn spawn(addr: SocketAddr, rate: f64) -> anyhow::Result<RunningMetrics
         .await
         .with_context(|| format!("binding the demo metrics API to {addr}"))?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    let service = api_server::ApiServer::new(MetricsApi::new(Arc::new(Mesh::demo()), rate));
+    let service = api_server::ApiServer::new(MetricsApi::new(mesh, rate));
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let served = tonic::transport::Server::builder()

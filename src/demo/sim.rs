@@ -133,6 +133,8 @@ pub struct Call {
     pub bytes: u64,
     /// Drives request ids, path parameters and tokens so they are seeded too.
     pub token: u64,
+    /// For a call crossing clusters (`demo --clusters`), the index of the other cluster.
+    pub peer: Option<u8>,
 }
 
 /// A half of a call as one proxy sees it.
@@ -340,6 +342,7 @@ impl Traffic {
             outcome,
             bytes,
             token: rng.next_u64(),
+            peer: None,
         }
     }
 }

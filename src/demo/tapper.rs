@@ -8,6 +8,7 @@
 //! slows the simulated clock instead of growing memory, and the sequence of events stays exactly
 //! the seeded one. The task stops as soon as the receiver is dropped.
 
+pub mod crossing;
 pub mod plan;
 mod session;
 
@@ -20,7 +21,7 @@ use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
 pub use plan::{Condition, DEFAULT_MAX_RPS, Plan, per_pod_limit};
-pub use session::{Session, TICK_NS, WINDOW_NS, fresh_bases};
+pub use session::{MAX_CATCH_UP_NS, Session, TICK_NS, WINDOW_NS, fresh_bases};
 
 use super::api::{TapApi, TapReply};
 use super::mesh::Mesh;
@@ -38,12 +39,25 @@ pub struct SimTapApi {
     taps: AtomicU64,
     /// Each simulated proxy's count of Observe calls, shared by all taps like a real proxy's.
     bases: Arc<[AtomicU32]>,
+    /// The calls crossing to or from other clusters (`demo --clusters`).
+    crossing: Option<Arc<dyn crossing::Crossing>>,
 }
 
 impl SimTapApi {
     /// A mesh generating `rate` requests per second across all workloads, seeded by `seed`.
     pub fn new(seed: u64, rate: f64) -> Self {
-        let mesh = Arc::new(Mesh::demo());
+        Self::for_cluster(Mesh::demo(), seed, rate, None)
+    }
+
+    /// One cluster of `demo --clusters`: its own `mesh`, and the calls crossing to or from the
+    /// other clusters.
+    pub fn for_cluster(
+        mesh: Mesh,
+        seed: u64,
+        rate: f64,
+        crossing: Option<Arc<dyn crossing::Crossing>>,
+    ) -> Self {
+        let mesh = Arc::new(mesh);
         let bases = fresh_bases(&mesh);
         Self {
             mesh,
@@ -51,6 +65,7 @@ impl SimTapApi {
             rate,
             taps: AtomicU64::new(0),
             bases,
+            crossing,
         }
     }
 
@@ -64,13 +79,11 @@ impl SimTapApi {
         let plan = plan::plan(&self.mesh, request)?;
         let ordinal = self.taps.fetch_add(1, Ordering::Relaxed);
         let seed = self.seed ^ ordinal.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        Ok(Session::new(
-            self.mesh.clone(),
-            seed,
-            self.rate,
-            plan,
-            self.bases.clone(),
-        ))
+        let session = Session::new(self.mesh.clone(), seed, self.rate, plan, self.bases.clone());
+        Ok(match &self.crossing {
+            Some(crossing) => session.with_crossing(crossing.feed()),
+            None => session,
+        })
     }
 }
 
@@ -104,7 +117,7 @@ async fn run(mut session: Session, tx: mpsc::Sender<Bytes>) {
             () = tx.closed() => return,
             _ = ticks.tick() => {}
         }
-        session.advance(TICK_NS, &mut buf);
+        session.advance(session.step(TICK_NS), &mut buf);
         if buf.is_empty() {
             continue;
         }

@@ -1,5 +1,7 @@
 //! `meshtap demo`: the simulated control plane on loopback, tapped through the ordinary cluster
-//! source (or served alone with `--serve`).
+//! source (or served alone with `--serve`); `--clusters` runs several (`demo/clusters.rs`).
+
+mod clusters;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,6 +12,8 @@ use crate::cli::DemoArgs;
 use crate::demo;
 use crate::pipeline::{self, outputs::Outputs};
 use crate::source::cluster::Cluster;
+
+pub use clusters::{ClustersDemo, start_clusters};
 
 /// Targets `meshtap demo` taps when none are given: every simulated namespace.
 pub const DEMO_TARGETS: [&str; 2] = ["ns/sock-shop", "ns/emojivoto"];
@@ -52,14 +56,7 @@ pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
     };
     let server = demo::server::spawn(options, api).await?;
     let kubeconfig = demo::kubeconfig::for_server(&server, Some("sock-shop"))?;
-    // A fresh private directory, never a predictable name another user could have prepared.
-    let dir = crate::files::private_dir(&std::env::temp_dir(), "meshtap-demo-")
-        .context("creating the demo's private directory")?;
-    let kubeconfig_path = match &args.kubeconfig_out {
-        Some(path) => path.clone(),
-        None => dir.path().join("kubeconfig"),
-    };
-    demo::kubeconfig::write(&kubeconfig_path, &kubeconfig, args.session.export.force)?;
+    let (dir, kubeconfig_path) = write_kubeconfig(args, &kubeconfig)?;
     Ok(Demo {
         server,
         kubeconfig,
@@ -69,14 +66,43 @@ pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
     })
 }
 
+/// Writes the demo's kubeconfig, private, to `--kubeconfig-out` or into a fresh private
+/// directory (never a predictable name another user could have prepared), which it returns.
+fn write_kubeconfig(
+    args: &DemoArgs,
+    kubeconfig: &kube::config::Kubeconfig,
+) -> anyhow::Result<(tempfile::TempDir, std::path::PathBuf)> {
+    let dir = crate::files::private_dir(&std::env::temp_dir(), "meshtap-demo-")
+        .context("creating the demo's private directory")?;
+    let kubeconfig_path = match &args.kubeconfig_out {
+        Some(path) => path.clone(),
+        None => dir.path().join("kubeconfig"),
+    };
+    demo::kubeconfig::write(&kubeconfig_path, kubeconfig, args.session.export.force)?;
+    Ok((dir, kubeconfig_path))
+}
+
 pub async fn session(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if args.serve {
+        if let Some(names) = &args.clusters {
+            clusters::serve(&args, names).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
         return serve(&args).await;
     }
     let sink = super::sink(args.output, &args.ui)?;
     let outputs = Outputs::open(&args.session)?;
-    let demo = start_demo(&args).await?;
-    let cluster = Cluster::from_kubeconfig(demo.kubeconfig.clone(), None).await?;
+    // With several clusters the session taps the current context (the first cluster); the
+    // servers and the kubeconfig stay up until it ends.
+    let (kubeconfig, _running): (_, Box<dyn std::any::Any + Send>) =
+        if let Some(names) = &args.clusters {
+            let demo = start_clusters(&args, names).await?;
+            (demo.planes.kubeconfig.clone(), Box::new(demo))
+        } else {
+            let demo = start_demo(&args).await?;
+            (demo.kubeconfig.clone(), Box::new(demo))
+        };
+    let cluster = Cluster::from_kubeconfig(kubeconfig, None).await?;
     let mut tap = args.tap.clone();
     if tap.targets.is_empty() {
         tap.targets = DEMO_TARGETS.iter().map(ToString::to_string).collect();

@@ -27,8 +27,10 @@ pub enum Phase {
     ResponseEnd,
 }
 
+/// Which label set: the source or destination side as `Side`'s proxy reports it (the pod, and
+/// for destinations the route, whose inbound policy route matters), or a route's profile labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Key {
+pub enum Key {
     Src(Side, PodId),
     Dst(Side, PodId, usize),
     Route(usize),
@@ -56,6 +58,11 @@ impl Metas {
                 labels,
             }
         })
+    }
+
+    /// The encoded field of one label set, as appended to events.
+    pub fn field(&mut self, mesh: &Mesh, key: Key) -> Bytes {
+        self.get(mesh, key).field.clone()
     }
 
     /// The destination labels the reporting proxy itself attaches (before the tap server
@@ -109,7 +116,7 @@ fn build(mesh: &Mesh, key: Key) -> (u32, BTreeMap<String, String>) {
 }
 
 /// A `map<string,string> labels = 1` message as field `tag`, entries in key order.
-fn meta_field(tag: u32, labels: &BTreeMap<String, String>) -> Bytes {
+pub fn meta_field(tag: u32, labels: &BTreeMap<String, String>) -> Bytes {
     let entry_len = |k: &String, v: &String| {
         encoding::string::encoded_len(1, k) + encoding::string::encoded_len(2, v)
     };
@@ -159,7 +166,7 @@ pub fn authority(mesh: &Mesh, route: &Route) -> String {
     }
 }
 
-fn address(ip: std::net::Ipv4Addr, port: u16) -> net::TcpAddress {
+pub fn address(ip: std::net::Ipv4Addr, port: u16) -> net::TcpAddress {
     net::TcpAddress {
         ip: Some(net::IpAddress {
             ip: Some(net::ip_address::Ip::Ipv4(u32::from(ip))),
@@ -173,6 +180,18 @@ fn duration(ns: u64) -> prost_types::Duration {
         seconds: (ns / 1_000_000_000).cast_signed(),
         nanos: (ns % 1_000_000_000) as i32,
     }
+}
+
+/// What one half of a call carries besides its `http` event: both addresses, the three encoded
+/// label sets and the `:authority` the reporting proxy saw.
+#[derive(Debug)]
+pub struct Parts<'a> {
+    pub src: net::TcpAddress,
+    pub dst: net::TcpAddress,
+    pub src_meta: Bytes,
+    pub dst_meta: Bytes,
+    pub route_meta: Bytes,
+    pub authority: &'a str,
 }
 
 /// Appends one framed `TapEvent` for `phase` of `side` of `call` to `out`.
@@ -191,25 +210,44 @@ pub fn encode(
     id: http::StreamId,
     with_headers: bool,
 ) {
-    let timeline = call.timeline(side);
     let client_ip = mesh.pods[call.client].ip;
     let server_ip = mesh.pods[call.server].ip;
     let port = mesh.workload_of(call.server).container_port;
-    let (src, direction) = match side {
-        Side::Outbound => (
-            address(client_ip, call.out_port),
-            tap_event::ProxyDirection::Outbound,
-        ),
-        Side::Inbound => (
-            address(client_ip, call.in_port),
-            tap_event::ProxyDirection::Inbound,
-        ),
+    let src_port = match side {
+        Side::Outbound => call.out_port,
+        Side::Inbound => call.in_port,
     };
-    let dst = address(server_ip, port);
+    let parts = Parts {
+        src: address(client_ip, src_port),
+        dst: address(server_ip, port),
+        src_meta: metas.field(mesh, Key::Src(side, call.client)),
+        dst_meta: metas.field(mesh, Key::Dst(side, call.server, call.route)),
+        route_meta: metas.field(mesh, Key::Route(call.route)),
+        authority: authorities.get(call.route).map_or("", String::as_str),
+    };
+    encode_parts(out, &parts, call, side, phase, id, with_headers);
+}
+
+/// Appends one framed `TapEvent` for `phase` of `side` of `call` to `out`, with the addresses,
+/// labels and authority in `parts` (a local call's, or one crossing clusters).
+pub fn encode_parts(
+    out: &mut BytesMut,
+    parts: &Parts<'_>,
+    call: &Call,
+    side: Side,
+    phase: Phase,
+    id: http::StreamId,
+    with_headers: bool,
+) {
+    let timeline = call.timeline(side);
+    let direction = match side {
+        Side::Outbound => tap_event::ProxyDirection::Outbound,
+        Side::Inbound => tap_event::ProxyDirection::Inbound,
+    };
     let route = call.route();
     let event = match phase {
         Phase::RequestInit => {
-            let authority = authorities.get(call.route).cloned().unwrap_or_default();
+            let authority = parts.authority.to_owned();
             let path = path(call);
             http::Event::RequestInit(http::RequestInit {
                 id: Some(id),
@@ -259,15 +297,17 @@ pub fn encode(
         }
     };
     let http = tap_event::Http { event: Some(event) };
-    let src_meta = metas.get(mesh, Key::Src(side, call.client)).field.clone();
-    let dst_meta = metas
-        .get(mesh, Key::Dst(side, call.server, call.route))
-        .field
-        .clone();
-    let route_meta = metas.get(mesh, Key::Route(call.route)).field.clone();
+    let Parts {
+        src,
+        dst,
+        src_meta,
+        dst_meta,
+        route_meta,
+        ..
+    } = parts;
     let direction = direction as i32;
-    let len = encoding::message::encoded_len(1, &src)
-        + encoding::message::encoded_len(2, &dst)
+    let len = encoding::message::encoded_len(1, src)
+        + encoding::message::encoded_len(2, dst)
         + encoding::message::encoded_len(3, &http)
         + dst_meta.len()
         + src_meta.len()
@@ -276,11 +316,11 @@ pub fn encode(
     out.reserve(4 + len);
     // An event is a few hundred bytes; the u32 length prefix cannot overflow.
     out.put_u32_le(len as u32);
-    encoding::message::encode(1, &src, out);
-    encoding::message::encode(2, &dst, out);
+    encoding::message::encode(1, src, out);
+    encoding::message::encode(2, dst, out);
     encoding::message::encode(3, &http, out);
-    out.put_slice(&dst_meta);
-    out.put_slice(&src_meta);
+    out.put_slice(dst_meta);
+    out.put_slice(src_meta);
     encoding::int32::encode(6, &direction, out);
-    out.put_slice(&route_meta);
+    out.put_slice(route_meta);
 }

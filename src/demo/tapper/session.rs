@@ -15,6 +15,7 @@ use std::sync::atomic::{self, AtomicU32};
 
 use bytes::BytesMut;
 
+use super::crossing::CrossFeed;
 use super::plan::{Condition, Plan};
 use crate::demo::mesh::{Mesh, PodId};
 use crate::demo::sim::events::{self, Metas, Phase};
@@ -48,6 +49,8 @@ struct Pending {
     side: Side,
     phase: Phase,
     id: StreamId,
+    /// Whether the call crosses clusters (encoded by the [`CrossFeed`]).
+    crossing: bool,
 }
 
 impl PartialEq for Pending {
@@ -82,7 +85,13 @@ pub struct Session {
     now: u64,
     metas: Metas,
     authorities: Vec<String>,
+    /// Calls crossing from or to other clusters (`demo --clusters`).
+    cross: Option<Box<dyn CrossFeed>>,
 }
+
+/// Most virtual time one tick of a wall-clock-locked tap catches up, so a stalled client gets
+/// a bounded chunk rather than everything it missed at once.
+pub const MAX_CATCH_UP_NS: u64 = 1_000_000_000;
 
 impl Session {
     /// A session for `plan`; `bases` are the proxies' Observe counters, one per mesh pod.
@@ -109,7 +118,26 @@ impl Session {
             now: 0,
             metas: Metas::default(),
             authorities,
+            cross: None,
         }
+    }
+
+    /// Adds the calls crossing clusters that this tap sees; the clock then follows the wall
+    /// clock (see [`Session::step`]).
+    #[must_use]
+    pub fn with_crossing(mut self, feed: Box<dyn CrossFeed>) -> Self {
+        self.cross = Some(feed);
+        self
+    }
+
+    /// How much virtual time the next tick advances: `tick`, or for a tap with crossing calls
+    /// the lag behind the wall clock (at most [`MAX_CATCH_UP_NS`]).
+    pub fn step(&self, tick: u64) -> u64 {
+        self.cross.as_ref().map_or(tick, |feed| {
+            feed.wall_now()
+                .saturating_sub(self.now)
+                .min(MAX_CATCH_UP_NS)
+        })
     }
 
     /// Every meshed pod, no sampling limit, headers extracted: the whole mesh's event stream.
@@ -140,12 +168,29 @@ impl Session {
     pub fn advance(&mut self, dt: u64, out: &mut BytesMut) {
         let until = self.now.saturating_add(dt);
         while let Some(call) = self.traffic.next_before(until) {
-            self.offer(&call);
+            self.offer(
+                &call,
+                &[(Side::Outbound, call.client), (Side::Inbound, call.server)],
+                false,
+            );
+        }
+        while let Some((call, side)) = self.cross.as_mut().and_then(|f| f.next_before(until)) {
+            let pod = match side {
+                Side::Outbound => call.client,
+                Side::Inbound => call.server,
+            };
+            self.offer(&call, &[(side, pod)], true);
         }
         while self.heap.peek().is_some_and(|Reverse(p)| p.due < until) {
             let Some(Reverse(p)) = self.heap.pop() else {
                 break;
             };
+            if p.crossing {
+                if let Some(feed) = self.cross.as_mut() {
+                    feed.encode(out, &p.call, p.side, p.phase, p.id, self.plan.headers);
+                }
+                continue;
+            }
             events::encode(
                 out,
                 &self.mesh,
@@ -161,12 +206,13 @@ impl Session {
         self.now = until;
     }
 
-    fn offer(&mut self, call: &Call) {
-        for (side, pod) in [(Side::Outbound, call.client), (Side::Inbound, call.server)] {
+    /// Offers the given sides of `call` (each with its reporting pod) to the tapped proxies.
+    fn offer(&mut self, call: &Call, sides: &[(Side, PodId)], crossing: bool) {
+        for &(side, pod) in sides {
             // An unmeshed client has no proxy to report its outbound side.
-            if !self.reporting[pod]
+            if !self.reporting.get(pod).copied().unwrap_or(false)
                 || !self.mesh.workload_of(pod).meshed
-                || !self.matches(call, side)
+                || !self.matches(call, side, crossing)
             {
                 continue;
             }
@@ -174,17 +220,26 @@ impl Session {
             let Some(id) = self.admit(pod, timeline.request_at, timeline.release_at) else {
                 continue;
             };
-            self.push(timeline.request_at, call, side, Phase::RequestInit, id);
-            if let Some(r) = timeline.response {
-                self.push(timeline.request_at + r, call, side, Phase::ResponseInit, id);
-            }
-            if let Some(e) = timeline.end {
-                self.push(timeline.request_at + e, call, side, Phase::ResponseEnd, id);
+            let at = timeline.request_at;
+            let ends = [Some(0), timeline.response, timeline.end];
+            let phases = [Phase::RequestInit, Phase::ResponseInit, Phase::ResponseEnd];
+            for (since, phase) in ends.into_iter().zip(phases) {
+                if let Some(since) = since {
+                    self.push(at + since, call, side, phase, id, crossing);
+                }
             }
         }
     }
 
-    fn push(&mut self, due: u64, call: &Call, side: Side, phase: Phase, id: StreamId) {
+    fn push(
+        &mut self,
+        due: u64,
+        call: &Call,
+        side: Side,
+        phase: Phase,
+        id: StreamId,
+        crossing: bool,
+    ) {
         self.seq += 1;
         self.heap.push(Reverse(Pending {
             due,
@@ -193,6 +248,7 @@ impl Session {
             side,
             phase,
             id,
+            crossing,
         }));
     }
 
@@ -230,7 +286,7 @@ impl Session {
     }
 
     /// The proxy's side of `match`, evaluated on what the reporting proxy knows.
-    fn matches(&mut self, call: &Call, side: Side) -> bool {
+    fn matches(&mut self, call: &Call, side: Side, crossing: bool) -> bool {
         let route = call.route();
         let mut path = None;
         for c in &self.plan.conditions {
@@ -238,7 +294,10 @@ impl Session {
                 // Every simulated request is plain `http` between app and proxy.
                 Condition::Scheme(s) => s.eq_ignore_ascii_case("http"),
                 Condition::Method(m) => m.eq_ignore_ascii_case(method_name(route.method)),
-                Condition::Authority(a) => self.authorities.get(call.route) == Some(a),
+                Condition::Authority(a) => match self.cross.as_ref().filter(|_| crossing) {
+                    Some(feed) => feed.authority(call, side) == *a,
+                    None => self.authorities.get(call.route) == Some(a),
+                },
                 Condition::PathPrefix(p) => path
                     .get_or_insert_with(|| events::path(call))
                     .starts_with(p.as_str()),
@@ -246,7 +305,13 @@ impl Session {
                 // server hydrates pod labels after matching), so `--to` never selects INBOUND.
                 Condition::DestinationLabel(k, v) => {
                     side == Side::Outbound
-                        && self.metas.destination_labels(&self.mesh, call, side).get(k) == Some(v)
+                        && match self.cross.as_mut().filter(|_| crossing) {
+                            Some(feed) => feed.destination_labels(call, side).get(k) == Some(v),
+                            None => {
+                                self.metas.destination_labels(&self.mesh, call, side).get(k)
+                                    == Some(v)
+                            }
+                        }
                 }
             };
             if !ok {
