@@ -11,7 +11,7 @@ pub mod shell;
 mod tap_cmd;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::capture::ndjson::RequestRecord;
 use crate::model::event::RequestInit;
