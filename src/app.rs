@@ -5,6 +5,7 @@
 pub mod action;
 pub mod command;
 pub mod config;
+pub mod copy;
 pub mod detail;
 pub mod keymap;
 mod map;
