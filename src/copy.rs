@@ -1,4 +1,4 @@
-//! Copy as: a captured request turned into a command that makes it again (curl, grpcurl, HTTPie),
+//! Copy as: a captured request turned into a command that makes it again (curl, grpcurl, `HTTPie`),
 //! the tap command that would catch it again, or its NDJSON record. Pure: no clipboard, no
 //! terminal. Sensitive header values go through the session's redactor unless revealed; tap
 //! carries no bodies, and the commands say so rather than invent one.

@@ -35,8 +35,10 @@ fn request(seq: u64, method: &str, path: &str, headers: Vec<Header<'_>>, status:
                 .collect(),
         },
         route: Labels::default(),
-        started: DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(seq as i64),
-        ended_at: Some(DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(seq as i64 + 1)),
+        started: DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(seq.cast_signed()),
+        ended_at: Some(
+            DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(seq.cast_signed() + 1),
+        ),
         init: Some(RequestInit {
             id,
             method: Some(method.into()),

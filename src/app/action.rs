@@ -73,7 +73,7 @@ pub enum Action {
     ClearFilter,
     /// Show or mask sensitive header values in the detail (and the copy popup).
     Reveal,
-    /// Copy the request as curl, grpcurl, HTTPie, the tap command or NDJSON (a menu).
+    /// Copy the request as curl, grpcurl, `HTTPie`, the tap command or NDJSON (a menu).
     Copy,
     /// Explain the request from its labels.
     Explain,

@@ -1,4 +1,4 @@
-//! A request as an HTTPie command.
+//! A request as an `HTTPie` command.
 
 use super::shell::Command;
 use super::{
@@ -7,7 +7,7 @@ use super::{
 use crate::model::request::Request;
 
 /// `http --ignore-stdin METHOD URL 'name:value'…`: `--ignore-stdin` so that a paste in a script
-/// does not send the script's input as the body; `name;` is HTTPie's empty-valued header.
+/// does not send the script's input as the body; `name;` is `HTTPie`'s empty-valued header.
 pub fn render(request: &Request, secrets: Secrets<'_>) -> Result<Copied, CopyError> {
     let init = init(request)?;
     let method = method(init);

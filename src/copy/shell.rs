@@ -70,18 +70,18 @@ impl Command {
 
     /// Appends a bare word of meshtap's own (a flag) to the current line.
     pub fn word(&mut self, word: &str) {
-        self.push(word.to_owned());
+        self.push(word);
     }
 
     /// Appends captured bytes, quoted, to the current line.
     pub fn value(&mut self, value: &[u8]) {
-        self.push(quote(value));
+        self.push(&quote(value));
     }
 
-    fn push(&mut self, word: String) {
+    fn push(&mut self, word: &str) {
         if let Some(line) = self.lines.last_mut() {
             line.push(' ');
-            line.push_str(&word);
+            line.push_str(word);
         }
     }
 

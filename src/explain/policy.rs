@@ -1,5 +1,5 @@
 //! Which Server, authorization and route matched (the inbound proxy's `srv_*`, `authz_*` and
-//! `route_*` labels, on the destination side), the ServiceProfile route (`route` of the route
+//! `route_*` labels, on the destination side), the `ServiceProfile` route (`route` of the route
 //! labels), and what a 403 or gRPC `PermissionDenied` means there.
 
 use super::{Side, Statement, Topic, label};
@@ -89,7 +89,7 @@ fn denied(request: &Request, out: &mut Vec<Statement>) {
     let proxy_error = [response, trailers]
         .into_iter()
         .flatten()
-        .find_map(|h| proxy_error(h));
+        .find_map(proxy_error);
     let text = match (&proxy_error, request.direction()) {
         (Some(reason), Direction::Inbound) => format!(
             "Denied by Linkerd policy: the inbound proxy refused it ({PROXY_ERROR_HEADER}: {reason}); \

@@ -21,6 +21,10 @@ fn with_labels(mut r: Request, src: &[(&str, &str)], dst: &[(&str, &str)]) -> Re
     r
 }
 
+#[allow(
+    clippy::option_option,
+    reason = "open vs ended-without-eos vs ended-with-eos"
+)]
 fn responded(
     mut r: Request,
     status: u32,
