@@ -227,12 +227,27 @@ fn secret_notes(init: &RequestInit, secrets: Secrets<'_>, notes: &mut Vec<String
     }
 }
 
-/// Notes shared by the commands that send the request: masked headers, bash-only quoting.
-fn command_notes(init: &RequestInit, secrets: Secrets<'_>, text: &str) -> Vec<String> {
+/// `name` + `separator` + `value`, or `name;` for an empty value: how curl and `HTTPie` send a
+/// header whose value is empty (`name:` would remove it instead).
+fn header_item(name: &str, value: &[u8], separator: &[u8]) -> Vec<u8> {
+    let mut item = name.as_bytes().to_vec();
+    if value.is_empty() {
+        item.push(b';');
+    } else {
+        item.extend_from_slice(separator);
+        item.extend_from_slice(value);
+    }
+    item
+}
+
+/// The finished command with the notes every command shares: masked headers, bash-only
+/// quoting.
+fn finish(command: shell::Command, init: &RequestInit, secrets: Secrets<'_>) -> Copied {
+    let text = command.finish();
     let mut notes = Vec::new();
     secret_notes(init, secrets, &mut notes);
     if text.contains("$'") {
         notes.push("control characters are quoted as $'…' (bash, zsh, ksh)".to_owned());
     }
-    notes
+    Copied { text, notes }
 }

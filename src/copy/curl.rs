@@ -2,7 +2,8 @@
 
 use super::shell::Command;
 use super::{
-    BODY_NOTE, Copied, CopyError, Secrets, command_notes, has_body, headers, init, method, url,
+    BODY_NOTE, Copied, CopyError, Secrets, finish, has_body, header_item, headers, init, method,
+    url,
 };
 use crate::model::request::Request;
 
@@ -26,17 +27,7 @@ pub fn render(request: &Request, secrets: Secrets<'_>) -> Result<Copied, CopyErr
     }
     command.value(url(request, init)?.as_bytes());
     for (name, value) in headers(init, secrets, &[]) {
-        // `name;` is curl's way to send a header with an empty value (`name:` removes it).
-        let mut header = name.as_bytes().to_vec();
-        if value.is_empty() {
-            header.push(b';');
-        } else {
-            header.extend_from_slice(b": ");
-            header.extend_from_slice(&value);
-        }
-        command.arg("-H", &header);
+        command.arg("-H", &header_item(name, &value, b": "));
     }
-    let text = command.finish();
-    let notes = command_notes(init, secrets, &text);
-    Ok(Copied { text, notes })
+    Ok(finish(command, init, secrets))
 }

@@ -1,7 +1,7 @@
 //! A gRPC request as a grpcurl command.
 
 use super::shell::Command;
-use super::{BODY_NOTE, Copied, CopyError, Secrets, authority, command_notes, headers, init};
+use super::{BODY_NOTE, Copied, CopyError, Secrets, authority, finish, headers, init};
 use crate::model::event::RequestInit;
 use crate::model::request::Request;
 
@@ -65,9 +65,7 @@ pub fn render(request: &Request, secrets: Secrets<'_>) -> Result<Copied, CopyErr
     }
     command.arg("", address.as_bytes());
     command.arg("", method.as_bytes());
-    let text = command.finish();
-    let notes = command_notes(init, secrets, &text);
-    Ok(Copied { text, notes })
+    Ok(finish(command, init, secrets))
 }
 
 /// Whether `host[:port]` (or `[v6]:port`) names a port.

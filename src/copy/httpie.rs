@@ -2,7 +2,8 @@
 
 use super::shell::Command;
 use super::{
-    BODY_NOTE, Copied, CopyError, Secrets, command_notes, has_body, headers, init, method, url,
+    BODY_NOTE, Copied, CopyError, Secrets, finish, has_body, header_item, headers, init, method,
+    url,
 };
 use crate::model::request::Request;
 
@@ -19,16 +20,7 @@ pub fn render(request: &Request, secrets: Secrets<'_>) -> Result<Copied, CopyErr
     command.value(method.as_bytes());
     command.value(url(request, init)?.as_bytes());
     for (name, value) in headers(init, secrets, &[]) {
-        let mut item = name.as_bytes().to_vec();
-        if value.is_empty() {
-            item.push(b';');
-        } else {
-            item.push(b':');
-            item.extend_from_slice(&value);
-        }
-        command.arg("", &item);
+        command.arg("", &header_item(name, &value, b":"));
     }
-    let text = command.finish();
-    let notes = command_notes(init, secrets, &text);
-    Ok(Copied { text, notes })
+    Ok(finish(command, init, secrets))
 }

@@ -91,62 +91,70 @@ fn expected_identity(request: &Request, side: Side, domain: &str) -> Option<(Str
     ))
 }
 
+/// What the labels say about one direction's identities: who presented which label, and the
+/// words for each statement.
+struct IdentityWords {
+    presenter: Side,
+    key: &'static str,
+    role: &'static str,
+    absent: &'static str,
+    /// `{}` is the identity.
+    presented: &'static str,
+    /// `{}` is the identity the other side's service account implies.
+    implied: &'static str,
+}
+
+const INBOUND: IdentityWords = IdentityWords {
+    presenter: Side::Src,
+    key: "client_id",
+    role: "client",
+    absent: "The client presented no identity: the inbound proxy saw no client certificate.",
+    presented: "The client presented the identity {} (checked by the inbound proxy's mTLS).",
+    implied: "The destination's service account implies it serves as {}.",
+};
+
+const OUTBOUND: IdentityWords = IdentityWords {
+    presenter: Side::Dst,
+    key: "server_id",
+    role: "server",
+    absent: "Service discovery named no server identity: the outbound proxy could not require one.",
+    presented: "The outbound proxy required the server to present {} (from service discovery); a \
+                server with another identity fails the handshake.",
+    implied: "The source's service account implies it presented {} as the client.",
+};
+
 pub(super) fn identities(request: &Request, out: &mut Vec<Statement>) {
-    match request.direction() {
-        Direction::Inbound => {
-            let Some((client, cite)) = label(request, Side::Src, "client_id") else {
-                out.push(Statement::new(
-                    Topic::Identity,
-                    "The client presented no identity: the inbound proxy saw no client certificate.",
-                    vec!["src.client_id (absent)".to_owned()],
-                ));
-                return;
-            };
-            out.push(Statement::new(
-                Topic::Identity,
-                format!("The client presented the identity {client} (checked by the inbound proxy's mTLS)."),
-                vec![cite.clone()],
-            ));
-            check(request, Side::Src, "client", client, cite, out);
-            if let Some(domain) = trust_domain(client)
-                && let Some((expected, cites)) = expected_identity(request, Side::Dst, domain)
-            {
-                out.push(Statement::new(
-                    Topic::Identity,
-                    format!("The destination's service account implies it serves as {expected}."),
-                    cites,
-                ));
-            }
-        }
-        Direction::Outbound => {
-            let Some((server, cite)) = label(request, Side::Dst, "server_id") else {
-                out.push(Statement::new(
-                    Topic::Identity,
-                    "Service discovery named no server identity: the outbound proxy could not require one.",
-                    vec!["dst.server_id (absent)".to_owned()],
-                ));
-                return;
-            };
-            out.push(Statement::new(
-                Topic::Identity,
-                format!(
-                    "The outbound proxy required the server to present {server} (from service discovery); \
-                     a server with another identity fails the handshake."
-                ),
-                vec![cite.clone()],
-            ));
-            check(request, Side::Dst, "server", server, cite, out);
-            if let Some(domain) = trust_domain(server)
-                && let Some((expected, cites)) = expected_identity(request, Side::Src, domain)
-            {
-                out.push(Statement::new(
-                    Topic::Identity,
-                    format!("The source's service account implies it presented {expected} as the client."),
-                    cites,
-                ));
-            }
-        }
-        Direction::Unknown => {}
+    let (words, other) = match request.direction() {
+        Direction::Inbound => (INBOUND, Side::Dst),
+        Direction::Outbound => (OUTBOUND, Side::Src),
+        Direction::Unknown => return,
+    };
+    let Some((identity, cite)) = label(request, words.presenter, words.key) else {
+        out.push(Statement::new(
+            Topic::Identity,
+            words.absent,
+            vec![format!(
+                "{}.{} (absent)",
+                words.presenter.prefix(),
+                words.key
+            )],
+        ));
+        return;
+    };
+    out.push(Statement::new(
+        Topic::Identity,
+        words.presented.replace("{}", identity),
+        vec![cite.clone()],
+    ));
+    check(request, words.presenter, words.role, identity, cite, out);
+    if let Some(domain) = trust_domain(identity)
+        && let Some((expected, cites)) = expected_identity(request, other, domain)
+    {
+        out.push(Statement::new(
+            Topic::Identity,
+            words.implied.replace("{}", &expected),
+            cites,
+        ));
     }
 }
 
