@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::action::{Action, Pane};
 use super::state::{AppState, Effect, Level};
-use crate::copy::{self, Copied, CopyError, Format, Secrets};
+use crate::copy::{self, Copied, CopyError, Format, Secrets, osc52};
 use crate::explain::{Statement, explain};
 
 /// Where the copy popup is: choosing a format, or showing what was copied.
@@ -39,8 +39,10 @@ pub struct ExplainState {
     pub scroll: usize,
 }
 
-/// Most bytes sent to the clipboard through the terminal (see `copy::osc52`).
-pub use crate::copy::osc52::OSC52_MAX_BYTES;
+/// What a popup never swallows: quitting, the terminal's size, and help over it.
+fn passes_through(action: &Action) -> bool {
+    matches!(action, Action::Quit | Action::Resize { .. } | Action::Help)
+}
 
 impl AppState {
     /// The request `y` / `?` act on: the open detail's, else the selected row's.
@@ -85,6 +87,9 @@ impl AppState {
         let Some(open) = &mut self.copy else {
             return false;
         };
+        if passes_through(action) {
+            return false;
+        }
         match (&mut open.stage, action) {
             (_, Action::Back) => self.copy = None,
             (CopyStage::Menu { selected }, Action::Down) => {
@@ -119,7 +124,7 @@ impl AppState {
                 copy::render(format, request, secrets)
             });
         let clipboard = match &result {
-            Ok(copied) if copied.text.len() * 4 / 3 + 4 > OSC52_MAX_BYTES => {
+            Ok(copied) if !osc52::fits(&copied.text) => {
                 Err("too long for the terminal's clipboard: copy it from here".to_owned())
             }
             Ok(copied) => {
@@ -144,6 +149,9 @@ impl AppState {
         let Some(open) = &mut self.explain else {
             return false;
         };
+        if passes_through(action) {
+            return false;
+        }
         match action {
             Action::Back => self.explain = None,
             Action::Down | Action::ScrollDown(_) => open.scroll = open.scroll.saturating_add(1),
@@ -239,8 +247,24 @@ mod tests {
             state.copy.as_ref().map(|c| &c.stage),
             Some(CopyStage::Shown { reveal: true, .. })
         ));
+        state.handle(
+            Action::Resize {
+                width: 100,
+                height: 30,
+            },
+            now(),
+        );
+        assert_eq!(
+            state.width, 100,
+            "a resize reaches the state under the popup"
+        );
+        state.handle(Action::NextPane, now());
+        assert_eq!(state.pane, Pane::Requests, "other keys are the popup's");
         state.handle(Action::Back, now());
         assert!(state.copy.is_none());
+        state.handle(Action::Copy, now());
+        state.handle(Action::Quit, now());
+        assert!(state.quit, "Ctrl-c quits from the popup");
     }
 
     #[test]
