@@ -22,11 +22,6 @@ pub fn quote(bytes: &[u8]) -> String {
     }
 }
 
-/// Whether [`quote`] needs bash's `$'…'` for these bytes.
-pub fn needs_ansi_c(bytes: &[u8]) -> bool {
-    quote(bytes).starts_with('$')
-}
-
 fn ansi_c(bytes: &[u8]) -> String {
     let mut out = String::from("$'");
     for chunk in bytes.utf8_chunks() {
@@ -139,8 +134,7 @@ mod tests {
         assert_eq!(quote(b"\x1b[2J'\\"), r"$'\x1b[2J\'\\'");
         assert_eq!(quote(b"\xff\xfe"), r"$'\xff\xfe'");
         assert_eq!(quote("a\u{85}".as_bytes()), r"$'a\xc2\x85'");
-        assert!(needs_ansi_c(b"\t"));
-        assert!(!needs_ansi_c(b"plain"));
+        assert_eq!(quote(b"\t"), r"$'\x09'");
     }
 
     #[test]
