@@ -6,6 +6,7 @@
 pub mod action;
 pub mod command;
 pub mod config;
+pub mod copy;
 pub mod detail;
 pub mod identities;
 pub mod keymap;

@@ -212,6 +212,15 @@ pub struct SessionArgs {
     pub export: ExportArgs,
     #[command(flatten)]
     pub triggers: TriggerArgs,
+    /// Headless (-o ndjson|curl|grpcurl): write only the requests matching FILTER, in the UI's
+    /// filter language (`status>=500 ns=shop`), with the same meaning as there.
+    #[arg(long, value_name = "FILTER", value_parser = parse_filter)]
+    pub filter: Option<crate::filter::Filter>,
+}
+
+fn parse_filter(text: &str) -> Result<crate::filter::Filter, String> {
+    crate::filter::Filter::parse(text)
+        .map_err(|e| format!("{} at column {}", e.message, e.position + 1))
 }
 
 /// Flight-recorder triggers: the window around a matching request, written to a file.

@@ -109,6 +109,21 @@ pub async fn run_session(
         tasks,
         bytes,
     } = source;
+    // Refused before anything is read, so a wrong flag costs nothing.
+    let refused = match &sink {
+        Sink::Ui(_) => outputs.filter.as_ref().map(|_| {
+            "--filter applies to headless output (-o ndjson|curl|grpcurl); in the UI press / and \
+             type the filter"
+                .to_owned()
+        }),
+        Sink::Headless(output) => output.check_filter(outputs.filter.as_ref()).err(),
+    };
+    if let Some(refused) = refused {
+        for task in &tasks {
+            task.abort();
+        }
+        anyhow::bail!(refused);
+    }
     let mut rx = rx;
     let mut recordings = Vec::new();
     for recording in [outputs.record.take(), outputs.record_dir.take()]
@@ -144,6 +159,7 @@ pub async fn run_session(
                 redactor: &outputs.redactor,
                 clock: Clock::new(clock),
                 triggers: triggers.as_deref(),
+                filter: outputs.filter.as_ref(),
             };
             headless_sink(rx, format, &mut store).await?
         }

@@ -1,7 +1,9 @@
 //! Rendering: a pure function of `&AppState` (it never mutates it), one pane per file, colours
 //! only through the theme. View caches are kept up to date by the app, not here.
 
+pub mod copy;
 pub mod detail;
+pub mod explain;
 pub mod filter;
 pub mod help;
 pub mod identities;
@@ -109,6 +111,12 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
             1,
         );
         filter::render(frame, line, state);
+    }
+    if let Some(open) = &state.explain {
+        explain::render(frame, area, open, &state.theme);
+    }
+    if let Some(open) = &state.copy {
+        copy::render(frame, area, open, &state.theme);
     }
     if let Some(scroll) = state.help {
         help::render(frame, area, state, scroll);

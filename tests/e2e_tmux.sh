@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the real binary in a real terminal: tmux runs `meshtap demo --seed 1` at
 # 160×48, the script types keys and reads the screen back with capture-pane at each step:
-# rows arrive, `/status=5xx` filters, Enter opens a detail, `?` opens help, the map (pane 4)
+# rows arrive, `/status=5xx` filters, Enter opens a detail, `?` explains a request, `y` copies it as curl, F1 opens help, the map (pane 4)
 # finds orders and Enter narrows the requests to it, `q` quits, and the shell is usable (cooked
 # mode, main screen) afterwards.
 #
@@ -60,8 +60,24 @@ wait_for 'status: 5[0-9]{2}' "the 5xx status in the detail"
 tm send-keys -t "$SESSION" Escape
 wait_gone 'Request #[0-9]+' "the detail"
 
-step "open help"
+step "explain a request"
 tm send-keys -t "$SESSION" '?'
+wait_for 'Explain request #[0-9]+' "the explain view"
+wait_for 'reported by' "the first topic"
+tm send-keys -t "$SESSION" Escape
+wait_gone 'Explain request #' "the explain view"
+
+step "copy as curl"
+tm send-keys -t "$SESSION" y
+wait_for 'Copy request as' "the copy menu"
+tm send-keys -t "$SESSION" Enter
+wait_for 'Copied as curl' "the copy popup"
+wait_for "curl -g --path-as-is" "the curl command"
+tm send-keys -t "$SESSION" Escape
+wait_gone 'Copied as curl' "the copy popup"
+
+step "open help"
+tm send-keys -t "$SESSION" F1
 wait_for '┌ Help' "the help overlay"
 wait_for 'Everywhere' "the generated key list"
 tm send-keys -t "$SESSION" Escape

@@ -71,8 +71,12 @@ pub enum Action {
     SortReverse,
     Quick(QuickField),
     ClearFilter,
-    /// Show or mask sensitive header values in the detail.
+    /// Show or mask sensitive header values in the detail (and the copy popup).
     Reveal,
+    /// Copy the request as curl, grpcurl, `HTTPie`, the tap command or NDJSON (a menu).
+    Copy,
+    /// Explain the request from its labels.
+    Explain,
     Expand,
     Collapse,
     /// Routes pane: the next time window (10 s, 1 min, whole capture).
@@ -147,6 +151,8 @@ const NAMED: &[(&str, Action)] = &[
     ("quick-edge", Action::Quick(QuickField::Edge)),
     ("clear-filter", Action::ClearFilter),
     ("reveal", Action::Reveal),
+    ("copy", Action::Copy),
+    ("explain", Action::Explain),
     ("expand", Action::Expand),
     ("collapse", Action::Collapse),
     ("window", Action::CycleWindow),

@@ -22,10 +22,14 @@ pub enum Context {
     Map,
     Help,
     Prompt,
+    /// The copy-as popup.
+    Copy,
+    /// The explain view.
+    Explain,
 }
 
 impl Context {
-    pub const ALL: [Context; 9] = [
+    pub const ALL: [Context; 11] = [
         Context::Global,
         Context::Requests,
         Context::Detail,
@@ -35,6 +39,8 @@ impl Context {
         Context::Map,
         Context::Help,
         Context::Prompt,
+        Context::Copy,
+        Context::Explain,
     ];
 
     pub fn name(self) -> &'static str {
@@ -48,6 +54,8 @@ impl Context {
             Context::Map => "map",
             Context::Help => "help",
             Context::Prompt => "prompt",
+            Context::Copy => "copy",
+            Context::Explain => "explain",
         }
     }
 

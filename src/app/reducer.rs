@@ -21,6 +21,9 @@ impl AppState {
         if self.prompt.is_some() && self.prompt_action(&action, now) {
             return;
         }
+        if self.help.is_none() && (self.copy_action(&action) || self.explain_action(&action)) {
+            return;
+        }
         match action {
             Action::Quit => self.quit = true,
             Action::Help => self.help = if self.help.is_some() { None } else { Some(0) },
@@ -64,6 +67,8 @@ impl AppState {
                 );
             }
             Action::Quick(field) => self.quick_filter(field, now),
+            Action::Copy => self.open_copy(now),
+            Action::Explain => self.open_explain(now),
             Action::ClearFilter => self.apply_filter("", now),
             Action::Resize { width, height } => {
                 self.width = width;

@@ -57,6 +57,8 @@ pub enum Effect {
     /// Restart the live tap with a change.
     Tap(TapCommand),
     Export(ExportRequest),
+    /// Put text on the clipboard (OSC 52 through the terminal).
+    Clipboard(String),
 }
 
 /// The active filter and how it was split between Linkerd's server and meshtap.
@@ -118,6 +120,9 @@ pub struct AppState {
     pub prompt: Option<Prompt>,
     /// The help overlay is open, scrolled this far.
     pub help: Option<usize>,
+    /// The copy-as popup (`y`) and the explain view (`?`) on a request.
+    pub copy: Option<super::copy::CopyState>,
+    pub explain: Option<super::copy::ExplainState>,
     pub filter: Option<ActiveFilter>,
     pub filter_history: Vec<String>,
     pub command_history: Vec<String>,
@@ -189,6 +194,8 @@ impl AppState {
             route_detail: None,
             prompt: None,
             help: None,
+            copy: None,
+            explain: None,
             filter: None,
             filter_history: Vec::new(),
             command_history: Vec::new(),
@@ -353,6 +360,10 @@ impl AppState {
         }
         let inner = if self.help.is_some() {
             Context::Help
+        } else if self.copy.is_some() {
+            Context::Copy
+        } else if self.explain.is_some() {
+            Context::Explain
         } else if self.detail.is_some() && self.pane == Pane::Requests {
             Context::Detail
         } else if self.route_detail.is_some() && self.pane == Pane::Routes {

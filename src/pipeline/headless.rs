@@ -10,7 +10,9 @@ use tokio::sync::mpsc;
 
 use super::trigger::run::Triggers;
 use super::writer::WriterThread;
+use crate::copy;
 use crate::export::{linkerd_json, ndjson, text};
+use crate::filter::Filter;
 use crate::model::event::TapEvent;
 use crate::model::store::{Ingested, Store};
 use crate::session::{Clock, Redactor, SourceMsg, StreamState};
@@ -25,6 +27,10 @@ pub enum Output {
     Json,
     /// meshtap's schema: one joined request per line.
     Ndjson,
+    /// One curl command per finished request (redacted unless --no-redact; no body: tap has none).
+    Curl,
+    /// One grpcurl command per finished gRPC request (others are skipped with a `#` line).
+    Grpcurl,
 }
 
 impl Output {
@@ -34,12 +40,33 @@ impl Output {
             Output::Wide => "wide",
             Output::Json => "json",
             Output::Ndjson => "ndjson",
+            Output::Curl => "curl",
+            Output::Grpcurl => "grpcurl",
         }
     }
 
-    /// Linkerd's CLI asks for headers only for JSON; meshtap's NDJSON wants them too.
+    /// Whether the output is written per joined request (when it ends), not per event: only
+    /// these can honour `--filter`, whose fields include the outcome.
+    pub fn per_request(self) -> bool {
+        matches!(self, Output::Ndjson | Output::Curl | Output::Grpcurl)
+    }
+
+    /// `--filter` with this output: refused where it cannot mean what it means in the UI.
+    pub fn check_filter(self, filter: Option<&Filter>) -> Result<(), String> {
+        match filter {
+            Some(_) if !self.per_request() => Err(format!(
+                "--filter needs joined requests: -o {} prints each event as it arrives, before the \
+                 outcome the filter may ask about; use -o ndjson, curl or grpcurl",
+                self.name()
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Linkerd's CLI asks for headers only for JSON; meshtap's NDJSON and the commands want
+    /// them too.
     pub fn wants_headers(self) -> bool {
-        matches!(self, Output::Json | Output::Ndjson)
+        matches!(self, Output::Json) || self.per_request()
     }
 }
 
@@ -65,6 +92,8 @@ pub struct Format<'a> {
     pub clock: Clock,
     /// `--trigger`: sees each finished request; its firings are reported on `err`.
     pub triggers: Option<&'a Triggers>,
+    /// `--filter`: the requests written (per-request outputs only, see [`Output::check_filter`]).
+    pub filter: Option<&'a Filter>,
 }
 
 /// How often triggers are polled when no events arrive, so a window closes on a quiet stream.
@@ -88,7 +117,13 @@ pub async fn print_stream(
         redactor,
         mut clock,
         triggers,
+        filter,
     } = format;
+    let sink = RequestSink {
+        output,
+        redactor,
+        filter,
+    };
     let mut poll = tokio::time::interval(TRIGGER_POLL);
     let mut outcome = Outcome::default();
     let mut stop = std::pin::pin!(stop);
@@ -110,13 +145,11 @@ pub async fn print_stream(
         match msg {
             SourceMsg::Events(events) => {
                 clock.observe(&events);
-                let finished = write_events(&mut buf, events, output, store, redactor)?;
+                let finished = write_events(&mut buf, events, sink, store)?;
                 let now = clock.now(Utc::now());
                 report_triggers(err, triggers, store, &finished, now)?;
                 let expired = store.expire(now);
-                if output == Output::Ndjson {
-                    write_requests(&mut buf, store, &expired, redactor)?;
-                }
+                sink.write_all(&mut buf, store, &expired)?;
             }
             SourceMsg::State { stream, state } => {
                 report_state(err, name(stream), state, &mut outcome)?;
@@ -138,7 +171,7 @@ pub async fn print_stream(
             }
         }
     }
-    if output == Output::Ndjson && !outcome.interrupted {
+    if output.per_request() && !outcome.interrupted {
         // The stream is over: requests still open will never finish; write what we know.
         let open: Vec<u64> = store
             .requests()
@@ -147,7 +180,7 @@ pub async fn print_stream(
             .map(|r| r.seq)
             .collect();
         let mut buf = Vec::new();
-        write_requests(&mut buf, store, &open, redactor)?;
+        sink.write_all(&mut buf, store, &open)?;
         outcome.output_closed = out.send(buf).await.is_err();
     }
     Ok(outcome)
@@ -158,27 +191,22 @@ pub async fn print_stream(
 fn write_events(
     buf: &mut Vec<u8>,
     events: Vec<TapEvent>,
-    output: Output,
+    sink: RequestSink<'_>,
     store: &mut Store,
-    redactor: &Redactor,
 ) -> io::Result<Vec<u64>> {
-    let redact = |name: &str| redactor.is_sensitive(name);
+    let redact = |name: &str| sink.redactor.is_sensitive(name);
     let mut finished = Vec::new();
     for event in events {
-        match output {
+        match sink.output {
             Output::Text | Output::Wide => {
-                writeln!(buf, "{}", text::line(&event, output == Output::Wide))?;
+                writeln!(buf, "{}", text::line(&event, sink.output == Output::Wide))?;
             }
             Output::Json => linkerd_json::write_event(buf, &event, &redact)?,
-            Output::Ndjson => {}
+            Output::Ndjson | Output::Curl | Output::Grpcurl => {}
         }
         if let Ingested::Finished(seq) = store.ingest(event) {
             finished.push(seq);
-            if output == Output::Ndjson
-                && let Some(request) = store.get(seq)
-            {
-                ndjson::write_request(buf, request, redactor)?;
-            }
+            sink.write_all(buf, store, &[seq])?;
         }
     }
     Ok(finished)
@@ -204,18 +232,39 @@ fn report_triggers(
     Ok(())
 }
 
-fn write_requests(
-    buf: &mut Vec<u8>,
-    store: &Store,
-    seqs: &[u64],
-    redactor: &Redactor,
-) -> io::Result<()> {
-    for seq in seqs {
-        if let Some(request) = store.get(*seq) {
-            ndjson::write_request(buf, request, redactor)?;
+/// How the per-request outputs write a request (the event outputs write nothing here).
+#[derive(Clone, Copy)]
+struct RequestSink<'a> {
+    output: Output,
+    redactor: &'a Redactor,
+    filter: Option<&'a Filter>,
+}
+
+impl RequestSink<'_> {
+    fn write_all(self, buf: &mut Vec<u8>, store: &Store, seqs: &[u64]) -> io::Result<()> {
+        let requests = seqs.iter().filter_map(|seq| store.get(*seq));
+        for request in requests.filter(|r| self.filter.is_none_or(|f| f.matches(r))) {
+            let format = match self.output {
+                Output::Ndjson => {
+                    ndjson::write_request(buf, request, self.redactor)?;
+                    continue;
+                }
+                Output::Curl => copy::Format::Curl,
+                Output::Grpcurl => copy::Format::Grpcurl,
+                Output::Text | Output::Wide | Output::Json => return Ok(()),
+            };
+            let secrets = copy::Secrets {
+                redactor: self.redactor,
+                reveal: false,
+            };
+            match copy::render(format, request, secrets) {
+                Ok(copied) => writeln!(buf, "{}", copied.text)?,
+                // A `#` line keeps the output a script that runs only the commands.
+                Err(e) => writeln!(buf, "# request {} not copied: {e}\n", request.seq)?,
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Connection changes on stderr, as `linkerd viz tap` reports them.
@@ -297,6 +346,7 @@ mod tests {
             redactor: &Redactor::default(),
             clock: Clock::new(clock),
             triggers: None,
+            filter: None,
         };
         print_stream(
             rx,

@@ -30,6 +30,8 @@ pub struct Outputs {
     /// `--trigger`: started with the session (its files name the session).
     pub triggers: Option<trigger::run::Settings>,
     pub export: Option<ExportPlan>,
+    /// `--filter`: which requests headless output writes.
+    pub filter: Option<crate::filter::Filter>,
 }
 
 /// `--export`: where the capture goes when the session ends.
@@ -80,6 +82,7 @@ impl Outputs {
             record,
             record_dir,
             export,
+            filter: args.filter.clone(),
         })
     }
 
@@ -94,6 +97,7 @@ impl Outputs {
             record_dir: None,
             triggers: None,
             export: None,
+            filter: None,
         }
     }
 }

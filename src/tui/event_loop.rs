@@ -233,6 +233,7 @@ fn perform(
                 }
             }
         }
+        Effect::Clipboard(text) => clipboard(state, &text, now),
         Effect::Export(request) => match export {
             Some(hook) => match hook(&request, &state.store, state.view.filter()) {
                 Ok(message) => state.notify(Level::Info, message, now),
@@ -240,5 +241,27 @@ fn perform(
             },
             None => state.notify(Level::Error, "export is not available in this session", now),
         },
+    }
+}
+
+/// Sends `text` to the clipboard through the terminal (OSC 52, wrapped for tmux), between frames.
+fn clipboard(state: &mut AppState, text: &str, now: chrono::DateTime<Utc>) {
+    use std::io::Write as _;
+    let tmux = std::env::var_os("TMUX").is_some();
+    let Some(sequence) = crate::copy::osc52::sequence(text, tmux) else {
+        state.notify(
+            Level::Warning,
+            "too long for the clipboard: copy it from the popup",
+            now,
+        );
+        return;
+    };
+    let mut stdout = std::io::stdout();
+    match stdout
+        .write_all(sequence.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => state.notify(Level::Info, "copied to the clipboard (OSC 52)", now),
+        Err(e) => state.notify(Level::Error, format!("clipboard: {e}"), now),
     }
 }

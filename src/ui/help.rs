@@ -12,13 +12,15 @@ use crate::app::keymap::Context;
 use crate::app::layout;
 
 /// Sections in the order they are shown, with their headings.
-const SECTIONS: [(Context, &str); 8] = [
+const SECTIONS: [(Context, &str); 10] = [
     (Context::Global, "Everywhere"),
     (Context::Requests, "Requests pane"),
     (Context::Detail, "Request detail"),
     (Context::Routes, "Routes pane"),
     (Context::RouteDetail, "Route detail"),
     (Context::Identities, "Identities pane"),
+    (Context::Copy, "Copy popup (y)"),
+    (Context::Explain, "Explain view (?)"),
     (Context::Prompt, "Filter and command prompts"),
     (Context::Help, "This help"),
 ];
@@ -81,7 +83,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, scroll: usize) {
     let scroll = scroll.min(lines.len().saturating_sub(inner_height));
     let block = Block::bordered()
         .title(Span::styled(" Help ", state.theme.title))
-        .title_bottom(Line::from(" Esc/?: close · j/k: scroll ").right_aligned())
+        .title_bottom(Line::from(" Esc/?/F1: close · j/k: scroll ").right_aligned())
         .border_style(state.theme.border_focused);
     frame.render_widget(Clear, popup);
     frame.render_widget(

@@ -393,6 +393,7 @@ pub async fn headless_output(
         redactor: &meshtap::session::Redactor::default(),
         clock: meshtap::session::Clock::default(),
         triggers: None,
+        filter: None,
     };
     let outcome = meshtap::pipeline::headless::print_stream(
         rx,

@@ -1,0 +1,154 @@
+//! Which Server, authorization and route matched (the inbound proxy's `srv_*`, `authz_*` and
+//! `route_*` labels, on the destination side), the `ServiceProfile` route (`route` of the route
+//! labels), and what a 403 or gRPC `PermissionDenied` means there.
+
+use super::{Side, Statement, Topic, label};
+use crate::model::event::{Direction, Headers};
+use crate::model::request::Request;
+
+/// The proxy's own error responses carry this header with the reason (linkerd2-proxy).
+pub const PROXY_ERROR_HEADER: &str = "l5d-proxy-error";
+
+/// gRPC `PermissionDenied`.
+const GRPC_PERMISSION_DENIED: u32 = 7;
+
+/// What a default policy name allows (Linkerd's `default-inbound-policy` values).
+fn default_policy(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "all-unauthenticated" => "allows every request",
+        "all-authenticated" => "allows only meshed (mTLS) clients",
+        "cluster-unauthenticated" => "allows every client from the cluster's networks",
+        "cluster-authenticated" => "allows only meshed clients from the cluster's networks",
+        "deny" => "denies every request",
+        "audit" => "allows every request but flags it: it would not have been authorized otherwise",
+        "probe" => "allows the kubelet's health and readiness probes",
+        _ => return None,
+    })
+}
+
+pub(super) fn policy(request: &Request, out: &mut Vec<Statement>) {
+    let srv_kind = label(request, Side::Dst, "srv_kind");
+    let srv_name = label(request, Side::Dst, "srv_name");
+    let authz_kind = label(request, Side::Dst, "authz_kind");
+    let authz_name = label(request, Side::Dst, "authz_name");
+    if let (Some((kind, kind_cite)), Some((name, name_cite))) = (&srv_kind, &srv_name) {
+        let text = if kind.eq_ignore_ascii_case("default") {
+            format!("No Server resource selects this port: the default policy {name} applies.")
+        } else {
+            format!("The Server {name} selects this port (its rules govern who may call).")
+        };
+        out.push(Statement::new(
+            Topic::Policy,
+            text,
+            vec![kind_cite.clone(), name_cite.clone()],
+        ));
+    }
+    match (&authz_kind, &authz_name) {
+        (Some((kind, kind_cite)), Some((name, name_cite))) => {
+            let cites = vec![kind_cite.clone(), name_cite.clone()];
+            let text = match (kind.to_ascii_lowercase().as_str(), default_policy(name)) {
+                (_, Some(_)) if *name == "audit" => format!(
+                    "Allowed in audit mode ({kind} {name}): no rule authorized it; in enforcing mode it \
+                     would be denied."
+                ),
+                ("default", Some(meaning)) => {
+                    format!("Authorized by the default policy {name}, which {meaning}.")
+                }
+                ("authorizationpolicy", _) => {
+                    format!("Authorized by the AuthorizationPolicy {name}.")
+                }
+                ("serverauthorization", _) => {
+                    format!("Authorized by the ServerAuthorization {name}.")
+                }
+                _ => format!("Authorized by {kind} {name}."),
+            };
+            out.push(Statement::new(Topic::Policy, text, cites));
+        }
+        _ if srv_kind.is_some() => out.push(Statement::new(
+            Topic::Policy,
+            "No authorization is recorded for this request: no rule of the Server admitted it.",
+            vec!["dst.authz_kind (absent)".to_owned()],
+        )),
+        _ => {}
+    }
+    denied(request, out);
+}
+
+/// A 403 or `PermissionDenied`: the proxy's refusal when `l5d-proxy-error` says so, else the
+/// application's own answer.
+fn denied(request: &Request, out: &mut Vec<Statement>) {
+    let status = request.http_status();
+    let grpc = request.grpc_status();
+    let cite = match (status, grpc) {
+        (_, Some(GRPC_PERMISSION_DENIED)) => format!("grpc_status={GRPC_PERMISSION_DENIED}"),
+        (Some(403), _) => "status=403".to_owned(),
+        _ => return,
+    };
+    let response = request.response.as_ref().map(|r| &r.headers);
+    let trailers = request.end.as_ref().map(|e| &e.trailers);
+    let proxy_error = [response, trailers]
+        .into_iter()
+        .flatten()
+        .find_map(proxy_error);
+    let text = match (&proxy_error, request.direction()) {
+        (Some(reason), Direction::Inbound) => format!(
+            "Denied by Linkerd policy: the inbound proxy refused it ({PROXY_ERROR_HEADER}: {reason}); \
+             the client's identity is not authorized for this Server or route."
+        ),
+        (Some(reason), _) => format!(
+            "Refused by a Linkerd proxy ({PROXY_ERROR_HEADER}: {reason}): most likely the server's \
+             inbound policy denied this client."
+        ),
+        (None, _) => format!(
+            "The application answered this refusal itself: no {PROXY_ERROR_HEADER} header, so no Linkerd \
+             proxy denied it."
+        ),
+    };
+    let mut cites = vec![cite];
+    cites.push(match proxy_error {
+        Some(_) => format!("rsp.{PROXY_ERROR_HEADER}"),
+        None => format!("rsp.{PROXY_ERROR_HEADER} (absent)"),
+    });
+    out.push(Statement::new(Topic::Policy, text, cites));
+}
+
+fn proxy_error(headers: &Headers) -> Option<String> {
+    headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(PROXY_ERROR_HEADER))
+        .map(|h| {
+            String::from_utf8_lossy(h.value.as_bytes())
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect()
+        })
+}
+
+pub(super) fn route(request: &Request, out: &mut Vec<Statement>) {
+    let route_kind = label(request, Side::Dst, "route_kind");
+    let route_name = label(request, Side::Dst, "route_name");
+    if let (Some((kind, kind_cite)), Some((name, name_cite))) = (route_kind, route_name) {
+        let text = if kind.eq_ignore_ascii_case("default") {
+            "No HTTPRoute or GRPCRoute matched: the Server's default route took it.".to_owned()
+        } else {
+            format!("The {kind} {name} matched (policy route).")
+        };
+        out.push(Statement::new(
+            Topic::Route,
+            text,
+            vec![kind_cite, name_cite],
+        ));
+    }
+    match request.route.get("route").filter(|r| !r.is_empty()) {
+        Some(route) => out.push(Statement::new(
+            Topic::Route,
+            format!("The ServiceProfile route {route} matched: its retries, timeouts and per-route stats apply."),
+            vec![format!("route={route}")],
+        )),
+        None => out.push(Statement::new(
+            Topic::Route,
+            "No ServiceProfile route matched (or there is no ServiceProfile).",
+            vec!["route (absent)".to_owned()],
+        )),
+    }
+}
