@@ -59,7 +59,10 @@ fn traceparent_invalid() {
 #[test]
 fn b3_single_valid() {
     let found = context("b3", &format!("{TRACE}-{SPAN}-1-{SPAN}"));
-    assert_eq!(found, Some((TraceFormat::B3Single, TRACE.into(), SPAN.into())));
+    assert_eq!(
+        found,
+        Some((TraceFormat::B3Single, TRACE.into(), SPAN.into()))
+    );
     // 64-bit trace ids are left-padded.
     let short = context("b3", &format!("a3ce929d0e0e4736-{SPAN}"));
     assert_eq!(
@@ -99,7 +102,10 @@ fn b3_multi_needs_trace_and_span() {
     );
     assert_eq!(ids(&[("x-b3-traceid", TRACE)]).0, None);
     assert_eq!(ids(&[("x-b3-spanid", SPAN)]).0, None);
-    assert_eq!(ids(&[("x-b3-traceid", "xyz"), ("x-b3-spanid", SPAN)]).0, None);
+    assert_eq!(
+        ids(&[("x-b3-traceid", "xyz"), ("x-b3-spanid", SPAN)]).0,
+        None
+    );
     assert_eq!(
         ids(&[("x-b3-traceid", &"0".repeat(32)), ("x-b3-spanid", SPAN)]).0,
         None
@@ -136,7 +142,10 @@ fn l5d_ctx_trace_is_finagle_binary() {
     let headers: Headers = [Header::str("l5d-ctx-trace", &short)].into_iter().collect();
     let found = TraceIds::of_headers(&headers).context.expect("context");
     assert_eq!(found.format, TraceFormat::L5dCtx);
-    assert_eq!(found.trace_id.to_string(), format!("{}{}", "0".repeat(16), "33".repeat(8)));
+    assert_eq!(
+        found.trace_id.to_string(),
+        format!("{}{}", "0".repeat(16), "33".repeat(8))
+    );
     assert_eq!(found.span_id.to_string(), "11".repeat(8));
     assert_eq!(found.parent_id.map(|p| p.to_string()), Some("22".repeat(8)));
     assert_eq!(found.sampled, Some(true));
