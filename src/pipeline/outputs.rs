@@ -6,6 +6,7 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::otlp::OtlpPlan;
 use super::record::Recording;
 use super::trigger;
 use crate::cli::{SessionArgs, TriggerArgs};
@@ -30,6 +31,8 @@ pub struct Outputs {
     /// `--trigger`: started with the session (its files name the session).
     pub triggers: Option<trigger::run::Settings>,
     pub export: Option<ExportPlan>,
+    /// `--otlp-endpoint`: checked here, connected when the session starts.
+    pub otlp: Option<OtlpPlan>,
 }
 
 /// `--export`: where the capture goes when the session ends.
@@ -71,7 +74,9 @@ impl Outputs {
             None => None,
         };
         let triggers = trigger_settings(&args.triggers, &redactor)?;
+        let otlp = args.otlp_endpoint.as_deref().map(OtlpPlan::parse).transpose()?;
         Ok(Self {
+            otlp,
             triggers,
             redactor,
             capacity: args.capacity,
@@ -94,6 +99,7 @@ impl Outputs {
             record_dir: None,
             triggers: None,
             export: None,
+            otlp: None,
         }
     }
 }
