@@ -17,6 +17,7 @@ pub mod run;
 pub mod state;
 #[cfg(test)]
 mod tests;
+pub mod trace;
 mod triggers;
 pub mod view;
 

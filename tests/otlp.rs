@@ -32,9 +32,9 @@ impl TraceService for Receiver {
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         for resource_spans in request.into_inner().resource_spans {
-            let named = resource_spans.resource.is_some_and(|r| {
-                r.attributes.iter().any(|kv| kv.key == "service.name")
-            });
+            let named = resource_spans
+                .resource
+                .is_some_and(|r| r.attributes.iter().any(|kv| kv.key == "service.name"));
             for scope in resource_spans.scope_spans {
                 for span in scope.spans {
                     self.spans.fetch_add(1, Ordering::Relaxed);
@@ -68,12 +68,10 @@ async fn demo_spans_reach_an_otlp_receiver() {
     let port = listener.local_addr().expect("addr").port();
     let receiver = Receiver::default();
     let (spans, well_formed) = (receiver.spans.clone(), receiver.well_formed.clone());
-    let server = tokio::spawn(
-        tonic::transport::Server::builder().serve_with_incoming(
-            TraceServiceServer::new(receiver),
-            TcpIncoming::from(listener),
-        ),
-    );
+    let server = tokio::spawn(tonic::transport::Server::builder().serve_with_incoming(
+        TraceServiceServer::new(receiver),
+        TcpIncoming::from(listener),
+    ));
     let url = format!("http://127.0.0.1:{port}");
     let (status, stderr) = tokio::task::spawn_blocking(move || {
         let mut demo = meshtap();

@@ -73,6 +73,8 @@ pub enum Action {
     ClearFilter,
     /// Show or mask sensitive header values in the detail.
     Reveal,
+    /// The waterfall of the selected request's trace (`crate::app::trace`).
+    Trace,
     Expand,
     Collapse,
     /// Routes pane: the next time window (10 s, 1 min, whole capture).
@@ -147,6 +149,7 @@ const NAMED: &[(&str, Action)] = &[
     ("quick-edge", Action::Quick(QuickField::Edge)),
     ("clear-filter", Action::ClearFilter),
     ("reveal", Action::Reveal),
+    ("trace", Action::Trace),
     ("expand", Action::Expand),
     ("collapse", Action::Collapse),
     ("window", Action::CycleWindow),

@@ -120,6 +120,8 @@ pub struct AppState {
     pub prompt: Option<Prompt>,
     /// The help overlay is open, scrolled this far.
     pub help: Option<usize>,
+    /// The trace waterfall is open (`t`).
+    pub trace: Option<super::trace::TraceState>,
     pub filter: Option<ActiveFilter>,
     pub filter_history: Vec<String>,
     pub command_history: Vec<String>,
@@ -191,6 +193,7 @@ impl AppState {
             route_detail: None,
             prompt: None,
             help: None,
+            trace: None,
             filter: None,
             filter_history: Vec::new(),
             command_history: Vec::new(),

@@ -74,7 +74,11 @@ impl Outputs {
             None => None,
         };
         let triggers = trigger_settings(&args.triggers, &redactor)?;
-        let otlp = args.otlp_endpoint.as_deref().map(OtlpPlan::parse).transpose()?;
+        let otlp = args
+            .otlp_endpoint
+            .as_deref()
+            .map(OtlpPlan::parse)
+            .transpose()?;
         Ok(Self {
             otlp,
             triggers,
