@@ -209,7 +209,7 @@ pub struct SessionArgs {
     #[arg(long)]
     pub stats: bool,
     /// Stream every finished request as an OpenTelemetry span to the OTLP/gRPC collector at URL
-    /// (e.g. http://localhost:4317), batched; when the collector is slower than the tap, spans
+    /// (e.g. `http://localhost:4317`), batched; when the collector is slower than the tap, spans
     /// are dropped and counted, never the tap slowed. Span ids join the application's traces
     /// when the requests carry traceparent or B3 headers.
     #[arg(long, value_name = "URL")]

@@ -183,7 +183,7 @@ fn binary(value: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// gRPC's `grpc-trace-bin` (OpenCensus binary format): version 0, then tagged fields — 0: the
+/// gRPC's `grpc-trace-bin` (the `OpenCensus` binary format): version 0, then tagged fields — 0: the
 /// 16-byte trace id, 1: the 8-byte span id, 2: one byte of options (bit 0 = sampled).
 fn grpc_trace_bin(value: &[u8]) -> Option<TraceContext> {
     let bytes = binary(value)?;

@@ -1,4 +1,4 @@
-//! One joined request as one OTLP span: its ids, kind, times, status and attributes (OTel's
+//! One joined request as one OTLP span: its ids, kind, times, status and attributes (`OTel`'s
 //! HTTP and RPC semantic conventions, Linkerd's labels under `linkerd.*`, meshtap's own under
 //! `meshtap.*`), and the resource it belongs to (the reporting proxy's workload). Tap carries no
 //! bodies and the span carries no header values but the trace and request ids.
@@ -106,7 +106,7 @@ pub fn reporter(request: &Request) -> &Endpoint {
     }
 }
 
-/// The resource: the reporting proxy's workload, as OTel's Kubernetes conventions name it.
+/// The resource: the reporting proxy's workload, as `OTel`'s Kubernetes conventions name it.
 pub fn resource_attributes(request: &Request) -> Vec<(&'static str, String)> {
     let endpoint = reporter(request);
     let labels = &endpoint.labels;

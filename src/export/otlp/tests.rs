@@ -11,7 +11,8 @@ use serde_json::Value;
 use super::span::{span, span_ids};
 use super::{Batch, write_json};
 use crate::model::event::{
-    Direction, Endpoint, Eos, Header, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
+    Direction, Endpoint, Eos, Header, Headers, Labels, RequestInit, ResponseEnd, ResponseInit,
+    StreamId,
 };
 use crate::model::request::Request;
 
@@ -75,7 +76,7 @@ pub(crate) fn request(
             id,
             since_request_init: Some(Duration::from_millis(20)),
             http_status: status,
-            headers: Default::default(),
+            headers: Headers::default(),
         }),
         end: Some(ResponseEnd {
             id,
@@ -83,14 +84,14 @@ pub(crate) fn request(
             since_response_init: Some(Duration::from_millis(5)),
             response_bytes: 1234,
             eos,
-            trailers: Default::default(),
+            trailers: Headers::default(),
         }),
         expired: false,
         superseded: false,
     }
 }
 
-fn attr<'a>(span: &'a opentelemetry_proto::tonic::trace::v1::Span, key: &str) -> Option<String> {
+fn attr(span: &opentelemetry_proto::tonic::trace::v1::Span, key: &str) -> Option<String> {
     use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
     span.attributes
         .iter()
@@ -274,5 +275,8 @@ fn json_uses_otlp_hex_ids_numeric_enums_and_string_int64() {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    match bytes.len() {
+        16 => crate::trace::TraceId(bytes.try_into().expect("16 bytes")).to_string(),
+        _ => crate::trace::SpanId(bytes.try_into().expect("8 bytes")).to_string(),
+    }
 }

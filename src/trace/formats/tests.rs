@@ -77,7 +77,7 @@ fn b3_single_invalid() {
     for bad in [
         "1".to_owned(),
         "0".to_owned(),
-        format!("{TRACE}"),
+        TRACE.to_owned(),
         format!("{TRACE}-{}", "0".repeat(16)),
         format!("{TRACE}-{SPAN}-x"),
         format!("{TRACE}-{SPAN}-1-zz"),
