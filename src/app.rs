@@ -24,6 +24,7 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 pub mod theme;
+pub mod trace;
 mod triggers;
 pub mod view;
 

@@ -208,6 +208,12 @@ pub struct SessionArgs {
     /// memory, evictions).
     #[arg(long)]
     pub stats: bool,
+    /// Stream every finished request as an OpenTelemetry span to the OTLP/gRPC collector at URL
+    /// (e.g. `http://localhost:4317`), batched; when the collector is slower than the tap, spans
+    /// are dropped and counted, never the tap slowed. Span ids join the application's traces
+    /// when the requests carry traceparent or B3 headers.
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     #[command(flatten)]
     pub export: ExportArgs,
     #[command(flatten)]
@@ -366,7 +372,7 @@ pub struct DemoArgs {
     /// It taps nothing itself, so what shapes a tap's output is refused beside it.
     #[arg(
         long,
-        conflicts_with_all = ["output", "targets", "record", "record_dir", "stats", "export", "triggers"]
+        conflicts_with_all = ["output", "targets", "record", "record_dir", "stats", "export", "triggers", "otlp_endpoint"]
     )]
     pub serve: bool,
     /// Address to serve on (loopback only).

@@ -17,6 +17,7 @@ mod run;
 pub mod session;
 pub mod source;
 pub mod stats;
+pub mod trace;
 pub mod tui;
 pub mod ui;
 

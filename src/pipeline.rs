@@ -10,6 +10,7 @@
 //! means the same everywhere. Files and stdout are written on threads fed by bounded channels.
 
 pub mod headless;
+pub mod otlp;
 pub mod outputs;
 pub mod record;
 pub mod segments;
@@ -125,6 +126,15 @@ pub async fn run_session(
         anyhow::bail!(refused);
     }
     let mut rx = rx;
+    // Connected first: a collector that refuses is a clear error before anything is consumed.
+    let otlp = match outputs.otlp.take() {
+        Some(plan) => {
+            let (tee_rx, task) = plan.connect().await?.tee(rx);
+            rx = tee_rx;
+            Some(task)
+        }
+        None => None,
+    };
     let mut recordings = Vec::new();
     for recording in [outputs.record.take(), outputs.record_dir.take()]
         .into_iter()
@@ -185,6 +195,12 @@ pub async fn run_session(
             Ok(Ok(_)) => {}
             Ok(Err(err)) => eprintln!("meshtap: the recording failed: {err}"),
             Err(err) => eprintln!("meshtap: the recorder stopped: {err}"),
+        }
+    }
+    if let Some(task) = otlp {
+        match task.await {
+            Ok(report) => eprintln!("meshtap: {report}"),
+            Err(err) => eprintln!("meshtap: the OTLP exporter stopped: {err}"),
         }
     }
     let stats = store.stats();

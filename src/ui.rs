@@ -13,6 +13,7 @@ pub mod route_detail;
 pub mod routes;
 pub mod sanitize;
 pub mod status;
+pub mod trace;
 
 // Where things go and how they look are app state; render code keeps naming them from here.
 pub use crate::app::{layout, theme};
@@ -117,6 +118,9 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
     }
     if let Some(open) = &state.copy {
         copy::render(frame, area, open, &state.theme);
+    }
+    if let Some(open) = &state.trace {
+        trace::render(frame, area, open, &state.theme);
     }
     if let Some(scroll) = state.help {
         help::render(frame, area, state, scroll);

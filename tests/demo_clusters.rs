@@ -369,7 +369,7 @@ fn bad_cluster_names_are_refused_clearly() {
 #[tokio::test]
 async fn each_cluster_answers_its_own_metrics() {
     use meshtap::demo::multicluster::{self, ClusterNames, topology};
-    use meshtap::source::metrics::{MetricsClient, StatPeer};
+    use meshtap::source::metrics::MetricsClient;
     use meshtap::source::target::Resource;
 
     let options = multicluster::Options {
@@ -392,13 +392,10 @@ async fn each_cluster_answers_its_own_metrics() {
             .expect("in time")
             .expect("connects");
         let window = std::time::Duration::from_secs(60);
-        let rows = tokio::time::timeout(
-            TEST_TIMEOUT,
-            client.workload_stats(&pods, &StatPeer::Inbound, window),
-        )
-        .await
-        .expect("in time")
-        .expect("stat summary");
+        let rows = tokio::time::timeout(TEST_TIMEOUT, client.workload_stats(&pods, window))
+            .await
+            .expect("in time")
+            .expect("stat summary");
         let names: HashSet<String> = rows.into_iter().map(|r| r.resource.name).collect();
         seen.push(names);
     }

@@ -27,6 +27,8 @@ mod map;
 mod metrics;
 #[path = "tui_snapshots/routes.rs"]
 mod routes;
+#[path = "tui_snapshots/trace.rs"]
+mod trace;
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 

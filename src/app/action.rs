@@ -77,6 +77,8 @@ pub enum Action {
     Copy,
     /// Explain the request from its labels.
     Explain,
+    /// The waterfall of the selected request's trace (`crate::app::trace`).
+    Trace,
     Expand,
     Collapse,
     /// Routes pane: the next time window (10 s, 1 min, whole capture).
@@ -153,6 +155,7 @@ const NAMED: &[(&str, Action)] = &[
     ("reveal", Action::Reveal),
     ("copy", Action::Copy),
     ("explain", Action::Explain),
+    ("trace", Action::Trace),
     ("expand", Action::Expand),
     ("collapse", Action::Collapse),
     ("window", Action::CycleWindow),

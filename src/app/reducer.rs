@@ -28,6 +28,7 @@ impl AppState {
             Action::Quit => self.quit = true,
             Action::Help => self.help = if self.help.is_some() { None } else { Some(0) },
             Action::Back => self.back(),
+            Action::Trace if self.pane == Pane::Requests => self.open_trace(now),
             Action::FilterPrompt => {
                 let text = self.filter.as_ref().map_or("", |f| f.text.as_str());
                 self.prompt = Some(Prompt::new(PromptKind::Filter, text));
@@ -84,6 +85,8 @@ impl AppState {
     fn back(&mut self) {
         if self.help.is_some() {
             self.help = None;
+        } else if self.trace.is_some() {
+            self.trace = None;
         } else if self.pane == Pane::Routes && self.route_detail.is_some() {
             self.route_detail = None;
         } else if self.detail.is_some() {

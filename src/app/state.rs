@@ -123,6 +123,8 @@ pub struct AppState {
     /// The copy-as popup (`y`) and the explain view (`?`) on a request.
     pub copy: Option<super::copy::CopyState>,
     pub explain: Option<super::copy::ExplainState>,
+    /// The trace waterfall is open (`t`).
+    pub trace: Option<super::trace::TraceState>,
     pub filter: Option<ActiveFilter>,
     pub filter_history: Vec<String>,
     pub command_history: Vec<String>,
@@ -196,6 +198,7 @@ impl AppState {
             help: None,
             copy: None,
             explain: None,
+            trace: None,
             filter: None,
             filter_history: Vec::new(),
             command_history: Vec::new(),

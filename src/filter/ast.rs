@@ -133,6 +133,10 @@ pub(super) enum TextField {
     Tls,
     Id,
     Route,
+    /// The trace id of the request's trace headers (`crate::trace`), as 32 hex digits.
+    Trace,
+    /// The request's `x-request-id`.
+    RequestId,
     /// A request header, by lowercased name.
     Header(Box<str>),
 }
@@ -141,7 +145,10 @@ impl TextField {
     /// Fields whose values are case-insensitive by definition; everything else (paths, names,
     /// identities) compares exactly, which also keeps server-side pushdown exact.
     pub(super) fn case_insensitive(&self) -> bool {
-        matches!(self, TextField::Method | TextField::Scheme | TextField::Tls)
+        matches!(
+            self,
+            TextField::Method | TextField::Scheme | TextField::Tls | TextField::Trace
+        )
     }
 }
 
@@ -281,6 +288,8 @@ impl fmt::Display for TextField {
             TextField::Tls => f.write_str("tls"),
             TextField::Id => f.write_str("id"),
             TextField::Route => f.write_str("route"),
+            TextField::Trace => f.write_str("trace"),
+            TextField::RequestId => f.write_str("request_id"),
             TextField::Header(name) => write!(f, "header.{name}"),
         }
     }

@@ -130,6 +130,15 @@ fn visit(
                 .map(str::as_bytes)
                 .or_else(|| init.map(|i| i.path.as_bytes())),
         ),
+        TextField::Trace => {
+            let hex = crate::trace::trace_id(request).map(|id| id.hex());
+            offer(hex.as_ref().map(<[u8; 32]>::as_slice));
+        }
+        TextField::RequestId => offer(
+            crate::trace::TraceIds::of(request)
+                .request_id
+                .map(str::as_bytes),
+        ),
         TextField::Header(name) => {
             for header in init.into_iter().flat_map(|i| &i.headers) {
                 if header.name.eq_ignore_ascii_case(name) {

@@ -34,7 +34,7 @@ impl Operator {
 }
 
 /// Canonical field names, for "did you mean" suggestions.
-pub(super) const FIELD_NAMES: [&str; 25] = [
+pub(super) const FIELD_NAMES: [&str; 27] = [
     "ns",
     "src.ns",
     "dst.ns",
@@ -60,6 +60,8 @@ pub(super) const FIELD_NAMES: [&str; 25] = [
     "id",
     "route",
     "to",
+    "trace",
+    "request_id",
 ];
 
 /// Resolves a field name (any case). `Err` carries a message for `header.` without a name.
@@ -106,6 +108,8 @@ pub(super) fn resolve(name: &str) -> Result<Option<Field>, String> {
         "id" | "identity" => Field::Text(TextField::Id),
         "route" => Field::Text(TextField::Route),
         "to" => Field::To,
+        "trace" | "trace_id" => Field::Text(TextField::Trace),
+        "request_id" | "reqid" => Field::Text(TextField::RequestId),
         _ => return Ok(None),
     }))
 }

@@ -178,7 +178,13 @@ pub(super) fn fleet() -> Vec<Request> {
         "http",
         "carts-db:5432",
         "/carts.Cart/Get",
-        &[("content-type", "application/grpc")],
+        &[
+            ("content-type", "application/grpc"),
+            (
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+        ],
     ));
     grpc.response = Some(response(200, 5));
     grpc.end = Some(end(6, 0, Some(Eos::Grpc(14))));

@@ -6,6 +6,7 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::otlp::OtlpPlan;
 use super::record::Recording;
 use super::trigger;
 use crate::cli::{SessionArgs, TriggerArgs};
@@ -32,6 +33,8 @@ pub struct Outputs {
     pub export: Option<ExportPlan>,
     /// `--filter`: which requests headless output writes.
     pub filter: Option<crate::filter::Filter>,
+    /// `--otlp-endpoint`: checked here, connected when the session starts.
+    pub otlp: Option<OtlpPlan>,
 }
 
 /// `--export`: where the capture goes when the session ends.
@@ -73,7 +76,13 @@ impl Outputs {
             None => None,
         };
         let triggers = trigger_settings(&args.triggers, &redactor)?;
+        let otlp = args
+            .otlp_endpoint
+            .as_deref()
+            .map(OtlpPlan::parse)
+            .transpose()?;
         Ok(Self {
+            otlp,
             triggers,
             redactor,
             capacity: args.capacity,
@@ -98,6 +107,7 @@ impl Outputs {
             triggers: None,
             export: None,
             filter: None,
+            otlp: None,
         }
     }
 }

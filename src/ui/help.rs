@@ -67,7 +67,7 @@ pub fn lines(state: &AppState) -> Vec<Line<'static>> {
         theme.header,
     )));
     for text in [
-        "  fields: ns deploy pod src dst dir method path authority status grpc lat tls id route header.NAME",
+        "  fields: ns deploy pod src dst dir method path authority status grpc lat tls id route trace request_id header.NAME",
         "  operators: = != ~ < >   combine with and, or, not/!, ( )",
         "  e.g. status=5xx and lat>100ms      method=GET and path~/api/*",
     ] {

@@ -99,6 +99,13 @@ fn table() {
         ("route=/login", &[3]),
         // Headers, by case-insensitive name.
         ("header.x-request-id=abc123", &[0]),
+        // Trace and request ids from the trace headers (`crate::trace`).
+        ("trace=4bf92f3577b34da6a3ce929d0e0e4736", &[2]),
+        ("trace=4BF92F3577B34DA6A3CE929D0E0E4736", &[2]),
+        ("trace~4bf92f", &[2]),
+        ("trace=00f067aa0ba902b7", &[]),
+        ("request_id=abc123", &[0]),
+        ("request_id~zzz", &[]),
         ("header.X-REQUEST-ID~abc", &[0]),
         ("header.content-type~grpc", &[2]),
         ("header.x-request-id!=zzz", &[0]),
