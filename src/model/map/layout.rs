@@ -151,7 +151,11 @@ pub fn layout(input: &LayoutInput, previous: Option<&Layout>) -> Layout {
 
     let bands = bands(&groups, &slots, &group_index);
     let top = bands.last().map_or(0, |b| b.top + b.height);
-    let (placed, nodes, through) = rows(&slots, &bands, n, &group_index);
+    let place::Rows {
+        placed,
+        nodes,
+        through,
+    } = rows(&slots, &bands, n, &group_index);
     let edges = paths(&dag, &reversed, &layer_of, &nodes, &through);
     let memory = input
         .nodes

@@ -34,18 +34,23 @@ pub(super) fn bands(
     bands
 }
 
-/// Each slot's row: its band's rows in layer order. Returns the rows per layer, each node's
-/// place, and each long edge's row per layer it passes through.
+/// Where every slot went.
+pub(super) struct Rows {
+    /// Per layer, top to bottom: each slot with its row.
+    pub placed: Vec<Vec<(usize, Slot)>>,
+    /// Per node.
+    pub nodes: Vec<Place>,
+    /// A long edge's row in each layer it passes through, by (edge, layer).
+    pub through: HashMap<(usize, usize), usize>,
+}
+
+/// Each slot's row: its band's rows in layer order.
 pub(super) fn rows(
     slots: &[Vec<Slot>],
     bands: &[Band],
     n: usize,
     group_index: &dyn Fn(Slot) -> usize,
-) -> (
-    Vec<Vec<(usize, Slot)>>,
-    Vec<Place>,
-    HashMap<(usize, usize), usize>,
-) {
+) -> Rows {
     let mut placed: Vec<Vec<(usize, Slot)>> = Vec::with_capacity(slots.len());
     let mut nodes = vec![Place::default(); n];
     let mut through: HashMap<(usize, usize), usize> = HashMap::new();
@@ -66,7 +71,11 @@ pub(super) fn rows(
         }
         placed.push(rows);
     }
-    (placed, nodes, through)
+    Rows {
+        placed,
+        nodes,
+        through,
+    }
 }
 
 /// Each edge as drawn: its ends and the placeholder slots between them.
