@@ -575,3 +575,81 @@ fn retry_after_reads_seconds_and_http_dates() {
     headers.insert("retry-after", "soon".parse().expect("value"));
     assert_eq!(meshtap::source::cluster::retry_after(&headers, now), None);
 }
+
+#[tokio::test]
+async fn a_credential_plugin_runs_once_for_both_clients() {
+    // A stand-in API server that records the Authorization header of every request and
+    // answers 401, so each client's request is seen and ends at once.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    let server = tokio::spawn(async move {
+        for _ in 0..8 {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let log = log.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |request: hyper::Request<_>| {
+                    let log = log.clone();
+                    async move {
+                        let auth = request
+                            .headers()
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_owned();
+                        log.lock().expect("log").push(auth);
+                        Ok::<_, Infallible>(
+                            hyper::Response::builder()
+                                .status(401)
+                                .body(Full::new(Bytes::from(status(401, "Unauthorized"))))
+                                .expect("response"),
+                        )
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+    let dir = tempfile::tempdir().expect("dir");
+    let runs = dir.path().join("runs");
+    // The plugin appends a line per run and hands out a token valid for a long time.
+    let script = format!(
+        "echo run >> '{}'; echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"t0k-from-plugin\",\"expirationTimestamp\":\"2099-01-01T00:00:00Z\"}}}}'",
+        runs.display()
+    );
+    let text = kubeconfig_text(
+        "eks",
+        &format!("http://{addr}"),
+        &exec_user("sh", &["-c", &script]),
+    );
+    let cluster = Cluster::from_kubeconfig(yaml(&text), None)
+        .await
+        .expect("client");
+    // Both clients make a request: the taps' (HTTP/2-capable) and kube's (HTTP/1.1).
+    let (tx, _rx) = mpsc::channel(16);
+    let tap = timeout(
+        TEST_TIMEOUT,
+        cluster.tap_once(&support::deploy_web(), 0, &tx, None),
+    )
+    .await
+    .expect("in time");
+    assert_eq!(tap.expect_err("tapped").kind(), ErrorKind::Unauthorized);
+    let version = timeout(TEST_TIMEOUT, cluster.client.apiserver_version())
+        .await
+        .expect("in time");
+    assert!(version.is_err(), "the stand-in answers 401");
+    server.abort();
+    assert_eq!(
+        seen.lock().expect("log").as_slice(),
+        ["Bearer t0k-from-plugin", "Bearer t0k-from-plugin"]
+    );
+    let lines = std::fs::read_to_string(&runs).expect("runs");
+    assert_eq!(lines.lines().count(), 1, "the plugin ran {lines:?}");
+}

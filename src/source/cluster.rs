@@ -118,9 +118,11 @@ impl Cluster {
             .map(ToString::to_string)
             .unwrap_or_default();
         let default_namespace = config.default_namespace.clone();
-        let tap_client = client::tap_client(&config, &client_options)
+        let credentials =
+            client::Credentials::resolve(config).map_err(|e| errors::build_error(&e, &resolved))?;
+        let tap_client = client::tap_client(&credentials, &client_options)
             .map_err(|e| errors::build_error(&e, &resolved))?;
-        let client = kube::Client::try_from(config).map_err(|e| match e {
+        let client = credentials.kube_client().map_err(|e| match e {
             kube::Error::ProxyProtocolUnsupported { .. } => {
                 StreamError::new(ErrorKind::Proxy, e.to_string())
             }

@@ -12,6 +12,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use kube::client::ConfigExt;
+use kube::client::middleware::AuthLayer;
 use tower::{BoxError, ServiceBuilder};
 
 /// How often an idle connection is probed, and how long a PING may go unanswered before the
@@ -150,12 +151,61 @@ where
     }
 }
 
+/// Requests queued in front of kube's client, as kube's own `Client::new` does.
+const KUBE_CLIENT_BUFFER_REQUESTS: usize = 1024;
+
+/// The user's credentials, resolved once for both clients: a credential plugin runs here, once,
+/// and its token (refreshed when it expires) is shared by the taps' client and kube's.
+pub struct Credentials {
+    /// The configuration without the credentials the layer now carries (client certificates
+    /// stay: they belong to TLS).
+    pub config: kube::Config,
+    pub auth: Option<AuthLayer>,
+}
+
+impl Credentials {
+    pub fn resolve(config: kube::Config) -> Result<Self, kube::Error> {
+        let auth = config.auth_layer()?;
+        // A plugin that answered with a client certificate rather than a token leaves no layer:
+        // its certificate is read when TLS is set up, so that configuration is kept whole.
+        if config.auth_info.exec.is_some() && auth.is_none() {
+            return Ok(Self { config, auth });
+        }
+        let mut config = config;
+        let user = &mut config.auth_info;
+        user.exec = None;
+        user.token = None;
+        user.token_file = None;
+        user.username = None;
+        user.password = None;
+        user.auth_provider = None;
+        Ok(Self { config, auth })
+    }
+
+    /// kube's own client (HTTP/1.1, proxies as kube supports them) with the shared credentials.
+    pub fn kube_client(&self) -> Result<kube::Client, kube::Error> {
+        let builder = kube::client::ClientBuilder::try_from(self.config.clone())?;
+        Ok(match &self.auth {
+            // The credentials' filter clones the service under it: kube's stack is boxed, so a
+            // buffer (what kube puts in front of every client anyway) makes it cloneable.
+            Some(auth) => builder
+                .with_layer(&tower::buffer::BufferLayer::new(
+                    KUBE_CLIENT_BUFFER_REQUESTS,
+                ))
+                .with_layer(auth)
+                .build(),
+            None => builder.build(),
+        })
+    }
+}
+
 /// A client for taps. `None` when a proxy is configured: kube's own client tunnels through it
 /// (HTTP/1.1, no PINGs; TCP keepalive still finds a vanished peer).
 pub fn tap_client(
-    config: &kube::Config,
+    credentials: &Credentials,
     options: &ClientOptions,
 ) -> Result<Option<kube::Client>, kube::Error> {
+    let config = &credentials.config;
     if config.proxy_url.is_some() {
         return Ok(None);
     }
@@ -190,7 +240,7 @@ pub fn tap_client(
         .build(connector);
     let service = ServiceBuilder::new()
         .layer(config.base_uri_layer())
-        .option_layer(config.auth_layer()?)
+        .option_layer(credentials.auth.as_ref())
         .layer(config.extra_headers_layer()?)
         .map_err(BoxError::from)
         .service(client);
