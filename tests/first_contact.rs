@@ -173,20 +173,7 @@ async fn a_mounted_service_account_is_used_when_no_kubeconfig_is_found() {
 
 /// One tap attempt through `kubeconfig`; its error.
 async fn tap_error(kubeconfig: Kubeconfig) -> TapError {
-    let cluster = Cluster::from_kubeconfig(kubeconfig, None)
-        .await
-        .expect("client");
-    let (tx, _rx) = mpsc::channel(16);
-    match timeout(
-        TEST_TIMEOUT,
-        cluster.tap_once(&support::deploy_web(), 0, &tx, None),
-    )
-    .await
-    .expect("in time")
-    {
-        Ok(()) => panic!("tapped"),
-        Err(e) => e,
-    }
+    tap_error_with(kubeconfig, ClientOptions::default()).await
 }
 
 fn yaml(text: &str) -> Kubeconfig {
