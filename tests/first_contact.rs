@@ -15,7 +15,9 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use kube::config::Kubeconfig;
 use meshtap::session::{ErrorKind, StreamError};
-use meshtap::source::cluster::{Cluster, Environment, KubeOptions, TapError};
+use meshtap::source::cluster::{
+    ClientOptions, Cluster, Environment, KubeOptions, Resolver, TapError,
+};
 use support::{Script, TEST_TIMEOUT, cluster};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -171,20 +173,7 @@ async fn a_mounted_service_account_is_used_when_no_kubeconfig_is_found() {
 
 /// One tap attempt through `kubeconfig`; its error.
 async fn tap_error(kubeconfig: Kubeconfig) -> TapError {
-    let cluster = Cluster::from_kubeconfig(kubeconfig, None)
-        .await
-        .expect("client");
-    let (tx, _rx) = mpsc::channel(16);
-    match timeout(
-        TEST_TIMEOUT,
-        cluster.tap_once(&support::deploy_web(), 0, &tx, None),
-    )
-    .await
-    .expect("in time")
-    {
-        Ok(()) => panic!("tapped"),
-        Err(e) => e,
-    }
+    tap_error_with(kubeconfig, ClientOptions::default()).await
 }
 
 fn yaml(text: &str) -> Kubeconfig {
@@ -218,11 +207,126 @@ async fn a_failing_proxy_is_named() {
         &format!("    server: https://10.0.0.1:6443\n    proxy-url: http://127.0.0.1:{port}"),
     );
     let err = tap_error(yaml(&text)).await;
-    assert_eq!(err.kind(), ErrorKind::Proxy, "{err}");
+    // A proxy that refuses connections is down or restarting: retried, and named.
+    assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
+    assert!(!err.is_permanent());
     assert!(
         err.to_string()
             .contains(&format!("through the proxy http://127.0.0.1:{port}")),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_proxy_that_wants_credentials_is_permanent_and_named() {
+    // A stand-in proxy on loopback that answers every CONNECT with 407: the tunnel never
+    // opens, so nothing leaves this machine.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let proxy = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        // Bounded: a handful of connections is all one tap attempt makes.
+        for _ in 0..8 {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"corp\"\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let text = kubeconfig_text("corp", "https://10.0.0.1:6443", token_user()).replace(
+        "    server: https://10.0.0.1:6443",
+        &format!("    server: https://10.0.0.1:6443\n    proxy-url: http://127.0.0.1:{port}"),
+    );
+    let err = tap_error(yaml(&text)).await;
+    proxy.abort();
+    assert_eq!(err.kind(), ErrorKind::Proxy, "{err}");
+    assert!(err.is_permanent());
+    assert!(
+        err.to_string().starts_with(&format!(
+            "could not reach the server https://10.0.0.1:6443 through the proxy http://127.0.0.1:{port}/ (HTTPS_PROXY or the kubeconfig's proxy-url; context \"corp\")"
+        )),
+        "{err}"
+    );
+    assert!(
+        ErrorKind::Proxy
+            .hint()
+            .is_some_and(|h| h.contains("HTTPS_PROXY"))
+    );
+}
+
+/// One tap attempt through `kubeconfig` with the client options given; its error.
+async fn tap_error_with(kubeconfig: Kubeconfig, options: ClientOptions) -> TapError {
+    let cluster = Cluster::from_kubeconfig_with(kubeconfig, None, options)
+        .await
+        .expect("client");
+    let (tx, _rx) = mpsc::channel(16);
+    match timeout(
+        TEST_TIMEOUT,
+        cluster.tap_once(&support::deploy_web(), 0, &tx, None),
+    )
+    .await
+    .expect("in time")
+    {
+        Ok(()) => panic!("tapped"),
+        Err(e) => e,
+    }
+}
+
+#[tokio::test]
+async fn a_server_name_that_does_not_resolve_is_named_and_retried() {
+    // The resolver is a stand-in: no query leaves the machine. It answers as a resolver does
+    // for NXDOMAIN, and records what it was asked.
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = asked.clone();
+    let resolver = Resolver::new(move |host| {
+        log.lock().expect("log").push(host.to_owned());
+        Box::pin(async {
+            Err(std::io::Error::other(
+                "failed to lookup address information: Name or service not known",
+            ))
+        })
+    });
+    let text = kubeconfig_text("typo", "https://meshtap-nowhere.invalid:6443", token_user());
+    let options = ClientOptions {
+        resolver,
+        ..ClientOptions::default()
+    };
+    let err = tap_error_with(yaml(&text), options).await;
+    assert_eq!(
+        asked.lock().expect("log").as_slice(),
+        ["meshtap-nowhere.invalid"]
+    );
+    assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
+    assert!(!err.is_permanent());
+    assert_eq!(
+        err.to_string(),
+        "cannot resolve the server https://meshtap-nowhere.invalid:6443 (context \"typo\"): failed to lookup address information: Name or service not known"
+    );
+}
+
+#[tokio::test]
+async fn a_connect_that_never_completes_ends_at_the_connect_timeout() {
+    // A resolver that never answers stands for any connect that hangs (a blackholed address,
+    // a dead DNS server): the whole connect is bounded, the lookup included.
+    let resolver = Resolver::new(|_| Box::pin(std::future::pending()));
+    let text = kubeconfig_text("far", "https://api.far.example:6443", token_user());
+    let options = ClientOptions {
+        resolver,
+        connect_timeout: Some(Duration::from_millis(200)),
+        ..ClientOptions::default()
+    };
+    let err = tap_error_with(yaml(&text), options).await;
+    assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
+    assert!(!err.is_permanent());
+    assert_eq!(
+        err.to_string(),
+        "no answer from the server api.far.example:6443 within the connect timeout (context \"far\")"
     );
 }
 
@@ -457,4 +561,82 @@ fn retry_after_reads_seconds_and_http_dates() {
     );
     headers.insert("retry-after", "soon".parse().expect("value"));
     assert_eq!(meshtap::source::cluster::retry_after(&headers, now), None);
+}
+
+#[tokio::test]
+async fn a_credential_plugin_runs_once_for_both_clients() {
+    // A stand-in API server that records the Authorization header of every request and
+    // answers 401, so each client's request is seen and ends at once.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    let server = tokio::spawn(async move {
+        for _ in 0..8 {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let log = log.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |request: hyper::Request<_>| {
+                    let log = log.clone();
+                    async move {
+                        let auth = request
+                            .headers()
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_owned();
+                        log.lock().expect("log").push(auth);
+                        Ok::<_, Infallible>(
+                            hyper::Response::builder()
+                                .status(401)
+                                .body(Full::new(Bytes::from(status(401, "Unauthorized"))))
+                                .expect("response"),
+                        )
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+    let dir = tempfile::tempdir().expect("dir");
+    let runs = dir.path().join("runs");
+    // The plugin appends a line per run and hands out a token valid for a long time.
+    let script = format!(
+        "echo run >> '{}'; echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"t0k-from-plugin\",\"expirationTimestamp\":\"2099-01-01T00:00:00Z\"}}}}'",
+        runs.display()
+    );
+    let text = kubeconfig_text(
+        "eks",
+        &format!("http://{addr}"),
+        &exec_user("sh", &["-c", &script]),
+    );
+    let cluster = Cluster::from_kubeconfig(yaml(&text), None)
+        .await
+        .expect("client");
+    // Both clients make a request: the taps' (HTTP/2-capable) and kube's (HTTP/1.1).
+    let (tx, _rx) = mpsc::channel(16);
+    let tap = timeout(
+        TEST_TIMEOUT,
+        cluster.tap_once(&support::deploy_web(), 0, &tx, None),
+    )
+    .await
+    .expect("in time");
+    assert_eq!(tap.expect_err("tapped").kind(), ErrorKind::Unauthorized);
+    let version = timeout(TEST_TIMEOUT, cluster.client.apiserver_version())
+        .await
+        .expect("in time");
+    assert!(version.is_err(), "the stand-in answers 401");
+    server.abort();
+    assert_eq!(
+        seen.lock().expect("log").as_slice(),
+        ["Bearer t0k-from-plugin", "Bearer t0k-from-plugin"]
+    );
+    let lines = std::fs::read_to_string(&runs).expect("runs");
+    assert_eq!(lines.lines().count(), 1, "the plugin ran {lines:?}");
 }

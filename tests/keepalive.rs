@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use meshtap::session::{ErrorKind, SourceMsg, StreamState};
-use meshtap::source::cluster::{Cluster, Keepalive};
+use meshtap::source::cluster::{ClientOptions, Cluster, Keepalive};
 use support::{Relay, Script, TEST_TIMEOUT, framed, golden_events};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -52,9 +52,16 @@ async fn a_dead_connection_is_found_by_pings_and_reconnected() {
         let cluster = named.cluster.as_mut().expect("cluster");
         cluster.server = Some(format!("https://{}", relay.addr));
     }
-    let cluster = Cluster::from_kubeconfig_with(kubeconfig, None, TEST_KEEPALIVE)
-        .await
-        .expect("cluster");
+    let cluster = Cluster::from_kubeconfig_with(
+        kubeconfig,
+        None,
+        ClientOptions {
+            keepalive: TEST_KEEPALIVE,
+            ..ClientOptions::default()
+        },
+    )
+    .await
+    .expect("cluster");
     let (tx, mut rx) = mpsc::channel(64);
     let task =
         tokio::spawn(async move { cluster.tap(support::deploy_web(), 0, true, tx, None).await });

@@ -1,11 +1,13 @@
 //! The service map as text for other tools: Graphviz DOT, a Mermaid flowchart, or JSON. Every
 //! edge carries the figures the map pane shows (requests, RPS, success rate, p99, TLS);
-//! workloads are grouped by namespace, unmeshed ones drawn dashed, plaintext edges dashed.
+//! workloads are grouped by namespace, unmeshed ones drawn dashed, plaintext edges dashed, edges
+//! only the metrics API knows dotted.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::model::identities::WorkloadId;
 use crate::model::map::{EdgeFigures, MapGraph, TlsMix};
 
 /// `meshtap map -o FORMAT`.
@@ -26,6 +28,8 @@ struct EdgeOut<'a> {
     success_rate: Option<f64>,
     p99_ms: Option<f64>,
     tls: &'a str,
+    /// Only the metrics API knows this edge: the sample saw no request on it.
+    metrics_only: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -57,8 +61,13 @@ fn short_name(name: &str) -> &str {
     name.split_once('/').map_or(name, |(_, n)| n)
 }
 
-fn build<'a>(graph: &'a MapGraph, figures: &[EdgeFigures], span_secs: f64) -> MapOut<'a> {
-    let nodes = graph
+fn build<'a>(
+    graph: &'a MapGraph,
+    figures: &[EdgeFigures],
+    metrics_only: &'a [(WorkloadId, WorkloadId)],
+    span_secs: f64,
+) -> MapOut<'a> {
+    let mut nodes: Vec<NodeOut> = graph
         .nodes()
         .iter()
         .enumerate()
@@ -70,7 +79,7 @@ fn build<'a>(graph: &'a MapGraph, figures: &[EdgeFigures], span_secs: f64) -> Ma
             identities: n.identities.iter().map(AsRef::as_ref).collect(),
         })
         .collect();
-    let edges = graph
+    let mut edges: Vec<EdgeOut> = graph
         .edges()
         .iter()
         .zip(figures)
@@ -82,8 +91,10 @@ fn build<'a>(graph: &'a MapGraph, figures: &[EdgeFigures], span_secs: f64) -> Ma
             success_rate: f.success_rate.map(|r| (r * 10_000.0).round() / 10_000.0),
             p99_ms: f.p99_us.map(|us| us as f64 / 1_000.0),
             tls: f.tls_mix().word(),
+            metrics_only: false,
         })
         .collect();
+    add_metrics_only(&mut nodes, &mut edges, metrics_only);
     MapOut {
         span_secs,
         nodes,
@@ -92,8 +103,44 @@ fn build<'a>(graph: &'a MapGraph, figures: &[EdgeFigures], span_secs: f64) -> Ma
     }
 }
 
-/// `12 req · 1.2 rps · 99.5% · p99 45ms · mTLS`.
+/// Edges the metrics API reports between workloads the sample never saw talk, with their ends
+/// where the sample has not seen them at all (the metrics API counts only meshed workloads).
+fn add_metrics_only<'a>(
+    nodes: &mut Vec<NodeOut<'a>>,
+    edges: &mut Vec<EdgeOut<'a>>,
+    pairs: &'a [(WorkloadId, WorkloadId)],
+) {
+    for (from, to) in pairs {
+        for end in [from, to] {
+            let id = format!("{}/{}", end.namespace, end.name);
+            if !nodes.iter().any(|n| n.id == id) {
+                nodes.push(NodeOut {
+                    id,
+                    namespace: &end.namespace,
+                    workload: &end.name,
+                    meshed: true,
+                    identities: Vec::new(),
+                });
+            }
+        }
+        edges.push(EdgeOut {
+            from: format!("{}/{}", from.namespace, from.name),
+            to: format!("{}/{}", to.namespace, to.name),
+            requests: 0,
+            rps: 0.0,
+            success_rate: None,
+            p99_ms: None,
+            tls: TlsMix::Unknown.word(),
+            metrics_only: true,
+        });
+    }
+}
+
+/// `12 req · 1.2 rps · 99.5% · p99 45ms · mTLS`, or `metrics API only`.
 fn edge_label(e: &EdgeOut) -> String {
+    if e.metrics_only {
+        return "metrics API only".to_owned();
+    }
     let mut label = format!("{} req · {} rps", e.requests, e.rps);
     if let Some(sr) = e.success_rate {
         let _ = write!(label, " · {:.1}%", sr * 100.0);
@@ -109,15 +156,17 @@ fn edge_label(e: &EdgeOut) -> String {
     label
 }
 
-/// The map in `format`; `figures` indexed like the graph's edges, `span_secs` the capture's
-/// length (RPS is over it).
+/// The map in `format`; `figures` indexed like the graph's edges, `metrics_only` the caller →
+/// callee pairs only the metrics API knows (drawn dotted), `span_secs` the capture's length
+/// (RPS is over it).
 pub fn render(
     graph: &MapGraph,
     figures: &[EdgeFigures],
+    metrics_only: &[(WorkloadId, WorkloadId)],
     span_secs: f64,
     format: MapFormat,
 ) -> String {
-    let out = build(graph, figures, span_secs);
+    let out = build(graph, figures, metrics_only, span_secs);
     match format {
         MapFormat::Json => {
             let mut text = serde_json::to_string_pretty(&out).unwrap_or_default();
@@ -178,6 +227,7 @@ fn dot(out: &MapOut) -> String {
     }
     for e in &out.edges {
         let (style, color) = match e.tls {
+            _ if e.metrics_only => ("dotted", "gray50"),
             t if t == TlsMix::Plaintext.word() => ("dashed", "red"),
             t if t == TlsMix::Mixed.word() => ("bold", "orange"),
             _ => ("solid", "black"),
@@ -194,9 +244,23 @@ fn dot(out: &MapOut) -> String {
     text
 }
 
-/// Mermaid text in double quotes: its own entity for `"`, nothing else to escape.
+/// Mermaid text in double quotes. Inside quotes only `"` would end the string, but `#` starts
+/// Mermaid's entity codes (a name holding `#quot;` would print `"`) and `<`/`>` would be read
+/// as HTML by the renderer: all four become entity codes, so a name prints as itself.
 fn mermaid_quote(text: &str) -> String {
-    format!("\"{}\"", text.replace('"', "#quot;"))
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for ch in text.chars() {
+        match ch {
+            '#' => out.push_str("#35;"),
+            '"' => out.push_str("#quot;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            ch => out.push(ch),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn mermaid(out: &MapOut) -> String {
@@ -217,18 +281,31 @@ fn mermaid(out: &MapOut) -> String {
         text.push_str("  end\n");
     }
     let index = |id: &str| out.nodes.iter().position(|n| n.id == id).unwrap_or(0);
-    for e in &out.edges {
-        let arrow = if e.tls == TlsMix::Plaintext.word() {
+    let mut dotted = Vec::new();
+    for (i, e) in out.edges.iter().enumerate() {
+        let arrow = if e.tls == TlsMix::Plaintext.word() || e.metrics_only {
             "-.->"
         } else {
             "-->"
         };
+        if e.metrics_only {
+            dotted.push(i.to_string());
+        }
         let _ = writeln!(
             text,
             "  n{} {arrow}|{}| n{}",
             index(&e.from),
             mermaid_quote(&edge_label(e)),
             index(&e.to)
+        );
+    }
+    // Mermaid has one dashed stroke: metrics-only edges are also grey and finely dotted (and
+    // labelled so), to stay apart from plaintext ones.
+    if !dotted.is_empty() {
+        let _ = writeln!(
+            text,
+            "  linkStyle {} stroke:gray,stroke-dasharray:2 4",
+            dotted.join(",")
         );
     }
     text

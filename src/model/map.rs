@@ -301,19 +301,23 @@ impl MapGraph {
         Some(self.edges.len() - 1)
     }
 
-    /// The figures of edge `edge` over `window` ending at `now`; `scratch` is reused between
-    /// edges so a frame does not allocate a histogram per edge.
+    /// The figures of edge `edge` over `window` ending at `now`. With `scratch` (reused between
+    /// edges so a frame does not allocate a histogram per edge) the p99 too; without it only
+    /// the counters, which costs no histogram merge.
     pub fn figures(
         &self,
         edge: usize,
         now: DateTime<Utc>,
         window: Window,
-        scratch: &mut Histogram<u32>,
+        scratch: Option<&mut Histogram<u32>>,
     ) -> EdgeFigures {
         let Some(side) = self.edges.get(edge).and_then(MapEdge::side) else {
             return EdgeFigures::default();
         };
-        let summary = side.stats.summary(now, window, scratch);
+        let summary = match scratch {
+            Some(scratch) => side.stats.summary(now, window, scratch),
+            None => side.stats.counts(now, window),
+        };
         EdgeFigures {
             requests: summary.requests,
             rps: summary.rps,
@@ -330,7 +334,29 @@ impl MapGraph {
             return Vec::new();
         };
         (0..self.edges.len())
-            .map(|edge| self.figures(edge, now, window, &mut scratch))
+            .map(|edge| self.figures(edge, now, window, Some(&mut scratch)))
             .collect()
+    }
+
+    /// Every edge's figures without p99, and with it for the edges in `with_p99`: a frame
+    /// needs latencies only where it prints them (the side panel), and merging a histogram per
+    /// edge is what a large map's frame would spend its time on.
+    pub fn figures_for_frame(
+        &self,
+        now: DateTime<Utc>,
+        window: Window,
+        with_p99: &[usize],
+    ) -> Vec<EdgeFigures> {
+        let mut figures: Vec<EdgeFigures> = (0..self.edges.len())
+            .map(|edge| self.figures(edge, now, window, None))
+            .collect();
+        if let Ok(mut scratch) = Histogram::<u32>::new(1) {
+            for &edge in with_p99 {
+                if let Some(slot) = figures.get_mut(edge) {
+                    *slot = self.figures(edge, now, window, Some(&mut scratch));
+                }
+            }
+        }
+        figures
     }
 }

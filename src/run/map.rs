@@ -8,20 +8,28 @@ use tokio::sync::mpsc;
 
 use crate::cli::{DemoArgs, MapArgs};
 use crate::export::map::render;
+use crate::model::event::Direction;
+use crate::model::figures::MetricsSnapshot;
+use crate::model::identities::{IdentityTable, WorkloadId};
 use crate::model::map::MapGraph;
+use crate::model::metrics::metrics_only_edges;
 use crate::model::routes::Window;
 use crate::model::store::{Ingested, Store};
 use crate::session::{SOURCE_CHANNEL_BATCHES, SourceMsg, StreamState};
 use crate::source::cluster::Cluster;
+use crate::source::live;
+use crate::source::metrics_poll::{self, MetricsPoll};
 use crate::source::replay::{self, Speed};
 
 pub async fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
     let tap = &args.tap;
     // Whatever starts the source must live until the map is printed.
     let mut _demo = None;
+    let mut tasks = Vec::new();
     let (rx, deadline) = if let Some(file) = &args.replay {
         let opened = replay::open(file).await?;
         let (tx, rx) = mpsc::channel(SOURCE_CHANNEL_BATCHES);
+        // Read to its end: the replay task finishes on its own.
         tokio::spawn(replay::play(opened, Speed::Max, tx));
         (rx, None)
     } else {
@@ -45,14 +53,49 @@ pub async fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
             super::connect(&tap).await?
         };
         let specs = super::specs(&tap, &cluster.default_namespace, false)?;
-        let rx = super::spawn_streams(&cluster, &specs, !tap.no_reconnect);
+        let (tx, rx) = mpsc::channel(SOURCE_CHANNEL_BATCHES);
+        // The metrics API adds the edges the sample has not seen, as in the map pane.
+        if let Some(target) = super::metrics_target(&cluster, &tap) {
+            let poll = MetricsPoll {
+                target,
+                window: tap.metrics_window,
+                targets: specs.iter().map(|s| s.target.clone()).collect(),
+            };
+            tasks.push(tokio::spawn(metrics_poll::run(poll, tx.downgrade())));
+        }
+        tasks.extend(live::spawn(&cluster, &specs, !tap.no_reconnect, &tx, None));
         (rx, Some(tokio::time::Instant::now() + args.duration))
     };
-    let (graph, span) = collect(rx, deadline).await;
+    let collected = collect(rx, deadline).await;
+    for task in &tasks {
+        task.abort();
+    }
+    let (graph, span) = (&collected.graph, collected.span);
     let figures = graph.all_figures(span.1, Window::Capture);
     let seconds = (span.1 - span.0).num_milliseconds() as f64 / 1_000.0;
-    print!("{}", render(&graph, &figures, seconds, args.output));
+    let metrics_only: Vec<(WorkloadId, WorkloadId)> = collected
+        .metrics
+        .map(|m| metrics_only_edges(&collected.identities, &m.edges))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.direction == Direction::Outbound)
+        .map(|e| (e.local, e.peer))
+        .collect();
+    print!(
+        "{}",
+        render(graph, &figures, &metrics_only, seconds, args.output)
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a map run gathered: the graph of finished requests, who talked to whom (to tell the
+/// metrics API's edges the sample has not seen), the last metrics snapshot, and the first and
+/// last event times.
+struct Collected {
+    graph: MapGraph,
+    identities: IdentityTable,
+    metrics: Option<MetricsSnapshot>,
+    span: (DateTime<Utc>, DateTime<Utc>),
 }
 
 /// Joins requests until the deadline, Ctrl-C, or the source's end; returns the graph of the
@@ -60,9 +103,11 @@ pub async fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
 async fn collect(
     mut rx: mpsc::Receiver<SourceMsg>,
     deadline: Option<tokio::time::Instant>,
-) -> (MapGraph, (DateTime<Utc>, DateTime<Utc>)) {
+) -> Collected {
     let mut store = Store::default();
     let mut graph = MapGraph::new();
+    let mut identities = IdentityTable::new();
+    let mut metrics = None;
     let mut span: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
     let sleep = async {
         match deadline {
@@ -87,6 +132,7 @@ async fn collect(
                         && let Some(request) = store.get(seq)
                     {
                         graph.record(request);
+                        identities.record(request);
                     }
                 }
             }
@@ -100,11 +146,17 @@ async fn collect(
                 }
             }
             SourceMsg::Warning { message, .. } => eprintln!("meshtap: {message} (skipped)"),
-            SourceMsg::State { .. } | SourceMsg::Metrics(_) => {}
+            SourceMsg::Metrics(snapshot) => metrics = Some(snapshot),
+            SourceMsg::State { .. } => {}
         }
     }
     let now = Utc::now();
-    (graph, span.unwrap_or((now, now)))
+    Collected {
+        graph,
+        identities,
+        metrics,
+        span: span.unwrap_or((now, now)),
+    }
 }
 
 /// The simulated mesh as `meshtap demo` starts it, with the tap flags given.

@@ -17,7 +17,7 @@ use super::frames::{self, Frame, FrameDecoder, ModelFrame};
 use super::target::TapSpec;
 use super::wire::Interner;
 use crate::session::{BATCH_MAX_EVENTS, ErrorKind, SourceMsg, StreamError, StreamState};
-pub use client::{KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, Keepalive};
+pub use client::{ClientOptions, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, Keepalive, Resolver};
 pub use config::{Environment, IN_CLUSTER_CONTEXT, Resolved, SERVICE_ACCOUNT_DIR};
 pub use errors::{TapError, retry_after};
 
@@ -77,14 +77,15 @@ impl Cluster {
         kubeconfig: Kubeconfig,
         context: Option<String>,
     ) -> Result<Self, StreamError> {
-        Self::from_kubeconfig_with(kubeconfig, context, Keepalive::default()).await
+        Self::from_kubeconfig_with(kubeconfig, context, ClientOptions::default()).await
     }
 
-    /// [`Cluster::from_kubeconfig`] with the keepalive given (tests use short ones).
+    /// [`Cluster::from_kubeconfig`] with the client options given (tests use short keepalives
+    /// and timeouts, and resolvers of their own).
     pub async fn from_kubeconfig_with(
         kubeconfig: Kubeconfig,
         context: Option<String>,
-        keepalive: Keepalive,
+        client_options: ClientOptions,
     ) -> Result<Self, StreamError> {
         ensure_crypto_provider();
         let mut resolved = config::resolve(&kubeconfig, context.as_deref())?;
@@ -117,9 +118,11 @@ impl Cluster {
             .map(ToString::to_string)
             .unwrap_or_default();
         let default_namespace = config.default_namespace.clone();
-        let tap_client = client::tap_client(&config, keepalive)
+        let credentials =
+            client::Credentials::resolve(config).map_err(|e| errors::build_error(&e, &resolved))?;
+        let tap_client = client::tap_client(&credentials, &client_options)
             .map_err(|e| errors::build_error(&e, &resolved))?;
-        let client = kube::Client::try_from(config).map_err(|e| match e {
+        let client = credentials.kube_client().map_err(|e| match e {
             kube::Error::ProxyProtocolUnsupported { .. } => {
                 StreamError::new(ErrorKind::Proxy, e.to_string())
             }
@@ -151,7 +154,7 @@ impl Cluster {
             })?;
         let response = match self.tap_client.send(request).await {
             Ok(response) => response,
-            Err(e) => return Err(errors::connect_error(&e, &self.resolved).await),
+            Err(e) => return Err(errors::connect_error(&e, &self.resolved)),
         };
         let status = response.status().as_u16();
         let retry_after = errors::retry_after(response.headers(), Utc::now());

@@ -31,7 +31,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc
     let map = &state.map_view;
     let theme = &state.theme;
     let window = window(state);
-    let per_edge = state.map.all_figures(now, window);
+    // Latencies only where the panel prints them: the selected node's edges.
+    let shown: Vec<usize> = map
+        .selected_node()
+        .map(|n| map.projection.edges_of(n))
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|e| map.projection.edges[e].members.iter().copied())
+        .collect();
+    let per_edge = state.map.figures_for_frame(now, window, &shown);
     let figures: Vec<EdgeFigures> = (0..map.projection.edges.len())
         .map(|e| map.projection.figures(e, &per_edge))
         .collect();

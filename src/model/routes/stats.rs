@@ -289,45 +289,69 @@ impl RouteStats {
         window: Window,
         scratch: &mut Histogram<u32>,
     ) -> Summary {
+        let (mut summary, max_us) = self.totals(now, window);
+        let (p50_us, p95_us, p99_us) = match window.seconds() {
+            None => percentiles(self.capture.as_ref(), max_us),
+            Some(span) => {
+                let now = now.timestamp();
+                scratch.reset();
+                let first_tag = (now - span + 1).div_euclid(SLOT_SECONDS);
+                let last_tag = now.div_euclid(SLOT_SECONDS);
+                for slot in self.slots.iter().flatten() {
+                    if (first_tag..=last_tag).contains(&slot.tag) {
+                        // Adding only fails when the target cannot grow; the row then shows
+                        // fewer data.
+                        scratch.add(&slot.latency).ok();
+                    }
+                }
+                percentiles(Some(&*scratch), max_us)
+            }
+        };
+        summary.p50_us = p50_us;
+        summary.p95_us = p95_us;
+        summary.p99_us = p99_us;
+        summary.max_us = p50_us.map(|_| max_us);
+        summary
+    }
+
+    /// [`RouteStats::summary`] without the latencies (`None`): only counters are summed, no
+    /// histogram is merged, so it is cheap enough for every edge of a large map every frame.
+    pub fn counts(&self, now: DateTime<Utc>, window: Window) -> Summary {
+        self.totals(now, window).0
+    }
+
+    /// The counters over `window` (latencies left `None`) and the window's longest latency.
+    fn totals(&self, now: DateTime<Utc>, window: Window) -> (Summary, u64) {
         let now = now.timestamp();
         let last10 = self.seconds_since(now, 10);
         let rps = f64::from(last10.requests) / 10.0;
         let Some(span) = window.seconds() else {
             let classified = self.successes + self.failures;
-            let (p50_us, p95_us, p99_us) = percentiles(self.capture.as_ref(), self.max_us);
-            return Summary {
+            let summary = Summary {
                 requests: self.requests,
                 rps,
                 success_rate: rate(self.successes, classified),
-                p50_us,
-                p95_us,
-                p99_us,
-                max_us: p50_us.map(|_| self.max_us),
+                p50_us: None,
+                p95_us: None,
+                p99_us: None,
+                max_us: None,
                 bytes: self.bytes,
             };
+            return (summary, self.max_us);
         };
         let totals = self.seconds_since(now, span);
-        scratch.reset();
-        let first_tag = (now - span + 1).div_euclid(SLOT_SECONDS);
-        let last_tag = now.div_euclid(SLOT_SECONDS);
-        for slot in self.slots.iter().flatten() {
-            if (first_tag..=last_tag).contains(&slot.tag) {
-                // Adding only fails when the target cannot grow; the row then shows fewer data.
-                scratch.add(&slot.latency).ok();
-            }
-        }
-        let (p50_us, p95_us, p99_us) = percentiles(Some(&*scratch), totals.max_us);
         let classified = u64::from(totals.classified);
-        Summary {
+        let summary = Summary {
             requests: u64::from(totals.requests),
             rps,
             success_rate: rate(classified - u64::from(totals.failures), classified),
-            p50_us,
-            p95_us,
-            p99_us,
-            max_us: p50_us.map(|_| totals.max_us),
+            p50_us: None,
+            p95_us: None,
+            p99_us: None,
+            max_us: None,
             bytes: totals.bytes,
-        }
+        };
+        (summary, totals.max_us)
     }
 
     /// Sums the per-second counters of the `span` seconds ending at `now`.

@@ -162,26 +162,25 @@ pub fn status_error(
 }
 
 /// Explains a failure to get any answer from the API server, naming the server and context.
-pub async fn connect_error(error: &kube::Error, at: &Resolved) -> TapError {
+///
+/// Through a proxy: a proxy that refuses the connection or does not answer is down or
+/// restarting, which passes — retried, with the proxy named. One that answers but will not
+/// open the tunnel (407 wants credentials, 403 forbids the destination, any other refusal of
+/// CONNECT) refuses by its configuration, which waiting does not change: permanent, with the
+/// proxy hint.
+pub fn connect_error(error: &kube::Error, at: &Resolved) -> TapError {
     let (cause, text) = (classify(error), chain(error));
     if !at.proxy.is_empty() && matches!(cause, Cause::Refused | Cause::TimedOut | Cause::Other) {
+        let kind = if matches!(cause, Cause::Other) {
+            ErrorKind::Proxy
+        } else {
+            ErrorKind::Transport
+        };
         return TapError::Connect {
-            kind: ErrorKind::Proxy,
+            kind,
             message: format!(
                 "could not reach the server {} through the proxy {} (HTTPS_PROXY or the kubeconfig's proxy-url; context {:?}): {text}",
                 at.server, at.proxy, at.context
-            ),
-        };
-    }
-    // hyper does not type its DNS failures: ask the resolver ourselves before blaming it.
-    if matches!(cause, Cause::Other)
-        && let Err(dns) = tokio::net::lookup_host(host_port(&at.server)).await
-    {
-        return TapError::Connect {
-            kind: ErrorKind::Transport,
-            message: format!(
-                "cannot resolve the server {} (context {:?}): {dns}",
-                at.server, at.context
             ),
         };
     }
@@ -259,6 +258,10 @@ fn explain(cause: Cause, text: &str, at: &Resolved) -> TapError {
                 host_port(server)
             ),
         ),
+        Cause::Unresolved(why) => (
+            ErrorKind::Transport,
+            format!("cannot resolve the server {server} (context {context:?}): {why}"),
+        ),
         Cause::Certificate(why) => (
             ErrorKind::ApiServerCertificate,
             format!(
@@ -306,6 +309,8 @@ pub fn chain(error: &(dyn StdError + 'static)) -> String {
 enum Cause {
     Refused,
     TimedOut,
+    /// The server's host name did not resolve (the resolver's words).
+    Unresolved(String),
     Certificate(&'static str),
     PluginMissing,
     PluginFailed(String),
@@ -346,6 +351,9 @@ fn recognise(cause: &(dyn StdError + 'static)) -> Option<Cause> {
             }
             _ => {}
         }
+    }
+    if let Some(dns) = cause.downcast_ref::<super::client::ResolveError>() {
+        return Some(Cause::Unresolved(dns.source.to_string()));
     }
     if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
         return certificate_problem(tls).map(Cause::Certificate);
