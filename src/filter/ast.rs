@@ -133,6 +133,8 @@ pub(super) enum TextField {
     Tls,
     Id,
     Route,
+    /// The cluster that reported the request (`--context A,B`); none with one cluster.
+    Cluster,
     /// A request header, by lowercased name.
     Header(Box<str>),
 }
@@ -281,6 +283,7 @@ impl fmt::Display for TextField {
             TextField::Tls => f.write_str("tls"),
             TextField::Id => f.write_str("id"),
             TextField::Route => f.write_str("route"),
+            TextField::Cluster => f.write_str("cluster"),
             TextField::Header(name) => write!(f, "header.{name}"),
         }
     }

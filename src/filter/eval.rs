@@ -130,6 +130,7 @@ fn visit(
                 .map(str::as_bytes)
                 .or_else(|| init.map(|i| i.path.as_bytes())),
         ),
+        TextField::Cluster => offer(request.cluster.as_ref().map(|c| c.as_str().as_bytes())),
         TextField::Header(name) => {
             for header in init.into_iter().flat_map(|i| &i.headers) {
                 if header.name.eq_ignore_ascii_case(name) {

@@ -34,7 +34,7 @@ impl Operator {
 }
 
 /// Canonical field names, for "did you mean" suggestions.
-pub(super) const FIELD_NAMES: [&str; 25] = [
+pub(super) const FIELD_NAMES: [&str; 26] = [
     "ns",
     "src.ns",
     "dst.ns",
@@ -60,6 +60,7 @@ pub(super) const FIELD_NAMES: [&str; 25] = [
     "id",
     "route",
     "to",
+    "cluster",
 ];
 
 /// Resolves a field name (any case). `Err` carries a message for `header.` without a name.
@@ -106,6 +107,7 @@ pub(super) fn resolve(name: &str) -> Result<Option<Field>, String> {
         "id" | "identity" => Field::Text(TextField::Id),
         "route" => Field::Text(TextField::Route),
         "to" => Field::To,
+        "cluster" => Field::Text(TextField::Cluster),
         _ => return Ok(None),
     }))
 }

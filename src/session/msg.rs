@@ -78,4 +78,17 @@ pub struct SessionInfo {
     pub targets: Vec<String>,
     /// E.g. "max 100 rps split over 12 pods"; empty when unknown.
     pub sampling: String,
+    /// With several clusters open (`--context A,B`), their names in order; `targets` then lists
+    /// each cluster's streams in turn (every cluster taps the same targets). Empty with one.
+    pub clusters: Vec<String>,
+}
+
+impl SessionInfo {
+    /// The cluster stream `stream` belongs to, when several are open.
+    pub fn stream_cluster(&self, stream: usize) -> Option<&str> {
+        let per_cluster = self.targets.len() / self.clusters.len().max(1);
+        self.clusters
+            .get(stream / per_cluster.max(1))
+            .map(String::as_str)
+    }
 }
