@@ -3,6 +3,7 @@
 //! that touches the terminal, the clock and the channels.
 
 pub mod action;
+pub mod clusters;
 pub mod command;
 pub mod config;
 pub mod detail;

@@ -1,5 +1,6 @@
 //! Rendering: a pure function of `AppState`, one pane per file, colours only through the theme.
 
+pub mod clusters;
 pub mod detail;
 pub mod filter;
 pub mod help;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::action::{Action, Pane};
 use super::command::{self, Command};
-use super::detail::{self, DetailState};
+use super::detail::DetailState;
 use super::prompt::{Prompt, PromptKind, remember};
 use super::state::{ActiveFilter, AppState, Effect, ExportRequest, Level};
 use super::view::SortKey;
@@ -123,7 +123,13 @@ impl AppState {
             let Some(request) = self.store.get(detail.seq) else {
                 return;
             };
-            let nodes = detail::nodes(request, &self.redactor, detail.reveal);
+            let nodes = super::clusters::nodes(
+                request,
+                &self.store,
+                &self.clusters,
+                &self.redactor,
+                detail.reveal,
+            );
             let rows = layout::detail_rows(self.width, self.height);
             let detail_page = isize::try_from(rows).unwrap_or(isize::MAX);
             match action {
