@@ -364,7 +364,8 @@ impl AppState {
         }
         // Relabel only a command that is carried out.
         if let TapCommand::Targets(targets) = &tap {
-            self.info.targets.clone_from(targets);
+            // Every cluster restarts with the same targets: their streams follow each other.
+            self.info.targets = targets.repeat(self.info.clusters.len().max(1));
         }
         self.notify(Level::Info, format!("restarting the tap: :{line}"), now);
         self.effects.push(Effect::Tap(tap));
