@@ -8,8 +8,8 @@ use std::hint::black_box;
 
 use chrono::{TimeDelta, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use meshtap::app::config;
 use meshtap::app::AppState;
+use meshtap::app::config;
 use meshtap::model::event::{ClusterName, TapEvent};
 use meshtap::model::store::Store;
 use meshtap::session::{SessionInfo, SourceMsg};
@@ -73,8 +73,11 @@ fn clusters(c: &mut Criterion) {
     group.throughput(Throughput::Elements(events as u64));
     group.bench_function("ingest_8_clusters_x_4_targets", |b| {
         b.iter(|| {
-            let mut state =
-                AppState::new(Store::new(100_000), info(), config::from_text("", "", false));
+            let mut state = AppState::new(
+                Store::new(100_000),
+                info(),
+                config::from_text("", "", false),
+            );
             let now = Utc::now();
             for batch in &batches {
                 state.ingest(SourceMsg::Events(batch.clone()), now);

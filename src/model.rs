@@ -1,7 +1,7 @@
 //! The pure model: no IO, no clock (time is passed in), no terminal.
 
-pub mod event;
 pub mod crossing;
+pub mod event;
 pub mod figures;
 pub mod identities;
 pub mod map;

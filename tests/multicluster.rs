@@ -196,16 +196,22 @@ fn merged_ndjson_holds_both_clusters() {
     });
     let records = records(&lines);
     assert!(
-        count_cluster(&records, "east") >= BOTH_SEEN && count_cluster(&records, "west") >= BOTH_SEEN,
+        count_cluster(&records, "east") >= BOTH_SEEN
+            && count_cluster(&records, "west") >= BOTH_SEEN,
         "{} records, stderr: {}",
         records.len(),
         tap.stderr()
     );
     assert!(
-        records.iter().all(|r| r["cluster"] == "east" || r["cluster"] == "west"),
+        records
+            .iter()
+            .all(|r| r["cluster"] == "east" || r["cluster"] == "west"),
         "every record names its cluster"
     );
-    assert!(records.iter().all(|r| r["v"] == 1), "adding a field keeps v 1");
+    assert!(
+        records.iter().all(|r| r["v"] == 1),
+        "adding a field keeps v 1"
+    );
 }
 
 /// `-o text` with several clusters: each line starts with `[CLUSTER] `; `--context` repeated
@@ -223,7 +229,8 @@ fn text_lines_start_with_their_cluster() {
         "-o",
         "text",
     ]);
-    let seen = |lines: &[String], prefix: &str| lines.iter().filter(|l| l.starts_with(prefix)).count();
+    let seen =
+        |lines: &[String], prefix: &str| lines.iter().filter(|l| l.starts_with(prefix)).count();
     let lines = tap.read_until(2_000, |lines| {
         seen(lines, "[east] ") >= BOTH_SEEN && seen(lines, "[west-eu] ") >= BOTH_SEEN
     });
@@ -252,7 +259,10 @@ fn one_context_names_no_cluster() {
     let tap = clusters.tap(&["--context", "west", "-o", "ndjson"]);
     let lines = tap.read_until(20, |_| false);
     assert_eq!(lines.len(), 20, "stderr: {}", tap.stderr());
-    assert!(lines.iter().all(|l| !l.contains("\"cluster\"")), "{lines:?}");
+    assert!(
+        lines.iter().all(|l| !l.contains("\"cluster\"")),
+        "{lines:?}"
+    );
     let text = clusters.tap(&["--context", "east", "-o", "text"]);
     let lines = text.read_until(20, |_| false);
     assert_eq!(lines.len(), 20, "stderr: {}", text.stderr());
@@ -299,6 +309,7 @@ fn a_dead_cluster_leaves_the_other_streaming() {
 #[test]
 fn the_cluster_filter_picks_one_cluster_of_a_replayed_capture() {
     use meshtap::filter::Filter;
+    use meshtap::model::event::ClusterName;
     use meshtap::model::store::{Ingested, Store};
     use meshtap::session::SourceMsg;
     use meshtap::source::replay::{Speed, replay};
@@ -333,7 +344,11 @@ fn the_cluster_filter_picks_one_cluster_of_a_replayed_capture() {
         }
         reading.await.expect("replay task").expect("replay");
     });
-    assert_eq!(finished.len(), lines.len(), "every record is one request again");
+    assert_eq!(
+        finished.len(),
+        lines.len(),
+        "every record is one request again"
+    );
     let filter = Filter::parse("cluster=east").expect("filter");
     let picked: Vec<_> = finished
         .iter()
@@ -344,6 +359,6 @@ fn the_cluster_filter_picks_one_cluster_of_a_replayed_capture() {
     assert!(
         picked
             .iter()
-            .all(|r| r.cluster.as_ref().map(|c| c.as_str()) == Some("east"))
+            .all(|r| r.cluster.as_ref().map(ClusterName::as_str) == Some("east"))
     );
 }

@@ -130,7 +130,6 @@ fn json(body: &[u8]) -> serde_json::Value {
 
 fn event(stream: u64) -> TapEvent {
     TapEvent {
-        cluster: None,
         proxy_direction: 2,
         event: Some(tap_event::Event::Http(tap_event::Http {
             event: Some(tap_event::http::Event::RequestInit(

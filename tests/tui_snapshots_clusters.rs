@@ -238,7 +238,10 @@ fn two_clusters_show_a_cluster_column_and_a_word_each() {
         let state = state(width, height);
         let text = render(&state, at(1_500));
         assert!(text.contains("cluster"), "{text}");
-        assert!(text.contains("east ok") && text.contains("west down"), "{text}");
+        assert!(
+            text.contains("east ok") && text.contains("west down"),
+            "{text}"
+        );
         snapshot("clusters_requests", &state);
     }
 }

@@ -85,8 +85,8 @@ fn cluster_nodes(request: &Request, store: &Store, clusters: &[String]) -> Vec<N
         )),
         None => return out,
     }
-    if let Some(other) = crossing::counterpart(store.requests(), request, clusters)
-        .and_then(|seq| store.get(seq))
+    if let Some(other) =
+        crossing::counterpart(store.requests(), request, clusters).and_then(|seq| store.get(seq))
     {
         let side = other.cluster.as_ref().map_or("", ClusterName::as_str);
         out.push(leaf(

@@ -365,7 +365,8 @@ impl AppState {
         // Relabel only a command that is carried out.
         if let TapCommand::Targets(targets) = &tap {
             // Every cluster restarts with the same targets: their streams follow each other.
-            self.info.targets = targets.repeat(self.info.clusters.len().max(1));
+            let clusters = self.info.clusters.len().max(1);
+            self.info.targets = (0..clusters).flat_map(|_| targets.iter().cloned()).collect();
         }
         self.notify(Level::Info, format!("restarting the tap: :{line}"), now);
         self.effects.push(Effect::Tap(tap));

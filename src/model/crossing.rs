@@ -38,7 +38,12 @@ pub fn crossing(request: &Request, clusters: &[String]) -> Option<Crossing> {
             let labelled = dst.get(MIRROR_CLUSTER_LABEL).map(str::to_owned);
             let by_name = mirrored_service(request.authority())
                 .and_then(|svc| target_cluster(svc, clusters))
-                .filter(|to| request.cluster.as_ref().is_none_or(|c| c.as_str() != to.as_str()));
+                .filter(|to| {
+                    request
+                        .cluster
+                        .as_ref()
+                        .is_none_or(|c| c.as_str() != to.as_str())
+                });
             let through_gateway = is_gateway(dst.get("deployment"), dst.get("namespace"))
                 || dst.get("server_id").is_some_and(is_gateway_identity);
             let to = labelled.or(by_name);
@@ -68,7 +73,9 @@ fn is_gateway_identity(id: &str) -> bool {
 
 /// The service name of an authority (`carts-west.sock-shop.svc.cluster.local:80` → `carts-west`).
 fn mirrored_service(authority: &str) -> Option<&str> {
-    let host = authority.rsplit_once(':').map_or(authority, |(host, _)| host);
+    let host = authority
+        .rsplit_once(':')
+        .map_or(authority, |(host, _)| host);
     host.split('.').next().filter(|s| !s.is_empty())
 }
 
@@ -91,7 +98,11 @@ fn target_cluster(service: &str, clusters: &[String]) -> Option<String> {
 /// mirrored service with its cluster suffix removed, the inbound side arriving while the
 /// outbound one was open, from the other cluster, and the outbound side's server identity the
 /// inbound side's client identity. Anything less certain gives `None`.
-pub fn counterpart(stored: &VecDeque<Request>, request: &Request, clusters: &[String]) -> Option<u64> {
+pub fn counterpart(
+    stored: &VecDeque<Request>,
+    request: &Request,
+    clusters: &[String],
+) -> Option<u64> {
     let crossing = crossing(request, clusters)?;
     let front = stored.front()?.seq;
     let at = usize::try_from(request.seq.checked_sub(front)?).ok()?;
@@ -156,7 +167,9 @@ fn halves(outbound: &Request, inbound: &Request, clusters: &[String]) -> bool {
 /// The authority's service and namespace: `carts.sock-shop.svc.cluster.local:80` → `carts.sock-shop`
 /// (the port and the cluster domain may differ between the two sides).
 fn host(authority: &str) -> String {
-    let host = authority.rsplit_once(':').map_or(authority, |(host, _)| host);
+    let host = authority
+        .rsplit_once(':')
+        .map_or(authority, |(host, _)| host);
     host.split('.').take(2).collect::<Vec<_>>().join(".")
 }
 

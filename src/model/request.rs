@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::event::ClusterName;
 use super::event::{
     Direction, Endpoint, Eos, HttpEvent, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
     TapEvent, reporter,
 };
-use super::event::ClusterName;
 
 /// What joins events into a request: the same stream on the same reporting proxy.
 /// (`linkerd viz top` keys on source, destination and stream, which collides across windows.)

@@ -20,12 +20,17 @@ use crate::source::{live, metrics_merge};
 pub async fn connect_all(args: &TapArgs) -> anyhow::Result<Vec<Cluster>> {
     let options = super::kube_options(args, None);
     let contexts = Contexts::new(&args.context, args.all_contexts);
-    connect_several(&options, &Environment::from_process(), &contexts, &args.cluster_name)
-        .await
-        .map_err(|e| match e.kind.hint() {
-            Some(hint) => anyhow::anyhow!("{e}\n  {hint}"),
-            None => anyhow::Error::new(e),
-        })
+    connect_several(
+        &options,
+        &Environment::from_process(),
+        &contexts,
+        &args.cluster_name,
+    )
+    .await
+    .map_err(|e| match e.kind.hint() {
+        Some(hint) => anyhow::anyhow!("{e}\n  {hint}"),
+        None => anyhow::Error::new(e),
+    })
 }
 
 /// The source for `clusters`. For the UI it restarts on the UI's commands and polls the metrics
@@ -110,13 +115,18 @@ pub fn source(
         );
         source.tasks.push(tokio::spawn(supervisor));
     }
-    source.tasks.push(tokio::spawn(fan_out(commands_rx, supervisors)));
+    source
+        .tasks
+        .push(tokio::spawn(fan_out(commands_rx, supervisors)));
     Ok(source)
 }
 
 /// Hands every UI command to every cluster's supervisor; ends (and so stops them) when the UI
 /// drops its sender.
-async fn fan_out(mut commands: mpsc::Receiver<TapCommand>, clusters: Vec<mpsc::Sender<TapCommand>>) {
+async fn fan_out(
+    mut commands: mpsc::Receiver<TapCommand>,
+    clusters: Vec<mpsc::Sender<TapCommand>>,
+) {
     while let Some(command) = commands.recv().await {
         for cluster in &clusters {
             let _ = cluster.send(command.clone()).await;
@@ -126,7 +136,11 @@ async fn fan_out(mut commands: mpsc::Receiver<TapCommand>, clusters: Vec<mpsc::S
 
 /// What the UI is told: with one cluster exactly what it always was; with several, the streams
 /// of each cluster in turn (`targets` repeats per cluster) and the clusters' names.
-fn info(clusters: &[Cluster], specs: &[Vec<crate::source::target::TapSpec>], args: &TapArgs) -> SessionInfo {
+fn info(
+    clusters: &[Cluster],
+    specs: &[Vec<crate::source::target::TapSpec>],
+    args: &TapArgs,
+) -> SessionInfo {
     let sampling = format!(
         "max {} rps per target, split evenly over its pods by Linkerd",
         args.max_rps
@@ -138,11 +152,7 @@ fn info(clusters: &[Cluster], specs: &[Vec<crate::source::target::TapSpec>], arg
             .map(display_name)
             .collect::<Vec<_>>()
             .join(","),
-        targets: specs
-            .iter()
-            .flatten()
-            .map(|s| s.target.display())
-            .collect(),
+        targets: specs.iter().flatten().map(|s| s.target.display()).collect(),
         sampling,
         clusters: if several {
             clusters.iter().map(display_name).collect()

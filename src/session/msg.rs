@@ -82,13 +82,3 @@ pub struct SessionInfo {
     /// each cluster's streams in turn (every cluster taps the same targets). Empty with one.
     pub clusters: Vec<String>,
 }
-
-impl SessionInfo {
-    /// The cluster stream `stream` belongs to, when several are open.
-    pub fn stream_cluster(&self, stream: usize) -> Option<&str> {
-        let per_cluster = self.targets.len() / self.clusters.len().max(1);
-        self.clusters
-            .get(stream / per_cluster.max(1))
-            .map(String::as_str)
-    }
-}

@@ -68,7 +68,10 @@ fn impersonate(kubeconfig: &mut Kubeconfig, options: &KubeOptions) {
 }
 
 /// The kubeconfig kubectl would read (see [`config::load`]), acting as `--as` when asked.
-pub fn load_kubeconfig(options: &KubeOptions, env: &Environment) -> Result<Kubeconfig, StreamError> {
+pub fn load_kubeconfig(
+    options: &KubeOptions,
+    env: &Environment,
+) -> Result<Kubeconfig, StreamError> {
     let mut kubeconfig = config::load(options.kubeconfig.as_deref(), env)?;
     impersonate(&mut kubeconfig, options);
     Ok(kubeconfig)

@@ -12,7 +12,10 @@ use crate::session::SourceMsg;
 /// Starts one poller per cluster (named, in the order given) and the task combining them. Holds
 /// only a weak sender to the main loop, like a single poller, so the session still ends when
 /// every tap stream has.
-pub fn spawn(polls: Vec<(String, MetricsPoll)>, tx: &mpsc::Sender<SourceMsg>) -> Vec<JoinHandle<()>> {
+pub fn spawn(
+    polls: Vec<(String, MetricsPoll)>,
+    tx: &mpsc::Sender<SourceMsg>,
+) -> Vec<JoinHandle<()>> {
     let (merge_tx, mut merge_rx) = mpsc::channel::<(usize, MetricsSnapshot)>(polls.len().max(1));
     let names: Vec<String> = polls.iter().map(|(name, _)| name.clone()).collect();
     let mut tasks = Vec::with_capacity(polls.len() * 2 + 1);
@@ -20,7 +23,10 @@ pub fn spawn(polls: Vec<(String, MetricsPoll)>, tx: &mpsc::Sender<SourceMsg>) ->
         // The poller's channel carries one snapshot at a time; the forwarder holds its strong
         // sender, so the poller runs exactly as long as the forwarder does.
         let (cluster_tx, mut cluster_rx) = mpsc::channel(1);
-        tasks.push(tokio::spawn(metrics_poll::run(poll, cluster_tx.downgrade())));
+        tasks.push(tokio::spawn(metrics_poll::run(
+            poll,
+            cluster_tx.downgrade(),
+        )));
         let merge_tx = merge_tx.clone();
         tasks.push(tokio::spawn(async move {
             let _keep = cluster_tx;
@@ -121,7 +127,11 @@ mod tests {
             ],
         )
         .expect("combined");
-        let routes: Vec<&str> = combined.routes.iter().map(|r| r.metric.route.as_str()).collect();
+        let routes: Vec<&str> = combined
+            .routes
+            .iter()
+            .map(|r| r.metric.route.as_str())
+            .collect();
         assert_eq!(routes, ["GET /a", "GET /b"]);
         assert_eq!(combined.error.as_deref(), Some("west: refused"));
         assert_eq!(combined.at.timestamp(), 20);

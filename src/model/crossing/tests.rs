@@ -7,7 +7,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::*;
 use crate::model::event::{ClusterName, Endpoint, Labels, RequestInit, StreamId};
 
-const GATEWAY_ID: &str = "linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.cluster.local";
+const GATEWAY_ID: &str =
+    "linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.cluster.local";
 const FRONT_ID: &str = "front-end.sock-shop.serviceaccount.identity.linkerd.cluster.local";
 
 fn at(ms: i64) -> DateTime<Utc> {
@@ -18,12 +19,15 @@ fn clusters() -> Vec<String> {
     vec!["east".to_owned(), "west".to_owned()]
 }
 
+/// Label pairs of one endpoint.
+type Pairs<'a> = &'a [(&'a str, &'a str)];
+
 fn request(
     seq: u64,
     cluster: &str,
     direction: Direction,
     authority: &str,
-    (src, dst): (&[(&str, &str)], &[(&str, &str)]),
+    (src, dst): (Pairs, Pairs),
     (started, ended): (i64, i64),
 ) -> Request {
     Request {
@@ -94,7 +98,10 @@ fn leaving_and_arriving_are_recognised() {
             to: Some("west".into())
         })
     );
-    assert_eq!(crossing(&arriving(1, 10), &clusters()), Some(Crossing::Arriving));
+    assert_eq!(
+        crossing(&arriving(1, 10), &clusters()),
+        Some(Crossing::Arriving)
+    );
     // The mirror label names the cluster even when it is not open in this session.
     let mut labelled = leaving(0, 0);
     labelled.destination.labels = [(MIRROR_CLUSTER_LABEL, "south")].into_iter().collect();
@@ -152,9 +159,10 @@ fn doubt_links_nothing() {
     assert_eq!(counterpart(&path, &path[0], &clusters()), None);
     // Identities that do not match.
     let mut stranger = arriving(1, 10);
-    stranger.source.labels = [
-        ("client_id", "linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.other.domain"),
-    ]
+    stranger.source.labels = [(
+        "client_id",
+        "linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.other.domain",
+    )]
     .into_iter()
     .collect();
     let ids: VecDeque<Request> = [leaving(0, 0), stranger].into_iter().collect();

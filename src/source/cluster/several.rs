@@ -72,7 +72,9 @@ pub async fn connect_several(
     {
         return Err(StreamError::new(
             ErrorKind::UnknownContext,
-            format!("--cluster-name names the context {context:?}, which this session does not open"),
+            format!(
+                "--cluster-name names the context {context:?}, which this session does not open"
+            ),
         ));
     }
     if clusters.len() > 1 {
@@ -82,7 +84,10 @@ pub async fn connect_several(
 }
 
 /// Names and numbers each cluster; two clusters may not end up with one name.
-fn name_clusters(clusters: &mut [Cluster], renames: &[(String, String)]) -> Result<(), StreamError> {
+fn name_clusters(
+    clusters: &mut [Cluster],
+    renames: &[(String, String)],
+) -> Result<(), StreamError> {
     let mut seen: Vec<String> = Vec::with_capacity(clusters.len());
     for (index, cluster) in clusters.iter_mut().enumerate() {
         let name = renames
@@ -93,7 +98,9 @@ fn name_clusters(clusters: &mut [Cluster], renames: &[(String, String)]) -> Resu
         if seen.contains(&name) {
             return Err(StreamError::new(
                 ErrorKind::Config,
-                format!("two clusters would both be called {name:?}: give one another --cluster-name"),
+                format!(
+                    "two clusters would both be called {name:?}: give one another --cluster-name"
+                ),
             ));
         }
         cluster.name = Some(ClusterName::new(&name));
