@@ -19,6 +19,8 @@ use ratatui::backend::TestBackend;
 
 // The routes and identities tests live beside this file; they share its helpers and, through
 // `snapshot`, its snapshot directory.
+#[path = "tui_snapshots/clusters.rs"]
+mod clusters;
 #[path = "tui_snapshots/map.rs"]
 mod map;
 #[path = "tui_snapshots/metrics.rs"]

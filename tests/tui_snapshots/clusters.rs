@@ -2,10 +2,8 @@
 //! the status bar's word per cluster (west down: one red word), per-cluster routes, and the detail
 //! of a request that leaves east for west linked to its other half.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
 use meshtap::app::config;
 use meshtap::app::{Action, AppState, Pane};
 use meshtap::model::event::{
@@ -14,46 +12,11 @@ use meshtap::model::event::{
 };
 use meshtap::model::store::Store;
 use meshtap::session::{ErrorKind, SessionInfo, SourceMsg, StreamError, StreamState};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+
+use super::{at, endpoint, render, snapshot, t0};
 
 const GATEWAY_ID: &str =
     "linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.cluster.local";
-
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
-        .expect("time")
-        .with_timezone(&Utc)
-}
-
-fn at(ms: i64) -> DateTime<Utc> {
-    t0() + TimeDelta::milliseconds(ms)
-}
-
-fn render(state: &AppState, now: DateTime<Utc>) -> String {
-    let mut terminal =
-        Terminal::new(TestBackend::new(state.width, state.height)).expect("terminal");
-    terminal
-        .draw(|frame| meshtap::ui::draw(frame, state, now))
-        .expect("draw");
-    let buffer = terminal.backend().buffer();
-    (0..buffer.area.height)
-        .map(|y| {
-            let line: String = (0..buffer.area.width)
-                .map(|x| buffer[(x, y)].symbol())
-                .collect();
-            line.trim_end().to_owned()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn endpoint(ip: &str, port: u16, labels: &[(&str, &str)]) -> Endpoint {
-    Endpoint {
-        addr: Some(SocketAddr::new(ip.parse().expect("ip"), port)),
-        labels: labels.iter().copied().collect::<Labels>(),
-    }
-}
 
 /// One call as its three events, reported in `cluster`.
 struct Call<'a> {
@@ -225,11 +188,6 @@ fn state(width: u16, height: u16) -> AppState {
         at(400),
     );
     state
-}
-
-fn snapshot(name: &str, state: &AppState) {
-    let text = render(state, at(1_500));
-    insta::assert_snapshot!(format!("{name}_{}x{}", state.width, state.height), text);
 }
 
 #[test]
