@@ -51,6 +51,7 @@ fn events() -> Vec<TapEvent> {
         .map(|i| {
             let (from, to) = (next(), next());
             TapEvent {
+                cluster: None,
                 arrived: now,
                 source: endpoint(from),
                 destination: endpoint(if to == from { (to + 1) % WORKLOADS } else { to }),
@@ -71,6 +72,7 @@ fn events() -> Vec<TapEvent> {
 
 fn state(width: u16, height: u16) -> AppState {
     let info = SessionInfo {
+        clusters: Vec::new(),
         context: "bench".into(),
         targets: vec!["ns/all".into()],
         sampling: String::new(),

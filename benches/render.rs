@@ -13,6 +13,7 @@ use ratatui::backend::TestBackend;
 
 fn state(requests: usize) -> AppState {
     let info = SessionInfo {
+        clusters: Vec::new(),
         context: "bench".into(),
         targets: vec!["ns/sock-shop".into()],
         sampling: String::new(),

@@ -4,6 +4,7 @@
 //! terminal, the clock and the channels belong to `tui`.
 
 pub mod action;
+pub mod clusters;
 pub mod command;
 pub mod config;
 pub mod copy;

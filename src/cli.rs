@@ -98,7 +98,8 @@ fn parse_map_duration(text: &str) -> Result<Duration, String> {
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
     /// Targets and namespace are those you mean to tap: RBAC is checked for them
-    /// (default: deployments in the namespace). `--context A,B` checks each context.
+    /// (default: deployments in the namespace). `--context A,B` (or `--all-contexts`) checks
+    /// each context.
     #[command(flatten)]
     pub tap: TapArgs,
     /// `table` (√/×/‼ lines) or `json` (Linkerd's extension check format).
@@ -139,9 +140,16 @@ pub struct TapArgs {
     /// Label selector to narrow the target's pods (`app=web,tier!=db`).
     #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
     pub selector: Option<String>,
-    /// Kubeconfig context to use.
-    #[arg(long)]
-    pub context: Option<String>,
+    /// Kubeconfig context to use. Repeat it or list several (`--context east,west`) to tap
+    /// every named cluster in one session, merged into one timeline.
+    #[arg(long, value_name = "CONTEXT", value_delimiter = ',')]
+    pub context: Vec<String>,
+    /// Tap in every context of the kubeconfig.
+    #[arg(long, conflicts_with = "context")]
+    pub all_contexts: bool,
+    /// Show a context's cluster under another name: CONTEXT=NAME (repeatable).
+    #[arg(long, value_name = "CONTEXT=NAME", value_parser = parse_cluster_name)]
+    pub cluster_name: Vec<(String, String)>,
     /// Path to the kubeconfig file (default: the files in KUBECONFIG merged as kubectl does,
     /// then ~/.kube/config, then the pod's service account).
     #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
@@ -165,6 +173,16 @@ pub struct TapArgs {
     /// Window of the metrics API's figures (30s, 1m, 10m, 1h).
     #[arg(long, default_value = "1m", value_name = "DURATION", value_parser = parse_metrics_window)]
     pub metrics_window: Duration,
+}
+
+/// `--cluster-name`: `CONTEXT=NAME`, both non-empty.
+fn parse_cluster_name(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((context, name)) if !context.is_empty() && !name.trim().is_empty() => {
+            Ok((context.to_owned(), name.trim().to_owned()))
+        }
+        _ => Err(format!("expected CONTEXT=NAME, not {text:?}")),
+    }
 }
 
 /// `--metrics-window`: a Prometheus duration of at least a second.

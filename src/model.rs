@@ -1,5 +1,6 @@
 //! The pure model: no IO, no clock (time is passed in), no terminal.
 
+pub mod crossing;
 pub mod event;
 pub mod figures;
 pub mod identities;

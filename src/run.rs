@@ -2,6 +2,7 @@
 //! (record, export, stats, redaction, the clock, Ctrl-C) is the pipeline's.
 
 pub mod check;
+mod clusters;
 mod demo;
 pub mod extension;
 mod map;
@@ -18,12 +19,12 @@ use tokio::sync::mpsc;
 use crate::cli::{Cli, Command, SessionArgs, TapArgs, UiArgs};
 use crate::pipeline::headless::Output;
 use crate::pipeline::outputs::Outputs;
-use crate::pipeline::{self, BytesRead, Sink, Source};
-use crate::session::{SOURCE_CHANNEL_BATCHES, SessionInfo, SourceMsg};
+use crate::pipeline::{self, Sink, Source};
+use crate::session::{SOURCE_CHANNEL_BATCHES, SourceMsg};
 use crate::source::cluster::{Cluster, KubeOptions};
 use crate::source::live;
 use crate::source::metrics::portforward::PortForward;
-use crate::source::metrics_poll::{self, MetricsPoll, MetricsTarget};
+use crate::source::metrics_poll::MetricsTarget;
 use crate::source::target::{Resource, TapSpec};
 
 pub use demo::{ClustersDemo, DEMO_TARGETS, Demo, start_clusters, start_demo};
@@ -80,8 +81,8 @@ async fn live(
         !args.targets.is_empty(),
         "nothing to tap: give a TARGET such as deploy/web, or try `meshtap demo`"
     );
-    let cluster = connect(args).await?;
-    let source = cluster_source(&cluster, args, session, &sink)?;
+    let clusters = clusters::connect_all(args).await?;
+    let source = clusters::source(&clusters, args, session, &sink)?;
     pipeline::run_session(source, sink, outputs).await
 }
 
@@ -124,14 +125,14 @@ fn start_logging(path: Option<&std::path::Path>) -> anyhow::Result<Option<()>> {
 }
 
 /// Connects to the cluster; a failure comes back as its message plus the hint of its kind.
+/// Modes that tap one cluster (`map`) refuse several.
 async fn connect(args: &TapArgs) -> anyhow::Result<Cluster> {
-    let options = kube_options(args, args.context.clone());
-    Cluster::connect(&options)
-        .await
-        .map_err(|e| match e.kind.hint() {
-            Some(hint) => anyhow::anyhow!("{e}\n  {hint}"),
-            None => anyhow::Error::new(e),
-        })
+    let mut clusters = clusters::connect_all(args).await?;
+    anyhow::ensure!(
+        clusters.len() == 1,
+        "this mode taps one cluster: give one --context"
+    );
+    Ok(clusters.remove(0))
 }
 
 /// Where the kubeconfig comes from and who to act as, for `context`.
@@ -186,61 +187,14 @@ pub fn spawn_streams(
 /// Commands from the UI waiting for the source; a handful is plenty (each restarts the tap).
 const COMMAND_CHANNEL: usize = 8;
 
-/// The cluster source for `args`. For the UI it restarts on the UI's commands and polls the
-/// metrics API beside the tap; headless it runs the streams until they end.
+/// The cluster source for `args`, over one cluster (see [`clusters::source`]).
 fn cluster_source(
     cluster: &Cluster,
     args: &TapArgs,
     session: &SessionArgs,
     sink: &Sink<'_>,
 ) -> anyhow::Result<Source> {
-    let ui = matches!(sink, Sink::Ui(_));
-    // Headers are asked for only where they are shown or kept, as `linkerd viz tap` does.
-    let headers = match sink {
-        Sink::Ui(_) => true,
-        Sink::Headless(output) => {
-            output.wants_headers() || session.export.export.is_some() || session.record.is_some()
-        }
-    };
-    let specs = specs(args, &cluster.default_namespace, headers)?;
-    let info = SessionInfo {
-        context: cluster.context.clone(),
-        targets: specs.iter().map(|s| s.target.display()).collect(),
-        sampling: format!(
-            "max {} rps per target, split evenly over its pods by Linkerd",
-            args.max_rps
-        ),
-    };
-    let (tx, rx) = mpsc::channel(SOURCE_CHANNEL_BATCHES);
-    let counter = session.stats.then(|| Arc::new(AtomicU64::new(0)));
-    let raw = counter.as_ref().map(counting_sender);
-    let mut source = Source::new(rx, info);
-    source.bytes = counter.map_or(BytesRead::Unknown, BytesRead::Counted);
-    let reconnect = !args.no_reconnect;
-    if ui {
-        // Polls the targets the session started with; `:ns`/`:target` changes only the live
-        // tap. Without an address the metrics API is found through the cluster itself.
-        if let Some(target) = metrics_target(cluster, args) {
-            let poll = MetricsPoll {
-                target,
-                window: args.metrics_window,
-                targets: specs.iter().map(|s| s.target.clone()).collect(),
-            };
-            source
-                .tasks
-                .push(tokio::spawn(metrics_poll::poll_until_closed(
-                    poll,
-                    tx.downgrade(),
-                )));
-        }
-        let (commands_tx, commands_rx) = mpsc::channel(COMMAND_CHANNEL);
-        source.commands = Some(commands_tx);
-        let supervisor = live::supervise(cluster.clone(), specs, reconnect, tx, commands_rx, raw);
-        source.tasks.push(tokio::spawn(supervisor));
-    } else {
-        source.tasks = live::spawn(cluster, &specs, reconnect, &tx, raw.as_ref());
-    }
-    Ok(source)
+    clusters::source(std::slice::from_ref(cluster), args, session, sink)
 }
 
 fn metrics_target(cluster: &Cluster, args: &TapArgs) -> Option<MetricsTarget> {

@@ -7,6 +7,7 @@ pub mod decode;
 pub mod frames;
 pub mod live;
 pub mod metrics;
+pub mod metrics_merge;
 pub mod metrics_poll;
 pub mod proxy;
 pub mod reconnect;

@@ -1,6 +1,7 @@
 //! Rendering: a pure function of `&AppState` (it never mutates it), one pane per file, colours
 //! only through the theme. View caches are kept up to date by the app, not here.
 
+pub mod clusters;
 pub mod copy;
 pub mod detail;
 pub mod explain;

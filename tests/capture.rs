@@ -35,6 +35,7 @@ fn at(seconds: u64) -> DateTime<Utc> {
 fn request(stream: u64, path: &str, status: u32, when: DateTime<Utc>) -> Vec<TapEvent> {
     let id = StreamId { base: 1, stream };
     let event = |http| TapEvent {
+        cluster: None,
         arrived: when,
         source: Endpoint {
             addr: Some("10.0.0.1:5000".parse().expect("addr")),

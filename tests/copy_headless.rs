@@ -20,6 +20,7 @@ fn request(seq: u64, method: &str, path: &str, headers: Vec<Header<'_>>, status:
         stream: seq,
     };
     Request {
+        cluster: None,
         seq,
         direction: Direction::Outbound,
         source: Endpoint {

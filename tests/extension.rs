@@ -53,7 +53,7 @@ fn linkerd_meshtap_check_is_meshtap_check_with_linkerds_flags() {
         panic!("meshtap check");
     };
     assert_eq!(check.output, CheckOutput::Json);
-    assert_eq!(check.tap.context.as_deref(), Some("east"));
+    assert_eq!(check.tap.context, ["east"]);
     assert_eq!(check.tap.impersonate.as_deref(), Some("alice"));
     assert_eq!(check.tap.impersonate_groups, ["sre"]);
 }

@@ -19,6 +19,8 @@ use ratatui::backend::TestBackend;
 
 // The routes and identities tests live beside this file; they share its helpers and, through
 // `snapshot`, its snapshot directory.
+#[path = "tui_snapshots/clusters.rs"]
+mod clusters;
 #[path = "tui_snapshots/copy.rs"]
 mod copy;
 #[path = "tui_snapshots/map.rs"]
@@ -44,6 +46,7 @@ fn at(ms: i64) -> DateTime<Utc> {
 
 fn state(width: u16, height: u16) -> AppState {
     let info = SessionInfo {
+        clusters: Vec::new(),
         context: "demo".into(),
         targets: vec!["ns/sock-shop".into()],
         sampling: "max 100 rps split over 12 pods".into(),
@@ -134,6 +137,7 @@ fn events(c: &Call, ms: i64) -> Vec<TapEvent> {
         stream: c.stream,
     };
     let event = |http, offset: i64| TapEvent {
+        cluster: None,
         arrived: at(ms + offset),
         source: source.clone(),
         destination: destination.clone(),
@@ -433,6 +437,7 @@ fn long_prompt_input_scrolls_to_keep_the_cursor_visible() {
 #[test]
 fn a_long_context_name_does_not_cover_the_tabs() {
     let info = SessionInfo {
+        clusters: Vec::new(),
         context: "arn:aws:eks:eu-west-1:123456789012:cluster/production".into(),
         targets: vec!["ns/sock-shop".into()],
         sampling: String::new(),
@@ -653,6 +658,7 @@ fn the_empty_pane_and_the_status_bar_count_down_together() {
 fn a_proxy_tap_is_named_once() {
     let name = "proxy 10.42.0.7:4190";
     let info = SessionInfo {
+        clusters: Vec::new(),
         context: name.into(),
         targets: vec![name.into()],
         sampling: "at most 100 requests per 1-second window".into(),

@@ -198,6 +198,7 @@ mod tests {
             now(),
         );
         let event = TapEvent {
+            cluster: None,
             arrived: now(),
             source: Endpoint {
                 addr: "10.0.0.1:5000".parse().ok(),

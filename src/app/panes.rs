@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::action::{Action, Pane, QuickField};
-use super::detail::{self, DetailState};
+use super::detail::DetailState;
 use super::state::{AppState, Level, RouteDetailOpen};
 use crate::model::identities::IdentityTable;
 use crate::model::map::MapGraph;
@@ -41,7 +41,13 @@ impl AppState {
                     let Some(request) = self.store.get(open.seq) else {
                         return;
                     };
-                    let nodes = detail::nodes(request, &self.redactor, open.reveal);
+                    let nodes = super::clusters::nodes(
+                        request,
+                        &self.store,
+                        &self.clusters,
+                        &self.redactor,
+                        open.reveal,
+                    );
                     open.on_key(action, &nodes, detail_rows)
                 }
                 None => self.view.on_key(action, &self.store, list_rows),

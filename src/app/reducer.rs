@@ -308,7 +308,11 @@ impl AppState {
         }
         // Relabel only a command that is carried out.
         if let TapCommand::Targets(targets) = &tap {
-            self.info.targets.clone_from(targets);
+            // Every cluster restarts with the same targets: their streams follow each other.
+            let clusters = self.info.clusters.len().max(1);
+            self.info.targets = (0..clusters)
+                .flat_map(|_| targets.iter().cloned())
+                .collect();
         }
         self.notify(Level::Info, format!("restarting the tap: :{line}"), now);
         self.effects.push(Effect::Tap(tap));

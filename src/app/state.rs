@@ -148,6 +148,8 @@ pub struct AppState {
     pub triggers: Option<std::sync::Arc<crate::pipeline::trigger::run::Triggers>>,
     /// Trigger firings so far, for the status bar.
     pub trigger_firings: usize,
+    /// The clusters shown (`--context A,B`): the cluster column appears with more than one.
+    pub clusters: super::clusters::ClustersSeen,
 }
 
 /// A stream's gaps: each reconnect loses the events sent while it was down.
@@ -176,6 +178,7 @@ impl AppState {
     pub fn new(store: Store, info: SessionInfo, config: UiConfig) -> Self {
         let streams = vec![StreamState::Connecting; info.targets.len().max(1)];
         Self {
+            clusters: super::clusters::ClustersSeen::new(&info),
             store,
             info,
             gaps: vec![Gaps::default(); streams.len()],
@@ -232,6 +235,7 @@ impl AppState {
                         Ingested::Ignored => continue,
                     };
                     if let Some(request) = self.store.get(seq) {
+                        self.clusters.note(request.cluster.as_ref());
                         if let (true, Some(triggers)) = (finished, &self.triggers) {
                             triggers.finished(request, self.clock.now(now));
                         }

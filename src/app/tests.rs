@@ -40,6 +40,7 @@ fn state(capacity: usize) -> AppState {
 fn request(stream: u64, status: u32) -> Vec<TapEvent> {
     let id = StreamId { base: 1, stream };
     let event = |http| TapEvent {
+        cluster: None,
         arrived: at(0),
         source: Endpoint {
             addr: Some("10.0.0.1:5000".parse().expect("addr")),
@@ -247,6 +248,7 @@ fn a_refused_command_changes_nothing_and_says_why_once() {
     let mut state = AppState::new(
         Store::new(10),
         SessionInfo {
+            clusters: Vec::new(),
             context: name.clone(),
             targets: vec![name.clone()],
             sampling: String::new(),

@@ -100,6 +100,9 @@ pub struct HarHeader {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeshtapFields {
     pub seq: u64,
+    /// As in the NDJSON record: the cluster, when the capture holds several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     pub direction: String,
     pub id: StreamIdRecord,
     /// `done`, `waiting`, `streaming`, `expired` or `superseded`.

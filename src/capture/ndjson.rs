@@ -11,6 +11,10 @@ pub const NDJSON_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestRecord {
     pub v: u32,
+    /// The cluster that reported the request, when the capture holds several (`--context
+    /// A,B`); absent with one. Adding it changed no other field's meaning, so `v` stays 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     /// RFC 3339 arrival time of the first event of the request.
     pub started: String,
     /// RFC 3339 arrival time of the end of stream, when it came.

@@ -27,6 +27,7 @@ pub(crate) fn request(
     headers: Vec<Header<'_>>,
 ) -> Request {
     Request {
+        cluster: None,
         seq: 1,
         direction,
         source: endpoint(

@@ -17,6 +17,7 @@ use crate::model::request::Request;
 pub fn events_of(request: &Request) -> Vec<TapEvent> {
     let mut events = Vec::with_capacity(3);
     let event = |http: HttpEvent, arrived: DateTime<Utc>| TapEvent {
+        cluster: None,
         arrived,
         source: request.source.clone(),
         destination: request.destination.clone(),
@@ -67,6 +68,7 @@ mod tests {
 
     fn tap(http: HttpEvent, arrived: DateTime<Utc>) -> TapEvent {
         TapEvent {
+            cluster: None,
             arrived,
             source: Endpoint {
                 addr: Some("10.0.0.1:4000".parse().expect("addr")),

@@ -144,6 +144,7 @@ pub fn entry(request: &Request, redactor: &Redactor) -> Entry {
         server_ip_address: Some(record.destination.ip.clone()).filter(|ip| !ip.is_empty()),
         meshtap: Some(MeshtapFields {
             seq: request.seq,
+            cluster: record.cluster.clone(),
             direction: record.direction,
             id: record.id,
             phase: record.phase,

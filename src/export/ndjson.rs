@@ -74,6 +74,7 @@ impl RequestRecord {
         };
         Self {
             v: NDJSON_VERSION,
+            cluster: request.cluster.as_ref().map(ToString::to_string),
             started: rfc3339(request.started),
             ended: request.ended_at.map(rfc3339),
             direction: request.direction().proto_name().to_ascii_lowercase(),

@@ -169,6 +169,7 @@ mod tests {
     fn request(path: &str, label: &str) -> TapEvent {
         let labels = Labels::new([("tls".into(), "true".into()), ("team".into(), label.into())]);
         TapEvent {
+            cluster: None,
             arrived: Utc::now(),
             source: Endpoint {
                 addr: Some(SocketAddr::from(([10, 0, 0, 1], 5000))),

@@ -137,6 +137,8 @@ pub(super) enum TextField {
     Trace,
     /// The request's `x-request-id`.
     RequestId,
+    /// The cluster that reported the request (`--context A,B`); none with one cluster.
+    Cluster,
     /// A request header, by lowercased name.
     Header(Box<str>),
 }
@@ -290,6 +292,7 @@ impl fmt::Display for TextField {
             TextField::Route => f.write_str("route"),
             TextField::Trace => f.write_str("trace"),
             TextField::RequestId => f.write_str("request_id"),
+            TextField::Cluster => f.write_str("cluster"),
             TextField::Header(name) => write!(f, "header.{name}"),
         }
     }

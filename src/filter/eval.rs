@@ -139,6 +139,7 @@ fn visit(
                 .request_id
                 .map(str::as_bytes),
         ),
+        TextField::Cluster => offer(request.cluster.as_ref().map(|c| c.as_str().as_bytes())),
         TextField::Header(name) => {
             for header in init.into_iter().flat_map(|i| &i.headers) {
                 if header.name.eq_ignore_ascii_case(name) {

@@ -34,7 +34,7 @@ impl Operator {
 }
 
 /// Canonical field names, for "did you mean" suggestions.
-pub(super) const FIELD_NAMES: [&str; 27] = [
+pub(super) const FIELD_NAMES: [&str; 28] = [
     "ns",
     "src.ns",
     "dst.ns",
@@ -62,6 +62,7 @@ pub(super) const FIELD_NAMES: [&str; 27] = [
     "to",
     "trace",
     "request_id",
+    "cluster",
 ];
 
 /// Resolves a field name (any case). `Err` carries a message for `header.` without a name.
@@ -110,6 +111,7 @@ pub(super) fn resolve(name: &str) -> Result<Option<Field>, String> {
         "to" => Field::To,
         "trace" | "trace_id" => Field::Text(TextField::Trace),
         "request_id" | "reqid" => Field::Text(TextField::RequestId),
+        "cluster" => Field::Text(TextField::Cluster),
         _ => return Ok(None),
     }))
 }

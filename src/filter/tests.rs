@@ -66,6 +66,7 @@ fn end(duration_ms: u64, bytes: u64, eos: Option<Eos>) -> ResponseEnd {
 
 fn request(seq: u64, direction: Direction, source: Endpoint, destination: Endpoint) -> Request {
     Request {
+        cluster: None,
         seq,
         direction,
         source,

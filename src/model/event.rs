@@ -15,6 +15,53 @@ pub use headers::{Header, HeaderValue, Headers, HeadersIter, Shape, Slot};
 /// so sources intern them and events share one allocation.
 pub type Text = Arc<str>;
 
+/// A cluster's name (the kube context, or its `--cluster-name`), shared by every event and
+/// request of that cluster. One pointer wide where a [`Text`] is two, because every stored
+/// request carries one; the join key it contributes is computed once, here.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ClusterName(Arc<ClusterNameInner>);
+
+#[derive(PartialEq, Eq, Hash)]
+struct ClusterNameInner {
+    name: Box<str>,
+    key: u32,
+}
+
+impl ClusterName {
+    pub fn new(name: &str) -> Self {
+        // FNV-1a: the join key only has to tell the session's few clusters apart.
+        let key = name.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+            (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+        });
+        Self(Arc::new(ClusterNameInner {
+            name: name.into(),
+            key,
+        }))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0.name
+    }
+
+    /// A number for the join key: events of different clusters never join even when their
+    /// proxies share an address (overlapping pod networks are common between clusters).
+    pub fn key(&self) -> u32 {
+        self.0.key
+    }
+}
+
+impl fmt::Debug for ClusterName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for ClusterName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A label set, sorted by key. Cheap to clone: label sets repeat across events and are shared.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Labels(Arc<[(Text, Text)]>);
@@ -162,6 +209,9 @@ impl HttpEvent {
 /// One tap event as a proxy reported it, stamped with when meshtap received it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TapEvent {
+    /// The cluster whose tap reported it, when the session opened several (`--context A,B`);
+    /// `None` with one cluster, so a single-cluster session carries nothing extra.
+    pub cluster: Option<ClusterName>,
     pub arrived: DateTime<Utc>,
     pub source: Endpoint,
     pub destination: Endpoint,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::event::ClusterName;
 use super::event::{
     Direction, Endpoint, Eos, HttpEvent, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
     TapEvent, reporter,
@@ -14,6 +15,8 @@ use super::event::{
 /// (`linkerd viz top` keys on source, destination and stream, which collides across windows.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RequestKey {
+    /// [`ClusterName::key`]; 0 with one cluster.
+    pub cluster: u32,
     pub direction: Direction,
     pub reporter: Option<SocketAddr>,
     pub id: StreamId,
@@ -23,6 +26,7 @@ impl RequestKey {
     pub fn of(event: &TapEvent) -> Option<Self> {
         let http = event.http.as_ref()?;
         Some(Self {
+            cluster: event.cluster.as_ref().map_or(0, ClusterName::key),
             direction: event.direction,
             reporter: event.reporter(),
             id: http.id(),
@@ -50,6 +54,8 @@ pub enum Phase {
 pub struct Request {
     /// Arrival order, unique for the whole capture: the stable key the UI selects by.
     pub seq: u64,
+    /// The cluster that reported it, when several are open (`TapEvent::cluster`).
+    pub cluster: Option<ClusterName>,
     /// The join key is not stored: it derives from the direction, the endpoints and the events'
     /// stream id ([`Request::key`]), and 56 bytes a request add up over 100,000 of them.
     pub direction: Direction,
@@ -74,6 +80,7 @@ impl Request {
     pub fn from_event(seq: u64, key: RequestKey, event: TapEvent) -> Self {
         let mut request = Self {
             seq,
+            cluster: event.cluster,
             direction: key.direction,
             source: event.source,
             destination: event.destination,
@@ -116,6 +123,7 @@ impl Request {
             (None, None, None) => StreamId::default(),
         };
         RequestKey {
+            cluster: self.cluster.as_ref().map_or(0, ClusterName::key),
             direction: self.direction,
             reporter: reporter(self.direction, &self.source, &self.destination),
             id,
@@ -293,6 +301,7 @@ mod tests {
     )]
     fn request(status: Option<u32>, end: Option<Option<Eos>>) -> Request {
         Request {
+            cluster: None,
             seq: 0,
             direction: Direction::Outbound,
             source: Endpoint::default(),

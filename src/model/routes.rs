@@ -103,7 +103,8 @@ pub struct RouteKey {
     pub direction: Direction,
     /// The destination's namespace ("" when unknown).
     pub namespace: Text,
-    /// The destination workload, or `source → destination` when grouping by both.
+    /// The destination workload, or `source → destination` when grouping by both; led by
+    /// `cluster/` when the request came from one of several clusters (a route is per cluster).
     pub peer: Text,
     /// The route within `peer`; empty unless grouping by route.
     pub route: Text,
@@ -270,6 +271,11 @@ fn write_lookup_key(out: &mut String, grouping: Grouping, request: &Request) {
     out.push(SEP);
     out.push_str(request.destination.labels.get("namespace").unwrap_or(""));
     out.push(SEP);
+    // A route is per cluster: with several open its peer reads `cluster/peer`.
+    if let Some(cluster) = &request.cluster {
+        out.push_str(cluster.as_str());
+        out.push('/');
+    }
     match grouping {
         Grouping::Route => {
             write_workload(out, &request.destination, request.authority());

@@ -199,6 +199,10 @@ fn write_events(
     for event in events {
         match sink.output {
             Output::Text | Output::Wide => {
+                // With several clusters each line says whose it is; json stays Linkerd's own.
+                if let Some(cluster) = &event.cluster {
+                    write!(buf, "[{cluster}] ")?;
+                }
                 writeln!(buf, "{}", text::line(&event, sink.output == Output::Wide))?;
             }
             Output::Json => linkerd_json::write_event(buf, &event, &redact)?,
@@ -305,6 +309,7 @@ mod tests {
 
     fn event(http: HttpEvent, arrived: DateTime<Utc>) -> TapEvent {
         TapEvent {
+            cluster: None,
             arrived,
             source: Endpoint {
                 addr: Some("10.0.0.1:4000".parse().expect("addr")),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::check::probes::{self, Wanted};
 use crate::check::{Category, Report};
 use crate::cli::{CheckArgs, CheckOutput};
-use crate::source::cluster::Cluster;
+use crate::source::cluster::{Cluster, Contexts, Environment, load_kubeconfig};
 use crate::source::target::Resource;
 
 pub async fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
@@ -22,12 +22,22 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Every context of `--context A,B` (or the current one), each checked in turn.
+/// Every context of `--context A,B` or `--all-contexts` (or the current one), each checked in turn.
 pub async fn report(args: &CheckArgs) -> anyhow::Result<Report> {
-    let contexts: Vec<Option<String>> = match &args.tap.context {
-        None => vec![None],
-        Some(list) => list.split(',').map(|c| Some(c.trim().to_owned())).collect(),
-    };
+    let contexts: Vec<Option<String>> =
+        match Contexts::new(&args.tap.context, args.tap.all_contexts) {
+            Contexts::Current => vec![None],
+            Contexts::Named(names) => names.into_iter().map(Some).collect(),
+            Contexts::All => {
+                let options = super::kube_options(&args.tap, None);
+                load_kubeconfig(&options, &Environment::from_process())
+                    .map_err(anyhow::Error::new)?
+                    .contexts
+                    .into_iter()
+                    .map(|c| Some(c.name))
+                    .collect()
+            }
+        };
     let several = contexts.len() > 1;
     let mut categories: Vec<Category> = Vec::new();
     for context in contexts {

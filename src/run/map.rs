@@ -61,7 +61,10 @@ pub async fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
                 window: tap.metrics_window,
                 targets: specs.iter().map(|s| s.target.clone()).collect(),
             };
-            tasks.push(tokio::spawn(metrics_poll::run(poll, tx.downgrade())));
+            tasks.push(tokio::spawn(metrics_poll::poll_until_closed(
+                poll,
+                tx.downgrade(),
+            )));
         }
         tasks.extend(live::spawn(&cluster, &specs, !tap.no_reconnect, &tx, None));
         (rx, Some(tokio::time::Instant::now() + args.duration))

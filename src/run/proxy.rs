@@ -27,6 +27,7 @@ pub async fn session(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     let channel = spec.channel()?;
     let name = spec.display();
     let info = SessionInfo {
+        clusters: Vec::new(),
         context: name.clone(),
         targets: vec![name],
         sampling: format!(

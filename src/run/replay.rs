@@ -29,6 +29,7 @@ pub async fn session(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let name = opened.name.clone();
     let capture = opened.loaded.capture.clone();
     let info = SessionInfo {
+        clusters: Vec::new(),
         context: replay::context(&args.file),
         targets: capture
             .as_ref()
@@ -58,6 +59,7 @@ fn segments_source(args: &ReplayArgs) -> anyhow::Result<Source> {
     };
     let plan = read::plan(&args.file, range)?;
     let info = SessionInfo {
+        clusters: Vec::new(),
         context: replay::context(&args.file),
         targets: vec![args.file.display().to_string()],
         sampling: String::new(),

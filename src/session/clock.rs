@@ -56,6 +56,7 @@ mod tests {
 
     fn event_at(at: DateTime<Utc>) -> TapEvent {
         TapEvent {
+            cluster: None,
             arrived: at,
             source: crate::model::event::Endpoint::default(),
             destination: crate::model::event::Endpoint::default(),

@@ -78,4 +78,7 @@ pub struct SessionInfo {
     pub targets: Vec<String>,
     /// E.g. "max 100 rps split over 12 pods"; empty when unknown.
     pub sampling: String,
+    /// With several clusters open (`--context A,B`), their names in order; `targets` then lists
+    /// each cluster's streams in turn (every cluster taps the same targets). Empty with one.
+    pub clusters: Vec<String>,
 }

@@ -4,6 +4,7 @@
 mod client;
 mod config;
 mod errors;
+mod several;
 
 use std::path::PathBuf;
 
@@ -16,10 +17,12 @@ use tokio::sync::mpsc;
 use super::frames::{self, Frame, FrameDecoder, ModelFrame};
 use super::target::TapSpec;
 use super::wire::Interner;
+use crate::model::event::ClusterName;
 use crate::session::{BATCH_MAX_EVENTS, ErrorKind, SourceMsg, StreamError, StreamState};
 pub use client::{ClientOptions, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, Keepalive, Resolver};
 pub use config::{Environment, IN_CLUSTER_CONTEXT, Resolved, SERVICE_ACCOUNT_DIR};
 pub use errors::{TapError, retry_after};
+pub use several::{Contexts, connect_several};
 
 /// Where the kubeconfig comes from (`KUBECONFIG` is read from the environment, not here).
 #[derive(Clone, Debug, Default)]
@@ -42,6 +45,11 @@ pub struct Cluster {
     pub default_namespace: String,
     /// Context, server, user and proxy, named in error messages.
     pub resolved: Resolved,
+    /// Stamped on every event when the session opened several clusters; `None` with one.
+    pub name: Option<ClusterName>,
+    /// Its place among the session's clusters: its streams come after those of the clusters
+    /// before it (see [`super::live::spawn`]).
+    pub index: usize,
 }
 
 /// Sets `--as` / `--as-group` on every user of the kubeconfig: the context's user is the one
@@ -59,6 +67,16 @@ fn impersonate(kubeconfig: &mut Kubeconfig, options: &KubeOptions) {
     }
 }
 
+/// The kubeconfig kubectl would read (see [`config::load`]), acting as `--as` when asked.
+pub fn load_kubeconfig(
+    options: &KubeOptions,
+    env: &Environment,
+) -> Result<Kubeconfig, StreamError> {
+    let mut kubeconfig = config::load(options.kubeconfig.as_deref(), env)?;
+    impersonate(&mut kubeconfig, options);
+    Ok(kubeconfig)
+}
+
 impl Cluster {
     /// Builds a client the way kubectl finds its configuration (see [`config::load`]). Fails
     /// with a kind (no kubeconfig, parse error, unknown context…) before any stream opens.
@@ -68,8 +86,7 @@ impl Cluster {
 
     /// [`Cluster::connect`] with the environment given rather than read from the process.
     pub async fn connect_in(options: &KubeOptions, env: &Environment) -> Result<Self, StreamError> {
-        let mut kubeconfig = config::load(options.kubeconfig.as_deref(), env)?;
-        impersonate(&mut kubeconfig, options);
+        let kubeconfig = load_kubeconfig(options, env)?;
         Self::from_kubeconfig(kubeconfig, options.context.clone()).await
     }
 
@@ -134,6 +151,8 @@ impl Cluster {
             context: resolved.context.clone(),
             default_namespace,
             resolved,
+            name: None,
+            index: 0,
         })
     }
 
@@ -218,7 +237,10 @@ impl Cluster {
                     }
                 };
                 match frames::decode_fast(&mut interner, &bytes, arrived) {
-                    Ok(ModelFrame::Event(event)) => batch.push(event),
+                    Ok(ModelFrame::Event(mut event)) => {
+                        event.cluster.clone_from(&self.name);
+                        batch.push(event);
+                    }
                     Ok(ModelFrame::ApiError(text)) => {
                         // Deliver what arrived before the error: nothing captured is lost.
                         send_batch(tx, batch).await;

@@ -93,6 +93,7 @@ fn walk(
     let looks_empty = http.is_none() && direction == 0 && destination.is_none();
     let [source_pairs, destination_pairs, route_pairs] = scratch;
     let event = TapEvent {
+        cluster: None,
         arrived,
         source: Endpoint {
             addr: source.as_ref().and_then(socket_addr),

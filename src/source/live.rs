@@ -31,13 +31,20 @@ pub async fn supervise(
                 tasks = spawn(&cluster, &specs, reconnect, &tx, raw.as_ref());
             }
             Err(message) => {
-                let _ = tx.send(SourceMsg::Warning { stream: 0, message }).await;
+                let stream = first_stream(&cluster, specs.len());
+                let _ = tx.send(SourceMsg::Warning { stream, message }).await;
             }
         }
     }
     for task in tasks {
         task.abort();
     }
+}
+
+/// Where `cluster`'s streams start: every cluster taps the same targets, so cluster `i`'s
+/// streams follow the `i × targets` streams of the clusters before it.
+pub fn first_stream(cluster: &Cluster, targets: usize) -> usize {
+    cluster.index * targets
 }
 
 /// One task per spec, each tapping until its stream ends for good (headless runs use this
@@ -49,10 +56,12 @@ pub fn spawn(
     tx: &mpsc::Sender<SourceMsg>,
     raw: Option<&mpsc::Sender<Bytes>>,
 ) -> Vec<JoinHandle<()>> {
+    let first = first_stream(cluster, specs.len());
     specs
         .iter()
         .enumerate()
-        .map(|(stream, spec)| {
+        .map(|(i, spec)| {
+            let stream = first + i;
             let (cluster, spec, tx) = (cluster.clone(), spec.clone(), tx.clone());
             let raw = raw.cloned();
             tokio::spawn(async move { cluster.tap(spec, stream, reconnect, tx, raw).await })

@@ -57,6 +57,7 @@ pub fn event(interner: &mut Interner, wire: tap::TapEvent, arrived: DateTime<Utc
         None => None,
     };
     TapEvent {
+        cluster: None,
         arrived,
         source,
         destination,

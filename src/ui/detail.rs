@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Paragraph, StatefulWidget as _};
 use tui_tree_widget::{Tree, TreeItem, TreeState};
 
 use crate::app::AppState;
-use crate::app::detail::{DetailState, Node, nodes};
+use crate::app::detail::{DetailState, Node};
 use crate::app::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
@@ -37,7 +37,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         frame.render_widget(Paragraph::new(gone).style(theme.dim).block(block), area);
         return;
     };
-    let nodes = nodes(request, &state.redactor, detail.reveal);
+    let nodes = crate::app::clusters::nodes(
+        request,
+        &state.store,
+        &state.clusters,
+        &state.redactor,
+        detail.reveal,
+    );
     let items: Vec<TreeItem<'static, String>> = nodes.iter().map(|n| item(n, theme)).collect();
     let Ok(tree) = Tree::new(&items) else { return };
     let tree = tree

@@ -48,13 +48,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, focused: bool, no
     let wide = area.width >= WIDE_MIN_WIDTH;
     let height = usize::from(area.height.saturating_sub(3)).max(1);
     let (top, selected) = state.view.window(&rows, height);
-    let widths = column_widths(area.width.saturating_sub(2), wide);
+    let cluster = super::clusters::column_width(state);
+    let inner = area.width.saturating_sub(2);
+    let mut widths = column_widths(inner.saturating_sub(cluster.map_or(0, |w| w + 1)), wide);
     let mut lines = Vec::with_capacity(height);
     for index in top..(top + height).min(rows.len()) {
         let Some(request) = rows.get(index).and_then(|seq| state.store.get(seq)) else {
             continue;
         };
-        let row = row(request, theme, &widths);
+        let row = row(request, theme, &widths, cluster.is_some());
         lines.push(if Some(index) == selected {
             row.style(theme.selected)
         } else {
@@ -73,6 +75,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, focused: bool, no
         header.push("bytes");
     }
     header.push("tls");
+    if let Some(width) = cluster {
+        header.insert(1, "cluster");
+        widths.insert(1, width);
+    }
     let table = Table::new(lines, widths.iter().map(|w| Constraint::Length(*w)))
         .header(Row::new(header).style(theme.header))
         .block(block);
@@ -96,7 +102,7 @@ fn column_widths(inner: u16, wide: bool) -> Vec<u16> {
     widths
 }
 
-fn row(request: &Request, theme: &Theme, widths: &[u16]) -> Row<'static> {
+fn row(request: &Request, theme: &Theme, widths: &[u16], cluster: bool) -> Row<'static> {
     let wide = widths.len() == 9;
     let time = if wide {
         request.started.format("%H:%M:%S%.3f").to_string()
@@ -158,6 +164,9 @@ fn row(request: &Request, theme: &Theme, widths: &[u16]) -> Row<'static> {
         ));
     }
     cells.push(Cell::from(Span::styled(tls, tls_style)));
+    if cluster {
+        cells.insert(1, super::clusters::cell(request));
+    }
     Row::new(cells)
 }
 

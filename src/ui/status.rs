@@ -67,7 +67,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc
         theme.title,
     )];
     let count = state.streams.len();
-    for (i, stream) in state.streams.iter().enumerate() {
+    let clusters = super::clusters::status_spans(state);
+    let single = if clusters.is_some() { 0 } else { count };
+    if let Some(spans) = clusters {
+        first.push(Span::raw(SEP));
+        first.extend(spans);
+    }
+    for (i, stream) in state.streams.iter().enumerate().take(single) {
         let target = state.info.targets.get(i).map_or("", String::as_str);
         first.push(Span::raw(if i == 0 { SEP } else { ", " }));
         // A direct proxy tap is its own context: name it once.

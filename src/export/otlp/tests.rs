@@ -33,6 +33,7 @@ pub(crate) fn request(
     };
     let started = DateTime::<Utc>::from_timestamp(1_700_000_000, 5).expect("time");
     Request {
+        cluster: None,
         seq: 0,
         direction,
         source: endpoint(

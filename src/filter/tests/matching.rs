@@ -164,3 +164,26 @@ fn empty_filter() {
     assert!(!Filter::parse("ok").expect("ok").is_empty());
     assert_eq!(Filter::default(), Filter::parse("").expect("empty"));
 }
+
+/// `cluster=` sees the cluster a request came from; a request of a single-cluster session has
+/// none, so (like any absent field) it matches neither `cluster=` nor `cluster!=`.
+#[test]
+fn cluster_field() {
+    use crate::model::event::ClusterName;
+    let mut fleet = fleet();
+    fleet[0].cluster = Some(ClusterName::new("east"));
+    fleet[1].cluster = Some(ClusterName::new("west"));
+    let matched = |text: &str| -> Vec<u64> {
+        let filter = Filter::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        fleet
+            .iter()
+            .filter(|r| filter.matches(r))
+            .map(|r| r.seq)
+            .collect()
+    };
+    assert_eq!(matched("cluster=east"), [0]);
+    assert_eq!(matched("cluster~es"), [1]);
+    assert_eq!(matched("cluster~w*"), [1]);
+    assert_eq!(matched("cluster!=east"), [1]);
+    assert_eq!(matched("cluster=east or cluster=west"), [0, 1]);
+}

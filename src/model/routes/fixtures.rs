@@ -54,6 +54,7 @@ impl Req {
             stream: seq,
         };
         let request = Request {
+            cluster: None,
             seq,
             direction,
             source: Endpoint::default(),

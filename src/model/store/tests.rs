@@ -13,6 +13,7 @@ fn at(secs: i64) -> DateTime<Utc> {
 
 fn event(http: HttpEvent, arrived: DateTime<Utc>) -> TapEvent {
     TapEvent {
+        cluster: None,
         arrived,
         source: Endpoint {
             addr: Some("10.0.0.1:4000".parse().expect("addr")),

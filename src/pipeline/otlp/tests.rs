@@ -40,6 +40,7 @@ fn event(http: HttpEvent) -> TapEvent {
             .collect::<Labels>(),
     };
     TapEvent {
+        cluster: None,
         arrived: DateTime::<Utc>::from_timestamp(1_700_000_000, 0).expect("time"),
         source: endpoint("10.0.0.1:4000"),
         destination: endpoint("10.0.0.2:80"),

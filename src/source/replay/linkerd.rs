@@ -175,6 +175,7 @@ pub fn event(
         (None, None, None) => None,
     };
     Ok(TapEvent {
+        cluster: None,
         arrived,
         source: endpoint(json.source, interner)?,
         destination: endpoint(json.destination, interner)?,

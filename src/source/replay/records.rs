@@ -30,6 +30,7 @@ pub fn record_events(
             record.v
         ));
     }
+    let cluster = record.cluster.as_deref().map(|name| interner.cluster(name));
     let started = time(&record.started)?;
     let ended = record.ended.as_deref().map(time).transpose()?;
     let direction = match record.direction.as_str() {
@@ -89,6 +90,7 @@ pub fn record_events(
     Ok(http
         .into_iter()
         .map(|(http, arrived)| TapEvent {
+            cluster: cluster.clone(),
             arrived,
             source: source.clone(),
             destination: destination.clone(),
@@ -208,6 +210,7 @@ pub fn har_record(entry: Entry, index: usize) -> RequestRecord {
     if let Some(m) = entry.meshtap {
         return RequestRecord {
             v: NDJSON_VERSION,
+            cluster: m.cluster,
             started: entry.started_date_time,
             ended: m.ended,
             direction: m.direction,
@@ -248,6 +251,7 @@ pub fn har_record(entry: Entry, index: usize) -> RequestRecord {
     });
     RequestRecord {
         v: NDJSON_VERSION,
+        cluster: None,
         started,
         ended,
         direction: "unknown".to_string(),

@@ -118,6 +118,7 @@ mod tests {
 
     fn at(s: i64, tag: u32) -> TapEvent {
         TapEvent {
+            cluster: None,
             arrived: DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(s),
             source: crate::model::event::Endpoint {
                 addr: Some(std::net::SocketAddr::from(([10, 0, 0, 1], tag as u16))),

@@ -9,7 +9,7 @@ use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 
-use crate::model::event::{Header, Headers, Labels, Text};
+use crate::model::event::{ClusterName, Header, Headers, Labels, Text};
 
 mod headers;
 
@@ -152,7 +152,12 @@ pub struct Interner {
     headers: HeaderTables,
     /// Reused by the direct decoder: one buffer per label map of an event.
     pub(crate) scratch: [Vec<PairSpan>; 3],
+    /// Cluster names read back from a capture, shared by every request of the cluster.
+    clusters: Vec<ClusterName>,
 }
+
+/// Cluster names an interner shares; a capture naming more gets the rest unshared.
+pub const INTERNED_CLUSTERS_MAX: usize = 64;
 
 type Strings = HashSet<Key, FastState>;
 type LabelSets = HashMap<u64, Labels, BuildHasherDefault<PassThrough>>;
@@ -178,6 +183,18 @@ impl std::fmt::Debug for PassThrough {
 }
 
 impl Interner {
+    /// The shared name of cluster `name`.
+    pub fn cluster(&mut self, name: &str) -> ClusterName {
+        if let Some(found) = self.clusters.iter().find(|c| c.as_str() == name) {
+            return found.clone();
+        }
+        let cluster = ClusterName::new(name);
+        if self.clusters.len() < INTERNED_CLUSTERS_MAX {
+            self.clusters.push(cluster.clone());
+        }
+        cluster
+    }
+
     pub fn text(&mut self, s: &str) -> Text {
         if let Some(t) = self.strings.get(s.as_bytes()) {
             return t.0.clone();

@@ -1,0 +1,174 @@
+//! The live source over one cluster or several (`--context A,B`, `--all-contexts`): every
+//! cluster's streams feed one channel, which is the merged timeline (each event stamped with its
+//! arrival time and its cluster); each stream keeps its own reconnect state; the UI's commands go
+//! to every cluster; the metrics API is asked per cluster.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use tokio::sync::mpsc;
+
+use crate::cli::{SessionArgs, TapArgs};
+use crate::pipeline::{BytesRead, Sink, Source};
+use crate::session::{SOURCE_CHANNEL_BATCHES, SessionInfo, TapCommand};
+use crate::source::cluster::{Cluster, Contexts, Environment, connect_several};
+use crate::source::metrics_poll::{self, MetricsPoll};
+use crate::source::{live, metrics_merge};
+
+/// Connects to every context the flags name (the current one without `--context`); a failure
+/// comes back as its message plus the hint of its kind.
+pub async fn connect_all(args: &TapArgs) -> anyhow::Result<Vec<Cluster>> {
+    let options = super::kube_options(args, None);
+    let contexts = Contexts::new(&args.context, args.all_contexts);
+    connect_several(
+        &options,
+        &Environment::from_process(),
+        &contexts,
+        &args.cluster_name,
+    )
+    .await
+    .map_err(|e| match e.kind.hint() {
+        Some(hint) => anyhow::anyhow!("{e}\n  {hint}"),
+        None => anyhow::Error::new(e),
+    })
+}
+
+/// The source for `clusters`. For the UI it restarts on the UI's commands and polls the metrics
+/// API beside the tap; headless it runs the streams until they end.
+pub fn source(
+    clusters: &[Cluster],
+    args: &TapArgs,
+    session: &SessionArgs,
+    sink: &Sink<'_>,
+) -> anyhow::Result<Source> {
+    let ui = matches!(sink, Sink::Ui(_));
+    // Headers are asked for only where they are shown or kept, as `linkerd viz tap` does.
+    let headers = match sink {
+        Sink::Ui(_) => true,
+        Sink::Headless(output) => {
+            output.wants_headers() || session.export.export.is_some() || session.record.is_some()
+        }
+    };
+    // Namespaces default per context.
+    let specs = clusters
+        .iter()
+        .map(|cluster| super::specs(args, &cluster.default_namespace, headers))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let info = info(clusters, &specs, args);
+    let (tx, rx) = mpsc::channel(SOURCE_CHANNEL_BATCHES);
+    let counter = session.stats.then(|| Arc::new(AtomicU64::new(0)));
+    let raw = counter.as_ref().map(super::counting_sender);
+    let mut source = Source::new(rx, info);
+    if clusters.len() > 1 {
+        // Messages on stderr name the cluster of the stream: a gap is that cluster's alone.
+        let per_cluster = specs.first().map_or(0, Vec::len);
+        for (i, stream) in source.streams.iter_mut().enumerate() {
+            let cluster = source.info.clusters.get(i / per_cluster.max(1));
+            *stream = format!("[{}] {stream}", cluster.map_or("", String::as_str));
+        }
+    }
+    source.bytes = counter.map_or(BytesRead::Unknown, BytesRead::Counted);
+    let reconnect = !args.no_reconnect;
+    if !ui {
+        for (cluster, specs) in clusters.iter().zip(&specs) {
+            source
+                .tasks
+                .extend(live::spawn(cluster, specs, reconnect, &tx, raw.as_ref()));
+        }
+        return Ok(source);
+    }
+    // Polls the targets the session started with; `:ns`/`:target` changes only the live tap.
+    // Without an address the metrics API is found through each cluster itself.
+    let polls: Vec<(String, MetricsPoll)> = clusters
+        .iter()
+        .zip(&specs)
+        .filter_map(|(cluster, specs)| {
+            let target = super::metrics_target(cluster, args)?;
+            let poll = MetricsPoll {
+                target,
+                window: args.metrics_window,
+                targets: specs.iter().map(|s| s.target.clone()).collect(),
+            };
+            Some((display_name(cluster), poll))
+        })
+        .collect();
+    if polls.len() > 1 {
+        source.tasks.extend(metrics_merge::spawn(polls, &tx));
+    } else if let Some((_, poll)) = polls.into_iter().next() {
+        source
+            .tasks
+            .push(tokio::spawn(metrics_poll::poll_until_closed(
+                poll,
+                tx.downgrade(),
+            )));
+    }
+    let (commands_tx, commands_rx) = mpsc::channel(super::COMMAND_CHANNEL);
+    source.commands = Some(commands_tx);
+    let mut supervisors = Vec::with_capacity(clusters.len());
+    for (cluster, specs) in clusters.iter().zip(specs) {
+        let (cluster_tx, cluster_rx) = mpsc::channel(super::COMMAND_CHANNEL);
+        supervisors.push(cluster_tx);
+        let supervisor = live::supervise(
+            cluster.clone(),
+            specs,
+            reconnect,
+            tx.clone(),
+            cluster_rx,
+            raw.clone(),
+        );
+        source.tasks.push(tokio::spawn(supervisor));
+    }
+    source
+        .tasks
+        .push(tokio::spawn(fan_out(commands_rx, supervisors)));
+    Ok(source)
+}
+
+/// Hands every UI command to every cluster's supervisor; ends (and so stops them) when the UI
+/// drops its sender.
+async fn fan_out(
+    mut commands: mpsc::Receiver<TapCommand>,
+    clusters: Vec<mpsc::Sender<TapCommand>>,
+) {
+    while let Some(command) = commands.recv().await {
+        for cluster in &clusters {
+            let _ = cluster.send(command.clone()).await;
+        }
+    }
+}
+
+/// What the UI is told: with one cluster exactly what it always was; with several, the streams
+/// of each cluster in turn (`targets` repeats per cluster) and the clusters' names.
+fn info(
+    clusters: &[Cluster],
+    specs: &[Vec<crate::source::target::TapSpec>],
+    args: &TapArgs,
+) -> SessionInfo {
+    let sampling = format!(
+        "max {} rps per target, split evenly over its pods by Linkerd",
+        args.max_rps
+    );
+    let several = clusters.len() > 1;
+    SessionInfo {
+        context: clusters
+            .iter()
+            .map(display_name)
+            .collect::<Vec<_>>()
+            .join(","),
+        targets: specs.iter().flatten().map(|s| s.target.display()).collect(),
+        sampling,
+        clusters: if several {
+            clusters.iter().map(display_name).collect()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// The name a cluster is shown by: its `--cluster-name`, else its context.
+fn display_name(cluster: &Cluster) -> String {
+    cluster
+        .name
+        .as_ref()
+        .map_or_else(|| cluster.context.clone(), ToString::to_string)
+}

@@ -1,0 +1,212 @@
+//! Several clusters in one session (`--context A,B`, `--all-contexts`): the kubeconfig is read
+//! once, each context gets its own client, and each cluster its name for the events it reports.
+
+use super::{Cluster, Environment, KubeOptions, load_kubeconfig};
+use crate::model::event::ClusterName;
+use crate::session::{ErrorKind, StreamError};
+
+/// Which contexts a session opens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Contexts {
+    /// The kubeconfig's current context (no `--context`).
+    Current,
+    /// `--context A --context B` / `--context A,B`, in that order, repeats dropped.
+    Named(Vec<String>),
+    /// `--all-contexts`: every context of the kubeconfig, in its order.
+    All,
+}
+
+impl Contexts {
+    pub fn new(named: &[String], all: bool) -> Self {
+        if all {
+            return Self::All;
+        }
+        let mut unique: Vec<String> = Vec::new();
+        for name in named.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+            if !unique.iter().any(|u| u == name) {
+                unique.push(name.to_owned());
+            }
+        }
+        if unique.is_empty() {
+            Self::Current
+        } else {
+            Self::Named(unique)
+        }
+    }
+}
+
+/// One cluster per context. With one context nothing is named, so a single-cluster session is
+/// exactly what it was before several existed; with more, every cluster is named (its context,
+/// or the `--cluster-name CONTEXT=NAME` given) and numbered for its streams.
+pub async fn connect_several(
+    options: &KubeOptions,
+    env: &Environment,
+    contexts: &Contexts,
+    renames: &[(String, String)],
+) -> Result<Vec<Cluster>, StreamError> {
+    let kubeconfig = load_kubeconfig(options, env)?;
+    let names: Vec<Option<String>> = match contexts {
+        Contexts::Current => vec![None],
+        Contexts::Named(names) => names.iter().cloned().map(Some).collect(),
+        Contexts::All => {
+            if kubeconfig.contexts.is_empty() {
+                return Err(StreamError::new(
+                    ErrorKind::UnknownContext,
+                    "--all-contexts: the kubeconfig has no contexts",
+                ));
+            }
+            kubeconfig
+                .contexts
+                .iter()
+                .map(|c| Some(c.name.clone()))
+                .collect()
+        }
+    };
+    let mut clusters = Vec::with_capacity(names.len());
+    for context in names {
+        clusters.push(Cluster::from_kubeconfig(kubeconfig.clone(), context).await?);
+    }
+    if let Some((context, _)) = renames
+        .iter()
+        .find(|(context, _)| !clusters.iter().any(|c| &c.context == context))
+    {
+        return Err(StreamError::new(
+            ErrorKind::UnknownContext,
+            format!(
+                "--cluster-name names the context {context:?}, which this session does not open"
+            ),
+        ));
+    }
+    if clusters.len() > 1 {
+        name_clusters(&mut clusters, renames)?;
+    }
+    Ok(clusters)
+}
+
+/// Names and numbers each cluster; two clusters may not end up with one name.
+fn name_clusters(
+    clusters: &mut [Cluster],
+    renames: &[(String, String)],
+) -> Result<(), StreamError> {
+    let mut seen: Vec<String> = Vec::with_capacity(clusters.len());
+    for (index, cluster) in clusters.iter_mut().enumerate() {
+        let name = renames
+            .iter()
+            .rev()
+            .find(|(context, _)| *context == cluster.context)
+            .map_or_else(|| cluster.context.clone(), |(_, name)| name.clone());
+        if seen.contains(&name) {
+            return Err(StreamError::new(
+                ErrorKind::Config,
+                format!(
+                    "two clusters would both be called {name:?}: give one another --cluster-name"
+                ),
+            ));
+        }
+        cluster.name = Some(ClusterName::new(&name));
+        cluster.index = index;
+        seen.push(name);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kubeconfig file with contexts `east` and `west` (nothing listens at their servers:
+    /// connecting builds clients only).
+    fn two_contexts(dir: &std::path::Path) -> KubeOptions {
+        let mut config =
+            crate::demo::kubeconfig::build("https://127.0.0.1:1", None, "token", Some("shop"))
+                .expect("kubeconfig");
+        let mut west = config.clone();
+        for (name, c) in [("east", &mut config), ("west", &mut west)] {
+            c.clusters[0].name = name.into();
+            c.auth_infos[0].name = name.into();
+            c.contexts[0].name = name.into();
+            if let Some(context) = c.contexts[0].context.as_mut() {
+                context.cluster = name.into();
+                context.user = Some(name.into());
+            }
+        }
+        config.clusters.extend(west.clusters);
+        config.auth_infos.extend(west.auth_infos);
+        config.contexts.extend(west.contexts);
+        config.current_context = Some("east".into());
+        let path = dir.join("config");
+        crate::demo::kubeconfig::write(&path, &config, false).expect("write");
+        KubeOptions {
+            kubeconfig: Some(path),
+            ..KubeOptions::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn every_context_is_named_and_numbered_and_one_names_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = two_contexts(dir.path());
+        let env = Environment::default();
+        let all = connect_several(
+            &options,
+            &env,
+            &Contexts::All,
+            &[("west".into(), "eu".into())],
+        )
+        .await
+        .expect("all");
+        let named: Vec<_> = all
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_ref().map(ToString::to_string),
+                    c.index,
+                    c.default_namespace.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            named,
+            [
+                (Some("east".into()), 0, "shop"),
+                (Some("eu".into()), 1, "shop")
+            ]
+        );
+        let one = connect_several(&options, &env, &Contexts::Named(vec!["west".into()]), &[])
+            .await
+            .expect("one");
+        assert_eq!(one.len(), 1);
+        assert!(one[0].name.is_none(), "one cluster stays unnamed");
+        let clash = connect_several(
+            &options,
+            &env,
+            &Contexts::All,
+            &[("west".into(), "east".into())],
+        )
+        .await
+        .err()
+        .expect("two clusters called east");
+        assert!(clash.message.contains("\"east\""), "{clash}");
+        let stray = connect_several(
+            &options,
+            &env,
+            &Contexts::Current,
+            &[("west".into(), "x".into())],
+        )
+        .await
+        .err()
+        .expect("west is not open");
+        assert_eq!(stray.kind, ErrorKind::UnknownContext);
+    }
+
+    #[test]
+    fn contexts_keep_their_order_and_drop_repeats() {
+        let named = |names: &[&str]| names.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert_eq!(Contexts::new(&[], false), Contexts::Current);
+        assert_eq!(Contexts::new(&named(&["a"]), true), Contexts::All);
+        assert_eq!(
+            Contexts::new(&named(&["west", "east", "west", " "]), false),
+            Contexts::Named(named(&["west", "east"]))
+        );
+    }
+}
