@@ -8,4 +8,5 @@ pub mod har;
 pub mod linkerd_json;
 pub mod map;
 pub mod ndjson;
+pub mod pcapng;
 pub mod text;

@@ -241,6 +241,7 @@ async fn every_format_round_trips_the_demo_capture() {
             ExportFormat::Ndjson => ReplayFormat::Ndjson,
             ExportFormat::LinkerdJson => ReplayFormat::LinkerdJson,
             ExportFormat::Har => ReplayFormat::Har,
+            ExportFormat::Pcapng => panic!("pcapng is not a replay format"),
         };
         assert_eq!(detected, expected_format);
     }

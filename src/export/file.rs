@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::{events, har, linkerd_json, ndjson};
+use super::{events, har, linkerd_json, ndjson, pcapng};
 pub use crate::capture::TriggerRecord;
 use crate::capture::ndjson::NDJSON_VERSION;
 use crate::capture::{CaptureRecord, HeaderLine, rfc3339};
@@ -21,6 +21,8 @@ use crate::session::SessionInfo;
 pub const NDJSON_FORMAT: &str = "meshtap-ndjson";
 /// The `format` of the capture description inside a HAR export (`log._meshtap`).
 pub const HAR_FORMAT: &str = "meshtap-har";
+/// The `format` of the capture description in a pcapng export's section comment.
+pub const PCAPNG_FORMAT: &str = "meshtap-pcapng";
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
@@ -31,6 +33,9 @@ pub enum ExportFormat {
     LinkerdJson,
     /// HAR 1.2, with meshtap's fields under `_meshtap`.
     Har,
+    /// pcapng for Wireshark: each request as a synthetic TCP conversation carrying its headers
+    /// as HTTP/1.1 text (no bodies: tap carries none).
+    Pcapng,
 }
 
 impl ExportFormat {
@@ -39,6 +44,7 @@ impl ExportFormat {
             ExportFormat::Ndjson => "ndjson",
             ExportFormat::LinkerdJson => "linkerd-json",
             ExportFormat::Har => "har",
+            ExportFormat::Pcapng => "pcapng",
         }
     }
 }
@@ -178,6 +184,10 @@ fn write_body(
         ExportFormat::Har => {
             let capture = CaptureRecord::new(HAR_FORMAT, header, requests, options);
             har::write(out, requests.iter().copied(), redactor, Some(&capture))
+        }
+        ExportFormat::Pcapng => {
+            let capture = CaptureRecord::new(PCAPNG_FORMAT, header, requests, options);
+            pcapng::write(out, requests.iter().copied(), redactor, Some(&capture))
         }
     }
 }

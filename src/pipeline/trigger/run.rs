@@ -244,6 +244,7 @@ fn write(settings: &Settings, header: &CaptureHeader, job: Job) -> Fired {
         ExportFormat::Ndjson => "ndjson",
         ExportFormat::Har => "har",
         ExportFormat::LinkerdJson => "json",
+        ExportFormat::Pcapng => "pcapng",
     };
     let name = format!(
         "meshtap-trigger-{}-{}.{ext}",
