@@ -18,7 +18,8 @@ use meshtap::model::store::{Ingested, Store};
 use meshtap::pipeline::segments::{self, read, write};
 use meshtap::pipeline::trigger::Trigger;
 use meshtap::pipeline::trigger::run::{Settings, Triggers};
-use meshtap::session::{Redactor, SessionInfo};
+use meshtap::session::{Redactor, SessionInfo, SourceMsg};
+use meshtap::source::replay::Speed;
 use support::process::{interrupt, meshtap, mode, wait_bounded};
 
 fn t0() -> DateTime<Utc> {
@@ -134,6 +135,40 @@ fn a_time_range_across_segments_returns_exactly_the_requests_in_it() {
     // A relative time (which starts with a hyphen) is a value, not a flag: everything recorded
     // in January is before "a day ago".
     assert_eq!(ndjson_paths(&replay(&segs, &["--to", "-1d"])).len(), 400);
+}
+
+/// The event batches `read::play` sends for the segments in `dir` at `speed`, and how long it took.
+async fn play_segments(dir: &Path, speed: Speed) -> (Vec<usize>, Duration) {
+    let plan = read::plan(dir, read::Range::default()).expect("plan");
+    let ready = read::spawn_reader(plan, read::Range::default()).expect("reader");
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let started = Instant::now();
+    let sent = read::play(ready, speed, tx).await;
+    let took = started.elapsed();
+    let mut batches = Vec::new();
+    while let Ok(message) = rx.try_recv() {
+        if let SourceMsg::Events(events) = message {
+            batches.push(events.len());
+        }
+    }
+    assert_eq!(batches.iter().sum::<usize>() as u64, sent);
+    (batches, took)
+}
+
+#[tokio::test]
+async fn segment_replay_honours_speed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let segs = dir.path().join("segs");
+    // 10 requests one second apart, three events each at the same instant.
+    write_segments(&segs, 10, 1 << 20);
+    // At most speed everything goes at once, in one batch.
+    let (batches, _) = play_segments(&segs, Speed::Max).await;
+    assert_eq!(batches, [30]);
+    // At 10x the recorded pace each second-long gap is a 100 ms wait, so the run cannot take
+    // less than the nine gaps (a lower bound the pacer guarantees, however loaded the machine).
+    let (batches, took) = play_segments(&segs, Speed::Factor(10.0)).await;
+    assert_eq!(batches.iter().sum::<usize>(), 30);
+    assert!(took >= Duration::from_millis(900), "{took:?}");
 }
 
 /// `meshtap replay DIR -o ndjson ARGS…`'s stdout; it must succeed.

@@ -33,6 +33,7 @@ use crate::capture::CaptureRecord;
 use crate::session::{SourceMsg, StreamState};
 
 pub use detect::{HEAD_BYTES, detect};
+pub use pace::{Gone, Pacer};
 pub use read::{MAX_LINE_BYTES, READ_CHUNK_BYTES};
 pub use reorder::{REORDER_MAX_EVENTS, REORDER_WINDOW};
 pub use sink::READ_AHEAD_BATCHES;
