@@ -23,3 +23,4 @@ pub mod view;
 pub use action::{Action, Pane};
 pub use run::{ExportHook, RunParams, run};
 pub use state::{AppState, Effect, ExportRequest, RouteDetailOpen};
+pub use triggers::{TriggerRow, TriggersList, TriggersView};

@@ -12,6 +12,7 @@ pub mod routes;
 pub mod sanitize;
 pub mod status;
 pub mod theme;
+pub mod triggers;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -107,6 +108,9 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
             1,
         );
         filter::render(frame, line, state);
+    }
+    if let Some(view) = state.triggers_view() {
+        triggers::render(frame, area, &view, &state.theme);
     }
     if let Some(scroll) = state.help {
         help::render(frame, area, state, scroll);

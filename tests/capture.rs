@@ -9,6 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use meshtap::app::Action;
 use meshtap::export::file::ExportFormat;
 use meshtap::model::event::{
     Direction, Endpoint, Headers, HttpEvent, Labels, RequestInit, ResponseEnd, ResponseInit,
@@ -453,4 +454,39 @@ fn the_ui_counts_trigger_firings() {
     state.show_triggers(Some(1), wall);
     assert_eq!(state.view.selected, Some(5));
     assert!(meshtap::app::command::parse("trigger").is_err());
+    // `:triggers` lists every firing, the latest highlighted; Up then Enter jumps to the first.
+    state.show_triggers(Some(2), wall);
+    assert_eq!(state.view.selected, Some(33));
+    state.open_triggers_list(wall);
+    let view = state.triggers_view().expect("the list is open");
+    assert_eq!(view.rows.len(), 2);
+    assert_eq!(view.selected, 1);
+    insta::assert_snapshot!("triggers_list", render_triggers(&view, &state.theme));
+    state.handle(Action::Up, wall);
+    assert_eq!(state.triggers_view().expect("still open").selected, 0);
+    state.handle(Action::Open, wall);
+    assert!(state.triggers_view().is_none(), "Enter closes the list");
+    assert_eq!(state.view.selected, Some(5));
+    state.open_triggers_list(wall);
+    state.handle(Action::Back, wall);
+    assert!(state.triggers_list.is_none(), "Esc closes the list");
+}
+
+/// The `:triggers` popup alone on a 100x12 test terminal, as text.
+fn render_triggers(view: &meshtap::app::TriggersView, theme: &meshtap::ui::theme::Theme) -> String {
+    let backend = ratatui::backend::TestBackend::new(100, 12);
+    let mut terminal = ratatui::Terminal::new(backend).expect("terminal");
+    terminal
+        .draw(|frame| meshtap::ui::triggers::render(frame, frame.area(), view, theme))
+        .expect("draw");
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height)
+        .map(|y| {
+            let line: String = (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect();
+            line.trim_end().to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

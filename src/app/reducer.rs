@@ -22,6 +22,9 @@ impl AppState {
         if self.prompt.is_some() && self.prompt_action(&action, now) {
             return;
         }
+        if self.triggers_list_action(&action, now) {
+            return self.settle();
+        }
         match action {
             Action::Quit => self.quit = true,
             Action::Help => self.help = if self.help.is_some() { None } else { Some(0) },
@@ -334,6 +337,7 @@ impl AppState {
             Command::Help => return self.help = Some(0),
             Command::Filter(text) => return self.apply_filter(&text, now),
             Command::Trigger(text) => return self.add_trigger(&text, now),
+            Command::Triggers(None) => return self.open_triggers_list(now),
             Command::Triggers(n) => return self.show_triggers(n, now),
             Command::Export { path, args } => {
                 return self

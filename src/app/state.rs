@@ -143,6 +143,8 @@ pub struct AppState {
     pub triggers: Option<std::sync::Arc<crate::pipeline::trigger::run::Triggers>>,
     /// Trigger firings so far, for the status bar.
     pub trigger_firings: usize,
+    /// The `:triggers` list, while open.
+    pub triggers_list: Option<super::TriggersList>,
 }
 
 /// A stream's gaps: each reconnect loses the events sent while it was down.
@@ -209,6 +211,7 @@ impl AppState {
             effects: Vec::new(),
             triggers: None,
             trigger_firings: 0,
+            triggers_list: None,
         }
     }
 
