@@ -472,21 +472,13 @@ fn the_ui_counts_trigger_firings() {
     assert!(state.triggers_list.is_none(), "Esc closes the list");
 }
 
-/// The `:triggers` popup alone on a 100x12 test terminal, as text.
+/// The `:triggers` popup alone on a 100x12 test terminal, as text (`TestBackend`'s display: one
+/// quoted line per row).
 fn render_triggers(view: &meshtap::app::TriggersView, theme: &meshtap::ui::theme::Theme) -> String {
     let backend = ratatui::backend::TestBackend::new(100, 12);
     let mut terminal = ratatui::Terminal::new(backend).expect("terminal");
     terminal
         .draw(|frame| meshtap::ui::triggers::render(frame, frame.area(), view, theme))
         .expect("draw");
-    let buffer = terminal.backend().buffer();
-    (0..buffer.area.height)
-        .map(|y| {
-            let line: String = (0..buffer.area.width)
-                .map(|x| buffer[(x, y)].symbol())
-                .collect();
-            line.trim_end().to_owned()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    terminal.backend().to_string()
 }

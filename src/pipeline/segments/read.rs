@@ -9,9 +9,9 @@ use tokio::sync::mpsc;
 
 use super::{FRAME_HEADER_BYTES, Index, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, SEGMENT_VERSION};
 use crate::model::event::TapEvent;
-use crate::session::{BATCH_MAX_EVENTS, SourceMsg, StreamState};
+use crate::session::{BATCH_MAX_EVENTS, SourceMsg};
 use crate::source::frames::{self, MAX_FRAME_BYTES, ModelFrame};
-use crate::source::replay::{Pacer, READ_AHEAD_BATCHES, Speed};
+use crate::source::replay::{READ_AHEAD_BATCHES, Speed, drain};
 use crate::source::wire::Interner;
 
 /// A time range; an open end is unbounded.
@@ -164,30 +164,8 @@ pub fn spawn_reader(segments: Vec<PathBuf>, range: Range) -> std::io::Result<mps
 /// Sends what the reader read into `tx` as stream 0, segment by segment (warnings first, then
 /// events in batches) at `speed` — paced from the recorded arrival times by the same pacer as
 /// file replay — then reports the stream ended. Returns the events sent.
-pub async fn play(
-    mut ready: mpsc::Receiver<Read>,
-    speed: Speed,
-    tx: mpsc::Sender<SourceMsg>,
-) -> u64 {
-    let mut pacer = Pacer::new(speed);
-    while let Some(read) = ready.recv().await {
-        let sent = match pacer.warnings(read.warnings, &tx).await {
-            Ok(()) => pacer.events(read.events, &tx).await,
-            Err(gone) => Err(gone),
-        };
-        if sent.is_err() {
-            break;
-        }
-    }
-    // Dropping the receiver stops the reader if the consumer went away early.
-    drop(ready);
-    let _ = tx
-        .send(SourceMsg::State {
-            stream: 0,
-            state: StreamState::Ended,
-        })
-        .await;
-    pacer.sent as u64
+pub async fn play(ready: mpsc::Receiver<Read>, speed: Speed, tx: mpsc::Sender<SourceMsg>) -> u64 {
+    drain(ready, speed, &tx, |read| (read.warnings, read.events)).await as u64
 }
 
 /// Reads `segments` into `out`, a segment's warnings first, its events in batches of at most
