@@ -191,8 +191,8 @@ fn serve(file: &Path, kubeconfig: &Path) {
         let server = server::spawn(options, Arc::new(Recorded(bytes)))
             .await
             .expect("server");
-        let config = meshtap::demo::kubeconfig::for_server(&server, Some("sock-shop"))
-            .expect("kubeconfig");
+        let config =
+            meshtap::demo::kubeconfig::for_server(&server, Some("sock-shop")).expect("kubeconfig");
         meshtap::demo::kubeconfig::write(kubeconfig, &config, true).expect("write kubeconfig");
         std::future::pending::<()>().await;
     });
