@@ -6,6 +6,9 @@
 //! `scripts/replay_rate.sh` adds (c), the whole process: it runs this binary with
 //! `MESHTAP_REPLAY_BENCH_FILE=PATH` (and optionally `MESHTAP_REPLAY_BENCH_EVENTS=N`), which
 //! writes the recording there, prints the best of three runs of (a) and (b), and skips criterion.
+//! It then runs it with `MESHTAP_REPLAY_BENCH_SERVE=KUBECONFIG` beside the file: a plain-HTTP
+//! demo control plane on loopback whose every tap streams that recording as fast as the client
+//! reads it, for (d), the live path (`meshtap tap … -o ndjson`), timed by the script.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -14,9 +17,12 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use criterion::{Criterion, Throughput, criterion_group};
+use meshtap::demo::api::{TapApi, TapReply};
 use meshtap::demo::mesh::Mesh;
+use meshtap::demo::server::{self, ServerOptions};
 use meshtap::demo::tapper::{Session, TICK_NS};
 use meshtap::model::store::Store;
+use meshtap::proto::tap::TapByResourceRequest;
 use meshtap::session::{SOURCE_CHANNEL_BATCHES, SourceMsg};
 use meshtap::source::frames::FrameDecoder;
 use meshtap::source::replay::{self, Speed};
@@ -151,9 +157,53 @@ fn replay_bench(c: &mut Criterion) {
 
 criterion_group!(benches, replay_bench);
 
+/// Every tap streams the recording once, in 64 KiB chunks, then ends.
+struct Recorded(bytes::Bytes);
+
+/// Chunk size of the served stream: about what a TCP read returns on loopback.
+const SERVE_CHUNK_BYTES: usize = 64 * 1024;
+
+impl TapApi for Recorded {
+    fn tap(&self, _path: &str, _request: TapByResourceRequest) -> TapReply {
+        let (tx, rx) = tokio::sync::mpsc::channel(8);
+        let file = self.0.clone();
+        tokio::spawn(async move {
+            for start in (0..file.len()).step_by(SERVE_CHUNK_BYTES) {
+                let end = (start + SERVE_CHUNK_BYTES).min(file.len());
+                if tx.send(file.slice(start..end)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        TapReply::Stream(rx)
+    }
+}
+
+/// The script's live mode: serves `file` to every tap until killed; the kubeconfig reaching the
+/// server is written to `kubeconfig` once it listens.
+fn serve(file: &Path, kubeconfig: &Path) {
+    let bytes = bytes::Bytes::from(std::fs::read(file).expect("read"));
+    runtime().block_on(async {
+        let options = ServerOptions {
+            tls: false,
+            ..ServerOptions::default()
+        };
+        let server = server::spawn(options, Arc::new(Recorded(bytes)))
+            .await
+            .expect("server");
+        let config =
+            meshtap::demo::kubeconfig::for_server(&server, Some("sock-shop")).expect("kubeconfig");
+        meshtap::demo::kubeconfig::write(kubeconfig, &config, true).expect("write kubeconfig");
+        std::future::pending::<()>().await;
+    });
+}
+
 fn main() {
     if let Some(path) = std::env::var_os("MESHTAP_REPLAY_BENCH_FILE") {
-        script(Path::new(&path));
+        match std::env::var_os("MESHTAP_REPLAY_BENCH_SERVE") {
+            Some(kubeconfig) => serve(Path::new(&path), Path::new(&kubeconfig)),
+            None => script(Path::new(&path)),
+        }
         return;
     }
     benches();

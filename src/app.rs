@@ -31,3 +31,4 @@ pub mod view;
 
 pub use action::{Action, Pane};
 pub use state::{AppState, Effect, ExportRequest, RouteDetailOpen};
+pub use triggers::{TriggerRow, TriggersList, TriggersView};

@@ -9,4 +9,5 @@ pub mod linkerd_json;
 pub mod map;
 pub mod ndjson;
 pub mod otlp;
+pub mod pcapng;
 pub mod text;

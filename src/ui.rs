@@ -15,6 +15,7 @@ pub mod routes;
 pub mod sanitize;
 pub mod status;
 pub mod trace;
+pub mod triggers;
 
 // Where things go and how they look are app state; render code keeps naming them from here.
 pub use crate::app::{layout, theme};
@@ -122,6 +123,9 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
     }
     if let Some(open) = &state.trace {
         trace::render(frame, area, open, &state.theme);
+    }
+    if let Some(view) = state.triggers_view() {
+        triggers::render(frame, area, &view, &state.theme);
     }
     if let Some(scroll) = state.help {
         help::render(frame, area, state, scroll);

@@ -9,6 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use meshtap::app::Action;
 use meshtap::export::file::ExportFormat;
 use meshtap::model::event::{
     Direction, Endpoint, Headers, HttpEvent, Labels, RequestInit, ResponseEnd, ResponseInit,
@@ -18,7 +19,8 @@ use meshtap::model::store::{Ingested, Store};
 use meshtap::pipeline::segments::{self, read, write};
 use meshtap::pipeline::trigger::Trigger;
 use meshtap::pipeline::trigger::run::{Settings, Triggers};
-use meshtap::session::{Redactor, SessionInfo};
+use meshtap::session::{Redactor, SessionInfo, SourceMsg};
+use meshtap::source::replay::Speed;
 use support::process::{interrupt, meshtap, mode, wait_bounded};
 
 fn t0() -> DateTime<Utc> {
@@ -135,6 +137,40 @@ fn a_time_range_across_segments_returns_exactly_the_requests_in_it() {
     // A relative time (which starts with a hyphen) is a value, not a flag: everything recorded
     // in January is before "a day ago".
     assert_eq!(ndjson_paths(&replay(&segs, &["--to", "-1d"])).len(), 400);
+}
+
+/// The event batches `read::play` sends for the segments in `dir` at `speed`, and how long it took.
+async fn play_segments(dir: &Path, speed: Speed) -> (Vec<usize>, Duration) {
+    let plan = read::plan(dir, read::Range::default()).expect("plan");
+    let ready = read::spawn_reader(plan, read::Range::default()).expect("reader");
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let started = Instant::now();
+    let sent = read::play(ready, speed, tx).await;
+    let took = started.elapsed();
+    let mut batches = Vec::new();
+    while let Ok(message) = rx.try_recv() {
+        if let SourceMsg::Events(events) = message {
+            batches.push(events.len());
+        }
+    }
+    assert_eq!(batches.iter().sum::<usize>() as u64, sent);
+    (batches, took)
+}
+
+#[tokio::test]
+async fn segment_replay_honours_speed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let segs = dir.path().join("segs");
+    // 10 requests one second apart, three events each at the same instant.
+    write_segments(&segs, 10, 1 << 20);
+    // At most speed everything goes at once, in one batch.
+    let (batches, _) = play_segments(&segs, Speed::Max).await;
+    assert_eq!(batches, [30]);
+    // At 10x the recorded pace each second-long gap is a 100 ms wait, so the run cannot take
+    // less than the nine gaps (a lower bound the pacer guarantees, however loaded the machine).
+    let (batches, took) = play_segments(&segs, Speed::Factor(10.0)).await;
+    assert_eq!(batches.iter().sum::<usize>(), 30);
+    assert!(took >= Duration::from_millis(900), "{took:?}");
 }
 
 /// `meshtap replay DIR -o ndjson ARGS…`'s stdout; it must succeed.
@@ -419,4 +455,31 @@ fn the_ui_counts_trigger_firings() {
     state.show_triggers(Some(1), wall);
     assert_eq!(state.view.selected, Some(5));
     assert!(meshtap::app::command::parse("trigger").is_err());
+    // `:triggers` lists every firing, the latest highlighted; Up then Enter jumps to the first.
+    state.show_triggers(Some(2), wall);
+    assert_eq!(state.view.selected, Some(33));
+    state.open_triggers_list(wall);
+    let view = state.triggers_view().expect("the list is open");
+    assert_eq!(view.rows.len(), 2);
+    assert_eq!(view.selected, 1);
+    insta::assert_snapshot!("triggers_list", render_triggers(&view, &state.theme));
+    state.handle(Action::Up, wall);
+    assert_eq!(state.triggers_view().expect("still open").selected, 0);
+    state.handle(Action::Open, wall);
+    assert!(state.triggers_view().is_none(), "Enter closes the list");
+    assert_eq!(state.view.selected, Some(5));
+    state.open_triggers_list(wall);
+    state.handle(Action::Back, wall);
+    assert!(state.triggers_list.is_none(), "Esc closes the list");
+}
+
+/// The `:triggers` popup alone on a 100x12 test terminal, as text (`TestBackend`'s display: one
+/// quoted line per row).
+fn render_triggers(view: &meshtap::app::TriggersView, theme: &meshtap::ui::theme::Theme) -> String {
+    let backend = ratatui::backend::TestBackend::new(100, 12);
+    let mut terminal = ratatui::Terminal::new(backend).expect("terminal");
+    terminal
+        .draw(|frame| meshtap::ui::triggers::render(frame, frame.area(), view, theme))
+        .expect("draw");
+    terminal.backend().to_string()
 }

@@ -130,12 +130,14 @@ fi
 tm send-keys -t "$SESSION" c
 wait_gone 'filter .*src=sock-shop/orders' "the map's filter"
 
-step "a flight-recorder trigger fired; :triggers jumps to its request"
+step "a flight-recorder trigger fired; :triggers lists the firings, Enter jumps to a request"
 wait_for 'triggers [1-9]' "a trigger firing counted in the status bar"
 tm send-keys -t "$SESSION" :
 tm send-keys -t "$SESSION" -l "triggers"
 tm send-keys -t "$SESSION" Enter
-wait_for '1/[0-9]+: trigger .status>=500. fired on request' "the firing, with its request selected"
+wait_for 'Trigger firings \([1-9]' "the list of firings"
+tm send-keys -t "$SESSION" Enter
+wait_for '[0-9]+/[0-9]+: trigger .status>=500. fired on request' "the firing, with its request selected"
 
 step "quit with q"
 tm send-keys -t "$SESSION" q

@@ -243,6 +243,7 @@ async fn every_format_round_trips_the_demo_capture() {
             ExportFormat::Har => ReplayFormat::Har,
             // Spans for a collector, not a capture: replay does not read them (not in FORMATS).
             ExportFormat::OtlpJson => panic!("otlp-json is not replayable"),
+            ExportFormat::Pcapng => panic!("pcapng is not a replay format"),
         };
         assert_eq!(detected, expected_format);
     }

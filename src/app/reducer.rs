@@ -24,6 +24,11 @@ impl AppState {
         if self.help.is_none() && (self.copy_action(&action) || self.explain_action(&action)) {
             return;
         }
+        if self.triggers_list_action(&action, now) {
+            self.settle();
+            self.refresh_views(now);
+            return;
+        }
         match action {
             Action::Quit => self.quit = true,
             Action::Help => self.help = if self.help.is_some() { None } else { Some(0) },
@@ -284,6 +289,7 @@ impl AppState {
             Command::Help => return self.help = Some(0),
             Command::Filter(text) => return self.apply_filter(&text, now),
             Command::Trigger(text) => return self.add_trigger(&text, now),
+            Command::Triggers(None) => return self.open_triggers_list(now),
             Command::Triggers(n) => return self.show_triggers(n, now),
             Command::Export { path, args } => {
                 return self

@@ -150,6 +150,8 @@ pub struct AppState {
     pub trigger_firings: usize,
     /// The clusters shown (`--context A,B`): the cluster column appears with more than one.
     pub clusters: super::clusters::ClustersSeen,
+    /// The `:triggers` list, while open.
+    pub triggers_list: Option<super::TriggersList>,
 }
 
 /// A stream's gaps: each reconnect loses the events sent while it was down.
@@ -220,6 +222,7 @@ impl AppState {
             effects: Vec::new(),
             triggers: None,
             trigger_firings: 0,
+            triggers_list: None,
         }
     }
 

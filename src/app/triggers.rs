@@ -1,10 +1,38 @@
-//! The UI's flight-recorder commands: `:trigger FILTER` adds a trigger live, `:triggers [N]`
-//! shows a firing and selects its request.
+//! The UI's flight-recorder commands: `:trigger FILTER` adds a trigger live, `:triggers` lists
+//! the firings (Enter jumps to one's request), `:triggers N` jumps to firing N directly.
 
 use chrono::{DateTime, Utc};
 
-use super::action::Pane;
+use super::action::{Action, Pane};
 use super::state::{AppState, Level};
+
+/// The `:triggers` list, open while `AppState::triggers_list` is `Some`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TriggersList {
+    /// The highlighted firing, 0-based in firing order.
+    pub selected: usize,
+}
+
+/// One firing as the list shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TriggerRow {
+    /// When the matching request finished (session clock, UTC).
+    pub time: String,
+    pub trigger: String,
+    /// The matching request's arrival number.
+    pub request: u64,
+    /// The file's name and how many requests it holds, or why none was written.
+    pub file: String,
+    /// Matches of the same trigger that fell into the window after the first.
+    pub further: u64,
+}
+
+/// What the list widget draws: every firing, oldest first, and the highlighted one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TriggersView {
+    pub rows: Vec<TriggerRow>,
+    pub selected: usize,
+}
 
 impl AppState {
     /// `:trigger FILTER`: one more trigger, writing like the session's `--trigger`s.
@@ -22,8 +50,70 @@ impl AppState {
         }
     }
 
-    /// `:triggers [N]`: how many fired, and firing N (1-based; default the latest) with its
-    /// request selected.
+    /// `:triggers`: opens the list of firings on the latest (or says none fired).
+    pub fn open_triggers_list(&mut self, now: DateTime<Utc>) {
+        let fired = self.triggers.as_ref().map_or(0, |t| t.fired().len());
+        match fired.checked_sub(1) {
+            Some(latest) => self.triggers_list = Some(TriggersList { selected: latest }),
+            None => self.notify(Level::Info, "no trigger has fired", now),
+        }
+    }
+
+    /// The open list's rows, for the widget; `None` while the list is closed.
+    pub fn triggers_view(&self) -> Option<TriggersView> {
+        let list = self.triggers_list?;
+        let fired = self
+            .triggers
+            .as_ref()
+            .map(|t| t.fired())
+            .unwrap_or_default();
+        let rows: Vec<TriggerRow> = fired
+            .iter()
+            .map(|f| TriggerRow {
+                time: f.window.at.format("%H:%M:%S%.3f").to_string(),
+                trigger: f.window.trigger.clone(),
+                request: f.window.request,
+                file: match &f.written {
+                    Ok((path, n)) => {
+                        let name = path.file_name().unwrap_or(path.as_os_str());
+                        format!("{} ({n} requests)", name.to_string_lossy())
+                    }
+                    Err(why) => format!("not written: {why}"),
+                },
+                further: f.window.further,
+            })
+            .collect();
+        let selected = list.selected.min(rows.len().saturating_sub(1));
+        Some(TriggersView { rows, selected })
+    }
+
+    /// Keys while the list is open: move, Enter jumps to the firing's request, Esc closes.
+    /// Returns whether the action was the list's; others act as usual.
+    pub(super) fn triggers_list_action(&mut self, action: &Action, now: DateTime<Utc>) -> bool {
+        let Some(list) = &mut self.triggers_list else {
+            return false;
+        };
+        let last = self
+            .triggers
+            .as_ref()
+            .map_or(0, |t| t.fired().len().saturating_sub(1));
+        match action {
+            Action::Down | Action::ScrollDown(_) => list.selected = (list.selected + 1).min(last),
+            Action::Up | Action::ScrollUp(_) => list.selected = list.selected.saturating_sub(1),
+            Action::Top => list.selected = 0,
+            Action::Bottom => list.selected = last,
+            Action::Back => self.triggers_list = None,
+            Action::Open => {
+                let n = list.selected + 1;
+                self.triggers_list = None;
+                self.show_triggers(Some(n), now);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// `:triggers N`: firing N (1-based; default the latest) with its request selected.
     pub fn show_triggers(&mut self, n: Option<usize>, now: DateTime<Utc>) {
         let fired = self
             .triggers

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::{events, har, linkerd_json, ndjson};
+use super::{events, har, linkerd_json, ndjson, pcapng};
 pub use crate::capture::TriggerRecord;
 use crate::capture::ndjson::NDJSON_VERSION;
 use crate::capture::{CaptureRecord, HeaderLine, rfc3339};
@@ -21,6 +21,8 @@ use crate::session::SessionInfo;
 pub const NDJSON_FORMAT: &str = "meshtap-ndjson";
 /// The `format` of the capture description inside a HAR export (`log._meshtap`).
 pub const HAR_FORMAT: &str = "meshtap-har";
+/// The `format` of the capture description in a pcapng export's section comment.
+pub const PCAPNG_FORMAT: &str = "meshtap-pcapng";
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
@@ -33,6 +35,9 @@ pub enum ExportFormat {
     Har,
     /// OpenTelemetry spans: OTLP JSON `ExportTraceServiceRequest` documents, one per line.
     OtlpJson,
+    /// pcapng for Wireshark: each request as a synthetic TCP conversation carrying its headers
+    /// as HTTP/1.1 text (no bodies: tap carries none).
+    Pcapng,
 }
 
 impl ExportFormat {
@@ -42,6 +47,7 @@ impl ExportFormat {
             ExportFormat::LinkerdJson => "linkerd-json",
             ExportFormat::Har => "har",
             ExportFormat::OtlpJson => "otlp-json",
+            ExportFormat::Pcapng => "pcapng",
         }
     }
 }
@@ -185,5 +191,9 @@ fn write_body(
         // Spans carry no header values (only the ids read from the trace headers), so there is
         // nothing to redact.
         ExportFormat::OtlpJson => super::otlp::write_json(out, requests.iter().copied()),
+        ExportFormat::Pcapng => {
+            let capture = CaptureRecord::new(PCAPNG_FORMAT, header, requests, options);
+            pcapng::write(out, requests.iter().copied(), redactor, Some(&capture))
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use futures::FutureExt as _;
 use tokio::sync::mpsc;
 
 use crate::cli::ReplayArgs;
@@ -51,7 +52,7 @@ pub async fn session(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A `--record-dir` directory, or one segment, as the source: the segments overlapping the
-/// range, read on a thread of their own.
+/// range, read on a thread of their own and paced at `--speed`.
 fn segments_source(args: &ReplayArgs) -> anyhow::Result<Source> {
     let range = read::Range {
         from: args.from,
@@ -73,8 +74,9 @@ fn segments_source(args: &ReplayArgs) -> anyhow::Result<Source> {
             .map(|m| m.len())
             .sum(),
     );
-    std::thread::Builder::new()
-        .name("meshtap-segments".into())
-        .spawn(move || read::play(&plan, range, &tx))?;
+    let ready = read::spawn_reader(plan, range)?;
+    source
+        .tasks
+        .push(tokio::spawn(read::play(ready, args.speed, tx).map(drop)));
     Ok(source)
 }

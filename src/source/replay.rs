@@ -33,6 +33,7 @@ use crate::capture::CaptureRecord;
 use crate::session::{SourceMsg, StreamState};
 
 pub use detect::{HEAD_BYTES, detect};
+pub use pace::drain;
 pub use read::{MAX_LINE_BYTES, READ_CHUNK_BYTES};
 pub use reorder::{REORDER_MAX_EVENTS, REORDER_WINDOW};
 pub use sink::READ_AHEAD_BATCHES;
@@ -171,38 +172,24 @@ pub async fn play(opened: Opened, speed: Speed, tx: mpsc::Sender<SourceMsg>) -> 
     let Opened {
         format,
         loaded,
-        mut batches,
+        batches,
         ..
     } = opened;
-    let mut pacer = pace::Pacer::new(speed);
     let mut skipped = 0;
     let connected = SourceMsg::State {
         stream: 0,
         state: StreamState::Connected,
     };
-    if pace::send(&tx, connected).await.is_ok() {
-        while let Some(batch) = batches.recv().await {
-            skipped = batch.skipped;
-            let sent = match pacer.warnings(batch.warnings, &tx).await {
-                Ok(()) => pacer.events(batch.events, &tx).await,
-                Err(gone) => Err(gone),
-            };
-            if sent.is_err() {
-                break;
-            }
-        }
-    }
-    // Dropping the receiver stops the reader if the consumer went away early.
-    drop(batches);
-    let _ = tx
-        .send(SourceMsg::State {
-            stream: 0,
-            state: StreamState::Ended,
-        })
-        .await;
+    // A consumer already gone gets nothing more than the end.
+    let _ = pace::send(&tx, connected).await;
+    let events = pace::drain(batches, speed, &tx, |batch: sink::Batch| {
+        skipped = batch.skipped;
+        (batch.warnings, batch.events)
+    })
+    .await;
     ReplayReport {
         format,
-        events: pacer.sent,
+        events,
         skipped,
         capture: loaded.capture,
     }

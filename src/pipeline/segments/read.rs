@@ -9,8 +9,9 @@ use tokio::sync::mpsc;
 
 use super::{FRAME_HEADER_BYTES, Index, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, SEGMENT_VERSION};
 use crate::model::event::TapEvent;
-use crate::session::{BATCH_MAX_EVENTS, SourceMsg, StreamState};
+use crate::session::{BATCH_MAX_EVENTS, SourceMsg};
 use crate::source::frames::{self, MAX_FRAME_BYTES, ModelFrame};
+use crate::source::replay::{READ_AHEAD_BATCHES, Speed, drain};
 use crate::source::wire::Interner;
 
 /// A time range; an open end is unbounded.
@@ -150,11 +151,26 @@ pub fn read_segment(
     Ok(read)
 }
 
-/// Sends the frames of `segments` within `range` into `tx` as stream 0, segment by segment
-/// (warnings first, then events in batches), then reports the stream ended. Blocking: run it on
-/// its own thread. Returns the events sent.
-pub fn play(segments: &[PathBuf], range: Range, tx: &mpsc::Sender<SourceMsg>) -> u64 {
-    let mut sent = 0u64;
+/// Starts reading the frames of `segments` within `range` on a thread of their own, at most
+/// `READ_AHEAD_BATCHES` batches ahead of [`play`].
+pub fn spawn_reader(segments: Vec<PathBuf>, range: Range) -> std::io::Result<mpsc::Receiver<Read>> {
+    let (batches, ready) = mpsc::channel(READ_AHEAD_BATCHES);
+    std::thread::Builder::new()
+        .name("meshtap-segments".into())
+        .spawn(move || read_all(&segments, range, &batches))?;
+    Ok(ready)
+}
+
+/// Sends what the reader read into `tx` as stream 0, segment by segment (warnings first, then
+/// events in batches) at `speed` — paced from the recorded arrival times by the same pacer as
+/// file replay — then reports the stream ended. Returns the events sent.
+pub async fn play(ready: mpsc::Receiver<Read>, speed: Speed, tx: mpsc::Sender<SourceMsg>) -> u64 {
+    drain(ready, speed, &tx, |read| (read.warnings, read.events)).await as u64
+}
+
+/// Reads `segments` into `out`, a segment's warnings first, its events in batches of at most
+/// `BATCH_MAX_EVENTS`. Blocking; stops when the receiver is gone.
+fn read_all(segments: &[PathBuf], range: Range, out: &mpsc::Sender<Read>) {
     for segment in segments {
         // A fresh interner per segment keeps it bounded over any number of segments.
         let mut interner = Interner::default();
@@ -165,27 +181,21 @@ pub fn play(segments: &[PathBuf], range: Range, tx: &mpsc::Sender<SourceMsg>) ->
                 warnings: vec![format!("{err} (skipped)")],
             },
         };
-        for message in read.warnings {
-            if tx
-                .blocking_send(SourceMsg::Warning { stream: 0, message })
-                .is_err()
-            {
-                return sent;
-            }
-        }
         let mut events = read.events;
-        while !events.is_empty() {
+        let mut warnings = read.warnings;
+        loop {
             let rest = events.split_off(events.len().min(BATCH_MAX_EVENTS));
-            sent += events.len() as u64;
-            if tx.blocking_send(SourceMsg::Events(events)).is_err() {
-                return sent;
+            let batch = Read {
+                events,
+                warnings: std::mem::take(&mut warnings),
+            };
+            if out.blocking_send(batch).is_err() {
+                return;
+            }
+            if rest.is_empty() {
+                break;
             }
             events = rest;
         }
     }
-    let _ = tx.blocking_send(SourceMsg::State {
-        stream: 0,
-        state: StreamState::Ended,
-    });
-    sent
 }

@@ -245,6 +245,7 @@ fn write(settings: &Settings, header: &CaptureHeader, job: Job) -> Fired {
         ExportFormat::Har => "har",
         ExportFormat::LinkerdJson => "json",
         ExportFormat::OtlpJson => "otlp.json",
+        ExportFormat::Pcapng => "pcapng",
     };
     let name = format!(
         "meshtap-trigger-{}-{}.{ext}",

@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 
 use super::{MAX_GAP, Speed};
 use crate::model::event::TapEvent;
-use crate::session::{BATCH_MAX_EVENTS, SourceMsg};
+use crate::session::{BATCH_MAX_EVENTS, SourceMsg, StreamState};
 
 /// The consumer went away.
 pub struct Gone;
@@ -93,6 +93,36 @@ impl Pacer {
         self.sent += n;
         Ok(())
     }
+}
+
+/// Sends every batch — its warnings, then its events at `speed` — into `tx` as stream 0 until the
+/// batches end or the consumer goes away, then reports the stream ended. `split` takes a batch
+/// apart into warnings and events. Returns the events the consumer took.
+pub async fn drain<B>(
+    mut batches: mpsc::Receiver<B>,
+    speed: Speed,
+    tx: &mpsc::Sender<SourceMsg>,
+    mut split: impl FnMut(B) -> (Vec<String>, Vec<TapEvent>),
+) -> usize {
+    let mut pacer = Pacer::new(speed);
+    while let Some(batch) = batches.recv().await {
+        let (warnings, events) = split(batch);
+        let sent = match pacer.warnings(warnings, tx).await {
+            Ok(()) => pacer.events(events, tx).await,
+            Err(gone) => Err(gone),
+        };
+        if sent.is_err() {
+            break;
+        }
+    }
+    // Dropping the receiver stops the reader if the consumer went away early.
+    drop(batches);
+    let ended = SourceMsg::State {
+        stream: 0,
+        state: StreamState::Ended,
+    };
+    let _ = send(tx, ended).await;
+    pacer.sent
 }
 
 pub async fn send(tx: &mpsc::Sender<SourceMsg>, message: SourceMsg) -> Result<(), Gone> {
