@@ -95,6 +95,69 @@ pub enum Sink<'a> {
     Headless(Output),
 }
 
+/// `--filter` means the same wherever it is accepted; where it cannot, it is refused.
+fn refused_filter(sink: &Sink<'_>, outputs: &Outputs) -> Option<String> {
+    match sink {
+        Sink::Ui(_) => outputs.filter.as_ref().map(|_| {
+            "--filter applies to headless output (-o ndjson|curl|grpcurl); in the UI press / and \
+             type the filter"
+                .to_owned()
+        }),
+        Sink::Headless(output) => output.check_filter(outputs.filter.as_ref()).err(),
+    }
+}
+
+/// The tees between the source and the sink: the OTLP exporter and the recordings. Each reads
+/// the channel and passes it on, so the sink sees every message they do.
+struct Tees {
+    otlp: Option<JoinHandle<otlp::OtlpReport>>,
+    recordings: Vec<JoinHandle<std::io::Result<u64>>>,
+}
+
+impl Tees {
+    async fn attach(
+        mut rx: mpsc::Receiver<SourceMsg>,
+        outputs: &mut Outputs,
+    ) -> anyhow::Result<(mpsc::Receiver<SourceMsg>, Self)> {
+        // Connected first: a collector that refuses is a clear error before anything is consumed.
+        let otlp = match outputs.otlp.take() {
+            Some(plan) => {
+                let (tee_rx, task) = plan.connect().await?.tee(rx);
+                rx = tee_rx;
+                Some(task)
+            }
+            None => None,
+        };
+        let mut recordings = Vec::new();
+        for recording in [outputs.record.take(), outputs.record_dir.take()]
+            .into_iter()
+            .flatten()
+        {
+            let (tee_rx, task) = recording.tee(rx);
+            rx = tee_rx;
+            recordings.push(task);
+        }
+        Ok((rx, Self { otlp, recordings }))
+    }
+
+    /// Waits for each tee to drain; a recording or exporter that failed says why, once.
+    async fn finish(self) {
+        for task in self.recordings {
+            match task.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => eprintln!("meshtap: the recording failed: {err}"),
+                Err(err) => eprintln!("meshtap: the recorder stopped: {err}"),
+            }
+        }
+        if let Some(task) = self.otlp {
+            match task.await {
+                Ok(report) => eprintln!("meshtap: {report}"),
+                Err(err) => eprintln!("meshtap: the OTLP exporter stopped: {err}"),
+            }
+        }
+    }
+}
+
 /// Runs a session to its end: until the source ends (headless), the user quits (UI) or Ctrl-C.
 pub async fn run_session(
     source: Source,
@@ -111,39 +174,13 @@ pub async fn run_session(
         bytes,
     } = source;
     // Refused before anything is read, so a wrong flag costs nothing.
-    let refused = match &sink {
-        Sink::Ui(_) => outputs.filter.as_ref().map(|_| {
-            "--filter applies to headless output (-o ndjson|curl|grpcurl); in the UI press / and \
-             type the filter"
-                .to_owned()
-        }),
-        Sink::Headless(output) => output.check_filter(outputs.filter.as_ref()).err(),
-    };
-    if let Some(refused) = refused {
+    if let Some(refused) = refused_filter(&sink, &outputs) {
         for task in &tasks {
             task.abort();
         }
         anyhow::bail!(refused);
     }
-    let mut rx = rx;
-    // Connected first: a collector that refuses is a clear error before anything is consumed.
-    let otlp = match outputs.otlp.take() {
-        Some(plan) => {
-            let (tee_rx, task) = plan.connect().await?.tee(rx);
-            rx = tee_rx;
-            Some(task)
-        }
-        None => None,
-    };
-    let mut recordings = Vec::new();
-    for recording in [outputs.record.take(), outputs.record_dir.take()]
-        .into_iter()
-        .flatten()
-    {
-        let (tee_rx, task) = recording.tee(rx);
-        rx = tee_rx;
-        recordings.push(task);
-    }
+    let (rx, tees) = Tees::attach(rx, &mut outputs).await?;
     let mut store = Store::with_limits(outputs.capacity, outputs.max_memory);
     let triggers = match outputs.triggers.take() {
         Some(settings) => Some(Arc::new(Triggers::start(settings, &info)?)),
@@ -189,20 +226,7 @@ pub async fn run_session(
     for task in &tasks {
         task.abort();
     }
-    for task in recordings {
-        // The tee ends with the channel it reads; a recording that failed says why, once.
-        match task.await {
-            Ok(Ok(_)) => {}
-            Ok(Err(err)) => eprintln!("meshtap: the recording failed: {err}"),
-            Err(err) => eprintln!("meshtap: the recorder stopped: {err}"),
-        }
-    }
-    if let Some(task) = otlp {
-        match task.await {
-            Ok(report) => eprintln!("meshtap: {report}"),
-            Err(err) => eprintln!("meshtap: the OTLP exporter stopped: {err}"),
-        }
-    }
+    tees.finish().await;
     let stats = store.stats();
     let exported = match outputs.export.take() {
         Some(plan) => outputs::export_at_end(plan, store, &info, outputs.redactor.clone()).await,
