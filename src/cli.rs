@@ -254,7 +254,7 @@ pub struct TriggerArgs {
     /// write the window around it (--trigger-window before and after) to a file in
     /// --trigger-dir. Repeatable. A storm writes one file per window.
     #[arg(long = "trigger", value_name = "FILTER", value_parser = parse_trigger)]
-    pub triggers: Vec<crate::pipeline::trigger::Trigger>,
+    pub triggers: Vec<crate::trigger::Trigger>,
     /// How much before and after the matching request a trigger file holds.
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_metrics_window)]
     pub trigger_window: Duration,
@@ -265,7 +265,7 @@ pub struct TriggerArgs {
     #[arg(long, value_enum, default_value_t = ExportFormat::Ndjson, value_name = "FORMAT")]
     pub trigger_format: ExportFormat,
     /// Most trigger files one session writes.
-    #[arg(long, default_value_t = crate::pipeline::trigger::run::DEFAULT_MAX_FILES, value_name = "N")]
+    #[arg(long, default_value_t = crate::trigger::run::DEFAULT_MAX_FILES, value_name = "N")]
     pub trigger_max_files: usize,
     /// Run CMD (through `sh -c`) after each trigger file is written, with
     /// `MESHTAP_TRIGGER_FILE`, `MESHTAP_TRIGGER`, `MESHTAP_TRIGGER_MATCHES`,
@@ -275,8 +275,8 @@ pub struct TriggerArgs {
     pub on_trigger: Option<String>,
 }
 
-fn parse_trigger(text: &str) -> Result<crate::pipeline::trigger::Trigger, String> {
-    crate::pipeline::trigger::Trigger::parse(text).map_err(|e| e.to_string())
+fn parse_trigger(text: &str) -> Result<crate::trigger::Trigger, String> {
+    crate::trigger::Trigger::parse(text).map_err(|e| e.to_string())
 }
 
 /// Writing the capture to a file when the session ends.

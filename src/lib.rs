@@ -18,6 +18,7 @@ pub mod session;
 pub mod source;
 pub mod stats;
 pub mod trace;
+pub mod trigger;
 pub mod tui;
 pub mod ui;
 

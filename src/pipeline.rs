@@ -14,7 +14,6 @@ pub mod otlp;
 pub mod outputs;
 pub mod record;
 pub mod segments;
-pub mod trigger;
 pub mod ui;
 pub mod writer;
 
@@ -29,9 +28,9 @@ use tokio::task::JoinHandle;
 use crate::cli::UiArgs;
 use crate::model::store::Store;
 use crate::session::{Clock, ClockKind, SessionInfo, SourceMsg, TapCommand};
+use crate::trigger::run::Triggers;
 use headless::Output;
 use outputs::Outputs;
-use trigger::run::Triggers;
 use writer::WriterThread;
 
 /// How long a stopped session waits for stdout to take what is queued before giving up on a

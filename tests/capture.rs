@@ -17,10 +17,10 @@ use meshtap::model::event::{
 };
 use meshtap::model::store::{Ingested, Store};
 use meshtap::pipeline::segments::{self, read, write};
-use meshtap::pipeline::trigger::Trigger;
-use meshtap::pipeline::trigger::run::{Settings, Triggers};
 use meshtap::session::{Redactor, SessionInfo, SourceMsg};
 use meshtap::source::replay::Speed;
+use meshtap::trigger::Trigger;
+use meshtap::trigger::run::{Settings, Triggers};
 use support::process::{interrupt, meshtap, mode, wait_bounded};
 
 fn t0() -> DateTime<Utc> {

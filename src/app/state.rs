@@ -145,7 +145,7 @@ pub struct AppState {
     pub(super) resume_following: bool,
     pub(super) effects: Vec<Effect>,
     /// `--trigger`: sees each finished request (`ingest`), polled by `tick`.
-    pub triggers: Option<std::sync::Arc<crate::pipeline::trigger::run::Triggers>>,
+    pub triggers: Option<std::sync::Arc<crate::trigger::run::Triggers>>,
     /// Trigger firings so far, for the status bar.
     pub trigger_firings: usize,
     /// The clusters shown (`--context A,B`): the cluster column appears with more than one.

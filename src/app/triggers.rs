@@ -41,7 +41,7 @@ impl AppState {
             let hint = ":trigger needs a session started with --trigger (it sets where files go)";
             return self.notify(Level::Error, hint, now);
         };
-        match crate::pipeline::trigger::Trigger::parse(text) {
+        match crate::trigger::Trigger::parse(text) {
             Ok(trigger) => {
                 triggers.add(trigger);
                 self.notify(Level::Info, format!("trigger added: {text}"), now);

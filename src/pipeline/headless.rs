@@ -8,7 +8,6 @@ use chrono::Utc;
 use clap::ValueEnum;
 use tokio::sync::mpsc;
 
-use super::trigger::run::Triggers;
 use super::writer::WriterThread;
 use crate::copy;
 use crate::export::{linkerd_json, ndjson, text};
@@ -16,6 +15,7 @@ use crate::filter::Filter;
 use crate::model::event::TapEvent;
 use crate::model::store::{Ingested, Store};
 use crate::session::{Clock, Redactor, SourceMsg, StreamState};
+use crate::trigger::run::Triggers;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Output {

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 
 use super::otlp::OtlpPlan;
 use super::record::Recording;
-use super::trigger;
 use crate::cli::{SessionArgs, TriggerArgs};
 use crate::export::file::{self, CaptureHeader, ExportError, ExportFormat, ExportOptions};
 use crate::files;
 use crate::model::store::Store;
 use crate::session::{Redactor, SessionInfo};
 use crate::stats::Stats;
+use crate::trigger;
 
 /// The outputs of one session, opened and checked.
 #[derive(Debug)]

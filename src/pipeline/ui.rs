@@ -25,7 +25,7 @@ pub struct Params {
     pub redactor: Redactor,
     /// `--export`: its format and `--force` are the defaults of `:export`.
     pub export: Option<ExportPlan>,
-    pub triggers: Option<std::sync::Arc<super::trigger::run::Triggers>>,
+    pub triggers: Option<std::sync::Arc<crate::trigger::run::Triggers>>,
 }
 
 /// Runs the UI until the user quits and hands back the store.

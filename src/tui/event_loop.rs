@@ -59,7 +59,7 @@ pub struct RunParams {
     /// Results of the exports `export` started.
     pub exports: Option<Receiver<ExportDone>>,
     /// `--trigger`: fed each finished request; firings are counted in the status bar.
-    pub triggers: Option<std::sync::Arc<crate::pipeline::trigger::run::Triggers>>,
+    pub triggers: Option<std::sync::Arc<crate::trigger::run::Triggers>>,
 }
 
 impl RunParams {
