@@ -122,7 +122,9 @@ async fn a_collector_that_hangs_never_holds_the_tap_up() {
     let report = task.await.expect("report");
     server.abort();
     assert_eq!(report.sent, 0, "{report}");
-    assert!(report.dropped > 0, "the queue overflowed: {report}");
+    // Whether the queue overflowed depends on how fast this machine fed it against the 200 ms
+    // export timeouts (on a loaded machine the sender can keep up); either way every span is
+    // either dropped or failed, never lost and never waited for.
     assert!(report.failed > 0, "{report}");
     assert_eq!(
         report.dropped + report.failed,
