@@ -252,9 +252,19 @@ fn a_repeated_label_set_allocates_nothing() {
     .encode_to_vec();
     let mut interner = Interner::default();
     let warm = frames::decode_fast(&mut interner, &first, at()).unwrap();
+    // The counter is process-wide: the test harness's other threads may allocate a few times
+    // meanwhile. A decode that allocates does so every time, so many repeats tell them apart.
+    const REPEATS: usize = 1_000;
     let before = GLOBAL.stats();
-    let again = frames::decode_fast(&mut interner, &second, at()).unwrap();
+    for _ in 0..REPEATS {
+        let again = frames::decode_fast(&mut interner, &second, at()).unwrap();
+        std::hint::black_box(&again);
+    }
     let allocations = GLOBAL.stats().allocations - before.allocations;
-    assert_eq!(allocations, 0, "decoding a repeat allocated");
+    assert!(
+        allocations < REPEATS / 10,
+        "decoding a repeat allocated ({allocations} allocations in {REPEATS} decodes)"
+    );
+    let again = frames::decode_fast(&mut interner, &second, at()).unwrap();
     assert_eq!(warm, again);
 }
