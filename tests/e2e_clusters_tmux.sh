@@ -15,14 +15,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/tests/tmux_lib.sh"
 tmux_test_start e2e-clusters
 
-fail() {
-    echo "e2e-clusters: FAIL: $1" >&2
-    echo "----- screen -----" >&2
-    screen >&2 || true
-    echo "----- meshtap stderr -----" >&2
-    cat "$WORK/stderr" >&2 2>/dev/null || true
-    exit 1
-}
+NAME=e2e-clusters
+fail() { ui_fail "$1"; }
 
 step() { echo "e2e-clusters: $*"; }
 
@@ -36,12 +30,7 @@ appears() {
     return 1
 }
 
-# A bare shell with no user config, no status line, so the window is exactly 160×48.
-tm -f /dev/null new-session -d -s "$SESSION" -x 160 -y 48 \
-    "env -i HOME=$WORK PATH=$PATH TERM=xterm-256color XDG_CONFIG_HOME=$WORK/config PS1='e2e\$ ' bash --noprofile --norc"
-tm set-option -g status off >/dev/null
-tm set-option -g escape-time 0 >/dev/null
-wait_for '^e2e\$' "the shell prompt"
+ui_shell_start
 
 step "start meshtap demo --clusters east,west"
 tm send-keys -t "$SESSION" "cd '$WORK' && '$BIN' demo --clusters east,west 2>'$WORK/stderr'; echo exit=\$?" Enter
@@ -53,12 +42,7 @@ wait_for '[0-9]{2}:[0-9]{2}:[0-9]{2}[.0-9]* +west +(in|out) ' "a row from west"
 wait_for 'east ok, west ok' "each cluster's streams in the status bar"
 
 step "filter /cluster=west: only west's rows"
-tm send-keys -t "$SESSION" /
-wait_for '^/' "the filter prompt"
-tm send-keys -t "$SESSION" -l 'cluster=west'
-wait_for '^/cluster=west +valid' "the filter to validate"
-tm send-keys -t "$SESSION" Enter
-wait_for 'filter cluster=west' "the active filter in the status bar"
+ui_filter 'cluster=west'
 wait_for "$ROW" "west's rows"
 if screen | grep -E -- "$ROW" | grep -Evq -- ' west +(in|out) '; then
     fail "a row from another cluster is listed under cluster=west"
@@ -70,12 +54,7 @@ step "open east's call to catalogue-west: it leaves through the gateway, its oth
 # The filter language has no mirrored-service field: east's outbound calls whose server is the
 # gateway and whose authority is catalogue's are the calls to catalogue-west.
 FILTER='cluster=east and dir=out and id~linkerd-gateway and authority~catalogue'
-tm send-keys -t "$SESSION" /
-wait_for '^/' "the filter prompt"
-tm send-keys -t "$SESSION" -l "$FILTER"
-wait_for "^/$FILTER +valid" "the filter to validate"
-tm send-keys -t "$SESSION" Enter
-wait_for "filter $FILTER" "the active filter in the status bar"
+ui_filter "$FILTER"
 wait_for '[0-9]{2}:[0-9]{2}:[0-9]{2}[.0-9]* +east +out ' "east's calls through the gateway"
 # The link is drawn only when exactly one request on the other side fits (concurrent calls to
 # the same path leave it unsaid, and the first calls may have crossed before west's tap was up),
@@ -102,15 +81,8 @@ done
 tm send-keys -t "$SESSION" Escape
 wait_gone 'Request #[0-9]+' "the detail"
 
-step "quit with q"
-tm send-keys -t "$SESSION" q
-wait_for '^exit=0$' "meshtap to exit with status 0"
-
-step "the shell is usable"
-tm send-keys -t "$SESSION" "stty -a | tr ' ;' '\\n\\n' | grep -qx icanon && echo cooked-\$((6*7))" Enter
-wait_for '^cooked-42$' "a cooked-mode terminal"
-tm send-keys -t "$SESSION" "echo done-\$((40+2))" Enter
-wait_for '^done-42$' "the shell to answer"
+step "quit with q; the shell is usable"
+ui_quit_to_shell
 
 if [[ -s $WORK/stderr ]]; then
     echo "e2e-clusters: note: meshtap wrote to stderr:" && cat "$WORK/stderr"
