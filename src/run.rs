@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use crate::cli::{Cli, Command, SessionArgs, TapArgs, UiArgs};
 use crate::pipeline::headless::Output;
 use crate::pipeline::outputs::Outputs;
-use crate::pipeline::{self, Sink, Source};
+use crate::pipeline::{self, Sink};
 use crate::session::{SOURCE_CHANNEL_BATCHES, SourceMsg};
 use crate::source::cluster::{Cluster, KubeOptions};
 use crate::source::live;
@@ -186,16 +186,6 @@ pub fn spawn_streams(
 
 /// Commands from the UI waiting for the source; a handful is plenty (each restarts the tap).
 const COMMAND_CHANNEL: usize = 8;
-
-/// The cluster source for `args`, over one cluster (see [`clusters::source`]).
-fn cluster_source(
-    cluster: &Cluster,
-    args: &TapArgs,
-    session: &SessionArgs,
-    sink: &Sink<'_>,
-) -> anyhow::Result<Source> {
-    clusters::source(std::slice::from_ref(cluster), args, session, sink)
-}
 
 fn metrics_target(cluster: &Cluster, args: &TapArgs) -> Option<MetricsTarget> {
     match (&args.metrics_api, args.no_metrics) {

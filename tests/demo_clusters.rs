@@ -1,7 +1,8 @@
 //! `meshtap demo --serve --clusters east,west` through the real binary: one kubeconfig with a
 //! context per simulated cluster, each tapped with the ordinary single-context CLI and read by
 //! the real kubectl; the first cluster's calls to the second cross through mirrored services
-//! and the second's gateway, and both sides of one call show up, one in each cluster.
+//! and the second's gateway, and both sides of one call show up, one in each cluster. Without
+//! `--serve` the demo taps every cluster itself, each record naming its cluster.
 
 mod support;
 
@@ -14,7 +15,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 use support::TEST_TIMEOUT;
-use support::process::{meshtap, mode, wait_bounded};
+use support::process::{interrupt, meshtap, mode, wait_bounded};
 
 const GATEWAY_ID: &str =
     "linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.cluster.local";
@@ -328,6 +329,72 @@ fn serve_prints_every_context_and_examples() {
     );
     assert!(printed.contains("kubectl --kubeconfig"), "{printed}");
     assert!(printed.contains("--context west get --raw"), "{printed}");
+}
+
+/// East's outbound record of a call to a service west exports, through west's gateway.
+fn crosses_to_west(record: &Value) -> bool {
+    let labels = &record["destination"]["labels"];
+    record["cluster"] == "east"
+        && record["direction"] == "outbound"
+        && matches!(
+            labels["service"].as_str(),
+            Some("catalogue-west" | "carts-west")
+        )
+        && labels["target_cluster"] == "west"
+}
+
+/// `meshtap demo --clusters east,west -o ndjson` taps both clusters in one session: every record
+/// names its cluster, both clusters report, and east's calls to `catalogue-west`/`carts-west`
+/// leave east for west. Read until all of that is seen (bounded), then stopped as Ctrl-C does.
+#[test]
+fn demo_clusters_taps_every_cluster_and_names_it_on_every_record() {
+    let mut child = meshtap()
+        .args(["demo", "--clusters", "east,west", "-o", "ndjson"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("meshtap demo starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, lines) = mpsc::channel();
+    // Drains stdout to its end (so the demo never blocks on a full pipe), passing lines on.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + TEST_TIMEOUT;
+    let mut records: Vec<Value> = Vec::new();
+    let enough = |records: &[Value]| {
+        ["east", "west"]
+            .iter()
+            .all(|c| records.iter().any(|r| r["cluster"] == *c))
+            && records.iter().any(crosses_to_west)
+    };
+    // Bounded by `MAX_EVENTS` records and `TEST_TIMEOUT`.
+    while !enough(&records) && records.len() < MAX_EVENTS {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => records.push(serde_json::from_str(&line).expect("an NDJSON record")),
+            Err(_) => break,
+        }
+    }
+    interrupt(&child);
+    assert!(wait_bounded(&mut child).success());
+    assert!(enough(&records), "{} records: {records:?}", records.len());
+    for record in &records {
+        assert!(
+            matches!(record["cluster"].as_str(), Some("east" | "west")),
+            "{record}"
+        );
+    }
+    // West's front-end calls nothing in east: only east's side leaves its cluster.
+    assert!(
+        !records
+            .iter()
+            .any(|r| r["cluster"] == "west"
+                && r["destination"]["labels"]["target_cluster"].is_string()),
+        "west called out"
+    );
 }
 
 /// Runs `meshtap demo --serve ARGS…`, which must exit (at most `EXIT_DEADLINE`) with a failure;

@@ -15,24 +15,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/tests/tmux_lib.sh"
 tmux_test_start e2e
 
-fail() {
-    echo "e2e: FAIL: $1" >&2
-    echo "----- screen -----" >&2
-    screen >&2 || true
-    echo "----- meshtap stderr -----" >&2
-    cat "$WORK/stderr" >&2 2>/dev/null || true
-    exit 1
-}
+NAME=e2e
+fail() { ui_fail "$1"; }
 
 step() { echo "e2e: $*"; }
 
-# A bare shell with no user config, no status line, so the window is exactly 160×48.
-tm -f /dev/null new-session -d -s "$SESSION" -x 160 -y 48 \
-    "env -i HOME=$WORK PATH=$PATH TERM=xterm-256color XDG_CONFIG_HOME=$WORK/config PS1='e2e\$ ' bash --noprofile --norc"
-tm set-option -g status off >/dev/null
-# Pass Esc through at once instead of waiting to see if it starts an Alt sequence.
-tm set-option -g escape-time 0 >/dev/null
-wait_for '^e2e\$' "the shell prompt"
+ui_shell_start
 
 step "start meshtap demo --seed 1"
 tm send-keys -t "$SESSION" "cd '$WORK' && '$BIN' demo --seed 1 --trigger 'status>=500' --trigger-window 2s --trigger-dir '$WORK' 2>'$WORK/stderr'; echo exit=\$?" Enter
@@ -41,12 +29,7 @@ wait_for "$ROW" "request rows"
 wait_for 'FOLLOWING' "the status bar"
 
 step "filter /status=5xx"
-tm send-keys -t "$SESSION" /
-wait_for '^/' "the filter prompt"
-tm send-keys -t "$SESSION" -l 'status=5xx'
-wait_for '^/status=5xx +valid' "the filter to validate"
-tm send-keys -t "$SESSION" Enter
-wait_for 'filter status=5xx' "the active filter in the status bar"
+ui_filter 'status=5xx'
 wait_for "$ROW.* 5[0-9]{2} " "a 5xx row"
 if screen | grep -E -- "$ROW" | grep -Evq -- ' 5[0-9]{2} '; then
     fail "a row without a 5xx status is listed under status=5xx"
@@ -139,15 +122,8 @@ wait_for 'Trigger firings \([1-9]' "the list of firings"
 tm send-keys -t "$SESSION" Enter
 wait_for '[0-9]+/[0-9]+: trigger .status>=500. fired on request' "the firing, with its request selected"
 
-step "quit with q"
-tm send-keys -t "$SESSION" q
-wait_for '^exit=0$' "meshtap to exit with status 0"
-
-step "the shell is usable"
-tm send-keys -t "$SESSION" "stty -a | tr ' ;' '\\n\\n' | grep -qx icanon && echo cooked-\$((6*7))" Enter
-wait_for '^cooked-42$' "a cooked-mode terminal"
-tm send-keys -t "$SESSION" "echo done-\$((40+2))" Enter
-wait_for '^done-42$' "the shell to answer"
+step "quit with q; the shell is usable"
+ui_quit_to_shell
 step "replay a capture and export it from the UI"
 timeout 20 "$BIN" demo --seed 2 --rate 400 -o ndjson 2>/dev/null | head -n 300 >"$WORK/capture.ndjson" || true
 [[ -s $WORK/capture.ndjson ]] || fail "meshtap demo -o ndjson wrote nothing"

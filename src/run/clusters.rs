@@ -6,12 +6,13 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
+use kube::config::Kubeconfig;
 use tokio::sync::mpsc;
 
 use crate::cli::{SessionArgs, TapArgs};
 use crate::pipeline::{BytesRead, Sink, Source};
-use crate::session::{SOURCE_CHANNEL_BATCHES, SessionInfo, TapCommand};
-use crate::source::cluster::{Cluster, Contexts, Environment, connect_several};
+use crate::session::{SOURCE_CHANNEL_BATCHES, SessionInfo, StreamError, TapCommand};
+use crate::source::cluster::{Cluster, Contexts, Environment, connect_several, open_contexts};
 use crate::source::metrics_poll::{self, MetricsPoll};
 use crate::source::{live, metrics_merge};
 
@@ -20,14 +21,23 @@ use crate::source::{live, metrics_merge};
 pub async fn connect_all(args: &TapArgs) -> anyhow::Result<Vec<Cluster>> {
     let options = super::kube_options(args, None);
     let contexts = Contexts::new(&args.context, args.all_contexts);
-    connect_several(
-        &options,
-        &Environment::from_process(),
-        &contexts,
-        &args.cluster_name,
-    )
-    .await
-    .map_err(|e| match e.kind.hint() {
+    let env = Environment::from_process();
+    with_hint(connect_several(&options, &env, &contexts, &args.cluster_name).await)
+}
+
+/// The demo's clusters: every context of its own kubeconfig (only those `--context` names, if
+/// any), opened exactly as [`connect_all`] opens a user's.
+pub async fn connect_kubeconfig(
+    kubeconfig: Kubeconfig,
+    args: &TapArgs,
+) -> anyhow::Result<Vec<Cluster>> {
+    let contexts = Contexts::new(&args.context, args.all_contexts || args.context.is_empty());
+    with_hint(open_contexts(kubeconfig, &contexts, &args.cluster_name).await)
+}
+
+/// A connect failure as its message plus the hint of its kind.
+fn with_hint(result: Result<Vec<Cluster>, StreamError>) -> anyhow::Result<Vec<Cluster>> {
+    result.map_err(|e| match e.kind.hint() {
         Some(hint) => anyhow::anyhow!("{e}\n  {hint}"),
         None => anyhow::Error::new(e),
     })

@@ -11,7 +11,6 @@ use anyhow::Context as _;
 use crate::cli::DemoArgs;
 use crate::demo;
 use crate::pipeline::{self, outputs::Outputs};
-use crate::source::cluster::Cluster;
 
 pub use clusters::{ClustersDemo, start_clusters};
 
@@ -92,8 +91,8 @@ pub async fn session(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let sink = super::sink(args.output, &args.ui)?;
     let outputs = Outputs::open(&args.session)?;
-    // With several clusters the session taps the current context (the first cluster); the
-    // servers and the kubeconfig stay up until it ends.
+    // Every cluster's servers and the kubeconfig stay up until the session ends; the session
+    // opens every context of that kubeconfig through the same path as `--all-contexts`.
     let (kubeconfig, _running): (_, Box<dyn std::any::Any + Send>) =
         if let Some(names) = &args.clusters {
             let demo = start_clusters(&args, names).await?;
@@ -102,14 +101,14 @@ pub async fn session(args: DemoArgs) -> anyhow::Result<ExitCode> {
             let demo = start_demo(&args).await?;
             (demo.kubeconfig.clone(), Box::new(demo))
         };
-    let cluster = Cluster::from_kubeconfig(kubeconfig, None).await?;
+    let clusters = super::clusters::connect_kubeconfig(kubeconfig, &args.tap).await?;
     let mut tap = args.tap.clone();
     if tap.targets.is_empty() {
         tap.targets = DEMO_TARGETS.iter().map(ToString::to_string).collect();
     }
-    // No `--metrics-api`: the live UI port-forwards to the simulated metrics API pod through
-    // the control plane, exactly as in a cluster.
-    let source = super::cluster_source(&cluster, &tap, &args.session, &sink)?;
+    // No `--metrics-api`: the live UI port-forwards to each simulated metrics API pod through
+    // its control plane, exactly as in a cluster.
+    let source = super::clusters::source(&clusters, &tap, &args.session, &sink)?;
     pipeline::run_session(source, sink, outputs).await
 }
 

@@ -22,7 +22,7 @@ use crate::session::{BATCH_MAX_EVENTS, ErrorKind, SourceMsg, StreamError, Stream
 pub use client::{ClientOptions, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, Keepalive, Resolver};
 pub use config::{Environment, IN_CLUSTER_CONTEXT, Resolved, SERVICE_ACCOUNT_DIR};
 pub use errors::{TapError, retry_after};
-pub use several::{Contexts, connect_several};
+pub use several::{Contexts, connect_several, open_contexts};
 
 /// Where the kubeconfig comes from (`KUBECONFIG` is read from the environment, not here).
 #[derive(Clone, Debug, Default)]

@@ -1,6 +1,8 @@
 //! Several clusters in one session (`--context A,B`, `--all-contexts`): the kubeconfig is read
 //! once, each context gets its own client, and each cluster its name for the events it reports.
 
+use kube::config::Kubeconfig;
+
 use super::{Cluster, Environment, KubeOptions, load_kubeconfig};
 use crate::model::event::ClusterName;
 use crate::session::{ErrorKind, StreamError};
@@ -45,6 +47,15 @@ pub async fn connect_several(
     renames: &[(String, String)],
 ) -> Result<Vec<Cluster>, StreamError> {
     let kubeconfig = load_kubeconfig(options, env)?;
+    open_contexts(kubeconfig, contexts, renames).await
+}
+
+/// [`connect_several`] over a kubeconfig already in hand (the demo's own, built in memory).
+pub async fn open_contexts(
+    kubeconfig: Kubeconfig,
+    contexts: &Contexts,
+    renames: &[(String, String)],
+) -> Result<Vec<Cluster>, StreamError> {
     let names: Vec<Option<String>> = match contexts {
         Contexts::Current => vec![None],
         Contexts::Named(names) => names.iter().cloned().map(Some).collect(),
