@@ -14,6 +14,9 @@ pub const GATEWAY_NAME: &str = "linkerd-gateway";
 pub const GATEWAY_NAMESPACE: &str = "linkerd-multicluster";
 /// The label the service mirror puts on a mirrored service naming the cluster it came from.
 pub const MIRROR_CLUSTER_LABEL: &str = "mirror.linkerd.io/cluster-name";
+/// The label the destination controller adds to an outbound request to a mirrored service,
+/// naming the cluster it lives in (docs/multicluster.md, fact 9).
+pub const TARGET_CLUSTER_LABEL: &str = "target_cluster";
 /// Most stored requests looked at on each side of a request when searching for its other half:
 /// bounds the work of drawing the detail pane whatever the store holds.
 pub const COUNTERPART_SCAN_MAX: usize = 4_096;
@@ -35,9 +38,17 @@ pub fn crossing(request: &Request, clusters: &[String]) -> Option<Crossing> {
     match request.direction() {
         Direction::Outbound => {
             let dst = &request.destination.labels;
-            let labelled = dst.get(MIRROR_CLUSTER_LABEL).map(str::to_owned);
-            let by_name = mirrored_service(request.authority())
-                .and_then(|svc| target_cluster(svc, clusters))
+            // The destination controller's `target_cluster` label first; the mirror label and
+            // the service's name (the `service` label, or the authority when it was not yet
+            // rewritten to the remote name) otherwise.
+            let labelled = dst
+                .get(TARGET_CLUSTER_LABEL)
+                .or_else(|| dst.get(MIRROR_CLUSTER_LABEL))
+                .map(str::to_owned);
+            let by_name = [dst.get("service"), mirrored_service(request.authority())]
+                .into_iter()
+                .flatten()
+                .find_map(|svc| target_cluster(svc, clusters))
                 .filter(|to| {
                     request
                         .cluster

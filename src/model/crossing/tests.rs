@@ -111,6 +111,25 @@ fn leaving_and_arriving_are_recognised() {
             to: Some("south".into())
         })
     );
+    // As a real proxy reports it: the authority already rewritten to the remote service, the
+    // cluster named by the destination controller's label or the mirrored service's name.
+    for dst in [
+        [("target_cluster", "west"), ("server_id", GATEWAY_ID)],
+        [("service", "carts-west"), ("server_id", GATEWAY_ID)],
+    ] {
+        let mut rewritten = leaving(0, 0);
+        rewritten.destination.labels = dst.into_iter().collect();
+        if let Some(init) = rewritten.init.as_mut() {
+            init.authority = "carts.sock-shop.svc.cluster.local:80".into();
+        }
+        assert_eq!(
+            crossing(&rewritten, &clusters()),
+            Some(Crossing::Leaving {
+                to: Some("west".into())
+            }),
+            "{dst:?}"
+        );
+    }
     // An ordinary call between two meshed workloads crosses nothing.
     let mut local = leaving(0, 0);
     local.destination.labels = [("server_id", FRONT_ID)].into_iter().collect();
