@@ -225,6 +225,9 @@ fn a_store_bounded_by_bytes_stays_within_them_and_says_so_honestly() {
 
 #[test]
 fn a_repeated_label_set_allocates_nothing() {
+    // The counter is process-wide: the test harness's other threads may allocate a few times
+    // meanwhile. A decode that allocates does so every time, so many repeats tell them apart.
+    const REPEATS: usize = 1_000;
     use meshtap::proto::{net, tap};
     use prost::Message as _;
     let _turn = TURN
@@ -252,9 +255,6 @@ fn a_repeated_label_set_allocates_nothing() {
     .encode_to_vec();
     let mut interner = Interner::default();
     let warm = frames::decode_fast(&mut interner, &first, at()).unwrap();
-    // The counter is process-wide: the test harness's other threads may allocate a few times
-    // meanwhile. A decode that allocates does so every time, so many repeats tell them apart.
-    const REPEATS: usize = 1_000;
     let before = GLOBAL.stats();
     for _ in 0..REPEATS {
         let again = frames::decode_fast(&mut interner, &second, at()).unwrap();
