@@ -33,7 +33,7 @@ impl TraceLink {
         let hi = mix(token ^ 0x7472_6163_6569_6431);
         let lo = mix(token.rotate_left(19) ^ 0x7472_6163_6569_6432);
         Self {
-            trace_id: u128::from(hi) << 64 | u128::from(lo),
+            trace_id: (u128::from(hi) << 64) | u128::from(lo),
             span: span_of(token),
             parent: None,
             traced: hi % TRACED_ONE_IN == 0,
