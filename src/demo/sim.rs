@@ -267,7 +267,7 @@ impl Traffic {
         let (cw, sw) = self.ends[route_id];
         let clients = &self.mesh.workloads[cw].pods;
         let servers = &self.mesh.workloads[sw].pods;
-        let mut client = clients[rng.below(clients.len() as u64) as usize];
+        let client = clients[rng.below(clients.len() as u64) as usize];
         let server = servers[rng.below(servers.len() as u64) as usize];
 
         // Log-normal server time with a slow tail: one request in a hundred is 4–20× slower.
@@ -314,24 +314,13 @@ impl Traffic {
             Outcome::Reset {
                 after_response: false,
                 ..
-            }
-            | Outcome::Hang { .. } => {
-                bytes = 0;
-            }
+            } => (bytes, status) = (0, 0),
+            Outcome::Hang { .. } => bytes = 0,
             Outcome::Reset {
                 after_response: true,
                 ..
             } => bytes /= 2,
             Outcome::Complete => {}
-        }
-        if matches!(
-            outcome,
-            Outcome::Reset {
-                after_response: false,
-                ..
-            }
-        ) {
-            status = 0;
         }
         // Drawn in the order they always were, so a seed's calls stay what they were.
         let out_port = rng.between(32_768, 60_999) as u16;
@@ -341,16 +330,9 @@ impl Traffic {
         let hop_ns = rng.between(100_000, 500_000);
         let token = rng.next_u64();
         // A client serving a request makes this call on its behalf, from the pod serving it.
-        let trace = match self.spans.caller(cw, start) {
-            Some((pod, caller)) => {
-                client = pod;
-                caller.child(token)
-            }
-            None => TraceLink::root(token),
-        };
-        let served_from = start + in_delay;
+        let (client, trace) = self.spans.call(cw, client, start, token);
         self.spans
-            .serve(sw, server, served_from, served_from + server_ns, trace);
+            .serve(sw, server, start + in_delay, server_ns, trace);
         Call {
             route: route_id,
             client,

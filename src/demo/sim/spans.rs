@@ -36,7 +36,7 @@ impl TraceLink {
             trace_id: (u128::from(hi) << 64) | u128::from(lo),
             span: span_of(token),
             parent: None,
-            traced: hi % TRACED_ONE_IN == 0,
+            traced: hi.is_multiple_of(TRACED_ONE_IN),
         }
     }
 
@@ -102,15 +102,31 @@ impl Spans {
             .map(|s| (s.pod, s.link))
     }
 
-    /// `pod` of `workload` serves the call `link` from `from` until `until`.
+    /// Who makes the call `token` from `workload` at `at`, and in which trace: the pod serving
+    /// a request there joins that request's trace; else `pod` starts a new one.
+    pub fn call(
+        &mut self,
+        workload: WorkloadId,
+        pod: PodId,
+        at: u64,
+        token: u64,
+    ) -> (PodId, TraceLink) {
+        match self.caller(workload, at) {
+            Some((caller_pod, caller)) => (caller_pod, caller.child(token)),
+            None => (pod, TraceLink::root(token)),
+        }
+    }
+
+    /// `pod` of `workload` serves the call `link` for `for_ns` from `from`.
     pub fn serve(
         &mut self,
         workload: WorkloadId,
         pod: PodId,
         from: u64,
-        until: u64,
+        for_ns: u64,
         link: TraceLink,
     ) {
+        let until = from.saturating_add(for_ns);
         let Some(list) = self.serving.get_mut(workload) else {
             return;
         };
@@ -134,7 +150,7 @@ mod tests {
     fn a_call_made_while_serving_joins_the_trace_as_a_child() {
         let mut spans = Spans::new(2);
         let root = TraceLink::root(42);
-        spans.serve(1, 7, 100, 200, root);
+        spans.serve(1, 7, 100, 100, root);
         assert_eq!(spans.caller(1, 50), None, "not serving yet");
         let (pod, link) = spans.caller(1, 150).expect("serving");
         assert_eq!(pod, 7);
