@@ -26,6 +26,14 @@ fail() {
 
 step() { echo "e2e: $*"; }
 
+# Waits for a 5xx row, and fails if any listed row is not 5xx (under filter $1).
+only_5xx_rows() {
+    wait_for "$ROW.* 5[0-9]{2} " "a 5xx row"
+    if screen | grep -E -- "$ROW" | grep -Evq -- ' 5[0-9]{2} '; then
+        fail "a row without a 5xx status is listed under $1"
+    fi
+}
+
 # A bare shell with no user config, no status line, so the window is exactly 160×48.
 tm -f /dev/null new-session -d -s "$SESSION" -x 160 -y 48 \
     "env -i HOME=$WORK PATH=$PATH TERM=xterm-256color XDG_CONFIG_HOME=$WORK/config PS1='e2e\$ ' bash --noprofile --norc"
@@ -47,10 +55,7 @@ tm send-keys -t "$SESSION" -l 'status=5xx'
 wait_for '^/status=5xx +valid' "the filter to validate"
 tm send-keys -t "$SESSION" Enter
 wait_for 'filter status=5xx' "the active filter in the status bar"
-wait_for "$ROW.* 5[0-9]{2} " "a 5xx row"
-if screen | grep -E -- "$ROW" | grep -Evq -- ' 5[0-9]{2} '; then
-    fail "a row without a 5xx status is listed under status=5xx"
-fi
+only_5xx_rows "/status=5xx"
 
 step "open a detail"
 tm send-keys -t "$SESSION" Enter
@@ -189,10 +194,7 @@ grep -q '^requests joined' "$WORK/stderr" || fail "--stats printed nothing after
 step "--filter is the UI's starting filter, and c clears it"
 tm send-keys -t "$SESSION" "clear; '$BIN' demo --seed 3 --filter 'status=5xx' 2>'$WORK/stderr'; echo exit=\$?" Enter
 wait_for 'filter status=5xx' "the starting filter in the status bar"
-wait_for "$ROW.* 5[0-9]{2} " "a 5xx row"
-if screen | grep -E -- "$ROW" | grep -Evq -- ' 5[0-9]{2} '; then
-    fail "a row without a 5xx status is listed under --filter status=5xx"
-fi
+only_5xx_rows "--filter status=5xx"
 tm send-keys -t "$SESSION" c
 wait_gone 'filter status=5xx' "the starting filter"
 tm send-keys -t "$SESSION" q

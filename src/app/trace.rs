@@ -82,11 +82,10 @@ impl AppState {
             return false;
         };
         let last = trace.requests.len().saturating_sub(1);
+        if action.move_in_list(&mut trace.selected, last) {
+            return true;
+        }
         match action {
-            Action::Down | Action::ScrollDown(_) => trace.selected = (trace.selected + 1).min(last),
-            Action::Up | Action::ScrollUp(_) => trace.selected = trace.selected.saturating_sub(1),
-            Action::Top => trace.selected = 0,
-            Action::Bottom => trace.selected = last,
             Action::Back => self.trace = None,
             Action::Open => {
                 let seq = trace.requests.get(trace.selected).map(|r| r.seq);
