@@ -94,14 +94,11 @@ pub enum Sink<'a> {
     Headless(Output),
 }
 
-/// `--filter` means the same wherever it is accepted; where it cannot, it is refused.
+/// `--filter` means the same wherever it is accepted (in the UI it is the starting filter);
+/// where it cannot, it is refused.
 fn refused_filter(sink: &Sink<'_>, outputs: &Outputs) -> Option<String> {
     match sink {
-        Sink::Ui(_) => outputs.filter.as_ref().map(|_| {
-            "--filter applies to headless output (-o ndjson|curl|grpcurl); in the UI press / and \
-             type the filter"
-                .to_owned()
-        }),
+        Sink::Ui(_) => None,
         Sink::Headless(output) => output.check_filter(outputs.filter.as_ref()).err(),
     }
 }
@@ -194,6 +191,7 @@ pub async fn run_session(
                 redactor: outputs.redactor.clone(),
                 export: outputs.export.clone(),
                 triggers: triggers.clone(),
+                filter: outputs.filter.as_ref().map(ToString::to_string),
             };
             store = ui::open(rx, params, ui, store).await?;
             ExitCode::SUCCESS

@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use meshtap::app::Action;
+use crossterm::event::KeyCode;
 use meshtap::export::file::ExportFormat;
 use meshtap::model::event::{
     Direction, Endpoint, Headers, HttpEvent, Labels, RequestInit, ResponseEnd, ResponseInit,
@@ -463,14 +463,28 @@ fn the_ui_counts_trigger_firings() {
     assert_eq!(view.rows.len(), 2);
     assert_eq!(view.selected, 1);
     insta::assert_snapshot!("triggers_list", render_triggers(&view, &state.theme));
-    state.handle(Action::Up, wall);
+    // The list's own keys (its `triggers` keymap context), not the requests pane's behind it.
+    let press = |state: &mut meshtap::app::AppState, code| {
+        let key = crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE);
+        let action = state.action_for_key(&key).expect("bound");
+        state.handle(action, wall);
+    };
+    press(&mut state, KeyCode::Char('k'));
     assert_eq!(state.triggers_view().expect("still open").selected, 0);
-    state.handle(Action::Open, wall);
+    assert_eq!(state.view.selected, Some(33), "the list behind stays put");
+    press(&mut state, KeyCode::Char('j'));
+    assert_eq!(state.triggers_view().expect("still open").selected, 1);
+    press(&mut state, KeyCode::Up);
+    press(&mut state, KeyCode::Enter);
     assert!(state.triggers_view().is_none(), "Enter closes the list");
     assert_eq!(state.view.selected, Some(5));
     state.open_triggers_list(wall);
-    state.handle(Action::Back, wall);
+    press(&mut state, KeyCode::Esc);
     assert!(state.triggers_list.is_none(), "Esc closes the list");
+    state.open_triggers_list(wall);
+    press(&mut state, KeyCode::Char('q'));
+    assert!(state.triggers_list.is_none(), "q closes the list");
+    assert!(!state.quit, "q closes the list rather than quitting");
 }
 
 /// The `:triggers` popup alone on a 100x12 test terminal, as text (`TestBackend`'s display: one

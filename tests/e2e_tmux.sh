@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end test of the real binary in a real terminal: tmux runs `meshtap demo --seed 1` at
 # 160×48, the script types keys and reads the screen back with capture-pane at each step:
-# rows arrive, `/status=5xx` filters, Enter opens a detail, `?` explains a request, `y` copies it as curl, F1 opens help, the map (pane 4)
+# rows arrive, `/status=5xx` filters, Enter opens a detail, `t` opens a trace's waterfall, `?` explains a request, `y` copies it as curl, F1 opens help, the map (pane 4)
 # finds orders and Enter narrows the requests to it, `q` quits, and the shell is usable (cooked
-# mode, main screen) afterwards.
+# mode, main screen) afterwards; `--filter` starts the UI filtered.
 #
 # Usage: tests/e2e_tmux.sh            (builds nothing; set MESHTAP_BIN to test another binary)
 # Every wait is bounded (E2E_TIMEOUT seconds, default 30); the tmux server is private to this
@@ -20,6 +20,14 @@ fail() { ui_fail "$1"; }
 
 step() { echo "e2e: $*"; }
 
+# Waits for a 5xx row, and fails if any listed row is not 5xx (under filter $1).
+only_5xx_rows() {
+    wait_for "$ROW.* 5[0-9]{2} " "a 5xx row"
+    if screen | grep -E -- "$ROW" | grep -Evq -- ' 5[0-9]{2} '; then
+        fail "a row without a 5xx status is listed under $1"
+    fi
+}
+
 ui_shell_start
 
 step "start meshtap demo --seed 1"
@@ -30,10 +38,7 @@ wait_for 'FOLLOWING' "the status bar"
 
 step "filter /status=5xx"
 ui_filter 'status=5xx'
-wait_for "$ROW.* 5[0-9]{2} " "a 5xx row"
-if screen | grep -E -- "$ROW" | grep -Evq -- ' 5[0-9]{2} '; then
-    fail "a row without a 5xx status is listed under status=5xx"
-fi
+only_5xx_rows "/status=5xx"
 
 step "open a detail"
 tm send-keys -t "$SESSION" Enter
@@ -69,6 +74,24 @@ wait_gone '┌ Help' "the help overlay"
 step "clear the filter"
 tm send-keys -t "$SESSION" c
 wait_gone 'filter status=5xx' "the active filter"
+
+step "trace waterfall: a traced request, t shows its hops, Esc closes"
+tm send-keys -t "$SESSION" /
+wait_for '^/' "the filter prompt"
+# The demo's apps propagate traceparent on some traces; an outbound hop's inbound twin carries
+# the same header, so its trace has at least two requests.
+tm send-keys -t "$SESSION" -l 'trace~* dir=out'
+tm send-keys -t "$SESSION" Enter
+wait_for 'filter trace~' "the trace filter in the status bar"
+wait_for "$ROW" "a traced request"
+tm send-keys -t "$SESSION" t
+wait_for 'Trace [0-9a-f]{32} · ([2-9]|[1-9][0-9]+) requests' "a waterfall of two requests or more"
+wait_for 'request · status · duration' "the waterfall's header row"
+[[ $(screen | grep -Ec -- '│ *(in|out) [^│]* → [^│]*█') -ge 2 ]] || fail "fewer than two waterfall rows with bars"
+tm send-keys -t "$SESSION" Escape
+wait_gone 'Trace [0-9a-f]{32}' "the waterfall"
+tm send-keys -t "$SESSION" c
+wait_gone 'filter trace~' "the trace filter"
 
 step "routes pane"
 tm send-keys -t "$SESSION" 2
@@ -143,6 +166,15 @@ grep -q 'exported [0-9]* requests to .*quit.ndjson' "$WORK/stderr" || fail "--ex
 grep -q '^requests joined' "$WORK/stderr" || fail "--stats printed nothing after the UI closed"
 [[ $("$BIN" replay "$WORK/ui.rec" -o ndjson | wc -l) -gt 1 ]] || fail "the UI's --record does not replay"
 : >"$WORK/stderr"
+
+step "--filter is the UI's starting filter, and c clears it"
+tm send-keys -t "$SESSION" "clear; '$BIN' demo --seed 3 --filter 'status=5xx' 2>'$WORK/stderr'; echo exit=\$?" Enter
+wait_for 'filter status=5xx' "the starting filter in the status bar"
+only_5xx_rows "--filter status=5xx"
+tm send-keys -t "$SESSION" c
+wait_gone 'filter status=5xx' "the starting filter"
+tm send-keys -t "$SESSION" q
+wait_for '^exit=0$' "the demo to exit with status 0"
 
 if [[ -s $WORK/stderr ]]; then
     echo "e2e: note: meshtap wrote to stderr:" && cat "$WORK/stderr"

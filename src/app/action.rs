@@ -192,6 +192,19 @@ impl Action {
     pub fn name(&self) -> Option<&'static str> {
         NAMED.iter().find(|(_, a)| a == self).map(|(n, _)| *n)
     }
+
+    /// Moves `selected` in a popup's list of `last + 1` rows (the trace waterfall, the
+    /// `:triggers` list); `false` when this action is not a movement.
+    pub fn move_in_list(&self, selected: &mut usize, last: usize) -> bool {
+        *selected = match self {
+            Action::Down | Action::ScrollDown(_) => (*selected + 1).min(last),
+            Action::Up | Action::ScrollUp(_) => selected.saturating_sub(1),
+            Action::Top => 0,
+            Action::Bottom => last,
+            _ => return false,
+        };
+        true
+    }
 }
 
 #[cfg(test)]

@@ -26,10 +26,14 @@ pub enum Context {
     Copy,
     /// The explain view.
     Explain,
+    /// The `:triggers` list.
+    Triggers,
+    /// The trace waterfall (`t`).
+    Trace,
 }
 
 impl Context {
-    pub const ALL: [Context; 11] = [
+    pub const ALL: [Context; 13] = [
         Context::Global,
         Context::Requests,
         Context::Detail,
@@ -41,6 +45,8 @@ impl Context {
         Context::Prompt,
         Context::Copy,
         Context::Explain,
+        Context::Triggers,
+        Context::Trace,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +62,8 @@ impl Context {
             Context::Prompt => "prompt",
             Context::Copy => "copy",
             Context::Explain => "explain",
+            Context::Triggers => "triggers",
+            Context::Trace => "trace",
         }
     }
 

@@ -24,7 +24,9 @@ impl AppState {
         if self.help.is_none() && (self.copy_action(&action) || self.explain_action(&action)) {
             return;
         }
-        if self.triggers_list_action(&action, now) {
+        if self.help.is_none()
+            && (self.triggers_list_action(&action, now) || self.trace_action(&action))
+        {
             self.settle();
             self.refresh_views(now);
             return;

@@ -374,6 +374,10 @@ impl AppState {
             Context::Copy
         } else if self.explain.is_some() {
             Context::Explain
+        } else if self.triggers_list.is_some() {
+            Context::Triggers
+        } else if self.trace.is_some() {
+            Context::Trace
         } else if self.detail.is_some() && self.pane == Pane::Requests {
             Context::Detail
         } else if self.route_detail.is_some() && self.pane == Pane::Routes {

@@ -2,6 +2,8 @@
 //! order, gathered once when opened (`t` again gathers anew). The waterfall (`crate::ui::trace`)
 //! draws it.
 
+use super::action::{Action, Pane};
+use super::detail::DetailState;
 use super::state::{AppState, Level};
 use crate::model::request::Request;
 use crate::model::store::Store;
@@ -20,6 +22,8 @@ pub struct TraceState {
     pub requests: Vec<Request>,
     /// Requests of the trace beyond [`TRACE_VIEW_MAX_REQUESTS`].
     pub more: usize,
+    /// The highlighted row (an index into `requests`): j/k move it, Enter opens its detail.
+    pub selected: usize,
 }
 
 impl TraceState {
@@ -39,11 +43,13 @@ impl TraceState {
             }
         }
         requests.sort_by_key(|r| (r.started, r.seq));
+        let selected = requests.iter().position(|r| r.seq == anchor).unwrap_or(0);
         Some(Self {
             trace_id: wanted,
             anchor,
             requests,
             more,
+            selected,
         })
     }
 }
@@ -64,5 +70,35 @@ impl AppState {
                 now,
             ),
         }
+    }
+}
+
+impl AppState {
+    /// Keys while the waterfall is open (the `trace` keymap context): move the highlight, Enter
+    /// opens the highlighted request's detail, Esc closes. Returns whether the action was the
+    /// waterfall's; others act as usual.
+    pub(super) fn trace_action(&mut self, action: &Action) -> bool {
+        let Some(trace) = &mut self.trace else {
+            return false;
+        };
+        let last = trace.requests.len().saturating_sub(1);
+        if action.move_in_list(&mut trace.selected, last) {
+            return true;
+        }
+        match action {
+            Action::Back => self.trace = None,
+            Action::Open => {
+                let seq = trace.requests.get(trace.selected).map(|r| r.seq);
+                self.trace = None;
+                if let Some(seq) = seq {
+                    self.pane = Pane::Requests;
+                    // Selected in the list when it is listed; the detail opens either way.
+                    self.view.select_seq(&self.store, seq);
+                    self.detail = Some(DetailState::new(seq, self.store.get(seq)));
+                }
+            }
+            _ => return false,
+        }
+        true
     }
 }

@@ -97,11 +97,10 @@ impl AppState {
             .triggers
             .as_ref()
             .map_or(0, |t| t.fired().len().saturating_sub(1));
+        if action.move_in_list(&mut list.selected, last) {
+            return true;
+        }
         match action {
-            Action::Down | Action::ScrollDown(_) => list.selected = (list.selected + 1).min(last),
-            Action::Up | Action::ScrollUp(_) => list.selected = list.selected.saturating_sub(1),
-            Action::Top => list.selected = 0,
-            Action::Bottom => list.selected = last,
             Action::Back => self.triggers_list = None,
             Action::Open => {
                 let n = list.selected + 1;

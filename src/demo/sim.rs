@@ -9,6 +9,7 @@
 pub mod events;
 pub mod headers;
 pub mod routes;
+pub mod spans;
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use prost::Message as _;
 use super::mesh::{Mesh, PodId, WorkloadId};
 use crate::proto::tap;
 use routes::{Protocol, ROUTES, Route};
+use spans::{Spans, TraceLink};
 
 /// The default request rate of `meshtap demo`, across the whole mesh.
 pub const DEFAULT_RATE: f64 = 50.0;
@@ -135,6 +137,8 @@ pub struct Call {
     pub token: u64,
     /// For a call crossing clusters (`demo --clusters`), the index of the other cluster.
     pub peer: Option<u8>,
+    /// The trace it belongs to: the client joins the trace of the request it is serving.
+    pub trace: TraceLink,
 }
 
 /// A half of a call as one proxy sees it.
@@ -197,6 +201,7 @@ pub struct Traffic {
     /// Cumulative route weights, for weighted choice by binary search.
     cumulative: Vec<u64>,
     ends: Vec<(WorkloadId, WorkloadId)>,
+    spans: Spans,
 }
 
 impl Traffic {
@@ -218,6 +223,7 @@ impl Traffic {
             cumulative.push(total);
             ends.push((c, s));
         }
+        let mesh_workloads = mesh.workloads.len();
         let mean_gap_ns = (rate.is_finite() && rate > 0.0).then(|| 1e9 / rate);
         let mut traffic = Self {
             mesh,
@@ -226,6 +232,7 @@ impl Traffic {
             next_at: 0,
             cumulative,
             ends,
+            spans: Spans::new(mesh_workloads),
         };
         traffic.next_at = traffic.gap();
         traffic
@@ -307,42 +314,43 @@ impl Traffic {
             Outcome::Reset {
                 after_response: false,
                 ..
-            }
-            | Outcome::Hang { .. } => {
-                bytes = 0;
-            }
+            } => (bytes, status) = (0, 0),
+            Outcome::Hang { .. } => bytes = 0,
             Outcome::Reset {
                 after_response: true,
                 ..
             } => bytes /= 2,
             Outcome::Complete => {}
         }
-        if matches!(
-            outcome,
-            Outcome::Reset {
-                after_response: false,
-                ..
-            }
-        ) {
-            status = 0;
-        }
+        // Drawn in the order they always were, so a seed's calls stay what they were.
+        let out_port = rng.between(32_768, 60_999) as u16;
+        let in_port = rng.between(32_768, 60_999) as u16;
+        let in_delay = rng.between(150_000, 700_000);
+        let body_ns = rng.between(20_000, 300_000) + bytes * 2;
+        let hop_ns = rng.between(100_000, 500_000);
+        let token = rng.next_u64();
+        // A client serving a request makes this call on its behalf, from the pod serving it.
+        let (client, trace) = self.spans.call(cw, client, start, token);
+        self.spans
+            .serve(sw, server, start + in_delay, server_ns, trace);
         Call {
             route: route_id,
             client,
             server,
             start,
-            out_port: rng.between(32_768, 60_999) as u16,
-            in_port: rng.between(32_768, 60_999) as u16,
-            in_delay: rng.between(150_000, 700_000),
+            out_port,
+            in_port,
+            in_delay,
             server_ns,
-            body_ns: rng.between(20_000, 300_000) + bytes * 2,
-            hop_ns: rng.between(100_000, 500_000),
+            body_ns,
+            hop_ns,
             http_status: status,
             grpc_status: grpc,
             outcome,
             bytes,
-            token: rng.next_u64(),
+            token,
             peer: None,
+            trace,
         }
     }
 }

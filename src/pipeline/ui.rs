@@ -26,6 +26,8 @@ pub struct Params {
     /// `--export`: its format and `--force` are the defaults of `:export`.
     pub export: Option<ExportPlan>,
     pub triggers: Option<std::sync::Arc<crate::trigger::run::Triggers>>,
+    /// `--filter`, as text in the filter language: the UI's starting filter.
+    pub filter: Option<String>,
 }
 
 /// Runs the UI until the user quits and hands back the store.
@@ -52,6 +54,7 @@ pub async fn open(
     run.export = Some(hook(params.info, params.redactor, format, force, done_tx));
     run.exports = Some(done_rx);
     run.triggers = params.triggers;
+    run.filter = params.filter;
     crate::tui::run_terminal(run).await
 }
 

@@ -60,6 +60,9 @@ pub struct RunParams {
     pub exports: Option<Receiver<ExportDone>>,
     /// `--trigger`: fed each finished request; firings are counted in the status bar.
     pub triggers: Option<std::sync::Arc<crate::trigger::run::Triggers>>,
+    /// `--filter`: the starting filter, as if typed at `/` (shown in the filter line, `c`
+    /// clears it).
+    pub filter: Option<String>,
 }
 
 impl RunParams {
@@ -77,6 +80,7 @@ impl RunParams {
             export: None,
             exports: None,
             triggers: None,
+            filter: None,
         }
     }
 }
@@ -96,6 +100,7 @@ pub async fn run_terminal(params: RunParams) -> anyhow::Result<Store> {
         mut export,
         exports,
         triggers,
+        filter,
     } = params;
     let no_color = no_color || config::no_color_env();
     let ui_config = config::load(config_path.as_deref(), no_color);
@@ -104,6 +109,9 @@ pub async fn run_terminal(params: RunParams) -> anyhow::Result<Store> {
     state.clock = Clock::new(clock);
     state.redactor = redactor;
     state.triggers = triggers;
+    if let Some(text) = filter {
+        state.apply_filter(&text, Utc::now());
+    }
     let mut exports = exports;
 
     let mut sigterm = signal(SignalKind::terminate())?;

@@ -12,7 +12,7 @@ use crate::app::keymap::Context;
 use crate::app::layout;
 
 /// Sections in the order they are shown, with their headings.
-const SECTIONS: [(Context, &str); 10] = [
+const SECTIONS: [(Context, &str); 12] = [
     (Context::Global, "Everywhere"),
     (Context::Requests, "Requests pane"),
     (Context::Detail, "Request detail"),
@@ -21,6 +21,8 @@ const SECTIONS: [(Context, &str); 10] = [
     (Context::Identities, "Identities pane"),
     (Context::Copy, "Copy popup (y)"),
     (Context::Explain, "Explain view (?)"),
+    (Context::Trace, "Trace waterfall (t)"),
+    (Context::Triggers, "Trigger firings (:triggers)"),
     (Context::Prompt, "Filter and command prompts"),
     (Context::Help, "This help"),
 ];

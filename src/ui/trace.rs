@@ -59,7 +59,10 @@ pub fn render(frame: &mut Frame, area: Rect, trace: &TraceState, theme: &Theme) 
         Span::raw(" "),
         Span::styled(axis(total, bar_width), theme.header),
     ])];
-    for request in &trace.requests {
+    // Rows past the popup's height scroll so the highlighted one stays in sight.
+    let visible = usize::from(popup.height.saturating_sub(3)).max(1);
+    let skip = (trace.selected + 1).saturating_sub(visible);
+    for (index, request) in trace.requests.iter().enumerate().skip(skip) {
         let (status_text, status_style) = status(request, theme);
         let latency = request.duration().map(format_duration).unwrap_or_default();
         let tail = format!(" {status_text} {latency:>6}");
@@ -73,7 +76,7 @@ pub fn render(frame: &mut Frame, area: Rect, trace: &TraceState, theme: &Theme) 
             total,
             bar_width,
         );
-        let row_style = if request.seq == trace.anchor {
+        let row_style = if index == trace.selected {
             theme.selected
         } else {
             theme.text
@@ -105,7 +108,10 @@ pub fn render(frame: &mut Frame, area: Rect, trace: &TraceState, theme: &Theme) 
     );
     let block = Block::bordered()
         .title(Span::styled(title, theme.title))
-        .title_bottom(Line::from(" Esc: close · t: gather again ").right_aligned())
+        .title_bottom(
+            Line::from(" j/k: move · Enter: detail · Esc: close · t: gather again ")
+                .right_aligned(),
+        )
         .border_style(theme.border_focused);
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(block), popup);

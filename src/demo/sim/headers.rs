@@ -70,16 +70,21 @@ pub(super) fn request_headers(call: &Call, authority: &str, path: &str) -> viz::
     let t = call.token;
     if route.protocol == Protocol::Grpc {
         // HTTP/2: the proxy reports the pseudo-headers first.
-        return headers(vec![
-            (":method", "POST".into()),
-            (":scheme", "http".into()),
-            (":authority", authority.into()),
-            (":path", path.into()),
-            ("content-type", "application/grpc".into()),
-            ("user-agent", "grpc-go/1.62.1".into()),
-            ("te", "trailers".into()),
-            ("grpc-timeout", "999858u".into()),
-        ]);
+        return headers(
+            vec![
+                (":method", "POST".into()),
+                (":scheme", "http".into()),
+                (":authority", authority.into()),
+                (":path", path.into()),
+                ("content-type", "application/grpc".into()),
+                ("user-agent", "grpc-go/1.62.1".into()),
+                ("te", "trailers".into()),
+                ("grpc-timeout", "999858u".into()),
+            ]
+            .into_iter()
+            .chain(call.trace.traceparent().map(|t| ("traceparent", t)))
+            .collect(),
+        );
     }
     let html = is_page(path);
     let mut h = vec![
@@ -98,6 +103,9 @@ pub(super) fn request_headers(call: &Call, authority: &str, path: &str) -> viz::
     if route.method == 1 {
         h.push(("content-type", "application/json".into()));
         h.push(("content-length", (40 + t % 400).to_string()));
+    }
+    if let Some(traceparent) = call.trace.traceparent() {
+        h.push(("traceparent", traceparent));
     }
     h.push((
         "x-request-id",
