@@ -50,7 +50,11 @@ pub async fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
 /// Stops the source's tasks after `duration`: the channel closes, the tees (recordings, OTLP)
 /// and the map see the same requests, and the map is printed.
 fn ends_after(mut source: Source, duration: Duration) -> Source {
-    let tasks: Vec<_> = source.tasks.iter().map(|t| t.abort_handle()).collect();
+    let tasks: Vec<_> = source
+        .tasks
+        .iter()
+        .map(tokio::task::JoinHandle::abort_handle)
+        .collect();
     source.tasks.push(tokio::spawn(async move {
         tokio::time::sleep(duration).await;
         for task in tasks {
