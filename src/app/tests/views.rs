@@ -83,7 +83,13 @@ fn the_map_figures_are_computed_by_the_app_not_the_frame() {
     feed(&mut state, 0..5, 200);
     state.handle(Action::ShowPane(Pane::Map), at(1_000));
     let requests = |state: &crate::app::AppState| -> u64 {
-        state.map_view.figures.edges.iter().map(|f| f.requests).sum()
+        state
+            .map_view
+            .figures
+            .edges
+            .iter()
+            .map(|f| f.requests)
+            .sum()
     };
     let map = &state.map_view;
     assert_eq!(map.figures.edges.len(), map.projection.edges.len());
