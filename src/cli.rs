@@ -73,9 +73,10 @@ pub enum Command {
 pub struct MapArgs {
     #[command(flatten)]
     pub tap: TapArgs,
-    /// How long to tap before printing (30s, 1m); a replay is read to its end instead.
-    #[arg(long = "for", default_value = "10s", value_name = "DURATION", value_parser = parse_map_duration)]
-    pub duration: Duration,
+    /// How long to tap before printing (30s, 1m; default 10s); a replay is read to its end
+    /// instead.
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_map_duration)]
+    pub duration: Option<Duration>,
     /// Tap the built-in simulated mesh (what `meshtap demo` shows) instead of a cluster.
     #[arg(long, conflicts_with = "replay")]
     pub demo: bool,
@@ -85,6 +86,8 @@ pub struct MapArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = crate::export::map::MapFormat::Dot)]
     pub output: crate::export::map::MapFormat,
+    #[command(flatten)]
+    pub session: SessionArgs,
 }
 
 /// `--for`: a duration such as 10s, 1m or 1h.
@@ -237,7 +240,8 @@ pub struct SessionArgs {
     #[command(flatten)]
     pub triggers: TriggerArgs,
     /// Headless (-o ndjson|curl|grpcurl): write only the requests matching FILTER, in the UI's
-    /// filter language (`status>=500 ns=shop`), with the same meaning as there.
+    /// filter language (`status>=500 ns=shop`), with the same meaning as there. `meshtap map`
+    /// draws only those (and leaves out the metrics API's edges, which no filter can ask about).
     #[arg(long, value_name = "FILTER", value_parser = parse_filter)]
     pub filter: Option<crate::filter::Filter>,
 }

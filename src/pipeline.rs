@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! source (cluster | proxy | replay | demo) ─▶ bounded channel ─▶ tees (record) ─▶ one sink
-//!                                                                               (UI | headless)
+//!                                                                          (UI | headless | map)
 //! ```
 //!
 //! A mode is only a choice of source and sink. The recording, the export at the end (with its
@@ -10,6 +10,7 @@
 //! means the same everywhere. Files and stdout are written on threads fed by bounded channels.
 
 pub mod headless;
+pub mod map;
 pub mod otlp;
 pub mod outputs;
 pub mod record;
@@ -92,6 +93,21 @@ impl Source {
 pub enum Sink<'a> {
     Ui(&'a UiArgs),
     Headless(Output),
+    /// `meshtap map`: the graph of what the source delivered, printed when it ends.
+    Map(crate::export::map::MapFormat),
+}
+
+impl Sink<'_> {
+    /// Whether the source should ask for headers: only where they are shown or kept, as
+    /// `linkerd viz tap` does.
+    pub fn wants_headers(&self, session: &crate::cli::SessionArgs) -> bool {
+        let kept = session.export.export.is_some() || session.record.is_some();
+        match self {
+            Sink::Ui(_) => true,
+            Sink::Headless(output) => output.wants_headers() || kept,
+            Sink::Map(_) => kept,
+        }
+    }
 }
 
 /// `--filter` means the same wherever it is accepted (in the UI it is the starting filter);
@@ -100,6 +116,8 @@ fn refused_filter(sink: &Sink<'_>, outputs: &Outputs) -> Option<String> {
     match sink {
         Sink::Ui(_) => None,
         Sink::Headless(output) => output.check_filter(outputs.filter.as_ref()).err(),
+        // The map is drawn from joined requests: the filter picks which.
+        Sink::Map(_) => None,
     }
 }
 
@@ -206,6 +224,19 @@ pub async fn run_session(
                 filter: outputs.filter.as_ref(),
             };
             headless_sink(rx, format, &mut store).await?
+        }
+        Sink::Map(format) => {
+            let gather = map::Gather {
+                format,
+                streams: &streams,
+                clock: Clock::new(clock),
+                triggers: triggers.as_deref(),
+                filter: outputs.filter.as_ref(),
+            };
+            let stop = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            map::sink(rx, gather, &mut store, stop).await?
         }
     };
     if let Some(triggers) = triggers {

@@ -101,7 +101,7 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
         }
         Pane::Map => {
             if let Some(body) = areas.list {
-                map::render(frame, body, state, now);
+                map::render(frame, body, state);
             }
         }
     }

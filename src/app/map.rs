@@ -2,6 +2,7 @@
 //! when the graph's shape, the folding, the metrics edges or the terminal size change), the
 //! selected node and edge, and moving along edges.
 
+pub mod figures;
 pub mod geometry;
 
 use std::collections::BTreeSet;
@@ -43,6 +44,10 @@ pub struct MapState {
     pub edge: Option<usize>,
     /// Bumped by every metrics snapshot.
     pub metrics_generation: u64,
+    /// The frame's figures, computed off the draw path.
+    pub figures: figures::FrameFigures,
+    /// Bumped by every layout: the figures are indexed by its edges.
+    layouts: u64,
     inputs: Option<Inputs>,
     /// The folding the cached layout used: a relayout under the same folding keeps old nodes put.
     laid_out_with: Option<Folding>,
@@ -113,6 +118,7 @@ impl MapState {
         previous: Option<&Layout>,
     ) {
         self.projection = Projection::new(graph, folding, pairs);
+        self.layouts += 1;
         self.layout = layout(&self.projection.layout_input(), previous);
         self.geometry = Geometry::new(&self.projection, &self.layout);
     }

@@ -78,7 +78,13 @@ impl AppState {
         match self.pane {
             Pane::Routes => self.refresh_routes(self.clock.now(now)),
             Pane::Identities => self.refresh_identities(),
-            Pane::Requests | Pane::Map => {}
+            // The map shows the routes pane's window, on the same clock.
+            Pane::Map => {
+                let window = self.routes_view.window;
+                self.map_view
+                    .refresh_figures(&self.map, window, self.clock.now(now));
+            }
+            Pane::Requests => {}
         }
     }
 

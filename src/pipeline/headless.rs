@@ -217,7 +217,7 @@ fn write_events(
 }
 
 /// Hands the finished requests to the triggers and reports each firing on `err`, one line.
-fn report_triggers(
+pub(super) fn report_triggers(
     err: &mut impl Write,
     triggers: Option<&Triggers>,
     store: &Store,
@@ -272,7 +272,7 @@ impl RequestSink<'_> {
 }
 
 /// Connection changes on stderr, as `linkerd viz tap` reports them.
-fn report_state(
+pub(super) fn report_state(
     err: &mut impl Write,
     name: &str,
     state: StreamState,

@@ -52,13 +52,7 @@ pub fn source(
     sink: &Sink<'_>,
 ) -> anyhow::Result<Source> {
     let ui = matches!(sink, Sink::Ui(_));
-    // Headers are asked for only where they are shown or kept, as `linkerd viz tap` does.
-    let headers = match sink {
-        Sink::Ui(_) => true,
-        Sink::Headless(output) => {
-            output.wants_headers() || session.export.export.is_some() || session.record.is_some()
-        }
-    };
+    let headers = sink.wants_headers(session);
     // Namespaces default per context.
     let specs = clusters
         .iter()
@@ -79,6 +73,10 @@ pub fn source(
     }
     source.bytes = counter.map_or(BytesRead::Unknown, BytesRead::Counted);
     let reconnect = !args.no_reconnect;
+    // The panes and the map show the metrics API's figures beside the sample.
+    if !matches!(sink, Sink::Headless(_)) {
+        spawn_polls(clusters, &specs, args, &tx, &mut source);
+    }
     if !ui {
         for (cluster, specs) in clusters.iter().zip(&specs) {
             source
@@ -86,31 +84,6 @@ pub fn source(
                 .extend(live::spawn(cluster, specs, reconnect, &tx, raw.as_ref()));
         }
         return Ok(source);
-    }
-    // Polls the targets the session started with; `:ns`/`:target` changes only the live tap.
-    // Without an address the metrics API is found through each cluster itself.
-    let polls: Vec<(String, MetricsPoll)> = clusters
-        .iter()
-        .zip(&specs)
-        .filter_map(|(cluster, specs)| {
-            let target = super::metrics_target(cluster, args)?;
-            let poll = MetricsPoll {
-                target,
-                window: args.metrics_window,
-                targets: specs.iter().map(|s| s.target.clone()).collect(),
-            };
-            Some((display_name(cluster), poll))
-        })
-        .collect();
-    if polls.len() > 1 {
-        source.tasks.extend(metrics_merge::spawn(polls, &tx));
-    } else if let Some((_, poll)) = polls.into_iter().next() {
-        source
-            .tasks
-            .push(tokio::spawn(metrics_poll::poll_until_closed(
-                poll,
-                tx.downgrade(),
-            )));
     }
     let (commands_tx, commands_rx) = mpsc::channel(super::COMMAND_CHANNEL);
     source.commands = Some(commands_tx);
@@ -132,6 +105,41 @@ pub fn source(
         .tasks
         .push(tokio::spawn(fan_out(commands_rx, supervisors)));
     Ok(source)
+}
+
+/// Polls the metrics API of each cluster for the targets the session started with
+/// (`:ns`/`:target` changes only the live tap). Without an address the metrics API is found
+/// through each cluster itself.
+fn spawn_polls(
+    clusters: &[Cluster],
+    specs: &[Vec<crate::source::target::TapSpec>],
+    args: &TapArgs,
+    tx: &mpsc::Sender<crate::session::SourceMsg>,
+    source: &mut Source,
+) {
+    let polls: Vec<(String, MetricsPoll)> = clusters
+        .iter()
+        .zip(specs)
+        .filter_map(|(cluster, specs)| {
+            let target = super::metrics_target(cluster, args)?;
+            let poll = MetricsPoll {
+                target,
+                window: args.metrics_window,
+                targets: specs.iter().map(|s| s.target.clone()).collect(),
+            };
+            Some((display_name(cluster), poll))
+        })
+        .collect();
+    if polls.len() > 1 {
+        source.tasks.extend(metrics_merge::spawn(polls, tx));
+    } else if let Some((_, poll)) = polls.into_iter().next() {
+        source
+            .tasks
+            .push(tokio::spawn(metrics_poll::poll_until_closed(
+                poll,
+                tx.downgrade(),
+            )));
+    }
 }
 
 /// Hands every UI command to every cluster's supervisor; ends (and so stops them) when the UI

@@ -6,22 +6,14 @@ use tokio::sync::mpsc;
 
 use crate::cli::ProxyArgs;
 use crate::pipeline::outputs::Outputs;
-use crate::pipeline::{self, Sink, Source};
+use crate::pipeline::{self, Source};
 use crate::session::{SOURCE_CHANNEL_BATCHES, SessionInfo};
 use crate::source::proxy::{self, ProxyMatch, ProxySpec, TlsFiles, Transport};
 
 pub async fn session(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     let sink = super::sink(args.output, &args.ui)?;
     let outputs = Outputs::open(&args.session)?;
-    // Headers are asked for only where they are shown or kept, as `linkerd viz tap` does.
-    let headers = match sink {
-        Sink::Ui(_) => true,
-        Sink::Headless(output) => {
-            output.wants_headers()
-                || args.session.export.export.is_some()
-                || args.session.record.is_some()
-        }
-    };
+    let headers = sink.wants_headers(&args.session);
     let spec = proxy_spec(&args, headers);
     // Unreadable certificates or a bad address are argument errors: report them before starting.
     let channel = spec.channel()?;

@@ -9,15 +9,20 @@ use tokio::sync::mpsc;
 use crate::cli::ReplayArgs;
 use crate::pipeline::outputs::Outputs;
 use crate::pipeline::segments::{self, read};
-use crate::pipeline::{self, BytesRead, Source};
+use crate::pipeline::{self, BytesRead, Sink, Source};
 use crate::session::{ClockKind, SOURCE_CHANNEL_BATCHES, SessionInfo};
 use crate::source::replay;
 
 pub async fn session(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let sink = super::sink(args.output, &args.ui)?;
+    into(&args, sink).await
+}
+
+/// The replay of `args.file` into `sink` (the UI, headless output, or the map).
+pub async fn into(args: &ReplayArgs, sink: Sink<'_>) -> anyhow::Result<ExitCode> {
     let outputs = Outputs::open(&args.session)?;
     if args.file.is_dir() || segments::is_segment_file(&args.file) {
-        let source = segments_source(&args)?;
+        let source = segments_source(args)?;
         return pipeline::run_session(source, sink, outputs).await;
     }
     if args.from.is_some() || args.to.is_some() {

@@ -1,13 +1,12 @@
 //! The map pane: workloads grouped by namespace, callers left of callees, edges coloured by
 //! success and drawn by TLS state, a legend, and a side panel with the selected node's figures
-//! and edges. Reads the layout the app cached; computes only the window's figures.
+//! and edges. Reads the layout and the figures the app cached: drawing computes nothing.
 
 pub mod canvas;
 mod panel;
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -27,22 +26,19 @@ fn window(state: &AppState) -> Window {
     state.routes_view.window
 }
 
-pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc>) {
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     let map = &state.map_view;
     let theme = &state.theme;
     let window = window(state);
-    // Latencies only where the panel prints them: the selected node's edges.
-    let shown: Vec<usize> = map
-        .selected_node()
-        .map(|n| map.projection.edges_of(n))
-        .unwrap_or_default()
-        .into_iter()
-        .flat_map(|e| map.projection.edges[e].members.iter().copied())
-        .collect();
-    let per_edge = state.map.figures_for_frame(now, window, &shown);
-    let figures: Vec<EdgeFigures> = (0..map.projection.edges.len())
-        .map(|e| map.projection.figures(e, &per_edge))
-        .collect();
+    // Computed by the app on the tick before the frame (`app::map::figures`): drawing only
+    // reads them. A layout redone since then draws idle until the next tick.
+    let idle: Vec<EdgeFigures>;
+    let figures = if map.figures.edges.len() == map.projection.edges.len() {
+        &map.figures.edges[..]
+    } else {
+        idle = vec![EdgeFigures::default(); map.projection.edges.len()];
+        &idle[..]
+    };
     let mut title = format!(
         " Map · {} · {} nodes, {} edges ",
         window.label(),
@@ -64,7 +60,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc
     frame.render_widget(block, area);
     let (graph, legend, panel) = layout::map_split(inner);
     frame.render_widget(legend_line(theme), legend);
-    panel::render(frame, panel, state, &figures);
+    panel::render(frame, panel, state, figures);
     if map.projection.nodes.is_empty() {
         let text = "No calls yet: the map draws who calls whom as finished requests arrive.";
         frame.render_widget(Paragraph::new(text).style(theme.dim), graph);
@@ -75,7 +71,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc
         .projection
         .edges
         .iter()
-        .zip(&figures)
+        .zip(figures)
         .enumerate()
         .map(|(e, (edge, f))| EdgeLook {
             stroke: Stroke::of(f.tls_mix(), edge.metrics_only()),

@@ -74,3 +74,34 @@ fn the_routes_scroll_moves_as_little_as_it_can() {
     assert_eq!(scroll_to_show(30, None, 20, 6), 19);
     assert_eq!(scroll_to_show(4, None, 20, 6), 4);
 }
+
+/// The map's figures (p99 included) are the app's, computed when its views refresh: a frame
+/// only reads them, and new requests reach them at the next tick.
+#[test]
+fn the_map_figures_are_computed_by_the_app_not_the_frame() {
+    let mut state = state(100);
+    feed(&mut state, 0..5, 200);
+    state.handle(Action::ShowPane(Pane::Map), at(1_000));
+    let requests = |state: &crate::app::AppState| -> u64 {
+        state
+            .map_view
+            .figures
+            .edges
+            .iter()
+            .map(|f| f.requests)
+            .sum()
+    };
+    let map = &state.map_view;
+    assert_eq!(map.figures.edges.len(), map.projection.edges.len());
+    assert!(map.selected_node().is_some());
+    assert_eq!(requests(&state), 5);
+    assert!(
+        map.figures.edges.iter().any(|f| f.p99_us.is_some()),
+        "the selected node's edges carry p99: {:?}",
+        map.figures.edges
+    );
+    feed(&mut state, 5..12, 500);
+    assert_eq!(requests(&state), 5, "not before the tick");
+    state.tick(at(1_500));
+    assert_eq!(requests(&state), 12);
+}
