@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::headless::{Outcome, TRIGGER_POLL, report_state, report_triggers};
-use super::trigger::run::Triggers;
 use crate::export::map::{MapFormat, render};
 use crate::filter::Filter;
 use crate::model::event::Direction;
@@ -21,6 +20,7 @@ use crate::model::metrics::metrics_only_edges;
 use crate::model::routes::Window;
 use crate::model::store::{Ingested, Store};
 use crate::session::{Clock, SourceMsg};
+use crate::trigger::run::Triggers;
 
 /// What the map sink needs from the session besides the channel and the store.
 pub struct Gather<'a> {

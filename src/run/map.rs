@@ -42,7 +42,8 @@ pub async fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
         );
         super::connect(&tap).await?
     };
-    let source = super::cluster_source(&cluster, &tap, &args.session, &sink)?;
+    let source =
+        super::clusters::source(std::slice::from_ref(&cluster), &tap, &args.session, &sink)?;
     let duration = args.duration.unwrap_or(DEFAULT_DURATION);
     pipeline::run_session(ends_after(source, duration), sink, outputs).await
 }
