@@ -114,10 +114,9 @@ impl Sink<'_> {
 /// where it cannot, it is refused.
 fn refused_filter(sink: &Sink<'_>, outputs: &Outputs) -> Option<String> {
     match sink {
-        Sink::Ui(_) => None,
         Sink::Headless(output) => output.check_filter(outputs.filter.as_ref()).err(),
-        // The map is drawn from joined requests: the filter picks which.
-        Sink::Map(_) => None,
+        // The UI starts with it as its filter; the map is drawn from the requests it picks.
+        Sink::Ui(_) | Sink::Map(_) => None,
     }
 }
 
