@@ -187,12 +187,21 @@ fn short_name(endpoint: &crate::model::event::Endpoint) -> String {
     }
 }
 
-/// `ns/name` of the workload, else the IP, else `?`.
+/// `ns/name` of the workload, else `ns/svc/name` of the service (a mirrored service behind a
+/// multicluster gateway has no pod labels), else the IP, else `?`.
 pub fn endpoint_name(endpoint: &crate::model::event::Endpoint) -> String {
-    match workload(endpoint) {
-        Some((ns, _, name)) if !ns.is_empty() => format!("{ns}/{name}"),
-        Some((_, _, name)) => name.to_owned(),
-        None => endpoint
+    let labels = &endpoint.labels;
+    let namespaced = |ns: &str, name: &str| match ns {
+        "" => name.to_owned(),
+        ns => format!("{ns}/{name}"),
+    };
+    match (workload(endpoint), labels.get("service")) {
+        (Some((ns, _, name)), _) => namespaced(ns, name),
+        (None, Some(service)) => namespaced(
+            labels.get("namespace").unwrap_or(""),
+            &format!("svc/{service}"),
+        ),
+        (None, None) => endpoint
             .addr
             .map_or_else(|| "?".to_owned(), |a| a.ip().to_string()),
     }
@@ -383,5 +392,23 @@ mod tests {
         assert_eq!(truncate_middle("abc", 0), "");
         assert_eq!(column_widths(78, false).iter().sum::<u16>() + 7, 78);
         assert_eq!(group(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn an_endpoint_is_named_by_workload_then_service_then_address() {
+        use crate::model::event::{Endpoint, Labels};
+        let endpoint = |labels: &[(&str, &str)]| Endpoint {
+            addr: "192.0.2.11:4143".parse().ok(),
+            labels: labels.iter().copied().collect::<Labels>(),
+        };
+        let mirrored = [("service", "catalogue-west"), ("namespace", "sock-shop")];
+        assert_eq!(
+            endpoint_name(&endpoint(&mirrored)),
+            "sock-shop/svc/catalogue-west"
+        );
+        let pod = [("deployment", "catalogue"), ("namespace", "sock-shop")];
+        let both: Vec<_> = pod.iter().chain(&mirrored[..1]).copied().collect();
+        assert_eq!(endpoint_name(&endpoint(&both)), "sock-shop/catalogue");
+        assert_eq!(endpoint_name(&endpoint(&[])), "192.0.2.11");
     }
 }
