@@ -17,6 +17,18 @@ wait_for() {
     fail "timed out after ${TIMEOUT}s waiting for $2 (/$1/)"
 }
 
+# Whether the screen matches $2 within $1 seconds (no failure: for steps a caller may retry).
+seen_within() {
+    local deadline=$((SECONDS + $1))
+    while ((SECONDS < deadline)); do
+        if screen | grep -Eq -- "$2"; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+
 # Waits until the screen no longer matches $1.
 wait_gone() {
     local deadline=$((SECONDS + TIMEOUT))
