@@ -318,4 +318,4 @@ fn slot(requests: &mut VecDeque<Request>, seq: u64) -> Option<&mut Request> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -298,29 +298,12 @@ pub(super) fn report_state(
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, TimeZone as _};
+    use chrono::TimeZone as _;
 
     use super::*;
-    use crate::model::event::{
-        Direction, Endpoint, Headers, HttpEvent, Labels, RequestInit, ResponseEnd, StreamId,
-        TapEvent,
-    };
+    use crate::model::event::{Headers, HttpEvent, RequestInit, ResponseEnd, StreamId};
+    use crate::model::store::tests::event;
     use crate::session::ClockKind;
-
-    fn event(http: HttpEvent, arrived: DateTime<Utc>) -> TapEvent {
-        TapEvent {
-            cluster: None,
-            arrived,
-            source: Endpoint {
-                addr: Some("10.0.0.1:4000".parse().expect("addr")),
-                labels: Labels::default(),
-            },
-            destination: Endpoint::default(),
-            direction: Direction::Outbound,
-            route: Labels::default(),
-            http: Some(http),
-        }
-    }
 
     /// Output the test can read back after the writer thread is done with it.
     #[derive(Clone, Default)]

@@ -11,7 +11,8 @@ fn at(secs: i64) -> DateTime<Utc> {
     DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(secs)
 }
 
-fn event(http: HttpEvent, arrived: DateTime<Utc>) -> TapEvent {
+/// An outbound event from 10.0.0.1:4000 (shared with the pipeline's tests).
+pub(crate) fn event(http: HttpEvent, arrived: DateTime<Utc>) -> TapEvent {
     TapEvent {
         cluster: None,
         arrived,
