@@ -1,23 +1,9 @@
-//! Compiles the Linkerd viz protobufs in `proto/` with protox, so no system `protoc` is needed:
-//! the tap API messages, and the metrics API (`linkerd2.viz.Api`) with its gRPC client and server.
-//! Also records the git commit for `meshtap --version`.
+//! Records the git commit for `meshtap --version`. Only the binary's package runs this, so a
+//! commit re-runs it and recompiles this package alone: every other crate of the workspace is
+//! untouched (the protobufs are compiled by meshtap-proto's own build script).
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() {
     git_commit();
-    let files = ["proto/viz.proto", "proto/viz_api.proto", "proto/tap.proto"];
-    for file in files {
-        println!("cargo:rerun-if-changed={file}");
-    }
-    println!("cargo:rerun-if-changed=proto/net.proto");
-    let descriptors = protox::compile(files, ["proto"])?;
-    // One pass for every file: `viz.proto` and `viz_api.proto` share the package `linkerd2.viz`
-    // and so the generated `linkerd2.viz.rs`, which a second pass would overwrite. Only
-    // `viz_api.proto` declares a service, so the client/server switches affect nothing else.
-    tonic_prost_build::configure()
-        .build_client(true)
-        .build_server(true)
-        .compile_fds(descriptors)?;
-    Ok(())
 }
 
 /// `MESHTAP_GIT_COMMIT`: the short commit of the source tree, or `unknown` when it is not a git

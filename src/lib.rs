@@ -1,26 +1,17 @@
-//! meshtap: a terminal UI for live Linkerd service-mesh traffic.
+//! meshtap: a terminal UI for live Linkerd service-mesh traffic. This crate is the command line
+//! and the wiring of a session; the layers live in the workspace's crates, re-exported here under
+//! the names the rest of meshtap uses for them.
 
-pub mod app;
-pub mod capture;
+pub use meshtap_core::{capture, copy, explain, filter, model, session, stats, trace, units};
+pub use meshtap_demo::demo;
+pub use meshtap_io::{export, files, source, trigger};
+pub use meshtap_proto as proto;
+pub use meshtap_tui::{app, tui, ui};
+
 pub mod check;
 pub mod cli;
-pub mod copy;
-pub mod demo;
-pub mod explain;
-pub mod export;
-pub mod files;
-pub mod filter;
-pub mod model;
 pub mod pipeline;
-pub mod proto;
 mod run;
-pub mod session;
-pub mod source;
-pub mod stats;
-pub mod trace;
-pub mod trigger;
-pub mod tui;
-pub mod ui;
 
 pub use run::check::report as check_report;
 pub use run::extension::{

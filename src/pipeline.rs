@@ -9,14 +9,10 @@
 //! rescue file), `--stats`, the redactor, the clock and Ctrl-C are wired here once, so a flag
 //! means the same everywhere. Files and stdout are written on threads fed by bounded channels.
 
-pub mod headless;
-pub mod map;
-pub mod otlp;
 pub mod outputs;
-pub mod record;
-pub mod segments;
 pub mod ui;
-pub mod writer;
+
+pub use meshtap_io::pipeline::{headless, map, otlp, record, segments, writer};
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -2,7 +2,6 @@
 //! checked before any source starts, so a refusal comes at once and names the fix instead of
 //! after an hour of tapping.
 
-use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -137,17 +136,6 @@ fn trigger_settings(
     }))
 }
 
-/// Creates a private file (0600) at `path`, never through a symlink and never replacing a file
-/// unless `force` (which removes the old file, or link, first rather than writing through it).
-pub fn create_private(path: &Path, force: bool) -> anyhow::Result<File> {
-    files::check_writable(path, force)?;
-    if force && fs::symlink_metadata(path).is_ok() {
-        fs::remove_file(path)
-            .map_err(|e| anyhow::anyhow!("cannot replace {}: {e}", path.display()))?;
-    }
-    files::create_new(path).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))
-}
-
 /// Writes the capture held in `store` to the `--export` file, on a blocking thread. If that
 /// fails, the capture goes to a rescue file instead and both paths are printed: ending a session
 /// never loses what it captured.
@@ -241,23 +229,5 @@ mod tests {
             assert_eq!(mode & 0o777, 0o700, "{}", dir.display());
             std::fs::remove_dir(dir).expect("clean up");
         }
-    }
-
-    #[test]
-    fn private_files_are_0600_and_never_follow_a_symlink() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("rec.bin");
-        drop(create_private(&path, false).expect("create"));
-        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-        assert!(create_private(&path, false).is_err(), "no clobber");
-        // A link planted at the path: even with force, the link's target is left untouched.
-        let victim = dir.path().join("victim");
-        std::fs::write(&victim, "keep me").expect("write");
-        let link = dir.path().join("link.bin");
-        std::os::unix::fs::symlink(&victim, &link).expect("symlink");
-        assert!(create_private(&link, false).is_err());
-        drop(create_private(&link, true).expect("replace the link itself"));
-        assert_eq!(std::fs::read_to_string(&victim).expect("read"), "keep me");
     }
 }

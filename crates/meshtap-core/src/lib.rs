@@ -1,0 +1,12 @@
+//! meshtap's core: the model of tapped traffic and the vocabulary every layer shares. Pure and
+//! bounded: no IO, no async runtime, no terminal, no network client.
+
+pub mod capture;
+pub mod copy;
+pub mod explain;
+pub mod filter;
+pub mod model;
+pub mod session;
+pub mod stats;
+pub mod trace;
+pub mod units;

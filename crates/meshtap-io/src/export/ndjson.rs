@@ -1,0 +1,18 @@
+//! meshtap's own NDJSON: one joined request per line, in the schema of `capture::ndjson`.
+
+use std::io;
+
+use crate::capture::ndjson::RequestRecord;
+use crate::model::request::Request;
+use crate::session::Redactor;
+
+/// Writes one request as one line.
+pub fn write_request(
+    out: &mut impl io::Write,
+    request: &Request,
+    redactor: &Redactor,
+) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &RequestRecord::new(request, redactor))
+        .map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}

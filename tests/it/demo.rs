@@ -1,0 +1,286 @@
+//! `meshtap demo` end to end: the simulated control plane on loopback, reached by the ordinary
+//! cluster source through the kubeconfig the demo writes, and by the real `kubectl`.
+
+use crate::support;
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use meshtap::cli::{Cli, Command as Sub};
+use meshtap::session::{SourceMsg, StreamState};
+use meshtap::source::cluster::Cluster;
+use support::TEST_TIMEOUT;
+use tokio::time::timeout;
+
+fn demo_args(extra: &[&str]) -> meshtap::cli::DemoArgs {
+    let mut argv = vec!["meshtap", "demo", "--rate", "400", "--seed", "7"];
+    argv.extend_from_slice(extra);
+    // A fresh directory per demo: the demo never replaces an existing kubeconfig.
+    let dir = tempfile::Builder::new()
+        .prefix("meshtap-demo-test-")
+        .tempdir()
+        .expect("tempdir")
+        .keep();
+    let path = dir.join("kubeconfig");
+    let path = path.to_str().expect("utf8 path").to_string();
+    argv.extend(["--kubeconfig-out", Box::leak(path.into_boxed_str())]);
+    let Some(Sub::Demo(args)) = Cli::try_parse_from(argv).expect("args").command else {
+        panic!("demo args")
+    };
+    args
+}
+
+/// Collects events from `targets` until `enough` says stop (bounded by count and time).
+async fn collect(
+    targets: &[&str],
+    enough: impl Fn(&[meshtap::model::event::TapEvent]) -> bool,
+) -> (Vec<meshtap::model::event::TapEvent>, Vec<StreamState>) {
+    let args = demo_args(&[]);
+    let demo = meshtap::start_demo(&args).await.expect("demo starts");
+    let cluster = Cluster::from_kubeconfig(demo.kubeconfig.clone(), None)
+        .await
+        .expect("cluster");
+    let mut tap = args.tap.clone();
+    tap.targets = targets.iter().map(ToString::to_string).collect();
+    let specs = meshtap::specs(&tap, &cluster.default_namespace, true).expect("specs");
+    let mut rx = meshtap::spawn_streams(&cluster, &specs, false);
+    let (mut events, mut states) = (Vec::new(), Vec::new());
+    let deadline = Instant::now() + TEST_TIMEOUT;
+    while Instant::now() < deadline && !enough(&events) {
+        match timeout(Duration::from_secs(5), rx.recv()).await {
+            Ok(Some(SourceMsg::Events(batch))) => events.extend(batch),
+            Ok(Some(SourceMsg::State { state, .. })) => {
+                let done = matches!(state, StreamState::Failed(_) | StreamState::Ended);
+                states.push(state);
+                if done && targets.len() == 1 {
+                    break;
+                }
+            }
+            Ok(Some(SourceMsg::Warning { message, .. })) => {
+                panic!("demo sent a bad frame: {message}")
+            }
+            // Only the metrics poller sends these, and it is not running here.
+            Ok(Some(SourceMsg::Metrics(_))) => {}
+            Ok(None) | Err(_) => break,
+        }
+    }
+    (events, states)
+}
+
+#[tokio::test]
+async fn demo_streams_both_directions_with_identities() {
+    use meshtap::model::event::Direction;
+    let (events, _) = collect(&["ns/sock-shop"], |events| events.len() > 600).await;
+    assert!(events.len() > 600, "only {} events", events.len());
+    let directions: HashSet<Direction> = events.iter().map(|e| e.direction).collect();
+    assert!(directions.contains(&Direction::Inbound) && directions.contains(&Direction::Outbound));
+    let inbound_mtls = events.iter().any(|e| {
+        e.direction == Direction::Inbound
+            && e.source.labels.get("tls") == Some("true")
+            && e.source
+                .labels
+                .get("client_id")
+                .is_some_and(|id| id.ends_with(".serviceaccount.identity.linkerd.cluster.local"))
+    });
+    assert!(inbound_mtls, "inbound mTLS with a client identity");
+    let outbound_server_id = events.iter().any(|e| {
+        e.direction == Direction::Outbound && e.destination.labels.get("server_id").is_some()
+    });
+    assert!(outbound_server_id, "outbound with a server identity");
+    let plaintext = events
+        .iter()
+        .any(|e| e.source.labels.get("tls") == Some("no_tls_from_remote"));
+    assert!(
+        plaintext,
+        "the unmeshed load generator shows as no_tls_from_remote"
+    );
+}
+
+#[tokio::test]
+async fn demo_grpc_namespace_carries_grpc_statuses() {
+    use meshtap::model::event::{Eos, HttpEvent};
+    let (events, _) = collect(&["ns/emojivoto"], |events| {
+        events.iter().filter(|e| matches!(&e.http, Some(HttpEvent::ResponseEnd(end)) if matches!(end.eos, Some(Eos::Grpc(_))))).count() > 20
+    })
+    .await;
+    let grpc = events
+        .iter()
+        .filter(|e| matches!(&e.http, Some(HttpEvent::ResponseEnd(end)) if matches!(end.eos, Some(Eos::Grpc(_)))))
+        .count();
+    assert!(grpc > 20, "gRPC ends: {grpc}");
+}
+
+#[tokio::test]
+async fn demo_explains_unknown_and_forbidden_targets() {
+    let (_, states) = collect(&["deploy/nope"], |_| false).await;
+    let failed = states.iter().find_map(|s| match s {
+        StreamState::Failed(error) => Some(error.message.clone()),
+        _ => None,
+    });
+    assert!(
+        failed
+            .as_deref()
+            .is_some_and(|m| m.contains("no pods to tap")),
+        "{states:?}"
+    );
+
+    let (_, states) = collect(&["ns/restricted"], |_| false).await;
+    let failed = states.iter().find_map(|s| match s {
+        StreamState::Failed(error) => Some(error.message.clone()),
+        _ => None,
+    });
+    assert!(
+        failed.as_deref().is_some_and(|m| m.contains("forbidden")
+            && m.contains("kubectl auth can-i watch namespaces.tap.linkerd.io")),
+        "{states:?}"
+    );
+}
+
+/// `meshtap demo --serve` running as a child process; killed when dropped, even if a test fails.
+struct ServedDemo {
+    child: std::process::Child,
+    kubeconfig: std::path::PathBuf,
+    /// Holds the kubeconfig and caches.
+    dir: tempfile::TempDir,
+    /// Kept open: the demo prints more lines, and a closed pipe would make it fail.
+    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl ServedDemo {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kubeconfig = dir.path().join("kubeconfig");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_meshtap"))
+            .args(["demo", "--serve", "--kubeconfig-out"])
+            .arg(&kubeconfig)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("meshtap demo --serve starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        // The first line says where it serves; by then the kubeconfig is written.
+        let first = stdout.next().and_then(Result::ok).unwrap_or_default();
+        let served = Self {
+            child,
+            kubeconfig,
+            dir,
+            _stdout: stdout,
+        };
+        assert!(first.contains("127.0.0.1"), "{first}");
+        served
+    }
+}
+
+impl Drop for ServedDemo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The real binary serves, and the real `kubectl` reads the tap API discovery document from it.
+#[test]
+fn kubectl_reads_the_demo_served_by_the_binary() {
+    let Ok(kubectl) = which("kubectl") else {
+        eprintln!("kubectl is not installed: skipping the kubectl interoperability check");
+        return;
+    };
+    let demo = ServedDemo::start();
+    let output = Command::new(&kubectl)
+        .arg("--kubeconfig")
+        .arg(&demo.kubeconfig)
+        .args(["--request-timeout=10s", "--cache-dir"])
+        .arg(demo.dir.path().join("cache"))
+        .args(["get", "--raw", "/apis/tap.linkerd.io/v1alpha1"])
+        .output()
+        .expect("kubectl runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "kubectl failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.contains("tap.linkerd.io/v1alpha1"), "{text}");
+    assert!(text.contains("deployments/tap"), "{text}");
+}
+
+/// Another meshtap process taps the served demo through the kubeconfig it wrote.
+#[test]
+fn meshtap_tap_streams_from_the_served_demo() {
+    let demo = ServedDemo::start();
+    let mut tap = Command::new(env!("CARGO_BIN_EXE_meshtap"))
+        .args([
+            "tap",
+            "deploy/front-end",
+            "-n",
+            "sock-shop",
+            "-o",
+            "ndjson",
+            "--no-reconnect",
+        ])
+        .arg("--kubeconfig")
+        .arg(&demo.kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("meshtap tap starts");
+    let stdout = tap.stdout.take().expect("stdout");
+    let records: Vec<serde_json::Value> = BufReader::new(stdout)
+        .lines()
+        .take(20)
+        .map(|line| serde_json::from_str(&line.expect("line")).expect("json"))
+        .collect();
+    let _ = tap.kill();
+    let _ = tap.wait();
+    assert_eq!(records.len(), 20);
+    // Every request was reported by a front-end proxy: outbound from it or inbound to it.
+    assert!(records.iter().all(|r| {
+        r["source"]["workload"] == "front-end" || r["destination"]["workload"] == "front-end"
+    }));
+}
+
+/// Headless `meshtap demo -o ndjson` through the binary: joined requests, then a clean stop.
+#[test]
+fn headless_demo_binary_writes_joined_requests() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meshtap"))
+        .args(["demo", "--seed", "3", "--rate", "300", "-o", "ndjson"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("meshtap demo starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let records: Vec<serde_json::Value> = BufReader::new(stdout)
+        .lines()
+        .take(50)
+        .map(|line| serde_json::from_str(&line.expect("line")).expect("json"))
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(records.len(), 50);
+    assert!(
+        records
+            .iter()
+            .all(|r| r["v"] == 1 && r["started"].is_string())
+    );
+    assert!(records.iter().any(|r| r["direction"] == "inbound"));
+    assert!(records.iter().any(|r| r["direction"] == "outbound"));
+    // Redaction is on by default: no credential leaves meshtap.
+    let text = serde_json::to_string(&records).expect("json");
+    assert!(
+        !text.contains("Bearer "),
+        "authorization values must be redacted"
+    );
+}
+
+fn which(name: &str) -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join(name))
+                .find(|p| p.is_file())
+        })
+        .ok_or(())
+}

@@ -1,0 +1,33 @@
+//! The integration tests, one module per concern, in one test binary (one link for all).
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on the unexpected")]
+
+mod backpressure;
+mod capture;
+mod check;
+mod cluster;
+mod copy_headless;
+mod demo;
+mod demo_clusters;
+mod export_replay;
+mod extension;
+mod files;
+mod filter_props;
+mod first_contact;
+mod keepalive;
+mod map_sink;
+mod metrics_api;
+mod metrics_poll;
+mod metrics_portforward;
+mod multicluster;
+mod otlp;
+mod pipeline;
+mod proxy_tap;
+mod proxy_tap_tls;
+mod record_stats;
+mod server;
+mod several_contexts;
+mod sim;
+mod support;
+mod tui_snapshots;
+mod wire_encode;
