@@ -1,6 +1,7 @@
 //! `meshtap check`: what meshtap needs from a cluster, as Linkerd-style results grouped in
 //! categories, printed as a `√`/`×`/`‼` table or as Linkerd's extension check JSON.
 
+pub mod health;
 pub mod probes;
 
 use serde::Serialize;

@@ -111,6 +111,10 @@ pub struct CheckArgs {
     /// Also open a short tap of the first target (or the namespace) and wait for one event.
     #[arg(long)]
     pub tap_test: bool,
+    /// Also check each target's pods (or the namespace's): whether Linkerd can tap them, and
+    /// if not why and how to fix it (tap disabled, injected before viz, proxy not ready…).
+    #[arg(long)]
+    pub proxy: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -229,6 +233,10 @@ pub struct SessionArgs {
     /// memory, evictions).
     #[arg(long)]
     pub stats: bool,
+    /// Don't explain on stderr why a tap stays silent or thin (per-pod causes, printed once per
+    /// target). The UI shows them in the status bar and `:why` whatever this says.
+    #[arg(long)]
+    pub quiet: bool,
     /// Stream every finished request as an OpenTelemetry span to the OTLP/gRPC collector at URL
     /// (e.g. `http://localhost:4317`), batched; when the collector is slower than the tap, spans
     /// are dropped and counted, never the tap slowed. Span ids join the application's traces

@@ -195,7 +195,8 @@ pub async fn run_session(
         Some(settings) => Some(Arc::new(Triggers::start(settings, &info)?)),
         None => None,
     };
-    let code = match sink {
+    // The effective sampling per target, for `--stats` (headless only: the UI shows it live).
+    let (code, sampling) = match sink {
         Sink::Ui(ui) => {
             let params = ui::Params {
                 commands,
@@ -207,7 +208,7 @@ pub async fn run_session(
                 filter: outputs.filter.as_ref().map(ToString::to_string),
             };
             store = ui::open(rx, params, ui, store).await?;
-            ExitCode::SUCCESS
+            (ExitCode::SUCCESS, Vec::new())
         }
         Sink::Headless(output) => {
             let format = headless::Format {
@@ -217,6 +218,7 @@ pub async fn run_session(
                 clock: Clock::new(clock),
                 triggers: triggers.as_deref(),
                 filter: outputs.filter.as_ref(),
+                explain: !outputs.quiet,
             };
             headless_sink(rx, format, &mut store).await?
         }
@@ -231,7 +233,7 @@ pub async fn run_session(
             let stop = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
-            map::sink(rx, gather, &mut store, stop).await?
+            (map::sink(rx, gather, &mut store, stop).await?, Vec::new())
         }
     };
     if let Some(triggers) = triggers {
@@ -257,6 +259,9 @@ pub async fn run_session(
     };
     if let Some(started) = outputs.stats {
         eprintln!("{}", started.report(stats, bytes.get()));
+        for line in &sampling {
+            eprintln!("sampling: {}", crate::export::text::escape(line));
+        }
     }
     exported.map(|()| code)
 }
@@ -265,7 +270,7 @@ async fn headless_sink(
     rx: mpsc::Receiver<SourceMsg>,
     format: headless::Format<'_>,
     store: &mut Store,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<(ExitCode, Vec<String>)> {
     let stdout = WriterThread::spawn("stdout", std::io::BufWriter::new(std::io::stdout()))?;
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -286,9 +291,10 @@ async fn headless_sink(
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
         Err(err) => anyhow::bail!("writing to stdout: {err}"),
     }
-    Ok(if outcome.failures.is_empty() {
+    let code = if outcome.failures.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    })
+    };
+    Ok((code, outcome.sampling))
 }

@@ -36,6 +36,8 @@ pub struct Wanted {
     pub taps: Vec<(String, String)>,
     /// A short tap to try (`--tap-test`).
     pub tap_test: Option<TapSpec>,
+    /// The targets whose per-pod tap health to check (`--proxy`); empty without it.
+    pub health: Vec<TapSpec>,
 }
 
 /// Every category for one connected context; `label` names the context when there are several.
@@ -81,6 +83,7 @@ pub async fn run(cluster: &Cluster, label: &str, wanted: &Wanted) -> Vec<Categor
         label,
         metrics_api(cluster).await,
     ));
+    categories.extend(super::health::run(cluster, label, &wanted.health).await);
     if let Some(spec) = &wanted.tap_test {
         categories.push(category(
             "meshtap tap",
@@ -104,7 +107,7 @@ pub fn unreachable(label: &str, context: &str, error: &crate::session::StreamErr
     )
 }
 
-fn category(name: &str, label: &str, checks: Vec<Check>) -> Category {
+pub(super) fn category(name: &str, label: &str, checks: Vec<Check>) -> Category {
     let name = if label.is_empty() {
         name.to_owned()
     } else {

@@ -34,6 +34,8 @@ pub struct Outputs {
     pub filter: Option<crate::filter::Filter>,
     /// `--otlp-endpoint`: checked here, connected when the session starts.
     pub otlp: Option<OtlpPlan>,
+    /// `--quiet`: no tap-health explanations on stderr.
+    pub quiet: bool,
 }
 
 /// `--export`: where the capture goes when the session ends.
@@ -91,6 +93,7 @@ impl Outputs {
             record_dir,
             export,
             filter: args.filter.clone(),
+            quiet: args.quiet,
         })
     }
 
@@ -107,6 +110,7 @@ impl Outputs {
             export: None,
             filter: None,
             otlp: None,
+            quiet: false,
         }
     }
 }

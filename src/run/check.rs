@@ -78,8 +78,17 @@ fn wanted(args: &CheckArgs, cluster: &Cluster) -> anyhow::Result<Wanted> {
         specs.iter().map(|s| plural_in(&s.target)).collect()
     };
     taps.dedup();
+    let health = if args.proxy {
+        specs.clone()
+    } else {
+        Vec::new()
+    };
     let tap_test = args.tap_test.then(|| specs.into_iter().next()).flatten();
-    Ok(Wanted { taps, tap_test })
+    Ok(Wanted {
+        taps,
+        tap_test,
+        health,
+    })
 }
 
 /// The tap subresource's (namespace, plural) for a target, as RBAC names it.

@@ -73,8 +73,9 @@ pub fn source(
     }
     source.bytes = counter.map_or(BytesRead::Unknown, BytesRead::Counted);
     let reconnect = !args.no_reconnect;
-    // The panes and the map show the metrics API's figures beside the sample.
-    if !matches!(sink, Sink::Headless(_)) {
+    // The panes and the map show the metrics API's figures beside the sample; headless
+    // `--stats` compares the sampled rate with the real one.
+    if !matches!(sink, Sink::Headless(_)) || session.stats {
         spawn_polls(clusters, &specs, args, &tx, &mut source);
     }
     if !ui {
@@ -82,6 +83,7 @@ pub fn source(
             source
                 .tasks
                 .extend(live::spawn(cluster, specs, reconnect, &tx, raw.as_ref()));
+            source.tasks.extend(live::spawn_pods(cluster, specs, &tx));
         }
         return Ok(source);
     }

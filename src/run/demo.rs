@@ -40,7 +40,9 @@ pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
     // first so the control plane can port-forward to it like a kube-apiserver to a pod.
     let metrics_addr = std::net::SocketAddr::new(args.addr.ip(), 0);
     let metrics_api = demo::metrics_api::spawn(metrics_addr, args.rate).await?;
-    let api = Arc::new(demo::tapper::SimTapApi::new(args.seed, args.rate));
+    // The main mesh, with the namespace `troubled` (taps that go quiet for a reason) beside it.
+    let mesh = Arc::new(demo::tapper::SimTapApi::new(args.seed, args.rate));
+    let api = Arc::new(demo::troubled::TroubledTapApi::new(mesh));
     let options = demo::server::ServerOptions {
         addr: args.addr,
         tls: !args.plain_http,

@@ -99,9 +99,10 @@ pub enum ExtensionCommand {
         /// Also open a short test tap.
         #[arg(long)]
         tap_test: bool,
-        /// Accepted for Linkerd's protocol (pre-install checks, proxy checks, wait time).
+        /// Accepted for Linkerd's protocol (pre-install checks, wait time).
         #[arg(long)]
         pre: bool,
+        /// Also check each pod's tap health (`linkerd check --proxy`).
         #[arg(long)]
         proxy: bool,
         #[arg(long, value_name = "DURATION")]
@@ -110,15 +111,16 @@ pub enum ExtensionCommand {
 }
 
 fn linkerd(ext: ExtensionCli) -> Invocation {
-    let (output, namespace, tap_test) = match ext.command {
+    let (output, namespace, tap_test, proxy) = match ext.command {
         ExtensionCommand::Install => return Invocation::Manifest(INSTALL_MANIFEST),
         ExtensionCommand::Uninstall => return Invocation::Manifest(UNINSTALL_MANIFEST),
         ExtensionCommand::Check {
             output,
             namespace,
             tap_test,
+            proxy,
             ..
-        } => (output, namespace, tap_test),
+        } => (output, namespace, tap_test, proxy),
     };
     // `meshtap check` with the same flags: one definition of what check means.
     let mut args: Vec<OsString> = vec!["meshtap".into(), "check".into()];
@@ -143,6 +145,10 @@ fn linkerd(ext: ExtensionCli) -> Invocation {
     }
     if tap_test {
         args.push("--tap-test".into());
+    }
+    if proxy {
+        // `linkerd check --proxy`: the per-pod tap health, in the JSON Linkerd reads.
+        args.push("--proxy".into());
     }
     Invocation::Meshtap(Box::new(Cli::parse_from(args)))
 }

@@ -396,6 +396,7 @@ pub async fn headless_output(
         clock: meshtap::session::Clock::default(),
         triggers: None,
         filter: None,
+        explain: true,
     };
     let outcome = meshtap::pipeline::headless::print_stream(
         rx,

@@ -5,6 +5,7 @@ pub mod capture;
 pub mod copy;
 pub mod explain;
 pub mod filter;
+pub mod health;
 pub mod model;
 pub mod session;
 pub mod stats;

@@ -1,7 +1,20 @@
-//! Units written and read by every layer. Time windows as the metrics API and Prometheus take
+//! Units written and read by every layer: counts with thousands separators, and time windows as the metrics API and Prometheus take
 //! them: Prometheus durations (`30s`, `1m`, `2h`).
 
 use std::time::Duration;
+
+/// `12,345`.
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// A window as Prometheus writes durations: `1h`, `5m`, `30s` (whole seconds, at least one).
 pub fn format_window(window: Duration) -> String {

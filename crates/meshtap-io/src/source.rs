@@ -9,6 +9,7 @@ pub mod live;
 pub mod metrics;
 pub mod metrics_merge;
 pub mod metrics_poll;
+pub mod pods;
 pub mod proxy;
 pub mod reconnect;
 pub mod replay;

@@ -28,6 +28,7 @@ pub mod theme;
 pub mod trace;
 mod triggers;
 pub mod view;
+pub mod why;
 
 pub use action::{Action, Pane};
 pub use state::{AppState, Effect, ExportRequest, RouteDetailOpen};

@@ -16,6 +16,7 @@ pub mod sanitize;
 pub mod status;
 pub mod trace;
 pub mod triggers;
+pub mod why;
 
 // Where things go and how they look are app state; render code keeps naming them from here.
 pub use crate::app::{layout, theme};
@@ -126,6 +127,9 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
     }
     if let Some(view) = state.triggers_view() {
         triggers::render(frame, area, &view, &state.theme);
+    }
+    if let Some(open) = state.why {
+        why::render(frame, area, open, &state.health_now(now), &state.theme);
     }
     if let Some(scroll) = state.help {
         help::render(frame, area, state, scroll);

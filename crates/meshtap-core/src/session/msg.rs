@@ -26,6 +26,9 @@ pub enum SourceMsg {
     /// The latest figures from Linkerd viz's metrics API (`--metrics-api`); each replaces the
     /// last.
     Metrics(MetricsSnapshot),
+    /// A stream's target and its namespace's pods, listed anew (or why they could not be), for
+    /// tap health. Boxed: a pod list is large next to the other messages.
+    Pods(Box<crate::health::PodList>),
 }
 
 /// The connection state of one tap stream, as the status bar shows it.

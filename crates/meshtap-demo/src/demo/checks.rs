@@ -8,6 +8,7 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use super::server::{Body, json as json_response, kube_status};
+use crate::source::metrics::portforward::VIZ_NAMESPACE;
 
 /// A way to start the demo control plane broken, for `meshtap check` to find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -18,6 +19,8 @@ pub enum Break {
     Viz,
     /// No metrics-api pod runs in linkerd-viz.
     Metrics,
+    /// RBAC denies `list pods` outside linkerd-viz: meshtap cannot explain a quiet tap.
+    Pods,
 }
 
 const SSAR_PATH: &str = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
@@ -43,7 +46,10 @@ pub async fn handle(
         "/api/v1" => json!({
             "kind": "APIResourceList",
             "groupVersion": "v1",
-            "resources": [resource("namespaces", "Namespace", false)],
+            "resources": [
+                resource("namespaces", "Namespace", false),
+                resource("pods", "Pod", true),
+            ],
         }),
         "/apis/rbac.authorization.k8s.io/v1" => json!({
             "kind": "APIResourceList",
@@ -98,8 +104,13 @@ async fn review(request: http::Request<Incoming>, broken: Option<Break>) -> http
     let Ok(mut review) = serde_json::from_slice::<Value>(&body) else {
         return kube_status(StatusCode::BAD_REQUEST, "BadRequest", "not a JSON object");
     };
-    let group = &review["spec"]["resourceAttributes"]["group"];
-    let denied = broken == Some(Break::Rbac) && group == "tap.linkerd.io";
+    let attributes = &review["spec"]["resourceAttributes"];
+    let group = &attributes["group"];
+    let denied = (broken == Some(Break::Rbac) && group == "tap.linkerd.io")
+        || (broken == Some(Break::Pods)
+            && attributes["resource"] == "pods"
+            && attributes["verb"] == "list"
+            && attributes["namespace"] != VIZ_NAMESPACE);
     review["status"] = if denied {
         json!({ "allowed": false, "reason": "no RBAC policy matched (demo --break rbac)" })
     } else {

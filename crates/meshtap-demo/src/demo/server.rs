@@ -36,6 +36,7 @@ use super::portforward::{self, MetricsApiPod};
 use super::tls;
 use crate::proto::tap::TapByResourceRequest;
 use crate::proto::viz::ApiError;
+use crate::source::metrics::portforward::VIZ_NAMESPACE;
 
 /// Largest tap request body accepted; real requests are a few hundred bytes.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -272,6 +273,13 @@ async fn handle(request: Request<Incoming>, state: &State) -> Response<Body> {
         Ok(response) => return response,
         Err(request) => request,
     };
+    if let Some(namespace) = super::pods::list_namespace(&path)
+        && namespace != VIZ_NAMESPACE
+        && request.method() == Method::GET
+    {
+        let query = request.uri().query().unwrap_or("");
+        return super::pods::answer(namespace, query, state.api.as_ref(), state.broken);
+    }
     if portforward::is_pods_path(&path) {
         return portforward::handle(request, state.metrics_pod.as_ref());
     }

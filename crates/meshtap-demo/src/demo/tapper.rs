@@ -104,6 +104,10 @@ impl TapApi for SimTapApi {
         runtime.spawn(run(session, tx));
         TapReply::Stream(rx)
     }
+
+    fn pods(&self, namespace: &str) -> Vec<serde_json::Value> {
+        super::pods::mesh_pods(&self.mesh, namespace)
+    }
 }
 
 /// Feeds one tap until its receiver goes away.

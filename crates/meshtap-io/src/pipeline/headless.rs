@@ -8,10 +8,13 @@ use chrono::Utc;
 use clap::ValueEnum;
 use tokio::sync::mpsc;
 
+mod tell;
+
 use super::writer::WriterThread;
 use crate::copy;
 use crate::export::{linkerd_json, ndjson, text};
 use crate::filter::Filter;
+use crate::health::HealthBook;
 use crate::model::event::TapEvent;
 use crate::model::store::{Ingested, Store};
 use crate::session::{Clock, Redactor, SourceMsg, StreamState};
@@ -79,6 +82,9 @@ pub struct Outcome {
     pub interrupted: bool,
     /// The output went away (`meshtap tap … | head`): a normal way to stop.
     pub output_closed: bool,
+    /// Effective sampling per target at the end ("deploy/web: seeing 95 of ~800 rps …"), for
+    /// `--stats`.
+    pub sampling: Vec<String>,
 }
 
 /// How the headless sink writes.
@@ -94,6 +100,8 @@ pub struct Format<'a> {
     pub triggers: Option<&'a Triggers>,
     /// `--filter`: the requests written (per-request outputs only, see [`Output::check_filter`]).
     pub filter: Option<&'a Filter>,
+    /// Say on stderr, once per target, why its tap is silent or thin (off with `--quiet`).
+    pub explain: bool,
 }
 
 /// How often triggers are polled when no events arrive, so a window closes on a quiet stream.
@@ -118,7 +126,9 @@ pub async fn print_stream(
         mut clock,
         triggers,
         filter,
+        explain,
     } = format;
+    let mut health = HealthBook::default();
     let sink = RequestSink {
         output,
         redactor,
@@ -135,8 +145,10 @@ pub async fn print_stream(
                 outcome.interrupted = true;
                 break;
             }
-            _ = poll.tick(), if triggers.is_some() => {
-                report_triggers(err, triggers, store, &[], clock.now(Utc::now()))?;
+            _ = poll.tick(), if triggers.is_some() || explain => {
+                let now = clock.now(Utc::now());
+                report_triggers(err, triggers, store, &[], now)?;
+                tell::due(err, &mut health, explain, now)?;
                 continue;
             }
         };
@@ -145,6 +157,7 @@ pub async fn print_stream(
         match msg {
             SourceMsg::Events(events) => {
                 clock.observe(&events);
+                health.observe(&events, clock.now(Utc::now()));
                 let finished = write_events(&mut buf, events, sink, store)?;
                 let now = clock.now(Utc::now());
                 report_triggers(err, triggers, store, &finished, now)?;
@@ -152,14 +165,18 @@ pub async fn print_stream(
                 sink.write_all(&mut buf, store, &expired)?;
             }
             SourceMsg::State { stream, state } => {
+                health.state(stream, &state, clock.now(Utc::now()));
                 report_state(err, name(stream), state, &mut outcome)?;
             }
             SourceMsg::Warning { stream, message } => {
                 writeln!(err, "meshtap: {}: {message} (skipped)", name(stream))?;
             }
-            // Headless output is the tap stream only; metrics API figures are for the panes.
-            SourceMsg::Metrics(_) => {}
+            // Headless output is the tap stream only; the metrics API's figures give the real
+            // rate beside the sampled one (`--stats`).
+            SourceMsg::Metrics(snapshot) => health.metrics(&snapshot),
+            SourceMsg::Pods(list) => health.pods(*list),
         }
+        tell::due(err, &mut health, explain, clock.now(Utc::now()))?;
         tokio::select! {
             sent = out.send(buf) => if sent.is_err() {
                 outcome.output_closed = true;
@@ -171,6 +188,7 @@ pub async fn print_stream(
             }
         }
     }
+    outcome.sampling = health.sampling_lines(clock.now(Utc::now()));
     if output.per_request() && !outcome.interrupted {
         // The stream is over: requests still open will never finish; write what we know.
         let open: Vec<u64> = store

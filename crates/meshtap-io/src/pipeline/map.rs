@@ -107,6 +107,8 @@ pub async fn sink(
                 writeln!(err, "meshtap: {}: {message} (skipped)", name(stream))?;
             }
             SourceMsg::Metrics(snapshot) => collected.metrics = Some(snapshot),
+            // The map draws traffic; why a tap is quiet is the other sinks' to say.
+            SourceMsg::Pods(_) => {}
         }
     }
     let text = collected.render(format, filter.is_some());

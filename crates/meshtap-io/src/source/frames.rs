@@ -134,8 +134,14 @@ fn looks_empty(event: &tap::TapEvent) -> bool {
 
 fn api_error(frame: &[u8]) -> Option<String> {
     let error = viz::ApiError::decode(frame).ok()?.error;
-    let printable = !error.is_empty() && error.chars().all(|c| !c.is_control() || c == '\n');
-    printable.then_some(error)
+    // Linkerd's "no pods to tap" lists the skipped pods as `\t* NAME` lines: tabs and newlines
+    // are part of its messages, other controls are not.
+    let printable = !error.is_empty()
+        && error
+            .chars()
+            .all(|c| !c.is_control() || c == '\n' || c == '\t');
+    // A tab would print as an escape on a terminal; the list reads the same indented by spaces.
+    printable.then(|| error.replace('\t', "  "))
 }
 
 /// Frames a message: the length as 4 little-endian bytes, then the encoded message.
@@ -209,6 +215,21 @@ mod tests {
             decode(&frame[4..]),
             Ok(Frame::ApiError(
                 "no pods to tap for type=deployment name=nope\n".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn linkerds_list_of_skipped_pods_is_its_error() {
+        // The tap server's message when every pod is skipped, tabs and all.
+        let error = viz::ApiError {
+            error: "no pods to tap for deployment/web\n1 pods found with tap not enabled:\n\t* web-1\nrestart these pods to enable tap and make them valid tap targets\n".into(),
+        };
+        let frame = encode(&error);
+        assert_eq!(
+            decode(&frame[4..]),
+            Ok(Frame::ApiError(
+                "no pods to tap for deployment/web\n1 pods found with tap not enabled:\n  * web-1\nrestart these pods to enable tap and make them valid tap targets\n".into()
             ))
         );
     }

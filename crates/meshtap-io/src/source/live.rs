@@ -21,6 +21,7 @@ pub async fn supervise(
 ) {
     let cli = CliMatches::of(&specs);
     let mut tasks = spawn(&cluster, &specs, reconnect, &tx, raw.as_ref());
+    tasks.extend(spawn_pods(&cluster, &specs, &tx));
     while let Some(command) = commands.recv().await {
         match apply(&specs, &cli, command) {
             Ok(next) => {
@@ -29,6 +30,7 @@ pub async fn supervise(
                 }
                 specs = next;
                 tasks = spawn(&cluster, &specs, reconnect, &tx, raw.as_ref());
+                tasks.extend(spawn_pods(&cluster, &specs, &tx));
             }
             Err(message) => {
                 let stream = first_stream(&cluster, specs.len());
@@ -65,6 +67,24 @@ pub fn spawn(
             let (cluster, spec, tx) = (cluster.clone(), spec.clone(), tx.clone());
             let raw = raw.cloned();
             tokio::spawn(async move { cluster.tap(spec, stream, reconnect, tx, raw).await })
+        })
+        .collect()
+}
+
+/// One task per spec listing its target's pods for tap health (see [`super::pods::watch`]),
+/// numbered like the streams of [`spawn`].
+pub fn spawn_pods(
+    cluster: &Cluster,
+    specs: &[TapSpec],
+    tx: &mpsc::Sender<SourceMsg>,
+) -> Vec<JoinHandle<()>> {
+    let first = first_stream(cluster, specs.len());
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let watch = super::pods::watch(cluster.clone(), spec.clone(), first + i, tx.clone());
+            tokio::spawn(watch)
         })
         .collect()
 }

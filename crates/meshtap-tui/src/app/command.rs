@@ -20,6 +20,8 @@ pub enum Command {
     Trigger(String),
     /// `:triggers [N]`: list the firings and jump to firing N's request (default: the latest).
     Triggers(Option<usize>),
+    /// `:why`: per-pod tap health, why a target is silent or thin.
+    Why,
     Help,
     Quit,
 }
@@ -34,6 +36,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ("filter", ":filter EXPR"),
     ("trigger", ":trigger FILTER"),
     ("triggers", ":triggers [N]"),
+    ("why", ":why  (why a tap is silent or thin, per pod)"),
     ("help", ":help"),
     ("q", ":q"),
 ];
@@ -54,6 +57,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "" => Err("empty command".to_owned()),
         "q" | "q!" | "quit" | "qa" => Ok(Command::Quit),
         "help" | "h" => Ok(Command::Help),
+        "why" => Ok(Command::Why),
         "ns" | "namespace" => match args.as_slice() {
             [ns] => Ok(Command::Namespace((*ns).to_owned())),
             _ => Err(usage("ns")),

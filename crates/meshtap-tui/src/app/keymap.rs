@@ -30,10 +30,12 @@ pub enum Context {
     Triggers,
     /// The trace waterfall (`t`).
     Trace,
+    /// The `:why` view.
+    Why,
 }
 
 impl Context {
-    pub const ALL: [Context; 13] = [
+    pub const ALL: [Context; 14] = [
         Context::Global,
         Context::Requests,
         Context::Detail,
@@ -47,6 +49,7 @@ impl Context {
         Context::Explain,
         Context::Triggers,
         Context::Trace,
+        Context::Why,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +67,7 @@ impl Context {
             Context::Explain => "explain",
             Context::Triggers => "triggers",
             Context::Trace => "trace",
+            Context::Why => "why",
         }
     }
 

@@ -21,7 +21,11 @@ impl AppState {
         if self.prompt.is_some() && self.prompt_action(&action, now) {
             return;
         }
-        if self.help.is_none() && (self.copy_action(&action) || self.explain_action(&action)) {
+        if self.help.is_none()
+            && (self.copy_action(&action)
+                || self.explain_action(&action)
+                || self.why_action(&action))
+        {
             return;
         }
         if self.help.is_none()
@@ -293,6 +297,7 @@ impl AppState {
             Command::Trigger(text) => return self.add_trigger(&text, now),
             Command::Triggers(None) => return self.open_triggers_list(now),
             Command::Triggers(n) => return self.show_triggers(n, now),
+            Command::Why => return self.open_why(now),
             Command::Export { path, args } => {
                 return self
                     .effects

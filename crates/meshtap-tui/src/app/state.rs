@@ -152,6 +152,11 @@ pub struct AppState {
     pub clusters: super::clusters::ClustersSeen,
     /// The `:triggers` list, while open.
     pub triggers_list: Option<super::TriggersList>,
+    /// Per-pod tap health of every stream's target: the status bar's line, `:why`, the empty
+    /// pane.
+    pub health: crate::health::HealthBook,
+    /// The `:why` view, while open.
+    pub why: Option<super::why::WhyOpen>,
 }
 
 /// A stream's gaps: each reconnect loses the events sent while it was down.
@@ -223,6 +228,8 @@ impl AppState {
             triggers: None,
             trigger_firings: 0,
             triggers_list: None,
+            health: crate::health::HealthBook::default(),
+            why: None,
         }
     }
 
@@ -231,6 +238,7 @@ impl AppState {
         match msg {
             SourceMsg::Events(events) => {
                 self.clock.observe(&events);
+                self.health.observe(&events, self.clock.now(now));
                 for event in events {
                     let (seq, finished) = match self.store.ingest(event) {
                         Ingested::Open(seq) => (seq, false),
@@ -265,8 +273,10 @@ impl AppState {
                     gaps.last = Some(now);
                     gaps.retry_at = chrono::Duration::from_std(*after).ok().map(|d| now + d);
                 }
+                self.health.state(stream, &state, self.clock.now(now));
                 self.streams[stream] = state;
             }
+            SourceMsg::Pods(list) => self.health.pods(*list),
             SourceMsg::Warning { stream, message } => {
                 let target = self.info.targets.get(stream).map_or("", String::as_str);
                 let text = if target.is_empty() {
@@ -287,6 +297,7 @@ impl AppState {
                 {
                     self.notify(Level::Warning, error.clone(), now);
                 }
+                self.health.metrics(&snapshot);
                 self.metrics = Some(MetricsView::new(snapshot));
                 self.map_view.metrics_generation += 1;
                 self.refresh_map();
@@ -376,6 +387,8 @@ impl AppState {
             Context::Explain
         } else if self.triggers_list.is_some() {
             Context::Triggers
+        } else if self.why.is_some() {
+            Context::Why
         } else if self.trace.is_some() {
             Context::Trace
         } else if self.detail.is_some() && self.pane == Pane::Requests {

@@ -12,7 +12,7 @@ use crate::app::keymap::Context;
 use crate::app::layout;
 
 /// Sections in the order they are shown, with their headings.
-const SECTIONS: [(Context, &str); 12] = [
+const SECTIONS: [(Context, &str); 13] = [
     (Context::Global, "Everywhere"),
     (Context::Requests, "Requests pane"),
     (Context::Detail, "Request detail"),
@@ -23,6 +23,7 @@ const SECTIONS: [(Context, &str); 12] = [
     (Context::Explain, "Explain view (?)"),
     (Context::Trace, "Trace waterfall (t)"),
     (Context::Triggers, "Trigger firings (:triggers)"),
+    (Context::Why, "Tap health (:why)"),
     (Context::Prompt, "Filter and command prompts"),
     (Context::Help, "This help"),
 ];

@@ -271,6 +271,16 @@ pub fn empty_hint(state: &AppState, now: DateTime<Utc>) -> Vec<Line<'static>> {
         ));
     } else {
         lines.push(Line::from(stream_hint(state, now)));
+        // Why, per pod, when meshtap can tell.
+        let troubled: Vec<_> = state
+            .health_now(now)
+            .into_iter()
+            .filter(crate::health::TargetHealth::needs_attention)
+            .collect();
+        if !troubled.is_empty() {
+            lines.push(Line::from(""));
+            lines.extend(crate::ui::why::lines(&troubled, &state.theme));
+        }
     }
     lines.push(Line::from(""));
     lines.push(Line::from(format!("Press {help_key} for help, q to quit.")));
@@ -360,18 +370,8 @@ pub fn format_bytes(bytes: u64) -> String {
     format!("{value:.0}P")
 }
 
-/// `12,345`.
-pub fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// `12,345` (shared with the headless outputs: one spelling of counts everywhere).
+pub use crate::units::group;
 
 #[cfg(test)]
 mod tests {

@@ -94,9 +94,18 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc
     first.extend(throughput(state));
     first.push(Span::raw(SEP));
     first.push(Span::raw(held(state)));
-    if !state.info.sampling.is_empty() {
+    // Effective sampling once the targets' pods are known (the split and what arrives, beside
+    // the metrics API's real rate), else what the session asked for.
+    let clock = state.clock.now(now);
+    let sampling = state.health.sampling_lines(clock);
+    let sampling = sampling
+        .iter()
+        .find(|line| line.ends_with("raise --max-rps"))
+        .or(sampling.first())
+        .unwrap_or(&state.info.sampling);
+    if !sampling.is_empty() {
         first.push(Span::raw(SEP));
-        first.push(Span::raw(state.info.sampling.clone()));
+        first.push(Span::raw(sampling.clone()));
     }
 
     let mut second = vec![Span::raw(" ")];
@@ -152,6 +161,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc
         };
         second.push(Span::raw(SEP));
         second.push(Span::styled(message.text.clone(), style));
+    } else if let Some(why) = state.health.status_line(clock) {
+        // Tap health has its say when nothing more pressing does.
+        second.push(Span::raw(SEP));
+        second.push(Span::styled(why, theme.warning));
     }
     let lines = vec![Line::from(first), Line::from(second)];
     frame.render_widget(Paragraph::new(lines).style(theme.status_bar), area);

@@ -13,8 +13,8 @@ use crate::proto::tap::tap_by_resource_request::r#match::{self, http};
 use crate::proto::tap::tap_by_resource_request::{Match, extract};
 use crate::proto::viz;
 
-/// Linkerd's tap server uses this when the request's `maxRps` is 0.
-pub const DEFAULT_MAX_RPS: f32 = 100.0;
+/// Linkerd's default `maxRps` and its split over pods, as tap health computes them too.
+pub use crate::health::{DEFAULT_MAX_RPS, per_pod_limit};
 
 /// One condition the proxies evaluate per request; all must hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,21 +41,6 @@ pub struct Plan {
     pub conditions: Vec<Condition>,
     /// Whether request/response headers and trailers are extracted.
     pub headers: bool,
-}
-
-/// Linkerd's split of `maxRps` over the tapped pods: `maxRps / pods` (100 when `maxRps` is 0),
-/// raised to at least 1, truncated to an integer per 1-second window. Non-finite or negative
-/// values are treated as the minimum.
-pub fn per_pod_limit(max_rps: f32, pods: usize) -> u32 {
-    let max_rps = if max_rps == 0.0 {
-        DEFAULT_MAX_RPS
-    } else {
-        max_rps
-    };
-    let per_pod = max_rps / pods.max(1) as f32;
-    // `!(x >= 1)` also catches NaN, which Linkerd would turn into a rejected limit of 0.
-    let per_pod = if per_pod >= 1.0 { per_pod } else { 1.0 };
-    per_pod as u32
 }
 
 fn linkerd_error(msg: impl Into<String>) -> TapReply {
@@ -166,7 +151,7 @@ fn kind(m: Option<&r#match::Match>) -> &'static str {
     }
 }
 
-fn conditions(m: Option<&Match>) -> Result<Vec<Condition>, TapReply> {
+pub(crate) fn conditions(m: Option<&Match>) -> Result<Vec<Condition>, TapReply> {
     let inner = m.and_then(|m| m.r#match.as_ref());
     let Some(r#match::Match::All(seq)) = inner else {
         return Err(linkerd_error(format!(
@@ -218,7 +203,7 @@ fn conditions(m: Option<&Match>) -> Result<Vec<Condition>, TapReply> {
 
 /// An equality-based Kubernetes label selector: `k=v`, `k==v`, `k!=v`, `k`, `!k`, comma-joined.
 #[derive(Debug, Default)]
-struct Selector {
+pub(crate) struct Selector {
     terms: Vec<(String, Op)>,
 }
 
@@ -231,7 +216,7 @@ enum Op {
 }
 
 impl Selector {
-    fn parse(s: &str) -> Result<Self, String> {
+    pub(crate) fn parse(s: &str) -> Result<Self, String> {
         let mut terms = Vec::new();
         for raw in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
             let (key, op) = if let Some((k, v)) = raw.split_once("!=") {
@@ -255,7 +240,7 @@ impl Selector {
         Ok(Self { terms })
     }
 
-    fn matches(&self, labels: &std::collections::BTreeMap<String, String>) -> bool {
+    pub(crate) fn matches(&self, labels: &std::collections::BTreeMap<String, String>) -> bool {
         self.terms.iter().all(|(k, op)| match op {
             Op::Eq(v) => labels.get(k) == Some(v),
             Op::Ne(v) => labels.get(k) != Some(v),
