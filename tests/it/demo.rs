@@ -62,8 +62,8 @@ async fn collect(
             Ok(Some(SourceMsg::Warning { message, .. })) => {
                 panic!("demo sent a bad frame: {message}")
             }
-            // Only the metrics poller sends these, and it is not running here.
-            Ok(Some(SourceMsg::Metrics(_))) => {}
+            // Only the metrics poller and the pod lister send these, and they are not running here.
+            Ok(Some(SourceMsg::Metrics(_) | SourceMsg::Pods(_))) => {}
             Ok(None) | Err(_) => break,
         }
     }
@@ -140,9 +140,9 @@ async fn demo_explains_unknown_and_forbidden_targets() {
 }
 
 /// `meshtap demo --serve` running as a child process; killed when dropped, even if a test fails.
-struct ServedDemo {
+pub struct ServedDemo {
     child: std::process::Child,
-    kubeconfig: std::path::PathBuf,
+    pub kubeconfig: std::path::PathBuf,
     /// Holds the kubeconfig and caches.
     dir: tempfile::TempDir,
     /// Kept open: the demo prints more lines, and a closed pipe would make it fail.
@@ -150,12 +150,18 @@ struct ServedDemo {
 }
 
 impl ServedDemo {
-    fn start() -> Self {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// With more `demo --serve` flags (`--break pods`).
+    pub fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let kubeconfig = dir.path().join("kubeconfig");
         let mut child = Command::new(env!("CARGO_BIN_EXE_meshtap"))
             .args(["demo", "--serve", "--kubeconfig-out"])
             .arg(&kubeconfig)
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

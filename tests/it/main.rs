@@ -29,5 +29,6 @@ mod server;
 mod several_contexts;
 mod sim;
 mod support;
+mod tap_health;
 mod tui_snapshots;
 mod wire_encode;

@@ -25,7 +25,7 @@ pub struct PodObject {
     pub namespace: String,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
-    /// The ReplicaSet owning it.
+    /// The `ReplicaSet` owning it.
     pub replica_set: String,
     pub service_account: String,
     pub ip: Ipv4Addr,

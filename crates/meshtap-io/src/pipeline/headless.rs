@@ -353,6 +353,7 @@ mod tests {
             clock: Clock::new(clock),
             triggers: None,
             filter: None,
+            explain: true,
         };
         print_stream(
             rx,

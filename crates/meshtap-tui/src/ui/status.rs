@@ -94,18 +94,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc
     first.extend(throughput(state));
     first.push(Span::raw(SEP));
     first.push(Span::raw(held(state)));
-    // Effective sampling once the targets' pods are known (the split and what arrives, beside
-    // the metrics API's real rate), else what the session asked for.
     let clock = state.clock.now(now);
-    let sampling = state.health.sampling_lines(clock);
-    let sampling = sampling
-        .iter()
-        .find(|line| line.ends_with("raise --max-rps"))
-        .or(sampling.first())
-        .unwrap_or(&state.info.sampling);
+    let sampling = sampling(state, clock);
     if !sampling.is_empty() {
         first.push(Span::raw(SEP));
-        first.push(Span::raw(sampling.clone()));
+        first.push(Span::raw(sampling));
     }
 
     let mut second = vec![Span::raw(" ")];
@@ -168,6 +161,19 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc
     }
     let lines = vec![Line::from(first), Line::from(second)];
     frame.render_widget(Paragraph::new(lines).style(theme.status_bar), area);
+}
+
+/// Effective sampling once the targets' pods are known (the split and what arrives, beside the
+/// metrics API's real rate; a target that needs a higher `--max-rps` first), else what the
+/// session asked for.
+fn sampling(state: &AppState, clock: DateTime<Utc>) -> String {
+    let lines = state.health.sampling_lines(clock);
+    lines
+        .iter()
+        .find(|line| line.ends_with("raise --max-rps"))
+        .or(lines.first())
+        .unwrap_or(&state.info.sampling)
+        .clone()
 }
 
 fn stream_state(

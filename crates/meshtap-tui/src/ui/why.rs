@@ -25,7 +25,7 @@ pub fn lines(health: &[TargetHealth], theme: &Theme) -> Vec<Line<'static>> {
         };
         out.push(Line::from(Span::styled(target.summary.clone(), style)));
         if let Some(error) = &target.error {
-            out.push(Line::from(format!("  {}", error)));
+            out.push(Line::from(format!("  {error}")));
         }
         for pod in target.troubled() {
             out.push(Line::from(vec![

@@ -234,12 +234,7 @@ impl Request<'_> {
 }
 
 /// What `pod`'s proxy reports in window number `window` (0-based) of a tap, `limit` at most.
-fn window_requests<'a>(
-    pod: &'a TroubledPod,
-    window: u32,
-    limit: u32,
-    base: u32,
-) -> Vec<Request<'a>> {
+fn window_requests(pod: &TroubledPod, window: u32, limit: u32, base: u32) -> Vec<Request<'_>> {
     let request = |stream: u64, path: String, grpc: bool, ends: bool| Request {
         pod,
         base,
@@ -254,11 +249,7 @@ fn window_requests<'a>(
         ends,
     };
     match pod.trouble {
-        // Nothing HTTP reaches an opaque port's proxy, and a proxy that is not ready fails the
-        // tap server's Observe call.
-        Trouble::OpaqueDb => Vec::new(),
-        Trouble::Wide if !pod.object.ready => Vec::new(),
-        Trouble::Wide => (0..u64::from(limit.min(WIDE_POD_RPS)))
+        Trouble::Wide if pod.object.ready => (0..u64::from(limit.min(WIDE_POD_RPS)))
             .map(|s| {
                 request(
                     s,
@@ -277,7 +268,14 @@ fn window_requests<'a>(
             }
             out
         }
-        Trouble::LongStream | Trouble::TapDisabled | Trouble::BeforeViz => Vec::new(),
+        // Nothing HTTP reaches an opaque port's proxy; a proxy that is not ready fails the tap
+        // server's Observe call; a pinned window reports nothing new; skipped pods are not
+        // asked at all.
+        Trouble::OpaqueDb
+        | Trouble::Wide
+        | Trouble::LongStream
+        | Trouble::TapDisabled
+        | Trouble::BeforeViz => Vec::new(),
     }
 }
 
