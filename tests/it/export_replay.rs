@@ -729,6 +729,39 @@ fn the_cli_takes_replay_and_export_flags() {
     assert_eq!(args.speed, Speed::Max);
 }
 
+/// Linkerd's JSON is one name in `-o` and `--export-format`, `json`, with `linkerd-json` (the
+/// export's former name) an alias in both; `--help` lists `json`.
+#[test]
+fn linkerd_json_has_one_name_and_an_alias_in_both_flags() {
+    use clap::Parser;
+    use meshtap::cli::{Cli, Command};
+    use meshtap::pipeline::headless::Output;
+    for name in ["json", "linkerd-json"] {
+        let cli = Cli::try_parse_from([
+            "meshtap",
+            "tap",
+            "deploy/web",
+            "-o",
+            name,
+            "--export",
+            "x.json",
+            "--export-format",
+            name,
+        ])
+        .expect(name);
+        let Some(Command::Tap(args)) = cli.command else {
+            panic!("not tap")
+        };
+        assert_eq!(args.output, Output::Json, "-o {name}");
+        assert_eq!(
+            args.session.export.export_format,
+            ExportFormat::LinkerdJson,
+            "--export-format {name}"
+        );
+    }
+    assert_eq!(ExportFormat::LinkerdJson.name(), Output::Json.name());
+}
+
 /// The real binary: `meshtap replay FILE -o text` prints Linkerd's golden lines for a recorded
 /// tap stream, and `--export` converts it.
 #[test]

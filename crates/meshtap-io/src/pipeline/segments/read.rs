@@ -18,12 +18,12 @@ use crate::source::wire::Interner;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Range {
     pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
 }
 
 impl Range {
     pub fn contains(self, at: DateTime<Utc>) -> bool {
-        self.from.is_none_or(|from| at >= from) && self.to.is_none_or(|to| at <= to)
+        self.from.is_none_or(|from| at >= from) && self.until.is_none_or(|until| at <= until)
     }
 }
 
@@ -70,7 +70,7 @@ pub fn plan(path: &Path, range: Range) -> Result<Vec<PathBuf>, SegmentError> {
         .into_iter()
         .map(|(_, segment)| segment)
         .filter(|segment| {
-            index_of(segment).is_none_or(|index| index.overlaps(range.from, range.to))
+            index_of(segment).is_none_or(|index| index.overlaps(range.from, range.until))
         })
         .collect())
 }
