@@ -480,10 +480,10 @@ fn the_ui_counts_trigger_firings() {
     assert_eq!(state.view.selected, Some(5));
     state.open_triggers_list(wall);
     press(&mut state, KeyCode::Esc);
-    assert!(state.triggers_list.is_none(), "Esc closes the list");
+    assert!(state.overlays.triggers().is_none(), "Esc closes the list");
     state.open_triggers_list(wall);
     press(&mut state, KeyCode::Char('q'));
-    assert!(state.triggers_list.is_none(), "q closes the list");
+    assert!(state.overlays.triggers().is_none(), "q closes the list");
     assert!(!state.quit, "q closes the list rather than quitting");
 }
 

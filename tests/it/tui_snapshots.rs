@@ -461,7 +461,7 @@ fn detail_tree_masks_secrets_until_revealed() {
         let mut state = streaming(w, h);
         state.handle(Action::Top, at(1_300));
         state.handle(Action::Open, at(1_300));
-        assert!(state.detail.is_some());
+        assert!(state.overlays.detail().is_some());
         let masked = render(&state, at(1_500));
         assert!(masked.contains("<redacted>"), "{masked}");
         assert!(!masked.contains("s3cr3t"));
@@ -620,7 +620,7 @@ fn hostile_strings_never_reach_the_terminal() {
     feed(&mut state, &calls);
     state.handle(Action::Top, at(1_300));
     state.handle(Action::Open, at(1_300));
-    assert!(state.detail.is_some());
+    assert!(state.overlays.detail().is_some());
     let screen = render(&state, at(1_500));
     assert!(screen.contains("gpj.exe"), "the path is shown: {screen}");
     let unsafe_chars: Vec<char> = screen

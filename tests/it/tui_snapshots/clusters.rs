@@ -212,7 +212,7 @@ fn a_leaving_request_names_its_target_and_its_other_half() {
     let mut opened = false;
     for _ in 0..3 {
         state.handle(Action::Open, at(1_500));
-        let seq = state.detail.as_ref().map(|d| d.seq);
+        let seq = state.overlays.detail().map(|d| d.seq);
         if seq == Some(1) {
             opened = true;
             break;

@@ -53,8 +53,8 @@ fn busy_state(width: u16, height: u16) -> AppState {
 
 fn selected_sample(state: &AppState) -> Option<u64> {
     state
-        .route_detail
-        .as_ref()
+        .overlays
+        .route_detail()
         .and_then(|open| open.state.selected_seq())
 }
 
@@ -63,14 +63,14 @@ fn route_detail_beside_or_over_the_list() {
     for (w, h) in SIZES {
         let mut state = busy_state(w, h);
         state.handle(Action::Open, at(NOW_MS));
-        let key = state.route_detail.as_ref().map(|o| o.key.label());
+        let key = state.overlays.route_detail().map(|o| o.key.label());
         assert_eq!(key.as_deref(), Some("carts GET /carts/{id}/items"));
         snapshot_at("route_detail", &state, at(NOW_MS));
         // Wide terminals keep the list beside the detail, narrow ones cover it.
         let text = render(&state, at(NOW_MS));
         assert_eq!(text.contains("Routes · by route"), w >= 140, "{text}");
         state.handle(Action::Back, at(NOW_MS));
-        assert!(state.route_detail.is_none());
+        assert!(state.overlays.route_detail().is_none());
         assert_eq!(state.pane, Pane::Routes);
     }
 }
