@@ -19,7 +19,7 @@ fn documents_cited_are_in_the_repository() {
     let root = root();
     let mut cited = Vec::new();
     let mut files = vec![root.join("README.md")];
-    for dir in ["benches", "scripts", "tests/memory"] {
+    for dir in ["benches", "scripts", "tests/memory", "docs"] {
         for entry in std::fs::read_dir(root.join(dir)).expect("dir") {
             files.push(entry.expect("entry").path());
         }
@@ -27,11 +27,10 @@ fn documents_cited_are_in_the_repository() {
     for file in files.iter().filter(|f| f.is_file()) {
         let text = read(file);
         for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || "._/-".contains(c))) {
-            // A web address (`linkerd.io/…/x.md`) is not the repository's to hold.
-            let url = word
-                .split_once('/')
-                .is_some_and(|(first, _)| first.contains('.'));
-            if let Some(name) = word.strip_suffix(".md").filter(|n| !n.is_empty() && !url) {
+            // A bare name, or a path the text links to; a path inside a web address
+            // (`…/linkerd.io/…/x.md`) is not the repository's to hold.
+            let local = !word.contains('/') || text.contains(&format!("]({word}"));
+            if let Some(name) = word.strip_suffix(".md").filter(|n| !n.is_empty() && local) {
                 cited.push((file.clone(), format!("{name}.md")));
             }
         }
