@@ -1,5 +1,5 @@
 //! Frame render time: the whole screen at 200×50 with 1,000 and 100,000 stored requests from the
-//! demo simulation. DESIGN.md's target: ≤ 4 ms, and independent of how many requests are held.
+//! demo simulation. The target: ≤ 4 ms, and independent of how many requests are held.
 
 use chrono::Utc;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};

@@ -1,6 +1,6 @@
 //! Replay throughput on one generated recording (the demo mesh's traffic: realistic labels and
 //! headers): (a) prost decoding every frame into `linkerd2-proxy-api` types, against (b) meshtap
-//! replay reading the file, decoding and joining it into a store (no output). The DESIGN.md
+//! replay reading the file, decoding and joining it into a store (no output). The
 //! target is a ratio of at least 1.0.
 //!
 //! `scripts/replay_rate.sh` adds (c), the whole process: it runs this binary with

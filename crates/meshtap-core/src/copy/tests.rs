@@ -1,5 +1,6 @@
 //! Every copy format; `paste` proves that hostile captured values stay inside their argument.
 
+mod httpie;
 mod paste;
 
 use chrono::{DateTime, Utc};

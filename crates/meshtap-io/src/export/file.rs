@@ -171,7 +171,7 @@ fn write_body(
             let line = HeaderLine {
                 meshtap_capture: capture_record(NDJSON_FORMAT, header, requests, options),
             };
-            serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
+            crate::terminal::to_json_writer(&mut *out, &line).map_err(io::Error::other)?;
             out.write_all(b"\n")?;
             for request in requests {
                 ndjson::write_request(out, request, redactor)?;

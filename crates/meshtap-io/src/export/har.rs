@@ -148,16 +148,16 @@ pub fn write<'a>(
         name: "meshtap",
         version: env!("CARGO_PKG_VERSION"),
     };
-    serde_json::to_writer(&mut *out, &creator).map_err(to_io)?;
+    crate::terminal::to_json_writer(&mut *out, &creator).map_err(to_io)?;
     if let Some(capture) = capture {
         out.write_all(b",\"_meshtap\":")?;
-        serde_json::to_writer(&mut *out, capture).map_err(to_io)?;
+        crate::terminal::to_json_writer(&mut *out, capture).map_err(to_io)?;
     }
     out.write_all(b",\"entries\":[")?;
     let mut written = 0;
     for request in requests {
         out.write_all(if written == 0 { b"\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut *out, &entry(request, redactor)).map_err(to_io)?;
+        crate::terminal::to_json_writer(&mut *out, &entry(request, redactor)).map_err(to_io)?;
         written += 1;
     }
     out.write_all(b"\n]}}\n")?;
