@@ -7,6 +7,7 @@
 mod support;
 
 mod replay;
+mod segments;
 mod store;
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};

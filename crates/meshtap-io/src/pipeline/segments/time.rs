@@ -11,7 +11,9 @@ pub fn parse_time_at(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, St
     }
     let wrong = || format!("expected RFC 3339 (2026-11-30T12:00:00Z) or -15m, -2h, not {text:?}");
     let ago = text.strip_prefix('-').ok_or_else(wrong)?;
-    let (number, unit) = ago.split_at(ago.len().saturating_sub(1));
+    // The unit is the last character, whatever its width (`-1é` is an error, not a panic).
+    let unit_at = ago.char_indices().last().map_or(0, |(at, _)| at);
+    let (number, unit) = ago.split_at(unit_at);
     let number: i64 = number.parse().map_err(|_| wrong())?;
     let seconds = match unit {
         "s" => 1,
@@ -63,5 +65,8 @@ mod tests {
         assert!(parse_time_at("15m", now).is_err());
         assert!(parse_time_at("-15y", now).is_err());
         assert!(parse_time_at("yesterday", now).is_err());
+        for odd in ["-1é", "-ß", "-", "-1", "-é", "-1\u{202e}", "-\u{1F600}m"] {
+            assert!(parse_time_at(odd, now).is_err(), "{odd}");
+        }
     }
 }
