@@ -314,6 +314,10 @@ pub struct ReplayArgs {
     pub from: Option<chrono::DateTime<chrono::Utc>>,
     /// Segments only: stop at this time (RFC 3339 or relative to now, like --from).
     #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = crate::pipeline::segments::time::parse_time)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// `--until`'s former name, hidden and warned about: everywhere else `--to` is the
+    /// destination resource (`tap --to deploy/web`, `:to`, the filter's `to=`).
+    #[arg(long = "to", hide = true, value_name = "TIME", allow_hyphen_values = true, conflicts_with = "until", value_parser = crate::pipeline::segments::time::parse_time)]
     pub to: Option<chrono::DateTime<chrono::Utc>>,
     /// Headless: stream to stdout in this format instead of opening the UI.
     #[arg(short, long, value_enum)]

@@ -144,7 +144,7 @@ fn a_doctored_index_hides_nothing_and_a_backwards_range_is_refused() {
     std::fs::write(index(1), serde_json::to_vec(&stale).expect("json")).expect("doctor");
     assert_eq!(ndjson_paths(&replay(&segs, &[])).len(), 200);
     let time = |s: u64| at(s).to_rfc3339();
-    let out = replay(&segs, &["--from", &time(0), "--to", &time(199)]);
+    let out = replay(&segs, &["--from", &time(0), "--until", &time(199)]);
     assert_eq!(ndjson_paths(&out).len(), 200);
     let (ok, out, err) = run(
         &[
@@ -153,14 +153,14 @@ fn a_doctored_index_hides_nothing_and_a_backwards_range_is_refused() {
             "ndjson",
             "--from",
             &time(30),
-            "--to",
+            "--until",
             &time(10),
             segs.to_str().expect("utf-8"),
         ],
         None,
     );
     assert!(!ok && out.is_empty(), "{out}");
-    assert!(err.contains("is after --to"), "{err}");
+    assert!(err.contains("is after --until"), "{err}");
     for odd in ["-1é", "-ß", "-é", "-1\u{1F600}"] {
         let (ok, _, err) = run(
             &[

@@ -3,9 +3,6 @@
 
 #![allow(clippy::unwrap_used, reason = "test code")]
 
-#[path = "../it/support.rs"]
-mod support;
-
 mod replay;
 mod segments;
 mod store;

@@ -29,7 +29,9 @@ pub enum ExportFormat {
     /// meshtap's schema: a header line, then one joined request per line.
     #[default]
     Ndjson,
-    /// `linkerd viz tap -o json`'s event objects, byte for byte.
+    /// `linkerd viz tap -o json`'s event objects, byte for byte: the same name as `-o json`
+    /// (`linkerd-json`, its former name here, is an alias in both places).
+    #[value(name = "json", alias = "linkerd-json")]
     LinkerdJson,
     /// HAR 1.2, with meshtap's fields under `_meshtap`.
     Har,
@@ -44,7 +46,7 @@ impl ExportFormat {
     pub fn name(self) -> &'static str {
         match self {
             ExportFormat::Ndjson => "ndjson",
-            ExportFormat::LinkerdJson => "linkerd-json",
+            ExportFormat::LinkerdJson => "json",
             ExportFormat::Har => "har",
             ExportFormat::OtlpJson => "otlp-json",
             ExportFormat::Pcapng => "pcapng",

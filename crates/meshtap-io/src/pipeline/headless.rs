@@ -24,7 +24,9 @@ pub enum Output {
     Text,
     /// Text plus every label.
     Wide,
-    /// `linkerd viz tap -o json`: one pretty-printed object per event.
+    /// `linkerd viz tap -o json`: one pretty-printed object per event (the same name as
+    /// `--export-format json`; `linkerd-json` is an alias in both places).
+    #[value(alias = "linkerd-json")]
     Json,
     /// meshtap's schema: one joined request per line.
     Ndjson,

@@ -54,12 +54,12 @@ pub struct Index {
 }
 
 impl Index {
-    /// Whether any frame of the segment may fall in `[from, to]`.
-    pub fn overlaps(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> bool {
+    /// Whether any frame of the segment may fall in `[from, until]`.
+    pub fn overlaps(&self, from: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> bool {
         let (Some(first), Some(last)) = (self.first, self.last) else {
             return false;
         };
-        from.is_none_or(|from| last >= from) && to.is_none_or(|to| first <= to)
+        from.is_none_or(|from| last >= from) && until.is_none_or(|until| first <= until)
     }
 }
 

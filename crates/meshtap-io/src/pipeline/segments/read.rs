@@ -1,4 +1,4 @@
-//! Reading segments back (`meshtap replay DIR|SEGMENT [--from T] [--to T]`): the segments whose
+//! Reading segments back (`meshtap replay DIR|SEGMENT [--from T] [--until T]`): the segments whose
 //! index says they overlap the range, frame by frame through the one decoder
 //! (`source::frames::decode_fast`), on the arrival times they were recorded with. Segments are
 //! streamed (memory is a buffer and a frame, whatever their size) and only regular files are
@@ -22,12 +22,12 @@ use crate::source::wire::Interner;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Range {
     pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
 }
 
 impl Range {
     pub fn contains(self, at: DateTime<Utc>) -> bool {
-        self.from.is_none_or(|from| at >= from) && self.to.is_none_or(|to| at <= to)
+        self.from.is_none_or(|from| at >= from) && self.until.is_none_or(|until| at <= until)
     }
 }
 
@@ -44,7 +44,7 @@ pub enum SegmentError {
     Version { path: PathBuf, version: u32 },
     #[error("{} holds no segments", path.display())]
     Empty { path: PathBuf },
-    #[error("--from {from} is after --to {to}: nothing can be between them")]
+    #[error("--from {from} is after --until {to}: nothing can be between them")]
     Backwards {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -82,7 +82,7 @@ const SEGMENT_READ_BYTES: usize = 256 * 1024;
 /// only when it agrees with its segment (its length and first arrival): a stale or doctored one
 /// never hides what the segment holds.
 pub fn plan(path: &Path, range: Range) -> Result<Vec<PathBuf>, SegmentError> {
-    if let (Some(from), Some(to)) = (range.from, range.to)
+    if let (Some(from), Some(to)) = (range.from, range.until)
         && from > to
     {
         return Err(SegmentError::Backwards { from, to });
@@ -104,7 +104,7 @@ pub fn plan(path: &Path, range: Range) -> Result<Vec<PathBuf>, SegmentError> {
         .into_iter()
         .map(|(_, segment)| segment)
         .filter(|segment| {
-            trusted_index(segment).is_none_or(|index| index.overlaps(range.from, range.to))
+            trusted_index(segment).is_none_or(|index| index.overlaps(range.from, range.until))
         })
         .collect())
 }
