@@ -181,7 +181,11 @@ def svg(screen, columns, rows):
             if not text.strip() and not style.colors()[1]:
                 continue
             fg, _ = style.colors()
-            attrs = [f'x="{round(col * CELL_W, 1)}"', f'fill="{fg}"']
+            # textLength pins the run to its cells whatever the viewer's font: a long border
+            # line would otherwise drift off the grid where that font's glyphs are wider.
+            cells = sum(width(c) for c in text)
+            attrs = [f'x="{round(col * CELL_W, 1)}"', f'textLength="{round(cells * CELL_W, 1)}"',
+                     'lengthAdjust="spacingAndGlyphs"', f'fill="{fg}"']
             if style.bold:
                 attrs.append('font-weight="bold"')
             if style.dim:

@@ -51,11 +51,7 @@ fn model_events(wire_events: Vec<tap::TapEvent>) -> Vec<TapEvent> {
 }
 
 fn store_of(events: impl IntoIterator<Item = TapEvent>) -> Store {
-    let mut store = Store::new(100_000);
-    for event in events {
-        store.ingest(event);
-    }
-    store
+    meshtap_testkit::store_of(100_000, events)
 }
 
 /// A capture of the simulated Sock Shop: the same traffic `meshtap demo` shows.

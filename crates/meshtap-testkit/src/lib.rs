@@ -1,12 +1,15 @@
-//! Test fixtures shared by meshtap's test binaries and benches (a dev-dependency only): tap APIs
-//! that answer from a script or stream chunks, and `meshtap demo --serve` as a child process.
+//! Test fixtures shared by meshtap's test binaries and benches (a dev-dependency only): the
+//! simulated mesh's events as model events, tap APIs that answer from a script or stream chunks,
+//! and `meshtap demo --serve` as a child process.
 //! It has no tests of its own (`test = false`), so it adds no test binary to build.
 
+pub mod events;
 pub mod served;
 pub mod tap_api;
 
 use std::time::Duration;
 
+pub use events::{demo_events, store_of};
 pub use served::ServedDemo;
 pub use tap_api::{Script, Scripted, stream};
 
