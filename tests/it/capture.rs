@@ -29,7 +29,7 @@ fn t0() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn at(seconds: u64) -> DateTime<Utc> {
+pub(crate) fn at(seconds: u64) -> DateTime<Utc> {
     t0() + TimeDelta::seconds(seconds.cast_signed())
 }
 
@@ -75,7 +75,7 @@ fn request(stream: u64, path: &str, status: u32, when: DateTime<Utc>) -> Vec<Tap
 }
 
 /// Writes requests `/items/0` … `/items/{n-1}`, one a second from `t0`, as segments in `dir`.
-fn write_segments(dir: &Path, n: u64, budget: u64) {
+pub(crate) fn write_segments(dir: &Path, n: u64, budget: u64) {
     let mut ring = write::Ring::open(dir, budget).expect("ring");
     let keep = |_: &str| true;
     for i in 0..n {
@@ -104,7 +104,7 @@ fn paths_of(events: Vec<TapEvent>) -> Vec<String> {
         .collect()
 }
 
-fn items(range: std::ops::RangeInclusive<u64>) -> Vec<String> {
+pub(crate) fn items(range: std::ops::RangeInclusive<u64>) -> Vec<String> {
     range.map(|i| format!("/items/{i}")).collect()
 }
 
@@ -202,7 +202,7 @@ async fn segment_replay_honours_speed() {
 }
 
 /// `meshtap replay DIR -o ndjson ARGS…`'s stdout; it must succeed.
-fn replay(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn replay(dir: &Path, args: &[&str]) -> String {
     replay_with_stderr(dir, args).0
 }
 
@@ -220,7 +220,7 @@ fn replay_with_stderr(dir: &Path, args: &[&str]) -> (String, String) {
 }
 
 /// The `path` of every NDJSON request line.
-fn ndjson_paths(text: &str) -> Vec<String> {
+pub(crate) fn ndjson_paths(text: &str) -> Vec<String> {
     text.lines()
         .map(|line| {
             let value: serde_json::Value = serde_json::from_str(line).expect("json");

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "test code")]
 
 mod replay;
+mod segments;
 mod store;
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};

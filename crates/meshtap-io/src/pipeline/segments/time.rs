@@ -62,5 +62,8 @@ mod tests {
             Ok(now - chrono::Duration::minutes(90))
         );
         assert!(parse_time_at("yesterday", now).is_err());
+        for odd in ["-1é", "-ß", "-", "-1", "-é", "-1\u{202e}", "-\u{1F600}m"] {
+            assert!(parse_time_at(odd, now).is_err(), "{odd}");
+        }
     }
 }
