@@ -12,15 +12,15 @@ pub async fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let b_path = args.b.clone().unwrap_or_else(|| args.a.clone());
     let a_range = Range {
         from: args.a_from,
-        to: args.a_to,
+        until: args.a_until,
     };
     let b_range = Range {
         from: args.b_from,
-        to: args.b_to,
+        until: args.b_until,
     };
     anyhow::ensure!(
         args.b.is_some() || a_range != b_range,
-        "give a second capture B, or two ranges of one recording (--a-to/--b-from …)"
+        "give a second capture B, or two ranges of one recording (--a-until/--b-from …)"
     );
     let a = side(&args.a, a_range).await?;
     let b = side(&b_path, b_range).await?;
@@ -29,9 +29,11 @@ pub async fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         DiffOutput::Text => escape_lines(&render::text(&diff)),
         DiffOutput::Markdown => escape_lines(&render::markdown(&diff)),
         DiffOutput::Json => {
-            let mut json = serde_json::to_string_pretty(&diff)?;
-            json.push('\n');
-            json
+            // Compact, through the escaping serializer: a captured name stays data.
+            let mut json = Vec::new();
+            crate::terminal::to_json_writer(&mut json, &diff)?;
+            json.push(b'\n');
+            String::from_utf8(json)?
         }
     };
     match std::io::stdout().lock().write_all(text.as_bytes()) {
@@ -54,7 +56,7 @@ pub async fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         breaches.len()
     )?;
     for breach in breaches {
-        writeln!(err, "  {}", crate::export::text::escape(&breach))?;
+        writeln!(err, "  {}", crate::terminal::escape(&breach))?;
     }
     Ok(ExitCode::FAILURE)
 }
@@ -64,11 +66,11 @@ pub async fn side(path: &std::path::Path, range: Range) -> anyhow::Result<Side> 
     let mut side = Side::new(crate::source::replay::display_name(path));
     let loaded = super::load::load(path, range, |request| side.record(request)).await?;
     side.sampling = loaded.sampling;
-    let name = crate::export::text::escape(&side.name).into_owned();
+    let name = crate::terminal::escape(&side.name).into_owned();
     for warning in &loaded.warnings {
         eprintln!(
             "meshtap: {name}: {} (skipped)",
-            crate::export::text::escape(warning)
+            crate::terminal::escape(warning)
         );
     }
     if loaded.more_warnings > 0 {
@@ -90,7 +92,7 @@ pub async fn side(path: &std::path::Path, range: Range) -> anyhow::Result<Side> 
 fn escape_lines(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
-        out.push_str(&crate::export::text::escape(line));
+        out.push_str(&crate::terminal::escape(line));
         out.push('\n');
     }
     out

@@ -47,7 +47,7 @@ pub async fn load(
         tokio::spawn(read::play(ready, Speed::Max, tx).map(drop))
     } else {
         anyhow::ensure!(
-            range.from.is_none() && range.to.is_none(),
+            range.from.is_none() && range.until.is_none(),
             "{}: a time range applies to a recording (a --record-dir directory), not to an export",
             path.display()
         );

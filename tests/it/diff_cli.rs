@@ -221,7 +221,14 @@ fn two_halves_of_a_recording_compare(a: &str, record: &Path) {
     let middle = middle.to_rfc3339();
     let record = record.to_str().expect("utf8");
     let out = run(&[
-        "diff", record, "--a-to", &middle, "--b-from", &middle, "-o", "json",
+        "diff",
+        record,
+        "--a-until",
+        &middle,
+        "--b-from",
+        &middle,
+        "-o",
+        "json",
     ]);
     assert!(
         out.status.success(),

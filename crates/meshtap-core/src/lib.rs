@@ -9,5 +9,6 @@ pub mod filter;
 pub mod model;
 pub mod session;
 pub mod stats;
+pub mod terminal;
 pub mod trace;
 pub mod units;
