@@ -4,13 +4,11 @@
 
 use std::time::Duration;
 
-use meshtap::app::config;
 use meshtap::app::{Action, AppState, Pane};
 use meshtap::model::event::{
     ClusterName, Direction, Endpoint, Headers, HttpEvent, Labels, RequestInit, ResponseEnd,
     ResponseInit, StreamId, TapEvent,
 };
-use meshtap::model::store::Store;
 use meshtap::session::{ErrorKind, SessionInfo, SourceMsg, StreamError, StreamState};
 
 use super::{at, endpoint, render, snapshot, t0};
@@ -103,8 +101,7 @@ fn state(width: u16, height: u16) -> AppState {
         sampling: "max 100 rps per target".into(),
         clusters: vec!["east".into(), "west".into()],
     };
-    let mut state = AppState::new(Store::new(1_000), info, config::from_text("", "", false));
-    state.handle(Action::Resize { width, height }, t0());
+    let mut state = meshtap_testkit::app(1_000, info, width, height, t0());
     let (east, west) = (ClusterName::new("east"), ClusterName::new("west"));
     let local = Call {
         cluster: &east,

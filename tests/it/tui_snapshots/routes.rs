@@ -5,7 +5,7 @@ use meshtap::app::action::QuickField;
 use meshtap::app::{Action, AppState, Pane};
 use meshtap::model::event::Eos;
 use meshtap::model::request::Request;
-use meshtap::model::store::Store;
+use meshtap::session::SessionInfo;
 
 use super::{Call, SIZES, at, call, feed, render, snapshot_at, state};
 
@@ -98,18 +98,7 @@ fn enter_on_a_slow_request_selects_it_in_the_requests_pane() {
 #[test]
 fn a_request_that_cannot_be_shown_says_why() {
     // Held: the newest 60 only. Most of the route's slowest calls are older and were evicted.
-    let mut state = AppState::new(
-        Store::new(60),
-        meshtap::session::SessionInfo::default(),
-        meshtap::app::config::from_text("", "", false),
-    );
-    state.handle(
-        Action::Resize {
-            width: 80,
-            height: 24,
-        },
-        at(0),
-    );
+    let mut state = meshtap_testkit::app(60, SessionInfo::default(), 80, 24, at(0));
     feed(&mut state, &busy());
     state.handle(Action::ShowPane(Pane::Routes), at(NOW_MS));
     state.handle(Action::Open, at(NOW_MS));
