@@ -158,10 +158,10 @@ fn a_recording_that_fails_mid_session_is_said_at_once() {
     let mut said = None;
     // Bounded: one line at a time until the deadline.
     while said.is_none() && Instant::now() < deadline {
-        if let Ok(line) = lines.recv_timeout(Duration::from_secs(1)) {
-            if line.contains("the recording rec.bin failed") {
-                said = Some(line);
-            }
+        if let Ok(line) = lines.recv_timeout(Duration::from_secs(1))
+            && line.contains("the recording rec.bin failed")
+        {
+            said = Some(line);
         }
     }
     let running = child.try_wait().expect("try_wait").is_none();
