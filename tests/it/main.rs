@@ -27,6 +27,7 @@ mod pipeline;
 mod proxy_tap;
 mod proxy_tap_tls;
 mod record_stats;
+mod recording;
 mod segments_hostile;
 mod server;
 mod several_contexts;
