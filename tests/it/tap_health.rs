@@ -7,7 +7,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::demo::ServedDemo;
+use std::path::Path;
+
+use meshtap_testkit::ServedDemo;
+
+/// `meshtap demo --serve FLAGS…` of the binary under test.
+fn served(flags: &[&str]) -> ServedDemo {
+    ServedDemo::start(Path::new(env!("CARGO_BIN_EXE_meshtap")), flags, 1)
+}
 
 /// The promise: the cause is on stderr within this long of starting the tap.
 const EXPLAINED_WITHIN: Duration = Duration::from_secs(15);
@@ -99,7 +106,7 @@ const CASES: [(&str, &[&str]); 5] = [
 
 #[test]
 fn every_quiet_tap_of_troubled_is_explained_on_stderr() {
-    let demo = ServedDemo::start();
+    let demo = served(&[]);
     // All five at once: each needs its own silence to pass.
     let children: Vec<_> = CASES
         .iter()
@@ -136,7 +143,7 @@ fn every_quiet_tap_of_troubled_is_explained_on_stderr() {
 
 #[test]
 fn quiet_keeps_stderr_to_the_stream_errors() {
-    let demo = ServedDemo::start();
+    let demo = served(&[]);
     let mut child = tap(&demo, "deploy/tap-disabled", "troubled", &["--quiet"]);
     let status = super::support::process::wait_bounded(&mut child);
     let mut stderr = String::new();
@@ -158,7 +165,7 @@ fn quiet_keeps_stderr_to_the_stream_errors() {
 
 #[test]
 fn without_list_pods_the_tap_goes_on_with_a_hint() {
-    let demo = ServedDemo::start_with(&["--break", "pods"]);
+    let demo = served(&["--break", "pods"]);
     let mut child = tap(&demo, "deploy/front-end", "sock-shop", &[]);
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = mpsc::channel();
@@ -189,7 +196,7 @@ fn without_list_pods_the_tap_goes_on_with_a_hint() {
 
 #[test]
 fn check_proxy_lists_every_pod_of_troubled_with_its_verdict() {
-    let demo = ServedDemo::start();
+    let demo = served(&[]);
     let output = Command::new(env!("CARGO_BIN_EXE_meshtap"))
         .args([
             "check",

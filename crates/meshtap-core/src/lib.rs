@@ -3,11 +3,13 @@
 
 pub mod capture;
 pub mod copy;
+pub mod diff;
 pub mod explain;
 pub mod filter;
 pub mod health;
 pub mod model;
 pub mod session;
 pub mod stats;
+pub mod terminal;
 pub mod trace;
 pub mod units;

@@ -4,10 +4,11 @@
 use chrono::{DateTime, Utc};
 
 use super::action::Action;
+use super::overlay::{Layer, Overlay};
 use super::state::{AppState, Level};
 use crate::health::TargetHealth;
 
-/// The `:why` view, open while `AppState::why` is `Some`.
+/// The `:why` view, open while its overlay is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WhyOpen {
     pub scroll: usize,
@@ -20,7 +21,7 @@ impl AppState {
             let text = "no pod list yet: tap health appears once the targets' pods are listed";
             return self.notify(Level::Info, text, now);
         }
-        self.why = Some(WhyOpen::default());
+        self.overlays.open(Overlay::Why(WhyOpen::default()));
     }
 
     /// Every target's health, in stream order.
@@ -30,11 +31,13 @@ impl AppState {
 
     /// An action while `:why` is open; `true` when it was the view's.
     pub(super) fn why_action(&mut self, action: &Action) -> bool {
-        let Some(open) = &mut self.why else {
+        let Some(open) = self.overlays.why_mut() else {
             return false;
         };
         match action {
-            Action::Back => self.why = None,
+            Action::Back => {
+                self.overlays.close(Layer::Why);
+            }
             Action::Down | Action::ScrollDown(_) => open.scroll = open.scroll.saturating_add(1),
             Action::Up | Action::ScrollUp(_) => open.scroll = open.scroll.saturating_sub(1),
             Action::PageDown => open.scroll = open.scroll.saturating_add(10),

@@ -5,8 +5,8 @@ use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 
-use crate::export::text::escape;
 use crate::health::HealthBook;
+use crate::terminal::escape;
 
 /// Writes every target whose trouble is due and not yet told, unless `explain` is off
 /// (`--quiet`).
