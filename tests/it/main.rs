@@ -9,6 +9,7 @@ mod cluster;
 mod copy_headless;
 mod demo;
 mod demo_clusters;
+mod diff_cli;
 mod export_replay;
 mod extension;
 mod files;
