@@ -165,6 +165,7 @@ pub async fn print_stream(
                     escape(&message)
                 )?;
             }
+            SourceMsg::Notice(text) => writeln!(err, "meshtap: {}", escape(&text))?,
             // Headless output is the tap stream only; metrics API figures are for the panes.
             SourceMsg::Metrics(_) => {}
         }
