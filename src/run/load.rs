@@ -81,7 +81,7 @@ pub async fn load(
                     }
                 }
             }
-            SourceMsg::Warning { message, .. } => {
+            SourceMsg::Warning { message, .. } | SourceMsg::Notice(message) => {
                 if loaded.warnings.len() < MAX_WARNINGS {
                     loaded.warnings.push(message);
                 } else {
