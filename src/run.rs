@@ -8,6 +8,7 @@ pub mod extension;
 mod map;
 mod proxy;
 mod replay;
+mod routes;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(
             Command::Tap(_)
             | Command::Map(_)
+            | Command::Routes(_)
             | Command::Check(_)
             | Command::Completions { .. }
             | Command::Man,
@@ -60,6 +62,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Replay(args)) => replay::session(args).await,
         Some(Command::Proxy(args)) => proxy::session(args).await,
         Some(Command::Map(args)) => map::run(args).await,
+        Some(Command::Routes(args)) => routes::run(args).await,
         Some(Command::Check(args)) => check::run(&args).await,
         Some(Command::Completions { shell }) => extension::completions(shell),
         Some(Command::Man) => extension::man(),

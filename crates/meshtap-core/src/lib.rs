@@ -6,6 +6,8 @@ pub mod copy;
 pub mod explain;
 pub mod filter;
 pub mod model;
+pub mod promtext;
+pub mod routestats;
 pub mod session;
 pub mod stats;
 pub mod trace;
