@@ -58,6 +58,11 @@ pub enum Command {
     /// directly; beside them tap's exact latencies over the same window, and the destination
     /// proxies' authorization denials.
     Routes(RoutesArgs),
+    /// Compare two captures (exports or recordings, anything `meshtap replay` reads) per route,
+    /// client and server side: requests, success rate, p50/p95/p99 with whether each change is
+    /// beyond noise; new and vanished routes, callers and status codes; identity and TLS changes.
+    /// `--fail-on` makes it a CI gate.
+    Diff(DiffArgs),
     /// Check everything meshtap needs from a cluster (like `linkerd check`): kubeconfig, API
     /// server, the tap `APIService`, RBAC, the metrics API; exits 1 when a check fails.
     Check(CheckArgs),
@@ -126,6 +131,50 @@ pub enum RoutesFormat {
     Table,
     Wide,
     Json,
+}
+
+/// `meshtap diff A B`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  meshtap diff before.ndjson after.ndjson\n  meshtap diff base.ndjson pr.ndjson -o markdown --fail-on 'p99>+20%,sr<-1%,new-plaintext'\n  meshtap diff rec/ --a-until -30m --b-from -30m      # one recording, two ranges\n\n--fail-on conditions (comma-separated; latency and success count only changes beyond noise):\n  p50|p95|p99>+N%  p50|p95|p99<-N%  sr<-N% (percentage points)  requests<-N%\n  new-plaintext  identity-changed  new-denials  new-routes  vanished-routes"
+)]
+pub struct DiffArgs {
+    /// The capture before: an export or a recording (a --record-dir directory or a segment).
+    #[arg(value_name = "A")]
+    pub a: PathBuf,
+    /// The capture after. Without it, A is compared with itself over the ranges given by
+    /// --a-from/--a-until and --b-from/--b-until (a recording directory).
+    #[arg(value_name = "B")]
+    pub b: Option<PathBuf>,
+    /// Recordings only: A starts at this time (RFC 3339, or relative to now: -15m).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = crate::pipeline::segments::time::parse_time)]
+    pub a_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Recordings only: A stops at this time.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = crate::pipeline::segments::time::parse_time)]
+    pub a_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Recordings only: B starts at this time.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = crate::pipeline::segments::time::parse_time)]
+    pub b_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Recordings only: B stops at this time.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = crate::pipeline::segments::time::parse_time)]
+    pub b_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Output format (markdown for a pull-request comment).
+    #[arg(short, long, value_enum, default_value_t = DiffOutput::Text)]
+    pub output: DiffOutput,
+    /// Exit 1 when the diff meets any of these conditions, e.g. `p99>+20%,sr<-1%,new-plaintext`.
+    #[arg(long, value_name = "EXPR", value_parser = parse_gate)]
+    pub fail_on: Option<crate::diff::Gate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffOutput {
+    Text,
+    Json,
+    Markdown,
+}
+
+fn parse_gate(text: &str) -> Result<crate::diff::Gate, String> {
+    crate::diff::Gate::parse(text).map_err(|e| e.to_string())
 }
 
 /// `--for`: a duration such as 10s, 1m or 1h.
@@ -240,8 +289,9 @@ pub struct SessionArgs {
     /// Most requests held in memory; the oldest are evicted first.
     #[arg(long, default_value_t = crate::model::store::DEFAULT_CAPACITY_REQUESTS, value_name = "N")]
     pub capacity: usize,
-    /// Most memory the held requests may take (512MiB, 1G, …); the oldest are evicted first.
-    #[arg(long, default_value = "512MiB", value_name = "SIZE", value_parser = crate::session::size::parse_size)]
+    /// Most memory the held requests may take (512Mi, 1Gi, 2G, …: K/M/G are powers of 1000,
+    /// Ki/Mi/Gi powers of 1024, as in Kubernetes); the oldest are evicted first.
+    #[arg(long, default_value = "512MiB", value_name = "SIZE", value_parser = crate::units::parse_size)]
     pub max_memory: u64,
     /// Show, record and export sensitive header values (authorization, cookies) instead of
     /// `<redacted>`.
@@ -259,9 +309,9 @@ pub struct SessionArgs {
     /// reads a time range back. The directory is created 0700.
     #[arg(long, value_name = "DIR")]
     pub record_dir: Option<PathBuf>,
-    /// Disk budget of --record-dir (512MiB, 1G, …); the directory holds at most this plus one
-    /// segment (an eighth of it).
-    #[arg(long, default_value = "1GiB", value_name = "SIZE", value_parser = crate::session::size::parse_size)]
+    /// Disk budget of --record-dir (512Mi, 1Gi, 2G, …, sizes as for --max-memory); the directory
+    /// holds at most this plus one segment (an eighth of it).
+    #[arg(long, default_value = "1GiB", value_name = "SIZE", value_parser = crate::units::parse_size)]
     pub record_max: u64,
     /// Print what the session did to stderr when it ends (events, requests, bytes, rate, peak
     /// memory, evictions).
@@ -351,6 +401,10 @@ pub struct ReplayArgs {
     pub from: Option<chrono::DateTime<chrono::Utc>>,
     /// Segments only: stop at this time (RFC 3339 or relative to now, like --from).
     #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = crate::pipeline::segments::time::parse_time)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// `--until`'s former name, hidden and warned about: everywhere else `--to` is the
+    /// destination resource (`tap --to deploy/web`, `:to`, the filter's `to=`).
+    #[arg(long = "to", hide = true, value_name = "TIME", allow_hyphen_values = true, conflicts_with = "until", value_parser = crate::pipeline::segments::time::parse_time)]
     pub to: Option<chrono::DateTime<chrono::Utc>>,
     /// Headless: stream to stdout in this format instead of opening the UI.
     #[arg(short, long, value_enum)]

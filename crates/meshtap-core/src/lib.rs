@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod copy;
+pub mod diff;
 pub mod explain;
 pub mod filter;
 pub mod model;
@@ -10,5 +11,6 @@ pub mod promtext;
 pub mod routestats;
 pub mod session;
 pub mod stats;
+pub mod terminal;
 pub mod trace;
 pub mod units;
