@@ -2,11 +2,10 @@
 //! source (or served alone with `--serve`); `--clusters` runs several (`demo/clusters.rs`).
 
 mod clusters;
+mod private;
 
 use std::process::ExitCode;
 use std::sync::Arc;
-
-use anyhow::Context as _;
 
 use crate::cli::DemoArgs;
 use crate::demo;
@@ -71,8 +70,7 @@ fn write_kubeconfig(
     args: &DemoArgs,
     kubeconfig: &kube::config::Kubeconfig,
 ) -> anyhow::Result<(tempfile::TempDir, std::path::PathBuf)> {
-    let dir = crate::files::private_dir(&std::env::temp_dir(), "meshtap-demo-")
-        .context("creating the demo's private directory")?;
+    let dir = private::create()?;
     let kubeconfig_path = match &args.kubeconfig_out {
         Some(path) => path.clone(),
         None => dir.path().join("kubeconfig"),
@@ -114,6 +112,7 @@ pub async fn session(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
 /// `demo --serve`: only the simulated control plane (and the proxies' tap ports), until Ctrl-C.
 async fn serve(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let stop = private::Stop::listen()?;
     let demo = start_demo(args).await?;
     println!("meshtap demo control plane on {}", demo.server.base_url());
     println!("kubeconfig: {}", demo.kubeconfig_path.display());
@@ -130,9 +129,7 @@ async fn serve(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         demo.metrics_api.addr()
     );
     let proxies = serve_proxy_taps(args, &demo).await?;
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    stop.wait().await;
     drop(proxies);
     Ok(ExitCode::SUCCESS)
 }
