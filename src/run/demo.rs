@@ -2,11 +2,10 @@
 //! source (or served alone with `--serve`); `--clusters` runs several (`demo/clusters.rs`).
 
 mod clusters;
+mod private;
 
 use std::process::ExitCode;
 use std::sync::Arc;
-
-use anyhow::Context as _;
 
 use crate::cli::DemoArgs;
 use crate::demo;
@@ -83,8 +82,7 @@ fn write_kubeconfig(
     args: &DemoArgs,
     kubeconfig: &kube::config::Kubeconfig,
 ) -> anyhow::Result<(tempfile::TempDir, std::path::PathBuf)> {
-    let dir = crate::files::private_dir(&std::env::temp_dir(), "meshtap-demo-")
-        .context("creating the demo's private directory")?;
+    let dir = private::create()?;
     let kubeconfig_path = match &args.kubeconfig_out {
         Some(path) => path.clone(),
         None => dir.path().join("kubeconfig"),
@@ -126,6 +124,7 @@ pub async fn session(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
 /// `demo --serve`: only the simulated control plane (and the proxies' tap ports), until Ctrl-C.
 async fn serve(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let stop = private::Stop::listen()?;
     let demo = start_demo(args).await?;
     println!("meshtap demo control plane on {}", demo.server.base_url());
     println!("kubeconfig: {}", demo.kubeconfig_path.display());
@@ -154,9 +153,7 @@ async fn serve(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         println!("prometheus file_sd targets: {}", path.display());
     }
     let proxies = serve_proxy_taps(args, &demo).await?;
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    stop.wait().await;
     drop(proxies);
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@ mod cluster;
 mod copy_headless;
 mod demo;
 mod demo_clusters;
+mod demo_private;
 mod diff_cli;
 mod export_replay;
 mod extension;
