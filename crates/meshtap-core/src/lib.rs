@@ -8,6 +8,8 @@ pub mod explain;
 pub mod filter;
 pub mod health;
 pub mod model;
+pub mod promtext;
+pub mod routestats;
 pub mod session;
 pub mod stats;
 pub mod terminal;

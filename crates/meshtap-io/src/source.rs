@@ -11,6 +11,7 @@ pub mod metrics_merge;
 pub mod metrics_poll;
 pub mod pods;
 pub mod proxy;
+pub mod proxy_metrics;
 pub mod reconnect;
 pub mod replay;
 pub mod target;

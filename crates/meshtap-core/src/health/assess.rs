@@ -39,6 +39,18 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Whether the pod's facts alone give it (no need to watch the stream first).
+    pub fn is_static(&self) -> bool {
+        matches!(
+            self,
+            Verdict::NotRunning { .. }
+                | Verdict::NotInjected
+                | Verdict::TapDisabled { .. }
+                | Verdict::InjectedBeforeViz
+                | Verdict::ProxyNotReady { .. }
+        )
+    }
+
     /// A short name for tables.
     pub fn name(&self) -> &'static str {
         match self {

@@ -113,17 +113,18 @@ impl HealthBook {
             .collect()
     }
 
-    /// Whether `stream` has been quiet or failing long enough to explain: failed for good, or
-    /// connected for [`SILENT_AFTER`] with nothing (or some pods not reporting).
-    fn due(&self, stream: usize, now: DateTime<Utc>) -> bool {
+    /// Whether `stream`'s trouble is worth telling now: it failed for good; or it is connected
+    /// and a pod's facts already say why it cannot report; or it has been connected for
+    /// [`SILENT_AFTER`], long enough for silence to mean something.
+    fn due(&self, stream: usize, health: &TargetHealth, now: DateTime<Utc>) -> bool {
         if self.failed.get(stream).copied().unwrap_or(false) {
             return true;
         }
-        self.connected
-            .get(stream)
-            .copied()
-            .flatten()
-            .is_some_and(|since| (now - since).to_std().unwrap_or_default() >= SILENT_AFTER)
+        let Some(since) = self.connected.get(stream).copied().flatten() else {
+            return false;
+        };
+        health.pods.iter().any(|p| p.verdict.is_static())
+            || (now - since).to_std().unwrap_or_default() >= SILENT_AFTER
     }
 
     /// Requests `stream`'s pods reported per second over the last [`super::RATE_WINDOW_SECS`].
@@ -148,12 +149,15 @@ impl HealthBook {
         let mut out = Vec::new();
         for stream in 0..self.streams.len() {
             let told = self.streams[stream].as_ref().is_none_or(|e| e.told);
-            if told || !self.due(stream, now) {
+            if told {
                 continue;
             }
             let Some(health) = self.assess(stream, now) else {
                 continue;
             };
+            if !self.due(stream, &health, now) {
+                continue;
+            }
             let silent = self.sampled_rps(stream, now).is_some_and(|r| r == 0.0);
             if health.needs_attention() || silent {
                 if let Some(entry) = self.streams[stream].as_mut() {
@@ -168,13 +172,14 @@ impl HealthBook {
     /// One line for the status bar: the first target with trouble that is due, with how many
     /// more there are.
     pub fn status_line(&self, now: DateTime<Utc>) -> Option<String> {
-        let mut troubled = (0..self.streams.len())
-            .filter(|&s| self.due(s, now))
-            .filter_map(|s| {
-                let health = self.assess(s, now)?;
-                let silent = self.sampled_rps(s, now).is_some_and(|r| r == 0.0);
-                (health.needs_attention() || silent).then_some((health, silent))
-            });
+        let mut troubled = (0..self.streams.len()).filter_map(|s| {
+            let health = self.assess(s, now)?;
+            if !self.due(s, &health, now) {
+                return None;
+            }
+            let silent = self.sampled_rps(s, now).is_some_and(|r| r == 0.0);
+            (health.needs_attention() || silent).then_some((health, silent))
+        });
         let (first, silent) = troubled.next()?;
         let more = troubled.count();
         let mut line = if silent && !first.needs_attention() {

@@ -355,3 +355,52 @@ fn sampled_rate_counts_the_last_seconds() {
     assert_eq!(pod.recent_requests(at(60)), 0);
     assert_eq!(pod.requests, 30);
 }
+
+#[test]
+fn a_cause_in_the_pods_facts_is_told_on_connect_silence_after_ten_seconds() {
+    use crate::session::StreamState;
+    let mut not_ready = pod("web-abc12-aaaaa");
+    not_ready["status"]["containerStatuses"][1]["ready"] = json!(false);
+    let mut book = HealthBook::default();
+    book.pods(PodList {
+        stream: 0,
+        target: target(0),
+        pods: Ok(facts(&[not_ready, pod("web-abc12-bbbbb")])),
+    });
+    book.pods(PodList {
+        stream: 1,
+        target: TargetInfo {
+            target: "deploy/quiet".into(),
+            name: "quiet".into(),
+            ..target(0)
+        },
+        pods: Ok(facts(&[pod("quiet-abc12-ccccc").pipe_owner("quiet-abc12")])),
+    });
+    book.state(0, &StreamState::Connected, at(0));
+    book.state(1, &StreamState::Connected, at(0));
+    let now = book.take_due(at(1));
+    assert_eq!(
+        now.len(),
+        1,
+        "the not-ready proxy is known at once: {now:#?}"
+    );
+    assert_eq!(now[0].target, "deploy/web");
+    assert!(book.take_due(at(5)).is_empty(), "silence needs ten seconds");
+    let later = book.take_due(at(10));
+    assert_eq!(later.len(), 1, "{later:#?}");
+    assert_eq!(later[0].target, "deploy/quiet");
+}
+
+/// A pod owned by `ReplicaSet` `rs` (its pod-template-hash the part after the last dash).
+trait PipeOwner {
+    fn pipe_owner(self, rs: &str) -> Value;
+}
+
+impl PipeOwner for Value {
+    fn pipe_owner(mut self, rs: &str) -> Value {
+        let hash = rs.rsplit('-').next().unwrap_or_default().to_owned();
+        self["metadata"]["ownerReferences"][0]["name"] = json!(rs);
+        self["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+        self
+    }
+}

@@ -32,7 +32,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::api::{TapApi, TapReply};
 use super::checks::{self, Break};
 use super::discovery;
-use super::portforward::{self, MetricsApiPod};
+use super::portforward::{self, MetricsApiPod, PodTable};
 use super::tls;
 use crate::proto::tap::TapByResourceRequest;
 use crate::proto::viz::ApiError;
@@ -56,6 +56,8 @@ pub struct ServerOptions {
     pub token: Option<String>,
     /// The metrics API pod reached by port-forward; without one, `linkerd-viz` lists no pods.
     pub metrics_pod: Option<MetricsApiPod>,
+    /// The simulated mesh's pods, listed and port-forwarded to (their proxies' admin ports).
+    pub pods: Arc<PodTable>,
     /// Fail one thing `meshtap check` asks about (`demo --serve --break`).
     pub broken: Option<Break>,
 }
@@ -67,6 +69,7 @@ impl Default for ServerOptions {
             tls: true,
             token: None,
             metrics_pod: None,
+            pods: Arc::default(),
             broken: None,
         }
     }
@@ -138,6 +141,7 @@ struct State {
     token: String,
     addr: SocketAddr,
     metrics_pod: Option<MetricsApiPod>,
+    pods: Arc<PodTable>,
     broken: Option<Break>,
 }
 
@@ -163,6 +167,7 @@ pub async fn spawn(options: ServerOptions, api: Arc<dyn TapApi>) -> anyhow::Resu
         token: token.clone(),
         addr,
         metrics_pod: options.metrics_pod,
+        pods: options.pods,
         broken: options.broken,
     });
     let task = tokio::spawn(accept_loop(listener, acceptor, state));
@@ -281,7 +286,7 @@ async fn handle(request: Request<Incoming>, state: &State) -> Response<Body> {
         return super::pods::answer(namespace, query, state.api.as_ref(), state.broken);
     }
     if portforward::is_pods_path(&path) {
-        return portforward::handle(request, state.metrics_pod.as_ref());
+        return portforward::handle(request, state.metrics_pod.as_ref(), &state.pods);
     }
     if request.method() == Method::GET
         && let Some(doc) = discovery::document(&path, state.addr)
