@@ -111,6 +111,9 @@ pub struct MeshtapFields {
     pub destination: EndpointRecord,
     pub identity: IdentityRecord,
     pub route: BTreeMap<String, String>,
+    /// As in the NDJSON record: what the request was matched to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched_route: Option<super::ndjson::MatchedRouteRecord>,
     /// `:authority` and `:path` as the proxy saw them; `null` when no request-init event was
     /// seen (HAR's method and URL are then placeholders).
     pub authority: Option<String>,

@@ -152,6 +152,7 @@ pub fn entry(request: &Request, redactor: &Redactor) -> Entry {
             destination: record.destination,
             identity: record.identity,
             route: record.route,
+            matched_route: record.matched_route,
             authority: record.authority,
             path: record.path,
             method: record.method,

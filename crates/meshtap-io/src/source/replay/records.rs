@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::capture::har::{self, Entry, HarHeader};
 use crate::capture::ndjson::{
+    MatchedRouteRecord,
     EndpointRecord, HeaderRecord, IdentityRecord, NDJSON_VERSION, RequestRecord, StreamIdRecord,
 };
 use crate::capture::{after, from_millis, response_arrived};
@@ -55,6 +56,12 @@ pub fn record_events(
             authority: interner.text(record.authority.as_deref().unwrap_or("")),
             path: record.path.as_deref().unwrap_or("").into(),
             headers: headers(&record.request_headers, interner)?,
+            // Only a policy match needs carrying: the others derive from the labels again.
+            matched_route: record
+                .matched_route
+                .as_ref()
+                .and_then(MatchedRouteRecord::policy_route)
+                .map(std::sync::Arc::new),
         };
         http.push((HttpEvent::RequestInit(init), started));
     }
@@ -236,6 +243,7 @@ pub fn har_record(entry: Entry, index: usize) -> RequestRecord {
             response_headers,
             trailers: m.trailers,
             route: m.route,
+            matched_route: m.matched_route,
         };
     }
     let (scheme, authority, path) = split_url(&entry.request.url);
@@ -284,6 +292,7 @@ pub fn har_record(entry: Entry, index: usize) -> RequestRecord {
         response_headers,
         trailers: Vec::new(),
         route: BTreeMap::new(),
+        matched_route: None,
     }
 }
 
