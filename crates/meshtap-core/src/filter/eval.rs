@@ -165,7 +165,13 @@ fn visit(
                     offer(buf.format(format_args!("{}:{port}", parent.name)));
                 }
             }
-            None => offer(request.destination.labels.get("srv_name").map(str::as_bytes)),
+            None => offer(
+                request
+                    .destination
+                    .labels
+                    .get("srv_name")
+                    .map(str::as_bytes),
+            ),
         },
         TextField::Trace => {
             let hex = crate::trace::trace_id(request).map(|id| id.hex());

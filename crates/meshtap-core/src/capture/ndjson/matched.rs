@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::event::Text;
 use crate::model::policy::{
-    BackendRef, GrpcRetryOn, MatchedRoute, ParentRef, RetryOn, RetryPolicy, RouteRef,
-    RouteSource, RuleConfig, Timeouts,
+    BackendRef, GrpcRetryOn, MatchedRoute, ParentRef, RetryOn, RetryPolicy, RouteRef, RouteSource,
+    RuleConfig, Timeouts,
 };
 
 /// `matched_route`: `source` says where it came from (`policy`, `profile`, `inbound`,
@@ -117,11 +117,13 @@ impl MatchedRouteRecord {
             on: retry_on(&r.on),
             timeout: r.timeout_ms.map(Duration::from_millis),
         });
-        let timeouts = self.timeouts_ms.map_or_else(Timeouts::default, |t| Timeouts {
-            request: t.request.map(Duration::from_millis),
-            response: t.response.map(Duration::from_millis),
-            idle: t.idle.map(Duration::from_millis),
-        });
+        let timeouts = self
+            .timeouts_ms
+            .map_or_else(Timeouts::default, |t| Timeouts {
+                request: t.request.map(Duration::from_millis),
+                response: t.response.map(Duration::from_millis),
+                idle: t.idle.map(Duration::from_millis),
+            });
         Some(MatchedRoute {
             source: RouteSource::Policy,
             route: Some(RouteRef {

@@ -225,10 +225,6 @@ fn route_fields_read_the_policy_match() {
     if let Some(init) = requests[1].init.as_mut() {
         init.matched_route = Some(Arc::new(matched));
     }
-    // Its ServiceProfile route wins, as in the proxy: the policy match is not what applied.
-    assert_eq!(matching(&requests, "route=payment-split"), Vec::<u64>::new());
-    assert_eq!(matching(&requests, "rule=1"), Vec::<u64>::new());
-    requests[1].route = crate::model::event::Labels::default();
     let matching = |requests: &[crate::model::request::Request], expr: &str| -> Vec<u64> {
         let filter = Filter::parse(expr).unwrap_or_else(|e| panic!("{expr}: {e:?}"));
         requests
@@ -237,6 +233,13 @@ fn route_fields_read_the_policy_match() {
             .map(|r| r.seq)
             .collect()
     };
+    // Its ServiceProfile route wins, as in the proxy: the policy match is not what applied.
+    assert_eq!(
+        matching(&requests, "route=payment-split"),
+        Vec::<u64>::new()
+    );
+    assert_eq!(matching(&requests, "rule=1"), Vec::<u64>::new());
+    requests[1].route = crate::model::event::Labels::default();
     assert_eq!(matching(&requests, "route=payment-split"), [1]);
     assert_eq!(matching(&requests, "rule=1"), [1]);
     assert_eq!(matching(&requests, "rule=0"), Vec::<u64>::new());
@@ -248,5 +251,8 @@ fn route_fields_read_the_policy_match() {
     if let Some(init) = requests[1].init.as_mut() {
         init.matched_route = None;
     }
-    assert_eq!(matching(&requests, "route=payment-split"), Vec::<u64>::new());
+    assert_eq!(
+        matching(&requests, "route=payment-split"),
+        Vec::<u64>::new()
+    );
 }

@@ -145,9 +145,9 @@ impl RuleConfig {
 /// `2s`, `1.5s`, `500ms`: the shortest exact way to write a configured duration.
 pub fn duration_label(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms >= 1000 && ms % 1000 == 0 {
+    if ms >= 1000 && ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
-    } else if ms >= 1000 && ms % 100 == 0 {
+    } else if ms >= 1000 && ms.is_multiple_of(100) {
         format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
     } else {
         format!("{ms}ms")

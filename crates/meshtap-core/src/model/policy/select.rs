@@ -80,6 +80,8 @@ impl PartialOrd for Rank {
 
 /// A candidate: (host rank, rule rank) and where it came from.
 type Candidate = ((Option<HostRank>, Rank), Selected);
+/// A rule's rank and its index in the route.
+type RuleHit = Option<(Rank, usize)>;
 
 pub(super) fn select(policy: &OutboundPolicy, request: &RequestLine<'_>) -> Option<Selected> {
     let mut best: Option<Candidate> = None;
@@ -135,12 +137,9 @@ fn host_rank(route: &PolicyRoute, host: &str) -> Option<Option<HostRank>> {
 
 /// The route's best rule among those known to match, and the best among those that would if
 /// unseen headers allowed, each with its index.
-fn best_rule(
-    route: &PolicyRoute,
-    request: &RequestLine<'_>,
-) -> (Option<(Rank, usize)>, Option<(Rank, usize)>) {
-    let mut known: Option<(Rank, usize)> = None;
-    let mut unknown: Option<(Rank, usize)> = None;
+fn best_rule(route: &PolicyRoute, request: &RequestLine<'_>) -> (RuleHit, RuleHit) {
+    let mut known: RuleHit = None;
+    let mut unknown: RuleHit = None;
     for (index, rule) in route.rules.iter().enumerate() {
         let (yes, maybe) = match &rule.matches {
             RuleMatches::Http(matches) if matches.is_empty() => {
@@ -183,7 +182,7 @@ fn fold<R: Ord + Copy>(
 /// Replaces `slot` only with something strictly better: the first of equals stays.
 fn keep_first_max<K: PartialOrd, V>(slot: &mut Option<(K, V)>, candidate: (K, V)) {
     match slot {
-        Some((kept, _)) if !(candidate.0 > *kept) => {}
+        Some((kept, _)) if candidate.0.partial_cmp(kept) != Some(std::cmp::Ordering::Greater) => {}
         _ => *slot = Some(candidate),
     }
 }

@@ -12,14 +12,17 @@ fn text(s: &str) -> Text {
     Text::from(s)
 }
 
+#[allow(clippy::unnecessary_wraps, reason = "a match's path is optional; these read as one")]
 fn exact(p: &str) -> Option<PathMatch> {
     Some(PathMatch::Exact(p.into()))
 }
 
+#[allow(clippy::unnecessary_wraps, reason = "a match's path is optional; these read as one")]
 fn prefix(p: &str) -> Option<PathMatch> {
     Some(PathMatch::Prefix(p.into()))
 }
 
+#[allow(clippy::unnecessary_wraps, reason = "a match's path is optional; these read as one")]
 fn regex(p: &str) -> Option<PathMatch> {
     Some(PathMatch::regex(p).expect("valid regex"))
 }
@@ -261,45 +264,45 @@ fn arrangements() -> impl Strategy<Value = Arrangement> {
     })
 }
 
-fn arrange(a: &Arrangement, win: &HttpMatch, lose: &HttpMatch) -> OutboundPolicy {
-    let mut first: Vec<PolicyRule> = (0..a.decoys_before).map(decoy).collect();
-    let between: Vec<PolicyRule> = (10..10 + a.decoys_between).map(decoy).collect();
-    match a.layout {
+fn arrange(at: &Arrangement, win: &HttpMatch, lose: &HttpMatch) -> OutboundPolicy {
+    let mut first: Vec<PolicyRule> = (0..at.decoys_before).map(decoy).collect();
+    let between: Vec<PolicyRule> = (10..10 + at.decoys_between).map(decoy).collect();
+    match at.layout {
         // One rule holding both matches: the rule matches; both names are the winner's.
         0 => {
             first.push(http_rule(vec![lose.clone(), win.clone()], "win"));
             policy(vec![route("r", first)])
         }
         1 | 2 => {
-            let (x, y) = if a.layout == 1 {
+            let (first_match, first_name) = if at.layout == 1 {
                 (win, "win")
             } else {
                 (lose, "lose")
             };
-            let (z, w) = if a.layout == 1 {
+            let (second_match, second_name) = if at.layout == 1 {
                 (lose, "lose")
             } else {
                 (win, "win")
             };
-            first.push(http_rule(vec![x.clone()], y));
+            first.push(http_rule(vec![first_match.clone()], first_name));
             first.extend(between);
-            first.push(http_rule(vec![z.clone()], w));
+            first.push(http_rule(vec![second_match.clone()], second_name));
             policy(vec![route("r", first)])
         }
         _ => {
-            let (x, y) = if a.layout == 3 {
+            let (first_match, first_name) = if at.layout == 3 {
                 (win, "win")
             } else {
                 (lose, "lose")
             };
-            let (z, w) = if a.layout == 3 {
+            let (second_match, second_name) = if at.layout == 3 {
                 (lose, "lose")
             } else {
                 (win, "win")
             };
-            first.push(http_rule(vec![x.clone()], y));
+            first.push(http_rule(vec![first_match.clone()], first_name));
             let mut second = between;
-            second.push(http_rule(vec![z.clone()], w));
+            second.push(http_rule(vec![second_match.clone()], second_name));
             policy(vec![route("a", first), route("b", second)])
         }
     }
