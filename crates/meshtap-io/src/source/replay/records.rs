@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 
 use crate::capture::har::{self, Entry, HarHeader};
 use crate::capture::ndjson::{
-    MatchedRouteRecord,
-    EndpointRecord, HeaderRecord, IdentityRecord, NDJSON_VERSION, RequestRecord, StreamIdRecord,
+    EndpointRecord, HeaderRecord, IdentityRecord, MatchedRouteRecord, NDJSON_VERSION,
+    RequestRecord, StreamIdRecord,
 };
 use crate::capture::{after, from_millis, response_arrived};
 use crate::model::event::{
