@@ -12,17 +12,26 @@ fn text(s: &str) -> Text {
     Text::from(s)
 }
 
-#[allow(clippy::unnecessary_wraps, reason = "a match's path is optional; these read as one")]
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "a match's path is optional; these read as one"
+)]
 fn exact(p: &str) -> Option<PathMatch> {
     Some(PathMatch::Exact(p.into()))
 }
 
-#[allow(clippy::unnecessary_wraps, reason = "a match's path is optional; these read as one")]
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "a match's path is optional; these read as one"
+)]
 fn prefix(p: &str) -> Option<PathMatch> {
     Some(PathMatch::Prefix(p.into()))
 }
 
-#[allow(clippy::unnecessary_wraps, reason = "a match's path is optional; these read as one")]
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "a match's path is optional; these read as one"
+)]
 fn regex(p: &str) -> Option<PathMatch> {
     Some(PathMatch::regex(p).expect("valid regex"))
 }
