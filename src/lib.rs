@@ -12,6 +12,7 @@ pub mod check;
 pub mod cli;
 pub mod pipeline;
 mod run;
+pub mod shutdown;
 
 pub use run::check::report as check_report;
 pub use run::extension::{

@@ -7,6 +7,7 @@
 //! A storm writes one file per window, not one per request: while a trigger's window is open,
 //! further matches only count, and the file says how many there were.
 
+pub mod hook;
 pub mod run;
 
 use chrono::{DateTime, Utc};
@@ -41,7 +42,7 @@ pub struct Window {
     pub trigger: String,
     /// The seq of the request that opened the window.
     pub request: u64,
-    /// When that request finished (session clock).
+    /// When that request finished: the window's centre.
     pub at: DateTime<Utc>,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -86,9 +87,12 @@ impl Engine {
         self.triggers.iter().map(|t| t.text.as_str())
     }
 
-    /// A request finished at `now`: it opens a window for each trigger it matches that has
-    /// none open, and counts as a further match in those that do.
+    /// A request finished: it opens a window centred on its own end (not on `now`, the
+    /// session clock, which may be a later event of the same batch) for each trigger it matches
+    /// that has none open, and counts as a further match in those that do. `now` serves only
+    /// for a request without an end time.
     pub fn finished(&mut self, request: &Request, now: DateTime<Utc>) {
+        let now = request.ended_at.unwrap_or(now);
         for (trigger, open) in self.triggers.iter().zip(&mut self.open) {
             if !trigger.filter.matches(request) {
                 continue;
@@ -123,3 +127,6 @@ impl Engine {
         self.open.iter_mut().filter_map(Option::take).collect()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -114,8 +114,11 @@ pub async fn run_terminal(params: RunParams) -> anyhow::Result<Store> {
     }
     let mut exports = exports;
 
+    // Each ends the UI as `q` does (the session then writes its outputs). The keyboard's Ctrl-C
+    // is a key in raw mode; SIGINT here comes from `kill -INT`.
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal().size()?;
     state.handle(
@@ -182,6 +185,7 @@ pub async fn run_terminal(params: RunParams) -> anyhow::Result<Store> {
             }
             _ = sigterm.recv() => break,
             _ = sighup.recv() => break,
+            _ = sigint.recv() => break,
         }
         for effect in state.take_effects() {
             perform(&mut state, effect, commands.as_ref(), export.as_mut());
