@@ -15,6 +15,7 @@ mod run;
 pub mod shutdown;
 
 pub use run::check::report as check_report;
+pub use run::stdout::print as print_stdout;
 pub use run::extension::{
     INSTALL_MANIFEST, Invocation, UNINSTALL_MANIFEST, completion_script, invocation, man_page,
 };

@@ -8,6 +8,7 @@ pub mod extension;
 mod map;
 mod proxy;
 mod replay;
+pub mod stdout;
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -6,6 +6,8 @@ mod clusters;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use std::io::Write as _;
+
 use anyhow::Context as _;
 
 use crate::cli::DemoArgs;
@@ -115,21 +117,29 @@ pub async fn session(args: DemoArgs) -> anyhow::Result<ExitCode> {
 /// `demo --serve`: only the simulated control plane (and the proxies' tap ports), until Ctrl-C.
 async fn serve(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let demo = start_demo(args).await?;
-    println!("meshtap demo control plane on {}", demo.server.base_url());
-    println!("kubeconfig: {}", demo.kubeconfig_path.display());
-    println!(
+    let mut out = Vec::new();
+    writeln!(out, "meshtap demo control plane on {}", demo.server.base_url())?;
+    writeln!(out, "kubeconfig: {}", demo.kubeconfig_path.display())?;
+    writeln!(
+        out,
         "try: kubectl --kubeconfig {} get --raw /apis/tap.linkerd.io/v1alpha1",
         demo.kubeconfig_path.display()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "     meshtap tap deploy/front-end -n sock-shop --kubeconfig {} -o ndjson",
         demo.kubeconfig_path.display()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "metrics API (linkerd2.viz.Api, plaintext gRPC): {}",
         demo.metrics_api.addr()
-    );
-    let proxies = serve_proxy_taps(args, &demo).await?;
+    )?;
+    let proxies = serve_proxy_taps(args, &demo, &mut out).await?;
+    if !super::stdout::print(&out)? {
+        // Nobody reads what it serves (`| head` took its line): end quietly.
+        return Ok(ExitCode::SUCCESS);
+    }
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
@@ -142,25 +152,28 @@ async fn serve(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 async fn serve_proxy_taps(
     args: &DemoArgs,
     demo: &Demo,
+    out: &mut Vec<u8>,
 ) -> anyhow::Result<demo::proxy_tap::ProxyTaps> {
     let taps = demo::proxy_tap::ProxyTaps::spawn(args.seed, args.rate).await?;
     let files = taps.write_client_files(demo.dir.path())?;
-    println!(
+    writeln!(
+        out,
         "proxy tap ports (io.linkerd.proxy.tap.Tap, mTLS as {}):",
         demo::proxy_tap::TAP_IDENTITY
-    );
+    )?;
     for proxy in &taps.proxies {
-        println!("  {:<40} {}  {}", proxy.pod, proxy.addr, proxy.identity);
+        writeln!(out, "  {:<40} {}  {}", proxy.pod, proxy.addr, proxy.identity)?;
     }
     if let Some(first) = taps.proxies.first() {
-        println!(
+        writeln!(
+            out,
             "try: meshtap proxy {} --ca {} --cert {} --key {} --server-name {} -o text",
             first.addr,
             files.ca.display(),
             files.cert.display(),
             files.key.display(),
             first.identity
-        );
+        )?;
     }
     Ok(taps)
 }
