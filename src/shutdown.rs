@@ -33,7 +33,9 @@ impl Shutdown {
                 }
                 let seen = *tx.borrow() + 1;
                 if seen > 1 {
-                    eprintln!("meshtap: stopped at once (a second signal); what was not yet written is lost");
+                    eprintln!(
+                        "meshtap: stopped at once (a second signal); what was not yet written is lost"
+                    );
                     std::process::exit(FORCED_EXIT);
                 }
                 tx.send_replace(seen);

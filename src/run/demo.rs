@@ -118,7 +118,11 @@ pub async fn session(args: DemoArgs) -> anyhow::Result<ExitCode> {
 async fn serve(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let demo = start_demo(args).await?;
     let mut out = Vec::new();
-    writeln!(out, "meshtap demo control plane on {}", demo.server.base_url())?;
+    writeln!(
+        out,
+        "meshtap demo control plane on {}",
+        demo.server.base_url()
+    )?;
     writeln!(out, "kubeconfig: {}", demo.kubeconfig_path.display())?;
     writeln!(
         out,
@@ -162,7 +166,11 @@ async fn serve_proxy_taps(
         demo::proxy_tap::TAP_IDENTITY
     )?;
     for proxy in &taps.proxies {
-        writeln!(out, "  {:<40} {}  {}", proxy.pod, proxy.addr, proxy.identity)?;
+        writeln!(
+            out,
+            "  {:<40} {}  {}",
+            proxy.pod, proxy.addr, proxy.identity
+        )?;
     }
     if let Some(first) = taps.proxies.first() {
         writeln!(

@@ -9,7 +9,10 @@ use std::io::Write as _;
 /// stops quietly, as `head` expects of it.
 pub fn print(text: impl AsRef<[u8]>) -> std::io::Result<bool> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_ref()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_ref())
+        .and_then(|()| stdout.flush())
+    {
         Ok(()) => Ok(true),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
         Err(err) => Err(err),

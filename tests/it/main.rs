@@ -15,6 +15,7 @@ mod files;
 mod filter_props;
 mod first_contact;
 mod keepalive;
+mod lifecycle;
 mod map_sink;
 mod metrics_api;
 mod metrics_poll;

@@ -55,7 +55,13 @@ pub fn normalize(command: &Command, args: Vec<OsString>) -> Normalized {
             let value = (!rest.is_empty()).then(|| rest.strip_prefix('=').unwrap_or(rest));
             letter
                 .and_then(|c| find(command, sub, |a| a.get_short() == Some(c)))
-                .map(|a| (a, value.map(str::to_owned), format!("-{}", letter.unwrap_or('-'))))
+                .map(|a| {
+                    (
+                        a,
+                        value.map(str::to_owned),
+                        format!("-{}", letter.unwrap_or('-')),
+                    )
+                })
         } else {
             // A positional: the first that names a subcommand opens it.
             if sub.is_none() {
@@ -82,24 +88,20 @@ pub fn normalize(command: &Command, args: Vec<OsString>) -> Normalized {
             }
             continue;
         }
-        let value = match value {
-            Some(value) => value,
-            None => match args.next() {
-                Some(next) => {
-                    // `--as-group [a,b]` is unusual but means the same.
-                    match next.to_str() {
-                        Some(next) => next.to_owned(),
-                        None => {
-                            out.args.extend([arg, next]);
-                            continue;
-                        }
-                    }
-                }
-                None => {
-                    out.args.push(arg);
-                    continue;
-                }
-            },
+        // The value follows as the next word when not given with `=` (`--as-group [a,b]` is
+        // unusual but means the same); anything unreadable goes to clap as it came.
+        let value = if let Some(value) = value {
+            value
+        } else {
+            let Some(next) = args.next() else {
+                out.args.push(arg);
+                continue;
+            };
+            let Some(text) = next.to_str().map(str::to_owned) else {
+                out.args.extend([arg, next]);
+                continue;
+            };
+            text
         };
         let values = match def.get_long() {
             Some("as-group") => string_array(&value).unwrap_or_else(|| vec![value]),

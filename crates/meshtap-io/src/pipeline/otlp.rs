@@ -205,7 +205,10 @@ impl OtlpExporter {
             }
             drop(spans);
             // One bounded final flush; a collector that hangs costs this much and no more.
-            if tokio::time::timeout(OTLP_FINAL_FLUSH, &mut sender).await.is_err() {
+            if tokio::time::timeout(OTLP_FINAL_FLUSH, &mut sender)
+                .await
+                .is_err()
+            {
                 sender.abort();
             }
             let mut report = lock(&report).clone();

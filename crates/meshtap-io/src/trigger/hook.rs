@@ -52,7 +52,13 @@ impl Running {
 
 impl Hook {
     /// Starts the command for a written trigger file and returns what to report at once.
-    pub fn start(&self, window: &Window, file: &Path, requests: usize, running: &Running) -> String {
+    pub fn start(
+        &self,
+        window: &Window,
+        file: &Path,
+        requests: usize,
+        running: &Running,
+    ) -> String {
         let (stdout, stderr) = match self.stdio() {
             Ok(stdio) => stdio,
             Err(err) => return format!("could not run: its output has nowhere to go: {err}"),

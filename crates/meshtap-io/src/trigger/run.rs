@@ -14,7 +14,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::hook::{Hook, Running};
 use super::{Engine, Trigger, Window};
-use crate::export::file::{self, CaptureHeader, ExportError, ExportFormat, ExportOptions, TriggerRecord};
+use crate::export::file::{
+    self, CaptureHeader, ExportError, ExportFormat, ExportOptions, TriggerRecord,
+};
 use crate::model::request::Request;
 use crate::model::store::Store;
 use crate::session::{Redactor, SessionInfo};
@@ -353,8 +355,7 @@ pub fn prepare_dir(dir: &Path) -> anyhow::Result<()> {
     if !dir.is_dir() {
         anyhow::bail!("--trigger-dir {} is not a directory", dir.display());
     }
-    crate::files::check_dir_writable(dir)
-        .map_err(|e| anyhow::anyhow!("--trigger-dir: {e}"))
+    crate::files::check_dir_writable(dir).map_err(|e| anyhow::anyhow!("--trigger-dir: {e}"))
 }
 
 #[cfg(test)]

@@ -34,7 +34,10 @@ pub const USAGE: &[(&str, &str)] = &[
     ("maxrps", ":maxrps N"),
     ("export", ":export FILE [ARGS…]"),
     ("filter", ":filter EXPR"),
-    ("tap", ":tap [method= path~ authority= scheme= to=]  (narrows the capture; alone: all again)"),
+    (
+        "tap",
+        ":tap [method= path~ authority= scheme= to=]  (narrows the capture; alone: all again)",
+    ),
     ("trigger", ":trigger FILTER"),
     ("triggers", ":triggers [N]"),
     ("help", ":help"),

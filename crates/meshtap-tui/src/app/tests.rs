@@ -218,7 +218,10 @@ fn filter_history_recalls_with_up() {
 fn a_view_filter_never_narrows_a_live_tap() {
     let mut state = state(10);
     state.live = true;
-    state.apply_filter("method=POST and path~/api* and to=deploy/web and status=5xx", at(0));
+    state.apply_filter(
+        "method=POST and path~/api* and to=deploy/web and status=5xx",
+        at(0),
+    );
     assert!(state.filter.is_some());
     assert_eq!(state.take_effects(), [], "a view filter restarts nothing");
     assert!(state.narrowed.is_none());
@@ -265,7 +268,11 @@ fn tap_narrows_the_capture_explicitly_and_alone_restores_it() {
     );
     let narrowed = state.narrowed.clone().expect("narrowed");
     assert_eq!(narrowed.text, "method=POST and to=deploy/web");
-    let said = state.message.as_ref().map(|m| m.text.clone()).unwrap_or_default();
+    let said = state
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
     assert!(said.contains("no longer captured"), "{said}");
     // The view filter is separate from it.
     assert!(state.filter.is_none());
@@ -273,7 +280,11 @@ fn tap_narrows_the_capture_explicitly_and_alone_restores_it() {
     command(&mut state, "tap status=5xx");
     assert_eq!(state.take_effects(), []);
     assert_eq!(state.narrowed.as_ref(), Some(&narrowed));
-    let said = state.message.as_ref().map(|m| m.text.clone()).unwrap_or_default();
+    let said = state
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
     assert!(said.contains("can only filter the view"), "{said}");
     command(&mut state, "tap");
     assert_eq!(
@@ -497,6 +508,10 @@ fn a_replay_writes_its_trigger_windows_when_the_source_ends() {
     let (path, written) = fired[0].written.clone().expect("written");
     assert_eq!(written, 1);
     assert!(path.starts_with(dir.path()));
-    let said = state.message.as_ref().map(|m| m.text.clone()).unwrap_or_default();
+    let said = state
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
     assert!(said.contains("fired on request"), "{said}");
 }

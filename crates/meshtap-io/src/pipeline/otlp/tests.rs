@@ -166,6 +166,10 @@ async fn the_end_of_the_stream_gets_one_bounded_final_flush() {
         .expect("the end did not wait for the collector")
         .expect("report");
     server.abort();
-    assert_eq!((report.sent, report.failed, report.unsent), (0, 0, 10), "{report}");
+    assert_eq!(
+        (report.sent, report.failed, report.unsent),
+        (0, 0, 10),
+        "{report}"
+    );
     assert!(report.to_string().contains("10 not sent"), "{report}");
 }

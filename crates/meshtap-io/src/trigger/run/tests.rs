@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 
 use super::*;
 use crate::model::event::{Headers, HttpEvent, RequestInit, ResponseEnd, ResponseInit, StreamId};
-use crate::model::store::fixtures::event;
 use crate::model::store::Ingested;
+use crate::model::store::fixtures::event;
 use crate::trigger::hook::{Hook, HookOutput};
 
 /// Joins one request on `stream` that starts at `start` and ends at `end` with `status`;
@@ -94,7 +94,9 @@ fn skipped_firings_are_reported() {
     let skipped: Vec<&Fired> = fired.iter().filter(|f| f.written.is_err()).collect();
     assert_eq!(skipped.len(), 1, "{fired:?}");
     assert!(
-        skipped[0].to_string().contains("--trigger-max-files reached"),
+        skipped[0]
+            .to_string()
+            .contains("--trigger-max-files reached"),
         "{}",
         skipped[0]
     );
@@ -184,7 +186,10 @@ fn on_trigger_runs_detached_with_a_timeout_and_its_output_kept_off_stdout() {
     assert_eq!(triggers.hooks_running(), 1);
     wait_for_hooks(&triggers);
     let text = std::fs::read_to_string(&log).expect("log");
-    assert!(text.contains("HOOK-OUT") && text.contains("HOOK-ERR"), "{text}");
+    assert!(
+        text.contains("HOOK-OUT") && text.contains("HOOK-ERR"),
+        "{text}"
+    );
     let pid = std::fs::read_to_string(&pid_file).expect("pid");
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
     // Gone, or a zombie waiting for whoever adopted it: either way no longer running.
@@ -192,5 +197,8 @@ fn on_trigger_runs_detached_with_a_timeout_and_its_output_kept_off_stdout() {
         s.rsplit_once(") ")
             .and_then(|(_, rest)| rest.chars().next())
     });
-    assert!(matches!(state, None | Some('Z')), "grandchild still {state:?}");
+    assert!(
+        matches!(state, None | Some('Z')),
+        "grandchild still {state:?}"
+    );
 }
