@@ -58,7 +58,8 @@ pub async fn open(
     crate::tui::run_terminal(run).await
 }
 
-/// The export hook: `:export FILE [--format ndjson|linkerd-json|har] [--filtered] [--force]`.
+/// The export hook: `:export FILE [--format FORMAT] [--filtered] [--force]`, FORMAT as
+/// `--export-format` takes it.
 /// Takes a copy of the requests to write (cheap next to serialising and syncing them) and writes
 /// them on a thread; the result arrives on `done`.
 pub fn hook(
@@ -120,6 +121,15 @@ struct ExportCommand {
     force: bool,
 }
 
+/// The names `--format` takes: the ones `--export-format` takes, from the same list.
+fn format_names(separator: &str) -> String {
+    let names: Vec<&str> = ExportFormat::value_variants()
+        .iter()
+        .map(|f| f.name())
+        .collect();
+    names.join(separator)
+}
+
 impl ExportCommand {
     fn parse(args: &[String], format: ExportFormat, force: bool) -> anyhow::Result<Self> {
         let mut parsed = Self {
@@ -134,16 +144,18 @@ impl ExportCommand {
                 "--force" => parsed.force = true,
                 "--format" => {
                     let name = args.next().ok_or_else(|| {
-                        anyhow::anyhow!("--format needs ndjson, linkerd-json or har")
+                        anyhow::anyhow!("--format needs one of {}", format_names(", "))
                     })?;
                     parsed.format = ExportFormat::from_str(name, true).map_err(|_| {
                         anyhow::anyhow!(
-                            "unknown export format {name:?}: use ndjson, linkerd-json or har"
+                            "unknown export format {name:?}: use {}",
+                            format_names(", ")
                         )
                     })?;
                 }
                 other => anyhow::bail!(
-                    "unexpected {other:?}: use :export FILE [--format ndjson|linkerd-json|har] [--filtered] [--force]"
+                    "unexpected {other:?}: use :export FILE [--format {}] [--filtered] [--force]",
+                    format_names("|")
                 ),
             }
         }
@@ -179,7 +191,20 @@ mod tests {
             .expect("parse");
         assert_eq!(parsed.format, ExportFormat::LinkerdJson);
         assert!(parsed.force);
-        assert!(ExportCommand::parse(&args("--format yaml"), ExportFormat::Ndjson, false).is_err());
+        // Linkerd's JSON has one name, `json`, with its former name as an alias.
+        for name in ["json", "linkerd-json"] {
+            let text = format!("--format {name}");
+            let parsed = ExportCommand::parse(&args(&text), ExportFormat::Ndjson, false);
+            assert_eq!(parsed.expect("parse").format, ExportFormat::LinkerdJson);
+        }
+        let error = ExportCommand::parse(&args("--format yaml"), ExportFormat::Ndjson, false)
+            .expect_err("unknown format");
+        assert!(
+            error
+                .to_string()
+                .ends_with("use ndjson, json, har, otlp-json, pcapng"),
+            "{error}"
+        );
         assert!(ExportCommand::parse(&args("--format"), ExportFormat::Ndjson, false).is_err());
         assert!(ExportCommand::parse(&args("--bogus"), ExportFormat::Ndjson, false).is_err());
     }
