@@ -141,10 +141,12 @@ impl Tees {
             None => None,
         };
         let mut recordings = Vec::new();
-        for recording in [outputs.record.take(), outputs.record_dir.take()]
+        for mut recording in [outputs.record.take(), outputs.record_dir.take()]
             .into_iter()
             .flatten()
         {
+            // Everything was checked and the session starts: `--record FILE` takes its name.
+            recording.start()?;
             let (tee_rx, task) = recording.tee(rx);
             rx = tee_rx;
             recordings.push(task);
@@ -153,12 +155,20 @@ impl Tees {
     }
 
     /// Waits for each tee to drain; a recording or exporter that failed says why, once.
-    async fn finish(self) {
+    /// Returns whether a recording failed (the session then exits with a failure).
+    async fn finish(self) -> bool {
+        let mut failed = false;
         for task in self.recordings {
             match task.await {
                 Ok(Ok(_)) => {}
-                Ok(Err(err)) => eprintln!("meshtap: the recording failed: {err}"),
-                Err(err) => eprintln!("meshtap: the recorder stopped: {err}"),
+                Ok(Err(err)) => {
+                    eprintln!("meshtap: the recording failed: {err}");
+                    failed = true;
+                }
+                Err(err) => {
+                    eprintln!("meshtap: the recorder stopped: {err}");
+                    failed = true;
+                }
             }
         }
         if let Some(task) = self.otlp {
@@ -167,6 +177,7 @@ impl Tees {
                 Err(err) => eprintln!("meshtap: the OTLP exporter stopped: {err}"),
             }
         }
+        failed
     }
 }
 
@@ -194,21 +205,10 @@ pub async fn run_session(
     }
     // From here a stop signal ends the session the way Ctrl-C does, outputs written.
     let shutdown = Shutdown::install()?;
+    // Triggers start before the tees: a refusal there must not have placed a recording.
+    let triggers = start_triggers(&mut outputs, &sink, &info)?;
     let (rx, tees) = Tees::attach(rx, &mut outputs).await?;
     let mut store = Store::with_limits(outputs.capacity, outputs.max_memory);
-    let triggers = match outputs.triggers.take() {
-        Some(mut settings) => {
-            if let (Sink::Ui(_), Some(hook)) = (&sink, settings.hook.as_mut()) {
-                // The screen is the UI's: a command's output goes to the log file or nowhere.
-                hook.output = outputs
-                    .log_file
-                    .clone()
-                    .map_or(HookOutput::Null, HookOutput::Log);
-            }
-            Some(Arc::new(Triggers::start(settings, &info)?))
-        }
-        None => None,
-    };
     let code = match sink {
         Sink::Ui(ui) => {
             let params = ui::Params {
@@ -266,7 +266,12 @@ pub async fn run_session(
     for task in &tasks {
         task.abort();
     }
-    tees.finish().await;
+    let recording_failed = tees.finish().await;
+    let code = if recording_failed {
+        ExitCode::FAILURE
+    } else {
+        code
+    };
     let stats = store.stats();
     let exported = match outputs.export.take() {
         Some(plan) => outputs::export_at_end(plan, store, &info, outputs.redactor.clone()).await,
@@ -276,6 +281,25 @@ pub async fn run_session(
         eprintln!("{}", started.report(stats, bytes.get()));
     }
     exported.map(|()| code)
+}
+
+/// `--trigger`'s runner, if asked for. In the UI the screen is the UI's: an `--on-trigger`
+/// command's output goes to the log file or nowhere (headless: stderr).
+fn start_triggers(
+    outputs: &mut Outputs,
+    sink: &Sink<'_>,
+    info: &SessionInfo,
+) -> anyhow::Result<Option<Arc<Triggers>>> {
+    let Some(mut settings) = outputs.triggers.take() else {
+        return Ok(None);
+    };
+    if let (Sink::Ui(_), Some(hook)) = (sink, settings.hook.as_mut()) {
+        hook.output = outputs
+            .log_file
+            .clone()
+            .map_or(HookOutput::Null, HookOutput::Log);
+    }
+    Ok(Some(Arc::new(Triggers::start(settings, info)?)))
 }
 
 async fn headless_sink(
