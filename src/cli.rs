@@ -283,8 +283,13 @@ pub struct SessionArgs {
     /// (e.g. `http://localhost:4317`), batched; when the collector is slower than the tap, spans
     /// are dropped and counted, never the tap slowed. Span ids join the application's traces
     /// when the requests carry traceparent or B3 headers.
+    /// An `https://` endpoint is reached over TLS, its certificate checked against the system's
+    /// roots.
     #[arg(long, value_name = "URL")]
     pub otlp_endpoint: Option<String>,
+    /// Also trust this CA (PEM) for an `https://` `--otlp-endpoint` (a private collector).
+    #[arg(long, value_name = "FILE", requires = "otlp_endpoint")]
+    pub otlp_ca: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub export: ExportArgs,
     #[command(flatten)]

@@ -90,7 +90,7 @@ async fn a_collector_that_hangs_never_holds_the_tap_up() {
         tonic::transport::Server::builder()
             .serve_with_incoming(TraceServiceServer::new(Hangs), TcpIncoming::from(listener)),
     );
-    let exporter = OtlpPlan::parse(&format!("http://127.0.0.1:{port}"))
+    let exporter = OtlpPlan::parse(&format!("http://127.0.0.1:{port}"), None)
         .expect("url")
         .export_timeout(Duration::from_millis(200))
         .connect()
@@ -147,7 +147,7 @@ async fn the_end_of_the_stream_gets_one_bounded_final_flush() {
         tonic::transport::Server::builder()
             .serve_with_incoming(TraceServiceServer::new(Hangs), TcpIncoming::from(listener)),
     );
-    let exporter = OtlpPlan::parse(&format!("http://127.0.0.1:{port}"))
+    let exporter = OtlpPlan::parse(&format!("http://127.0.0.1:{port}"), None)
         .expect("url")
         .export_timeout(Duration::from_secs(600))
         .connect()
