@@ -10,6 +10,7 @@ mod load;
 mod map;
 mod proxy;
 mod replay;
+mod routes;
 pub mod stdout;
 
 use std::process::ExitCode;
@@ -41,9 +42,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Replay(args)) => Some(&args.session),
         Some(Command::Proxy(args)) => Some(&args.session),
         Some(Command::Map(args)) => Some(&args.session),
-        Some(Command::Diff(_) | Command::Check(_) | Command::Completions { .. } | Command::Man) => {
-            None
-        }
+        Some(
+            Command::Routes(_)
+            | Command::Diff(_)
+            | Command::Check(_)
+            | Command::Completions { .. }
+            | Command::Man,
+        ) => None,
         None => Some(&cli.session),
     };
     let _log = start_logging(session.and_then(|s| s.log_file.as_deref()))?;
@@ -62,6 +67,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Replay(args)) => replay::session(args).await,
         Some(Command::Proxy(args)) => proxy::session(args).await,
         Some(Command::Map(args)) => map::run(args).await,
+        Some(Command::Routes(args)) => routes::run(args).await,
         Some(Command::Diff(args)) => diff::run(args).await,
         Some(Command::Check(args)) => check::run(&args).await,
         Some(Command::Completions { shell }) => extension::completions(shell),

@@ -42,6 +42,7 @@ pub async fn start_clusters(args: &DemoArgs, names: &ClusterNames) -> anyhow::Re
 
 /// `demo --serve --clusters …`: the control planes until Ctrl-C, and how to reach them.
 pub async fn serve(args: &DemoArgs, names: &ClusterNames) -> anyhow::Result<()> {
+    let stop = super::private::Stop::listen()?;
     let demo = start_clusters(args, names).await?;
     let path = demo.kubeconfig_path.display();
     let mut out = Vec::new();
@@ -100,7 +101,7 @@ pub async fn serve(args: &DemoArgs, names: &ClusterNames) -> anyhow::Result<()> 
         // Nobody reads what it serves (`| head` took its line): end quietly.
         return Ok(());
     }
-    tokio::signal::ctrl_c().await?;
+    stop.wait().await;
     drop(demo);
     Ok(())
 }
