@@ -34,6 +34,8 @@ pub struct Outputs {
     pub filter: Option<crate::filter::Filter>,
     /// `--otlp-endpoint`: checked here, connected when the session starts.
     pub otlp: Option<OtlpPlan>,
+    /// `--log-file`: where the UI sends `--on-trigger`'s output.
+    pub log_file: Option<PathBuf>,
     /// `--quiet`: no tap-health explanations on stderr.
     pub quiet: bool,
 }
@@ -93,6 +95,7 @@ impl Outputs {
             record_dir,
             export,
             filter: args.filter.clone(),
+            log_file: args.log_file.clone(),
             quiet: args.quiet,
         })
     }
@@ -110,6 +113,7 @@ impl Outputs {
             export: None,
             filter: None,
             otlp: None,
+            log_file: None,
             quiet: false,
         }
     }
@@ -123,19 +127,20 @@ fn trigger_settings(
     if args.triggers.is_empty() {
         return Ok(None);
     }
-    if !args.trigger_dir.is_dir() {
-        anyhow::bail!(
-            "--trigger-dir {} is not a directory; create it or choose another",
-            args.trigger_dir.display()
-        );
-    }
+    trigger::run::prepare_dir(&args.trigger_dir)?;
+    // Headless until the sink says otherwise: the UI sends the output to the log file.
+    let hook = args.on_trigger.clone().map(|command| trigger::hook::Hook {
+        command,
+        timeout: args.on_trigger_timeout,
+        output: trigger::hook::HookOutput::Stderr,
+    });
     Ok(Some(trigger::run::Settings {
         triggers: args.triggers.clone(),
         window: args.trigger_window,
         dir: args.trigger_dir.clone(),
         format: args.trigger_format,
         max_files: args.trigger_max_files,
-        on_trigger: args.on_trigger.clone(),
+        hook,
         redactor: redactor.clone(),
     }))
 }

@@ -85,6 +85,7 @@ fn init(stream: u64, path: &str) -> HttpEvent {
         authority: Arc::from("web.shop:8080"),
         path: path.into(),
         headers: Headers::default(),
+        matched_route: None,
     })
 }
 
