@@ -88,7 +88,7 @@ fn parse(words: &[&str]) -> anyhow::Result<crate::cli::Command> {
 }
 
 /// `meshtap replay FILE` with the map's session flags, into the map.
-fn replay_args(
+pub(super) fn replay_args(
     file: &std::path::Path,
     session: crate::cli::SessionArgs,
 ) -> anyhow::Result<ReplayArgs> {
@@ -103,7 +103,7 @@ fn replay_args(
 }
 
 /// The demo as `meshtap demo` starts it with no flags, tapping `tap`.
-fn demo_args(tap: &crate::cli::TapArgs) -> anyhow::Result<DemoArgs> {
+pub(super) fn demo_args(tap: &crate::cli::TapArgs) -> anyhow::Result<DemoArgs> {
     match parse(&["meshtap", "demo"])? {
         crate::cli::Command::Demo(mut args) => {
             args.tap = tap.clone();

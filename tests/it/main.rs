@@ -18,6 +18,7 @@ mod first_contact;
 mod house;
 mod keepalive;
 mod map_sink;
+mod mcp_cli;
 mod metrics_api;
 mod metrics_poll;
 mod metrics_portforward;
