@@ -11,6 +11,7 @@ mod map;
 mod mcp;
 mod proxy;
 mod replay;
+mod routes;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(
             Command::Tap(_)
             | Command::Map(_)
+            | Command::Routes(_)
             | Command::Diff(_)
             | Command::Mcp(_)
             | Command::Check(_)
@@ -66,6 +68,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Replay(args)) => replay::session(args).await,
         Some(Command::Proxy(args)) => proxy::session(args).await,
         Some(Command::Map(args)) => Box::pin(map::run(args)).await,
+        Some(Command::Routes(args)) => routes::run(args).await,
         Some(Command::Diff(args)) => diff::run(args).await,
         Some(Command::Mcp(args)) => Box::pin(mcp::run(args)).await,
         Some(Command::Check(args)) => check::run(&args).await,
