@@ -34,6 +34,8 @@ pub struct Outputs {
     pub filter: Option<crate::filter::Filter>,
     /// `--otlp-endpoint`: checked here, connected when the session starts.
     pub otlp: Option<OtlpPlan>,
+    /// `--log-file`: where the UI sends `--on-trigger`'s output.
+    pub log_file: Option<PathBuf>,
 }
 
 /// `--export`: where the capture goes when the session ends.
@@ -91,6 +93,7 @@ impl Outputs {
             record_dir,
             export,
             filter: args.filter.clone(),
+            log_file: args.log_file.clone(),
         })
     }
 
@@ -107,6 +110,7 @@ impl Outputs {
             export: None,
             filter: None,
             otlp: None,
+            log_file: None,
         }
     }
 }
@@ -119,19 +123,20 @@ fn trigger_settings(
     if args.triggers.is_empty() {
         return Ok(None);
     }
-    if !args.trigger_dir.is_dir() {
-        anyhow::bail!(
-            "--trigger-dir {} is not a directory; create it or choose another",
-            args.trigger_dir.display()
-        );
-    }
+    trigger::run::prepare_dir(&args.trigger_dir)?;
+    // Headless until the sink says otherwise: the UI sends the output to the log file.
+    let hook = args.on_trigger.clone().map(|command| trigger::hook::Hook {
+        command,
+        timeout: args.on_trigger_timeout,
+        output: trigger::hook::HookOutput::Stderr,
+    });
     Ok(Some(trigger::run::Settings {
         triggers: args.triggers.clone(),
         window: args.trigger_window,
         dir: args.trigger_dir.clone(),
         format: args.trigger_format,
         max_files: args.trigger_max_files,
-        on_trigger: args.on_trigger.clone(),
+        hook,
         redactor: redactor.clone(),
     }))
 }

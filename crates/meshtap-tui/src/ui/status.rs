@@ -118,22 +118,22 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc
             state.view.sort.name()
         )));
     }
+    if let Some(narrowed) = &state.narrowed {
+        // Said for as long as it holds: what is not captured now is missing from the stats,
+        // the recording and the export for good.
+        second.push(Span::raw(SEP));
+        second.push(Span::styled(
+            format!(
+                "TAP NARROWED {}: nothing else is captured (:tap restores)",
+                describe_http(&narrowed.server, narrowed.to.as_deref())
+            ),
+            theme.warning,
+        ));
+    }
     if let Some(filter) = &state.filter {
         second.push(Span::raw(SEP));
         second.push(Span::styled("filter ", theme.header));
         second.push(Span::raw(filter.text.clone()));
-        let server = describe_http(&filter.server, filter.to.as_deref());
-        if !server.is_empty() {
-            let client = if filter.client.is_empty() {
-                "—"
-            } else {
-                filter.client.as_str()
-            };
-            second.push(Span::styled(
-                format!(" (server: {server} · meshtap: {client})"),
-                theme.dim,
-            ));
-        }
     }
     if let Some(warning) = state.warnings.first() {
         let more = state.warnings.len() - 1;
