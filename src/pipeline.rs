@@ -247,8 +247,8 @@ pub async fn run_session(
     let triggers = start_triggers(&mut outputs, &sink, &info)?;
     let (rx, tees) = Tees::attach(rx, &mut outputs).await?;
     let mut store = Store::with_limits(outputs.capacity, outputs.max_memory);
-    // The effective sampling per target, for `--stats` (headless only: the UI shows it live).
-    let (code, sampling) = match sink {
+    let mut sampling = Vec::new();
+    let code = match sink {
         Sink::Ui(ui) => {
             let params = ui::Params {
                 commands,
@@ -260,7 +260,7 @@ pub async fn run_session(
                 filter: outputs.filter.as_ref().map(ToString::to_string),
             };
             store = ui::open(rx, params, ui, store).await?;
-            (ExitCode::SUCCESS, Vec::new())
+            ExitCode::SUCCESS
         }
         Sink::Headless(output) => {
             let format = headless::Format {
@@ -272,7 +272,7 @@ pub async fn run_session(
                 filter: outputs.filter.as_ref(),
                 explain: !outputs.quiet,
             };
-            headless_sink(rx, format, &mut store, &shutdown).await?
+            headless_sink(rx, format, &mut store, &shutdown, &mut sampling).await?
         }
         Sink::Map(format) => {
             let gather = map::Gather {
@@ -282,10 +282,7 @@ pub async fn run_session(
                 triggers: triggers.as_deref(),
                 filter: outputs.filter.as_ref(),
             };
-            (
-                map::sink(rx, gather, &mut store, shutdown.requested()).await?,
-                Vec::new(),
-            )
+            map::sink(rx, gather, &mut store, shutdown.requested()).await?
         }
         Sink::Mcp(mcp) => {
             let params = mcp.params(&info, clock, &outputs, &streams);
@@ -327,9 +324,7 @@ pub async fn run_session(
     };
     if let Some(started) = outputs.stats {
         eprintln!("{}", started.report(stats, bytes.get()));
-        for line in &sampling {
-            eprintln!("sampling: {}", crate::terminal::escape(line));
-        }
+        print_sampling(&sampling);
     }
     exported.map(|()| code)
 }
@@ -353,12 +348,20 @@ fn start_triggers(
     Ok(Some(Arc::new(Triggers::start(settings, info)?)))
 }
 
+/// The effective sampling per target, for `--stats` (headless only: the UI shows it live).
+fn print_sampling(lines: &[String]) {
+    for line in lines {
+        eprintln!("sampling: {}", crate::terminal::escape(line));
+    }
+}
+
 async fn headless_sink(
     rx: mpsc::Receiver<SourceMsg>,
     format: headless::Format<'_>,
     store: &mut Store,
     shutdown: &Shutdown,
-) -> anyhow::Result<(ExitCode, Vec<String>)> {
+    sampling: &mut Vec<String>,
+) -> anyhow::Result<ExitCode> {
     let stdout = WriterThread::spawn("stdout", std::io::BufWriter::new(std::io::stdout()))?;
     let stop = shutdown.requested();
     let outcome =
@@ -385,5 +388,6 @@ async fn headless_sink(
     } else {
         ExitCode::FAILURE
     };
-    Ok((code, outcome.sampling))
+    *sampling = outcome.sampling;
+    Ok(code)
 }

@@ -62,7 +62,8 @@ pub async fn own(
                     }
                 }
                 Some(SourceMsg::Warning { .. } | SourceMsg::Notice(_)) => held.warnings += 1,
-                Some(SourceMsg::Metrics(_)) => {}
+                // Tap health is asked on demand (`source::pods::tap_health`), not kept here.
+                Some(SourceMsg::Metrics(_) | SourceMsg::Pods(_)) => {}
             },
             query = queries.recv() => match query {
                 None => break,
