@@ -77,6 +77,9 @@ pub enum Command {
     },
     /// Print the man page (roff): `meshtap man > meshtap.1`.
     Man,
+    /// Print the k9s plugins (for k9s' plugins.yaml): Shift-T on a pod, deployment or namespace
+    /// opens meshtap on it, in k9s' context and namespace.
+    K9sPlugin,
 }
 
 /// `meshtap map [TARGET…] [--for D] [--demo | --replay FILE] -o dot|mermaid|json`.
