@@ -218,7 +218,7 @@ pub async fn run_session(
                 triggers: triggers.as_deref(),
                 filter: outputs.filter.as_ref(),
             };
-            headless_sink(rx, format, &mut store).await?
+            headless_sink(rx, format, &mut store, outputs.stop_after).await?
         }
         Sink::Map(format) => {
             let gather = map::Gather {
@@ -265,10 +265,22 @@ async fn headless_sink(
     rx: mpsc::Receiver<SourceMsg>,
     format: headless::Format<'_>,
     store: &mut Store,
+    stop_after: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
     let stdout = WriterThread::spawn("stdout", std::io::BufWriter::new(std::io::stdout()))?;
+    // `--for` ends the session the way Ctrl-C does: everything held is still written.
     let stop = async {
-        let _ = tokio::signal::ctrl_c().await;
+        match stop_after {
+            Some(after) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    () = tokio::time::sleep(after) => {}
+                }
+            }
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
     };
     let outcome =
         headless::print_stream(rx, format, store, &stdout, &mut std::io::stderr(), stop).await?;
