@@ -1,5 +1,5 @@
 //! Ingest throughput: decode + join + aggregate, against merely decoding the same frames with
-//! prost into `linkerd2-proxy-api` types (the DESIGN.md target is a ratio of at least 1.0).
+//! prost into `linkerd2-proxy-api` types (the target is a ratio of at least 1.0).
 
 use std::collections::HashMap;
 

@@ -8,14 +8,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
-use meshtap::app::config;
 use meshtap::app::{Action, AppState, Pane};
 use meshtap::model::event::{
     Direction, Endpoint, HttpEvent, Labels, ResponseEnd, StreamId, TapEvent,
 };
 use meshtap::model::map::layout::layout;
 use meshtap::model::map::project::{Folding, Projection};
-use meshtap::model::store::Store;
 use meshtap::session::{SessionInfo, SourceMsg};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -78,13 +76,8 @@ fn state(width: u16, height: u16) -> AppState {
         targets: vec!["ns/all".into()],
         sampling: String::new(),
     };
-    let mut state = AppState::new(
-        Store::new(10_000),
-        info,
-        config::from_text("", "bench", false),
-    );
     let now = Utc::now();
-    state.handle(Action::Resize { width, height }, now);
+    let mut state = meshtap_testkit::app(10_000, info, width, height, now);
     state.ingest(SourceMsg::Events(events()), now);
     state.handle(Action::ShowPane(Pane::Map), now);
     state

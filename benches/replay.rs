@@ -1,6 +1,6 @@
 //! Replay throughput on one generated recording (the demo mesh's traffic: realistic labels and
 //! headers): (a) prost decoding every frame into `linkerd2-proxy-api` types, against (b) meshtap
-//! replay reading the file, decoding and joining it into a store (no output). The DESIGN.md
+//! replay reading the file, decoding and joining it into a store (no output). The
 //! target is a ratio of at least 1.0.
 //!
 //! `scripts/replay_rate.sh` adds (c), the whole process: it runs this binary with
@@ -165,17 +165,11 @@ const SERVE_CHUNK_BYTES: usize = 64 * 1024;
 
 impl TapApi for Recorded {
     fn tap(&self, _path: &str, _request: TapByResourceRequest) -> TapReply {
-        let (tx, rx) = tokio::sync::mpsc::channel(8);
         let file = self.0.clone();
-        tokio::spawn(async move {
-            for start in (0..file.len()).step_by(SERVE_CHUNK_BYTES) {
-                let end = (start + SERVE_CHUNK_BYTES).min(file.len());
-                if tx.send(file.slice(start..end)).await.is_err() {
-                    return;
-                }
-            }
-        });
-        TapReply::Stream(rx)
+        let chunks = (0..file.len())
+            .step_by(SERVE_CHUNK_BYTES)
+            .map(move |start| file.slice(start..(start + SERVE_CHUNK_BYTES).min(file.len())));
+        meshtap_testkit::stream(chunks, false)
     }
 }
 

@@ -7,7 +7,7 @@
 #   (d) the live path: `meshtap tap deploy/web -o ndjson > /dev/null` against a plain-HTTP demo
 #       control plane on loopback (the bench binary's serve mode) that streams the same file,
 #       the whole process,
-# and prints (b), (c) and (d) as ratios of (a)'s rate (>= 1.0 is the DESIGN.md target), plus
+# and prints (b), (c) and (d) as ratios of (a)'s rate (>= 1.0 is the target), plus
 # (c)'s and (d)'s peak RSS. (a) and (b) come from `benches/replay.rs`; each figure is the best of
 # three runs.
 #

@@ -5,6 +5,8 @@ pub mod probes;
 
 use serde::Serialize;
 
+use crate::terminal::escape;
+
 /// The outcome of one check, spelled as Linkerd's `CheckResultStr`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -94,10 +96,17 @@ impl Report {
         }
     }
 
-    /// Linkerd's extension check JSON (`linkerd check` reads it from `check -o json`).
+    /// Linkerd's extension check JSON (`linkerd check` reads it from `check -o json`), written as
+    /// Go writes it, terminal-safe: an error can quote a hostile API server.
     pub fn to_json(&self) -> String {
-        // A struct of strings, bools and enums always serializes.
-        serde_json::to_string_pretty(self).unwrap_or_default()
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(
+            &mut out,
+            crate::export::gojson::GoFormatter::new(),
+        );
+        // A struct of strings, bools and enums always serializes, as UTF-8.
+        let _ = self.serialize(&mut ser);
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// The table `linkerd check` prints: a heading per category, one marked line per check, the
@@ -105,23 +114,25 @@ impl Report {
     pub fn to_table(&self) -> String {
         let mut out = String::new();
         for category in &self.categories {
-            out.push_str(&category.name);
+            // Names and errors can quote an API server: the one escaping rule, line by line.
+            let name = escape(&category.name);
+            out.push_str(&name);
             out.push('\n');
-            out.push_str(&"-".repeat(category.name.chars().count()));
+            out.push_str(&"-".repeat(name.chars().count()));
             out.push('\n');
             for check in &category.checks {
                 out.push(check.result.mark());
                 out.push(' ');
-                out.push_str(&check.description);
+                out.push_str(&escape(&check.description));
                 out.push('\n');
                 for line in check.error.lines() {
                     out.push_str("    ");
-                    out.push_str(line);
+                    out.push_str(&escape(line));
                     out.push('\n');
                 }
                 if !check.hint.is_empty() {
                     out.push_str("    see: ");
-                    out.push_str(&check.hint);
+                    out.push_str(&escape(&check.hint));
                     out.push('\n');
                 }
             }
@@ -159,6 +170,33 @@ mod tests {
             "{table}"
         );
         assert!(table.ends_with("Status check results are ×\n"));
+    }
+
+    /// An API server's message is quoted in the table and the JSON `check` prints on stdout:
+    /// neither carries a character a terminal would act on, and the JSON keeps the value.
+    #[test]
+    fn hostile_messages_are_escaped_on_stdout() {
+        let hostile = "forbidden: \u{1b}]0;PWNED\u{7}\u{1b}[2J\u{9b}31m\u{202e}x";
+        let report = Report::new(vec![Category {
+            name: format!("c{hostile}"),
+            checks: vec![Check::failed(
+                hostile,
+                format!("{hostile}\nline 2"),
+                hostile,
+            )],
+        }]);
+        let unsafe_in = |text: &str| {
+            text.chars()
+                .filter(|c| *c != '\n' && crate::terminal::is_terminal_unsafe(*c))
+                .count()
+        };
+        let table = report.to_table();
+        assert_eq!(unsafe_in(&table), 0, "{table:?}");
+        assert!(table.contains("    line 2\n"), "{table}");
+        let json = report.to_json();
+        assert_eq!(unsafe_in(&json), 0, "{json:?}");
+        let value: serde_json::Value = serde_json::from_str(&json).expect("json");
+        assert_eq!(value["categories"][0]["checks"][0]["description"], hostile);
     }
 
     #[test]

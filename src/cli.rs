@@ -202,8 +202,9 @@ pub struct SessionArgs {
     /// Most requests held in memory; the oldest are evicted first.
     #[arg(long, default_value_t = crate::model::store::DEFAULT_CAPACITY_REQUESTS, value_name = "N")]
     pub capacity: usize,
-    /// Most memory the held requests may take (512MiB, 1G, …); the oldest are evicted first.
-    #[arg(long, default_value = "512MiB", value_name = "SIZE", value_parser = crate::session::size::parse_size)]
+    /// Most memory the held requests may take (512Mi, 1Gi, 2G, …: K/M/G are powers of 1000,
+    /// Ki/Mi/Gi powers of 1024, as in Kubernetes); the oldest are evicted first.
+    #[arg(long, default_value = "512MiB", value_name = "SIZE", value_parser = crate::units::parse_size)]
     pub max_memory: u64,
     /// Show, record and export sensitive header values (authorization, cookies) instead of
     /// `<redacted>`.
@@ -221,9 +222,9 @@ pub struct SessionArgs {
     /// reads a time range back. The directory is created 0700.
     #[arg(long, value_name = "DIR")]
     pub record_dir: Option<PathBuf>,
-    /// Disk budget of --record-dir (512MiB, 1G, …); the directory holds at most this plus one
-    /// segment (an eighth of it).
-    #[arg(long, default_value = "1GiB", value_name = "SIZE", value_parser = crate::session::size::parse_size)]
+    /// Disk budget of --record-dir (512Mi, 1Gi, 2G, …, sizes as for --max-memory); the directory
+    /// holds at most this plus one segment (an eighth of it).
+    #[arg(long, default_value = "1GiB", value_name = "SIZE", value_parser = crate::units::parse_size)]
     pub record_max: u64,
     /// Print what the session did to stderr when it ends (events, requests, bytes, rate, peak
     /// memory, evictions).
@@ -316,6 +317,10 @@ pub struct ReplayArgs {
     pub from: Option<chrono::DateTime<chrono::Utc>>,
     /// Segments only: stop at this time (RFC 3339 or relative to now, like --from).
     #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = crate::pipeline::segments::time::parse_time)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// `--until`'s former name, hidden and warned about: everywhere else `--to` is the
+    /// destination resource (`tap --to deploy/web`, `:to`, the filter's `to=`).
+    #[arg(long = "to", hide = true, value_name = "TIME", allow_hyphen_values = true, conflicts_with = "until", value_parser = crate::pipeline::segments::time::parse_time)]
     pub to: Option<chrono::DateTime<chrono::Utc>>,
     /// Headless: stream to stdout in this format instead of opening the UI.
     #[arg(short, long, value_enum)]

@@ -2,7 +2,9 @@
 //! and the wiring of a session; the layers live in the workspace's crates, re-exported here under
 //! the names the rest of meshtap uses for them.
 
-pub use meshtap_core::{capture, copy, explain, filter, model, session, stats, trace, units};
+pub use meshtap_core::{
+    capture, copy, explain, filter, model, session, stats, terminal, trace, units,
+};
 pub use meshtap_demo::demo;
 pub use meshtap_io::{export, files, source, trigger};
 pub use meshtap_proto as proto;

@@ -25,7 +25,11 @@ fn main() -> ExitCode {
     let code = match runtime.block_on(meshtap::run(cli)) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("meshtap: {err:#}");
+            // A message can quote an API server or a capture: the one escaping rule applies.
+            eprintln!(
+                "meshtap: {}",
+                meshtap::terminal::escape(&format!("{err:#}"))
+            );
             ExitCode::FAILURE
         }
     };

@@ -121,8 +121,14 @@ struct ExportCommand {
     force: bool,
 }
 
-/// The formats `:export --format` takes.
-const FORMATS: &str = "ndjson, linkerd-json, har, otlp-json, pcapng";
+/// The names `--format` takes: the ones `--export-format` takes, from the same list.
+fn format_names(separator: &str) -> String {
+    let names: Vec<&str> = ExportFormat::value_variants()
+        .iter()
+        .map(|f| f.name())
+        .collect();
+    names.join(separator)
+}
 
 impl ExportCommand {
     fn parse(args: &[String], format: Option<ExportFormat>, force: bool) -> anyhow::Result<Self> {
@@ -137,15 +143,19 @@ impl ExportCommand {
                 "--filtered" => parsed.filtered = true,
                 "--force" => parsed.force = true,
                 "--format" => {
-                    let name = args
-                        .next()
-                        .ok_or_else(|| anyhow::anyhow!("--format needs one of {FORMATS}"))?;
+                    let name = args.next().ok_or_else(|| {
+                        anyhow::anyhow!("--format needs one of {}", format_names(", "))
+                    })?;
                     parsed.format = Some(ExportFormat::from_str(name, true).map_err(|_| {
-                        anyhow::anyhow!("unknown export format {name:?}: use one of {FORMATS}")
+                        anyhow::anyhow!(
+                            "unknown export format {name:?}: use {}",
+                            format_names(", ")
+                        )
                     })?);
                 }
                 other => anyhow::bail!(
-                    "unexpected {other:?}: use :export FILE [--format FORMAT] [--filtered] [--force]"
+                    "unexpected {other:?}: use :export FILE [--format {}] [--filtered] [--force]",
+                    format_names("|")
                 ),
             }
         }
@@ -178,7 +188,23 @@ mod tests {
         assert_eq!(parsed.format, Some(ExportFormat::LinkerdJson));
         assert!(parsed.force);
         assert!(ExportCommand::parse(&args("--format otlp-json"), None, false).is_ok());
-        assert!(ExportCommand::parse(&args("--format yaml"), None, false).is_err());
+        // Linkerd's JSON has one name, `json`, with its former name as an alias.
+        for name in ["json", "linkerd-json"] {
+            let text = format!("--format {name}");
+            let parsed = ExportCommand::parse(&args(&text), None, false);
+            assert_eq!(
+                parsed.expect("parse").format,
+                Some(ExportFormat::LinkerdJson)
+            );
+        }
+        let error =
+            ExportCommand::parse(&args("--format yaml"), None, false).expect_err("unknown format");
+        assert!(
+            error
+                .to_string()
+                .ends_with("use ndjson, json, har, otlp-json, pcapng"),
+            "{error}"
+        );
         assert!(ExportCommand::parse(&args("--format"), None, false).is_err());
         assert!(ExportCommand::parse(&args("--bogus"), None, false).is_err());
     }

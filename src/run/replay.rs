@@ -20,14 +20,20 @@ pub async fn session(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 
 /// The replay of `args.file` into `sink` (the UI, headless output, or the map).
 pub async fn into(args: &ReplayArgs, sink: Sink<'_>) -> anyhow::Result<ExitCode> {
+    if args.to.is_some() {
+        // A constant text: nothing captured reaches the terminal here.
+        eprintln!(
+            "meshtap: replay --to is deprecated: use --until (--to names a destination in tap)"
+        );
+    }
     let outputs = Outputs::open(&args.session)?;
     if args.file.is_dir() || segments::is_segment_file(&args.file) {
         let source = segments_source(args)?;
         return pipeline::run_session(source, sink, outputs).await;
     }
-    if args.from.is_some() || args.to.is_some() {
+    if args.from.is_some() || until(args).is_some() {
         anyhow::bail!(
-            "--from and --to apply to segments (a --record-dir directory), not to exports"
+            "--from and --until apply to segments (a --record-dir directory), not to exports"
         );
     }
     // An unusable file is an error before anything starts.
@@ -56,12 +62,17 @@ pub async fn into(args: &ReplayArgs, sink: Sink<'_>) -> anyhow::Result<ExitCode>
     pipeline::run_session(source, sink, outputs).await
 }
 
+/// `--until`, or its deprecated former name `--to`.
+fn until(args: &ReplayArgs) -> Option<chrono::DateTime<chrono::Utc>> {
+    args.until.or(args.to)
+}
+
 /// A `--record-dir` directory, or one segment, as the source: the segments overlapping the
 /// range, read on a thread of their own and paced at `--speed`.
 fn segments_source(args: &ReplayArgs) -> anyhow::Result<Source> {
     let range = read::Range {
         from: args.from,
-        to: args.to,
+        until: until(args),
     };
     let plan = read::plan(&args.file, range)?;
     let info = SessionInfo {

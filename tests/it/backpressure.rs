@@ -14,7 +14,6 @@ use meshtap::proto::tap::TapByResourceRequest;
 use meshtap::session::SourceMsg;
 use meshtap::source::cluster::Cluster;
 use support::{framed, golden_events};
-use tokio::sync::mpsc;
 
 /// Frames the server would send if nothing pushed back: far more than any buffer holds.
 const FRAMES_OFFERED: u64 = 200_000;
@@ -25,18 +24,14 @@ struct Firehose {
 
 impl TapApi for Firehose {
     fn tap(&self, _path: &str, _request: TapByResourceRequest) -> TapReply {
-        let (tx, rx) = mpsc::channel(8);
         let sent = self.sent.clone();
         let chunk = framed(&golden_events());
-        tokio::spawn(async move {
-            for _ in 0..FRAMES_OFFERED {
-                if tx.send(chunk.clone()).await.is_err() {
-                    return;
-                }
-                sent.fetch_add(1, Ordering::Relaxed);
-            }
+        // Counted as each chunk is handed over, that is once the one before it was taken.
+        let chunks = (0..FRAMES_OFFERED).map(move |_| {
+            sent.fetch_add(1, Ordering::Relaxed);
+            chunk.clone()
         });
-        TapReply::Stream(rx)
+        meshtap_testkit::stream(chunks, false)
     }
 }
 

@@ -29,7 +29,7 @@ fn t0() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn at(seconds: u64) -> DateTime<Utc> {
+pub(crate) fn at(seconds: u64) -> DateTime<Utc> {
     t0() + TimeDelta::seconds(seconds.cast_signed())
 }
 
@@ -75,7 +75,7 @@ fn request(stream: u64, path: &str, status: u32, when: DateTime<Utc>) -> Vec<Tap
 }
 
 /// Writes requests `/items/0` … `/items/{n-1}`, one a second from `t0`, as segments in `dir`.
-fn write_segments(dir: &Path, n: u64, budget: u64) {
+pub(crate) fn write_segments(dir: &Path, n: u64, budget: u64) {
     let mut ring = write::Ring::open(dir, budget).expect("ring");
     let keep = |_: &str| true;
     for i in 0..n {
@@ -104,7 +104,7 @@ fn paths_of(events: Vec<TapEvent>) -> Vec<String> {
         .collect()
 }
 
-fn items(range: std::ops::RangeInclusive<u64>) -> Vec<String> {
+pub(crate) fn items(range: std::ops::RangeInclusive<u64>) -> Vec<String> {
     range.map(|i| format!("/items/{i}")).collect()
 }
 
@@ -118,7 +118,7 @@ fn a_time_range_across_segments_returns_exactly_the_requests_in_it() {
     assert!(all.len() >= 3, "{} segments", all.len());
     let range = read::Range {
         from: Some(at(20)),
-        to: Some(at(39)),
+        until: Some(at(39)),
     };
     let plan = read::plan(&segs, range).expect("plan");
     assert!(plan.len() < all.len(), "the index skips segments");
@@ -130,13 +130,41 @@ fn a_time_range_across_segments_returns_exactly_the_requests_in_it() {
         events.extend(read.events);
     }
     assert_eq!(paths_of(events), items(20..=39));
-    // The same through `meshtap replay DIR --from --to`.
+    // The same through `meshtap replay DIR --from --until`.
     let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let out = replay(&segs, &["--from", &time(at(20)), "--to", &time(at(39))]);
+    let (out, stderr) =
+        replay_with_stderr(&segs, &["--from", &time(at(20)), "--until", &time(at(39))]);
     assert_eq!(ndjson_paths(&out), items(20..=39));
+    assert!(stderr.is_empty(), "{stderr}");
     // A relative time (which starts with a hyphen) is a value, not a flag: everything recorded
     // in January is before "a day ago".
-    assert_eq!(ndjson_paths(&replay(&segs, &["--to", "-1d"])).len(), 400);
+    assert_eq!(ndjson_paths(&replay(&segs, &["--until", "-1d"])).len(), 400);
+    // `--to`, the former name, still ends the range, with a warning naming `--until`.
+    let (old, stderr) =
+        replay_with_stderr(&segs, &["--from", &time(at(20)), "--to", &time(at(39))]);
+    assert_eq!(ndjson_paths(&old), items(20..=39));
+    assert!(
+        stderr.contains("replay --to is deprecated: use --until"),
+        "{stderr}"
+    );
+}
+
+/// `--to` is a destination in `tap` and an end time nowhere: replay's end is `--until`, and the
+/// hidden former name cannot be given beside it or shown in the help.
+#[test]
+fn replays_end_is_until_and_its_former_name_to_is_hidden() {
+    use clap::{CommandFactory as _, Parser as _};
+    use meshtap::cli::Cli;
+    let both = ["meshtap", "replay", "dir", "--until", "-1h", "--to", "-2h"];
+    assert!(
+        Cli::try_parse_from(both).is_err(),
+        "--to beside --until is refused"
+    );
+    let mut command = Cli::command();
+    let replay = command.find_subcommand_mut("replay").expect("replay");
+    let help = replay.render_long_help().to_string();
+    assert!(help.contains("--until <TIME>"), "{help}");
+    assert!(!help.contains("--to "), "{help}");
 }
 
 /// The event batches `read::play` sends for the segments in `dir` at `speed`, and how long it took.
@@ -174,20 +202,25 @@ async fn segment_replay_honours_speed() {
 }
 
 /// `meshtap replay DIR -o ndjson ARGS…`'s stdout; it must succeed.
-fn replay(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn replay(dir: &Path, args: &[&str]) -> String {
+    replay_with_stderr(dir, args).0
+}
+
+/// `meshtap replay DIR -o ndjson ARGS…`'s stdout and stderr; it must succeed.
+fn replay_with_stderr(dir: &Path, args: &[&str]) -> (String, String) {
     let out = meshtap()
         .args(["replay", "-o", "ndjson"])
         .args(args)
         .arg(dir)
         .output()
         .expect("replay runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
 }
 
 /// The `path` of every NDJSON request line.
-fn ndjson_paths(text: &str) -> Vec<String> {
+pub(crate) fn ndjson_paths(text: &str) -> Vec<String> {
     text.lines()
         .map(|line| {
             let value: serde_json::Value = serde_json::from_str(line).expect("json");
@@ -480,10 +513,10 @@ fn the_ui_counts_trigger_firings() {
     assert_eq!(state.view.selected, Some(5));
     state.open_triggers_list(wall);
     press(&mut state, KeyCode::Esc);
-    assert!(state.triggers_list.is_none(), "Esc closes the list");
+    assert!(state.overlays.triggers().is_none(), "Esc closes the list");
     state.open_triggers_list(wall);
     press(&mut state, KeyCode::Char('q'));
-    assert!(state.triggers_list.is_none(), "q closes the list");
+    assert!(state.overlays.triggers().is_none(), "q closes the list");
     assert!(!state.quit, "q closes the list rather than quitting");
 }
 

@@ -5,6 +5,7 @@ use crate::support;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use clap::Parser;
 use meshtap::cli::{Cli, Command as Sub};
 use meshtap::session::{SourceMsg, StreamState};
 use meshtap::source::cluster::Cluster;
+use meshtap_testkit::ServedDemo;
 use support::TEST_TIMEOUT;
 use tokio::time::timeout;
 
@@ -139,46 +141,11 @@ async fn demo_explains_unknown_and_forbidden_targets() {
     );
 }
 
-/// `meshtap demo --serve` running as a child process; killed when dropped, even if a test fails.
-struct ServedDemo {
-    child: std::process::Child,
-    kubeconfig: std::path::PathBuf,
-    /// Holds the kubeconfig and caches.
-    dir: tempfile::TempDir,
-    /// Kept open: the demo prints more lines, and a closed pipe would make it fail.
-    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
-}
-
-impl ServedDemo {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let kubeconfig = dir.path().join("kubeconfig");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_meshtap"))
-            .args(["demo", "--serve", "--kubeconfig-out"])
-            .arg(&kubeconfig)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("meshtap demo --serve starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        // The first line says where it serves; by then the kubeconfig is written.
-        let first = stdout.next().and_then(Result::ok).unwrap_or_default();
-        let served = Self {
-            child,
-            kubeconfig,
-            dir,
-            _stdout: stdout,
-        };
-        assert!(first.contains("127.0.0.1"), "{first}");
-        served
-    }
-}
-
-impl Drop for ServedDemo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `meshtap demo --serve` of the binary under test.
+fn served_demo() -> ServedDemo {
+    let demo = ServedDemo::start(Path::new(env!("CARGO_BIN_EXE_meshtap")), &[], 1);
+    assert!(demo.printed[0].contains("127.0.0.1"), "{:?}", demo.printed);
+    demo
 }
 
 /// The real binary serves, and the real `kubectl` reads the tap API discovery document from it.
@@ -188,7 +155,7 @@ fn kubectl_reads_the_demo_served_by_the_binary() {
         eprintln!("kubectl is not installed: skipping the kubectl interoperability check");
         return;
     };
-    let demo = ServedDemo::start();
+    let demo = served_demo();
     let output = Command::new(&kubectl)
         .arg("--kubeconfig")
         .arg(&demo.kubeconfig)
@@ -210,7 +177,7 @@ fn kubectl_reads_the_demo_served_by_the_binary() {
 /// Another meshtap process taps the served demo through the kubeconfig it wrote.
 #[test]
 fn meshtap_tap_streams_from_the_served_demo() {
-    let demo = ServedDemo::start();
+    let demo = served_demo();
     let mut tap = Command::new(env!("CARGO_BIN_EXE_meshtap"))
         .args([
             "tap",

@@ -8,11 +8,12 @@ use crate::support;
 
 use std::collections::HashSet;
 use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Instant;
 
+use meshtap_testkit::ServedDemo;
 use serde_json::Value;
 use support::TEST_TIMEOUT;
 use support::process::{interrupt, meshtap, mode, wait_bounded};
@@ -24,54 +25,16 @@ const CATALOGUE_FQ: &str = "catalogue.sock-shop.svc.cluster.local:80";
 /// Most tap events a test reads from one tap before giving up on what it looks for.
 const MAX_EVENTS: usize = 5_000;
 
-/// `meshtap demo --serve --clusters …` as a child process; killed when dropped.
-struct ServedClusters {
-    child: Child,
-    kubeconfig: PathBuf,
-    dir: tempfile::TempDir,
-    /// Everything it printed at start (every cluster, then examples).
-    printed: Vec<String>,
-    /// Kept open: a closed pipe would make the demo fail on its next line.
-    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
-}
-
-impl ServedClusters {
-    fn start(clusters: &str) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let kubeconfig = dir.path().join("kubeconfig");
-        let mut child = meshtap()
-            .args([
-                "demo",
-                "--serve",
-                "--clusters",
-                clusters,
-                "--kubeconfig-out",
-            ])
-            .arg(&kubeconfig)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("meshtap demo --serve starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        // The first line is printed once the kubeconfig is written, the rest at once after it:
-        // a line per cluster, three examples, and with several clusters what crosses.
-        let lines = clusters.split(',').count() + 4 + usize::from(clusters.contains(','));
-        let printed: Vec<String> = stdout.by_ref().take(lines).map_while(Result::ok).collect();
-        Self {
-            child,
-            kubeconfig,
-            dir,
-            printed,
-            _stdout: stdout,
-        }
-    }
-}
-
-impl Drop for ServedClusters {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `meshtap demo --serve --clusters CLUSTERS` of the binary under test, with everything it
+/// printed at start: the first line once the kubeconfig is written, then at once a line per
+/// cluster, three examples, and with several clusters what crosses.
+fn served_clusters(clusters: &str) -> ServedDemo {
+    let lines = clusters.split(',').count() + 4 + usize::from(clusters.contains(','));
+    ServedDemo::start(
+        Path::new(env!("CARGO_BIN_EXE_meshtap")),
+        &["--clusters", clusters],
+        lines,
+    )
 }
 
 /// A running `meshtap tap … -o json`: its JSON objects arrive on a channel; killed when dropped.
@@ -181,7 +144,7 @@ fn ids<'a>(events: &[&'a Value]) -> HashSet<&'a str> {
 /// gateway's identity over mTLS; and the same calls (by request id) appear on both sides.
 #[test]
 fn east_calls_catalogue_west_through_the_gateway_and_west_sees_it_arrive() {
-    let demo = ServedClusters::start("east,west");
+    let demo = served_clusters("east,west");
     let gateway = demo
         .printed
         .iter()
@@ -253,7 +216,7 @@ fn east_calls_catalogue_west_through_the_gateway_and_west_sees_it_arrive() {
 /// server, CA and token; the real kubectl reads the tap API through each context.
 #[test]
 fn one_kubeconfig_holds_a_context_per_cluster_and_kubectl_reaches_each() {
-    let demo = ServedClusters::start("east,west");
+    let demo = served_clusters("east,west");
     assert_eq!(mode(&demo.kubeconfig), 0o600);
     let text = std::fs::read_to_string(&demo.kubeconfig).expect("kubeconfig");
     let config: Value = serde_json::from_str(&text).expect("JSON kubeconfig");
@@ -314,7 +277,7 @@ fn one_kubeconfig_holds_a_context_per_cluster_and_kubectl_reaches_each() {
 /// `--serve --clusters` says how to reach every cluster.
 #[test]
 fn serve_prints_every_context_and_examples() {
-    let demo = ServedClusters::start("east,west");
+    let demo = served_clusters("east,west");
     let printed = demo.printed.join("\n");
     assert!(
         printed.contains(&demo.kubeconfig.display().to_string()),

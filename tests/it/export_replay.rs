@@ -51,11 +51,7 @@ fn model_events(wire_events: Vec<tap::TapEvent>) -> Vec<TapEvent> {
 }
 
 fn store_of(events: impl IntoIterator<Item = TapEvent>) -> Store {
-    let mut store = Store::new(100_000);
-    for event in events {
-        store.ingest(event);
-    }
-    store
+    meshtap_testkit::store_of(100_000, events)
 }
 
 /// A capture of the simulated Sock Shop: the same traffic `meshtap demo` shows.
@@ -338,6 +334,69 @@ async fn linkerd_json_export_matches_linkerd_golden_bytes() {
         linkerd_json::write_event(&mut again, event, &|_| false).unwrap();
     }
     assert_eq!(again, expected);
+}
+
+/// A HAR entry's `_meshtap` is the request's NDJSON record (one type) with its number, but for
+/// the header lists, which HAR holds in its own `request.headers` and `response.headers`.
+#[test]
+fn har_meshtap_is_the_ndjson_record_without_its_header_lists() {
+    let original = demo_store();
+    let redactor = Redactor::new(true, Vec::new());
+    for request in original.requests() {
+        let entry = serde_json::to_value(meshtap::export::har::entry(request, &redactor)).unwrap();
+        let mut meshtap = entry["_meshtap"].clone();
+        let fields = meshtap.as_object_mut().unwrap();
+        assert_eq!(fields.remove("seq"), Some(serde_json::json!(request.seq)));
+        let mut line = Vec::new();
+        ndjson::write_request(&mut line, request, &redactor).unwrap();
+        let mut record: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        let record_fields = record.as_object_mut().unwrap();
+        for (list, har_list) in [
+            ("request_headers", &entry["request"]["headers"]),
+            ("response_headers", &entry["response"]["headers"]),
+        ] {
+            let headers = record_fields.remove(list).unwrap();
+            let names = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|h| h["name"].clone())
+                    .collect()
+            };
+            assert_eq!(names(&headers), names(har_list), "{list}");
+        }
+        assert_eq!(meshtap, record, "request {}", request.seq);
+    }
+}
+
+/// A HAR file written before `_meshtap` held the whole record (no `v`, no `started`) replays as
+/// it did: the start comes from the entry's `startedDateTime`.
+#[tokio::test]
+async fn a_har_meshtap_block_of_the_former_layout_still_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = demo_store();
+    let path = dir.path().join("capture.har");
+    export(
+        &path,
+        original.requests(),
+        &header(),
+        &options(ExportFormat::Har, true),
+    )
+    .unwrap();
+    let mut document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for entry in document["log"]["entries"].as_array_mut().unwrap() {
+        let fields = entry["_meshtap"].as_object_mut().unwrap();
+        assert!(fields.remove("v").is_some() && fields.remove("started").is_some());
+    }
+    let former = dir.path().join("former.har");
+    std::fs::write(&former, serde_json::to_vec(&document).unwrap()).unwrap();
+    let (_, _, now) = replayed(&path).await;
+    let (format, _, then) = replayed(&former).await;
+    assert_eq!(format, ReplayFormat::Har);
+    assert!(then.warnings.is_empty(), "{:?}", then.warnings);
+    assert_eq!(then.events.len(), now.events.len());
+    assert_eq!(then.events, now.events);
 }
 
 #[tokio::test]
@@ -732,8 +791,39 @@ fn the_cli_takes_replay_and_export_flags() {
     assert_eq!(args.speed, Speed::Max);
 }
 
-/// The real binary: `meshtap replay FILE -o text` prints Linkerd's golden lines for a recorded
-/// tap stream, and `--export` converts it.
+/// Linkerd's JSON is one name in `-o` and `--export-format`, `json`, with `linkerd-json` (the
+/// export's former name) an alias in both; `--help` lists `json`.
+#[test]
+fn linkerd_json_has_one_name_and_an_alias_in_both_flags() {
+    use clap::Parser;
+    use meshtap::cli::{Cli, Command};
+    use meshtap::pipeline::headless::Output;
+    for name in ["json", "linkerd-json"] {
+        let cli = Cli::try_parse_from([
+            "meshtap",
+            "tap",
+            "deploy/web",
+            "-o",
+            name,
+            "--export",
+            "x.json",
+            "--export-format",
+            name,
+        ])
+        .expect(name);
+        let Some(Command::Tap(args)) = cli.command else {
+            panic!("not tap")
+        };
+        assert_eq!(args.output, Output::Json, "-o {name}");
+        assert_eq!(
+            args.session.export.export_format,
+            Some(ExportFormat::LinkerdJson),
+            "--export-format {name}"
+        );
+    }
+    assert_eq!(ExportFormat::LinkerdJson.name(), Output::Json.name());
+}
+
 /// Headless `--filter` filters `--export` too (it wrote every request), the file name says the
 /// format (`--export x.har` wrote NDJSON), and a name contradicting `--export-format` is
 /// refused before anything is read.
@@ -789,6 +879,8 @@ fn headless_exports_follow_the_filter_and_the_file_name() {
     assert!(!dir.path().join("x.har").exists());
 }
 
+/// The real binary: `meshtap replay FILE -o text` prints Linkerd's golden lines for a recorded
+/// tap stream, and `--export` converts it.
 #[test]
 fn the_binary_replays_headless_and_exports() {
     let dir = tempfile::tempdir().unwrap();

@@ -13,7 +13,6 @@ use meshtap::export::file::{
 };
 use meshtap::files::{self, FileError};
 use meshtap::model::store::Store;
-use meshtap::source::wire::{self, Interner};
 
 /// Concurrent creators of one name in the race test.
 const RACERS: usize = 8;
@@ -27,12 +26,7 @@ fn mode(path: &Path) -> u32 {
 }
 
 fn store() -> Store {
-    let mut store = Store::new(100);
-    let mut interner = Interner::default();
-    for event in meshtap::demo::sim::generate(3, 50) {
-        store.ingest(wire::event(&mut interner, event, chrono::Utc::now()));
-    }
-    store
+    meshtap_testkit::store_of(100, meshtap_testkit::demo_events(3, 50, chrono::Utc::now()))
 }
 
 /// Exports `store` to `path` in `format`.

@@ -13,59 +13,24 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use meshtap_testkit::ServedDemo;
 use support::TEST_TIMEOUT;
 
-/// `meshtap demo --serve` as a child process, its kubeconfig renamed to one context; killed when
-/// dropped, even if a test fails.
-struct ServedCluster {
-    child: Child,
-    /// Kept open: the demo prints more lines, and a closed pipe would make it fail.
-    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
-}
-
-impl ServedCluster {
-    /// Serves a demo and writes its kubeconfig to `dir/NAME` with every name (context, cluster,
-    /// user) changed to `name`, so that two of them merge in one `KUBECONFIG` list.
-    fn start(dir: &Path, name: &str) -> (Self, PathBuf) {
-        let served = dir.join(format!("{name}.served"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_meshtap"))
-            .args(["demo", "--serve", "--kubeconfig-out"])
-            .arg(&served)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("meshtap demo --serve starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        // The first line says where it serves; by then the kubeconfig is written.
-        let first = stdout.next().and_then(Result::ok).unwrap_or_default();
-        let cluster = Self {
-            child,
-            _stdout: stdout,
-        };
-        assert!(first.contains("127.0.0.1"), "{first}");
-        let text = std::fs::read_to_string(&served).expect("demo kubeconfig");
-        let renamed = text.replace("meshtap-demo", name);
-        let path = dir.join(name);
-        std::fs::write(&path, renamed).expect("renamed kubeconfig");
-        (cluster, path)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for ServedCluster {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// A served demo whose kubeconfig is copied to `dir/NAME` with every name (context, cluster,
+/// user) changed to `name`, so that two of them merge in one `KUBECONFIG` list.
+fn served_cluster(dir: &Path, name: &str) -> (ServedDemo, PathBuf) {
+    let served = ServedDemo::start(Path::new(env!("CARGO_BIN_EXE_meshtap")), &[], 1);
+    let text = std::fs::read_to_string(&served.kubeconfig).expect("demo kubeconfig");
+    let renamed = text.replace("meshtap-demo", name);
+    let path = dir.join(name);
+    std::fs::write(&path, renamed).expect("renamed kubeconfig");
+    (served, path)
 }
 
 /// Two served clusters, `east` and `west`, and the `KUBECONFIG` value listing both.
 struct TwoClusters {
-    east: ServedCluster,
-    west: ServedCluster,
+    east: ServedDemo,
+    west: ServedDemo,
     kubeconfig: std::ffi::OsString,
     _dir: tempfile::TempDir,
 }
@@ -73,8 +38,8 @@ struct TwoClusters {
 impl TwoClusters {
     fn start() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (east, east_path) = ServedCluster::start(dir.path(), "east");
-        let (west, west_path) = ServedCluster::start(dir.path(), "west");
+        let (east, east_path) = served_cluster(dir.path(), "east");
+        let (west, west_path) = served_cluster(dir.path(), "west");
         let kubeconfig = std::env::join_paths([east_path, west_path]).expect("KUBECONFIG list");
         Self {
             east,

@@ -1,96 +1,24 @@
-//! Shared test helpers: a scripted tap API behind the real loopback server, and golden events.
-#![allow(dead_code, reason = "the memory binary uses a subset")]
+//! Shared test helpers: the real loopback server with a scripted tap API, and golden events.
 #![allow(
     clippy::unnecessary_wraps,
     clippy::too_many_lines,
     reason = "test fixtures spell events out in full"
 )]
 
-// An explicit path: the memory binary includes this file by path too.
-#[path = "support/process.rs"]
 pub mod process;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
-use meshtap::demo::api::{TapApi, TapReply};
 use meshtap::demo::server::{self, RunningServer, ServerOptions};
-use meshtap::proto::tap::TapByResourceRequest;
 use meshtap::proto::{tap, viz};
 use meshtap::source::cluster::Cluster;
 use meshtap::source::wire::tcp_address;
 use tokio::sync::mpsc;
 
-/// Every test waits at most this long for anything.
-pub const TEST_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// What the scripted API answers, in order; the last one repeats.
-#[derive(Clone, Debug)]
-pub enum Script {
-    /// Stream these raw body chunks, then end the body.
-    Chunks(Vec<Bytes>),
-    /// Stream these chunks and keep the body open until the client goes away.
-    ChunksThenHang(Vec<Bytes>),
-    LinkerdError(String),
-    KubeStatus(u16, &'static str, String),
-    TapServerError(u16, String),
-}
-
-/// A `TapApi` that records each request and answers from a script.
-pub struct Scripted {
-    script: Vec<Script>,
-    pub seen: Mutex<Vec<(String, TapByResourceRequest)>>,
-}
-
-impl Scripted {
-    pub fn new(script: Vec<Script>) -> Arc<Self> {
-        Arc::new(Self {
-            script,
-            seen: Mutex::new(Vec::new()),
-        })
-    }
-
-    pub fn seen(&self) -> Vec<(String, TapByResourceRequest)> {
-        self.seen.lock().expect("lock").clone()
-    }
-}
-
-impl TapApi for Scripted {
-    fn tap(&self, path: &str, request: TapByResourceRequest) -> TapReply {
-        let mut seen = self.seen.lock().expect("lock");
-        let index = seen.len().min(self.script.len() - 1);
-        seen.push((path.to_string(), request));
-        match self.script[index].clone() {
-            Script::Chunks(chunks) => {
-                let (tx, rx) = mpsc::channel(chunks.len().max(1));
-                for chunk in chunks {
-                    tx.try_send(chunk).expect("room for every chunk");
-                }
-                TapReply::Stream(rx)
-            }
-            Script::ChunksThenHang(chunks) => {
-                let (tx, rx) = mpsc::channel(chunks.len().max(1));
-                tokio::spawn(async move {
-                    for chunk in chunks {
-                        if tx.send(chunk).await.is_err() {
-                            return;
-                        }
-                    }
-                    tx.closed().await;
-                });
-                TapReply::Stream(rx)
-            }
-            Script::LinkerdError(text) => TapReply::LinkerdError(text),
-            Script::KubeStatus(code, reason, message) => TapReply::KubeStatus {
-                code,
-                reason: reason.to_string(),
-                message,
-            },
-            Script::TapServerError(code, error) => TapReply::TapServerError { code, error },
-        }
-    }
-}
+// The scripted tap API and the test timeout live in the testkit, shared with every test binary
+// and bench.
+pub use meshtap_testkit::{Script, Scripted, TEST_TIMEOUT};
 
 /// Starts the real server with a scripted API and connects a cluster client through a
 /// kubeconfig, exactly as meshtap does for a real cluster.

@@ -51,9 +51,7 @@ fn state(width: u16, height: u16) -> AppState {
         targets: vec!["ns/sock-shop".into()],
         sampling: "max 100 rps split over 12 pods".into(),
     };
-    let mut state = AppState::new(Store::new(1_000), info, config::from_text("", "", false));
-    state.handle(Action::Resize { width, height }, t0());
-    state
+    meshtap_testkit::app(1_000, info, width, height, t0())
 }
 
 fn render(state: &AppState, now: DateTime<Utc>) -> String {
@@ -442,14 +440,7 @@ fn a_long_context_name_does_not_cover_the_tabs() {
         targets: vec!["ns/sock-shop".into()],
         sampling: String::new(),
     };
-    let mut state = AppState::new(Store::new(10), info, config::from_text("", "", false));
-    state.handle(
-        Action::Resize {
-            width: 80,
-            height: 24,
-        },
-        t0(),
-    );
+    let state = meshtap_testkit::app(10, info, 80, 24, t0());
     let screen = render(&state, t0());
     let tabs = screen.lines().next().expect("tab row");
     assert!(tabs.contains("3 Identities "), "tab row: {tabs:?}");
@@ -461,7 +452,7 @@ fn detail_tree_masks_secrets_until_revealed() {
         let mut state = streaming(w, h);
         state.handle(Action::Top, at(1_300));
         state.handle(Action::Open, at(1_300));
-        assert!(state.detail.is_some());
+        assert!(state.overlays.detail().is_some());
         let masked = render(&state, at(1_500));
         assert!(masked.contains("<redacted>"), "{masked}");
         assert!(!masked.contains("s3cr3t"));
@@ -620,7 +611,7 @@ fn hostile_strings_never_reach_the_terminal() {
     feed(&mut state, &calls);
     state.handle(Action::Top, at(1_300));
     state.handle(Action::Open, at(1_300));
-    assert!(state.detail.is_some());
+    assert!(state.overlays.detail().is_some());
     let screen = render(&state, at(1_500));
     assert!(screen.contains("gpj.exe"), "the path is shown: {screen}");
     let unsafe_chars: Vec<char> = screen
@@ -663,14 +654,7 @@ fn a_proxy_tap_is_named_once() {
         targets: vec![name.into()],
         sampling: "at most 100 requests per 1-second window".into(),
     };
-    let mut state = AppState::new(Store::new(10), info, config::from_text("", "", false));
-    state.handle(
-        Action::Resize {
-            width: 160,
-            height: 48,
-        },
-        t0(),
-    );
+    let state = meshtap_testkit::app(10, info, 160, 48, t0());
     let screen = render(&state, t0());
     let status = screen
         .lines()

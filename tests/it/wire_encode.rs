@@ -9,10 +9,7 @@ use meshtap::source::wire::{Interner, frame};
 fn every_simulated_event_survives_a_round_trip() {
     let arrived = chrono::Utc::now();
     let mut interner = Interner::default();
-    let events: Vec<TapEvent> = meshtap::demo::sim::generate(7, 400)
-        .into_iter()
-        .map(|wire| meshtap::source::wire::event(&mut interner, wire, arrived))
-        .collect();
+    let events: Vec<TapEvent> = meshtap_testkit::demo_events(7, 400, arrived);
     assert!(events.len() > 100, "the simulation should give events");
     let mut bytes = Vec::new();
     for event in &events {
@@ -32,10 +29,8 @@ fn every_simulated_event_survives_a_round_trip() {
 
 #[test]
 fn values_not_kept_are_replaced() {
-    let mut interner = Interner::default();
-    let event = meshtap::demo::sim::generate(3, 400)
+    let event = meshtap_testkit::demo_events(3, 400, chrono::Utc::now())
         .into_iter()
-        .map(|wire| meshtap::source::wire::event(&mut interner, wire, chrono::Utc::now()))
         .find(|e| {
             matches!(&e.http, Some(HttpEvent::RequestInit(init))
                 if init.headers.iter().any(|h| h.name == "authorization"))

@@ -3,10 +3,8 @@
 
 #![allow(clippy::unwrap_used, reason = "test code")]
 
-#[path = "../it/support.rs"]
-mod support;
-
 mod replay;
+mod segments;
 mod store;
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};

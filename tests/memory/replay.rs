@@ -4,8 +4,6 @@
 //! small store; the live heap sampled after every batch stays under a fixed budget, and a file
 //! four times larger needs no more.
 
-use crate::support;
-
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -21,7 +19,7 @@ use meshtap::session::SourceMsg;
 use meshtap::source::frames::{self, ModelFrame};
 use meshtap::source::replay::{self, Speed};
 use meshtap::source::wire::Interner;
-use support::TEST_TIMEOUT;
+use meshtap_testkit::TEST_TIMEOUT;
 
 /// The consumer's store bound, in requests.
 const STORE_REQUESTS: usize = 2_000;

@@ -18,7 +18,7 @@ use meshtap::model::store::Store;
 use meshtap::source::frames::{self, ModelFrame};
 use meshtap::source::wire::Interner;
 
-/// The target from DESIGN.md.
+/// The target: the most one held request may cost.
 const MAX_BYTES_PER_REQUEST: usize = 512;
 
 fn live() -> (usize, usize) {

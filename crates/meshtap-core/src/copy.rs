@@ -17,6 +17,7 @@ use crate::capture::ndjson::RequestRecord;
 use crate::model::event::RequestInit;
 use crate::model::request::Request;
 use crate::session::{REDACTED, Redactor};
+use crate::terminal::escape;
 
 /// What a request can be copied as, in menu order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -69,6 +70,13 @@ pub enum CopyError {
     NoTarget,
     #[error("encoding the record: {0}")]
     Encode(String),
+    /// The captured scheme is not a URL scheme (`-o.x`): the URL would start with something else.
+    #[error("the captured scheme {0} is not a URL scheme")]
+    Scheme(String),
+    /// A captured word would reach the program as an option or as another argument than meant;
+    /// the text says which (captured values in it are escaped).
+    #[error("{0}")]
+    Unsafe(String),
 }
 
 /// Which header values the copy hides: what the session's redactor hides, unless revealed.
@@ -121,8 +129,12 @@ fn ndjson(request: &Request, secrets: Secrets<'_>) -> Result<Copied, CopyError> 
         secrets.redactor
     };
     let record = RequestRecord::new(request, redactor);
-    let mut text = serde_json::to_string(&record).map_err(|e| CopyError::Encode(e.to_string()))?;
-    text.push('\n');
+    let mut bytes = Vec::new();
+    crate::terminal::to_json_writer(&mut bytes, &record)
+        .map_err(|e| CopyError::Encode(e.to_string()))?;
+    bytes.push(b'\n');
+    // Only ever UTF-8: serde writes strings as given and escapes the rest.
+    let text = String::from_utf8(bytes).map_err(|e| CopyError::Encode(e.to_string()))?;
     let mut notes = Vec::new();
     if let Some(init) = &request.init {
         secret_notes(init, secrets, &mut notes);
@@ -158,13 +170,21 @@ fn authority(request: &Request, init: &RequestInit) -> Result<String, CopyError>
         .ok_or(CopyError::NoAddress)
 }
 
-/// `scheme://authority/path`, the scheme `http` unless the event said otherwise.
+/// `scheme://authority/path`, the scheme `http` unless the event said otherwise. A scheme that is
+/// not one (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`) is refused: the URL is a
+/// positional word, and one starting with `-` would be read as an option.
 fn url(request: &Request, init: &RequestInit) -> Result<String, CopyError> {
     let scheme = init
         .scheme
         .as_deref()
         .filter(|s| !s.is_empty())
         .unwrap_or("http");
+    let mut chars = scheme.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !valid {
+        return Err(CopyError::Scheme(escape(scheme).into_owned()));
+    }
     Ok(format!(
         "{}://{}{}",
         scheme.to_ascii_lowercase(),
@@ -173,8 +193,18 @@ fn url(request: &Request, init: &RequestInit) -> Result<String, CopyError> {
     ))
 }
 
-/// The headers to send: name and value bytes, pseudo-headers and hop headers left out, masked
-/// values as [`REDACTED`].
+/// Whether `name` is an HTTP field name (RFC 9110 `token`): anything else (`@file`, a name with
+/// spaces or separators) is no header a client would send, and some programs read such words
+/// as instructions (curl's `-H @FILE`).
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// The headers to send: name and value bytes, pseudo-headers, hop headers and names that are
+/// not field names left out, masked values as [`REDACTED`].
 fn headers<'a>(
     init: &'a RequestInit,
     secrets: Secrets<'_>,
@@ -182,6 +212,7 @@ fn headers<'a>(
 ) -> Vec<(&'a str, Vec<u8>)> {
     let skipped = |name: &str| {
         name.starts_with(':')
+            || !is_token(name)
             || HOP_HEADERS.iter().any(|n| n.eq_ignore_ascii_case(name))
             || skip.iter().any(|n| n.eq_ignore_ascii_case(name))
     };
@@ -197,6 +228,22 @@ fn headers<'a>(
             (h.name, value)
         })
         .collect()
+}
+
+/// The note on captured header names a command leaves out because they are no field names.
+fn name_notes(init: &RequestInit, notes: &mut Vec<String>) {
+    let not_names: Vec<String> = init
+        .headers
+        .iter()
+        .filter(|h| !h.name.starts_with(':') && !is_token(h.name))
+        .map(|h| escape(h.name).into_owned())
+        .collect();
+    if !not_names.is_empty() {
+        notes.push(format!(
+            "left out, not HTTP header names: {}",
+            not_names.join(", ")
+        ));
+    }
 }
 
 /// Notes on what is masked, and on secrets the capture never held.
@@ -240,12 +287,13 @@ fn header_item(name: &str, value: &[u8], separator: &[u8]) -> Vec<u8> {
     item
 }
 
-/// The finished command with the notes every command shares: masked headers, bash-only
-/// quoting.
+/// The finished command with the notes every command shares: masked headers, names left out,
+/// bash-only quoting.
 fn finish(command: shell::Command, init: &RequestInit, secrets: Secrets<'_>) -> Copied {
     let text = command.finish();
     let mut notes = Vec::new();
     secret_notes(init, secrets, &mut notes);
+    name_notes(init, &mut notes);
     if text.contains("$'") {
         notes.push("control characters are quoted as $'…' (bash, zsh, ksh)".to_owned());
     }

@@ -8,5 +8,6 @@ pub mod filter;
 pub mod model;
 pub mod session;
 pub mod stats;
+pub mod terminal;
 pub mod trace;
 pub mod units;

@@ -6,7 +6,6 @@ pub mod clock;
 pub mod error;
 pub mod msg;
 pub mod redact;
-pub mod size;
 
 pub use clock::{Clock, ClockKind};
 pub use error::{ErrorKind, StreamError};

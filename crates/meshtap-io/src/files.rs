@@ -106,6 +106,31 @@ pub fn open_append(path: &Path) -> io::Result<File> {
     })
 }
 
+/// Opens `path` for reading only if it is a regular file (a symlink to one is followed): never
+/// a device (`/dev/zero` never ends), a FIFO (its open would wait for a writer forever: the open
+/// is non-blocking, and a FIFO is refused before any read) or a directory. For files meshtap
+/// trusts to end, such as recorded segments and their indexes.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // O_NONBLOCK changes nothing for the regular files that pass the check below.
+        let non_block = rustix::fs::OFlags::NONBLOCK.bits().cast_signed();
+        options.custom_flags(non_block);
+    }
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        // The caller names the path.
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (a device, a FIFO or a directory)",
+        ));
+    }
+    Ok(file)
+}
+
 /// Says, without creating anything, whether writing `path` would fail: something is there
 /// already (and `force` is off), it is a directory, its directory is missing or is not one, or
 /// the user may not create files in it. Meant to run before a capture starts, so a bad output

@@ -2,7 +2,9 @@
 //! tees (recording, OTLP, map), triggers and private files.
 
 // The layers below, under the names this crate's modules use for them.
-pub use meshtap_core::{capture, copy, explain, filter, model, session, stats, trace, units};
+pub use meshtap_core::{
+    capture, copy, explain, filter, model, session, stats, terminal, trace, units,
+};
 pub use meshtap_proto as proto;
 
 pub mod export;

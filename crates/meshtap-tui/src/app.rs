@@ -13,6 +13,7 @@ pub mod identities;
 pub mod keymap;
 pub mod layout;
 pub mod map;
+pub mod overlay;
 mod panes;
 pub mod prompt;
 mod quick;
@@ -30,5 +31,6 @@ mod triggers;
 pub mod view;
 
 pub use action::{Action, Pane};
+pub use overlay::{Layer, Overlay, Overlays};
 pub use state::{AppState, Effect, ExportRequest, RouteDetailOpen};
 pub use triggers::{TriggerRow, TriggersList, TriggersView};

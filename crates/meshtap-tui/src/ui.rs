@@ -27,7 +27,7 @@ use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::app::{AppState, Pane};
+use crate::app::{AppState, Overlay, Pane};
 
 /// Draws the whole screen for `state` at `now`.
 pub fn draw(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
@@ -55,11 +55,11 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
         );
         return;
     }
-    let detail_open = match state.pane {
-        Pane::Requests => state.detail.is_some(),
-        Pane::Routes => state.route_detail.is_some(),
-        Pane::Identities | Pane::Map => false,
-    };
+    // A detail is drawn beside its own pane, when that pane is shown.
+    let detail_open = state
+        .overlays
+        .shown(state.pane)
+        .any(|o| matches!(o, Overlay::Detail(_) | Overlay::RouteDetail(_)));
     let areas = layout::areas(area, detail_open);
     draw_tabs(frame, areas.tabs, state);
     match state.pane {
@@ -78,7 +78,7 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
                     .metrics(state.metrics.as_ref());
                 frame.render_widget(pane, body);
             }
-            if let (Some(area), Some(open)) = (areas.detail, &state.route_detail) {
+            if let (Some(area), Some(open)) = (areas.detail, state.overlays.route_detail()) {
                 let detail = route_detail::RouteDetail::new(
                     &state.routes,
                     &open.key,
@@ -107,29 +107,30 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
         }
     }
     status::render(frame, areas.status, state, now);
-    if state.prompt.is_some() {
-        let line = Rect::new(
-            areas.status.x,
-            areas.status.bottom() - 1,
-            areas.status.width,
-            1,
-        );
-        filter::render(frame, line, state);
-    }
-    if let Some(open) = &state.explain {
-        explain::render(frame, area, open, &state.theme);
-    }
-    if let Some(open) = &state.copy {
-        copy::render(frame, area, open, &state.theme);
-    }
-    if let Some(open) = &state.trace {
-        trace::render(frame, area, open, &state.theme);
-    }
-    if let Some(view) = state.triggers_view() {
-        triggers::render(frame, area, &view, &state.theme);
-    }
-    if let Some(scroll) = state.help {
-        help::render(frame, area, state, scroll);
+    // The popups and the prompt, bottom first: the overlay that takes keys is drawn last.
+    for overlay in state.overlays.shown(state.pane) {
+        match overlay {
+            // Drawn beside their panes above.
+            Overlay::Detail(_) | Overlay::RouteDetail(_) => {}
+            Overlay::Trace(open) => trace::render(frame, area, open, &state.theme),
+            Overlay::Triggers(_) => {
+                if let Some(view) = state.triggers_view() {
+                    triggers::render(frame, area, &view, &state.theme);
+                }
+            }
+            Overlay::Explain(open) => explain::render(frame, area, open, &state.theme),
+            Overlay::Copy(open) => copy::render(frame, area, open, &state.theme),
+            Overlay::Help(scroll) => help::render(frame, area, state, *scroll),
+            Overlay::Prompt(prompt) => {
+                let line = Rect::new(
+                    areas.status.x,
+                    areas.status.bottom() - 1,
+                    areas.status.width,
+                    1,
+                );
+                filter::render(frame, line, prompt, &state.theme);
+            }
+        }
     }
 }
 

@@ -4,13 +4,11 @@
 
 use std::time::Duration;
 
-use meshtap::app::config;
 use meshtap::app::{Action, AppState, Pane};
 use meshtap::model::event::{
     ClusterName, Direction, Endpoint, Headers, HttpEvent, Labels, RequestInit, ResponseEnd,
     ResponseInit, StreamId, TapEvent,
 };
-use meshtap::model::store::Store;
 use meshtap::session::{ErrorKind, SessionInfo, SourceMsg, StreamError, StreamState};
 
 use super::{at, endpoint, render, snapshot, t0};
@@ -103,8 +101,7 @@ fn state(width: u16, height: u16) -> AppState {
         sampling: "max 100 rps per target".into(),
         clusters: vec!["east".into(), "west".into()],
     };
-    let mut state = AppState::new(Store::new(1_000), info, config::from_text("", "", false));
-    state.handle(Action::Resize { width, height }, t0());
+    let mut state = meshtap_testkit::app(1_000, info, width, height, t0());
     let (east, west) = (ClusterName::new("east"), ClusterName::new("west"));
     let local = Call {
         cluster: &east,
@@ -212,7 +209,7 @@ fn a_leaving_request_names_its_target_and_its_other_half() {
     let mut opened = false;
     for _ in 0..3 {
         state.handle(Action::Open, at(1_500));
-        let seq = state.detail.as_ref().map(|d| d.seq);
+        let seq = state.overlays.detail().map(|d| d.seq);
         if seq == Some(1) {
             opened = true;
             break;

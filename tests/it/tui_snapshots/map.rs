@@ -4,18 +4,13 @@
 
 use meshtap::app::{Action, AppState, Pane};
 use meshtap::session::SourceMsg;
-use meshtap::source::wire::{self, Interner};
 
 use super::{Call, SIZES, call, events, render, snapshot_at, state, t0};
 
 /// A few seconds of the simulated mesh, all arriving at `t0` (the conversion stamps them).
 fn demo_state(width: u16, height: u16) -> AppState {
     let mut state = state(width, height);
-    let mut interner = Interner::default();
-    let events = meshtap::demo::sim::generate(1, 3_000)
-        .into_iter()
-        .map(|e| wire::event(&mut interner, e, t0()))
-        .collect();
+    let events = meshtap_testkit::demo_events(1, 3_000, t0());
     state.ingest(SourceMsg::Events(events), t0());
     state.handle(Action::ShowPane(Pane::Map), t0());
     state

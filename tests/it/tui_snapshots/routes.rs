@@ -5,7 +5,7 @@ use meshtap::app::action::QuickField;
 use meshtap::app::{Action, AppState, Pane};
 use meshtap::model::event::Eos;
 use meshtap::model::request::Request;
-use meshtap::model::store::Store;
+use meshtap::session::SessionInfo;
 
 use super::{Call, SIZES, at, call, feed, render, snapshot_at, state};
 
@@ -53,8 +53,8 @@ fn busy_state(width: u16, height: u16) -> AppState {
 
 fn selected_sample(state: &AppState) -> Option<u64> {
     state
-        .route_detail
-        .as_ref()
+        .overlays
+        .route_detail()
         .and_then(|open| open.state.selected_seq())
 }
 
@@ -63,14 +63,14 @@ fn route_detail_beside_or_over_the_list() {
     for (w, h) in SIZES {
         let mut state = busy_state(w, h);
         state.handle(Action::Open, at(NOW_MS));
-        let key = state.route_detail.as_ref().map(|o| o.key.label());
+        let key = state.overlays.route_detail().map(|o| o.key.label());
         assert_eq!(key.as_deref(), Some("carts GET /carts/{id}/items"));
         snapshot_at("route_detail", &state, at(NOW_MS));
         // Wide terminals keep the list beside the detail, narrow ones cover it.
         let text = render(&state, at(NOW_MS));
         assert_eq!(text.contains("Routes · by route"), w >= 140, "{text}");
         state.handle(Action::Back, at(NOW_MS));
-        assert!(state.route_detail.is_none());
+        assert!(state.overlays.route_detail().is_none());
         assert_eq!(state.pane, Pane::Routes);
     }
 }
@@ -98,18 +98,7 @@ fn enter_on_a_slow_request_selects_it_in_the_requests_pane() {
 #[test]
 fn a_request_that_cannot_be_shown_says_why() {
     // Held: the newest 60 only. Most of the route's slowest calls are older and were evicted.
-    let mut state = AppState::new(
-        Store::new(60),
-        meshtap::session::SessionInfo::default(),
-        meshtap::app::config::from_text("", "", false),
-    );
-    state.handle(
-        Action::Resize {
-            width: 80,
-            height: 24,
-        },
-        at(0),
-    );
+    let mut state = meshtap_testkit::app(60, SessionInfo::default(), 80, 24, at(0));
     feed(&mut state, &busy());
     state.handle(Action::ShowPane(Pane::Routes), at(NOW_MS));
     state.handle(Action::Open, at(NOW_MS));

@@ -51,7 +51,7 @@ fn the_waterfall_shows_every_request_of_the_trace() {
         let mut state = traced_state(width, height);
         state.handle(Action::Top, at(500));
         state.handle(Action::Trace, at(500));
-        let open = state.trace.as_ref().expect("trace open");
+        let open = state.overlays.trace().expect("trace open");
         assert_eq!(
             open.requests.len(),
             3,
@@ -59,7 +59,7 @@ fn the_waterfall_shows_every_request_of_the_trace() {
         );
         snapshot("trace_waterfall", &state);
         state.handle(Action::Back, at(500));
-        assert!(state.trace.is_none(), "Esc closes it");
+        assert!(state.overlays.trace().is_none(), "Esc closes it");
     }
 }
 
@@ -71,7 +71,7 @@ fn a_request_without_trace_headers_says_so() {
         state.handle(Action::Down, at(500));
     }
     state.handle(Action::Trace, at(500));
-    assert!(state.trace.is_none());
+    assert!(state.overlays.trace().is_none());
     let text = render(&state, at(500));
     assert!(text.contains("no trace header"), "{text}");
 }
@@ -88,36 +88,42 @@ fn the_waterfall_has_its_own_keys() {
     state.handle(Action::Top, at(500));
     let behind = state.view.selected;
     state.handle(Action::Trace, at(500));
-    assert_eq!(state.trace.as_ref().map(|t| t.selected), Some(0));
+    assert_eq!(state.overlays.trace().map(|t| t.selected), Some(0));
     // j moves the highlight in the waterfall, not the list behind it.
     for code in [KeyCode::Char('j'), KeyCode::Down, KeyCode::Char('j')] {
         let action = key(&state, code);
         state.handle(action, at(500));
     }
     assert_eq!(
-        state.trace.as_ref().map(|t| t.selected),
+        state.overlays.trace().map(|t| t.selected),
         Some(2),
         "stops at the last"
     );
     assert_eq!(state.view.selected, behind, "the list behind stays put");
     let action = key(&state, KeyCode::Char('k'));
     state.handle(action, at(500));
-    assert_eq!(state.trace.as_ref().map(|t| t.selected), Some(1));
+    assert_eq!(state.overlays.trace().map(|t| t.selected), Some(1));
     let text = render(&state, at(500));
     assert!(text.contains("Enter: detail"), "{text}");
     // Enter opens the highlighted request's detail: the slow carts call.
-    let wanted = state.trace.as_ref().map(|t| t.requests[1].seq);
+    let wanted = state.overlays.trace().map(|t| t.requests[1].seq);
     let action = key(&state, KeyCode::Enter);
     state.handle(action, at(500));
-    assert!(state.trace.is_none(), "Enter closes the waterfall");
-    assert_eq!(state.detail.as_ref().map(|d| d.seq), wanted);
+    assert!(
+        state.overlays.trace().is_none(),
+        "Enter closes the waterfall"
+    );
+    assert_eq!(state.overlays.detail().map(|d| d.seq), wanted);
     // q closes it rather than quitting.
     state.handle(Action::Back, at(500));
     state.handle(Action::Trace, at(500));
-    assert!(state.trace.is_some());
+    assert!(state.overlays.trace().is_some());
     let action = key(&state, KeyCode::Char('q'));
     state.handle(action, at(500));
-    assert!(state.trace.is_none() && !state.quit, "q closes, not quits");
+    assert!(
+        state.overlays.trace().is_none() && !state.quit,
+        "q closes, not quits"
+    );
 }
 
 /// The demo's simulated apps propagate `traceparent`: a request made while serving another
@@ -203,6 +209,6 @@ fn the_demo_mesh_yields_traces_that_span_several_requests() {
     state.handle(Action::ShowPane(Pane::Requests), t0());
     assert!(state.view.select_seq(&state.store, first));
     state.handle(Action::Trace, t0());
-    let open = state.trace.as_ref().expect("the waterfall opens");
+    let open = state.overlays.trace().expect("the waterfall opens");
     assert_eq!(open.requests.len(), seqs.len());
 }

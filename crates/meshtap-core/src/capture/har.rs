@@ -1,11 +1,9 @@
 //! HAR 1.2 entries as meshtap writes and reads them, with meshtap's own fields under `_meshtap`.
 //! Written by `export::har`, read back by `source::replay`.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
-use super::ndjson::{EndpointRecord, HeaderRecord, IdentityRecord, StreamIdRecord};
+use super::ndjson::{HeaderRecord, RequestRecord};
 
 /// `_encoding` of a header whose value is base64 of binary bytes.
 pub const BASE64: &str = "base64";
@@ -95,38 +93,43 @@ pub struct HarHeader {
     pub encoding: Option<String>,
 }
 
-/// What only meshtap knows about an entry. Durations are exact here; HAR's timings are 0 where
-/// unknown because HAR does not allow -1 for them.
+/// A header of the record as HAR writes it: a binary value is its base64 with `_encoding`.
+impl From<HeaderRecord> for HarHeader {
+    fn from(header: HeaderRecord) -> Self {
+        match (header.value, header.value_bin) {
+            (_, Some(bin)) => HarHeader {
+                name: header.name,
+                value: bin,
+                encoding: Some(BASE64.to_string()),
+            },
+            (value, None) => HarHeader {
+                name: header.name,
+                value: value.unwrap_or_default(),
+                encoding: None,
+            },
+        }
+    }
+}
+
+/// A HAR header back as the record's.
+impl From<&HarHeader> for HeaderRecord {
+    fn from(header: &HarHeader) -> Self {
+        let binary = header.encoding.as_deref() == Some(BASE64);
+        HeaderRecord {
+            name: header.name.clone(),
+            value: (!binary).then(|| header.value.clone()),
+            value_bin: binary.then(|| header.value.clone()),
+        }
+    }
+}
+
+/// What only meshtap knows about an entry: its number in the capture, then the NDJSON record
+/// itself (one type, so the two formats say the same), whose header lists are left to the
+/// entry's own `request.headers` and `response.headers`. Durations are exact here; HAR's timings
+/// are 0 where unknown because HAR does not allow -1 for them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeshtapFields {
     pub seq: u64,
-    /// As in the NDJSON record: the cluster, when the capture holds several.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<String>,
-    pub direction: String,
-    pub id: StreamIdRecord,
-    /// `done`, `waiting`, `streaming`, `expired` or `superseded`.
-    pub phase: String,
-    pub source: EndpointRecord,
-    pub destination: EndpointRecord,
-    pub identity: IdentityRecord,
-    pub route: BTreeMap<String, String>,
-    /// `:authority` and `:path` as the proxy saw them; `null` when no request-init event was
-    /// seen (HAR's method and URL are then placeholders).
-    pub authority: Option<String>,
-    pub path: Option<String>,
-    /// The method as the proxy sent it; `null` when it sent none (HAR's method then says GET).
-    pub method: Option<String>,
-    pub scheme: Option<String>,
-    pub status: Option<u32>,
-    pub grpc_status: Option<u32>,
-    pub grpc_status_name: Option<String>,
-    pub reset_code: Option<u32>,
-    pub latency_ms: Option<f64>,
-    pub duration_ms: Option<f64>,
-    pub stream_ms: Option<f64>,
-    pub response_bytes: Option<u64>,
-    pub ended: Option<String>,
-    pub success: Option<bool>,
-    pub trailers: Vec<HeaderRecord>,
+    #[serde(flatten)]
+    pub record: RequestRecord,
 }

@@ -14,14 +14,22 @@ use crate::session::Redactor;
 /// The schema version written in every record (`"v"`).
 pub const NDJSON_VERSION: u32 = 1;
 
+fn ndjson_version() -> u32 {
+    NDJSON_VERSION
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestRecord {
+    /// Absent from the `_meshtap` of HAR files written before it held the whole record.
+    #[serde(default = "ndjson_version")]
     pub v: u32,
     /// The cluster that reported the request, when the capture holds several (`--context
     /// A,B`); absent with one. Adding it changed no other field's meaning, so `v` stays 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
-    /// RFC 3339 arrival time of the first event of the request.
+    /// RFC 3339 arrival time of the first event of the request. Empty only in the `_meshtap` of
+    /// HAR files written before it held the whole record (the entry's `startedDateTime` says it).
+    #[serde(default)]
     pub started: String,
     /// RFC 3339 arrival time of the end of stream, when it came.
     pub ended: Option<String>,
@@ -50,8 +58,12 @@ pub struct RequestRecord {
     pub phase: String,
     /// Linkerd's success rule; `null` while unknown.
     pub success: Option<bool>,
-    pub request_headers: Vec<HeaderRecord>,
-    pub response_headers: Vec<HeaderRecord>,
+    /// Always present in NDJSON; left out of a HAR entry's `_meshtap`, whose entry holds them in
+    /// `request.headers` and `response.headers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_headers: Option<Vec<HeaderRecord>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_headers: Option<Vec<HeaderRecord>>,
     pub trailers: Vec<HeaderRecord>,
     /// `ServiceProfile` route labels.
     pub route: BTreeMap<String, String>,
@@ -190,14 +202,17 @@ impl RequestRecord {
             response_bytes: request.response_bytes(),
             phase: phase.to_string(),
             success: request.success(),
-            request_headers: init
-                .map(|i| headers(&i.headers, redactor))
-                .unwrap_or_default(),
-            response_headers: request
-                .response
-                .as_ref()
-                .map(|r| headers(&r.headers, redactor))
-                .unwrap_or_default(),
+            request_headers: Some(
+                init.map(|i| headers(&i.headers, redactor))
+                    .unwrap_or_default(),
+            ),
+            response_headers: Some(
+                request
+                    .response
+                    .as_ref()
+                    .map(|r| headers(&r.headers, redactor))
+                    .unwrap_or_default(),
+            ),
             trailers: request
                 .end
                 .as_ref()

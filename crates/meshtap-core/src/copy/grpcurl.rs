@@ -4,6 +4,7 @@ use super::shell::Command;
 use super::{BODY_NOTE, Copied, CopyError, Secrets, authority, finish, headers, init};
 use crate::model::event::RequestInit;
 use crate::model::request::Request;
+use crate::terminal::escape;
 
 /// Metadata grpcurl sets itself (or that only the transport may carry).
 const GRPCURL_SETS: [&str; 5] = [
@@ -50,6 +51,16 @@ pub fn render(request: &Request, secrets: Secrets<'_>) -> Result<Copied, CopyErr
             .is_some_and(|s| s.eq_ignore_ascii_case("https"));
         format!("{authority}:{}", if https { 443 } else { 80 })
     };
+    // Go's flag parser reads a positional word starting with `-` as a flag (a reg-name such as
+    // `-plaintext:50051` is legal in an authority).
+    for (what, word) in [("address", address.as_str()), ("method", method)] {
+        if word.starts_with('-') {
+            return Err(CopyError::Unsafe(format!(
+                "the {what} {} starts with '-': grpcurl would read it as a flag",
+                escape(word)
+            )));
+        }
+    }
     let mut command = Command::new("grpcurl");
     command.comment(&format!(
         "request message {BODY_NOTE}: add -d '{{…}}' (JSON)"

@@ -4,14 +4,17 @@
 
 use std::fmt::Write as _;
 
+use crate::terminal::is_terminal_unsafe;
+
 /// Quotes `bytes` as one shell word. Printable text goes in single quotes, where the shell
-/// interprets nothing, with each `'` written as `'\''`. Text with control characters or bytes
-/// that are not UTF-8 goes in `$'…'` (bash, zsh, ksh; POSIX since 2024) with every such byte as
-/// `\xNN`: a raw newline or escape byte in a pasted line would end the command or drive the
-/// terminal.
+/// interprets nothing, with each `'` written as `'\''`. Text with terminal-unsafe characters
+/// (controls, bidirectional overrides) or bytes that are not UTF-8 goes in `$'…'` (bash, zsh,
+/// ksh; POSIX since 2024) with every such byte as `\xNN`: a raw newline or escape byte in a
+/// pasted line would end the command or drive the terminal, and an override would make the
+/// command shown differ from the command pasted.
 pub fn quote(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
-        Ok(text) if !text.chars().any(char::is_control) => {
+        Ok(text) if !text.chars().any(is_terminal_unsafe) => {
             let mut out = String::with_capacity(text.len() + 2);
             out.push('\'');
             out.push_str(&text.replace('\'', r"'\''"));
@@ -29,7 +32,7 @@ fn ansi_c(bytes: &[u8]) -> String {
             match c {
                 '\\' => out.push_str(r"\\"),
                 '\'' => out.push_str(r"\'"),
-                c if c.is_control() => {
+                c if is_terminal_unsafe(c) => {
                     let mut buf = [0; 4];
                     for byte in c.encode_utf8(&mut buf).bytes() {
                         let _ = write!(out, "\\x{byte:02x}");
@@ -135,6 +138,8 @@ mod tests {
         assert_eq!(quote(b"\xff\xfe"), r"$'\xff\xfe'");
         assert_eq!(quote("a\u{85}".as_bytes()), r"$'a\xc2\x85'");
         assert_eq!(quote(b"\t"), r"$'\x09'");
+        // A bidirectional override would make the pasted command differ from the one shown.
+        assert_eq!(quote("a\u{202e}b".as_bytes()), r"$'a\xe2\x80\xaeb'");
     }
 
     #[test]

@@ -6,7 +6,8 @@ use super::{Copied, CopyError};
 use crate::model::event::Direction;
 use crate::model::request::{Request, workload};
 
-/// `meshtap tap TARGET -n NS [--to RES [--to-namespace NS]] [--method M] [--path P]`.
+/// `meshtap tap TARGET -n NS [--to RES [--to-namespace NS]] [--method M] [--path P]`, a value
+/// starting with `-` attached as `--flag=VALUE`.
 ///
 /// The target is the source's workload when its proxy reports outbound traffic (an outbound
 /// event, or an inbound one whose client presented an identity), with `--to` the destination;
@@ -30,10 +31,16 @@ pub fn render(request: &Request) -> Result<Copied, CopyError> {
     };
     let mut words = Vec::new();
     let mut push = |flag: &str, value: &str| {
-        if !flag.is_empty() {
+        if flag.is_empty() {
+            words.push(quote(value.as_bytes()));
+        } else if value.starts_with('-') {
+            // Attached, so that a captured `--on-trigger=…` stays the flag's value (clap and
+            // Linkerd's pflag both read `--flag=VALUE`).
+            words.push(format!("{flag}={}", quote(value.as_bytes())));
+        } else {
             words.push(flag.to_owned());
+            words.push(quote(value.as_bytes()));
         }
-        words.push(quote(value.as_bytes()));
     };
     let (namespace, kind, name) = target;
     push("", &format!("{kind}/{name}"));

@@ -1,5 +1,6 @@
 //! Every copy format; `paste` proves that hostile captured values stay inside their argument.
 
+mod httpie;
 mod paste;
 
 use chrono::{DateTime, Utc};
@@ -260,6 +261,7 @@ fn ndjson_record_is_redacted_unless_revealed() {
         let record: RequestRecord = serde_json::from_str(&copied.text).expect("record");
         record
             .request_headers
+            .unwrap_or_default()
             .into_iter()
             .find(|h| h.name == "authorization")
             .and_then(|h| h.value)

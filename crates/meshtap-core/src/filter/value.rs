@@ -2,6 +2,7 @@
 //! parse time so matching only compares integers.
 
 use crate::model::event::grpc_code_name;
+use crate::units::{duration_unit_nanos, scaled, size_unit_bytes, split_number};
 
 /// `200` → (200, 200); `5xx` → (500, 599).
 pub(super) fn status(text: &str) -> Result<(u32, u32), String> {
@@ -44,23 +45,15 @@ pub(super) fn nanos(text: &str, what: &str) -> Result<u64, String> {
     if number.is_empty() {
         return Err(format!("expected a {what} like 100ms, found {text:?}"));
     }
-    let scale: u64 = match unit {
-        "" => return Err(format!("{what} needs a unit: {number}ms")),
-        "ns" => 1,
-        "us" | "µs" | "μs" => 1_000,
-        "ms" => 1_000_000,
-        "s" => 1_000_000_000,
-        "m" | "min" => 60_000_000_000,
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} in {what}: use us, ms, s or m"
-            ));
-        }
-    };
+    if unit.is_empty() {
+        return Err(format!("{what} needs a unit: {number}ms"));
+    }
+    let scale = duration_unit_nanos(unit)
+        .ok_or_else(|| format!("unknown unit {unit:?} in {what}: use ns, us, ms, s, m, h or d"))?;
     scaled(number, scale).ok_or_else(|| format!("{what} {text:?} is too large"))
 }
 
-/// A byte count, optionally with a unit (`1500`, `1.5kb`, `2KiB`, `1M`).
+/// A byte count, optionally with a unit (`1500`, `1.5kb`, `2KiB`, `1M`): [`crate::units`] sizes.
 pub(super) fn bytes(text: &str) -> Result<u64, String> {
     let (number, unit) = split_number(text);
     if number.is_empty() {
@@ -68,62 +61,10 @@ pub(super) fn bytes(text: &str) -> Result<u64, String> {
             "expected a byte count like 1024 or 10kb, found {text:?}"
         ));
     }
-    let scale: u64 = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1_000,
-        "ki" | "kib" => 1 << 10,
-        "m" | "mb" => 1_000_000,
-        "mi" | "mib" => 1 << 20,
-        "g" | "gb" => 1_000_000_000,
-        "gi" | "gib" => 1 << 30,
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} in bytes: use b, kb, kib, mb, mib, gb or gib"
-            ));
-        }
-    };
+    let scale = size_unit_bytes(unit).ok_or_else(|| {
+        format!("unknown unit {unit:?} in bytes: use b, k, kb, ki, kib, m, mi, g, gi, t or ti")
+    })?;
     scaled(number, scale).ok_or_else(|| format!("byte count {text:?} is too large"))
-}
-
-/// Splits `1.5ms` into `("1.5", "ms")`: the leading digits with at most one dot, and the rest.
-fn split_number(text: &str) -> (&str, &str) {
-    let mut seen_dot = false;
-    let end = text
-        .char_indices()
-        .find(|&(_, c)| {
-            if c == '.' && !seen_dot {
-                seen_dot = true;
-                return false;
-            }
-            !c.is_ascii_digit()
-        })
-        .map_or(text.len(), |(i, _)| i);
-    (&text[..end], &text[end..])
-}
-
-/// `number` (digits, maybe one dot) times `scale`, truncated to an integer; `None` on overflow
-/// or when there are no digits at all.
-fn scaled(number: &str, scale: u64) -> Option<u64> {
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    if whole.is_empty() && fraction.is_empty() {
-        return None;
-    }
-    // u64 holds 19 digits; more is an overflow either way, and this bounds 10^len below.
-    if whole.len() > 20 || fraction.len() > 20 {
-        return None;
-    }
-    let whole: u128 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().ok()?
-    };
-    let mut total = whole.checked_mul(u128::from(scale))?;
-    if !fraction.is_empty() {
-        let digits: u128 = fraction.parse().ok()?;
-        let denominator = 10u128.checked_pow(fraction.len() as u32)?;
-        total += digits.checked_mul(u128::from(scale))? / denominator;
-    }
-    u64::try_from(total).ok()
 }
 
 #[cfg(test)]

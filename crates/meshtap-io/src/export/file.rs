@@ -29,7 +29,9 @@ pub enum ExportFormat {
     /// meshtap's schema: a header line, then one joined request per line.
     #[default]
     Ndjson,
-    /// `linkerd viz tap -o json`'s event objects, byte for byte.
+    /// `linkerd viz tap -o json`'s event objects, byte for byte: the same name as `-o json`
+    /// (`linkerd-json`, its former name here, is an alias in both places).
+    #[value(name = "json", alias = "linkerd-json")]
     LinkerdJson,
     /// HAR 1.2, with meshtap's fields under `_meshtap`.
     Har,
@@ -101,7 +103,7 @@ impl ExportFormat {
     pub fn name(self) -> &'static str {
         match self {
             ExportFormat::Ndjson => "ndjson",
-            ExportFormat::LinkerdJson => "linkerd-json",
+            ExportFormat::LinkerdJson => "json",
             ExportFormat::Har => "har",
             ExportFormat::OtlpJson => "otlp-json",
             ExportFormat::Pcapng => "pcapng",
@@ -226,7 +228,7 @@ fn write_body(
             let line = HeaderLine {
                 meshtap_capture: capture_record(NDJSON_FORMAT, header, requests, options),
             };
-            serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
+            crate::terminal::to_json_writer(&mut *out, &line).map_err(io::Error::other)?;
             out.write_all(b"\n")?;
             for request in requests {
                 ndjson::write_request(out, request, redactor)?;

@@ -2,45 +2,31 @@
 //! browser devtools and HAR viewers can open a capture.
 //!
 //! HAR has no place for what a mesh knows, so meshtap's fields sit under `_meshtap` (HAR allows
-//! custom fields that start with `_`): direction, stream id, endpoints with their labels,
-//! identities and TLS, route labels, gRPC status, reset code, phase, exact durations and
-//! trailers. `meshtap replay` reads them back; other tools ignore them.
+//! custom fields that start with `_`): the request's number and its NDJSON record (direction,
+//! stream id, endpoints with their labels, identities and TLS, route labels, gRPC status, reset
+//! code, phase, exact durations, trailers) but for the header lists HAR holds itself.
+//! `meshtap replay` reads them back; other tools ignore them.
 //!
 //! The document is streamed: entries are written one per line as they come, so exporting a full
 //! store does not build the whole document in memory.
 
 use std::io;
 
-use base64::Engine as _;
 use serde::Serialize;
 
 use crate::capture::har::{
-    BASE64, Content, Entry, HarHeader, HarRequest, HarResponse, MeshtapFields, NameValue, Timings,
+    Content, Entry, HarHeader, HarRequest, HarResponse, MeshtapFields, NameValue, Timings,
 };
-use crate::capture::ndjson::RequestRecord;
+use crate::capture::ndjson::{HeaderRecord, RequestRecord};
 use crate::capture::{CaptureRecord, rfc3339};
-use crate::model::event::{HeaderValue, Headers};
 use crate::model::request::Request;
 use crate::session::Redactor;
 
-fn headers(headers: &Headers, redactor: &Redactor) -> Vec<HarHeader> {
-    headers
-        .iter()
-        .map(|h| {
-            let (value, encoding) = match &h.value {
-                _ if redactor.is_sensitive(h.name) => (crate::session::REDACTED.to_string(), None),
-                HeaderValue::Str(s) => (s.to_string(), None),
-                HeaderValue::Bin(b) => (
-                    base64::engine::general_purpose::STANDARD.encode(b),
-                    Some(BASE64.to_string()),
-                ),
-            };
-            HarHeader {
-                name: h.name.to_string(),
-                value,
-                encoding,
-            }
-        })
+fn har_headers(records: Option<Vec<HeaderRecord>>) -> Vec<HarHeader> {
+    records
+        .unwrap_or_default()
+        .into_iter()
+        .map(HarHeader::from)
         .collect()
 }
 
@@ -81,12 +67,10 @@ fn query(path: &str) -> Vec<NameValue> {
 
 /// One request as a HAR entry.
 pub fn entry(request: &Request, redactor: &Redactor) -> Entry {
-    let record = RequestRecord::new(request, redactor);
-    let response_headers = request
-        .response
-        .as_ref()
-        .map(|r| headers(&r.headers, redactor))
-        .unwrap_or_default();
+    let mut record = RequestRecord::new(request, redactor);
+    // HAR has its own header lists; `_meshtap` holds the rest of the record.
+    let request_headers = har_headers(record.request_headers.take());
+    let response_headers = har_headers(record.response_headers.take());
     let mime_type = response_headers
         .iter()
         .find(|h| h.name.eq_ignore_ascii_case("content-type"))
@@ -115,11 +99,7 @@ pub fn entry(request: &Request, redactor: &Redactor) -> Entry {
             url: url(request, &record),
             // The tap API does not say which HTTP version was spoken.
             http_version: String::new(),
-            headers: request
-                .init
-                .as_ref()
-                .map(|i| headers(&i.headers, redactor))
-                .unwrap_or_default(),
+            headers: request_headers,
             query_string: query(request.path()),
             cookies: Vec::new(),
             headers_size: -1,
@@ -144,29 +124,7 @@ pub fn entry(request: &Request, redactor: &Redactor) -> Entry {
         server_ip_address: Some(record.destination.ip.clone()).filter(|ip| !ip.is_empty()),
         meshtap: Some(MeshtapFields {
             seq: request.seq,
-            cluster: record.cluster.clone(),
-            direction: record.direction,
-            id: record.id,
-            phase: record.phase,
-            source: record.source,
-            destination: record.destination,
-            identity: record.identity,
-            route: record.route,
-            authority: record.authority,
-            path: record.path,
-            method: record.method,
-            scheme: record.scheme,
-            status: record.status,
-            grpc_status: record.grpc_status,
-            grpc_status_name: record.grpc_status_name,
-            reset_code: record.reset_code,
-            latency_ms: record.latency_ms,
-            duration_ms: record.duration_ms,
-            stream_ms: record.stream_ms,
-            response_bytes: record.response_bytes,
-            ended: record.ended,
-            success: record.success,
-            trailers: record.trailers,
+            record,
         }),
     }
 }
@@ -190,16 +148,16 @@ pub fn write<'a>(
         name: "meshtap",
         version: env!("CARGO_PKG_VERSION"),
     };
-    serde_json::to_writer(&mut *out, &creator).map_err(to_io)?;
+    crate::terminal::to_json_writer(&mut *out, &creator).map_err(to_io)?;
     if let Some(capture) = capture {
         out.write_all(b",\"_meshtap\":")?;
-        serde_json::to_writer(&mut *out, capture).map_err(to_io)?;
+        crate::terminal::to_json_writer(&mut *out, capture).map_err(to_io)?;
     }
     out.write_all(b",\"entries\":[")?;
     let mut written = 0;
     for request in requests {
         out.write_all(if written == 0 { b"\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut *out, &entry(request, redactor)).map_err(to_io)?;
+        crate::terminal::to_json_writer(&mut *out, &entry(request, redactor)).map_err(to_io)?;
         written += 1;
     }
     out.write_all(b"\n]}}\n")?;

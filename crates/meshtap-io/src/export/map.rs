@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::model::identities::WorkloadId;
 use crate::model::map::{EdgeFigures, MapGraph, TlsMix};
+use crate::terminal::escape;
 
 /// `meshtap map -o FORMAT`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -169,9 +170,15 @@ pub fn render(
     let out = build(graph, figures, metrics_only, span_secs);
     match format {
         MapFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&out).unwrap_or_default();
-            text.push('\n');
-            text
+            // Terminal-safe (the one escaping rule), indented as before.
+            let mut bytes = Vec::new();
+            let mut ser = serde_json::Serializer::with_formatter(
+                &mut bytes,
+                super::gojson::GoFormatter::terminal_safe(),
+            );
+            let _ = out.serialize(&mut ser);
+            bytes.push(b'\n');
+            String::from_utf8(bytes).unwrap_or_default()
         }
         MapFormat::Dot => dot(&out),
         MapFormat::Mermaid => mermaid(&out),
@@ -194,8 +201,10 @@ fn by_namespace<'a>(out: &MapOut<'a>) -> Vec<(&'a str, Vec<usize>)> {
     groups
 }
 
-/// A DOT double-quoted string.
+/// A DOT double-quoted string, terminal-safe (the one escaping rule: `-o dot` is often read on a
+/// terminal, and Graphviz shows the escape as text).
 fn dot_quote(text: &str) -> String {
+    let text = escape(text);
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
@@ -246,11 +255,12 @@ fn dot(out: &MapOut) -> String {
 
 /// Mermaid text in double quotes. Inside quotes only `"` would end the string, but `#` starts
 /// Mermaid's entity codes (a name holding `#quot;` would print `"`) and `<`/`>` would be read
-/// as HTML by the renderer: all four become entity codes, so a name prints as itself.
+/// as HTML by the renderer: all four become entity codes, so a name prints as itself. Terminal-
+/// unsafe characters are escaped first (the one rule for text a terminal may show).
 fn mermaid_quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
-    for ch in text.chars() {
+    for ch in escape(text).chars() {
         match ch {
             '#' => out.push_str("#35;"),
             '"' => out.push_str("#quot;"),

@@ -12,7 +12,8 @@ pub fn write_request(
     request: &Request,
     redactor: &Redactor,
 ) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &RequestRecord::new(request, redactor))
+    // Terminal-safe: `-o ndjson` is often read on a terminal (same value, C1 and bidi escaped).
+    crate::terminal::to_json_writer(&mut *out, &RequestRecord::new(request, redactor))
         .map_err(io::Error::other)?;
     out.write_all(b"\n")
 }

@@ -85,7 +85,7 @@ pub fn write_json<'a>(
     let mut batch = Batch::default();
     let mut written = 0;
     let flush = |batch: &mut Batch, out: &mut dyn io::Write| -> io::Result<()> {
-        serde_json::to_writer(&mut *out, &batch.take()).map_err(io::Error::other)?;
+        crate::terminal::to_json_writer(&mut *out, &batch.take()).map_err(io::Error::other)?;
         out.write_all(b"\n")
     };
     for request in requests {

@@ -73,7 +73,7 @@ fn section_header(out: &mut impl io::Write, description: &str) -> io::Result<()>
     body.extend_from_slice(&(-1i64).to_le_bytes()); // section length: not given
     let mut options = Options(body);
     if !description.is_empty() {
-        options.add(OPT_COMMENT, description.as_bytes());
+        options.comment(description);
     }
     let app = concat!("meshtap ", env!("CARGO_PKG_VERSION"));
     options.add(SHB_USERAPPL, app.as_bytes());
@@ -106,7 +106,7 @@ fn enhanced_packet(out: &mut impl io::Write, packet: &conversation::Packet) -> i
     body.extend_from_slice(&packet.bytes);
     pad(&mut body);
     let mut options = Options(body);
-    options.add(OPT_COMMENT, packet.comment.as_bytes());
+    options.comment(&packet.comment);
     block(out, ENHANCED_PACKET, &options.end())
 }
 
@@ -130,6 +130,12 @@ impl Options {
             .extend_from_slice(&(value.len() as u16).to_le_bytes());
         self.0.extend_from_slice(value);
         pad(&mut self.0);
+    }
+
+    /// A comment option. Comments carry captured identities and names, and
+    /// `tshark -e frame.comment` prints them to a terminal: the one escaping rule applies.
+    fn comment(&mut self, text: &str) {
+        self.add(OPT_COMMENT, crate::terminal::escape(text).as_bytes());
     }
 
     fn end(mut self) -> Vec<u8> {

@@ -2,11 +2,12 @@
 //! strings are made terminal-safe: a capture (a bug report's file, a hostile client's path) must
 //! not be able to retitle, recolour or reorder the user's terminal.
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::capture::go_ip;
+pub use crate::terminal::{escape, is_terminal_unsafe};
+
 use crate::model::event::{Direction, Endpoint, Eos, HttpEvent, Labels, TapEvent, grpc_code_name};
 
 /// One event as a line, without the trailing newline. `wide` appends every label.
@@ -92,38 +93,6 @@ fn labels(out: &mut String, prefix: &str, labels: &Labels) {
     }
 }
 
-/// Whether a terminal may act on `c` rather than print it: C0 controls (ESC starts escape
-/// sequences, CR and LF forge lines), DEL, C1 controls (U+009B is a one-character CSI to some
-/// terminals), the line and paragraph separators, and the bidirectional formatting characters
-/// that reorder what is shown after them ("Trojan Source").
-pub fn is_terminal_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
-        )
-}
-
-/// `text` with every terminal-unsafe character written as a Go-style escape (`\x1b`, `\u202e`),
-/// so it shows what the capture held without acting on it. Other text (backslashes included) is
-/// unchanged and not copied, so ordinary strings print exactly as Linkerd prints them.
-pub fn escape(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_terminal_unsafe) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if !is_terminal_unsafe(c) {
-            out.push(c);
-        } else if c.is_ascii() {
-            let _ = write!(out, "\\x{:02x}", u32::from(c));
-        } else {
-            let _ = write!(out, "\\u{:04x}", u32::from(c));
-        }
-    }
-    Cow::Owned(out)
-}
-
 fn micros(d: Option<Duration>) -> u128 {
     d.map_or(0, |d| d.as_micros())
 }
@@ -148,6 +117,8 @@ mod tests {
     use std::net::SocketAddr;
 
     use chrono::Utc;
+
+    use std::borrow::Cow;
 
     use super::*;
     use crate::model::event::{RequestInit, StreamId};

@@ -15,6 +15,7 @@ use crate::filter::Filter;
 use crate::model::event::TapEvent;
 use crate::model::store::{Ingested, Store};
 use crate::session::{Clock, Redactor, SourceMsg, StreamState};
+use crate::terminal::escape;
 use crate::trigger::run::Triggers;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -23,7 +24,9 @@ pub enum Output {
     Text,
     /// Text plus every label.
     Wide,
-    /// `linkerd viz tap -o json`: one pretty-printed object per event.
+    /// `linkerd viz tap -o json`: one pretty-printed object per event (the same name as
+    /// `--export-format json`; `linkerd-json` is an alias in both places).
+    #[value(alias = "linkerd-json")]
     Json,
     /// meshtap's schema: one joined request per line.
     Ndjson,
@@ -155,7 +158,12 @@ pub async fn print_stream(
                 report_state(err, name(stream), state, &mut outcome)?;
             }
             SourceMsg::Warning { stream, message } => {
-                writeln!(err, "meshtap: {}: {message} (skipped)", name(stream))?;
+                writeln!(
+                    err,
+                    "meshtap: {}: {} (skipped)",
+                    escape(name(stream)),
+                    escape(&message)
+                )?;
             }
             // Headless output is the tap stream only; metrics API figures are for the panes.
             SourceMsg::Metrics(_) => {}
@@ -201,7 +209,7 @@ fn write_events(
             Output::Text | Output::Wide => {
                 // With several clusters each line says whose it is; json stays Linkerd's own.
                 if let Some(cluster) = &event.cluster {
-                    write!(buf, "[{cluster}] ")?;
+                    write!(buf, "[{}] ", escape(&cluster.to_string()))?;
                 }
                 writeln!(buf, "{}", text::line(&event, sink.output == Output::Wide))?;
             }
@@ -231,7 +239,7 @@ pub(super) fn report_triggers(
         triggers.finished(request, now);
     }
     for fired in triggers.poll(store, now) {
-        writeln!(err, "meshtap: {fired}")?;
+        writeln!(err, "meshtap: {}", escape(&fired.to_string()))?;
     }
     Ok(())
 }
@@ -281,11 +289,18 @@ pub(super) fn report_state(
     match state {
         StreamState::Reconnecting { after, error } => writeln!(
             err,
-            "meshtap: {name}: {error}; reconnecting in {:.1}s (events in the gap are lost)",
+            "meshtap: {}: {}; reconnecting in {:.1}s (events in the gap are lost)",
+            escape(name),
+            escape(&error.to_string()),
             after.as_secs_f64()
         ),
         StreamState::Failed(error) => {
-            writeln!(err, "meshtap: {name}: {error}")?;
+            writeln!(
+                err,
+                "meshtap: {}: {}",
+                escape(name),
+                escape(&error.to_string())
+            )?;
             if let Some(hint) = error.kind.hint() {
                 writeln!(err, "  {hint}")?;
             }

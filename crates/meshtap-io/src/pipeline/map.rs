@@ -20,6 +20,7 @@ use crate::model::metrics::metrics_only_edges;
 use crate::model::routes::Window;
 use crate::model::store::{Ingested, Store};
 use crate::session::{Clock, SourceMsg};
+use crate::terminal::escape;
 use crate::trigger::run::Triggers;
 
 /// What the map sink needs from the session besides the channel and the store.
@@ -104,7 +105,12 @@ pub async fn sink(
                 report_state(&mut err, name(stream), state, &mut outcome)?;
             }
             SourceMsg::Warning { stream, message } => {
-                writeln!(err, "meshtap: {}: {message} (skipped)", name(stream))?;
+                writeln!(
+                    err,
+                    "meshtap: {}: {} (skipped)",
+                    escape(name(stream)),
+                    escape(&message)
+                )?;
             }
             SourceMsg::Metrics(snapshot) => collected.metrics = Some(snapshot),
         }

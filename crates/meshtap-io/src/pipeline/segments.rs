@@ -54,12 +54,12 @@ pub struct Index {
 }
 
 impl Index {
-    /// Whether any frame of the segment may fall in `[from, to]`.
-    pub fn overlaps(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> bool {
+    /// Whether any frame of the segment may fall in `[from, until]`.
+    pub fn overlaps(&self, from: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> bool {
         let (Some(first), Some(last)) = (self.first, self.last) else {
             return false;
         };
-        from.is_none_or(|from| last >= from) && to.is_none_or(|to| first <= to)
+        from.is_none_or(|from| last >= from) && until.is_none_or(|until| first <= until)
     }
 }
 
@@ -73,14 +73,30 @@ pub fn index_path(segment: &Path) -> PathBuf {
     segment.with_extension(INDEX_EXT)
 }
 
+/// The largest segment number: ten digits, as the names are written. A longer name is not one
+/// of ours (and a planted `segment-18446744073709551615.mtseg` cannot make the next one wrap).
+pub const MAX_SEGMENT_SEQ: u64 = 9_999_999_999;
+
 /// The sequence number of a segment file's name, if it is one.
 pub fn segment_seq(path: &Path) -> Option<u64> {
+    seq_of(path, SEGMENT_EXT)
+}
+
+/// The sequence number of an index file's name, if it is one.
+pub fn index_seq(path: &Path) -> Option<u64> {
+    seq_of(path, INDEX_EXT)
+}
+
+fn seq_of(path: &Path, ext: &str) -> Option<u64> {
     let name = path.file_name()?.to_str()?;
     let digits = name
         .strip_prefix(SEGMENT_PREFIX)?
-        .strip_suffix(SEGMENT_EXT)?
+        .strip_suffix(ext)?
         .strip_suffix('.')?;
-    digits.parse().ok()
+    if digits.len() != 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|seq| *seq <= MAX_SEGMENT_SEQ)
 }
 
 /// The segments in `dir`, oldest first.
@@ -96,11 +112,15 @@ pub fn list(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     Ok(found)
 }
 
-/// Whether `path` starts like a segment file.
+/// Whether `path` is a regular file that starts like a segment. Only regular files are probed:
+/// the head of a pipe (`replay /dev/stdin`, `<(…)`) read here would be missing from the replay.
 pub fn is_segment_file(path: &Path) -> bool {
     use std::io::Read as _;
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let mut magic = [0u8; 8];
-    std::fs::File::open(path)
+    crate::files::open_regular(path)
         .and_then(|mut f| f.read_exact(&mut magic))
         .is_ok_and(|()| &magic == SEGMENT_MAGIC)
 }
@@ -120,6 +140,14 @@ mod tests {
         assert_eq!(segment_seq(&path), Some(42));
         assert_eq!(segment_seq(&index_path(&path)), None);
         assert_eq!(segment_seq(Path::new("/d/notes.txt")), None);
+        // Only the names meshtap writes: ten digits, so the next number never wraps.
+        assert_eq!(
+            segment_seq(Path::new("/d/segment-18446744073709551615.mtseg")),
+            None
+        );
+        assert_eq!(segment_seq(Path::new("/d/segment-1.mtseg")), None);
+        assert_eq!(segment_seq(Path::new("/d/segment-+000000001.mtseg")), None);
+        assert_eq!(index_seq(&index_path(&path)), Some(42));
         assert_eq!(segment_bytes(2 << 20), 256 << 10);
         assert_eq!(segment_bytes(1), SEGMENT_MIN_BYTES);
     }

@@ -34,7 +34,7 @@ use crate::session::{SourceMsg, StreamState};
 
 pub use detect::{HEAD_BYTES, detect};
 pub use pace::drain;
-pub use read::{MAX_LINE_BYTES, READ_CHUNK_BYTES};
+pub use read::{MAX_LINE_BYTES, READ_CHUNK_BYTES, read_some};
 pub use reorder::{REORDER_MAX_EVENTS, REORDER_WINDOW};
 pub use sink::READ_AHEAD_BATCHES;
 

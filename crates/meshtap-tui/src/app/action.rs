@@ -42,6 +42,17 @@ impl Pane {
             Pane::Map => 3,
         }
     }
+
+    /// The keymap context of the pane, when nothing is open over it.
+    pub fn context(self) -> super::keymap::Context {
+        use super::keymap::Context;
+        match self {
+            Pane::Requests => Context::Requests,
+            Pane::Routes => Context::Routes,
+            Pane::Identities => Context::Identities,
+            Pane::Map => Context::Map,
+        }
+    }
 }
 
 /// Everything the reducer can do. Keys, mouse, resize and prompt typing all become actions, so the

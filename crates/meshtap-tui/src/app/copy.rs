@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::action::{Action, Pane};
+use super::overlay::{Layer, Overlay};
 use super::state::{AppState, Effect, Level};
 use crate::copy::{self, Copied, CopyError, Format, Secrets, osc52};
 use crate::explain::{Statement, explain};
@@ -50,7 +51,7 @@ impl AppState {
         if self.pane != Pane::Requests {
             return None;
         }
-        if let Some(open) = &self.detail {
+        if let Some(open) = self.overlays.detail() {
             return Some(open.seq).filter(|seq| self.store.get(*seq).is_some());
         }
         // The selection outlives its row when the filter drops it (a request that stopped being
@@ -66,10 +67,10 @@ impl AppState {
     pub(super) fn open_copy(&mut self, now: DateTime<Utc>) {
         match self.focused_request() {
             Some(seq) => {
-                self.copy = Some(CopyState {
+                self.overlays.open(Overlay::Copy(CopyState {
                     seq,
                     stage: CopyStage::Menu { selected: 0 },
-                });
+                }));
             }
             None => self.notify(Level::Info, "no request selected to copy", now),
         }
@@ -81,23 +82,25 @@ impl AppState {
             return;
         };
         let statements = self.store.get(seq).map(explain).unwrap_or_default();
-        self.explain = Some(ExplainState {
+        self.overlays.open(Overlay::Explain(ExplainState {
             seq,
             statements,
             scroll: 0,
-        });
+        }));
     }
 
     /// An action while the copy popup is open; `true` when it was the popup's.
     pub(super) fn copy_action(&mut self, action: &Action) -> bool {
-        let Some(open) = &mut self.copy else {
+        let Some(open) = self.overlays.copy_mut() else {
             return false;
         };
         if passes_through(action) {
             return false;
         }
         match (&mut open.stage, action) {
-            (_, Action::Back) => self.copy = None,
+            (_, Action::Back) => {
+                self.overlays.close(Layer::Copy);
+            }
             (CopyStage::Menu { selected }, Action::Down) => {
                 *selected = (*selected + 1).min(Format::ALL.len() - 1);
             }
@@ -117,7 +120,9 @@ impl AppState {
     }
 
     fn show_copy(&mut self, format: Format, reveal: bool) {
-        let Some(open) = &self.copy else { return };
+        let Some(open) = self.overlays.copy() else {
+            return;
+        };
         let seq = open.seq;
         let secrets = Secrets {
             redactor: &self.redactor,
@@ -139,7 +144,7 @@ impl AppState {
             }
             Err(_) => Err("nothing copied".to_owned()),
         };
-        self.copy = Some(CopyState {
+        self.overlays.open(Overlay::Copy(CopyState {
             seq,
             stage: CopyStage::Shown {
                 format,
@@ -147,24 +152,26 @@ impl AppState {
                 result,
                 clipboard,
             },
-        });
+        }));
     }
 
     /// An action while the explain view is open; `true` when it was the view's.
     pub(super) fn explain_action(&mut self, action: &Action) -> bool {
-        let Some(open) = &mut self.explain else {
+        let Some(open) = self.overlays.explain_mut() else {
             return false;
         };
         if passes_through(action) {
             return false;
         }
         match action {
-            Action::Back => self.explain = None,
+            Action::Back => {
+                self.overlays.close(Layer::Explain);
+            }
             Action::Down | Action::ScrollDown(_) => open.scroll = open.scroll.saturating_add(1),
             Action::Up | Action::ScrollUp(_) => open.scroll = open.scroll.saturating_sub(1),
             Action::Top => open.scroll = 0,
             Action::Copy => {
-                self.explain = None;
+                self.overlays.close(Layer::Explain);
                 return false;
             }
             _ => {}
@@ -235,7 +242,7 @@ mod tests {
         let mut state = with_requests();
         state.handle(Action::Copy, now());
         assert!(matches!(
-            state.copy.as_ref().map(|c| &c.stage),
+            state.overlays.copy().map(|c| &c.stage),
             Some(CopyStage::Menu { selected: 0 })
         ));
         state.handle(Action::Open, now());
@@ -251,7 +258,7 @@ mod tests {
             "{effects:?}"
         );
         assert!(matches!(
-            state.copy.as_ref().map(|c| &c.stage),
+            state.overlays.copy().map(|c| &c.stage),
             Some(CopyStage::Shown { reveal: true, .. })
         ));
         state.handle(
@@ -268,7 +275,7 @@ mod tests {
         state.handle(Action::NextPane, now());
         assert_eq!(state.pane, Pane::Requests, "other keys are the popup's");
         state.handle(Action::Back, now());
-        assert!(state.copy.is_none());
+        assert!(state.overlays.copy().is_none());
         state.handle(Action::Copy, now());
         state.handle(Action::Quit, now());
         assert!(state.quit, "Ctrl-c quits from the popup");
@@ -278,11 +285,11 @@ mod tests {
     fn explain_opens_on_the_selection_and_closes() {
         let mut state = with_requests();
         state.handle(Action::Explain, now());
-        let open = state.explain.as_ref().expect("explain open");
+        let open = state.overlays.explain().expect("explain open");
         assert!(!open.statements.is_empty());
         state.handle(Action::Down, now());
-        assert_eq!(state.explain.as_ref().map(|e| e.scroll), Some(1));
+        assert_eq!(state.overlays.explain().map(|e| e.scroll), Some(1));
         state.handle(Action::Back, now());
-        assert!(state.explain.is_none());
+        assert!(state.overlays.explain().is_none());
     }
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::action::{Action, Pane, QuickField};
 use super::detail::DetailState;
+use super::overlay::Overlay;
 use super::state::{AppState, Level, RouteDetailOpen};
 use crate::model::identities::IdentityTable;
 use crate::model::map::MapGraph;
@@ -36,7 +37,7 @@ impl AppState {
     pub(super) fn pane_key(&mut self, action: &Action, now: DateTime<Utc>) {
         let (list_rows, detail_rows) = (self.list_rows(), self.detail_rows());
         let handoff = match self.pane {
-            Pane::Requests => match &mut self.detail {
+            Pane::Requests => match self.overlays.detail_mut() {
                 Some(open) => {
                     let Some(request) = self.store.get(open.seq) else {
                         return;
@@ -53,7 +54,7 @@ impl AppState {
                 None => self.view.on_key(action, &self.store, list_rows),
             },
             Pane::Routes => {
-                if let Some(open) = &mut self.route_detail {
+                if let Some(open) = self.overlays.route_detail_mut() {
                     open.state.sync(self.routes.get(&open.key));
                     open.state.on_key(action)
                 } else {
@@ -93,13 +94,15 @@ impl AppState {
             Handoff::Done => {}
             Handoff::Warn(why) => self.notify(Level::Warning, why, now),
             Handoff::OpenDetail(seq) => {
-                self.detail = Some(DetailState::new(seq, self.store.get(seq)));
+                let detail = DetailState::new(seq, self.store.get(seq));
+                self.overlays.open(Overlay::Detail(detail));
             }
             Handoff::ShowRequest(seq) => self.show_request(seq, now),
             Handoff::OpenRoute(key) => {
                 let mut state = super::route_detail::RouteDetailState::default();
                 state.sync(self.routes.get(&key));
-                self.route_detail = Some(RouteDetailOpen { key, state });
+                self.overlays
+                    .open(Overlay::RouteDetail(RouteDetailOpen { key, state }));
             }
             Handoff::Regroup => {
                 self.routes = RouteTable::new(self.routes.grouping().next());
@@ -126,8 +129,8 @@ impl AppState {
             None
         };
         let detail = self
-            .detail
-            .as_ref()
+            .overlays
+            .detail()
             .filter(|d| d.seq != seq)
             .map(|_| DetailState::new(seq, Some(request)));
         if let Some(why) = hidden {
@@ -139,8 +142,8 @@ impl AppState {
             return self.notify(Level::Warning, format!("request #{seq} is not listed"), now);
         }
         // An open request detail follows the jump rather than keep showing another request.
-        if detail.is_some() {
-            self.detail = detail;
+        if let Some(detail) = detail {
+            self.overlays.open(Overlay::Detail(detail));
         }
         self.pane = Pane::Requests;
         // The highlight alone is easy to miss in a busy list.

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::action::{Action, Pane};
 use super::command::{self, Command};
+use super::overlay::{Layer, Overlay};
 use super::prompt::{Prompt, PromptKind, remember};
 use super::state::{ActiveFilter, AppState, Effect, ExportRequest, Level, Until};
 use super::view::SortKey;
@@ -18,17 +19,22 @@ impl AppState {
         if !matches!(action, Action::Resize { .. }) {
             self.warnings.clear();
         }
-        if self.prompt.is_some() && self.prompt_action(&action, now) {
-            return;
-        }
-        if self.help.is_none() && (self.copy_action(&action) || self.explain_action(&action)) {
-            return;
-        }
-        if self.help.is_none()
-            && (self.triggers_list_action(&action, now) || self.trace_action(&action))
-        {
-            self.settle();
-            self.refresh_views(now);
+        // The overlay on top takes the action first; what it leaves acts as usual below.
+        let top = self.overlays.top(self.pane);
+        let taken = match top {
+            Some(Layer::Prompt) => self.prompt_action(&action, now),
+            Some(Layer::Copy) => self.copy_action(&action),
+            Some(Layer::Explain) => self.explain_action(&action),
+            Some(Layer::Triggers) => self.triggers_list_action(&action, now),
+            Some(Layer::Trace) => self.trace_action(&action),
+            Some(Layer::Help | Layer::Detail | Layer::RouteDetail) | None => false,
+        };
+        if taken {
+            // The list and the waterfall can jump to a request: the panes follow.
+            if matches!(top, Some(Layer::Triggers | Layer::Trace)) {
+                self.settle();
+                self.refresh_views(now);
+            }
             return;
         }
         let pane = self.pane;
@@ -44,15 +50,26 @@ impl AppState {
     fn dispatch(&mut self, action: Action, now: DateTime<Utc>) {
         match action {
             Action::Quit => self.quit = true,
-            Action::Help => self.help = if self.help.is_some() { None } else { Some(0) },
+            Action::Help => {
+                if self.overlays.close(Layer::Help).is_none() {
+                    self.overlays.open(Overlay::Help(0));
+                }
+            }
             Action::Back => self.back(),
             Action::Trace if self.pane == Pane::Requests => self.open_trace(now),
             Action::FilterPrompt => {
                 let text = self.filter.as_ref().map_or("", |f| f.text.as_str());
-                self.prompt = Some(Prompt::new(PromptKind::Filter, text));
+                let prompt = Prompt::new(PromptKind::Filter, text);
+                self.overlays.open(Overlay::Prompt(prompt));
             }
-            Action::CommandPrompt => self.prompt = Some(Prompt::new(PromptKind::Command, "")),
-            Action::FindPrompt => self.prompt = Some(Prompt::new(PromptKind::Find, "")),
+            Action::CommandPrompt => {
+                let prompt = Prompt::new(PromptKind::Command, "");
+                self.overlays.open(Overlay::Prompt(prompt));
+            }
+            Action::FindPrompt => {
+                let prompt = Prompt::new(PromptKind::Find, "");
+                self.overlays.open(Overlay::Prompt(prompt));
+            }
             Action::NextPane => self.pane = Pane::ALL[(self.pane.index() + 1) % Pane::ALL.len()],
             Action::PrevPane => {
                 self.pane = Pane::ALL[(self.pane.index() + Pane::ALL.len() - 1) % Pane::ALL.len()];
@@ -98,15 +115,10 @@ impl AppState {
         }
     }
 
+    /// Esc closes what is on top (the popups that take keys close themselves).
     fn back(&mut self) {
-        if self.help.is_some() {
-            self.help = None;
-        } else if self.trace.is_some() {
-            self.trace = None;
-        } else if self.pane == Pane::Routes && self.route_detail.is_some() {
-            self.route_detail = None;
-        } else if self.detail.is_some() {
-            self.detail = None;
+        if let Some(layer) = self.overlays.top(self.pane) {
+            self.overlays.close(layer);
         }
     }
 
@@ -125,7 +137,7 @@ impl AppState {
     /// Movement, whichever part of the screen has focus: help scrolls here, the panes handle
     /// their own keys (`panes`).
     fn navigate(&mut self, action: &Action, now: DateTime<Utc>) {
-        if let Some(scroll) = &mut self.help {
+        if let Some(scroll) = self.overlays.help_mut() {
             *scroll = match action {
                 Action::Down | Action::ScrollDown(_) => scroll.saturating_add(1),
                 Action::Up | Action::ScrollUp(_) => scroll.saturating_sub(1),
@@ -143,7 +155,7 @@ impl AppState {
 
     fn click(&mut self, column: u16, row: u16) {
         let area = ratatui::layout::Rect::new(0, 0, self.width, self.height);
-        let areas = layout::areas(area, self.detail.is_some());
+        let areas = layout::areas(area, self.overlays.is_open(Layer::Detail));
         if row == areas.tabs.y {
             // Tabs are drawn as " N Title " cells from the left edge.
             let mut x = 0;
@@ -172,7 +184,7 @@ impl AppState {
         let (top, _) = self.view.window(&rows, self.list_rows());
         let index = top + usize::from(row - first);
         if index < rows.len() {
-            self.detail = None;
+            self.overlays.close(Layer::Detail);
             self.view.following = false;
             self.view.select_index(&self.store, index);
         }
@@ -180,7 +192,7 @@ impl AppState {
 
     /// Handles an action while a prompt is open; `false` lets it fall through (e.g. Quit).
     fn prompt_action(&mut self, action: &Action, now: DateTime<Utc>) -> bool {
-        let Some(prompt) = &mut self.prompt else {
+        let Some(prompt) = self.overlays.prompt_mut() else {
             return false;
         };
         let history = match prompt.kind {
@@ -199,7 +211,9 @@ impl AppState {
             Action::CursorEnd => prompt.end(),
             Action::HistoryPrev => prompt.history_prev(history),
             Action::HistoryNext => prompt.history_next(history),
-            Action::Back => self.prompt = None,
+            Action::Back => {
+                self.overlays.close(Layer::Prompt);
+            }
             Action::Submit => {
                 let (kind, text) = (prompt.kind, prompt.input.clone());
                 if kind == PromptKind::Filter
@@ -210,7 +224,7 @@ impl AppState {
                     self.notify(Level::Error, message, now);
                     return true;
                 }
-                self.prompt = None;
+                self.overlays.close(Layer::Prompt);
                 match kind {
                     PromptKind::Filter => {
                         remember(&mut self.filter_history, &text);
@@ -301,7 +315,7 @@ impl AppState {
         };
         let tap = match command {
             Command::Quit => return self.quit = true,
-            Command::Help => return self.help = Some(0),
+            Command::Help => return self.overlays.open(Overlay::Help(0)),
             Command::Filter(text) => return self.apply_filter(&text, now),
             Command::Trigger(text) => return self.add_trigger(&text, now),
             Command::Triggers(None) => return self.open_triggers_list(now),

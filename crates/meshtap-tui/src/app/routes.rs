@@ -234,10 +234,10 @@ impl RoutesState {
 impl AppState {
     /// Brings the routes pane's rows, scroll and route detail up to date at `now` (model time).
     pub(super) fn refresh_routes(&mut self, now: DateTime<Utc>) {
-        if let Some(open) = &mut self.route_detail {
+        if let Some(open) = self.overlays.route_detail_mut() {
             open.state.sync(self.routes.get(&open.key));
         }
-        let detail_open = self.route_detail.is_some();
+        let detail_open = self.overlays.route_detail().is_some();
         let Some(list) = super::layout::areas(self.area(), detail_open).list else {
             return;
         };

@@ -6,12 +6,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::{Action, Pane};
 use super::config::UiConfig;
-use super::detail::DetailState;
 use super::identities::IdentitiesState;
 use super::keymap::{Context, Key, Keymap};
 use super::layout;
 use super::map::MapState;
-use super::prompt::Prompt;
+use super::overlay::{Layer, Overlays};
 use super::rates::Rates;
 use super::route_detail::RouteDetailState;
 use super::routes::RoutesState;
@@ -131,17 +130,8 @@ pub struct AppState {
     pub routes_view: RoutesState,
     /// The identities tree, its open nodes, selection and scroll: refreshed like `routes_view`.
     pub identities_view: IdentitiesState,
-    pub detail: Option<DetailState>,
-    /// Open over (or beside) the routes pane; it stays open while other panes are shown.
-    pub route_detail: Option<RouteDetailOpen>,
-    pub prompt: Option<Prompt>,
-    /// The help overlay is open, scrolled this far.
-    pub help: Option<usize>,
-    /// The copy-as popup (`y`) and the explain view (`?`) on a request.
-    pub copy: Option<super::copy::CopyState>,
-    pub explain: Option<super::copy::ExplainState>,
-    /// The trace waterfall is open (`t`).
-    pub trace: Option<super::trace::TraceState>,
+    /// What is open over the panes (details, popups, help, the prompt), in one priority order.
+    pub overlays: Overlays,
     pub filter: Option<ActiveFilter>,
     pub filter_history: Vec<String>,
     pub command_history: Vec<String>,
@@ -167,8 +157,6 @@ pub struct AppState {
     pub trigger_firings: usize,
     /// The clusters shown (`--context A,B`): the cluster column appears with more than one.
     pub clusters: super::clusters::ClustersSeen,
-    /// The `:triggers` list, while open.
-    pub triggers_list: Option<super::TriggersList>,
 }
 
 /// A stream's gaps: each reconnect loses the events sent while it was down.
@@ -214,13 +202,7 @@ impl AppState {
             metrics: None,
             routes_view: RoutesState::new(),
             identities_view: IdentitiesState::new(),
-            detail: None,
-            route_detail: None,
-            prompt: None,
-            help: None,
-            copy: None,
-            explain: None,
-            trace: None,
+            overlays: Overlays::default(),
             filter: None,
             filter_history: Vec::new(),
             command_history: Vec::new(),
@@ -239,7 +221,6 @@ impl AppState {
             effects: Vec::new(),
             triggers: None,
             trigger_firings: 0,
-            triggers_list: None,
         }
     }
 
@@ -402,42 +383,25 @@ impl AppState {
         }
     }
 
-    /// The keymap contexts that apply now, innermost first.
+    /// The keymap contexts that apply now, innermost first: the overlay on top, else the pane;
+    /// then the global bindings, except under a prompt, which takes every key.
     pub fn contexts(&self) -> Vec<Context> {
-        if self.prompt.is_some() {
-            return vec![Context::Prompt];
+        match self.overlays.top(self.pane) {
+            Some(Layer::Prompt) => vec![Context::Prompt],
+            Some(layer) => vec![layer.context(), Context::Global],
+            None => vec![self.pane.context(), Context::Global],
         }
-        let inner = if self.help.is_some() {
-            Context::Help
-        } else {
-            self.context_under_help()
-        };
-        vec![inner, Context::Global]
     }
 
-    /// The innermost context as if the help were closed: what the help opens at, and what the
-    /// footer's hints describe.
+    /// The innermost context as if the help (and a prompt) were closed: what the help opens at,
+    /// and what the footer's hints describe.
     pub fn context_under_help(&self) -> Context {
-        if self.copy.is_some() {
-            Context::Copy
-        } else if self.explain.is_some() {
-            Context::Explain
-        } else if self.triggers_list.is_some() {
-            Context::Triggers
-        } else if self.trace.is_some() {
-            Context::Trace
-        } else if self.detail.is_some() && self.pane == Pane::Requests {
-            Context::Detail
-        } else if self.route_detail.is_some() && self.pane == Pane::Routes {
-            Context::RouteDetail
-        } else {
-            match self.pane {
-                Pane::Requests => Context::Requests,
-                Pane::Routes => Context::Routes,
-                Pane::Identities => Context::Identities,
-                Pane::Map => Context::Map,
-            }
-        }
+        self.overlays
+            .shown(self.pane)
+            .rev()
+            .map(super::overlay::Overlay::layer)
+            .find(|layer| !matches!(layer, Layer::Help | Layer::Prompt))
+            .map_or_else(|| self.pane.context(), Layer::context)
     }
 
     /// What a key press means here: a binding, or text typed into an open prompt.
@@ -448,7 +412,7 @@ impl AppState {
         }
         match event.code {
             KeyCode::Char(c)
-                if self.prompt.is_some()
+                if self.overlays.is_open(Layer::Prompt)
                     && !event
                         .modifiers
                         .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
@@ -465,7 +429,11 @@ impl AppState {
     }
 
     pub fn list_rows(&self) -> usize {
-        layout::list_rows(self.width, self.height, self.detail.is_some())
+        layout::list_rows(
+            self.width,
+            self.height,
+            self.overlays.is_open(Layer::Detail),
+        )
     }
 
     pub fn detail_rows(&self) -> usize {

@@ -146,11 +146,11 @@ fn filter_index_updates_incrementally_and_drops_evicted_rows() {
     state.handle(Action::FilterPrompt, at(0));
     type_text(&mut state, "status>=500");
     assert!(matches!(
-        state.prompt.as_ref().and_then(|p| p.validation.clone()),
+        state.overlays.prompt().and_then(|p| p.validation.clone()),
         Some(Ok(()))
     ));
     state.handle(Action::Submit, at(0));
-    assert!(state.prompt.is_none());
+    assert!(state.overlays.prompt().is_none());
     assert_eq!(state.view.rows(&state.store).len(), 0);
     feed(&mut state, 4..8, 503);
     feed(&mut state, 8..12, 200);
@@ -180,7 +180,7 @@ fn an_invalid_filter_keeps_the_prompt_open() {
     state.handle(Action::FilterPrompt, at(0));
     type_text(&mut state, "status=");
     state.handle(Action::Submit, at(0));
-    assert!(state.prompt.is_some());
+    assert!(state.overlays.prompt().is_some());
     assert!(state.filter.is_none());
     assert!(
         state
@@ -189,7 +189,7 @@ fn an_invalid_filter_keeps_the_prompt_open() {
             .is_some_and(|m| m.text.contains("column"))
     );
     state.handle(Action::Back, at(0));
-    assert!(state.prompt.is_none());
+    assert!(state.overlays.prompt().is_none());
 }
 
 #[test]
@@ -206,7 +206,7 @@ fn filter_history_recalls_with_up() {
     state.handle(Action::HistoryPrev, at(0));
     state.handle(Action::HistoryPrev, at(0));
     assert_eq!(
-        state.prompt.as_ref().map(|p| p.input.as_str()),
+        state.overlays.prompt().map(|p| p.input.as_str()),
         Some("status=200")
     );
 }
@@ -292,7 +292,7 @@ fn offline_sessions_refuse_tap_commands_and_route_exports() {
     );
     state.handle(Action::CommandPrompt, at(0));
     assert_eq!(
-        state.prompt.as_ref().map(|p| p.kind),
+        state.overlays.prompt().map(|p| p.kind),
         Some(PromptKind::Command)
     );
     type_text(&mut state, "export out.ndjson --format har");
@@ -318,18 +318,18 @@ fn sorting_and_detail_navigation() {
     assert_eq!(rows.get(0), Some(4), "slowest first");
     state.handle(Action::Top, at(0));
     state.handle(Action::Open, at(0));
-    let detail = state.detail.as_ref().expect("detail open");
+    let detail = state.overlays.detail().expect("detail open");
     assert_eq!(detail.seq, 4);
     state.handle(Action::Down, at(0));
     assert_eq!(
-        state.detail.as_ref().map(|d| d.selected.clone()),
+        state.overlays.detail().map(|d| d.selected.clone()),
         Some(vec!["request".into(), "method".into()])
     );
     state.handle(Action::Collapse, at(0));
     state.handle(Action::Collapse, at(0));
-    assert_eq!(state.detail.as_ref().map(|d| d.selected.len()), Some(1));
+    assert_eq!(state.overlays.detail().map(|d| d.selected.len()), Some(1));
     state.handle(Action::Back, at(0));
-    assert!(state.detail.is_none());
+    assert!(state.overlays.detail().is_none());
 }
 
 #[test]

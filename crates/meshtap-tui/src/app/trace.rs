@@ -4,6 +4,7 @@
 
 use super::action::{Action, Pane};
 use super::detail::DetailState;
+use super::overlay::{Layer, Overlay};
 use super::state::{AppState, Level};
 use crate::model::request::Request;
 use crate::model::store::Store;
@@ -57,12 +58,12 @@ impl TraceState {
 impl AppState {
     /// `t`: opens (or gathers anew) the trace of the selected request, or says why not.
     pub(super) fn open_trace(&mut self, now: chrono::DateTime<chrono::Utc>) {
-        let selected = self.detail.as_ref().map(|d| d.seq).or(self.view.selected);
+        let selected = self.overlays.detail().map(|d| d.seq).or(self.view.selected);
         let Some(seq) = selected else {
             return self.notify(Level::Info, "select a request first".to_owned(), now);
         };
         match TraceState::gather(&self.store, seq) {
-            Some(trace) => self.trace = Some(trace),
+            Some(trace) => self.overlays.open(Overlay::Trace(trace)),
             None => self.notify(
                 Level::Info,
                 "no trace header (traceparent, b3, x-b3-traceid, grpc-trace-bin) on this request"
@@ -78,7 +79,7 @@ impl AppState {
     /// opens the highlighted request's detail, Esc closes. Returns whether the action was the
     /// waterfall's; others act as usual.
     pub(super) fn trace_action(&mut self, action: &Action) -> bool {
-        let Some(trace) = &mut self.trace else {
+        let Some(trace) = self.overlays.trace_mut() else {
             return false;
         };
         let last = trace.requests.len().saturating_sub(1);
@@ -86,15 +87,18 @@ impl AppState {
             return true;
         }
         match action {
-            Action::Back => self.trace = None,
+            Action::Back => {
+                self.overlays.close(Layer::Trace);
+            }
             Action::Open => {
                 let seq = trace.requests.get(trace.selected).map(|r| r.seq);
-                self.trace = None;
+                self.overlays.close(Layer::Trace);
                 if let Some(seq) = seq {
                     self.pane = Pane::Requests;
                     // Selected in the list when it is listed; the detail opens either way.
                     self.view.select_seq(&self.store, seq);
-                    self.detail = Some(DetailState::new(seq, self.store.get(seq)));
+                    let detail = DetailState::new(seq, self.store.get(seq));
+                    self.overlays.open(Overlay::Detail(detail));
                 }
             }
             _ => return false,

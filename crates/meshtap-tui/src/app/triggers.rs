@@ -4,9 +4,10 @@
 use chrono::{DateTime, Utc};
 
 use super::action::{Action, Pane};
+use super::overlay::{Layer, Overlay};
 use super::state::{AppState, Level};
 
-/// The `:triggers` list, open while `AppState::triggers_list` is `Some`.
+/// The `:triggers` list, while open (`Overlay::Triggers`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TriggersList {
     /// The highlighted firing, 0-based in firing order.
@@ -54,14 +55,17 @@ impl AppState {
     pub fn open_triggers_list(&mut self, now: DateTime<Utc>) {
         let fired = self.triggers.as_ref().map_or(0, |t| t.fired().len());
         match fired.checked_sub(1) {
-            Some(latest) => self.triggers_list = Some(TriggersList { selected: latest }),
+            Some(latest) => {
+                let list = TriggersList { selected: latest };
+                self.overlays.open(Overlay::Triggers(list));
+            }
             None => self.notify(Level::Info, "no trigger has fired", now),
         }
     }
 
     /// The open list's rows, for the widget; `None` while the list is closed.
     pub fn triggers_view(&self) -> Option<TriggersView> {
-        let list = self.triggers_list?;
+        let list = *self.overlays.triggers()?;
         let fired = self
             .triggers
             .as_ref()
@@ -90,7 +94,7 @@ impl AppState {
     /// Keys while the list is open: move, Enter jumps to the firing's request, Esc closes.
     /// Returns whether the action was the list's; others act as usual.
     pub(super) fn triggers_list_action(&mut self, action: &Action, now: DateTime<Utc>) -> bool {
-        let Some(list) = &mut self.triggers_list else {
+        let Some(list) = self.overlays.triggers_mut() else {
             return false;
         };
         let last = self
@@ -101,10 +105,12 @@ impl AppState {
             return true;
         }
         match action {
-            Action::Back => self.triggers_list = None,
+            Action::Back => {
+                self.overlays.close(Layer::Triggers);
+            }
             Action::Open => {
                 let n = list.selected + 1;
-                self.triggers_list = None;
+                self.overlays.close(Layer::Triggers);
                 self.show_triggers(Some(n), now);
             }
             _ => return false,

@@ -12,7 +12,9 @@ use crate::app::detail::{DetailState, Node};
 use crate::app::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
-    let Some(detail) = &state.detail else { return };
+    let Some(detail) = state.overlays.detail() else {
+        return;
+    };
     let theme = &state.theme;
     let reveal_hint = if detail.reveal {
         "r: mask"

@@ -6,12 +6,10 @@ use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use crate::app::AppState;
-use crate::app::prompt::PromptKind;
+use crate::app::prompt::{Prompt, PromptKind};
+use crate::app::theme::Theme;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
-    let Some(prompt) = &state.prompt else { return };
-    let theme = &state.theme;
+pub fn render(frame: &mut Frame, area: Rect, prompt: &Prompt, theme: &Theme) {
     // The find prompt says what it is: `/` is the filter in every pane, the map included.
     let sigil = match prompt.kind {
         PromptKind::Filter => "/",

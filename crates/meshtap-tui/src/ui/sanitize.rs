@@ -8,7 +8,7 @@
 
 use ratatui::buffer::Buffer;
 
-use crate::export::text::is_terminal_unsafe;
+use crate::terminal::is_terminal_unsafe;
 
 /// What a cell shows when nothing printable is left of it.
 const REPLACEMENT: &str = "\u{FFFD}";

@@ -24,10 +24,10 @@ const HOSTILE: [&[u8]; 9] = [
 ];
 
 /// A temporary directory removed on drop.
-struct TempDir(PathBuf);
+pub(super) struct TempDir(pub(super) PathBuf);
 
 impl TempDir {
-    fn new(name: &str) -> Self {
+    pub(super) fn new(name: &str) -> Self {
         let path = std::env::temp_dir().join(format!(
             "meshtap-copy-{name}-{}-{:?}",
             std::process::id(),
@@ -147,7 +147,13 @@ fn hostile_values_reach_grpcurl_and_http_as_one_argument() {
             assert_eq!(other, "", "{}", copied.text);
             assert_eq!(calls, 1, "{}", copied.text);
             let mut header = item.to_vec();
-            header.extend_from_slice(value);
+            for byte in value {
+                // HTTPie's own escape keeps its separators literal (tests/httpie.rs runs it).
+                if format == Format::Httpie && b":;=@".contains(byte) {
+                    header.push(b'\\');
+                }
+                header.push(*byte);
+            }
             assert!(argv.contains(&header), "{}: {argv:?}", copied.text);
         }
     }
@@ -238,4 +244,42 @@ fn hostile_request(value: &[u8], method: &str, content_type: &str) -> Request {
             },
         ],
     )
+}
+
+/// Positional words Go's flag parser would read as flags are refused for grpcurl; tap command
+/// values that start with `-` stay their flag's value (`--flag=VALUE`), for meshtap's clap and
+/// Linkerd's pflag alike.
+#[test]
+fn leading_dash_values_never_become_options() {
+    let dir = TempDir::new("dash");
+    let mut grpc = hostile_request(b"x", "POST", "application/grpc");
+    grpc.init.as_mut().expect("init").authority = "-plaintext:50051".into();
+    let refused = render(Format::Grpcurl, &grpc, masked());
+    assert!(
+        matches!(&refused, Err(crate::copy::CopyError::Unsafe(why)) if why.contains("-plaintext:50051")),
+        "{refused:?}"
+    );
+    grpc.init.as_mut().expect("init").authority = "api:50051".into();
+    grpc.init.as_mut().expect("init").path = "/-v/M".into();
+    assert!(render(Format::Grpcurl, &grpc, masked()).is_err());
+
+    let tap = request(
+        Direction::Outbound,
+        "--on-trigger=touch PWNED",
+        "a:80",
+        "--path=/x",
+        Vec::new(),
+    );
+    let text = render(Format::TapCommand, &tap, masked())
+        .expect("tap")
+        .text;
+    let (calls, argv, other) = run_with_fake(&dir.0, "meshtap", &text);
+    assert_eq!((calls, other.as_str()), (1, ""), "{text}");
+    for word in [
+        &b"--method=--on-trigger=touch PWNED"[..],
+        b"--path=--path=/x",
+        b"deploy/web",
+    ] {
+        assert!(argv.iter().any(|a| a == word), "{text}: {argv:?}");
+    }
 }

@@ -11,18 +11,9 @@ pub fn parse_time_at(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, St
     }
     let wrong = || format!("expected RFC 3339 (2026-11-30T12:00:00Z) or -15m, -2h, not {text:?}");
     let ago = text.strip_prefix('-').ok_or_else(wrong)?;
-    let (number, unit) = ago.split_at(ago.len().saturating_sub(1));
-    let number: i64 = number.parse().map_err(|_| wrong())?;
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(wrong()),
-    };
-    number
-        .checked_mul(seconds)
-        .and_then(chrono::Duration::try_seconds)
+    let ago = crate::units::parse_duration(ago).map_err(|_| wrong())?;
+    chrono::Duration::from_std(ago)
+        .ok()
         .and_then(|d| now.checked_sub_signed(d))
         .ok_or_else(wrong)
 }
@@ -62,6 +53,17 @@ mod tests {
         );
         assert!(parse_time_at("15m", now).is_err());
         assert!(parse_time_at("-15y", now).is_err());
+        assert!(
+            parse_time_at("-1é", now).is_err(),
+            "a multi-byte unit is refused, not a panic"
+        );
+        assert_eq!(
+            parse_time_at("-1.5h", now),
+            Ok(now - chrono::Duration::minutes(90))
+        );
         assert!(parse_time_at("yesterday", now).is_err());
+        for odd in ["-1é", "-ß", "-", "-1", "-é", "-1\u{202e}", "-\u{1F600}m"] {
+            assert!(parse_time_at(odd, now).is_err(), "{odd}");
+        }
     }
 }

@@ -56,7 +56,7 @@ impl Ring {
                     dir.display()
                 )));
             }
-            Ok(_) => {}
+            Ok(meta) => refuse_shared(dir, &meta)?,
             Err(_) => files::create_dirs(dir)?,
         }
         let mut ring = Self {
@@ -72,7 +72,20 @@ impl Ring {
             let bytes = file_len(&path) + file_len(&super::index_path(&path));
             ring.closed.push_back((path, bytes));
             ring.closed_bytes += bytes;
-            ring.next_seq = seq + 1;
+            ring.next_seq = ring.next_seq.max(seq + 1);
+        }
+        // An index without its segment (left by a crash, or planted) must not be where the next
+        // segment's index goes.
+        for entry in fs::read_dir(dir)? {
+            if let Some(seq) = super::index_seq(&entry?.path()) {
+                ring.next_seq = ring.next_seq.max(seq + 1);
+            }
+        }
+        if ring.next_seq > super::MAX_SEGMENT_SEQ {
+            return Err(io::Error::other(format!(
+                "{} has used every segment number; give a new --record-dir",
+                dir.display()
+            )));
         }
         ring.prune()?;
         Ok(ring)
@@ -103,6 +116,9 @@ impl Ring {
     }
 
     fn start(&mut self) -> io::Result<()> {
+        if self.next_seq > super::MAX_SEGMENT_SEQ {
+            return Err(io::Error::other("every segment number is used"));
+        }
         let path = super::segment_path(&self.dir, self.next_seq);
         self.next_seq += 1;
         let mut file = BufWriter::new(files::create_new(&path)?);
@@ -153,6 +169,31 @@ impl Ring {
         }
         Ok(())
     }
+}
+
+/// Refuses a directory other users may write into, as ssh refuses such a `~/.ssh`: they could
+/// plant segments, links or indexes in the recording (or remove it).
+#[cfg(unix)]
+fn refuse_shared(dir: &Path, meta: &fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is writable by other users (mode {mode:04o}); record into a directory only \
+                 you can write (chmod go-w {}), or let meshtap create one (0700)",
+                dir.display(),
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_shared(_dir: &Path, _meta: &fs::Metadata) -> io::Result<()> {
+    Ok(())
 }
 
 fn file_len(path: &Path) -> u64 {

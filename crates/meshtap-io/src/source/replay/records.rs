@@ -8,7 +8,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 
-use crate::capture::har::{self, Entry, HarHeader};
+use crate::capture::har::{Entry, HarHeader, MeshtapFields};
 use crate::capture::ndjson::{
     EndpointRecord, HeaderRecord, IdentityRecord, NDJSON_VERSION, RequestRecord, StreamIdRecord,
 };
@@ -54,7 +54,10 @@ pub fn record_events(
             scheme: record.scheme.as_deref().map(|s| interner.text(s)),
             authority: interner.text(record.authority.as_deref().unwrap_or("")),
             path: record.path.as_deref().unwrap_or("").into(),
-            headers: headers(&record.request_headers, interner)?,
+            headers: headers(
+                record.request_headers.as_deref().unwrap_or_default(),
+                interner,
+            )?,
         };
         http.push((HttpEvent::RequestInit(init), started));
     }
@@ -64,7 +67,10 @@ pub fn record_events(
             id,
             since_request_init: latency,
             http_status,
-            headers: headers(&record.response_headers, interner)?,
+            headers: headers(
+                record.response_headers.as_deref().unwrap_or_default(),
+                interner,
+            )?,
         };
         http.push((HttpEvent::ResponseInit(init), arrived));
     }
@@ -166,17 +172,7 @@ fn decode_base64(name: &str, value: &str) -> Result<Vec<u8>, String> {
 }
 
 fn har_headers(headers: &[HarHeader]) -> Vec<HeaderRecord> {
-    headers
-        .iter()
-        .map(|h| {
-            let binary = h.encoding.as_deref() == Some(har::BASE64);
-            HeaderRecord {
-                name: h.name.clone(),
-                value: (!binary).then(|| h.value.clone()),
-                value_bin: binary.then(|| h.value.clone()),
-            }
-        })
-        .collect()
+    headers.iter().map(HeaderRecord::from).collect()
 }
 
 /// `scheme://authority/path?query` → (scheme, authority, path with query).
@@ -207,36 +203,15 @@ fn blank_endpoint(ip: String, port: u16) -> EndpointRecord {
 pub fn har_record(entry: Entry, index: usize) -> RequestRecord {
     let request_headers = har_headers(&entry.request.headers);
     let response_headers = har_headers(&entry.response.headers);
-    if let Some(m) = entry.meshtap {
-        return RequestRecord {
-            v: NDJSON_VERSION,
-            cluster: m.cluster,
-            started: entry.started_date_time,
-            ended: m.ended,
-            direction: m.direction,
-            id: m.id,
-            source: m.source,
-            destination: m.destination,
-            identity: m.identity,
-            method: m.method,
-            scheme: m.scheme,
-            authority: m.authority,
-            path: m.path,
-            status: m.status,
-            grpc_status: m.grpc_status,
-            grpc_status_name: m.grpc_status_name,
-            reset_code: m.reset_code,
-            latency_ms: m.latency_ms,
-            duration_ms: m.duration_ms,
-            stream_ms: m.stream_ms,
-            response_bytes: m.response_bytes,
-            phase: m.phase,
-            success: m.success,
-            request_headers,
-            response_headers,
-            trailers: m.trailers,
-            route: m.route,
-        };
+    if let Some(MeshtapFields { mut record, .. }) = entry.meshtap {
+        // The headers are the entry's own; a file from before `_meshtap` held the whole record
+        // has its start only in `startedDateTime`.
+        record.request_headers = Some(request_headers);
+        record.response_headers = Some(response_headers);
+        if record.started.is_empty() {
+            record.started = entry.started_date_time;
+        }
+        return record;
     }
     let (scheme, authority, path) = split_url(&entry.request.url);
     let port = authority
@@ -280,8 +255,8 @@ pub fn har_record(entry: Entry, index: usize) -> RequestRecord {
         response_bytes: u64::try_from(entry.response.body_size).ok(),
         phase: if answered { "done" } else { "waiting" }.to_string(),
         success: None,
-        request_headers,
-        response_headers,
+        request_headers: Some(request_headers),
+        response_headers: Some(response_headers),
         trailers: Vec::new(),
         route: BTreeMap::new(),
     }
