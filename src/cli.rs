@@ -53,6 +53,11 @@ pub enum Command {
     /// edge) after tapping for a while, from the demo mesh, or from a replayed file: Graphviz
     /// DOT, a Mermaid flowchart or JSON.
     Map(MapArgs),
+    /// Compare two captures (exports or recordings, anything `meshtap replay` reads) per route,
+    /// client and server side: requests, success rate, p50/p95/p99 with whether each change is
+    /// beyond noise; new and vanished routes, callers and status codes; identity and TLS changes.
+    /// `--fail-on` makes it a CI gate.
+    Diff(DiffArgs),
     /// Check everything meshtap needs from a cluster (like `linkerd check`): kubeconfig, API
     /// server, the tap `APIService`, RBAC, the metrics API; exits 1 when a check fails.
     Check(CheckArgs),
@@ -88,6 +93,50 @@ pub struct MapArgs {
     pub output: crate::export::map::MapFormat,
     #[command(flatten)]
     pub session: SessionArgs,
+}
+
+/// `meshtap diff A B`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  meshtap diff before.ndjson after.ndjson\n  meshtap diff base.ndjson pr.ndjson -o markdown --fail-on 'p99>+20%,sr<-1%,new-plaintext'\n  meshtap diff rec/ --a-until -30m --b-from -30m      # one recording, two ranges\n\n--fail-on conditions (comma-separated; latency and success count only changes beyond noise):\n  p50|p95|p99>+N%  p50|p95|p99<-N%  sr<-N% (percentage points)  requests<-N%\n  new-plaintext  identity-changed  new-denials  new-routes  vanished-routes"
+)]
+pub struct DiffArgs {
+    /// The capture before: an export or a recording (a --record-dir directory or a segment).
+    #[arg(value_name = "A")]
+    pub a: PathBuf,
+    /// The capture after. Without it, A is compared with itself over the ranges given by
+    /// --a-from/--a-until and --b-from/--b-until (a recording directory).
+    #[arg(value_name = "B")]
+    pub b: Option<PathBuf>,
+    /// Recordings only: A starts at this time (RFC 3339, or relative to now: -15m).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = crate::pipeline::segments::time::parse_time)]
+    pub a_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Recordings only: A stops at this time.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = crate::pipeline::segments::time::parse_time)]
+    pub a_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Recordings only: B starts at this time.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = crate::pipeline::segments::time::parse_time)]
+    pub b_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Recordings only: B stops at this time.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true, value_parser = crate::pipeline::segments::time::parse_time)]
+    pub b_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Output format (markdown for a pull-request comment).
+    #[arg(short, long, value_enum, default_value_t = DiffOutput::Text)]
+    pub output: DiffOutput,
+    /// Exit 1 when the diff meets any of these conditions, e.g. `p99>+20%,sr<-1%,new-plaintext`.
+    #[arg(long, value_name = "EXPR", value_parser = parse_gate)]
+    pub fail_on: Option<crate::diff::Gate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffOutput {
+    Text,
+    Json,
+    Markdown,
+}
+
+fn parse_gate(text: &str) -> Result<crate::diff::Gate, String> {
+    crate::diff::Gate::parse(text).map_err(|e| e.to_string())
 }
 
 /// `--for`: a duration such as 10s, 1m or 1h.

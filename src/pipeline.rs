@@ -138,10 +138,12 @@ impl Tees {
             None => None,
         };
         let mut recordings = Vec::new();
-        for recording in [outputs.record.take(), outputs.record_dir.take()]
+        for mut recording in [outputs.record.take(), outputs.record_dir.take()]
             .into_iter()
             .flatten()
         {
+            // Everything was checked and the session starts: `--record FILE` takes its name.
+            recording.start()?;
             let (tee_rx, task) = recording.tee(rx);
             rx = tee_rx;
             recordings.push(task);
@@ -150,12 +152,20 @@ impl Tees {
     }
 
     /// Waits for each tee to drain; a recording or exporter that failed says why, once.
-    async fn finish(self) {
+    /// Returns whether a recording failed (the session then exits with a failure).
+    async fn finish(self) -> bool {
+        let mut failed = false;
         for task in self.recordings {
             match task.await {
                 Ok(Ok(_)) => {}
-                Ok(Err(err)) => eprintln!("meshtap: the recording failed: {err}"),
-                Err(err) => eprintln!("meshtap: the recorder stopped: {err}"),
+                Ok(Err(err)) => {
+                    eprintln!("meshtap: the recording failed: {err}");
+                    failed = true;
+                }
+                Err(err) => {
+                    eprintln!("meshtap: the recorder stopped: {err}");
+                    failed = true;
+                }
             }
         }
         if let Some(task) = self.otlp {
@@ -164,6 +174,7 @@ impl Tees {
                 Err(err) => eprintln!("meshtap: the OTLP exporter stopped: {err}"),
             }
         }
+        failed
     }
 }
 
@@ -189,12 +200,13 @@ pub async fn run_session(
         }
         anyhow::bail!(refused);
     }
-    let (rx, tees) = Tees::attach(rx, &mut outputs).await?;
-    let mut store = Store::with_limits(outputs.capacity, outputs.max_memory);
+    // Triggers start before the tees: a refusal there must not have placed a recording.
     let triggers = match outputs.triggers.take() {
         Some(settings) => Some(Arc::new(Triggers::start(settings, &info)?)),
         None => None,
     };
+    let (rx, tees) = Tees::attach(rx, &mut outputs).await?;
+    let mut store = Store::with_limits(outputs.capacity, outputs.max_memory);
     let code = match sink {
         Sink::Ui(ui) => {
             let params = ui::Params {
@@ -249,7 +261,12 @@ pub async fn run_session(
     for task in &tasks {
         task.abort();
     }
-    tees.finish().await;
+    let recording_failed = tees.finish().await;
+    let code = if recording_failed {
+        ExitCode::FAILURE
+    } else {
+        code
+    };
     let stats = store.stats();
     let exported = match outputs.export.take() {
         Some(plan) => outputs::export_at_end(plan, store, &info, outputs.redactor.clone()).await,

@@ -4,7 +4,9 @@
 pub mod check;
 mod clusters;
 mod demo;
+mod diff;
 pub mod extension;
+mod load;
 mod map;
 mod proxy;
 mod replay;
@@ -38,6 +40,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(
             Command::Tap(_)
             | Command::Map(_)
+            | Command::Diff(_)
             | Command::Check(_)
             | Command::Completions { .. }
             | Command::Man,
@@ -61,6 +64,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Replay(args)) => replay::session(args).await,
         Some(Command::Proxy(args)) => proxy::session(args).await,
         Some(Command::Map(args)) => map::run(args).await,
+        Some(Command::Diff(args)) => diff::run(args).await,
         Some(Command::Check(args)) => check::run(&args).await,
         Some(Command::Completions { shell }) => extension::completions(shell),
         Some(Command::Man) => extension::man(),

@@ -104,6 +104,20 @@ pub fn unreachable(label: &str, context: &str, error: &crate::session::StreamErr
     )
 }
 
+/// The check's own arguments were refused (a malformed kubeconfig, a target that is not one):
+/// one failed check, so Linkerd's JSON is printed all the same.
+pub fn refused(error: &str) -> Category {
+    category(
+        "meshtap",
+        "",
+        vec![Check::failed(
+            "the check's arguments are usable",
+            error,
+            "see `meshtap check --help`",
+        )],
+    )
+}
+
 fn category(name: &str, label: &str, checks: Vec<Check>) -> Category {
     let name = if label.is_empty() {
         name.to_owned()

@@ -10,7 +10,15 @@ use crate::source::cluster::{Cluster, Contexts, Environment, load_kubeconfig};
 use crate::source::target::Resource;
 
 pub async fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let report = report(args).await?;
+    let report = match report(args).await {
+        Ok(report) => report,
+        // `linkerd check` reads stdout as JSON: an input error is a failed check there too,
+        // never an empty stdout.
+        Err(error) if matches!(args.output, CheckOutput::Json) => {
+            Report::new(vec![probes::refused(&format!("{error:#}"))])
+        }
+        Err(error) => return Err(error),
+    };
     match args.output {
         CheckOutput::Json => println!("{}", report.to_json()),
         CheckOutput::Table => print!("{}", report.to_table()),

@@ -140,3 +140,54 @@ async fn every_context_of_a_list_is_checked_and_an_unknown_one_fails() {
     assert!(text.contains("see: Pass one of the contexts"), "{text}");
     assert_eq!(text.matches('×').count(), 2, "{text}");
 }
+
+/// Input errors (a target that is not one, a namespace that cannot be, a malformed kubeconfig
+/// with `--all-contexts`) still print Linkerd's JSON, with a failed check, and exit 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_errors_print_linkerds_json_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    let kubeconfig = kubeconfig.to_str().expect("utf-8").to_owned();
+    let args = ["meshtap", "demo", "--kubeconfig-out", &kubeconfig];
+    let Some(Sub::Demo(demo_args)) = Cli::parse_from(args).command else {
+        panic!("demo args");
+    };
+    let _demo = meshtap::start_demo(&demo_args).await.expect("demo");
+    let malformed = dir.path().join("malformed.yaml");
+    std::fs::write(&malformed, "apiVersion: v1\nclusters: [ {").expect("write");
+    let malformed = malformed.to_str().expect("utf-8").to_owned();
+    let runs: Vec<Vec<String>> = vec![
+        vec![
+            "--kubeconfig".into(),
+            kubeconfig.clone(),
+            "deploy/a/b/c".into(),
+        ],
+        vec![
+            "--kubeconfig".into(),
+            kubeconfig.clone(),
+            "-n".into(),
+            "bad ns/x".into(),
+        ],
+        vec!["--kubeconfig".into(), malformed, "--all-contexts".into()],
+    ];
+    for extra in runs {
+        let out = tokio::task::spawn_blocking({
+            let extra = extra.clone();
+            move || {
+                crate::support::process::meshtap()
+                    .args(["check", "-o", "json"])
+                    .args(&extra)
+                    .output()
+                    .expect("meshtap")
+            }
+        })
+        .await
+        .expect("run");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let value: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{extra:?}: not JSON ({e}): {stdout:?} {out:?}"));
+        assert_extension_schema(&value);
+        assert_eq!(value["success"], false, "{extra:?}");
+        assert_eq!(out.status.code(), Some(1), "{extra:?}");
+    }
+}

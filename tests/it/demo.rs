@@ -64,8 +64,8 @@ async fn collect(
             Ok(Some(SourceMsg::Warning { message, .. })) => {
                 panic!("demo sent a bad frame: {message}")
             }
-            // Only the metrics poller sends these, and it is not running here.
-            Ok(Some(SourceMsg::Metrics(_))) => {}
+            // Only the metrics poller and the session's tees send these; neither runs here.
+            Ok(Some(SourceMsg::Metrics(_) | SourceMsg::Notice(_))) => {}
             Ok(None) | Err(_) => break,
         }
     }

@@ -96,7 +96,7 @@ async fn play_all(opened: replay::Opened) -> Loaded {
         match tokio::time::timeout(TEST_TIMEOUT, rx.recv()).await.unwrap() {
             Some(SourceMsg::Warning { message, .. }) => warnings.push(message),
             Some(SourceMsg::Events(batch)) => events.extend(batch),
-            Some(SourceMsg::State { .. } | SourceMsg::Metrics(_)) => {}
+            Some(SourceMsg::State { .. } | SourceMsg::Metrics(_) | SourceMsg::Notice(_)) => {}
             None => break,
         }
     }
@@ -614,7 +614,7 @@ async fn malformed_lines_are_reported_with_their_number_and_skipped() {
             Some(SourceMsg::Events(events)) => events.into_iter().for_each(|e| {
                 store.ingest(e);
             }),
-            Some(SourceMsg::State { .. } | SourceMsg::Metrics(_)) => {}
+            Some(SourceMsg::State { .. } | SourceMsg::Metrics(_) | SourceMsg::Notice(_)) => {}
             None => break,
         }
     }

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, reason = "test code")]
 
+mod har;
 mod replay;
 mod segments;
 mod store;

@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod copy;
+pub mod diff;
 pub mod explain;
 pub mod filter;
 pub mod model;

@@ -194,18 +194,41 @@ fn may_create_in(dir: &Path) -> io::Result<()> {
 }
 
 /// Writes a whole file at `path`: `write` fills a private temporary file in the same directory,
-/// which is flushed to disk and only then given the name — by a link that fails if the name was
-/// taken meanwhile, or, with `force`, by a rename that replaces what is there (a symlink itself,
-/// never its target). A crash, a full disk or a failed `write` leaves no file and no temporary.
+/// which is flushed to disk and only then given the name (see [`Pending::place`]). A crash, a
+/// full disk or a failed `write` leaves no file and no temporary.
 pub fn write_atomic<T>(
     path: &Path,
     force: bool,
     write: impl FnOnce(&mut BufWriter<File>) -> io::Result<T>,
 ) -> Result<T, FileError> {
+    let (file, pending) = create_pending(path, force)?;
+    let fail = |err: io::Error| FileError::from_io(err, path, parent_dir(path));
+    let mut out = BufWriter::new(file);
+    let value = write(&mut out).map_err(fail)?;
+    let file = out.into_inner().map_err(|e| fail(e.into_error()))?;
+    // On disk before it gets the real name: a crash then leaves the old state, never a torn file.
+    file.sync_all().map_err(fail)?;
+    drop(file);
+    pending.place()?;
+    Ok(value)
+}
+
+/// A private file (0600) under a temporary name beside the path it is meant for: nothing is at
+/// that path until [`Pending::place`], and dropping it unplaced removes it. For files that are
+/// written before it is known they should exist (a recording, until its session starts).
+#[derive(Debug)]
+pub struct Pending {
+    temp: tempfile::TempPath,
+    path: PathBuf,
+    force: bool,
+}
+
+/// Checks that `path` may be written (see [`check_writable`]), then creates the private
+/// temporary file for it in the same directory; returns it open for writing.
+pub fn create_pending(path: &Path, force: bool) -> Result<(File, Pending), FileError> {
     // Refuse before any work when the answer is already known.
     check_writable(path, force)?;
     let dir = parent_dir(path);
-    let fail = |err: io::Error| FileError::from_io(err, path, dir);
     let name = path
         .file_name()
         .map_or_else(|| "meshtap".into(), |n| n.to_string_lossy());
@@ -217,25 +240,42 @@ pub fn write_atomic<T>(
         use std::os::unix::fs::PermissionsExt as _;
         builder.permissions(fs::Permissions::from_mode(PRIVATE_FILE_MODE));
     }
-    // The `TempPath` removes the temporary file on every early return.
-    let (file, temp) = builder.tempfile_in(dir).map_err(fail)?.into_parts();
-    let mut out = BufWriter::new(file);
-    let value = write(&mut out).map_err(fail)?;
-    let file = out.into_inner().map_err(|e| fail(e.into_error()))?;
-    // On disk before it gets the real name: a crash then leaves the old state, never a torn file.
-    file.sync_all().map_err(fail)?;
-    drop(file);
-    let placed = if force {
-        temp.persist(path)
-    } else {
-        temp.persist_noclobber(path)
+    let (file, temp) = builder
+        .tempfile_in(dir)
+        .map_err(|err| FileError::from_io(err, path, dir))?
+        .into_parts();
+    let pending = Pending {
+        temp,
+        path: path.to_path_buf(),
+        force,
     };
-    placed.map_err(|e| fail(e.error))?;
-    // Makes the new name durable; not every platform can open a directory, so best effort.
-    if let Ok(dir) = File::open(dir) {
-        let _ = dir.sync_all();
+    Ok((file, pending))
+}
+
+impl Pending {
+    /// The path the file is meant for.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
-    Ok(value)
+
+    /// Gives the file its name: by a link that fails if the name was taken meanwhile, or, with
+    /// `force`, by a rename that replaces what is there at once (a symlink itself, never its
+    /// target). A file still being written keeps being written under the new name.
+    pub fn place(self) -> Result<(), FileError> {
+        let Self { temp, path, force } = self;
+        let dir = parent_dir(&path);
+        let placed = if force {
+            temp.persist(&path)
+        } else {
+            temp.persist_noclobber(&path)
+        };
+        placed.map_err(|e| FileError::from_io(e.error, &path, dir))?;
+        // Makes the new name durable; not every platform can open a directory, so best effort.
+        if let Ok(dir) = File::open(dir) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    }
 }
 
 /// Writes `contents` as the whole file at `path` (see [`write_atomic`]).
@@ -268,17 +308,6 @@ pub fn private_dir(parent: &Path, prefix: &str) -> io::Result<tempfile::TempDir>
         builder.permissions(fs::Permissions::from_mode(PRIVATE_DIR_MODE));
     }
     builder.tempdir_in(parent)
-}
-
-/// Creates a private file (0600) at `path`, never through a symlink and never replacing a file
-/// unless `force` (which removes the old file, or link, first rather than writing through it).
-pub fn create_private(path: &Path, force: bool) -> anyhow::Result<File> {
-    check_writable(path, force)?;
-    if force && fs::symlink_metadata(path).is_ok() {
-        fs::remove_file(path)
-            .map_err(|e| anyhow::anyhow!("cannot replace {}: {e}", path.display()))?;
-    }
-    create_new(path).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -240,14 +240,7 @@ impl RouteTable {
             self.other = Some(self.entries.len() - 1);
             return self.entries.len() - 1;
         }
-        let mut parts = lookup.split(SEP).skip(1);
-        let mut next = || Text::from(parts.next().unwrap_or(""));
-        let key = RouteKey {
-            direction,
-            namespace: next(),
-            peer: next(),
-            route: next(),
-        };
+        let key = key_from_lookup(lookup, direction);
         self.entries.push((key, RouteStats::new()));
         let index = self.entries.len() - 1;
         self.index.insert(lookup.into(), index);
@@ -272,6 +265,25 @@ impl RouteTable {
 
     pub fn get(&self, key: &RouteKey) -> Option<&RouteStats> {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, s)| s)
+    }
+}
+
+/// The key `request` is counted under with `grouping`: what one row of the routes pane stands
+/// for (`meshtap diff` compares captures row by row).
+pub fn key_of(grouping: Grouping, request: &Request) -> RouteKey {
+    let mut lookup = String::new();
+    write_lookup_key(&mut lookup, grouping, request);
+    key_from_lookup(&lookup, request.direction())
+}
+
+fn key_from_lookup(lookup: &str, direction: Direction) -> RouteKey {
+    let mut parts = lookup.split(SEP).skip(1);
+    let mut next = || Text::from(parts.next().unwrap_or(""));
+    RouteKey {
+        direction,
+        namespace: next(),
+        peer: next(),
+        route: next(),
     }
 }
 

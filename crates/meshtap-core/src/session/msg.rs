@@ -23,6 +23,9 @@ pub enum SourceMsg {
     /// Something went wrong that lost a little data but not the stream (an undecodable frame
     /// was skipped); shown to the user.
     Warning { stream: usize, message: String },
+    /// One of the session's own outputs failed (a recording on a full disk): said at once, on
+    /// stderr headless and in the status bar, not only when the session ends.
+    Notice(String),
     /// The latest figures from Linkerd viz's metrics API (`--metrics-api`); each replaces the
     /// last.
     Metrics(MetricsSnapshot),

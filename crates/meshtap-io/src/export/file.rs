@@ -29,8 +29,8 @@ pub enum ExportFormat {
     /// meshtap's schema: a header line, then one joined request per line.
     #[default]
     Ndjson,
-    /// `linkerd viz tap -o json`'s event objects, byte for byte: the same name as `-o json`
-    /// (`linkerd-json`, its former name here, is an alias in both places).
+    /// `linkerd viz tap -o json`'s event objects, byte for byte (also `linkerd-json`).
+    // One name with `-o json`; `linkerd-json`, this format's former name, is an alias of both.
     #[value(name = "json", alias = "linkerd-json")]
     LinkerdJson,
     /// HAR 1.2, with meshtap's fields under `_meshtap`.

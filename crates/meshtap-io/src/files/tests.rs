@@ -158,20 +158,40 @@ fn log_files_append_privately_and_refuse_symlinks() {
     assert_eq!(fs::read_to_string(&target).expect("read"), "untouched");
 }
 
+/// A pending file is nowhere until placed, is removed if dropped, and once placed is 0600 at
+/// its name; placing never writes through a link and never clobbers without force.
 #[test]
-fn private_files_are_0600_and_never_follow_a_symlink() {
+fn pending_files_appear_only_when_placed() {
+    use std::io::Write as _;
     let dir = tempfile::tempdir().expect("tempdir");
+    let names = || fs::read_dir(dir.path()).expect("dir").count();
     let path = dir.path().join("rec.bin");
-    drop(create_private(&path, false).expect("create"));
-    let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+    let (file, pending) = create_pending(&path, false).expect("create");
+    assert!(!path.exists());
+    drop((file, pending));
+    assert_eq!(names(), 0, "dropped unplaced: nothing left");
+    let (mut file, pending) = create_pending(&path, false).expect("create");
+    file.write_all(b"early").expect("write");
+    pending.place().expect("place");
+    file.write_all(b" late").expect("write after placing");
+    assert_eq!(fs::read_to_string(&path).expect("read"), "early late");
+    let mode = fs::metadata(&path).expect("meta").permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
-    assert!(create_private(&path, false).is_err(), "no clobber");
+    assert!(create_pending(&path, false).is_err(), "no clobber");
+    // With force the old file stays whole until the new one is placed over it.
+    let (mut file, pending) = create_pending(&path, true).expect("force");
+    assert_eq!(fs::read_to_string(&path).expect("read"), "early late");
+    file.write_all(b"new").expect("write");
+    pending.place().expect("replace");
+    assert_eq!(fs::read_to_string(&path).expect("read"), "new");
     // A link planted at the path: even with force, the link's target is left untouched.
     let victim = dir.path().join("victim");
-    std::fs::write(&victim, "keep me").expect("write");
+    fs::write(&victim, "keep me").expect("write");
     let link = dir.path().join("link.bin");
     std::os::unix::fs::symlink(&victim, &link).expect("symlink");
-    assert!(create_private(&link, false).is_err());
-    drop(create_private(&link, true).expect("replace the link itself"));
-    assert_eq!(std::fs::read_to_string(&victim).expect("read"), "keep me");
+    assert!(create_pending(&link, false).is_err());
+    let (_, pending) = create_pending(&link, true).expect("force");
+    pending.place().expect("replace the link itself");
+    assert_eq!(fs::read_to_string(&victim).expect("read"), "keep me");
+    assert_eq!(names(), 3, "no temporary left");
 }

@@ -24,8 +24,8 @@ pub enum Output {
     Text,
     /// Text plus every label.
     Wide,
-    /// `linkerd viz tap -o json`: one pretty-printed object per event (the same name as
-    /// `--export-format json`; `linkerd-json` is an alias in both places).
+    /// `linkerd viz tap -o json`: one pretty-printed object per event (also `linkerd-json`).
+    // One name with `--export-format json`; `linkerd-json` is an alias of both.
     #[value(alias = "linkerd-json")]
     Json,
     /// meshtap's schema: one joined request per line.
@@ -165,6 +165,7 @@ pub async fn print_stream(
                     escape(&message)
                 )?;
             }
+            SourceMsg::Notice(text) => writeln!(err, "meshtap: {}", escape(&text))?,
             // Headless output is the tap stream only; metrics API figures are for the panes.
             SourceMsg::Metrics(_) => {}
         }

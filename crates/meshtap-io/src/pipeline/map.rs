@@ -112,6 +112,7 @@ pub async fn sink(
                     escape(&message)
                 )?;
             }
+            SourceMsg::Notice(text) => writeln!(err, "meshtap: {}", escape(&text))?,
             SourceMsg::Metrics(snapshot) => collected.metrics = Some(snapshot),
         }
     }

@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::segments::write::timed_frame;
 use super::writer::WriterThread;
+use crate::files::Pending;
 use crate::session::{REDACTED, Redactor};
 use crate::session::{SOURCE_CHANNEL_BATCHES, SourceMsg};
 use crate::source::wire;
@@ -23,19 +24,39 @@ pub struct Recording {
     redactor: Redactor,
     /// Each frame carries its arrival time (segments), not only the tap API's framing.
     timed: bool,
+    /// What messages call it: `--record FILE`'s path, `--record-dir`'s directory.
+    name: String,
+    /// `--record FILE` before its session starts: written under a temporary name, given its own
+    /// by [`Recording::start`].
+    pending: Option<Pending>,
 }
 
 impl Recording {
-    /// Creates `path` (private, never replacing a file unless `force`) and starts its writer.
+    /// Checks `path` (private, never replacing a file unless `force`) and starts its writer on a
+    /// temporary file beside it: nothing is at `path`, and an old recording there is untouched,
+    /// until the session starts ([`Recording::start`]); a run refused before that leaves nothing.
     pub fn create(path: &Path, force: bool, redactor: Redactor) -> anyhow::Result<Self> {
-        let file = crate::files::create_private(path, force)?;
+        let (file, pending) = crate::files::create_pending(path, force)?;
         let writer = WriterThread::spawn("record", std::io::BufWriter::new(file))
             .map_err(|e| anyhow::anyhow!("cannot start the recorder: {e}"))?;
         Ok(Self {
             writer,
             redactor,
             timed: false,
+            name: path.display().to_string(),
+            pending: Some(pending),
         })
+    }
+
+    /// The session starts: the recording takes its name (replacing an old one at once with
+    /// `--force`).
+    pub fn start(&mut self) -> anyhow::Result<()> {
+        match self.pending.take() {
+            Some(pending) => pending
+                .place()
+                .map_err(|e| anyhow::anyhow!("--record: {e}")),
+            None => Ok(()),
+        }
     }
 
     /// Opens the segment directory `dir` (`--record-dir`), kept within `budget` bytes plus one
@@ -49,11 +70,15 @@ impl Recording {
             writer,
             redactor,
             timed: true,
+            name: dir.display().to_string(),
+            pending: None,
         })
     }
 
     /// Forwards everything from `rx`, writing each batch of events to the recording on its way.
-    /// The task ends with the source; it returns the bytes written.
+    /// The task ends with the source; it returns the bytes written, or why the recording failed.
+    /// A failure stops the recording, never the session, and is said at once downstream
+    /// ([`SourceMsg::Notice`]), not only when the session ends.
     pub fn tee(
         self,
         mut rx: mpsc::Receiver<SourceMsg>,
@@ -64,11 +89,14 @@ impl Recording {
                 writer,
                 redactor,
                 timed,
+                name,
+                pending: _,
             } = self;
             let keep = |name: &str| !redactor.is_sensitive(name);
-            let mut writing = true;
+            let mut writer = Some(writer);
+            let mut failed = None;
             while let Some(msg) = rx.recv().await {
-                if let (SourceMsg::Events(events), true) = (&msg, writing) {
+                if let (SourceMsg::Events(events), Some(live)) = (&msg, &writer) {
                     let mut chunk = Vec::new();
                     for event in events {
                         let frame = |out: &mut Vec<u8>| wire::frame(event, &keep, REDACTED, out);
@@ -78,14 +106,32 @@ impl Recording {
                             frame(&mut chunk);
                         }
                     }
-                    // A failed recording stops recording, never the session; `finish` says why.
-                    writing = writer.send(chunk).await.is_ok();
+                    if live.send(chunk).await.is_err()
+                        && let Some(stopped) = writer.take()
+                    {
+                        // The writer thread has ended; its result says why.
+                        let err = match stopped.finish().await {
+                            Err(err) => err,
+                            Ok(_) => std::io::Error::other("the recorder stopped"),
+                        };
+                        let notice = SourceMsg::Notice(format!(
+                            "the recording {name} failed: {err}; nothing more is recorded"
+                        ));
+                        failed = Some(err);
+                        if tx.send(notice).await.is_err() {
+                            break;
+                        }
+                    }
                 }
                 if tx.send(msg).await.is_err() {
                     break;
                 }
             }
-            writer.finish().await
+            match (writer, failed) {
+                (Some(writer), _) => writer.finish().await,
+                (None, Some(err)) => Err(err),
+                (None, None) => Ok(0),
+            }
         });
         (out, task)
     }

@@ -277,6 +277,7 @@ impl AppState {
                 };
                 self.notify(Level::Warning, text, now);
             }
+            SourceMsg::Notice(text) => self.notify(Level::Error, text, now),
             SourceMsg::Metrics(snapshot) => {
                 // A new or changed error reaches the status bar once; the panes keep saying it.
                 let before = self

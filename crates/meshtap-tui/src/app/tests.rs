@@ -457,3 +457,16 @@ fn stale_status_messages_are_replaced_by_the_state_they_describe() {
     state.handle(Action::ShowPane(Pane::Requests), at(5));
     assert_eq!(text(&state), None, "left behind with the map");
 }
+
+/// A recording that fails mid-session says so in the status bar at once, as an error.
+#[test]
+fn a_failed_recording_is_said_at_once() {
+    let mut state = state(100);
+    feed(&mut state, 0..3, 200);
+    let failed =
+        "the recording rec.bin failed: File too large (os error 27); nothing more is recorded";
+    state.ingest(SourceMsg::Notice(failed.to_owned()), at(1));
+    let message = state.message.as_ref().expect("a message");
+    assert_eq!(message.text, failed);
+    assert_eq!(message.level, super::state::Level::Error);
+}
