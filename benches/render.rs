@@ -3,12 +3,13 @@
 
 use chrono::Utc;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use meshtap::app::config;
 use meshtap::app::state::AppState;
-use meshtap::model::store::Store;
 use meshtap::session::{SessionInfo, SourceMsg};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+
+const WIDTH: u16 = 200;
+const HEIGHT: u16 = 50;
 
 fn state(requests: usize) -> AppState {
     let info = SessionInfo {
@@ -17,12 +18,9 @@ fn state(requests: usize) -> AppState {
         targets: vec!["ns/sock-shop".into()],
         sampling: String::new(),
     };
-    let mut state = AppState::new(
-        Store::new(requests),
-        info,
-        config::from_text("", "bench", false),
-    );
     let now = Utc::now();
+    // Sized like the terminal it is drawn on, so the list fills the whole 200×50 frame.
+    let mut state = meshtap_testkit::app(requests, info, WIDTH, HEIGHT, now);
     // Each simulated request is a trio of events (some never end): 3.2 events per request is
     // enough to fill the store.
     let events = meshtap_testkit::demo_events(1, requests * 16 / 5, now);
@@ -36,7 +34,7 @@ fn render(c: &mut Criterion) {
     let mut group = c.benchmark_group("render_200x50");
     for requests in [1_000, 100_000] {
         let state = state(requests);
-        let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("terminal");
+        let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("terminal");
         let now = Utc::now();
         group.bench_with_input(BenchmarkId::from_parameter(requests), &requests, |b, _| {
             b.iter(|| {

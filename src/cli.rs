@@ -53,6 +53,11 @@ pub enum Command {
     /// edge) after tapping for a while, from the demo mesh, or from a replayed file: Graphviz
     /// DOT, a Mermaid flowchart or JSON.
     Map(MapArgs),
+    /// Per-route figures from the proxies' own metrics (like `linkerd viz stat-outbound` and
+    /// `stat-inbound`), from a Prometheus or, without one, the pods' admin /metrics scraped
+    /// directly; beside them tap's exact latencies over the same window, and the destination
+    /// proxies' authorization denials.
+    Routes(RoutesArgs),
     /// Compare two captures (exports or recordings, anything `meshtap replay` reads) per route,
     /// client and server side: requests, success rate, p50/p95/p99 with whether each change is
     /// beyond noise; new and vanished routes, callers and status codes; identity and TLS changes.
@@ -93,6 +98,39 @@ pub struct MapArgs {
     pub output: crate::export::map::MapFormat,
     #[command(flatten)]
     pub session: SessionArgs,
+}
+
+/// `meshtap routes TARGET… [--window D] [--prometheus URL | --demo] -o table|json|wide`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  meshtap routes ns/sock-shop --demo -o json\n  meshtap routes deploy/web -n emojivoto --prometheus http://127.0.0.1:9090\n  meshtap routes ns/emojivoto --window 1m -o wide"
+)]
+pub struct RoutesArgs {
+    #[command(flatten)]
+    pub tap: TapArgs,
+    /// The window the figures cover (10s, 1m; default 30s): Prometheus is asked for the increase
+    /// over it; without Prometheus the pods are scraped at its start and end, and tap runs
+    /// through it.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_map_duration)]
+    pub window: Duration,
+    /// A Prometheus scraping the proxies (http://HOST:PORT). Without it meshtap asks
+    /// linkerd-viz's Prometheus through a port-forward, and when none answers scrapes the
+    /// target pods' proxy admin /metrics (port 4191) directly.
+    #[arg(long, value_name = "URL", conflicts_with = "demo")]
+    pub prometheus: Option<String>,
+    /// Read the built-in simulated mesh (what `meshtap demo` serves) instead of a cluster.
+    #[arg(long)]
+    pub demo: bool,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = RoutesFormat::Table)]
+    pub output: RoutesFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoutesFormat {
+    Table,
+    Wide,
+    Json,
 }
 
 /// `meshtap diff A B`.
@@ -283,8 +321,13 @@ pub struct SessionArgs {
     /// (e.g. `http://localhost:4317`), batched; when the collector is slower than the tap, spans
     /// are dropped and counted, never the tap slowed. Span ids join the application's traces
     /// when the requests carry traceparent or B3 headers.
+    /// An `https://` endpoint is reached over TLS, its certificate checked against the system's
+    /// roots.
     #[arg(long, value_name = "URL")]
     pub otlp_endpoint: Option<String>,
+    /// Also trust this CA (PEM) for an `https://` `--otlp-endpoint` (a private collector).
+    #[arg(long, value_name = "FILE", requires = "otlp_endpoint")]
+    pub otlp_ca: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub export: ExportArgs,
     #[command(flatten)]
@@ -467,6 +510,15 @@ pub struct DemoArgs {
     /// Serve plain HTTP instead of HTTPS.
     #[arg(long)]
     pub plain_http: bool,
+    /// With --serve: write a Prometheus `file_sd_configs` target list of the simulated proxies'
+    /// admin servers (`/metrics` on loopback), labelled as linkerd-viz's Prometheus labels them.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "serve",
+        conflicts_with = "clusters"
+    )]
+    pub file_sd: Option<PathBuf>,
     /// Start the control plane broken in one way, for `meshtap check` to find.
     #[arg(long = "break", value_enum, value_name = "WHAT")]
     pub broken: Option<crate::demo::checks::Break>,

@@ -3,7 +3,8 @@
 //! the names the rest of meshtap uses for them.
 
 pub use meshtap_core::{
-    capture, copy, diff, explain, filter, model, session, stats, terminal, trace, units,
+    capture, copy, diff, explain, filter, model, promtext, routestats, session, stats, terminal,
+    trace, units,
 };
 pub use meshtap_demo::demo;
 pub use meshtap_io::{export, files, source, trigger};

@@ -10,6 +10,7 @@ mod load;
 mod map;
 mod proxy;
 mod replay;
+mod routes;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(
             Command::Tap(_)
             | Command::Map(_)
+            | Command::Routes(_)
             | Command::Diff(_)
             | Command::Check(_)
             | Command::Completions { .. }
@@ -64,6 +66,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Replay(args)) => replay::session(args).await,
         Some(Command::Proxy(args)) => proxy::session(args).await,
         Some(Command::Map(args)) => map::run(args).await,
+        Some(Command::Routes(args)) => routes::run(args).await,
         Some(Command::Diff(args)) => diff::run(args).await,
         Some(Command::Check(args)) => check::run(&args).await,
         Some(Command::Completions { shell }) => extension::completions(shell),

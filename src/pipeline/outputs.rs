@@ -89,7 +89,7 @@ impl Outputs {
         let otlp = args
             .otlp_endpoint
             .as_deref()
-            .map(OtlpPlan::parse)
+            .map(|url| OtlpPlan::parse(url, args.otlp_ca.as_deref()))
             .transpose()?;
         Ok(Self {
             otlp,

@@ -2,11 +2,10 @@
 //! source (or served alone with `--serve`); `--clusters` runs several (`demo/clusters.rs`).
 
 mod clusters;
+mod private;
 
 use std::process::ExitCode;
 use std::sync::Arc;
-
-use anyhow::Context as _;
 
 use crate::cli::DemoArgs;
 use crate::demo;
@@ -28,6 +27,8 @@ pub struct Demo {
     /// The simulated metrics API (`linkerd2.viz.Api`): port-forwarded to through the control
     /// plane, and reachable directly with `--metrics-api`.
     pub metrics_api: demo::metrics_api::RunningMetricsApi,
+    /// Every meshed pod's proxy admin server (`/metrics`), port-forwarded to on port 4191.
+    pub admin: demo::proxy_metrics::AdminServers,
 }
 
 pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
@@ -41,6 +42,14 @@ pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
     let metrics_addr = std::net::SocketAddr::new(args.addr.ip(), 0);
     let metrics_api = demo::metrics_api::spawn(metrics_addr, args.rate).await?;
     let api = Arc::new(demo::tapper::SimTapApi::new(args.seed, args.rate));
+    let mesh = api.mesh().clone();
+    let counters = Arc::new(demo::proxy_metrics::ProxyMetrics::new(
+        mesh.clone(),
+        args.seed,
+        args.rate,
+    ));
+    let admin = demo::proxy_metrics::spawn(args.addr.ip(), &mesh, counters).await?;
+    let pods = Arc::new(demo::portforward::PodTable::from_admin(&mesh, &admin));
     let options = demo::server::ServerOptions {
         addr: args.addr,
         tls: !args.plain_http,
@@ -51,6 +60,7 @@ pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
                 forbid_port_forward: false,
             }
         }),
+        pods,
         broken: args.broken,
     };
     let server = demo::server::spawn(options, api).await?;
@@ -62,6 +72,7 @@ pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
         kubeconfig_path,
         dir,
         metrics_api,
+        admin,
     })
 }
 
@@ -71,8 +82,7 @@ fn write_kubeconfig(
     args: &DemoArgs,
     kubeconfig: &kube::config::Kubeconfig,
 ) -> anyhow::Result<(tempfile::TempDir, std::path::PathBuf)> {
-    let dir = crate::files::private_dir(&std::env::temp_dir(), "meshtap-demo-")
-        .context("creating the demo's private directory")?;
+    let dir = private::create()?;
     let kubeconfig_path = match &args.kubeconfig_out {
         Some(path) => path.clone(),
         None => dir.path().join("kubeconfig"),
@@ -114,6 +124,7 @@ pub async fn session(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
 /// `demo --serve`: only the simulated control plane (and the proxies' tap ports), until Ctrl-C.
 async fn serve(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let stop = private::Stop::listen()?;
     let demo = start_demo(args).await?;
     println!("meshtap demo control plane on {}", demo.server.base_url());
     println!("kubeconfig: {}", demo.kubeconfig_path.display());
@@ -129,10 +140,20 @@ async fn serve(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         "metrics API (linkerd2.viz.Api, plaintext gRPC): {}",
         demo.metrics_api.addr()
     );
+    println!(
+        "proxy admin servers (/metrics, also port-forwarded as POD:4191): {}",
+        demo.admin.pods.len()
+    );
+    if let Some(path) = &args.file_sd {
+        let mesh = demo::mesh::Mesh::demo();
+        let targets = demo::proxy_metrics::file_sd(&mesh, &demo.admin);
+        let text = serde_json::to_string_pretty(&targets)?;
+        crate::files::write_file(path, text.as_bytes(), args.session.export.force)
+            .with_context(|| format!("writing the Prometheus target list {}", path.display()))?;
+        println!("prometheus file_sd targets: {}", path.display());
+    }
     let proxies = serve_proxy_taps(args, &demo).await?;
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    stop.wait().await;
     drop(proxies);
     Ok(ExitCode::SUCCESS)
 }

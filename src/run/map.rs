@@ -103,7 +103,7 @@ fn replay_args(
 }
 
 /// The demo as `meshtap demo` starts it with no flags, tapping `tap`.
-fn demo_args(tap: &crate::cli::TapArgs) -> anyhow::Result<DemoArgs> {
+pub(super) fn demo_args(tap: &crate::cli::TapArgs) -> anyhow::Result<DemoArgs> {
     match parse(&["meshtap", "demo"])? {
         crate::cli::Command::Demo(mut args) => {
             args.tap = tap.clone();

@@ -123,3 +123,97 @@ fn a_malformed_endpoint_is_refused_before_anything_starts() {
     assert!(!output.status.success());
     assert!(stderr.contains("http://localhost:4317"), "{stderr}");
 }
+
+/// An `https://` collector: reached over TLS and verified — against `--otlp-ca` (a test CA made
+/// with rcgen, the demo's) for a private collector; without it the unknown CA is refused at
+/// once. `--otlp-ca` with a plain `http://` endpoint is refused too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_collector_is_reached_over_verified_tls() {
+    let ca = meshtap::demo::tls::Ca::generate().expect("ca");
+    let server_cert = ca.server_cert().expect("server cert");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).expect("ca file");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let receiver = Receiver::default();
+    let spans = receiver.spans.clone();
+    let identity =
+        tonic::transport::Identity::from_pem(&server_cert.cert_pem, &server_cert.key_pem);
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .expect("server tls")
+            .serve_with_incoming(
+                TraceServiceServer::new(receiver),
+                TcpIncoming::from(listener),
+            ),
+    );
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/map_hostile_names.ndjson");
+    let run = move |args: Vec<String>| {
+        let fixture = fixture.clone();
+        tokio::task::spawn_blocking(move || {
+            meshtap()
+                .arg("replay")
+                .arg(&fixture)
+                .args(["-o", "ndjson"])
+                .args(&args)
+                .stdout(Stdio::null())
+                .output()
+                .expect("meshtap")
+        })
+    };
+    let https = format!("https://127.0.0.1:{port}");
+    let ca_arg = ca_file.to_str().expect("utf-8").to_owned();
+    let out = run(vec![
+        "--otlp-endpoint".into(),
+        https.clone(),
+        "--otlp-ca".into(),
+        ca_arg.clone(),
+    ])
+    .await
+    .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let received = spans.load(Ordering::Relaxed);
+    assert!(received > 0, "{stderr}");
+    assert_eq!(reported_sent(&stderr), Some(received), "{stderr}");
+    // The system's roots do not know the test CA: refused before anything is read.
+    let out = run(vec!["--otlp-endpoint".into(), https])
+        .await
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot connect to the OTLP collector"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.to_ascii_lowercase().contains("certificate"),
+        "{stderr}"
+    );
+    let http = format!("http://127.0.0.1:{port}");
+    let out = run(vec![
+        "--otlp-endpoint".into(),
+        http,
+        "--otlp-ca".into(),
+        ca_arg,
+    ])
+    .await
+    .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("applies to an https:// collector"),
+        "{stderr}"
+    );
+    server.abort();
+    assert_eq!(
+        spans.load(Ordering::Relaxed),
+        received,
+        "nothing more arrived"
+    );
+}

@@ -7,6 +7,8 @@ pub mod diff;
 pub mod explain;
 pub mod filter;
 pub mod model;
+pub mod promtext;
+pub mod routestats;
 pub mod session;
 pub mod stats;
 pub mod terminal;

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod metrics_merge;
 pub mod metrics_poll;
 pub mod proxy;
+pub mod proxy_metrics;
 pub mod reconnect;
 pub mod replay;
 pub mod target;

@@ -41,6 +41,7 @@ pub async fn start_clusters(args: &DemoArgs, names: &ClusterNames) -> anyhow::Re
 
 /// `demo --serve --clusters …`: the control planes until Ctrl-C, and how to reach them.
 pub async fn serve(args: &DemoArgs, names: &ClusterNames) -> anyhow::Result<()> {
+    let stop = super::private::Stop::listen()?;
     let demo = start_clusters(args, names).await?;
     let path = demo.kubeconfig_path.display();
     println!(
@@ -86,7 +87,7 @@ pub async fn serve(args: &DemoArgs, names: &ClusterNames) -> anyhow::Result<()> 
             mirrored.join(", ")
         );
     }
-    tokio::signal::ctrl_c().await?;
+    stop.wait().await;
     drop(demo);
     Ok(())
 }

@@ -86,6 +86,7 @@ pub async fn start(options: &Options) -> anyhow::Result<Planes> {
                 addr: metrics_api.addr(),
                 forbid_port_forward: false,
             }),
+            pods: Arc::default(),
             broken: None,
         };
         let server = server::spawn(server_options, Arc::new(api)).await?;

@@ -1,6 +1,7 @@
-//! The simulated kube-apiserver's side of `kubectl port-forward` to Linkerd viz's metrics API:
-//! a pod list naming one Running `metrics-api` pod in `linkerd-viz`, and the WebSocket
-//! port-forward to it, bridged to the demo's metrics API on loopback.
+//! The simulated kube-apiserver's side of `kubectl port-forward`: pod lists (one Running
+//! `metrics-api` pod in `linkerd-viz`, and the simulated mesh's pods from a [`PodTable`]) and
+//! the WebSocket port-forward to a listed pod's port, bridged to the loopback server that plays
+//! it (the demo's metrics API on 8085, a simulated proxy's admin server on 4191).
 //!
 //! The protocol is the one kube-rs speaks (`v4.channel.k8s.io`): every binary message starts
 //! with a channel byte, port `i` owns data channel `2i` and error channel `2i + 1`, and the
@@ -20,6 +21,10 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
+
+pub mod pods;
+
+pub use pods::{ForwardPod, PodTable};
 
 use super::server::{Body, json, kube_status};
 use crate::source::metrics::METRICS_API_PORT;
@@ -61,8 +66,13 @@ fn split(path: &str) -> Option<(&str, Option<&str>)> {
     }
 }
 
-/// Answers a pod list or a port-forward; `pod` is `None` when the demo runs no metrics API.
-pub fn handle(mut request: Request<Incoming>, pod: Option<&MetricsApiPod>) -> Response<Body> {
+/// Answers a pod list or a port-forward; `pod` is `None` when the demo runs no metrics API,
+/// `table` holds the simulated mesh's pods.
+pub fn handle(
+    mut request: Request<Incoming>,
+    pod: Option<&MetricsApiPod>,
+    table: &PodTable,
+) -> Response<Body> {
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or("").to_owned();
     let Some((namespace, name)) = split(&path) else {
@@ -76,37 +86,65 @@ pub fn handle(mut request: Request<Incoming>, pod: Option<&MetricsApiPod>) -> Re
                 "the demo only lists pods",
             );
         }
-        let listed = pod.is_some() && namespace == VIZ_NAMESPACE && selects(&query);
-        return json(StatusCode::OK, &pod_list(listed));
+        let selected = |labels: &dyn Fn(&str) -> Option<String>| selects(&query, labels);
+        let mut items = Vec::new();
+        if pod.is_some() && namespace == VIZ_NAMESPACE && selected(&metrics_api_label) {
+            items.push(metrics_api_pod());
+        }
+        items.extend(table.list(namespace, &|p: &ForwardPod| {
+            selected(&|key: &str| p.labels.get(key).cloned())
+        }));
+        return json(StatusCode::OK, &pod_list(&items));
     };
-    let Some(pod) = pod.filter(|_| namespace == VIZ_NAMESPACE && name == POD_NAME) else {
-        let message = format!("pods \"{name}\" not found");
-        return kube_status(StatusCode::NOT_FOUND, "NotFound", &message);
+    let ports = query_values(&query, "ports");
+    let (addr, port) = if namespace == VIZ_NAMESPACE && name == POD_NAME && pod.is_some() {
+        let Some(pod) = pod else {
+            return not_found();
+        };
+        if pod.forbid_port_forward {
+            let message = format!(
+                "pods \"{name}\" is forbidden: User \"meshtap-demo\" cannot create resource \
+                 \"pods/portforward\" in API group \"\" in the namespace \"{namespace}\""
+            );
+            return kube_status(StatusCode::FORBIDDEN, "Forbidden", &message);
+        }
+        if ports != [METRICS_API_PORT.to_string()] {
+            let message = format!("the demo pod forwards port {METRICS_API_PORT} only");
+            return kube_status(StatusCode::BAD_REQUEST, "BadRequest", &message);
+        }
+        (pod.addr, METRICS_API_PORT)
+    } else {
+        let Some(found) = table.find(namespace, name) else {
+            let message = format!("pods \"{name}\" not found");
+            return kube_status(StatusCode::NOT_FOUND, "NotFound", &message);
+        };
+        let wanted = match ports.as_slice() {
+            [one] => one.parse::<u16>().ok(),
+            _ => None,
+        };
+        let Some((port, addr)) = wanted.and_then(|w| found.ports.iter().find(|(p, _)| *p == w))
+        else {
+            let offered: Vec<String> = found.ports.iter().map(|(p, _)| p.to_string()).collect();
+            let message = format!(
+                "the demo forwards one port of pod {name} at a time, one of {}",
+                offered.join(", ")
+            );
+            return kube_status(StatusCode::BAD_REQUEST, "BadRequest", &message);
+        };
+        (*addr, *port)
     };
-    if pod.forbid_port_forward {
-        let message = format!(
-            "pods \"{name}\" is forbidden: User \"meshtap-demo\" cannot create resource \
-             \"pods/portforward\" in API group \"\" in the namespace \"{namespace}\""
-        );
-        return kube_status(StatusCode::FORBIDDEN, "Forbidden", &message);
-    }
-    if query_values(&query, "ports") != [METRICS_API_PORT.to_string()] {
-        let message = format!("the demo pod forwards port {METRICS_API_PORT} only");
-        return kube_status(StatusCode::BAD_REQUEST, "BadRequest", &message);
-    }
     let Some(accept) = websocket_accept(&request) else {
         let message = format!("Upgrade request required ({PROTOCOL} WebSocket)");
         return kube_status(StatusCode::BAD_REQUEST, "BadRequest", &message);
     };
     let upgrade = hyper::upgrade::on(&mut request);
-    let addr = pod.addr;
     // The bridge runs after this response has switched the connection's protocol.
     tokio::spawn(async move {
         match upgrade.await {
             Ok(upgraded) => {
                 let io = TokioIo::new(upgraded);
                 let socket = WebSocketStream::from_raw_socket(io, Role::Server, None).await;
-                bridge(socket, addr).await;
+                bridge(socket, addr, port).await;
             }
             Err(error) => tracing::debug!(%error, "port-forward upgrade failed"),
         }
@@ -173,31 +211,46 @@ const LABELS: [(&str, &str); 2] = [
     ("linkerd.io/extension", "viz"),
 ];
 
-/// True when every `key=value` term of the label selector matches the pod's labels; other
-/// selector forms select nothing here.
-fn selects(query: &str) -> bool {
+fn metrics_api_label(key: &str) -> Option<String> {
+    LABELS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| (*v).to_owned())
+}
+
+/// True when every term of the label selector holds for a pod's labels: `key=value`,
+/// `key==value`, `key!=value`, `key` (present) and `!key` (absent); other forms select nothing.
+fn selects(query: &str, labels: &dyn Fn(&str) -> Option<String>) -> bool {
     query_values(query, "labelSelector").iter().all(|term| {
-        let (key, value) = term
-            .split_once("==")
-            .or_else(|| term.split_once('='))
-            .unwrap_or((term.as_str(), "\u{0}"));
-        LABELS.contains(&(key.trim(), value.trim()))
+        if let Some((key, value)) = term.split_once("!=") {
+            return labels(key.trim()).as_deref() != Some(value.trim());
+        }
+        if let Some((key, value)) = term.split_once("==").or_else(|| term.split_once('=')) {
+            return labels(key.trim()).as_deref() == Some(value.trim());
+        }
+        if let Some(key) = term.strip_prefix('!') {
+            return labels(key.trim()).is_none();
+        }
+        let plain = term
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+        plain && labels(term.trim()).is_some()
     })
 }
 
-fn pod_list(with_pod: bool) -> serde_json::Value {
+/// The metrics API pod as a pod list item.
+fn metrics_api_pod() -> serde_json::Value {
     let labels: serde_json::Map<String, serde_json::Value> = LABELS
         .iter()
         .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
         .collect();
-    let items = if with_pod {
-        vec![serde_json::json!({
-            "metadata": { "name": POD_NAME, "namespace": VIZ_NAMESPACE, "labels": labels },
-            "status": { "phase": "Running", "podIP": "127.0.0.1" },
-        })]
-    } else {
-        Vec::new()
-    };
+    serde_json::json!({
+        "metadata": { "name": POD_NAME, "namespace": VIZ_NAMESPACE, "labels": labels },
+        "status": { "phase": "Running", "podIP": "127.0.0.1" },
+    })
+}
+
+fn pod_list(items: &[serde_json::Value]) -> serde_json::Value {
     serde_json::json!({
         "kind": "PodList",
         "apiVersion": "v1",
@@ -208,12 +261,12 @@ fn pod_list(with_pod: bool) -> serde_json::Value {
 
 /// Carries one forwarded connection: channel 0 to and from the metrics API's TCP port, channel
 /// 1 for the one error message a failed connection gets.
-async fn bridge<S>(socket: WebSocketStream<S>, addr: SocketAddr)
+async fn bridge<S>(socket: WebSocketStream<S>, addr: SocketAddr, port: u16)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let (mut sink, mut stream) = socket.split();
-    let [lo, hi] = METRICS_API_PORT.to_le_bytes();
+    let [lo, hi] = port.to_le_bytes();
     for channel in [0u8, 1] {
         if sink
             .send(Message::binary(vec![channel, lo, hi]))
@@ -228,9 +281,7 @@ where
         Err(error) => {
             // What a kubelet says when nothing listens on the pod's port.
             let mut message = vec![1u8];
-            message.extend_from_slice(
-                format!("error forwarding port {METRICS_API_PORT}: {error}").as_bytes(),
-            );
+            message.extend_from_slice(format!("error forwarding port {port}: {error}").as_bytes());
             let _ = sink.send(Message::binary(message)).await;
             let _ = sink.send(Message::Close(None)).await;
             return;

@@ -32,7 +32,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::api::{TapApi, TapReply};
 use super::checks::{self, Break};
 use super::discovery;
-use super::portforward::{self, MetricsApiPod};
+use super::portforward::{self, MetricsApiPod, PodTable};
 use super::tls;
 use crate::proto::tap::TapByResourceRequest;
 use crate::proto::viz::ApiError;
@@ -55,6 +55,8 @@ pub struct ServerOptions {
     pub token: Option<String>,
     /// The metrics API pod reached by port-forward; without one, `linkerd-viz` lists no pods.
     pub metrics_pod: Option<MetricsApiPod>,
+    /// The simulated mesh's pods, listed and port-forwarded to (their proxies' admin ports).
+    pub pods: Arc<PodTable>,
     /// Fail one thing `meshtap check` asks about (`demo --serve --break`).
     pub broken: Option<Break>,
 }
@@ -66,6 +68,7 @@ impl Default for ServerOptions {
             tls: true,
             token: None,
             metrics_pod: None,
+            pods: Arc::default(),
             broken: None,
         }
     }
@@ -137,6 +140,7 @@ struct State {
     token: String,
     addr: SocketAddr,
     metrics_pod: Option<MetricsApiPod>,
+    pods: Arc<PodTable>,
     broken: Option<Break>,
 }
 
@@ -162,6 +166,7 @@ pub async fn spawn(options: ServerOptions, api: Arc<dyn TapApi>) -> anyhow::Resu
         token: token.clone(),
         addr,
         metrics_pod: options.metrics_pod,
+        pods: options.pods,
         broken: options.broken,
     });
     let task = tokio::spawn(accept_loop(listener, acceptor, state));
@@ -273,7 +278,7 @@ async fn handle(request: Request<Incoming>, state: &State) -> Response<Body> {
         Err(request) => request,
     };
     if portforward::is_pods_path(&path) {
-        return portforward::handle(request, state.metrics_pod.as_ref());
+        return portforward::handle(request, state.metrics_pod.as_ref(), &state.pods);
     }
     if request.method() == Method::GET
         && let Some(doc) = discovery::document(&path, state.addr)

@@ -7,6 +7,7 @@
 //! task batches the queue ([`OTLP_BATCH_SPANS`] spans or every [`OTLP_FLUSH`]) and exports; a
 //! failed export is counted and the channel reconnects by itself on the next one.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -15,7 +16,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::Trac
 use opentelemetry_proto::tonic::trace::v1::Span;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::export::otlp::{Batch, OTLP_BATCH_SPANS, span};
 use crate::model::store::{Ingested, Store};
@@ -45,8 +46,9 @@ pub struct OtlpPlan {
 }
 
 impl OtlpPlan {
-    /// Checks the URL's shape (before any source starts).
-    pub fn parse(url: &str) -> anyhow::Result<Self> {
+    /// Checks the URL's shape (before any source starts). An `https://` collector is reached over
+    /// TLS, its certificate verified against the system's roots and `ca` (`--otlp-ca`, PEM).
+    pub fn parse(url: &str, ca: Option<&Path>) -> anyhow::Result<Self> {
         let bad = |why: &str| {
             anyhow::anyhow!(
                 "--otlp-endpoint {url:?}: {why}; expected an OTLP/gRPC URL such as \
@@ -56,9 +58,30 @@ impl OtlpPlan {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(bad("the scheme must be http:// or https://"));
         }
-        let endpoint = Endpoint::from_shared(url.to_owned())
+        let mut endpoint = Endpoint::from_shared(url.to_owned())
             .map_err(|e| bad(&e.to_string()))?
             .connect_timeout(OTLP_CONNECT_TIMEOUT);
+        if url.starts_with("https://") {
+            let mut tls = ClientTlsConfig::new().with_native_roots();
+            if let Some(ca) = ca {
+                let pem = std::fs::read(ca).map_err(|e| {
+                    anyhow::anyhow!("--otlp-ca {}: cannot read it: {e}", ca.display())
+                })?;
+                if !pem.windows(11).any(|w| w == b"-----BEGIN ") {
+                    anyhow::bail!(
+                        "--otlp-ca {}: not a PEM certificate (-----BEGIN CERTIFICATE-----)",
+                        ca.display()
+                    );
+                }
+                tls = tls.ca_certificate(Certificate::from_pem(pem));
+            }
+            endpoint = endpoint.tls_config(tls).map_err(|e| bad(&chain(&e)))?;
+        } else if let Some(ca) = ca {
+            anyhow::bail!(
+                "--otlp-ca {} applies to an https:// collector, not {url}",
+                ca.display()
+            );
+        }
         Ok(Self {
             url: url.to_owned(),
             endpoint,

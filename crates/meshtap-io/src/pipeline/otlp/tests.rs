@@ -90,7 +90,7 @@ async fn a_collector_that_hangs_never_holds_the_tap_up() {
         tonic::transport::Server::builder()
             .serve_with_incoming(TraceServiceServer::new(Hangs), TcpIncoming::from(listener)),
     );
-    let exporter = OtlpPlan::parse(&format!("http://127.0.0.1:{port}"))
+    let exporter = OtlpPlan::parse(&format!("http://127.0.0.1:{port}"), None)
         .expect("url")
         .export_timeout(Duration::from_millis(200))
         .connect()

@@ -90,70 +90,90 @@ impl PortForward {
 
     /// The name of a Running, not terminating, metrics API pod.
     pub async fn find_pod(&self) -> Result<String, PortForwardError> {
-        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
-        let params = ListParams::default().labels(METRICS_API_SELECTOR);
-        let list = pods.list(&params).await.map_err(|error| match error {
-            kube::Error::Api(status) if matches!(status.code, 401 | 403) => {
-                PortForwardError::ListRefused {
-                    namespace: self.namespace.clone(),
-                    message: status.message,
-                }
-            }
-            other => PortForwardError::Kube {
-                namespace: self.namespace.clone(),
-                reason: other.to_string(),
-            },
-        })?;
-        list.items
-            .into_iter()
-            .filter(|pod| pod.metadata.deletion_timestamp.is_none())
-            .find(|pod| pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
-            .and_then(|pod| pod.metadata.name)
-            .ok_or_else(|| PortForwardError::NoPod {
-                namespace: self.namespace.clone(),
-                selector: METRICS_API_SELECTOR.to_owned(),
-            })
+        running_pod(&self.client, &self.namespace, METRICS_API_SELECTOR).await
     }
 
     /// One port-forward to the metrics API's port: the stream carries the bytes of one TCP
     /// connection to it.
     pub async fn open(&self) -> Result<DuplexStream, PortForwardError> {
         let pod = self.find_pod().await?;
-        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
-        let forward_error = |reason: String| PortForwardError::Forward {
-            namespace: self.namespace.clone(),
-            pod: pod.clone(),
-            reason,
-        };
-        let mut forwarder = match pods.portforward(&pod, &[METRICS_API_PORT]).await {
-            Ok(forwarder) => forwarder,
-            Err(kube::Error::Api(status)) if matches!(status.code, 401 | 403) => {
-                return Err(PortForwardError::Forbidden {
-                    namespace: self.namespace.clone(),
-                    pod,
-                    message: status.message,
-                });
-            }
-            Err(error) => return Err(forward_error(error.to_string())),
-        };
-        let Some(stream) = forwarder.take_stream(METRICS_API_PORT) else {
-            return Err(forward_error("the forwarder offered no stream".to_owned()));
-        };
-        let errors = forwarder.take_error(METRICS_API_PORT);
-        // The forwarder's own task ends when the stream closes; this one only reports what the
-        // kubelet said went wrong (the pod refused the port …), which the stream cannot carry.
-        tokio::spawn(async move {
-            if let Some(errors) = errors
-                && let Some(message) = errors.await
-            {
-                tracing::warn!(%pod, %message, "metrics API port-forward reported an error");
-            }
-            if let Err(error) = forwarder.join().await {
-                tracing::debug!(%error, "metrics API port-forward ended with an error");
-            }
-        });
-        Ok(stream)
+        forward(&self.client, &self.namespace, &pod, METRICS_API_PORT).await
     }
+}
+
+/// The name of a Running, not terminating, pod in `namespace` matching `selector`.
+pub async fn running_pod(
+    client: &kube::Client,
+    namespace: &str,
+    selector: &str,
+) -> Result<String, PortForwardError> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let params = ListParams::default().labels(selector);
+    let list = pods.list(&params).await.map_err(|error| match error {
+        kube::Error::Api(status) if matches!(status.code, 401 | 403) => {
+            PortForwardError::ListRefused {
+                namespace: namespace.to_owned(),
+                message: status.message,
+            }
+        }
+        other => PortForwardError::Kube {
+            namespace: namespace.to_owned(),
+            reason: other.to_string(),
+        },
+    })?;
+    list.items
+        .into_iter()
+        .filter(|pod| pod.metadata.deletion_timestamp.is_none())
+        .find(|pod| pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+        .and_then(|pod| pod.metadata.name)
+        .ok_or_else(|| PortForwardError::NoPod {
+            namespace: namespace.to_owned(),
+            selector: selector.to_owned(),
+        })
+}
+
+/// One port-forward to `port` of `pod`: the stream carries the bytes of one TCP connection to it.
+pub async fn forward(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+    port: u16,
+) -> Result<DuplexStream, PortForwardError> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let forward_error = |reason: String| PortForwardError::Forward {
+        namespace: namespace.to_owned(),
+        pod: pod.to_owned(),
+        reason,
+    };
+    let mut forwarder = match pods.portforward(pod, &[port]).await {
+        Ok(forwarder) => forwarder,
+        Err(kube::Error::Api(status)) if matches!(status.code, 401 | 403) => {
+            return Err(PortForwardError::Forbidden {
+                namespace: namespace.to_owned(),
+                pod: pod.to_owned(),
+                message: status.message,
+            });
+        }
+        Err(error) => return Err(forward_error(error.to_string())),
+    };
+    let Some(stream) = forwarder.take_stream(port) else {
+        return Err(forward_error("the forwarder offered no stream".to_owned()));
+    };
+    let errors = forwarder.take_error(port);
+    let pod = pod.to_owned();
+    // The forwarder's own task ends when the stream closes; this one only reports what the
+    // kubelet said went wrong (the pod refused the port …), which the stream cannot carry.
+    tokio::spawn(async move {
+        if let Some(errors) = errors
+            && let Some(message) = errors.await
+        {
+            tracing::warn!(%pod, port, %message, "port-forward reported an error");
+        }
+        if let Err(error) = forwarder.join().await {
+            tracing::debug!(%error, "port-forward ended with an error");
+        }
+    });
+    Ok(stream)
 }
 
 impl MetricsClient {

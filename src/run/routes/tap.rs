@@ -1,0 +1,123 @@
+//! Tap's side of `meshtap routes`: the target's outbound requests over the window, with their
+//! exact latencies, by the parent Service they were sent to.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::cli::{SessionArgs, TapArgs};
+use crate::model::event::Direction;
+use crate::model::request::Request;
+use crate::model::store::{Ingested, Store};
+use crate::pipeline::Sink;
+use crate::session::SourceMsg;
+use crate::source::cluster::Cluster;
+
+/// Requests joined at once while tapping; only their figures are kept.
+const JOIN_CAPACITY_REQUESTS: usize = 10_000;
+/// Latencies kept per parent for the exact percentiles; further requests are counted only.
+pub const LATENCIES_PER_PARENT_CAP: usize = 100_000;
+
+/// (namespace, Service) a request was sent to.
+pub type ParentKey = (String, String);
+
+/// What tap saw for one parent.
+#[derive(Debug, Clone, Default)]
+pub struct TapFigures {
+    pub requests: u64,
+    pub failures: u64,
+    latencies_ms: Vec<f64>,
+}
+
+impl TapFigures {
+    /// The exact `q` quantile of the latencies seen, in ms.
+    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+        let mut sorted = self.latencies_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        let last = sorted.len().checked_sub(1)?;
+        let at = ((q * sorted.len() as f64).ceil() as usize)
+            .saturating_sub(1)
+            .min(last);
+        sorted.get(at).copied()
+    }
+}
+
+/// Tap's figures by parent.
+#[derive(Debug, Clone, Default)]
+pub struct Tapped {
+    pub by_parent: BTreeMap<ParentKey, TapFigures>,
+}
+
+/// The Service a request was sent to, from the destination labels the client's proxy got from
+/// service discovery (the authority may be a short name, or carry no port).
+fn parent(request: &Request) -> Option<ParentKey> {
+    let labels = &request.destination.labels;
+    let service = labels.get("service").filter(|s| !s.is_empty())?;
+    let namespace = labels.get("namespace").map_or("", |n| n);
+    Some((namespace.to_owned(), service.to_string()))
+}
+
+/// A session's default flags (nothing recorded or exported).
+pub fn default_session() -> anyhow::Result<SessionArgs> {
+    use clap::Parser as _;
+    match crate::cli::Cli::try_parse_from(["meshtap", "tap"])?.command {
+        Some(crate::cli::Command::Tap(args)) => Ok(args.session),
+        _ => anyhow::bail!("`meshtap tap` did not parse as the tap"),
+    }
+}
+
+/// Taps `tap`'s targets for `window` and gathers the outbound requests that finished.
+pub async fn gather(
+    cluster: &Cluster,
+    tap: &TapArgs,
+    session: &SessionArgs,
+    window: Duration,
+) -> anyhow::Result<Tapped> {
+    let sink = Sink::Map(crate::export::map::MapFormat::Json);
+    let mut source =
+        super::super::clusters::source(std::slice::from_ref(cluster), tap, session, &sink)?;
+    let mut store = Store::new(JOIN_CAPACITY_REQUESTS);
+    let mut tapped = Tapped::default();
+    let deadline = tokio::time::Instant::now() + window;
+    loop {
+        let msg = tokio::select! {
+            msg = source.rx.recv() => msg,
+            () = tokio::time::sleep_until(deadline) => break,
+        };
+        let Some(SourceMsg::Events(events)) = msg else {
+            if msg.is_none() {
+                break;
+            }
+            continue;
+        };
+        for event in events {
+            if let Ingested::Finished(seq) = store.ingest(event)
+                && let Some(request) = store.get(seq)
+            {
+                record(&mut tapped, request);
+            }
+        }
+    }
+    for task in &source.tasks {
+        task.abort();
+    }
+    Ok(tapped)
+}
+
+fn record(tapped: &mut Tapped, request: &Request) {
+    if request.direction() != Direction::Outbound {
+        return;
+    }
+    let Some(key) = parent(request) else {
+        return;
+    };
+    let figures = tapped.by_parent.entry(key).or_default();
+    figures.requests += 1;
+    if request.success() == Some(false) {
+        figures.failures += 1;
+    }
+    if let Some(latency) = request.duration()
+        && figures.latencies_ms.len() < LATENCIES_PER_PARENT_CAP
+    {
+        figures.latencies_ms.push(latency.as_secs_f64() * 1000.0);
+    }
+}
