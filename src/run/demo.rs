@@ -7,6 +7,8 @@ mod private;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use anyhow::Context as _;
+
 use crate::cli::DemoArgs;
 use crate::demo;
 use crate::pipeline::{self, outputs::Outputs};
