@@ -337,6 +337,10 @@ pub struct SessionArgs {
     /// draws only those (and leaves out the metrics API's edges, which no filter can ask about).
     #[arg(long, value_name = "FILTER", value_parser = parse_filter)]
     pub filter: Option<crate::filter::Filter>,
+    /// Write logs here (`MESHTAP_LOG=debug` for more), in every mode; nothing is logged to the
+    /// screen. Created 0600; a symlink at the name is refused.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
 }
 
 fn parse_filter(text: &str) -> Result<crate::filter::Filter, String> {
@@ -355,7 +359,8 @@ pub struct TriggerArgs {
     /// How much before and after the matching request a trigger file holds.
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_metrics_window)]
     pub trigger_window: Duration,
-    /// Where trigger files go (must exist).
+    /// Where trigger files go; created 0700 when missing, and refused at the start when files
+    /// cannot be created in it.
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub trigger_dir: PathBuf,
     /// Format of trigger files.
@@ -367,9 +372,15 @@ pub struct TriggerArgs {
     /// Run CMD (through `sh -c`) after each trigger file is written, with
     /// `MESHTAP_TRIGGER_FILE`, `MESHTAP_TRIGGER`, `MESHTAP_TRIGGER_MATCHES`,
     /// `MESHTAP_TRIGGER_REQUESTS` and `MESHTAP_TRIGGER_REQUEST_SEQ` in its environment (never in
-    /// its text).
+    /// its text). It runs in its own process group and nothing waits for it: not the next
+    /// trigger, not the end of the session. Its output goes to stderr (headless) or the log file
+    /// (UI), never to stdout.
     #[arg(long, value_name = "CMD")]
     pub on_trigger: Option<String>,
+    /// Stop an --on-trigger command (its whole process group) after this long while meshtap
+    /// runs.
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_metrics_window)]
+    pub on_trigger_timeout: Duration,
 }
 
 fn parse_trigger(text: &str) -> Result<crate::trigger::Trigger, String> {
@@ -454,9 +465,6 @@ impl HttpMatchArgs {
 /// Options of the terminal UI.
 #[derive(Debug, Clone, Args)]
 pub struct UiArgs {
-    /// Write logs here (nothing is printed while the UI is up).
-    #[arg(long, value_name = "FILE")]
-    pub log_file: Option<PathBuf>,
     /// Keymap and theme overrides (default: `$XDG_CONFIG_HOME/meshtap/meshtap.conf`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

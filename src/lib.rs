@@ -15,11 +15,13 @@ pub mod check;
 pub mod cli;
 pub mod pipeline;
 mod run;
+pub mod shutdown;
 
 pub use run::check::report as check_report;
 pub use run::extension::{
     INSTALL_MANIFEST, Invocation, UNINSTALL_MANIFEST, completion_script, invocation, man_page,
 };
+pub use run::stdout::print as print_stdout;
 pub use run::{
     ClustersDemo, DEMO_TARGETS, Demo, proxy_spec, run, spawn_streams, specs, start_clusters,
     start_demo,

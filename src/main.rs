@@ -11,8 +11,14 @@ fn main() -> ExitCode {
     let cli = match meshtap::invocation(std::env::args_os().collect()) {
         meshtap::Invocation::Meshtap(cli) => *cli,
         meshtap::Invocation::Manifest(text) => {
-            print!("{text}");
-            return ExitCode::SUCCESS;
+            // A reader that went away (`| head`) is a normal end.
+            return match meshtap::print_stdout(text) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("meshtap: writing to stdout: {err}");
+                    ExitCode::FAILURE
+                }
+            };
         }
     };
     let runtime = match tokio::runtime::Runtime::new() {

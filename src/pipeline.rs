@@ -6,7 +6,8 @@
 //! ```
 //!
 //! A mode is only a choice of source and sink. The recording, the export at the end (with its
-//! rescue file), `--stats`, the redactor, the clock and Ctrl-C are wired here once, so a flag
+//! rescue file), `--stats`, the redactor, the clock and the stop signals (Ctrl-C, SIGTERM,
+//! SIGHUP; see [`crate::shutdown`]) are wired here once, so a flag
 //! means the same everywhere. Files and stdout are written on threads fed by bounded channels.
 
 pub mod outputs;
@@ -25,6 +26,8 @@ use tokio::task::JoinHandle;
 use crate::cli::UiArgs;
 use crate::model::store::Store;
 use crate::session::{Clock, ClockKind, SessionInfo, SourceMsg, TapCommand};
+use crate::shutdown::Shutdown;
+use crate::trigger::hook::HookOutput;
 use crate::trigger::run::Triggers;
 use headless::Output;
 use outputs::Outputs;
@@ -200,11 +203,10 @@ pub async fn run_session(
         }
         anyhow::bail!(refused);
     }
+    // From here a stop signal ends the session the way Ctrl-C does, outputs written.
+    let shutdown = Shutdown::install()?;
     // Triggers start before the tees: a refusal there must not have placed a recording.
-    let triggers = match outputs.triggers.take() {
-        Some(settings) => Some(Arc::new(Triggers::start(settings, &info)?)),
-        None => None,
-    };
+    let triggers = start_triggers(&mut outputs, &sink, &info)?;
     let (rx, tees) = Tees::attach(rx, &mut outputs).await?;
     let mut store = Store::with_limits(outputs.capacity, outputs.max_memory);
     let code = match sink {
@@ -230,7 +232,7 @@ pub async fn run_session(
                 triggers: triggers.as_deref(),
                 filter: outputs.filter.as_ref(),
             };
-            headless_sink(rx, format, &mut store, outputs.stop_after).await?
+            headless_sink(rx, format, &mut store, &shutdown, outputs.stop_after).await?
         }
         Sink::Map(format) => {
             let gather = map::Gather {
@@ -240,22 +242,25 @@ pub async fn run_session(
                 triggers: triggers.as_deref(),
                 filter: outputs.filter.as_ref(),
             };
-            let stop = async {
-                let _ = tokio::signal::ctrl_c().await;
-            };
-            map::sink(rx, gather, &mut store, stop).await?
+            map::sink(rx, gather, &mut store, shutdown.requested()).await?
         }
     };
     if let Some(triggers) = triggers {
         // The windows still open are written with what there is; the writer is waited for.
-        let (kept, fired) = tokio::task::spawn_blocking(move || {
+        let (kept, fired, running) = tokio::task::spawn_blocking(move || {
             let fired = triggers.finish(&store);
-            (store, fired)
+            (store, fired, triggers.hooks_running())
         })
         .await?;
         store = kept;
         for fired in fired {
             eprintln!("meshtap: {fired}");
+        }
+        if running > 0 {
+            eprintln!(
+                "meshtap: {running} --on-trigger command{} still running; not waited for",
+                if running == 1 { " is" } else { "s are" }
+            );
         }
     }
     for task in &tasks {
@@ -278,10 +283,30 @@ pub async fn run_session(
     exported.map(|()| code)
 }
 
+/// `--trigger`'s runner, if asked for. In the UI the screen is the UI's: an `--on-trigger`
+/// command's output goes to the log file or nowhere (headless: stderr).
+fn start_triggers(
+    outputs: &mut Outputs,
+    sink: &Sink<'_>,
+    info: &SessionInfo,
+) -> anyhow::Result<Option<Arc<Triggers>>> {
+    let Some(mut settings) = outputs.triggers.take() else {
+        return Ok(None);
+    };
+    if let (Sink::Ui(_), Some(hook)) = (sink, settings.hook.as_mut()) {
+        hook.output = outputs
+            .log_file
+            .clone()
+            .map_or(HookOutput::Null, HookOutput::Log);
+    }
+    Ok(Some(Arc::new(Triggers::start(settings, info)?)))
+}
+
 async fn headless_sink(
     rx: mpsc::Receiver<SourceMsg>,
     format: headless::Format<'_>,
     store: &mut Store,
+    shutdown: &Shutdown,
     stop_after: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
     let stdout = WriterThread::spawn("stdout", std::io::BufWriter::new(std::io::stdout()))?;
@@ -290,17 +315,18 @@ async fn headless_sink(
         match stop_after {
             Some(after) => {
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
+                    () = shutdown.requested() => {}
                     () = tokio::time::sleep(after) => {}
                 }
             }
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            None => shutdown.requested().await,
         }
     };
     let outcome =
         headless::print_stream(rx, format, store, &stdout, &mut std::io::stderr(), stop).await?;
+    if outcome.interrupted {
+        eprintln!("meshtap: stopping: writing what was captured (a second Ctrl-C quits at once)");
+    }
     // Stopped by Ctrl-C: give stdout a moment, but never wait on a reader that doesn't read.
     let written = if outcome.interrupted {
         tokio::time::timeout(STDOUT_DRAIN, stdout.finish())

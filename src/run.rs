@@ -11,6 +11,7 @@ mod map;
 mod proxy;
 mod replay;
 mod routes;
+pub mod stdout;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -34,22 +35,23 @@ pub use demo::{ClustersDemo, DEMO_TARGETS, Demo, start_clusters, start_demo};
 pub use proxy::proxy_spec;
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let ui = match &cli.command {
-        Some(Command::Demo(args)) => args.output.is_none().then_some(&args.ui),
-        Some(Command::Replay(args)) => args.output.is_none().then_some(&args.ui),
-        Some(Command::Proxy(args)) => args.output.is_none().then_some(&args.ui),
+    // `--log-file` means the same in every mode that has a session, UI or headless.
+    let session = match &cli.command {
+        Some(Command::Tap(args)) => Some(&args.session),
+        Some(Command::Demo(args)) => Some(&args.session),
+        Some(Command::Replay(args)) => Some(&args.session),
+        Some(Command::Proxy(args)) => Some(&args.session),
+        Some(Command::Map(args)) => Some(&args.session),
         Some(
-            Command::Tap(_)
-            | Command::Map(_)
-            | Command::Routes(_)
+            Command::Routes(_)
             | Command::Diff(_)
             | Command::Check(_)
             | Command::Completions { .. }
             | Command::Man,
         ) => None,
-        None => Some(&cli.ui),
+        None => Some(&cli.session),
     };
-    let _log = start_logging(ui.and_then(|ui| ui.log_file.as_deref()))?;
+    let _log = start_logging(session.and_then(|s| s.log_file.as_deref()))?;
     match cli.command {
         Some(Command::Tap(args)) => {
             let mut outputs = Outputs::open(&args.session)?;
@@ -113,7 +115,7 @@ fn sink(output: Option<Output>, ui: &UiArgs) -> anyhow::Result<Sink<'_>> {
     Ok(Sink::Headless(output))
 }
 
-/// Logs go to `--log-file` only: never to the screen while the UI is up.
+/// Logs go to `--log-file` only: never to the screen (the UI's, or stdout's capture).
 fn start_logging(path: Option<&std::path::Path>) -> anyhow::Result<Option<()>> {
     let Some(path) = path else {
         return Ok(None);

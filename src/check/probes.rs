@@ -26,7 +26,7 @@ pub const TAP_TEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Every API call of a check gets this long: a check never hangs on a silent server.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
-const PORT_FORWARD_HINT: &str = "meshtap port-forwards to Linkerd viz's metrics API: grant RBAC verb `create` on `pods/portforward` in linkerd-viz (`linkerd meshtap install` prints a ClusterRole that does).";
+const PORT_FORWARD_HINT: &str = "meshtap port-forwards to Linkerd viz's metrics API: grant RBAC verb `create` on `pods/portforward` in linkerd-viz (`linkerd meshtap install` prints a Role in linkerd-viz that does, bound to the group meshtap-users).";
 const METRICS_HINT: &str = "Linkerd viz's metrics-api must be Running in linkerd-viz: `linkerd viz check` says why it is not (or run meshtap with --no-metrics).";
 
 /// What the run asks about: the namespaces and resource kinds to tap.

@@ -36,6 +36,8 @@ pub struct Outputs {
     pub otlp: Option<OtlpPlan>,
     /// `tap --for`: a headless session stops after this long, as on Ctrl-C.
     pub stop_after: Option<std::time::Duration>,
+    /// `--log-file`: where the UI sends `--on-trigger`'s output.
+    pub log_file: Option<PathBuf>,
 }
 
 /// `--export`: where the capture goes when the session ends.
@@ -103,6 +105,7 @@ impl Outputs {
             export,
             filter: args.filter.clone(),
             stop_after: None,
+            log_file: args.log_file.clone(),
         })
     }
 
@@ -120,6 +123,7 @@ impl Outputs {
             filter: None,
             otlp: None,
             stop_after: None,
+            log_file: None,
         }
     }
 }
@@ -132,19 +136,20 @@ fn trigger_settings(
     if args.triggers.is_empty() {
         return Ok(None);
     }
-    if !args.trigger_dir.is_dir() {
-        anyhow::bail!(
-            "--trigger-dir {} is not a directory; create it or choose another",
-            args.trigger_dir.display()
-        );
-    }
+    trigger::run::prepare_dir(&args.trigger_dir)?;
+    // Headless until the sink says otherwise: the UI sends the output to the log file.
+    let hook = args.on_trigger.clone().map(|command| trigger::hook::Hook {
+        command,
+        timeout: args.on_trigger_timeout,
+        output: trigger::hook::HookOutput::Stderr,
+    });
     Ok(Some(trigger::run::Settings {
         triggers: args.triggers.clone(),
         window: args.trigger_window,
         dir: args.trigger_dir.clone(),
         format: args.trigger_format,
         max_files: args.trigger_max_files,
-        on_trigger: args.on_trigger.clone(),
+        hook,
         redactor: redactor.clone(),
     }))
 }

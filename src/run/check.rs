@@ -19,10 +19,13 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
         Err(error) => return Err(error),
     };
-    match args.output {
-        CheckOutput::Json => println!("{}", report.to_json()),
-        CheckOutput::Table => print!("{}", report.to_table()),
-    }
+    let text = match args.output {
+        CheckOutput::Json => format!("{}\n", report.to_json()),
+        CheckOutput::Table => report.to_table(),
+    };
+    // A reader that went away (`| head`) has what it wanted; the exit status still says how
+    // the checks went.
+    super::stdout::print(text)?;
     Ok(if report.success {
         ExitCode::SUCCESS
     } else {

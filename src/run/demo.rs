@@ -4,6 +4,7 @@
 mod clusters;
 mod private;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -128,33 +129,46 @@ pub async fn session(args: DemoArgs) -> anyhow::Result<ExitCode> {
 async fn serve(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let stop = private::Stop::listen()?;
     let demo = start_demo(args).await?;
-    println!("meshtap demo control plane on {}", demo.server.base_url());
-    println!("kubeconfig: {}", demo.kubeconfig_path.display());
-    println!(
+    let mut out = Vec::new();
+    writeln!(
+        out,
+        "meshtap demo control plane on {}",
+        demo.server.base_url()
+    )?;
+    writeln!(out, "kubeconfig: {}", demo.kubeconfig_path.display())?;
+    writeln!(
+        out,
         "try: kubectl --kubeconfig {} get --raw /apis/tap.linkerd.io/v1alpha1",
         demo.kubeconfig_path.display()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "     meshtap tap deploy/front-end -n sock-shop --kubeconfig {} -o ndjson",
         demo.kubeconfig_path.display()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "metrics API (linkerd2.viz.Api, plaintext gRPC): {}",
         demo.metrics_api.addr()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "proxy admin servers (/metrics, also port-forwarded as POD:4191): {}",
         demo.admin.pods.len()
-    );
+    )?;
     if let Some(path) = &args.file_sd {
         let mesh = demo::mesh::Mesh::demo();
         let targets = demo::proxy_metrics::file_sd(&mesh, &demo.admin);
         let text = serde_json::to_string_pretty(&targets)?;
         crate::files::write_file(path, text.as_bytes(), args.session.export.force)
             .with_context(|| format!("writing the Prometheus target list {}", path.display()))?;
-        println!("prometheus file_sd targets: {}", path.display());
+        writeln!(out, "prometheus file_sd targets: {}", path.display())?;
     }
-    let proxies = serve_proxy_taps(args, &demo).await?;
+    let proxies = serve_proxy_taps(args, &demo, &mut out).await?;
+    if !super::stdout::print(&out)? {
+        // Nobody reads what it serves (`| head` took its line): end quietly.
+        return Ok(ExitCode::SUCCESS);
+    }
     stop.wait().await;
     drop(proxies);
     Ok(ExitCode::SUCCESS)
@@ -165,25 +179,32 @@ async fn serve(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 async fn serve_proxy_taps(
     args: &DemoArgs,
     demo: &Demo,
+    out: &mut Vec<u8>,
 ) -> anyhow::Result<demo::proxy_tap::ProxyTaps> {
     let taps = demo::proxy_tap::ProxyTaps::spawn(args.seed, args.rate).await?;
     let files = taps.write_client_files(demo.dir.path())?;
-    println!(
+    writeln!(
+        out,
         "proxy tap ports (io.linkerd.proxy.tap.Tap, mTLS as {}):",
         demo::proxy_tap::TAP_IDENTITY
-    );
+    )?;
     for proxy in &taps.proxies {
-        println!("  {:<40} {}  {}", proxy.pod, proxy.addr, proxy.identity);
+        writeln!(
+            out,
+            "  {:<40} {}  {}",
+            proxy.pod, proxy.addr, proxy.identity
+        )?;
     }
     if let Some(first) = taps.proxies.first() {
-        println!(
+        writeln!(
+            out,
             "try: meshtap proxy {} --ca {} --cert {} --key {} --server-name {} -o text",
             first.addr,
             files.ca.display(),
             files.cert.display(),
             files.key.display(),
             first.identity
-        );
+        )?;
     }
     Ok(taps)
 }

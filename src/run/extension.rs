@@ -3,9 +3,10 @@
 //! `uninstall`, `check`); plus the completion scripts and man page generated from the CLI.
 
 use std::ffi::OsString;
-use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
+
+mod pflag;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -35,7 +36,19 @@ pub fn invocation(args: Vec<OsString>) -> Invocation {
         .unwrap_or("meshtap")
         .to_owned();
     match name.as_str() {
-        "linkerd-meshtap" => linkerd(ExtensionCli::parse_from(args)),
+        "linkerd-meshtap" => {
+            // Linkerd writes its flags the way Go's pflag prints them (`--verbose=false`).
+            let mut command = ExtensionCli::command();
+            command.build();
+            let normalized = pflag::normalize(&command, args);
+            if !normalized.ignored.is_empty() {
+                eprintln!(
+                    "meshtap: check: ignoring flags meshtap does not know: {}",
+                    normalized.ignored.join(" ")
+                );
+            }
+            linkerd(ExtensionCli::parse_from(normalized.args))
+        }
         "kubectl-meshtap" => {
             let matches = Cli::command()
                 .bin_name("kubectl meshtap")
@@ -99,13 +112,14 @@ pub enum ExtensionCommand {
         /// Also open a short test tap.
         #[arg(long)]
         tap_test: bool,
-        /// Accepted for Linkerd's protocol (pre-install checks, proxy checks, wait time).
+        /// Accepted for Linkerd's protocol (pre-install checks, proxy checks, wait time as a Go
+        /// duration such as 5m0s); meshtap's checks are the same either way.
         #[arg(long)]
         pre: bool,
         #[arg(long)]
         proxy: bool,
-        #[arg(long, value_name = "DURATION")]
-        wait: Option<String>,
+        #[arg(long, value_name = "DURATION", value_parser = pflag::go_duration)]
+        wait: Option<std::time::Duration>,
     },
 }
 
@@ -200,8 +214,6 @@ pub fn man_page() -> std::io::Result<Vec<u8>> {
 }
 
 fn write_stdout(bytes: &[u8]) -> anyhow::Result<ExitCode> {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(bytes)?;
-    stdout.flush()?;
+    super::stdout::print(bytes)?;
     Ok(ExitCode::SUCCESS)
 }

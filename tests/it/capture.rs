@@ -20,6 +20,7 @@ use meshtap::pipeline::segments::{self, read, write};
 use meshtap::session::{Redactor, SessionInfo, SourceMsg};
 use meshtap::source::replay::Speed;
 use meshtap::trigger::Trigger;
+use meshtap::trigger::hook::{Hook, HookOutput};
 use meshtap::trigger::run::{Settings, Triggers};
 use support::process::{interrupt, meshtap, mode, wait_bounded};
 
@@ -317,7 +318,11 @@ fn settings(dir: &Path, triggers: &[&str], on_trigger: Option<String>) -> Settin
         dir: dir.to_path_buf(),
         format: ExportFormat::Ndjson,
         max_files: 10,
-        on_trigger,
+        hook: on_trigger.map(|command| Hook {
+            command,
+            timeout: Duration::from_secs(60),
+            output: HookOutput::Null,
+        }),
         redactor: Redactor::default(),
     }
 }
@@ -428,7 +433,15 @@ fn on_trigger_gets_its_variables_and_nothing_in_a_request_reaches_the_shell() {
         |i| if i == 10 { hostile.clone() } else { item(i) },
     );
     assert_eq!(files.len(), 1, "{files:?}");
-    let env = std::fs::read_to_string(&out).expect("the command ran");
+    // The command runs detached: wait for it (bounded: 400 × 50 ms).
+    let mut env = String::new();
+    for _ in 0..400 {
+        env = std::fs::read_to_string(&out).unwrap_or_default();
+        if env.ends_with('\n') {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert_eq!(
         env.trim_end(),
         format!("{}|{trigger}|1|20", files[0].display()),

@@ -69,32 +69,92 @@ fn kubectl_meshtap_is_meshtap_itself() {
     assert_eq!(cli.tap.namespace.as_deref(), Some("emojivoto"));
 }
 
+/// Whether one of `doc`'s rules grants `verb` on `resource` in API group `group`.
+fn grants(doc: &serde_json::Value, group: &str, resource: &str, verb: &str) -> bool {
+    doc["rules"].as_array().is_some_and(|rules| {
+        rules.iter().any(|rule| {
+            let has = |key: &str, value: &str| {
+                rule[key]
+                    .as_array()
+                    .is_some_and(|v| v.iter().any(|x| x == value || x == "*"))
+            };
+            has("apiGroups", group) && has("resources", resource) && has("verbs", verb)
+        })
+    })
+}
+
+/// Item 20 (F22): the `ClusterRole` a team is bound to in the namespaces it taps grants the tap
+/// only; port-forwarding (to reach the metrics API) is a Role in linkerd-viz alone, so binding
+/// meshtap in a namespace never lets anyone port-forward to its databases.
 #[test]
 fn install_manifest_is_kubernetes_yaml_with_the_extension_label() {
     let docs: Vec<serde_json::Value> =
         serde_saphyr::from_multiple(INSTALL_MANIFEST).expect("install is YAML");
     let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
-    assert_eq!(kinds, ["Namespace", "ClusterRole", "RoleBinding"]);
+    assert_eq!(
+        kinds,
+        [
+            "Namespace",
+            "ClusterRole",
+            "RoleBinding",
+            "Role",
+            "RoleBinding"
+        ]
+    );
     assert_eq!(
         docs[0]["metadata"]["labels"]["linkerd.io/extension"],
         "meshtap"
     );
-    let rules = docs[1]["rules"].as_array().expect("rules");
-    let grants = |group: &str, resource: &str, verb: &str| {
-        rules.iter().any(|rule| {
-            let has = |key: &str, value: &str| {
-                rule[key]
-                    .as_array()
-                    .is_some_and(|v| v.iter().any(|x| x == value))
-            };
-            has("apiGroups", group) && has("resources", resource) && has("verbs", verb)
-        })
-    };
-    assert!(grants("tap.linkerd.io", "*", "watch"));
-    assert!(grants("", "pods/portforward", "create"));
-    let docs: Vec<serde_json::Value> =
+    let cluster_role = &docs[1];
+    assert!(grants(
+        cluster_role,
+        "tap.linkerd.io",
+        "deployments/tap",
+        "watch"
+    ));
+    for (resource, verb) in [
+        ("pods/portforward", "create"),
+        ("pods", "get"),
+        ("pods", "list"),
+    ] {
+        assert!(
+            !grants(cluster_role, "", resource, verb),
+            "the ClusterRole must not grant {verb} {resource}"
+        );
+    }
+    let role = &docs[3];
+    assert_eq!(role["metadata"]["namespace"], "linkerd-viz");
+    assert!(grants(role, "", "pods/portforward", "create"));
+    assert!(grants(role, "", "pods", "list"));
+    let binding = &docs[4];
+    assert_eq!(binding["metadata"]["namespace"], "linkerd-viz");
+    assert_eq!(binding["roleRef"]["kind"], "Role");
+    assert_eq!(binding["roleRef"]["name"], role["metadata"]["name"]);
+    assert_eq!(
+        binding["subjects"], docs[2]["subjects"],
+        "the same group as the tap"
+    );
+    // Uninstall removes every object install made, the namespaced ones outside meshtap too.
+    let removed: Vec<serde_json::Value> =
         serde_saphyr::from_multiple(UNINSTALL_MANIFEST).expect("uninstall is YAML");
-    assert_eq!(docs.len(), 3);
+    let key = |d: &serde_json::Value| {
+        (
+            d["kind"].as_str().unwrap_or_default().to_owned(),
+            d["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            d["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    };
+    let mut made: Vec<_> = docs.iter().map(key).collect();
+    let mut gone: Vec<_> = removed.iter().map(key).collect();
+    made.sort();
+    gone.sort();
+    assert_eq!(made, gone);
 }
 
 /// The real kubectl, pointed at the demo control plane, accepts the install manifest.
@@ -134,6 +194,8 @@ async fn kubectl_accepts_the_install_manifest_against_the_demo() {
         "namespace/meshtap created (dry run)",
         "clusterrole.rbac.authorization.k8s.io/meshtap-user created (dry run)",
         "rolebinding.rbac.authorization.k8s.io/meshtap-users created (dry run)",
+        "role.rbac.authorization.k8s.io/meshtap-metrics created (dry run)",
+        "rolebinding.rbac.authorization.k8s.io/meshtap-metrics created (dry run)",
     ] {
         assert!(
             stdout.contains(line),
@@ -255,4 +317,103 @@ async fn impersonation_flags_become_impersonate_headers() {
     ] {
         assert!(head.contains(header), "no {header:?} in\n{head}");
     }
+}
+
+/// The argv `linkerd check` builds for an extension (linkerd2 cli/cmd/check.go,
+/// `getExtensionCheckFlags`): each flag of its list that has a value, as `--NAME=VALUE` in Go
+/// pflag's rendering (booleans `false`, a duration `5m0s`, the string array `--as-group` as `[…]`,
+/// so always present), then `--output=json` last.
+fn linkerd_check_argv(kubeconfig: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "check".to_owned(),
+        "--as-group=[]".to_owned(),
+        format!("--kubeconfig={kubeconfig}"),
+        "--linkerd-namespace=linkerd".to_owned(),
+        "--verbose=false".to_owned(),
+        "--proxy=false".to_owned(),
+        "--wait=5m0s".to_owned(),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    args.push("--output=json".to_owned());
+    args
+}
+
+/// Item 1: Linkerd's argv, its Go spellings read as Go means them, and flags from a newer
+/// Linkerd ignored in `check` (EXTENSIONS.md).
+#[test]
+fn linkerd_meshtap_check_reads_the_argv_linkerd_check_builds() {
+    let mut args = vec!["/usr/local/bin/linkerd-meshtap".to_owned()];
+    args.extend(linkerd_check_argv(
+        "/k/config",
+        &[
+            "--context=east",
+            "--as=alice",
+            "--namespace=shop",
+            "--some-future-flag=1",
+            "--another-one",
+        ],
+    ));
+    let Invocation::Meshtap(cli) = invocation(args.iter().map(OsString::from).collect()) else {
+        panic!("check runs meshtap");
+    };
+    let Some(Sub::Check(check)) = cli.command else {
+        panic!("meshtap check");
+    };
+    assert_eq!(check.output, CheckOutput::Json);
+    assert_eq!(check.tap.context, ["east"]);
+    assert_eq!(check.tap.impersonate.as_deref(), Some("alice"));
+    assert!(check.tap.impersonate_groups.is_empty(), "`[]` is no group");
+    assert_eq!(check.tap.namespace.as_deref(), Some("shop"));
+    assert_eq!(
+        check.tap.kubeconfig.as_deref(),
+        Some(std::path::Path::new("/k/config"))
+    );
+    // Groups as pflag prints a string array: one CSV record in brackets.
+    let Invocation::Meshtap(cli) = invoke(&[
+        "linkerd-meshtap",
+        "check",
+        r#"--as-group=[sre,"a,b"]"#,
+        "--verbose=true",
+        "--output=json",
+    ]) else {
+        panic!("check runs meshtap");
+    };
+    let Some(Sub::Check(check)) = cli.command else {
+        panic!("meshtap check");
+    };
+    assert_eq!(check.tap.impersonate_groups, ["sre", "a,b"]);
+}
+
+/// Item 1, end to end: the real binary, run as `linkerd-meshtap` with exactly that argv against
+/// the demo control plane, answers the JSON Linkerd parses, and succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linkerd_check_runs_the_extension_with_its_own_argv() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    let kubeconfig = kubeconfig.to_str().expect("utf-8").to_owned();
+    let cli = Cli::parse_from(["meshtap", "demo", "--kubeconfig-out", &kubeconfig]);
+    let Some(Sub::Demo(args)) = cli.command else {
+        panic!("demo args");
+    };
+    let _demo = meshtap::start_demo(&args).await.expect("demo");
+    let extension = dir.path().join("linkerd-meshtap");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_meshtap"), &extension).expect("symlink");
+    let argv = linkerd_check_argv(&kubeconfig, &["--future-flag=x"]);
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(&extension)
+            .args(&argv)
+            .output()
+            .expect("linkerd-meshtap runs")
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("Linkerd's JSON");
+    assert_eq!(report["success"], true, "{stdout}");
+    assert!(
+        stderr.contains("--future-flag=x"),
+        "the ignored flag is named: {stderr}"
+    );
 }

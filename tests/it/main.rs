@@ -18,6 +18,7 @@ mod filter_props;
 mod first_contact;
 mod house;
 mod keepalive;
+mod lifecycle;
 mod map_sink;
 mod metrics_api;
 mod metrics_poll;

@@ -403,6 +403,35 @@ fn filtered_view() {
     }
 }
 
+/// Item 5: while `:tap` narrows a live tap, the status bar says so and what is not captured; a
+/// view filter says nothing of the kind (it narrows nothing).
+#[test]
+fn a_narrowed_tap_is_said_in_the_status_bar() {
+    let mut state = streaming(160, 48);
+    state.live = true;
+    let type_line = |state: &mut AppState, prompt: Action, line: &str| {
+        state.handle(prompt, at(1_300));
+        for c in line.chars() {
+            state.handle(Action::Input(c), at(1_300));
+        }
+        state.handle(Action::Submit, at(1_300));
+    };
+    type_line(&mut state, Action::FilterPrompt, "method=GET");
+    let screen = render(&state, at(1_300));
+    assert!(!screen.contains("TAP NARROWED"), "{screen}");
+    assert!(!screen.contains("server:"), "{screen}");
+    type_line(&mut state, Action::CommandPrompt, "tap method=GET");
+    // Long after the command's message has gone, the bar still says it.
+    let screen = render(&state, at(600_000));
+    assert!(
+        screen.contains("TAP NARROWED method=GET: nothing else is captured (:tap restores)"),
+        "{screen}"
+    );
+    type_line(&mut state, Action::CommandPrompt, "tap");
+    let screen = render(&state, at(600_000));
+    assert!(!screen.contains("TAP NARROWED"), "{screen}");
+}
+
 #[test]
 fn filter_prompt_validates_as_you_type() {
     for (w, h) in SIZES {

@@ -171,6 +171,12 @@ pub fn check_writable(path: &Path, force: bool) -> Result<(), FileError> {
     may_create_in(dir).map_err(|err| FileError::from_io(err, path, dir))
 }
 
+/// Says whether the user may create files in the directory `dir` (write and search permission,
+/// on a writable file system), without creating anything.
+pub fn check_dir_writable(dir: &Path) -> Result<(), FileError> {
+    may_create_in(dir).map_err(|err| FileError::from_io(err, dir, dir))
+}
+
 /// Whether the effective user may create entries in `dir` (write and search permission, on a
 /// writable file system), as the kernel would decide at `open`.
 #[cfg(unix)]

@@ -7,6 +7,7 @@
 //! A storm writes one file per window, not one per request: while a trigger's window is open,
 //! further matches only count, and the file says how many there were.
 
+pub mod hook;
 pub mod run;
 
 use chrono::{DateTime, Utc};
@@ -41,7 +42,7 @@ pub struct Window {
     pub trigger: String,
     /// The seq of the request that opened the window.
     pub request: u64,
-    /// When that request finished (session clock).
+    /// When that request finished: the window's centre.
     pub at: DateTime<Utc>,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -64,6 +65,8 @@ pub struct Engine {
     window: chrono::Duration,
     /// The open window of each trigger, by index.
     open: Vec<Option<Window>>,
+    /// Windows already complete (a later match came after their end), not yet handed out.
+    closed: Vec<Window>,
 }
 
 impl Engine {
@@ -73,6 +76,7 @@ impl Engine {
             triggers,
             window: chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX),
             open,
+            closed: Vec::new(),
         }
     }
 
@@ -86,40 +90,55 @@ impl Engine {
         self.triggers.iter().map(|t| t.text.as_str())
     }
 
-    /// A request finished at `now`: it opens a window for each trigger it matches that has
-    /// none open, and counts as a further match in those that do.
+    /// A request finished: it opens a window centred on its own end (not on `now`, the
+    /// session clock, which may be a later event of the same batch) for each trigger it matches
+    /// that has none open, and counts as a further match in those that do. A match after the
+    /// open window's end (a batch can hold both) completes that window and opens its own.
+    /// `now` serves only for a request without an end time.
     pub fn finished(&mut self, request: &Request, now: DateTime<Utc>) {
+        let now = request.ended_at.unwrap_or(now);
         for (trigger, open) in self.triggers.iter().zip(&mut self.open) {
             if !trigger.filter.matches(request) {
                 continue;
             }
-            match open {
-                Some(window) => window.further += 1,
-                None => {
-                    *open = Some(Window {
-                        trigger: trigger.text.clone(),
-                        request: request.seq,
-                        at: now,
-                        from: now.checked_sub_signed(self.window).unwrap_or(now),
-                        to: now.checked_add_signed(self.window).unwrap_or(now),
-                        further: 0,
-                    });
+            if let Some(window) = open.as_mut() {
+                if now <= window.to {
+                    window.further += 1;
+                    continue;
                 }
+                self.closed.extend(open.take());
             }
+            *open = Some(Window {
+                trigger: trigger.text.clone(),
+                request: request.seq,
+                at: now,
+                from: now.checked_sub_signed(self.window).unwrap_or(now),
+                to: now.checked_add_signed(self.window).unwrap_or(now),
+                further: 0,
+            });
         }
     }
 
     /// The windows whose "after" part has passed by `now`, to write now.
     pub fn due(&mut self, now: DateTime<Utc>) -> Vec<Window> {
-        self.open
-            .iter_mut()
-            .filter(|open| open.as_ref().is_some_and(|w| w.to <= now))
-            .filter_map(Option::take)
-            .collect()
+        let mut due = std::mem::take(&mut self.closed);
+        due.extend(
+            self.open
+                .iter_mut()
+                .filter(|open| open.as_ref().is_some_and(|w| w.to <= now))
+                .filter_map(Option::take),
+        );
+        due
     }
 
-    /// Every open window, for the end of the session (written with what there is).
+    /// Every window not yet handed out, for the end of the source or session (written with
+    /// what there is).
     pub fn flush(&mut self) -> Vec<Window> {
-        self.open.iter_mut().filter_map(Option::take).collect()
+        let mut all = std::mem::take(&mut self.closed);
+        all.extend(self.open.iter_mut().filter_map(Option::take));
+        all
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,7 @@
 //! `meshtap demo --clusters east,west`: every simulated cluster's control plane, one kubeconfig
 //! with a context per cluster, and what `--serve` prints to reach them.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use crate::cli::DemoArgs;
@@ -44,19 +45,22 @@ pub async fn serve(args: &DemoArgs, names: &ClusterNames) -> anyhow::Result<()> 
     let stop = super::private::Stop::listen()?;
     let demo = start_clusters(args, names).await?;
     let path = demo.kubeconfig_path.display();
-    println!(
+    let mut out = Vec::new();
+    writeln!(
+        out,
         "meshtap demo: {} simulated clusters, one kubeconfig: {path}",
         demo.planes.planes.len()
-    );
+    )?;
     for plane in &demo.planes.planes {
-        println!(
+        writeln!(
+            out,
             "  context {:<12} control plane {}  metrics API {}  gateway {}:{}",
             plane.name,
             plane.server.base_url(),
             plane.metrics_api.addr(),
             plane.gateway.public_ip,
             multicluster::topology::GATEWAY_PORT
-        );
+        )?;
     }
     let first = names.first();
     let last = names.0.last().map_or(first, String::as_str);
@@ -65,13 +69,18 @@ pub async fn serve(args: &DemoArgs, names: &ClusterNames) -> anyhow::Result<()> 
         all.push_str(name);
         all
     });
-    println!("try: meshtap --kubeconfig {path}{contexts} deploy/front-end -n sock-shop");
-    println!(
+    writeln!(
+        out,
+        "try: meshtap --kubeconfig {path}{contexts} deploy/front-end -n sock-shop"
+    )?;
+    writeln!(
+        out,
         "     meshtap tap deploy/front-end -n sock-shop --kubeconfig {path} --context {first} -o ndjson"
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "     kubectl --kubeconfig {path} --context {last} get --raw /apis/tap.linkerd.io/v1alpha1"
-    );
+    )?;
     if let [_, remotes @ ..] = names.0.as_slice()
         && !remotes.is_empty()
     {
@@ -82,10 +91,15 @@ pub async fn serve(args: &DemoArgs, names: &ClusterNames) -> anyhow::Result<()> 
                     .map(|service| multicluster::topology::mirrored_name(service, remote))
             })
             .collect();
-        println!(
+        writeln!(
+            out,
             "{first}'s front-end calls {} through the exporting cluster's linkerd-gateway",
             mirrored.join(", ")
-        );
+        )?;
+    }
+    if !crate::run::stdout::print(&out)? {
+        // Nobody reads what it serves (`| head` took its line): end quietly.
+        return Ok(());
     }
     stop.wait().await;
     drop(demo);

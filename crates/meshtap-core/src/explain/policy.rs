@@ -99,9 +99,20 @@ fn denied(request: &Request, out: &mut Vec<Statement>) {
             "Refused by a Linkerd proxy ({PROXY_ERROR_HEADER}: {reason}): most likely the server's \
              inbound policy denied this client."
         ),
+        // Inbound tap sits inside the policy check: a request it saw was admitted.
+        (None, Direction::Inbound) => format!(
+            "The application answered this refusal itself: inbound tap only sees requests the \
+             proxy's policy admitted, and no {PROXY_ERROR_HEADER} header says otherwise."
+        ),
+        // Since proxy v2.221.0 (Linkerd 2.15) the client proxy strips the header before its tap
+        // layer, and a server proxy's denials never reach its inbound tap.
         (None, _) => format!(
-            "The application answered this refusal itself: no {PROXY_ERROR_HEADER} header, so no Linkerd \
-             proxy denied it."
+            "Seen on the client's side only, and its cause is unknown from tap alone: on Linkerd \
+             2.15 and later the client's proxy removes {PROXY_ERROR_HEADER} before tap sees the \
+             response, and requests the destination's proxy denies never reach its inbound tap. \
+             Whether the destination's policy refused it is in that proxy's \
+             inbound_http_authz_deny_total counter: `meshtap routes` on the destination shows the \
+             denials it counted, by Server, route and client identity."
         ),
     };
     let mut cites = vec![cite];

@@ -302,6 +302,29 @@ fn a_403_is_the_proxy_s_when_it_says_so() {
         statement.cites,
         ["status=403", "rsp.l5d-proxy-error (absent)"]
     );
+    // On the client's side a bare 403 may be a policy denial whose header the proxy stripped.
+    let client = responded(
+        request(
+            Direction::Outbound,
+            "POST",
+            "payment",
+            "/paymentAuth",
+            Vec::new(),
+        ),
+        403,
+        Vec::new(),
+        Some(None),
+    );
+    let statement = find(
+        &explain(&client),
+        Topic::Policy,
+        "cause is unknown from tap alone",
+    );
+    assert!(
+        statement.text.contains("inbound_http_authz_deny_total"),
+        "{statement:?}"
+    );
+    assert!(!statement.text.contains("application answered"));
     let grpc = responded(inbound_mtls(), 200, Vec::new(), Some(Some(Eos::Grpc(7))));
     let statement = find(&explain(&grpc), Topic::Policy, "application answered");
     assert_eq!(statement.cites[0], "grpc_status=7");

@@ -6,10 +6,14 @@
 //! ([`OTLP_QUEUE_SPANS`]) with `try_send`, and what does not fit is dropped and counted. A sender
 //! task batches the queue ([`OTLP_BATCH_SPANS`] spans or every [`OTLP_FLUSH`]) and exports; a
 //! failed export is counted and the channel reconnects by itself on the next one.
+//!
+//! Nor does the end of the session wait on it: when the stream ends (Ctrl-C, `q`, the end of a
+//! replay) the sender gets one final flush of at most [`OTLP_FINAL_FLUSH`] for what is still
+//! queued, and whatever the collector has not taken by then is counted as not sent.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
@@ -29,6 +33,9 @@ pub const OTLP_QUEUE_SPANS: usize = 8192;
 pub const OTLP_FLUSH: Duration = Duration::from_secs(1);
 /// One export call's limit: a collector that hangs costs a batch, not the session.
 pub const OTLP_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+/// All the end of a session gives the collector: the last batches, or a hanging collector's
+/// export, are cut off after this.
+pub const OTLP_FINAL_FLUSH: Duration = Duration::from_secs(3);
 /// How long the first connection may take before the session refuses to start.
 pub const OTLP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Requests the tee's own join ring holds: a request must end before this many newer ones
@@ -150,6 +157,8 @@ pub struct OtlpReport {
     pub failed: u64,
     /// Spans the collector accepted the batch of but said it rejected (`partial_success`).
     pub rejected: u64,
+    /// Still queued (or in an export) when the final flush ran out.
+    pub unsent: u64,
     pub last_error: Option<String>,
 }
 
@@ -161,6 +170,14 @@ impl std::fmt::Display for OtlpReport {
              rejected by the collector",
             self.sent, self.url, self.batches, self.dropped, self.failed, self.rejected
         )?;
+        if self.unsent > 0 {
+            write!(
+                f,
+                "; {} not sent: the collector had not taken them {}s after the session ended",
+                self.unsent,
+                OTLP_FINAL_FLUSH.as_secs()
+            )?;
+        }
         if let Some(err) = &self.last_error {
             write!(f, "; last error: {err}")?;
         }
@@ -179,20 +196,24 @@ impl OtlpExporter {
     ) -> (mpsc::Receiver<SourceMsg>, JoinHandle<OtlpReport>) {
         let (tx, out) = mpsc::channel(SOURCE_CHANNEL_BATCHES);
         let (spans, queue) = mpsc::channel::<Queued>(OTLP_QUEUE_SPANS);
-        let dropped = Arc::new(AtomicU64::new(0));
+        let counts = Arc::new(Counts::default());
         let OtlpExporter {
             url,
             client,
             export_timeout,
         } = self;
-        let sender = tokio::spawn(send(client, queue, url, export_timeout));
-        let dropped_here = dropped.clone();
+        let report = Arc::new(Mutex::new(OtlpReport {
+            url,
+            ..OtlpReport::default()
+        }));
+        let mut sender = tokio::spawn(send(client, queue, report.clone(), export_timeout));
+        let counts_here = counts.clone();
         let task = tokio::spawn(async move {
             let mut store = Store::new(OTLP_JOIN_CAPACITY_REQUESTS);
             let mut expired_at = None;
             while let Some(msg) = rx.recv().await {
                 if let SourceMsg::Events(events) = &msg {
-                    join(&mut store, events, &spans, &dropped_here);
+                    join(&mut store, events, &spans, &counts_here);
                     // Requests whose end never comes must not pin the join table.
                     if let Some(now) = events.last().map(|e| e.arrived)
                         && expired_at.is_none_or(|at| now - at >= OTLP_EXPIRE_EVERY)
@@ -206,12 +227,35 @@ impl OtlpExporter {
                 }
             }
             drop(spans);
-            let mut report = sender.await.unwrap_or_default();
-            report.dropped = dropped.load(Ordering::Relaxed);
+            // One bounded final flush; a collector that hangs costs this much and no more.
+            if tokio::time::timeout(OTLP_FINAL_FLUSH, &mut sender)
+                .await
+                .is_err()
+            {
+                sender.abort();
+            }
+            let mut report = lock(&report).clone();
+            report.dropped = counts.dropped.load(Ordering::Relaxed);
+            let queued = counts.queued.load(Ordering::Relaxed);
+            report.unsent = queued.saturating_sub(report.sent + report.failed);
             report
         });
         (out, task)
     }
+}
+
+/// Spans put in the queue, and those that did not fit.
+#[derive(Debug, Default)]
+struct Counts {
+    queued: AtomicU64,
+    dropped: AtomicU64,
+}
+
+/// The report, even if a panic elsewhere poisoned its lock (it holds plain counts).
+fn lock(report: &Mutex<OtlpReport>) -> std::sync::MutexGuard<'_, OtlpReport> {
+    report
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Joins a batch of events and queues a span for each request that finished.
@@ -219,31 +263,30 @@ fn join(
     store: &mut Store,
     events: &[crate::model::event::TapEvent],
     spans: &mpsc::Sender<Queued>,
-    dropped: &AtomicU64,
+    counts: &Counts,
 ) {
     for event in events {
         if let Ingested::Finished(seq) = store.ingest(event.clone())
             && let Some(request) = store.get(seq)
         {
             let queued = (span::resource_attributes(request), span::span(request));
-            if let Err(mpsc::error::TrySendError::Full(_)) = spans.try_send(queued) {
-                dropped.fetch_add(1, Ordering::Relaxed);
-            }
+            match spans.try_send(queued) {
+                Ok(()) => counts.queued.fetch_add(1, Ordering::Relaxed),
+                Err(_) => counts.dropped.fetch_add(1, Ordering::Relaxed),
+            };
         }
     }
 }
 
-/// Batches the queue and exports it until the queue closes; then flushes what is left.
+/// Batches the queue and exports it until the queue closes; then flushes what is left. The
+/// counts go to `report` as they happen, so a sender stopped at the final flush's limit has
+/// still said what it did.
 async fn send(
     mut client: TraceServiceClient<Channel>,
     mut queue: mpsc::Receiver<Queued>,
-    url: String,
+    report: Arc<Mutex<OtlpReport>>,
     limit: Duration,
-) -> OtlpReport {
-    let mut report = OtlpReport {
-        url,
-        ..OtlpReport::default()
-    };
+) {
     let mut batch = Batch::default();
     let mut tick = tokio::time::interval(OTLP_FLUSH);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -253,33 +296,34 @@ async fn send(
                 Some((resource, span)) => {
                     batch.push_span(resource, span);
                     if batch.len() >= OTLP_BATCH_SPANS {
-                        export(&mut client, &mut batch, &mut report, limit).await;
+                        export(&mut client, &mut batch, &report, limit).await;
                     }
                 }
                 None => break,
             },
             _ = tick.tick() => {
                 if !batch.is_empty() {
-                    export(&mut client, &mut batch, &mut report, limit).await;
+                    export(&mut client, &mut batch, &report, limit).await;
                 }
             }
         }
     }
     if !batch.is_empty() {
-        export(&mut client, &mut batch, &mut report, limit).await;
+        export(&mut client, &mut batch, &report, limit).await;
     }
-    report
 }
 
 async fn export(
     client: &mut TraceServiceClient<Channel>,
     batch: &mut Batch,
-    report: &mut OtlpReport,
+    report: &Mutex<OtlpReport>,
     limit: Duration,
 ) {
     let spans = batch.len() as u64;
     let request = batch.take();
-    match tokio::time::timeout(limit, client.export(request)).await {
+    let outcome = tokio::time::timeout(limit, client.export(request)).await;
+    let mut report = lock(report);
+    match outcome {
         Ok(Ok(response)) => {
             report.sent += spans;
             report.batches += 1;

@@ -2,18 +2,21 @@
 //! due windows are gathered from the store and written as exports on a thread of their own
 //! (never on an async worker or the UI task), and `--on-trigger` runs there too. Each firing
 //! comes back as a [`Fired`] report, for a line on stderr (headless) or the status bar (UI).
+//! Skipped firings (the file limit, a writer that is behind) are reported the same way.
 
 use std::fmt;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use super::hook::{Hook, Running};
 use super::{Engine, Trigger, Window};
-use crate::export::file::{self, CaptureHeader, ExportFormat, ExportOptions, TriggerRecord};
+use crate::export::file::{
+    self, CaptureHeader, ExportError, ExportFormat, ExportOptions, TriggerRecord,
+};
 use crate::model::request::Request;
 use crate::model::store::Store;
 use crate::session::{Redactor, SessionInfo};
@@ -22,6 +25,9 @@ use crate::session::{Redactor, SessionInfo};
 pub const TRIGGER_QUEUE_WINDOWS: usize = 16;
 /// `--trigger-max-files`' default: a storm of distinct windows cannot fill the disk.
 pub const DEFAULT_MAX_FILES: usize = 100;
+/// Numbered names tried after a trigger file's own name is taken (a rerun, or a second trigger
+/// on the same request): `…-2.ndjson` up to this.
+const NAME_TRIES: usize = 1000;
 
 /// How triggers write (`--trigger-*`).
 #[derive(Clone, Debug)]
@@ -31,7 +37,8 @@ pub struct Settings {
     pub dir: PathBuf,
     pub format: ExportFormat,
     pub max_files: usize,
-    pub on_trigger: Option<String>,
+    /// `--on-trigger`.
+    pub hook: Option<Hook>,
     pub redactor: Redactor,
 }
 
@@ -86,10 +93,12 @@ struct Inner {
     windows: usize,
     fired: Vec<Fired>,
     thread: Option<JoinHandle<()>>,
+    /// `--on-trigger` commands still running.
+    running: Running,
 }
 
 impl Triggers {
-    /// Starts the writer thread. The directory must exist (checked here, before any source).
+    /// Starts the writer thread. The directory must exist (see [`prepare_dir`]).
     pub fn start(settings: Settings, info: &SessionInfo) -> anyhow::Result<Self> {
         if !settings.dir.is_dir() {
             anyhow::bail!(
@@ -97,6 +106,8 @@ impl Triggers {
                 settings.dir.display()
             );
         }
+        let running = Running::default();
+        let hooks = running.clone();
         let (jobs, job_rx) = mpsc::sync_channel(TRIGGER_QUEUE_WINDOWS);
         let (report_tx, reports) = mpsc::channel();
         let engine = Engine::new(settings.triggers.clone(), settings.window);
@@ -106,7 +117,7 @@ impl Triggers {
             .name("meshtap-triggers".into())
             .spawn(move || {
                 while let Ok(job) = job_rx.recv() {
-                    let fired = write(&settings, &header, job);
+                    let fired = write(&settings, &header, job, &hooks);
                     if report_tx.send(fired).is_err() {
                         break;
                     }
@@ -121,6 +132,7 @@ impl Triggers {
                 windows: 0,
                 fired: Vec::new(),
                 thread: Some(thread),
+                running,
             }),
         })
     }
@@ -146,22 +158,41 @@ impl Triggers {
     /// the last call.
     pub fn poll(&self, store: &Store, now: DateTime<Utc>) -> Vec<Fired> {
         let mut inner = self.lock();
+        let before = inner.fired.len();
         let due = inner.engine.due(now);
         inner.submit(due, store);
-        inner.collect()
+        inner.collect(before)
     }
 
-    /// Writes every window still open with what the store holds, waits for the writer and
-    /// returns the last firings. Blocking: call at the end of the session, off the runtime.
+    /// The source has ended: nothing more can arrive, so every open window is written now with
+    /// what the store holds (a replay in the UI must not wait for `q`). Returns the firings
+    /// finished since the last call, like [`Triggers::poll`].
+    pub fn close_all(&self, store: &Store) -> Vec<Fired> {
+        let mut inner = self.lock();
+        let before = inner.fired.len();
+        let open = inner.engine.flush();
+        inner.submit(open, store);
+        inner.collect(before)
+    }
+
+    /// Writes every window still open with what the store holds, waits for the writer (not for
+    /// `--on-trigger` commands, which run on) and returns the last firings. Blocking: call at
+    /// the end of the session, off the runtime.
     pub fn finish(&self, store: &Store) -> Vec<Fired> {
         let mut inner = self.lock();
+        let before = inner.fired.len();
         let open = inner.engine.flush();
         inner.submit(open, store);
         inner.jobs = None;
         if let Some(thread) = inner.thread.take() {
             let _ = thread.join();
         }
-        inner.collect()
+        inner.collect(before)
+    }
+
+    /// `--on-trigger` commands still running (the session does not wait for them).
+    pub fn hooks_running(&self) -> usize {
+        self.lock().running.count()
     }
 
     /// How many windows have fired so far, their files written or not yet.
@@ -218,16 +249,16 @@ impl Inner {
         }
     }
 
-    /// Firings finished since the last call, also kept in the log.
-    fn collect(&mut self) -> Vec<Fired> {
-        let before = self.fired.len();
+    /// The firings logged from `before` on (skipped ones included) plus those the writer
+    /// finished since the last call, which join the log.
+    fn collect(&mut self, before: usize) -> Vec<Fired> {
         self.fired.extend(self.reports.try_iter());
         self.fired[before..].to_vec()
     }
 }
 
-/// On the writer thread: the window's export, then `--on-trigger`.
-fn write(settings: &Settings, header: &CaptureHeader, job: Job) -> Fired {
+/// On the writer thread: the window's export, then `--on-trigger` (started, not waited for).
+fn write(settings: &Settings, header: &CaptureHeader, job: Job, running: &Running) -> Fired {
     let Job { window, requests } = job;
     let matching = requests.iter().find(|r| r.seq == window.request);
     let mut header = header.clone();
@@ -247,23 +278,20 @@ fn write(settings: &Settings, header: &CaptureHeader, job: Job) -> Fired {
         ExportFormat::OtlpJson => "otlp.json",
         ExportFormat::Pcapng => "pcapng",
     };
-    let name = format!(
-        "meshtap-trigger-{}-{}.{ext}",
+    let stem = format!(
+        "meshtap-trigger-{}-{}",
         window.at.format("%Y%m%dT%H%M%S%.3fZ"),
         window.request
     );
-    let path = settings.dir.join(name);
     let options = ExportOptions {
         format: settings.format,
         filtered: false,
         force: false,
         redactor: settings.redactor.clone(),
     };
-    let written = file::export(&path, &requests, &header, &options)
-        .map(|report| (report.path, report.written))
-        .map_err(|e| e.to_string());
-    let command = match (&settings.on_trigger, &written) {
-        (Some(command), Ok((path, n))) => Some(run_command(command, &window, path, *n)),
+    let written = export_unique(&settings.dir, &stem, ext, &requests, &header, &options);
+    let command = match (&settings.hook, &written) {
+        (Some(hook), Ok((path, n))) => Some(hook.start(&window, path, *n, running)),
         _ => None,
     };
     Fired {
@@ -285,23 +313,50 @@ fn describe(request: &Request) -> String {
     )
 }
 
-/// Runs `--on-trigger` through `sh -c`. What the capture holds (paths, trigger text) reaches
-/// the command only as environment variables, never in its text, so nothing in a request can
-/// be run by the shell.
-fn run_command(command: &str, window: &Window, path: &std::path::Path, requests: usize) -> String {
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .env("MESHTAP_TRIGGER_FILE", path)
-        .env("MESHTAP_TRIGGER", &window.trigger)
-        .env("MESHTAP_TRIGGER_MATCHES", (window.further + 1).to_string())
-        .env("MESHTAP_TRIGGER_REQUESTS", requests.to_string())
-        .env("MESHTAP_TRIGGER_REQUEST_SEQ", window.request.to_string())
-        .stdin(Stdio::null())
-        .status();
-    match status {
-        Ok(status) if status.success() => "ran".into(),
-        Ok(status) => format!("failed ({status})"),
-        Err(err) => format!("could not run: {err}"),
+/// Writes the window as `DIR/STEM.EXT`, or `STEM-2.EXT`, `STEM-3.EXT`… when the name is
+/// taken (a rerun of the same capture, a second trigger on the same request): a trigger file
+/// never replaces one, and a firing never fails only because its name was used.
+fn export_unique(
+    dir: &Path,
+    stem: &str,
+    ext: &str,
+    requests: &[Request],
+    header: &CaptureHeader,
+    options: &ExportOptions,
+) -> Result<(PathBuf, usize), String> {
+    for n in 1..=NAME_TRIES {
+        let name = if n == 1 {
+            format!("{stem}.{ext}")
+        } else {
+            format!("{stem}-{n}.{ext}")
+        };
+        match file::export(&dir.join(name), requests, header, options) {
+            Ok(report) => return Ok((report.path, report.written)),
+            Err(ExportError::Exists { .. }) => {}
+            Err(err) => return Err(err.to_string()),
+        }
     }
+    Err(format!(
+        "{}/{stem}.{ext} and {} numbered names after it already exist in the trigger directory",
+        dir.display(),
+        NAME_TRIES - 1
+    ))
 }
+
+/// Creates `--trigger-dir` (0700, like `--record-dir`) when it is missing, and checks that files
+/// can be created in it, so a directory that cannot take a trigger file is refused before the
+/// session starts rather than at the first firing.
+pub fn prepare_dir(dir: &Path) -> anyhow::Result<()> {
+    if !dir.exists() {
+        crate::files::create_dirs(dir).map_err(|e| {
+            anyhow::anyhow!("--trigger-dir {}: cannot create it: {e}", dir.display())
+        })?;
+    }
+    if !dir.is_dir() {
+        anyhow::bail!("--trigger-dir {} is not a directory", dir.display());
+    }
+    crate::files::check_dir_writable(dir).map_err(|e| anyhow::anyhow!("--trigger-dir: {e}"))
+}
+
+#[cfg(test)]
+pub(super) mod tests;

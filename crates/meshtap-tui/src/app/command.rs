@@ -1,5 +1,5 @@
 //! The `:` command line: `:ns NS`, `:target RES…`, `:to [RES]`, `:maxrps N`, `:export FILE [ARGS…]`,
-//! `:filter EXPR`, `:trigger FILTER`, `:triggers [N]`, `:help`, `:q`.
+//! `:filter EXPR`, `:tap [EXPR]`, `:trigger FILTER`, `:triggers [N]`, `:help`, `:q`.
 
 use std::path::PathBuf;
 
@@ -16,6 +16,8 @@ pub enum Command {
         args: Vec<String>,
     },
     Filter(String),
+    /// `:tap [EXPR]`: narrow the live tap itself (empty: capture everything again).
+    Tap(String),
     /// `:trigger FILTER`: a flight-recorder trigger added live.
     Trigger(String),
     /// `:triggers [N]`: list the firings and jump to firing N's request (default: the latest).
@@ -32,6 +34,10 @@ pub const USAGE: &[(&str, &str)] = &[
     ("maxrps", ":maxrps N"),
     ("export", ":export FILE [ARGS…]"),
     ("filter", ":filter EXPR"),
+    (
+        "tap",
+        ":tap [method= path~ authority= scheme= to=]  (narrows the capture; alone: all again)",
+    ),
     ("trigger", ":trigger FILTER"),
     ("triggers", ":triggers [N]"),
     ("help", ":help"),
@@ -87,6 +93,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
             None => Err(usage("export")),
         },
         "filter" => Ok(Command::Filter(rest.to_owned())),
+        "tap" => Ok(Command::Tap(rest.to_owned())),
         "trigger" if !rest.is_empty() => Ok(Command::Trigger(rest.to_owned())),
         "trigger" => Err(usage("trigger")),
         "triggers" => match args.as_slice() {

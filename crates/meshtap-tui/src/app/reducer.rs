@@ -6,11 +6,11 @@ use super::action::{Action, Pane};
 use super::command::{self, Command};
 use super::overlay::{Layer, Overlay};
 use super::prompt::{Prompt, PromptKind, remember};
-use super::state::{ActiveFilter, AppState, Effect, ExportRequest, Level, Until};
+use super::state::{ActiveFilter, AppState, Effect, ExportRequest, Level, NarrowedTap, Until};
 use super::view::SortKey;
 use crate::app::layout;
 use crate::filter::Filter;
-use crate::session::{HttpMatch, TapCommand};
+use crate::session::TapCommand;
 
 impl AppState {
     /// Applies one action.
@@ -247,14 +247,15 @@ impl AppState {
         true
     }
 
-    /// Installs the filter `text` (empty clears it) and pushes what Linkerd can do to the server.
+    /// Installs the view filter `text` (empty clears it). It only picks what is shown and
+    /// counted: the capture, the recording and the export keep everything the tap delivers.
+    /// Narrowing the tap itself is `:tap` ([`AppState::narrow_tap`]).
     pub fn apply_filter(&mut self, text: &str, now: DateTime<Utc>) {
         // Whatever a previous filter left in the status bar is about to be untrue.
         self.settle_message(Until::FilterChange);
         let text = text.trim();
         if text.is_empty() {
             if self.filter.is_some() {
-                self.push_server_side(HttpMatch::default(), None);
                 self.filter = None;
                 self.view.set_filter(&self.store, None);
                 self.rebuild_stats();
@@ -270,35 +271,67 @@ impl AppState {
                 return;
             }
         };
-        let (server, to, client) = filter.split_server_side();
-        // Without a live source nothing can be pushed down: it all runs here.
-        let (server, to) = if self.live {
-            (server, to)
-        } else {
-            (HttpMatch::default(), None)
-        };
-        self.push_server_side(server.clone(), to.clone());
         self.filter = Some(ActiveFilter {
             text: filter.to_string(),
-            server,
-            to,
-            client: client.to_string(),
         });
-        // Every part is also checked here: requests captured before the restart must obey it too.
         self.view.set_filter(&self.store, Some(filter));
         self.rebuild_stats();
         self.view.refresh_sort(&self.store, now, true);
     }
 
-    /// Restarts the live tap when the server-side part of the filter changed.
-    fn push_server_side(&mut self, server: HttpMatch, to: Option<String>) {
+    /// `:tap EXPR`: restarts the live tap with the matches Linkerd applies itself (`method=`,
+    /// `path~/prefix*`, `authority=`, `scheme=`, `to=`), on top of the command line's. This
+    /// narrows what is captured — everything else stops being recorded, counted and exported —
+    /// so it is an act of its own, said in the status bar for as long as it holds. `:tap` alone
+    /// captures everything again.
+    pub fn narrow_tap(&mut self, text: &str, now: DateTime<Utc>) {
         if !self.live {
-            return;
+            return self.notify(
+                Level::Error,
+                format!(
+                    ":tap not applied: {} cannot be restarted with new settings",
+                    self.info.context
+                ),
+                now,
+            );
         }
+        let text = text.trim();
+        let next = if text.is_empty() {
+            None
+        } else {
+            let filter = match Filter::parse(text) {
+                Ok(filter) => filter,
+                Err(e) => {
+                    let message = format!(":tap {} at column {}", e.message, e.position + 1);
+                    return self.notify(Level::Error, message, now);
+                }
+            };
+            let (server, to, rest) = filter.split_server_side();
+            let rest = rest.to_string();
+            if !rest.is_empty() {
+                return self.notify(
+                    Level::Error,
+                    format!(
+                        ":tap takes only what Linkerd matches (method= path~/prefix* authority= \
+                         scheme= to=); `{rest}` can only filter the view: type it at /"
+                    ),
+                    now,
+                );
+            }
+            Some(NarrowedTap {
+                text: filter.to_string(),
+                server,
+                to,
+            })
+        };
         let (old_server, old_to) = self
-            .filter
+            .narrowed
             .as_ref()
-            .map(|f| (f.server.clone(), f.to.clone()))
+            .map(|n| (n.server.clone(), n.to.clone()))
+            .unwrap_or_default();
+        let (server, to) = next
+            .as_ref()
+            .map(|n| (n.server.clone(), n.to.clone()))
             .unwrap_or_default();
         if server != old_server {
             self.effects.push(Effect::Tap(TapCommand::Http(server)));
@@ -306,6 +339,15 @@ impl AppState {
         if to != old_to {
             self.effects.push(Effect::Tap(TapCommand::To(to)));
         }
+        let message = match &next {
+            Some(narrowed) => format!(
+                "tap narrowed to {}: other requests are no longer captured (:tap alone restores)",
+                narrowed.text
+            ),
+            None => "tap restored: everything the targets serve is captured again".to_owned(),
+        };
+        self.narrowed = next;
+        self.notify(Level::Warning, message, now);
     }
 
     fn run_command(&mut self, line: &str, now: DateTime<Utc>) {
@@ -317,6 +359,7 @@ impl AppState {
             Command::Quit => return self.quit = true,
             Command::Help => return self.overlays.open(Overlay::Help(0)),
             Command::Filter(text) => return self.apply_filter(&text, now),
+            Command::Tap(text) => return self.narrow_tap(&text, now),
             Command::Trigger(text) => return self.add_trigger(&text, now),
             Command::Triggers(None) => return self.open_triggers_list(now),
             Command::Triggers(n) => return self.show_triggers(n, now),

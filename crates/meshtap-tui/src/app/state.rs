@@ -77,16 +77,21 @@ pub enum Effect {
     Clipboard(String),
 }
 
-/// The active filter and how it was split between Linkerd's server and meshtap.
+/// The view filter: what is shown and counted. It never changes what is captured.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActiveFilter {
     pub text: String,
-    /// What was pushed to the tap server (empty when the session is not live).
+}
+
+/// `:tap EXPR`: the matches the live tap was restarted with, so what else the targets serve is
+/// not captured while it holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NarrowedTap {
+    pub text: String,
+    /// Sent to the tap server, on top of the command line's matches.
     pub server: HttpMatch,
-    /// The `--to` resource pushed to the tap server (`to=kind/name` in the filter).
+    /// The `--to` resource sent to the tap server (`to=kind/name`).
     pub to: Option<String>,
-    /// What only meshtap can check.
-    pub client: String,
 }
 
 /// The route detail, opened with Enter on a route.
@@ -133,6 +138,8 @@ pub struct AppState {
     /// What is open over the panes (details, popups, help, the prompt), in one priority order.
     pub overlays: Overlays,
     pub filter: Option<ActiveFilter>,
+    /// `:tap EXPR` in force (live sessions only).
+    pub narrowed: Option<NarrowedTap>,
     pub filter_history: Vec<String>,
     pub command_history: Vec<String>,
     pub find_history: Vec<String>,
@@ -204,6 +211,7 @@ impl AppState {
             identities_view: IdentitiesState::new(),
             overlays: Overlays::default(),
             filter: None,
+            narrowed: None,
             filter_history: Vec::new(),
             command_history: Vec::new(),
             find_history: Vec::new(),
@@ -297,12 +305,19 @@ impl AppState {
     }
 
     /// The source channel closed.
+    /// Nothing more will arrive, so the trigger windows still open are written now with what
+    /// there is: a replay's clock stops at its last event and would never close them.
     pub fn source_ended(&mut self) {
         self.source_closed = true;
         for stream in &mut self.streams {
             if matches!(stream, StreamState::Connecting | StreamState::Connected) {
                 *stream = StreamState::Ended;
             }
+        }
+        if let Some(triggers) = &self.triggers {
+            // Firings come back through `tick`'s poll once written (skipped ones are listed in
+            // `:triggers`).
+            triggers.close_all(&self.store);
         }
     }
 

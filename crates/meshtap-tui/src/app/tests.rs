@@ -211,16 +211,22 @@ fn filter_history_recalls_with_up() {
     );
 }
 
+/// Item 5: a filter typed in a live session only picks what is shown; the tap goes on
+/// capturing everything (the capture, stats and export keep it), and clearing it restarts
+/// nothing. Commands still restart the tap.
 #[test]
-fn live_sessions_push_server_side_filters_and_commands() {
+fn a_view_filter_never_narrows_a_live_tap() {
     let mut state = state(10);
     state.live = true;
-    state.apply_filter("method=POST and status=5xx", at(0));
-    let effects = state.take_effects();
-    let Some(Effect::Tap(TapCommand::Http(http))) = effects.first() else {
-        panic!("expected an HTTP pushdown, got {effects:?}");
-    };
-    assert_eq!(http.method.as_deref(), Some("POST"));
+    state.apply_filter(
+        "method=POST and path~/api* and to=deploy/web and status=5xx",
+        at(0),
+    );
+    assert!(state.filter.is_some());
+    assert_eq!(state.take_effects(), [], "a view filter restarts nothing");
+    assert!(state.narrowed.is_none());
+    state.handle(Action::ClearFilter, at(0));
+    assert_eq!(state.take_effects(), []);
     state.handle(Action::CommandPrompt, at(0));
     type_text(&mut state, "maxrps 5");
     state.handle(Action::Submit, at(0));
@@ -234,11 +240,70 @@ fn live_sessions_push_server_side_filters_and_commands() {
         [Effect::Tap(TapCommand::Targets(vec!["deploy/web".into()]))]
     );
     assert_eq!(state.info.targets, ["deploy/web"]);
-    state.handle(Action::ClearFilter, at(0));
+}
+
+fn command(state: &mut AppState, line: &str) {
+    state.handle(Action::CommandPrompt, at(0));
+    type_text(state, line);
+    state.handle(Action::Submit, at(0));
+}
+
+/// Item 5: narrowing the capture is the explicit `:tap`, with only what Linkerd matches; it
+/// holds (and is said) until `:tap` alone restores the full capture.
+#[test]
+fn tap_narrows_the_capture_explicitly_and_alone_restores_it() {
+    let mut state = state(10);
+    state.live = true;
+    command(&mut state, "tap method=POST and to=deploy/web");
+    let http = HttpMatch {
+        method: Some("POST".into()),
+        ..HttpMatch::default()
+    };
     assert_eq!(
         state.take_effects(),
-        [Effect::Tap(TapCommand::Http(HttpMatch::default()))]
+        [
+            Effect::Tap(TapCommand::Http(http)),
+            Effect::Tap(TapCommand::To(Some("deploy/web".into())))
+        ]
     );
+    let narrowed = state.narrowed.clone().expect("narrowed");
+    assert_eq!(narrowed.text, "method=POST and to=deploy/web");
+    let said = state
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    assert!(said.contains("no longer captured"), "{said}");
+    // The view filter is separate from it.
+    assert!(state.filter.is_none());
+    // What only meshtap can check is refused, and changes nothing.
+    command(&mut state, "tap status=5xx");
+    assert_eq!(state.take_effects(), []);
+    assert_eq!(state.narrowed.as_ref(), Some(&narrowed));
+    let said = state
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    assert!(said.contains("can only filter the view"), "{said}");
+    command(&mut state, "tap");
+    assert_eq!(
+        state.take_effects(),
+        [
+            Effect::Tap(TapCommand::Http(HttpMatch::default())),
+            Effect::Tap(TapCommand::To(None))
+        ]
+    );
+    assert!(state.narrowed.is_none());
+}
+
+/// A replay cannot be restarted: `:tap` says so and changes nothing.
+#[test]
+fn tap_is_refused_without_a_live_source() {
+    let mut state = state(10);
+    command(&mut state, "tap method=GET");
+    assert_eq!(state.take_effects(), []);
+    assert!(state.narrowed.is_none());
 }
 
 #[test]
@@ -456,6 +521,52 @@ fn stale_status_messages_are_replaced_by_the_state_they_describe() {
     assert!(text(&state).is_some(), "still in the map");
     state.handle(Action::ShowPane(Pane::Requests), at(5));
     assert_eq!(text(&state), None, "left behind with the map");
+}
+
+/// Item 8 (F3): in a UI replay the event clock stops at the last event, so a trigger window
+/// would never close before `q`; when the source ends, the window is written with what there is.
+#[test]
+fn a_replay_writes_its_trigger_windows_when_the_source_ends() {
+    use crate::session::{Clock, ClockKind};
+    use crate::trigger::run::{Settings, Triggers};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = Settings {
+        triggers: vec![crate::trigger::Trigger::parse("status>=500").expect("trigger")],
+        window: Duration::from_secs(30),
+        dir: dir.path().to_path_buf(),
+        format: crate::export::file::ExportFormat::Ndjson,
+        max_files: 10,
+        hook: None,
+        redactor: crate::session::Redactor::default(),
+    };
+    let triggers =
+        std::sync::Arc::new(Triggers::start(settings, &SessionInfo::default()).expect("start"));
+    let mut state = state(10);
+    state.clock = Clock::new(ClockKind::Event);
+    state.triggers = Some(triggers.clone());
+    state.ingest(SourceMsg::Events(request(1, 503)), at(0));
+    state.tick(at(0));
+    assert_eq!(triggers.firings(), 0, "the window is still open");
+    state.source_ended();
+    // The writer thread writes the file; ticks collect it (bounded: 200 × 10 ms).
+    for _ in 0..200 {
+        state.tick(at(0));
+        if triggers.fired().iter().any(|f| f.written.is_ok()) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let fired = triggers.fired();
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    let (path, written) = fired[0].written.clone().expect("written");
+    assert_eq!(written, 1);
+    assert!(path.starts_with(dir.path()));
+    let said = state
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    assert!(said.contains("fired on request"), "{said}");
 }
 
 /// A recording that fails mid-session says so in the status bar at once, as an error.

@@ -114,8 +114,7 @@ pub async fn run_terminal(params: RunParams) -> anyhow::Result<Store> {
     }
     let mut exports = exports;
 
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
+    let mut stop = StopSignals::new()?;
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal().size()?;
     state.handle(
@@ -180,8 +179,7 @@ pub async fn run_terminal(params: RunParams) -> anyhow::Result<Store> {
                 }
                 dirty = true;
             }
-            _ = sigterm.recv() => break,
-            _ = sighup.recv() => break,
+            () = stop.recv() => break,
         }
         for effect in state.take_effects() {
             perform(&mut state, effect, commands.as_ref(), export.as_mut());
@@ -190,6 +188,32 @@ pub async fn run_terminal(params: RunParams) -> anyhow::Result<Store> {
     }
     drop(guard);
     Ok(state.store)
+}
+
+/// The signals that end the UI as `q` does (the session then writes its outputs): SIGTERM,
+/// SIGHUP, and SIGINT from `kill -INT` (the keyboard's Ctrl-C is a key in raw mode).
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
 }
 
 /// The next finished export, or never when there is no export channel.

@@ -123,8 +123,8 @@ fn source_parts(state: &AppState, now: DateTime<Utc>) -> Vec<Part> {
     parts
 }
 
-/// Line 2: following or paused, the sort, the filter (and what the server does of it), then
-/// the config warning or the latest message.
+/// Line 2: following or paused, the sort, a narrowed tap, the view filter, then the config
+/// warning or the latest message.
 fn view_parts(state: &AppState) -> Vec<Part> {
     let theme = &state.theme;
     let mut mode = vec![Span::raw(" ")];
@@ -150,6 +150,24 @@ fn view_parts(state: &AppState) -> Vec<Part> {
             ))],
         ));
     }
+    if let Some(narrowed) = &state.narrowed {
+        // Said for as long as it holds: what is not captured now is missing from the stats,
+        // the recording and the export for good.
+        // Above the message: it is true for as long as it is shown, a message only once.
+        parts.push(Part::text(
+            10,
+            vec![
+                Span::raw(SEP),
+                Span::styled(
+                    format!(
+                        "TAP NARROWED {}: nothing else is captured (:tap restores)",
+                        describe_http(&narrowed.server, narrowed.to.as_deref())
+                    ),
+                    theme.warning,
+                ),
+            ],
+        ));
+    }
     if let Some(filter) = &state.filter {
         parts.push(Part::text(
             7,
@@ -159,21 +177,6 @@ fn view_parts(state: &AppState) -> Vec<Part> {
                 Span::raw(filter.text.clone()),
             ],
         ));
-        let server = describe_http(&filter.server, filter.to.as_deref());
-        if !server.is_empty() {
-            let client = if filter.client.is_empty() {
-                "—"
-            } else {
-                filter.client.as_str()
-            };
-            parts.push(Part::text(
-                3,
-                vec![Span::styled(
-                    format!(" (server: {server} · meshtap: {client})"),
-                    theme.dim,
-                )],
-            ));
-        }
     }
     if let Some(warning) = state.warnings.first() {
         let more = state.warnings.len() - 1;

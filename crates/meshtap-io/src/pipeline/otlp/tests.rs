@@ -124,12 +124,52 @@ async fn a_collector_that_hangs_never_holds_the_tap_up() {
     assert_eq!(report.sent, 0, "{report}");
     // Whether the queue overflowed depends on how fast this machine fed it against the 200 ms
     // export timeouts (on a loaded machine the sender can keep up); either way every span is
-    // either dropped or failed, never lost and never waited for.
+    // dropped, failed, or left when the final flush ran out: never lost, never waited for.
     assert!(report.failed > 0, "{report}");
     assert_eq!(
-        report.dropped + report.failed,
+        report.dropped + report.failed + report.unsent,
         requests,
         "every span counted: {report}"
     );
     assert!(report.to_string().contains("timed out"), "{report}");
+}
+
+/// Item 7 (F2): the end of the stream gives a collector that never answers one bounded final
+/// flush, not an export timeout per batch: the tee ends (guarded: 60 s against an export
+/// timeout of 10 minutes) and counts what the collector never took as not sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_end_of_the_stream_gets_one_bounded_final_flush() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .serve_with_incoming(TraceServiceServer::new(Hangs), TcpIncoming::from(listener)),
+    );
+    let exporter = OtlpPlan::parse(&format!("http://127.0.0.1:{port}"), None)
+        .expect("url")
+        .export_timeout(Duration::from_secs(600))
+        .connect()
+        .await
+        .expect("connect");
+    let (tx, rx) = mpsc::channel(4);
+    let (mut out, task) = exporter.tee(rx);
+    for batch in batches(10) {
+        tx.send(SourceMsg::Events(batch)).await.expect("send");
+        out.recv().await.expect("passed on");
+    }
+    drop(tx);
+    assert!(out.recv().await.is_none(), "the stream ended");
+    let report = tokio::time::timeout(Duration::from_secs(60), task)
+        .await
+        .expect("the end did not wait for the collector")
+        .expect("report");
+    server.abort();
+    assert_eq!(
+        (report.sent, report.failed, report.unsent),
+        (0, 0, 10),
+        "{report}"
+    );
+    assert!(report.to_string().contains("10 not sent"), "{report}");
 }
