@@ -57,6 +57,7 @@ fn request(stream: u64, path: &str, status: u32, when: DateTime<Utc>) -> Vec<Tap
             authority: "api".into(),
             path: path.into(),
             headers: Headers::default(),
+            matched_route: None,
         })),
         event(HttpEvent::ResponseInit(ResponseInit {
             id,

@@ -47,6 +47,7 @@ fn request(seq: u64, method: &str, path: &str, headers: Vec<Header<'_>>, status:
             authority: "api.shop:8080".into(),
             path: path.into(),
             headers: headers.into_iter().collect(),
+            matched_route: None,
         }),
         response: Some(ResponseInit {
             id,

@@ -162,6 +162,7 @@ fn events(c: &Call, ms: i64) -> Vec<TapEvent> {
                 },
             ]
             .into(),
+            matched_route: None,
         }),
         0,
     )];

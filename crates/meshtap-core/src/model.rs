@@ -6,6 +6,7 @@ pub mod figures;
 pub mod identities;
 pub mod map;
 pub mod metrics;
+pub mod policy;
 pub mod request;
 pub mod routes;
 pub mod store;

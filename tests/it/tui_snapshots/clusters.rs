@@ -54,6 +54,7 @@ fn events(c: &Call) -> Vec<TapEvent> {
                 authority: c.authority.into(),
                 path: c.path.into(),
                 headers: Headers::default(),
+                matched_route: None,
             }),
             c.start_ms,
         ),

@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+mod matched;
+
+pub use matched::{MatchedRouteRecord, RetryRecord, TimeoutsRecord};
+
 use crate::capture::{self, ip_and_port, rfc3339};
 use crate::model::event::{Endpoint, Eos, HeaderValue, Headers, Labels, grpc_code_name};
 use crate::model::request::{Phase, Request, workload};
@@ -65,8 +69,13 @@ pub struct RequestRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_headers: Option<Vec<HeaderRecord>>,
     pub trailers: Vec<HeaderRecord>,
-    /// `ServiceProfile` route labels.
+    /// `ServiceProfile` route labels, as tap's `route_meta` carried them.
     pub route: BTreeMap<String, String>,
+    /// What the request was matched to (the outbound policy's route, the `ServiceProfile`
+    /// route, the inbound route, or a template). Absent in captures written before it existed:
+    /// adding it changed no other field's meaning, so `v` stays 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched_route: Option<MatchedRouteRecord>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,6 +228,9 @@ impl RequestRecord {
                 .map(|e| headers(&e.trailers, redactor))
                 .unwrap_or_default(),
             route: labels(&request.route),
+            matched_route: Some(MatchedRouteRecord::from(
+                &*crate::model::policy::matched_route(request),
+            )),
         }
     }
 }

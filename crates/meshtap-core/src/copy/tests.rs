@@ -57,6 +57,7 @@ pub(crate) fn request(
             authority: authority.into(),
             path: path.into(),
             headers: headers.into_iter().collect::<Headers>(),
+            matched_route: None,
         }),
         response: None,
         end: None,
@@ -214,6 +215,7 @@ fn grpc_detection_and_service_method() {
         authority: "a".into(),
         path: "/".into(),
         headers: [Header::str("Content-Type", ct)].into_iter().collect(),
+        matched_route: None,
     };
     assert!(is_grpc(&init("application/grpc")));
     assert!(is_grpc(&init("application/grpc+json")));

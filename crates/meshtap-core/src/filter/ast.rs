@@ -132,7 +132,15 @@ pub(super) enum TextField {
     Scheme,
     Tls,
     Id,
+    /// The route's name: the `ServiceProfile` route, the outbound policy route meshtap matched,
+    /// the inbound route, else the path.
     Route,
+    /// The matched policy rule's index.
+    Rule,
+    /// The Service that served an outbound request (its endpoint's `service` label).
+    Backend,
+    /// The route's parent: the Service (`name` or `name:port`) or the inbound Server.
+    Parent,
     /// The trace id of the request's trace headers (`crate::trace`), as 32 hex digits.
     Trace,
     /// The request's `x-request-id`.
@@ -290,6 +298,9 @@ impl fmt::Display for TextField {
             TextField::Tls => f.write_str("tls"),
             TextField::Id => f.write_str("id"),
             TextField::Route => f.write_str("route"),
+            TextField::Rule => f.write_str("rule"),
+            TextField::Backend => f.write_str("backend"),
+            TextField::Parent => f.write_str("parent"),
             TextField::Trace => f.write_str("trace"),
             TextField::RequestId => f.write_str("request_id"),
             TextField::Cluster => f.write_str("cluster"),

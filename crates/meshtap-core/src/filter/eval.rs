@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::ast::{Cmp, Expr, Flag, Mode, Pattern, Side, Term, TextField, TimeField};
 use crate::model::event::{Direction, Endpoint};
+use crate::model::policy::MatchedRoute;
 use crate::model::request::{Phase, Request, workload};
 
 impl Expr {
@@ -100,6 +101,10 @@ fn visit(
         }
     };
     let init = request.init.as_ref();
+    // The outbound policy's match, unless a ServiceProfile route won (as in the proxy).
+    let policy = init
+        .and_then(|i| i.matched_route.as_deref())
+        .filter(|_| request.route.get("route").is_none_or(str::is_empty));
     match field {
         TextField::Label(side, key) => {
             if *side != Side::Dst {
@@ -121,15 +126,53 @@ fn visit(
                 .map(str::as_bytes),
         ),
         TextField::Id => offer(request.identity().0.map(str::as_bytes)),
-        // The route label when a ServiceProfile matched, else the policy route, else the path.
+        // The route label when a ServiceProfile matched, else the outbound policy route, else
+        // the inbound policy route, else the path.
         TextField::Route => offer(
             request
                 .route
                 .get("route")
+                .filter(|r| !r.is_empty())
+                .or_else(|| policy.map(MatchedRoute::name))
                 .or_else(|| request.destination.labels.get("route_name"))
                 .map(str::as_bytes)
                 .or_else(|| init.map(|i| i.path.as_bytes())),
         ),
+        TextField::Rule => {
+            let mut buf = StackText::default();
+            offer(
+                policy
+                    .and_then(|m| m.rule)
+                    .and_then(|r| buf.format(format_args!("{r}"))),
+            );
+        }
+        TextField::Backend => offer(
+            policy
+                .map(MatchedRoute::backend_name)
+                .filter(|b| !b.is_empty())
+                .or_else(|| {
+                    (request.direction() == Direction::Outbound)
+                        .then(|| request.destination.labels.get("service"))
+                        .flatten()
+                })
+                .map(str::as_bytes),
+        ),
+        TextField::Parent => match policy.and_then(|m| m.parent.as_ref()) {
+            Some(parent) => {
+                offer(Some(parent.name.as_bytes()));
+                let mut buf = StackText::default();
+                if let Some(port) = parent.port {
+                    offer(buf.format(format_args!("{}:{port}", parent.name)));
+                }
+            }
+            None => offer(
+                request
+                    .destination
+                    .labels
+                    .get("srv_name")
+                    .map(str::as_bytes),
+            ),
+        },
         TextField::Trace => {
             let hex = crate::trace::trace_id(request).map(|id| id.hex());
             offer(hex.as_ref().map(<[u8; 32]>::as_slice));

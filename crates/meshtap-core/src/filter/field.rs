@@ -34,7 +34,7 @@ impl Operator {
 }
 
 /// Canonical field names, for "did you mean" suggestions.
-pub(super) const FIELD_NAMES: [&str; 28] = [
+pub(super) const FIELD_NAMES: [&str; 31] = [
     "ns",
     "src.ns",
     "dst.ns",
@@ -59,6 +59,9 @@ pub(super) const FIELD_NAMES: [&str; 28] = [
     "tls",
     "id",
     "route",
+    "rule",
+    "backend",
+    "parent",
     "to",
     "trace",
     "request_id",
@@ -108,6 +111,9 @@ pub(super) fn resolve(name: &str) -> Result<Option<Field>, String> {
         "tls" => Field::Text(TextField::Tls),
         "id" | "identity" => Field::Text(TextField::Id),
         "route" => Field::Text(TextField::Route),
+        "rule" => Field::Text(TextField::Rule),
+        "backend" => Field::Text(TextField::Backend),
+        "parent" => Field::Text(TextField::Parent),
         "to" => Field::To,
         "trace" | "trace_id" => Field::Text(TextField::Trace),
         "request_id" | "reqid" => Field::Text(TextField::RequestId),

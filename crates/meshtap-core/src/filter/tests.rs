@@ -41,6 +41,7 @@ fn init(
                 value: HeaderValue::Str(value),
             })
             .collect(),
+        matched_route: None,
     }
 }
 

@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 
 mod headers;
 
+use super::policy::MatchedRoute;
+
 pub use headers::{Header, HeaderValue, Headers, HeadersIter, Shape, Slot};
 
 /// Shared immutable text. Label keys, label values and header names repeat from event to event,
@@ -168,6 +170,10 @@ pub struct RequestInit {
     pub authority: Text,
     pub path: Box<str>,
     pub headers: Headers,
+    /// The outbound policy route the client's proxy applied, as meshtap attributed it (the
+    /// policy stage, or a replayed capture); `None` when no policy was known. Shared: requests
+    /// to one rule and backend point at one value.
+    pub matched_route: Option<Arc<MatchedRoute>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

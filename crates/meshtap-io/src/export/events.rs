@@ -93,6 +93,7 @@ mod tests {
                     authority: "web".into(),
                     path: "/".into(),
                     headers: Headers::default(),
+                    matched_route: None,
                 }),
                 at(0),
             ),

@@ -143,6 +143,7 @@ mod tests {
                 authority: "web\u{202E}:80".into(),
                 path: path.into(),
                 headers: crate::model::event::Headers::default(),
+                matched_route: None,
             })),
         }
     }

@@ -383,6 +383,7 @@ mod tests {
             authority: "web".into(),
             path: "/".into(),
             headers: Headers::default(),
+            matched_route: None,
         };
         let end = ResponseEnd {
             id,

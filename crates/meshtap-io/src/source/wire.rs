@@ -77,6 +77,7 @@ fn http_event(interner: &mut Interner, event: tap::tap_event::http::Event) -> Ht
             authority: interner.text(&e.authority),
             path: e.path.into_boxed_str(),
             headers: headers(interner, e.headers),
+            matched_route: None,
         }),
         Event::ResponseInit(e) => HttpEvent::ResponseInit(ResponseInit {
             id: stream_id(e.id),

@@ -231,6 +231,7 @@ mod tests {
                 headers: [Header::str("authorization", "Bearer s3cret")]
                     .into_iter()
                     .collect(),
+                matched_route: None,
             })),
         };
         state.ingest(SourceMsg::Events(vec![event]), now());

@@ -61,6 +61,7 @@ fn request(stream: u64, status: u32) -> Vec<TapEvent> {
             authority: "api".into(),
             path: format!("/items/{stream}").into(),
             headers: Headers::default(),
+            matched_route: None,
         })),
         event(HttpEvent::ResponseInit(ResponseInit {
             id,

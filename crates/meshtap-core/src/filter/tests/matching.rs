@@ -187,3 +187,72 @@ fn cluster_field() {
     assert_eq!(matched("cluster!=east"), [1]);
     assert_eq!(matched("cluster=east or cluster=west"), [0, 1]);
 }
+
+/// `route=`, `rule=`, `backend=`, `parent=` read the outbound policy match meshtap attributed,
+/// and fall back to what the labels say without one.
+#[test]
+fn route_fields_read_the_policy_match() {
+    use std::sync::Arc;
+
+    use crate::model::event::Text;
+    use crate::model::policy::{BackendRef, MatchedRoute, ParentRef, RouteRef, RouteSource};
+
+    let mut requests = fleet();
+    // Request 1 (an outbound call to payment) was routed by an HTTPRoute's rule 1 to payment-v2.
+    let matched = MatchedRoute {
+        source: RouteSource::Policy,
+        route: Some(RouteRef {
+            group: Text::from("gateway.networking.k8s.io"),
+            kind: Text::from("HTTPRoute"),
+            namespace: Text::from("pay"),
+            name: Text::from("payment-split"),
+        }),
+        rule: Some(1),
+        parent: Some(ParentRef {
+            kind: Text::from("Service"),
+            namespace: Text::from("pay"),
+            name: Text::from("payment"),
+            port: Some(80),
+        }),
+        backend: Some(BackendRef {
+            namespace: Text::from("pay"),
+            name: Text::from("payment-v2"),
+            port: Some(80),
+            weight: Some(10),
+        }),
+        config: crate::model::policy::RuleConfig::default(),
+    };
+    if let Some(init) = requests[1].init.as_mut() {
+        init.matched_route = Some(Arc::new(matched));
+    }
+    let matching = |requests: &[crate::model::request::Request], expr: &str| -> Vec<u64> {
+        let filter = Filter::parse(expr).unwrap_or_else(|e| panic!("{expr}: {e:?}"));
+        requests
+            .iter()
+            .filter(|r| filter.matches(r))
+            .map(|r| r.seq)
+            .collect()
+    };
+    // Its ServiceProfile route wins, as in the proxy: the policy match is not what applied.
+    assert_eq!(
+        matching(&requests, "route=payment-split"),
+        Vec::<u64>::new()
+    );
+    assert_eq!(matching(&requests, "rule=1"), Vec::<u64>::new());
+    requests[1].route = crate::model::event::Labels::default();
+    assert_eq!(matching(&requests, "route=payment-split"), [1]);
+    assert_eq!(matching(&requests, "rule=1"), [1]);
+    assert_eq!(matching(&requests, "rule=0"), Vec::<u64>::new());
+    assert_eq!(matching(&requests, "backend=payment-v2"), [1]);
+    assert_eq!(matching(&requests, "parent=payment"), [1]);
+    assert_eq!(matching(&requests, "parent=payment:80"), [1]);
+    assert_eq!(matching(&requests, "parent=payment:81"), Vec::<u64>::new());
+    // Without the match, request 1 is known only by its path.
+    if let Some(init) = requests[1].init.as_mut() {
+        init.matched_route = None;
+    }
+    assert_eq!(
+        matching(&requests, "route=payment-split"),
+        Vec::<u64>::new()
+    );
+}

@@ -52,6 +52,7 @@ fn request(
             authority: authority.into(),
             path: "/carts/1".into(),
             headers: crate::model::event::Headers::default(),
+            matched_route: None,
         }),
         response: None,
         end: None,

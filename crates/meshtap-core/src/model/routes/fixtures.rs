@@ -69,6 +69,7 @@ impl Req {
                 authority: "".into(),
                 path: path.into(),
                 headers: Headers::default(),
+                matched_route: None,
             }),
             response: None,
             end: None,

@@ -23,6 +23,7 @@ fn req(stream: u64, secs: i64) -> TapEvent {
         authority: "web".into(),
         path: "/".into(),
         headers: Headers::default(),
+        matched_route: None,
     };
     event(HttpEvent::RequestInit(init), at(secs))
 }

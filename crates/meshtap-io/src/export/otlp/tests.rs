@@ -72,6 +72,7 @@ pub(crate) fn request(
             authority: "catalogue.shop:8080".into(),
             path: path.into(),
             headers: headers.iter().map(|(n, v)| Header::str(n, v)).collect(),
+            matched_route: None,
         }),
         response: Some(ResponseInit {
             id,

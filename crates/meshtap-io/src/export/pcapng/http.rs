@@ -147,6 +147,7 @@ mod tests {
             authority: Text::from("web.shop:80"),
             path: path.into(),
             headers: headers(pairs),
+            matched_route: None,
         }
     }
 

@@ -58,6 +58,7 @@ fn request(source: Option<&str>, destination: Option<&str>, path: &str) -> Reque
             authority: Text::from("emoji-svc.emojivoto:8080"),
             path: path.into(),
             headers,
+            matched_route: None,
         }),
         response: Some(ResponseInit {
             id: StreamId {

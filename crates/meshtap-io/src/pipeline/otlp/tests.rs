@@ -62,6 +62,7 @@ fn batches(n: u64) -> Vec<Vec<TapEvent>> {
                 authority: "web:80".into(),
                 path: "/".into(),
                 headers: crate::model::event::Headers::default(),
+                matched_route: None,
             };
             let end = ResponseEnd {
                 id,

@@ -297,6 +297,7 @@ impl State<'_> {
                 authority: interner.text(r.authority),
                 path: r.path.into(),
                 headers: interner.headers(&r.headers),
+                matched_route: None,
             }),
             State::Response(r) => HttpEvent::ResponseInit(ResponseInit {
                 id: stream_id(r.id),

@@ -154,6 +154,7 @@ pub fn event(
             authority: interner.text(&e.authority),
             path: e.path.into_boxed_str(),
             headers: headers(e.headers, interner)?,
+            matched_route: None,
         })),
         (None, Some(e), _) => Some(HttpEvent::ResponseInit(ResponseInit {
             id: id(e.id),

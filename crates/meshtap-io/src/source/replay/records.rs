@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 
 use crate::capture::har::{Entry, HarHeader, MeshtapFields};
 use crate::capture::ndjson::{
-    EndpointRecord, HeaderRecord, IdentityRecord, NDJSON_VERSION, RequestRecord, StreamIdRecord,
+    EndpointRecord, HeaderRecord, IdentityRecord, MatchedRouteRecord, NDJSON_VERSION,
+    RequestRecord, StreamIdRecord,
 };
 use crate::capture::{after, from_millis, response_arrived};
 use crate::model::event::{
@@ -58,6 +59,12 @@ pub fn record_events(
                 record.request_headers.as_deref().unwrap_or_default(),
                 interner,
             )?,
+            // Only a policy match needs carrying: the others derive from the labels again.
+            matched_route: record
+                .matched_route
+                .as_ref()
+                .and_then(MatchedRouteRecord::policy_route)
+                .map(std::sync::Arc::new),
         };
         http.push((HttpEvent::RequestInit(init), started));
     }
@@ -259,6 +266,7 @@ pub fn har_record(entry: Entry, index: usize) -> RequestRecord {
         response_headers: Some(response_headers),
         trailers: Vec::new(),
         route: BTreeMap::new(),
+        matched_route: None,
     }
 }
 

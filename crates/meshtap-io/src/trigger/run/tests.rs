@@ -29,6 +29,7 @@ pub(in crate::trigger) fn finish(
         authority: "web".into(),
         path: "/".into(),
         headers: Headers::default(),
+        matched_route: None,
     };
     let response = ResponseInit {
         id,
