@@ -63,6 +63,10 @@ pub enum Command {
     /// beyond noise; new and vanished routes, callers and status codes; identity and TLS changes.
     /// `--fail-on` makes it a CI gate.
     Diff(DiffArgs),
+    /// Serve the session to an AI agent: a read-only Model Context Protocol server on
+    /// stdin/stdout (tools: `list_requests`, `get_request`, `route_stats`, `identities`, `map`,
+    /// `trace`, `diff`), over a live tap, the demo mesh (--demo) or a capture (--replay).
+    Mcp(McpArgs),
     /// Check everything meshtap needs from a cluster (like `linkerd check`): kubeconfig, API
     /// server, the tap `APIService`, RBAC, the metrics API; exits 1 when a check fails.
     Check(CheckArgs),
@@ -96,6 +100,24 @@ pub struct MapArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = crate::export::map::MapFormat::Dot)]
     pub output: crate::export::map::MapFormat,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+/// `meshtap mcp [TARGET…] [--demo | --replay FILE|DIR]`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "An agent starts it as its stdio server, e.g.:\n  {\"mcpServers\": {\"meshtap\": {\"command\": \"meshtap\", \"args\": [\"mcp\", \"deploy/web\", \"-n\", \"emojivoto\"]}}}\nNothing but MCP is written to stdout; messages go to stderr."
+)]
+pub struct McpArgs {
+    #[command(flatten)]
+    pub tap: TapArgs,
+    /// Tap the built-in simulated mesh (what `meshtap demo` shows) instead of a cluster.
+    #[arg(long, conflicts_with = "replay")]
+    pub demo: bool,
+    /// Serve an export or a recording (as `meshtap replay` reads) instead of a live tap.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub replay: Option<PathBuf>,
     #[command(flatten)]
     pub session: SessionArgs,
 }

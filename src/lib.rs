@@ -13,6 +13,7 @@ pub use meshtap_tui::{app, tui, ui};
 
 pub mod check;
 pub mod cli;
+pub mod mcp;
 pub mod pipeline;
 mod run;
 pub mod shutdown;

@@ -94,6 +94,34 @@ pub enum Sink<'a> {
     Headless(Output),
     /// `meshtap map`: the graph of what the source delivered, printed when it ends.
     Map(crate::export::map::MapFormat),
+    /// `meshtap mcp`: the session served to an agent over stdio until the client leaves.
+    Mcp(McpSink),
+}
+
+/// What `meshtap mcp` knows beyond the session: the sampling it asked for and its recordings.
+#[derive(Clone, Debug, Default)]
+pub struct McpSink {
+    pub max_rps: Option<f32>,
+    pub recordings: Vec<std::path::PathBuf>,
+}
+
+impl McpSink {
+    fn params(
+        self,
+        info: &SessionInfo,
+        clock: ClockKind,
+        outputs: &Outputs,
+        streams: &[String],
+    ) -> crate::mcp::Params {
+        crate::mcp::Params {
+            info: info.clone(),
+            clock: Clock::new(clock),
+            redactor: outputs.redactor.clone(),
+            streams: streams.to_vec(),
+            max_rps: self.max_rps,
+            recordings: self.recordings,
+        }
+    }
 }
 
 impl Sink<'_> {
@@ -102,7 +130,8 @@ impl Sink<'_> {
     pub fn wants_headers(&self, session: &crate::cli::SessionArgs) -> bool {
         let kept = session.export.export.is_some() || session.record.is_some();
         match self {
-            Sink::Ui(_) => true,
+            // The UI and MCP's get_request show them (redacted).
+            Sink::Ui(_) | Sink::Mcp(_) => true,
             Sink::Headless(output) => output.wants_headers() || kept,
             Sink::Map(_) => kept,
         }
@@ -115,7 +144,16 @@ fn refused_filter(sink: &Sink<'_>, outputs: &Outputs) -> Option<String> {
     match sink {
         Sink::Headless(output) => output.check_filter(outputs.filter.as_ref()).err(),
         // The UI starts with it as its filter; the map is drawn from the requests it picks.
-        Sink::Ui(_) | Sink::Map(_) => None,
+        Sink::Mcp(_) if outputs.filter.is_some() => Some(
+            "--filter: meshtap mcp serves every request; give the filter to its list_requests tool"
+                .to_owned(),
+        ),
+        Sink::Mcp(_) if outputs.triggers.is_some() => Some(
+            "--trigger: meshtap mcp has no trigger output; record with --record-dir and replay \
+             the window instead"
+                .to_owned(),
+        ),
+        Sink::Ui(_) | Sink::Map(_) | Sink::Mcp(_) => None,
     }
 }
 
@@ -243,6 +281,11 @@ pub async fn run_session(
                 filter: outputs.filter.as_ref(),
             };
             map::sink(rx, gather, &mut store, shutdown.requested()).await?
+        }
+        Sink::Mcp(mcp) => {
+            let params = mcp.params(&info, clock, &outputs, &streams);
+            store = Box::pin(crate::mcp::serve(rx, params, store)).await?;
+            ExitCode::SUCCESS
         }
     };
     if let Some(triggers) = triggers {

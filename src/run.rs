@@ -8,6 +8,7 @@ mod diff;
 pub mod extension;
 mod load;
 mod map;
+mod mcp;
 mod proxy;
 mod replay;
 mod routes;
@@ -32,6 +33,7 @@ use crate::source::metrics_poll::MetricsTarget;
 use crate::source::target::{Resource, TapSpec};
 
 pub use demo::{ClustersDemo, DEMO_TARGETS, Demo, start_clusters, start_demo};
+pub(crate) use diff::side as diff_side;
 pub use proxy::proxy_spec;
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -45,6 +47,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(
             Command::Routes(_)
             | Command::Diff(_)
+            | Command::Mcp(_)
             | Command::Check(_)
             | Command::Completions { .. }
             | Command::Man,
@@ -67,9 +70,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Demo(args)) => demo::session(args).await,
         Some(Command::Replay(args)) => replay::session(args).await,
         Some(Command::Proxy(args)) => proxy::session(args).await,
-        Some(Command::Map(args)) => map::run(args).await,
+        Some(Command::Map(args)) => Box::pin(map::run(args)).await,
         Some(Command::Routes(args)) => routes::run(args).await,
         Some(Command::Diff(args)) => diff::run(args).await,
+        Some(Command::Mcp(args)) => Box::pin(mcp::run(args)).await,
         Some(Command::Check(args)) => check::run(&args).await,
         Some(Command::Completions { shell }) => extension::completions(shell),
         Some(Command::Man) => extension::man(),

@@ -88,7 +88,7 @@ fn parse(words: &[&str]) -> anyhow::Result<crate::cli::Command> {
 }
 
 /// `meshtap replay FILE` with the map's session flags, into the map.
-fn replay_args(
+pub(super) fn replay_args(
     file: &std::path::Path,
     session: crate::cli::SessionArgs,
 ) -> anyhow::Result<ReplayArgs> {

@@ -20,6 +20,7 @@ mod house;
 mod keepalive;
 mod lifecycle;
 mod map_sink;
+mod mcp_cli;
 mod metrics_api;
 mod metrics_poll;
 mod metrics_portforward;

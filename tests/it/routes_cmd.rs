@@ -99,3 +99,62 @@ fn table_and_bad_flags() {
     let out = meshtap(&["routes"]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn every_cluster_of_a_multicluster_demo_serves_proxy_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_meshtap"))
+        .args([
+            "demo",
+            "--serve",
+            "--clusters",
+            "east,west",
+            "--kubeconfig-out",
+        ])
+        .arg(&kubeconfig)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("demo --serve runs");
+    // Bounded: 100 tries, 10 s.
+    for _ in 0..100 {
+        if std::fs::metadata(&kubeconfig).is_ok_and(|m| m.len() > 0) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let path = kubeconfig.to_str().unwrap();
+    let outputs: Vec<Output> = ["east", "west"]
+        .iter()
+        .map(|context| {
+            meshtap(&[
+                "routes",
+                "ns/sock-shop",
+                "--kubeconfig",
+                path,
+                "--context",
+                context,
+                "--window",
+                "2s",
+                "-o",
+                "json",
+            ])
+        })
+        .collect();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    for out in outputs {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let rows = report["targets"][0]["outbound"].as_array().expect("rows");
+        assert!(
+            rows.iter().any(|r| r["parent"]["name"] == "catalogue"),
+            "{report}"
+        );
+    }
+}

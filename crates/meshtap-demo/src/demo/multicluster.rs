@@ -15,7 +15,8 @@ use kube::config::Kubeconfig;
 pub use topology::ClusterNames;
 
 use super::metrics_api::{self, RunningMetricsApi};
-use super::portforward::MetricsApiPod;
+use super::portforward::{MetricsApiPod, PodTable};
+use super::proxy_metrics::{self, AdminServers, ProxyMetrics};
 use super::server::{self, RunningServer, ServerOptions};
 use super::tapper::SimTapApi;
 
@@ -30,6 +31,8 @@ pub struct Plane {
     pub server: RunningServer,
     /// Its own metrics API, port-forwarded to through its own control plane.
     pub metrics_api: RunningMetricsApi,
+    /// Its meshed pods' proxy admin servers (`/metrics`), port-forwarded to on 4191.
+    pub admin: AdminServers,
     pub gateway: topology::Gateway,
 }
 
@@ -78,6 +81,15 @@ pub async fn start(options: &Options) -> anyhow::Result<Planes> {
             options.rate,
             (names.len() > 1).then(|| crossings.for_cluster(index)),
         );
+        // The cluster's own traffic, counted by its proxies; calls crossing from other clusters
+        // are tapped but not counted here.
+        let counters = Arc::new(ProxyMetrics::new(
+            Arc::new(mesh.clone()),
+            seed,
+            options.rate,
+        ));
+        let admin = proxy_metrics::spawn(options.ip, mesh, counters).await?;
+        let pods = Arc::new(PodTable::from_admin(mesh, &admin));
         let server_options = ServerOptions {
             addr: SocketAddr::new(options.ip, 0),
             tls: options.tls,
@@ -86,7 +98,7 @@ pub async fn start(options: &Options) -> anyhow::Result<Planes> {
                 addr: metrics_api.addr(),
                 forbid_port_forward: false,
             }),
-            pods: Arc::default(),
+            pods,
             broken: None,
         };
         let server = server::spawn(server_options, Arc::new(api)).await?;
@@ -94,6 +106,7 @@ pub async fn start(options: &Options) -> anyhow::Result<Planes> {
             name: name.clone(),
             server,
             metrics_api,
+            admin,
             gateway: gateway.clone(),
         });
     }
