@@ -270,7 +270,7 @@ pub async fn run_session(
                 triggers: triggers.as_deref(),
                 filter: outputs.filter.as_ref(),
             };
-            headless_sink(rx, format, &mut store, &shutdown).await?
+            headless_sink(rx, format, &mut store, &shutdown, outputs.stop_after).await?
         }
         Sink::Map(format) => {
             let gather = map::Gather {
@@ -350,9 +350,21 @@ async fn headless_sink(
     format: headless::Format<'_>,
     store: &mut Store,
     shutdown: &Shutdown,
+    stop_after: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
     let stdout = WriterThread::spawn("stdout", std::io::BufWriter::new(std::io::stdout()))?;
-    let stop = shutdown.requested();
+    // `--for` ends the session the way Ctrl-C does: everything held is still written.
+    let stop = async {
+        match stop_after {
+            Some(after) => {
+                tokio::select! {
+                    () = shutdown.requested() => {}
+                    () = tokio::time::sleep(after) => {}
+                }
+            }
+            None => shutdown.requested().await,
+        }
+    };
     let outcome =
         headless::print_stream(rx, format, store, &stdout, &mut std::io::stderr(), stop).await?;
     if outcome.interrupted {

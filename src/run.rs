@@ -59,7 +59,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let _log = start_logging(session.and_then(|s| s.log_file.as_deref()))?;
     match cli.command {
         Some(Command::Tap(args)) => {
-            let outputs = Outputs::open(&args.session)?;
+            let mut outputs = Outputs::open(&args.session)?;
+            outputs.stop_after = args.duration;
             live(
                 &args.tap,
                 &args.session,
