@@ -77,6 +77,9 @@ pub enum Command {
     },
     /// Print the man page (roff): `meshtap man > meshtap.1`.
     Man,
+    /// Print the k9s plugins (for k9s' plugins.yaml): Shift-T on a pod, deployment or namespace
+    /// opens meshtap on it, in k9s' context and namespace.
+    K9sPlugin,
 }
 
 /// `meshtap map [TARGET…] [--for D] [--demo | --replay FILE] -o dot|mermaid|json`.
@@ -420,13 +423,16 @@ fn parse_trigger(text: &str) -> Result<crate::trigger::Trigger, String> {
 /// Writing the capture to a file when the session ends.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ExportArgs {
-    /// When the session ends (end of stream, Ctrl-C, or quitting the UI), write every captured
-    /// request to FILE, atomically.
+    /// When the session ends (end of stream, --for, Ctrl-C, or quitting the UI), write every
+    /// captured request (that --filter lets through, when given) to FILE, atomically. The
+    /// format follows the name: .ndjson, .json (linkerd viz tap -o json), .har, .otlp.json,
+    /// .pcapng.
     #[arg(long, value_name = "FILE")]
     pub export: Option<PathBuf>,
-    /// Format of --export.
-    #[arg(long, value_enum, default_value_t = ExportFormat::Ndjson, value_name = "FORMAT")]
-    pub export_format: ExportFormat,
+    /// Format of --export (and `:export`) when the file name does not say; a name that says
+    /// another format is refused [default: ndjson].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub export_format: Option<ExportFormat>,
     /// Let --export (and `demo --kubeconfig-out`) replace an existing file.
     #[arg(long)]
     pub force: bool,
@@ -509,6 +515,10 @@ pub struct HeadlessArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Stop after DURATION (30s, 1m) as Ctrl-C would: the output is flushed and --export and
+    /// --record are written (as `meshtap map --for`).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_map_duration)]
+    pub duration: Option<Duration>,
 }
 
 #[derive(Debug, Args)]

@@ -220,6 +220,10 @@ impl Tees {
 }
 
 /// Runs a session to its end: until the source ends (headless), the user quits (UI) or Ctrl-C.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one sequence of stages, each a few lines; splitting it would scatter the session's order"
+)]
 pub async fn run_session(
     source: Source,
     sink: Sink<'_>,
@@ -272,7 +276,15 @@ pub async fn run_session(
                 filter: outputs.filter.as_ref(),
                 explain: !outputs.quiet,
             };
-            headless_sink(rx, format, &mut store, &shutdown, &mut sampling).await?
+            headless_sink(
+                rx,
+                format,
+                &mut store,
+                &shutdown,
+                outputs.stop_after,
+                &mut sampling,
+            )
+            .await?
         }
         Sink::Map(format) => {
             let gather = map::Gather {
@@ -360,10 +372,22 @@ async fn headless_sink(
     format: headless::Format<'_>,
     store: &mut Store,
     shutdown: &Shutdown,
+    stop_after: Option<Duration>,
     sampling: &mut Vec<String>,
 ) -> anyhow::Result<ExitCode> {
     let stdout = WriterThread::spawn("stdout", std::io::BufWriter::new(std::io::stdout()))?;
-    let stop = shutdown.requested();
+    // `--for` ends the session the way Ctrl-C does: everything held is still written.
+    let stop = async {
+        match stop_after {
+            Some(after) => {
+                tokio::select! {
+                    () = shutdown.requested() => {}
+                    () = tokio::time::sleep(after) => {}
+                }
+            }
+            None => shutdown.requested().await,
+        }
+    };
     let outcome =
         headless::print_stream(rx, format, store, &stdout, &mut std::io::stderr(), stop).await?;
     if outcome.interrupted {

@@ -6,6 +6,7 @@ mod clusters;
 mod demo;
 mod diff;
 pub mod extension;
+mod k9s;
 mod load;
 mod map;
 mod mcp;
@@ -50,14 +51,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             | Command::Mcp(_)
             | Command::Check(_)
             | Command::Completions { .. }
-            | Command::Man,
+            | Command::Man
+            | Command::K9sPlugin,
         ) => None,
         None => Some(&cli.session),
     };
     let _log = start_logging(session.and_then(|s| s.log_file.as_deref()))?;
     match cli.command {
         Some(Command::Tap(args)) => {
-            let outputs = Outputs::open(&args.session)?;
+            let mut outputs = Outputs::open(&args.session)?;
+            outputs.stop_after = args.duration;
             live(
                 &args.tap,
                 &args.session,
@@ -76,6 +79,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Check(args)) => check::run(&args).await,
         Some(Command::Completions { shell }) => extension::completions(shell),
         Some(Command::Man) => extension::man(),
+        Some(Command::K9sPlugin) => Ok(k9s::print()),
         None => {
             let outputs = Outputs::open(&cli.session)?;
             live(&cli.tap, &cli.session, Sink::Ui(&cli.ui), outputs).await

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the real binary in a real terminal: tmux runs `meshtap demo --seed 1` at
 # 160×48, the script types keys and reads the screen back with capture-pane at each step:
-# rows arrive, `/status=5xx` filters, Enter opens a detail, `t` opens a trace's waterfall, `?` explains a request, `y` copies it as curl, F1 opens help, the map (pane 4)
-# finds orders and Enter narrows the requests to it, `q` quits, and the shell is usable (cooked
+# rows arrive, `/status=5xx` filters, Enter opens a detail, `t` opens a trace's waterfall, `i` explains a request, `y` copies it as curl, F1 opens help, the map (pane 4)
+# finds orders (F) and Enter narrows the requests to it, `q` quits, and the shell is usable (cooked
 # mode, main screen) afterwards; `--filter` starts the UI filtered.
 #
 # Usage: tests/e2e_tmux.sh            (builds nothing; set MESHTAP_BIN to test another binary)
@@ -49,7 +49,7 @@ tm send-keys -t "$SESSION" Escape
 wait_gone 'Request #[0-9]+' "the detail"
 
 step "explain a request"
-tm send-keys -t "$SESSION" '?'
+tm send-keys -t "$SESSION" i
 wait_for 'Explain request #[0-9]+' "the explain view"
 wait_for 'reported by' "the first topic"
 tm send-keys -t "$SESSION" Escape
@@ -121,8 +121,8 @@ tm send-keys -t "$SESSION" 4
 wait_for '┌ Map' "the map pane"
 wait_for '\[front-end\]' "the front-end node"
 wait_for '\(load-generator\)' "the unmeshed load generator, drawn apart"
-tm send-keys -t "$SESSION" /
-wait_for '^/' "the find prompt"
+tm send-keys -t "$SESSION" F
+wait_for '^find node:' "the find prompt"
 tm send-keys -t "$SESSION" -l 'orders'
 tm send-keys -t "$SESSION" Enter
 wait_for 'deploy/orders +sock-shop · meshed' "orders selected, its details in the panel"

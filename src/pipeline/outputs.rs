@@ -34,6 +34,8 @@ pub struct Outputs {
     pub filter: Option<crate::filter::Filter>,
     /// `--otlp-endpoint`: checked here, connected when the session starts.
     pub otlp: Option<OtlpPlan>,
+    /// `tap --for`: a headless session stops after this long, as on Ctrl-C.
+    pub stop_after: Option<std::time::Duration>,
     /// `--log-file`: where the UI sends `--on-trigger`'s output.
     pub log_file: Option<PathBuf>,
     /// `--quiet`: no tap-health explanations on stderr.
@@ -44,8 +46,13 @@ pub struct Outputs {
 #[derive(Clone, Debug)]
 pub struct ExportPlan {
     pub path: PathBuf,
+    /// What the file is written as: `asked`, else what its name says.
     pub format: ExportFormat,
+    /// `--export-format`, if given: also what `:export` writes a name without an ending as.
+    pub asked: Option<ExportFormat>,
     pub force: bool,
+    /// `--filter`: only the requests it lets through are exported, as everywhere else.
+    pub filter: Option<crate::filter::Filter>,
 }
 
 impl Outputs {
@@ -56,10 +63,14 @@ impl Outputs {
             Some(path) => {
                 files::check_writable(path, args.export.force)
                     .map_err(|e| anyhow::anyhow!("--export: {e}"))?;
+                let format = ExportFormat::resolve(path, args.export.export_format)
+                    .map_err(|e| anyhow::anyhow!("--export: {e}"))?;
                 Some(ExportPlan {
                     path: path.clone(),
-                    format: args.export.export_format,
+                    format,
+                    asked: args.export.export_format,
                     force: args.export.force,
+                    filter: args.filter.clone(),
                 })
             }
             None => None,
@@ -95,6 +106,7 @@ impl Outputs {
             record_dir,
             export,
             filter: args.filter.clone(),
+            stop_after: None,
             log_file: args.log_file.clone(),
             quiet: args.quiet,
         })
@@ -113,6 +125,7 @@ impl Outputs {
             export: None,
             filter: None,
             otlp: None,
+            stop_after: None,
             log_file: None,
             quiet: false,
         }
@@ -156,15 +169,23 @@ pub async fn export_at_end(
 ) -> anyhow::Result<()> {
     let mut header = CaptureHeader::from_session(info);
     header.evicted = store.stats().evicted;
+    header.filter = plan.filter.as_ref().map(ToString::to_string);
     let options = ExportOptions {
         format: plan.format,
-        filtered: false,
+        filtered: plan.filter.is_some(),
         force: plan.force,
         redactor,
     };
     let wanted_path = plan.path.clone();
     let task = tokio::task::spawn_blocking(move || {
-        let wanted = file::export(&plan.path, store.requests(), &header, &options);
+        let filter = plan.filter.as_ref();
+        let held = || {
+            store
+                .requests()
+                .iter()
+                .filter(move |r| filter.is_none_or(|f| f.matches(r)))
+        };
+        let wanted = file::export(&plan.path, held(), &header, &options);
         match wanted {
             Ok(report) => Ok(report),
             Err(err) => {
@@ -173,7 +194,7 @@ pub async fn export_at_end(
                         path: std::env::temp_dir(),
                         source,
                     })
-                    .and_then(|rescue| file::export(&rescue, store.requests(), &header, &options));
+                    .and_then(|rescue| file::export(&rescue, held(), &header, &options));
                 Err(Box::new((err, kept)))
             }
         }

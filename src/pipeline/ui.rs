@@ -40,9 +40,7 @@ pub async fn open(
     let (format, force) = params
         .export
         .as_ref()
-        .map_or((ExportFormat::Ndjson, false), |plan| {
-            (plan.format, plan.force)
-        });
+        .map_or((None, false), |plan| (plan.asked, plan.force));
     let (done_tx, done_rx) = mpsc::channel(EXPORTS_IN_FLIGHT);
     let mut run = RunParams::new(events, params.info.clone());
     run.commands = params.commands;
@@ -58,26 +56,27 @@ pub async fn open(
     crate::tui::run_terminal(run).await
 }
 
-/// The export hook: `:export FILE [--format FORMAT] [--filtered] [--force]`, FORMAT as
-/// `--export-format` takes it.
-/// Takes a copy of the requests to write (cheap next to serialising and syncing them) and writes
-/// them on a thread; the result arrives on `done`.
+/// The export hook: `:export FILE [--format FORMAT] [--filtered] [--force]`, the format
+/// following FILE's name unless asked (`--format`, else the session's `--export-format`), a
+/// name saying another format refused. Takes a copy of the requests to write (cheap next to
+/// serialising and syncing them) and writes them on a thread; the result arrives on `done`.
 pub fn hook(
     info: SessionInfo,
     redactor: Redactor,
-    default_format: ExportFormat,
+    default_format: Option<ExportFormat>,
     default_force: bool,
     done: mpsc::Sender<ExportDone>,
 ) -> ExportHook {
     Box::new(
         move |request: &ExportRequest, store: &Store, filter: Option<&Filter>| {
             let args = ExportCommand::parse(&request.args, default_format, default_force)?;
+            let format = ExportFormat::resolve(&request.path, args.format)?;
             let filter = filter.filter(|f| args.filtered && !f.is_empty());
             let mut header = CaptureHeader::from_session(&info);
             header.evicted = store.stats().evicted;
             header.filter = filter.map(ToString::to_string);
             let options = ExportOptions {
-                format: args.format,
+                format,
                 filtered: filter.is_some(),
                 force: args.force,
                 redactor: redactor.clone(),
@@ -116,7 +115,8 @@ pub fn hook(
 /// The options after `:export FILE`.
 #[derive(Debug, PartialEq, Eq)]
 struct ExportCommand {
-    format: ExportFormat,
+    /// Asked for; `None` lets the file name say.
+    format: Option<ExportFormat>,
     filtered: bool,
     force: bool,
 }
@@ -131,7 +131,7 @@ fn format_names(separator: &str) -> String {
 }
 
 impl ExportCommand {
-    fn parse(args: &[String], format: ExportFormat, force: bool) -> anyhow::Result<Self> {
+    fn parse(args: &[String], format: Option<ExportFormat>, force: bool) -> anyhow::Result<Self> {
         let mut parsed = Self {
             format,
             filtered: false,
@@ -146,12 +146,12 @@ impl ExportCommand {
                     let name = args.next().ok_or_else(|| {
                         anyhow::anyhow!("--format needs one of {}", format_names(", "))
                     })?;
-                    parsed.format = ExportFormat::from_str(name, true).map_err(|_| {
+                    parsed.format = Some(ExportFormat::from_str(name, true).map_err(|_| {
                         anyhow::anyhow!(
                             "unknown export format {name:?}: use {}",
                             format_names(", ")
                         )
-                    })?;
+                    })?);
                 }
                 other => anyhow::bail!(
                     "unexpected {other:?}: use :export FILE [--format {}] [--filtered] [--force]",
@@ -173,40 +173,40 @@ mod tests {
 
     #[test]
     fn export_command_options() {
-        let parsed = ExportCommand::parse(
-            &args("--format har --filtered"),
-            ExportFormat::Ndjson,
-            false,
-        )
-        .expect("parse");
+        let parsed =
+            ExportCommand::parse(&args("--format har --filtered"), None, false).expect("parse");
         assert_eq!(
             parsed,
             ExportCommand {
-                format: ExportFormat::Har,
+                format: Some(ExportFormat::Har),
                 filtered: true,
                 force: false
             }
         );
-        let parsed = ExportCommand::parse(&args("--force"), ExportFormat::LinkerdJson, false)
+        let parsed = ExportCommand::parse(&args("--force"), Some(ExportFormat::LinkerdJson), false)
             .expect("parse");
-        assert_eq!(parsed.format, ExportFormat::LinkerdJson);
+        assert_eq!(parsed.format, Some(ExportFormat::LinkerdJson));
         assert!(parsed.force);
+        assert!(ExportCommand::parse(&args("--format otlp-json"), None, false).is_ok());
         // Linkerd's JSON has one name, `json`, with its former name as an alias.
         for name in ["json", "linkerd-json"] {
             let text = format!("--format {name}");
-            let parsed = ExportCommand::parse(&args(&text), ExportFormat::Ndjson, false);
-            assert_eq!(parsed.expect("parse").format, ExportFormat::LinkerdJson);
+            let parsed = ExportCommand::parse(&args(&text), None, false);
+            assert_eq!(
+                parsed.expect("parse").format,
+                Some(ExportFormat::LinkerdJson)
+            );
         }
-        let error = ExportCommand::parse(&args("--format yaml"), ExportFormat::Ndjson, false)
-            .expect_err("unknown format");
+        let error =
+            ExportCommand::parse(&args("--format yaml"), None, false).expect_err("unknown format");
         assert!(
             error
                 .to_string()
                 .ends_with("use ndjson, json, har, otlp-json, pcapng"),
             "{error}"
         );
-        assert!(ExportCommand::parse(&args("--format"), ExportFormat::Ndjson, false).is_err());
-        assert!(ExportCommand::parse(&args("--bogus"), ExportFormat::Ndjson, false).is_err());
+        assert!(ExportCommand::parse(&args("--format"), None, false).is_err());
+        assert!(ExportCommand::parse(&args("--bogus"), None, false).is_err());
     }
 
     /// Runs the hook and waits for its thread's result.
@@ -234,13 +234,7 @@ mod tests {
             ));
         }
         let (tx, mut done) = mpsc::channel(4);
-        let mut hook = hook(
-            SessionInfo::default(),
-            Redactor::default(),
-            ExportFormat::Ndjson,
-            false,
-            tx,
-        );
+        let mut hook = hook(SessionInfo::default(), Redactor::default(), None, false, tx);
         let all = ExportRequest {
             path: dir.path().join("all.ndjson"),
             args: Vec::new(),
@@ -269,5 +263,26 @@ mod tests {
         // Refuses to overwrite without --force, and says so.
         let err = export_now(&mut hook, &mut done, &all, &store, None).expect_err("exists");
         assert!(err.contains("--force"), "{err}");
+        // The name says the format (`:export all.pcapng` wrote NDJSON): a pcapng block opens
+        // the file; a name saying another format than the one asked is refused, nothing written.
+        let pcapng = ExportRequest {
+            path: dir.path().join("all.pcapng"),
+            args: Vec::new(),
+        };
+        let message = export_now(&mut hook, &mut done, &pcapng, &store, None).expect("export");
+        assert!(message.ends_with("(pcapng)"), "{message}");
+        let bytes = std::fs::read(&pcapng.path).expect("read");
+        assert_eq!(
+            bytes[..4],
+            [0x0a, 0x0d, 0x0d, 0x0a],
+            "a section header block"
+        );
+        let mismatch = ExportRequest {
+            path: dir.path().join("x.har"),
+            args: args("--format ndjson"),
+        };
+        let err = export_now(&mut hook, &mut done, &mismatch, &store, None).expect_err("refused");
+        assert!(err.contains("names a har file"), "{err}");
+        assert!(!mismatch.path.exists());
     }
 }

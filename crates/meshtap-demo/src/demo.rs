@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod checks;
+pub mod core_api;
 pub mod discovery;
 pub mod kubeconfig;
 pub mod mesh;

@@ -7,6 +7,7 @@ pub mod detail;
 pub mod explain;
 pub mod filter;
 pub mod help;
+pub mod hints;
 pub mod identities;
 pub mod map;
 pub mod requests;
@@ -137,6 +138,9 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
     }
 }
 
+/// Below this many columns beside the tabs, the key hints take the title's place.
+const MIN_HINTS_WIDTH: u16 = 30;
+
 fn draw_tabs(frame: &mut Frame, area: Rect, state: &AppState) {
     let theme = &state.theme;
     let mut spans = Vec::new();
@@ -158,10 +162,28 @@ fn draw_tabs(frame: &mut Frame, area: Rect, state: &AppState) {
         .unwrap_or(u16::MAX)
         .min(area.width);
     frame.render_widget(tabs, area);
-    let title = format!("meshtap · {} ", state.info.context);
     let rest = Rect::new(area.x + used, area.y, area.width - used, area.height);
+    // The title keeps its place when the hints still get a useful share; on a narrow screen
+    // the hints win (the status bar names the context too).
+    let title = format!("meshtap · {} ", state.info.context);
+    let title_width = u16::try_from(title.chars().count()).unwrap_or(u16::MAX);
+    let room = rest.width.saturating_sub(1);
+    let with_title = room.saturating_sub(title_width + 1);
+    let budget = if with_title >= MIN_HINTS_WIDTH {
+        with_title
+    } else {
+        room
+    };
+    let hints = hints::line(state, usize::from(budget));
+    let hints_width = u16::try_from(hints.width()).unwrap_or(u16::MAX);
     frame.render_widget(
-        Line::from(Span::styled(title, theme.title)).alignment(Alignment::Right),
-        rest,
+        hints,
+        Rect::new(rest.x + 1.min(rest.width), rest.y, room, 1),
     );
+    if hints_width + 1 + title_width <= rest.width {
+        frame.render_widget(
+            Line::from(Span::styled(title, theme.title)).alignment(Alignment::Right),
+            rest,
+        );
+    }
 }

@@ -158,6 +158,8 @@ pub struct MapGraph {
     edge_index: HashMap<(usize, usize), usize>,
     edges: Vec<MapEdge>,
     scratch: String,
+    /// When the counted capture began: the rates' denominator (as in the routes table).
+    started: Option<DateTime<Utc>>,
     /// Grows whenever a node, an edge or a node's meshed mark appears: layouts are redone only
     /// when it moves.
     shape: u64,
@@ -207,9 +209,15 @@ impl MapGraph {
             .copied()
     }
 
+    /// The capture began at `at` (or before); see `RouteTable::note_start`.
+    pub fn note_start(&mut self, at: DateTime<Utc>) {
+        self.started = Some(self.started.map_or(at, |s| s.min(at)));
+    }
+
     /// Adds one finished or expired request.
     pub fn record(&mut self, request: &Request) {
         self.stats.recorded += 1;
+        self.note_start(request.started);
         let (Some(from), Some(to)) = (
             self.node_of(&request.source),
             self.node_of(&request.destination),
@@ -315,8 +323,8 @@ impl MapGraph {
             return EdgeFigures::default();
         };
         let summary = match scratch {
-            Some(scratch) => side.stats.summary(now, window, scratch),
-            None => side.stats.counts(now, window),
+            Some(scratch) => side.stats.summary(now, window, self.started, scratch),
+            None => side.stats.counts(now, window, self.started),
         };
         EdgeFigures {
             requests: summary.requests,
@@ -330,7 +338,7 @@ impl MapGraph {
     /// Every edge's figures, indexed like [`MapGraph::edges`].
     pub fn all_figures(&self, now: DateTime<Utc>, window: Window) -> Vec<EdgeFigures> {
         // Creating a histogram with a valid precision cannot fail.
-        let Ok(mut scratch) = Histogram::<u32>::new(1) else {
+        let Some(mut scratch) = super::routes::stats::latency_scratch() else {
             return Vec::new();
         };
         (0..self.edges.len())
@@ -350,7 +358,7 @@ impl MapGraph {
         let mut figures: Vec<EdgeFigures> = (0..self.edges.len())
             .map(|edge| self.figures(edge, now, window, None))
             .collect();
-        if let Ok(mut scratch) = Histogram::<u32>::new(1) {
+        if let Some(mut scratch) = super::routes::stats::latency_scratch() {
             for &edge in with_p99 {
                 if let Some(slot) = figures.get_mut(edge) {
                     *slot = self.figures(edge, now, window, Some(&mut scratch));

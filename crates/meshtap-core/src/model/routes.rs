@@ -17,7 +17,6 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
-use hdrhistogram::Histogram;
 
 use super::event::{Direction, Endpoint, Text};
 use super::request::{Request, workload};
@@ -151,6 +150,8 @@ pub struct RouteTable {
     other: Option<usize>,
     scratch: String,
     stats: RouteTableStats,
+    /// When the capture the table counts began: the rates' denominator (see `stats`).
+    started: Option<DateTime<Utc>>,
 }
 
 impl RouteTable {
@@ -192,9 +193,21 @@ impl RouteTable {
         self.stats
     }
 
+    /// When the counted capture began: the earliest request recorded, or earlier if told.
+    pub fn started(&self) -> Option<DateTime<Utc>> {
+        self.started
+    }
+
+    /// The capture began at `at` (or before): a filter that lets only later requests through
+    /// must not shorten the time their rates are spread over.
+    pub fn note_start(&mut self, at: DateTime<Utc>) {
+        self.started = Some(self.started.map_or(at, |s| s.min(at)));
+    }
+
     /// Adds one finished or expired request.
     pub fn record(&mut self, request: &Request) {
         self.stats.recorded += 1;
+        self.note_start(request.started);
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         write_lookup_key(&mut scratch, self.grouping, request);
@@ -237,14 +250,14 @@ impl RouteTable {
     /// Every row over `window` ending at `now`, in no particular order (the pane sorts).
     pub fn rows(&self, now: DateTime<Utc>, window: Window) -> Vec<RouteRow> {
         // Creating a histogram with a valid precision cannot fail.
-        let Ok(mut scratch) = Histogram::<u32>::new(1) else {
+        let Some(mut scratch) = stats::latency_scratch() else {
             return Vec::new();
         };
         self.entries
             .iter()
             .map(|(key, stats)| RouteRow {
                 key: key.clone(),
-                summary: stats.summary(now, window, &mut scratch),
+                summary: stats.summary(now, window, self.started, &mut scratch),
                 sparkline: stats.sparkline(now),
             })
             .collect()

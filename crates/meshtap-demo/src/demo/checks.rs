@@ -7,6 +7,7 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
+use super::mesh::{DEMO_USER, FORBIDDEN_NAMESPACE};
 use super::server::{Body, json as json_response, kube_status};
 use crate::source::metrics::portforward::VIZ_NAMESPACE;
 
@@ -47,8 +48,8 @@ pub async fn handle(
             "kind": "APIResourceList",
             "groupVersion": "v1",
             "resources": [
-                resource("namespaces", "Namespace", false),
-                resource("pods", "Pod", true),
+                core("namespaces", "Namespace", false, "ns"),
+                core("pods", "Pod", true, "po"),
             ],
         }),
         "/apis/rbac.authorization.k8s.io/v1" => json!({
@@ -78,6 +79,14 @@ pub fn api_groups() -> Vec<Value> {
         .collect()
 }
 
+/// A core resource kubectl can list (`super::core_api` serves them), with its short name.
+fn core(name: &str, kind: &str, namespaced: bool, short: &str) -> Value {
+    let mut doc = resource(name, kind, namespaced);
+    doc["verbs"] = json!(["get", "list"]);
+    doc["shortNames"] = json!([short]);
+    doc
+}
+
 fn resource(name: &str, kind: &str, namespaced: bool) -> Value {
     json!({
         "name": name,
@@ -105,16 +114,20 @@ async fn review(request: http::Request<Incoming>, broken: Option<Break>) -> http
         return kube_status(StatusCode::BAD_REQUEST, "BadRequest", "not a JSON object");
     };
     let attributes = &review["spec"]["resourceAttributes"];
-    let group = &attributes["group"];
-    let denied = (broken == Some(Break::Rbac) && group == "tap.linkerd.io")
-        || (broken == Some(Break::Pods)
-            && attributes["resource"] == "pods"
-            && attributes["verb"] == "list"
-            && attributes["namespace"] != VIZ_NAMESPACE);
-    review["status"] = if denied {
+    let tap = attributes["group"] == "tap.linkerd.io";
+    let pods = broken == Some(Break::Pods)
+        && attributes["resource"] == "pods"
+        && attributes["verb"] == "list"
+        && attributes["namespace"] != VIZ_NAMESPACE;
+    review["status"] = if (broken == Some(Break::Rbac) && tap) || pods {
         json!({ "allowed": false, "reason": "no RBAC policy matched (demo --break rbac)" })
+    } else if tap && attributes["namespace"] == FORBIDDEN_NAMESPACE {
+        // What tapping there answers (403): the check must not say √ for it.
+        json!({ "allowed": false, "reason": format!(
+            "no RBAC policy lets user \"{DEMO_USER}\" watch the tap API in namespace \"{FORBIDDEN_NAMESPACE}\""
+        ) })
     } else {
-        json!({ "allowed": true, "reason": "the demo allows everything" })
+        json!({ "allowed": true, "reason": "the demo allows everything else" })
     };
     json_response(StatusCode::CREATED, &review)
 }

@@ -16,18 +16,20 @@ const GROUP_VERSION: &str = "tap.linkerd.io/v1alpha1";
 /// Every tap URL starts with this; the namespace follows.
 const WATCH_PREFIX: &str = "/apis/tap.linkerd.io/v1alpha1/watch/namespaces/";
 
-/// Tappable resources as Linkerd lists them: plural, short name, namespaced.
-const RESOURCES: [(&str, &str, bool); 10] = [
-    ("namespaces", "ns", false),
-    ("pods", "po", true),
-    ("replicationcontrollers", "rc", true),
-    ("services", "svc", true),
-    ("daemonsets", "ds", true),
-    ("deployments", "deploy", true),
-    ("replicasets", "rs", true),
-    ("statefulsets", "sts", true),
-    ("jobs", "", true),
-    ("cronjobs", "cj", true),
+/// Tappable resources: plural and whether namespaced. Linkerd's own list also gives them the
+/// core short names (ns, po, deploy…); they are left out here, where the same short names on
+/// the core resources must resolve to them (`kubectl get ns` lists namespaces, not taps).
+const RESOURCES: [(&str, bool); 10] = [
+    ("namespaces", false),
+    ("pods", true),
+    ("replicationcontrollers", true),
+    ("services", true),
+    ("daemonsets", true),
+    ("deployments", true),
+    ("replicasets", true),
+    ("statefulsets", true),
+    ("jobs", true),
+    ("cronjobs", true),
 ];
 
 /// A request path recognised as a tap endpoint.
@@ -53,7 +55,7 @@ pub fn tap_route(raw_path: &str) -> Option<TapRoute> {
         [_namespace] => true,
         [_namespace, plural, _name] => RESOURCES
             .iter()
-            .any(|(name, _, namespaced)| *namespaced && name == plural),
+            .any(|(name, namespaced)| *namespaced && name == plural),
         _ => false,
     };
     known.then_some(TapRoute { decoded_path })
@@ -153,17 +155,14 @@ fn api_group() -> Value {
 
 fn resource_list() -> Value {
     let mut resources = Vec::with_capacity(RESOURCES.len() * 2);
-    for (plural, short, namespaced) in RESOURCES {
-        let mut resource = json!({
+    for (plural, namespaced) in RESOURCES {
+        let resource = json!({
             "name": plural,
             "singularName": "",
             "namespaced": namespaced,
             "kind": "Tap",
             "verbs": ["watch"],
         });
-        if !short.is_empty() {
-            resource["shortNames"] = json!([short]);
-        }
         resources.push(resource);
         resources.push(json!({
             "name": format!("{plural}/tap"),

@@ -293,6 +293,14 @@ async fn handle(request: Request<Incoming>, state: &State) -> Response<Body> {
     {
         return json(StatusCode::OK, &doc);
     }
+    if request.method() == Method::GET
+        && let Some(doc) = super::core_api::document(&path)
+    {
+        return match doc {
+            Ok(doc) => json(StatusCode::OK, &doc),
+            Err(message) => kube_status(StatusCode::NOT_FOUND, "NotFound", &message),
+        };
+    }
     kube_status(
         StatusCode::NOT_FOUND,
         "NotFound",

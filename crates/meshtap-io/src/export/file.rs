@@ -42,7 +42,64 @@ pub enum ExportFormat {
     Pcapng,
 }
 
+/// File name endings and the format each stands for, longest first (`.otlp.json` before
+/// `.json`).
+const EXTENSIONS: [(&str, ExportFormat); 6] = [
+    (".otlp.json", ExportFormat::OtlpJson),
+    (".ndjson", ExportFormat::Ndjson),
+    (".jsonl", ExportFormat::Ndjson),
+    (".json", ExportFormat::LinkerdJson),
+    (".har", ExportFormat::Har),
+    (".pcapng", ExportFormat::Pcapng),
+];
+
+/// An export whose file name and asked format disagree.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{path} names a {named} file but the format asked is {asked}: name it *{ending}, or leave the format out to write {named}"
+)]
+pub struct FormatMismatch {
+    pub path: String,
+    pub named: &'static str,
+    pub asked: &'static str,
+    pub ending: &'static str,
+}
+
 impl ExportFormat {
+    /// The format a file name asks for by its ending (`capture.har`), if it names one.
+    pub fn from_path(path: &Path) -> Option<ExportFormat> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        EXTENSIONS
+            .iter()
+            .find(|(ending, _)| name.ends_with(ending) && name.len() > ending.len())
+            .map(|(_, format)| *format)
+    }
+
+    /// The ending a file of this format is named with.
+    pub fn ending(self) -> &'static str {
+        EXTENSIONS
+            .iter()
+            .find(|(_, format)| *format == self)
+            .map_or(".ndjson", |(ending, _)| ending)
+    }
+
+    /// The format to write `path` in: the one `asked` (`--export-format`, `:export --format`),
+    /// else the one its name ends with, else NDJSON. A name that says another format than the
+    /// one asked is refused: `x.har` holding NDJSON fools every tool that opens it.
+    pub fn resolve(path: &Path, asked: Option<ExportFormat>) -> Result<Self, FormatMismatch> {
+        match (Self::from_path(path), asked) {
+            (Some(named), Some(asked)) if named != asked => Err(FormatMismatch {
+                path: path.display().to_string(),
+                named: named.name(),
+                asked: asked.name(),
+                ending: asked.ending(),
+            }),
+            (Some(named), _) => Ok(named),
+            (None, Some(asked)) => Ok(asked),
+            (None, None) => Ok(ExportFormat::Ndjson),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ExportFormat::Ndjson => "ndjson",
@@ -195,6 +252,47 @@ fn write_body(
         ExportFormat::Pcapng => {
             let capture = capture_record(PCAPNG_FORMAT, header, requests, options);
             pcapng::write(out, requests.iter().copied(), redactor, Some(&capture))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_name_picks_the_format_and_a_contradiction_is_refused() {
+        let resolve = |name: &str, asked| ExportFormat::resolve(Path::new(name), asked);
+        assert_eq!(resolve("all.pcapng", None), Ok(ExportFormat::Pcapng));
+        assert_eq!(resolve("dir/x.HAR", None), Ok(ExportFormat::Har));
+        assert_eq!(resolve("t.otlp.json", None), Ok(ExportFormat::OtlpJson));
+        assert_eq!(resolve("t.json", None), Ok(ExportFormat::LinkerdJson));
+        assert_eq!(resolve("t.ndjson", None), Ok(ExportFormat::Ndjson));
+        assert_eq!(resolve("capture", None), Ok(ExportFormat::Ndjson));
+        assert_eq!(
+            resolve(".har", None),
+            Ok(ExportFormat::Ndjson),
+            "a hidden file, no ending"
+        );
+        // A name without a known ending takes the format asked.
+        assert_eq!(
+            resolve("capture.out", Some(ExportFormat::Har)),
+            Ok(ExportFormat::Har)
+        );
+        assert_eq!(
+            resolve("x.har", Some(ExportFormat::Har)),
+            Ok(ExportFormat::Har)
+        );
+        let refused = resolve("x.har", Some(ExportFormat::Ndjson)).expect_err("mismatch");
+        assert_eq!(
+            refused.to_string(),
+            "x.har names a har file but the format asked is ndjson: name it *.ndjson, or leave the format out to write har"
+        );
+        for (ending, format) in EXTENSIONS {
+            assert_eq!(
+                ExportFormat::from_path(Path::new(&format!("f{ending}"))),
+                Some(format)
+            );
         }
     }
 }

@@ -51,11 +51,17 @@ impl AppState {
         if self.pane != Pane::Requests {
             return None;
         }
-        self.overlays
-            .detail()
-            .map(|d| d.seq)
-            .or(self.view.selected)
-            .filter(|seq| self.store.get(*seq).is_some())
+        if let Some(open) = self.overlays.detail() {
+            return Some(open.seq).filter(|seq| self.store.get(*seq).is_some());
+        }
+        // The selection outlives its row when the filter drops it (a request that stopped being
+        // in flight): only a request the list shows can be acted on.
+        let filter = self.view.filter();
+        self.view.selected.filter(|seq| {
+            self.store
+                .get(*seq)
+                .is_some_and(|r| filter.is_none_or(|f| f.matches(r)))
+        })
     }
 
     pub(super) fn open_copy(&mut self, now: DateTime<Utc>) {

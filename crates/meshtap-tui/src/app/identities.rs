@@ -68,6 +68,8 @@ pub struct IdentitiesState {
     /// The page the scroll was last fitted to, while nothing shown has changed since: the next
     /// fit to the same page has nothing to do (ticks fit 30 times a second).
     fitted: Option<usize>,
+    /// Lines on screen at the last fit: how far PageUp/PageDown move.
+    page: usize,
     inputs: Option<Inputs>,
 }
 
@@ -197,6 +199,7 @@ impl IdentitiesState {
 
     /// Scrolls a window of `page` lines just enough to show a selection that moved.
     pub fn fit(&mut self, page: usize) {
+        self.page = page;
         if page == 0 || (self.fitted == Some(page) && !self.reveal) {
             return;
         }
@@ -245,6 +248,17 @@ impl IdentitiesState {
 
     pub fn key_down(&mut self) {
         self.select_relative(|current| current.map_or(0, |c| c.saturating_add(1)));
+    }
+
+    /// A screenful down (at least one line, before the first fit).
+    pub fn page_down(&mut self) {
+        let page = self.page.max(1);
+        self.select_relative(|current| current.map_or(0, |c| c.saturating_add(page)));
+    }
+
+    pub fn page_up(&mut self) {
+        let page = self.page.max(1);
+        self.select_relative(|current| current.map_or(0, |c| c.saturating_sub(page)));
     }
 
     pub fn select_first(&mut self) {
@@ -307,6 +321,8 @@ impl IdentitiesState {
             Action::Open => self.toggle_selected(),
             Action::Expand => self.key_right(),
             Action::Collapse => self.key_left(),
+            Action::PageDown => self.page_down(),
+            Action::PageUp => self.page_up(),
             Action::Top => self.select_first(),
             Action::Bottom => self.select_last(),
             Action::SortNext => self.sort = self.sort.next(),

@@ -268,6 +268,20 @@ impl Keymap {
     }
 }
 
+impl Keymap {
+    /// The key that does `action` where `contexts` apply (innermost first): the first key bound
+    /// to it that no inner binding shadows. For the footer's hints.
+    pub fn hint_key(&self, contexts: &[Context], action: &Action) -> Option<Key> {
+        contexts.iter().find_map(|context| {
+            self.bindings
+                .iter()
+                .filter(|b| b.context == *context && &b.action == action)
+                .map(|b| b.key)
+                .find(|key| self.lookup(contexts, *key).as_ref() == Some(action))
+        })
+    }
+}
+
 /// Parses one `CONTEXT KEY ACTION [DESCRIPTION…]` line.
 pub fn parse_binding(line: &str) -> Result<Binding, String> {
     let mut words = line.split_whitespace();
@@ -344,6 +358,94 @@ mod tests {
             Some(Action::Pause)
         );
         assert_eq!(keymap.lookup(&[Context::Prompt], space), None);
+    }
+
+    /// The panes, each as the keymap sees it with nothing open over it.
+    const PANES: [Context; 4] = [
+        Context::Requests,
+        Context::Routes,
+        Context::Identities,
+        Context::Map,
+    ];
+
+    /// k9s habits hold everywhere: `?` is help and `/` the filter in every pane and every
+    /// detail, whatever else a pane binds.
+    #[test]
+    fn help_and_filter_keys_mean_the_same_in_every_pane() {
+        let keymap = Keymap::default_table();
+        let question = Key::parse("?").expect("?");
+        let slash = Key::parse("/").expect("/");
+        for context in PANES
+            .into_iter()
+            .chain([Context::Detail, Context::RouteDetail])
+        {
+            let contexts = [context, Context::Global];
+            assert_eq!(
+                keymap.lookup(&contexts, question),
+                Some(Action::Help),
+                "{context:?}"
+            );
+            assert_eq!(
+                keymap.lookup(&contexts, slash),
+                Some(Action::FilterPrompt),
+                "{context:?}"
+            );
+        }
+        // Explain and find have keys of their own, shown in the hints.
+        let requests = [Context::Requests, Context::Global];
+        assert_eq!(
+            keymap.hint_key(&requests, &Action::Explain),
+            Key::parse("i")
+        );
+        let map = [Context::Map, Context::Global];
+        assert_eq!(keymap.hint_key(&map, &Action::FindPrompt), Key::parse("F"));
+    }
+
+    /// Every list moves with the same keys (the identities pane used to ignore half of them).
+    #[test]
+    fn every_list_moves_with_the_same_keys() {
+        let keymap = Keymap::default_table();
+        let moves = [
+            ("j", Action::Down),
+            ("Down", Action::Down),
+            ("k", Action::Up),
+            ("Up", Action::Up),
+            ("g", Action::Top),
+            ("Home", Action::Top),
+            ("G", Action::Bottom),
+            ("End", Action::Bottom),
+            ("PageUp", Action::PageUp),
+            ("PageDown", Action::PageDown),
+            ("Ctrl-u", Action::PageUp),
+            ("Ctrl-d", Action::PageDown),
+        ];
+        for context in [
+            Context::Requests,
+            Context::Routes,
+            Context::Identities,
+            Context::Detail,
+            Context::RouteDetail,
+            Context::Help,
+        ] {
+            for (key, action) in &moves {
+                let found = keymap.lookup(&[context, Context::Global], Key::parse(key).expect(key));
+                assert_eq!(found.as_ref(), Some(action), "{context:?} {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn hints_skip_shadowed_keys() {
+        let mut keymap = Keymap::default_table();
+        let mut warnings = Vec::new();
+        // `?` in the requests pane now explains: help is still reachable with F1.
+        keymap.apply_table("requests ? explain Explain", "user", &mut warnings);
+        let contexts = [Context::Requests, Context::Global];
+        assert_eq!(keymap.hint_key(&contexts, &Action::Help), Key::parse("F1"));
+        assert_eq!(
+            keymap.hint_key(&contexts, &Action::Explain),
+            Key::parse("i")
+        );
     }
 
     #[test]

@@ -346,10 +346,11 @@ impl AppState {
     pub(super) fn find_node(&mut self, text: &str, now: DateTime<Utc>) {
         match self.map_view.find(text) {
             Some(node) => self.map_view.select(node),
-            None => self.notify(
+            None => self.notify_until(
                 Level::Warning,
                 format!("no node on the map matches {text:?}"),
                 now,
+                super::state::Until::PaneChange,
             ),
         }
     }

@@ -162,6 +162,11 @@ impl AppState {
         self.routes = RouteTable::rebuild(self.routes.grouping(), held.clone());
         self.identities = IdentityTable::rebuild(held.clone());
         self.map = MapGraph::rebuild(held);
+        // Rates are spread over the capture, not over the span of what the filter lets through.
+        if let Some(first) = self.store.requests().front() {
+            self.routes.note_start(first.started);
+            self.map.note_start(first.started);
+        }
         self.routes_view.invalidate();
         self.identities_view.invalidate();
     }

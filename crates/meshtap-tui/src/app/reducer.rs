@@ -6,7 +6,7 @@ use super::action::{Action, Pane};
 use super::command::{self, Command};
 use super::overlay::{Layer, Overlay};
 use super::prompt::{Prompt, PromptKind, remember};
-use super::state::{ActiveFilter, AppState, Effect, ExportRequest, Level, NarrowedTap};
+use super::state::{ActiveFilter, AppState, Effect, ExportRequest, Level, NarrowedTap, Until};
 use super::view::SortKey;
 use crate::app::layout;
 use crate::filter::Filter;
@@ -38,6 +38,17 @@ impl AppState {
             }
             return;
         }
+        let pane = self.pane;
+        self.dispatch(action, now);
+        if self.pane != pane {
+            self.settle_message(Until::PaneChange);
+        }
+        self.settle();
+        self.refresh_views(now);
+    }
+
+    /// What an action does once no popup or prompt took it.
+    fn dispatch(&mut self, action: Action, now: DateTime<Utc>) {
         match action {
             Action::Quit => self.quit = true,
             Action::Help => {
@@ -103,8 +114,6 @@ impl AppState {
             Action::Click { column, row } => self.click(column, row),
             other => self.navigate(&other, now),
         }
-        self.settle();
-        self.refresh_views(now);
     }
 
     /// Esc closes what is on top (the popups that take keys close themselves).
@@ -136,6 +145,8 @@ impl AppState {
                 Action::PageDown => scroll.saturating_add(10),
                 Action::PageUp => scroll.saturating_sub(10),
                 Action::Top => 0,
+                // Drawing clamps the scroll to the last page.
+                Action::Bottom => usize::MAX / 2,
                 _ => *scroll,
             };
             return;
@@ -241,13 +252,15 @@ impl AppState {
     /// counted: the capture, the recording and the export keep everything the tap delivers.
     /// Narrowing the tap itself is `:tap` ([`AppState::narrow_tap`]).
     pub fn apply_filter(&mut self, text: &str, now: DateTime<Utc>) {
+        // Whatever a previous filter left in the status bar is about to be untrue.
+        self.settle_message(Until::FilterChange);
         let text = text.trim();
         if text.is_empty() {
             if self.filter.is_some() {
                 self.filter = None;
                 self.view.set_filter(&self.store, None);
                 self.rebuild_stats();
-                self.notify(Level::Info, "filter cleared", now);
+                self.notify_until(Level::Info, "filter cleared", now, Until::FilterChange);
             }
             return;
         }
@@ -255,7 +268,7 @@ impl AppState {
             Ok(filter) => filter,
             Err(e) => {
                 let message = format!("filter: {} at column {}", e.message, e.position + 1);
-                self.notify(Level::Error, message, now);
+                self.notify_until(Level::Error, message, now, Until::FilterChange);
                 return;
             }
         };
@@ -381,7 +394,12 @@ impl AppState {
                 .flat_map(|_| targets.iter().cloned())
                 .collect();
         }
-        self.notify(Level::Info, format!("restarting the tap: :{line}"), now);
+        self.notify_until(
+            Level::Info,
+            format!("restarting the tap: :{line}"),
+            now,
+            Until::TapSettled,
+        );
         self.effects.push(Effect::Tap(tap));
     }
 }

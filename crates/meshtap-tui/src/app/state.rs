@@ -35,12 +35,29 @@ pub enum Level {
     Error,
 }
 
+/// What makes a status message stale before its time runs out: the state it describes has
+/// moved on, and a message saying otherwise would mislead.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Until {
+    /// Only its time.
+    #[default]
+    Expiry,
+    /// Another filter is applied ("filter cleared", a filter error).
+    FilterChange,
+    /// A stream connects or fails after a restart ("restarting the tap: …"): the first status
+    /// line says the rest.
+    TapSettled,
+    /// The user leaves the pane it is about (a map search).
+    PaneChange,
+}
+
 /// A transient line in the status bar.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
     pub text: String,
     pub level: Level,
     pub at: DateTime<Utc>,
+    pub until: Until,
 }
 
 /// `:export FILE ARGS…`, handed to the export hook by the main loop.
@@ -260,6 +277,9 @@ impl AppState {
                     gaps.retry_at = chrono::Duration::from_std(*after).ok().map(|d| now + d);
                 }
                 self.health.state(stream, &state, self.clock.now(now));
+                if matches!(state, StreamState::Connected | StreamState::Failed(_)) {
+                    self.settle_message(Until::TapSettled);
+                }
                 self.streams[stream] = state;
             }
             SourceMsg::Pods(list) => self.health.pods(*list),
@@ -361,11 +381,30 @@ impl AppState {
     }
 
     pub fn notify(&mut self, level: Level, text: impl Into<String>, now: DateTime<Utc>) {
+        self.notify_until(level, text, now, Until::Expiry);
+    }
+
+    /// A message that also goes when `until` happens (or a newer message replaces it).
+    pub fn notify_until(
+        &mut self,
+        level: Level,
+        text: impl Into<String>,
+        now: DateTime<Utc>,
+        until: Until,
+    ) {
         self.message = Some(Message {
             text: text.into(),
             level,
             at: now,
+            until,
         });
+    }
+
+    /// `event` happened: the message waiting for it goes.
+    pub(super) fn settle_message(&mut self, event: Until) {
+        if self.message.as_ref().is_some_and(|m| m.until == event) {
+            self.message = None;
+        }
     }
 
     /// The keymap contexts that apply now, innermost first: the overlay on top, else the pane;
@@ -376,6 +415,17 @@ impl AppState {
             Some(layer) => vec![layer.context(), Context::Global],
             None => vec![self.pane.context(), Context::Global],
         }
+    }
+
+    /// The innermost context as if the help (and a prompt) were closed: what the help opens at,
+    /// and what the footer's hints describe.
+    pub fn context_under_help(&self) -> Context {
+        self.overlays
+            .shown(self.pane)
+            .rev()
+            .map(super::overlay::Overlay::layer)
+            .find(|layer| !matches!(layer, Layer::Help | Layer::Prompt))
+            .map_or_else(|| self.pane.context(), Layer::context)
     }
 
     /// What a key press means here: a binding, or text typed into an open prompt.

@@ -410,10 +410,13 @@ fn panes_cycle_and_keys_resolve_by_context() {
     state.handle(Action::Back, at(0));
     state.handle(Action::PrevPane, at(0));
     assert_eq!(state.pane, Pane::Map);
-    // In the map, Tab walks the node's edges and `/` finds a node; BackTab still leaves.
+    // In the map, Tab walks the node's edges and `F` finds a node, while `/` filters as in
+    // every pane; BackTab still leaves.
     let tab = KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE);
     assert_eq!(state.action_for_key(&tab), Some(Action::NextEdge));
-    assert_eq!(state.action_for_key(&key('/')), Some(Action::FindPrompt));
+    assert_eq!(state.action_for_key(&key('F')), Some(Action::FindPrompt));
+    assert_eq!(state.action_for_key(&key('/')), Some(Action::FilterPrompt));
+    assert_eq!(state.action_for_key(&key('?')), Some(Action::Help));
     assert_eq!(state.action_for_key(&key('h')), Some(Action::Left));
     state.handle(Action::NextPane, at(0));
     assert_eq!(state.pane, Pane::Requests);
@@ -470,6 +473,56 @@ fn the_detail_pane_masks_what_the_session_redacts() {
 }
 
 mod views;
+
+/// Status messages go when what they describe is over, not only when their time runs out:
+/// "filter cleared" under a new filter, "restarting the tap" once the stream is back, a map
+/// search's miss once the user has left the map.
+#[test]
+fn stale_status_messages_are_replaced_by_the_state_they_describe() {
+    use crate::session::StreamState;
+    let mut state = state(10);
+    state.live = true;
+    let text = |state: &AppState| state.message.as_ref().map(|m| m.text.clone());
+    state.apply_filter("status=5xx", at(0));
+    state.handle(Action::ClearFilter, at(0));
+    assert_eq!(text(&state).as_deref(), Some("filter cleared"));
+    state.apply_filter("ns=shop", at(1));
+    assert_eq!(text(&state), None, "no 'filter cleared' under a filter");
+
+    state.handle(Action::CommandPrompt, at(2));
+    type_text(&mut state, "maxrps 5");
+    state.handle(Action::Submit, at(2));
+    assert_eq!(
+        text(&state).as_deref(),
+        Some("restarting the tap: :maxrps 5")
+    );
+    state.ingest(
+        SourceMsg::State {
+            stream: 0,
+            state: StreamState::Connecting,
+        },
+        at(2),
+    );
+    assert!(text(&state).is_some(), "still restarting while connecting");
+    state.ingest(
+        SourceMsg::State {
+            stream: 0,
+            state: StreamState::Connected,
+        },
+        at(3),
+    );
+    assert_eq!(text(&state), None, "the stream's state says the rest");
+
+    state.handle(Action::ShowPane(Pane::Map), at(4));
+    state.handle(Action::FindPrompt, at(4));
+    type_text(&mut state, "nowhere");
+    state.handle(Action::Submit, at(4));
+    assert!(text(&state).is_some_and(|t| t.contains("no node on the map")));
+    state.handle(Action::Down, at(4));
+    assert!(text(&state).is_some(), "still in the map");
+    state.handle(Action::ShowPane(Pane::Requests), at(5));
+    assert_eq!(text(&state), None, "left behind with the map");
+}
 
 /// Item 8 (F3): in a UI replay the event clock stops at the last event, so a trigger window
 /// would never close before `q`; when the source ends, the window is written with what there is.

@@ -10,8 +10,10 @@ use crate::app::prompt::{Prompt, PromptKind};
 use crate::app::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, prompt: &Prompt, theme: &Theme) {
+    // The find prompt says what it is: `/` is the filter in every pane, the map included.
     let sigil = match prompt.kind {
-        PromptKind::Filter | PromptKind::Find => "/",
+        PromptKind::Filter => "/",
+        PromptKind::Find => "find node: ",
         PromptKind::Command => ":",
     };
     let error_at = match &prompt.validation {
@@ -43,7 +45,8 @@ pub fn render(frame: &mut Frame, area: Rect, prompt: &Prompt, theme: &Theme) {
     // Display columns up to the cursor (the sigil included); a long line scrolls so the cursor
     // stays on screen.
     let cursor =
-        u16::try_from(1 + Span::raw(&prompt.input[..prompt.cursor]).width()).unwrap_or(u16::MAX);
+        u16::try_from(Span::raw(sigil).width() + Span::raw(&prompt.input[..prompt.cursor]).width())
+            .unwrap_or(u16::MAX);
     let offset = cursor.saturating_sub(area.width.saturating_sub(1));
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(Line::from(spans)).scroll((0, offset)), area);

@@ -6,21 +6,24 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
+use crate::app::Action;
 use crate::app::AppState;
 use crate::app::command::USAGE;
 use crate::app::keymap::Context;
 use crate::app::layout;
 
-/// Sections in the order they are shown, with their headings.
-const SECTIONS: [(Context, &str); 13] = [
+/// Sections in the order they are shown, with their headings; the section of the place the help
+/// was opened from comes first (a pane's keys are what its user is looking for).
+const SECTIONS: [(Context, &str); 14] = [
     (Context::Global, "Everywhere"),
     (Context::Requests, "Requests pane"),
     (Context::Detail, "Request detail"),
     (Context::Routes, "Routes pane"),
     (Context::RouteDetail, "Route detail"),
     (Context::Identities, "Identities pane"),
+    (Context::Map, "Map pane"),
     (Context::Copy, "Copy popup (y)"),
-    (Context::Explain, "Explain view (?)"),
+    (Context::Explain, "Explain view (i)"),
     (Context::Trace, "Trace waterfall (t)"),
     (Context::Triggers, "Trigger firings (:triggers)"),
     (Context::Why, "Tap health (:why)"),
@@ -32,7 +35,12 @@ const SECTIONS: [(Context, &str); 13] = [
 pub fn lines(state: &AppState) -> Vec<Line<'static>> {
     let theme = &state.theme;
     let mut out = Vec::new();
-    for (context, heading) in SECTIONS {
+    let here = state.context_under_help();
+    let sections = SECTIONS
+        .iter()
+        .filter(|(c, _)| *c == here)
+        .chain(SECTIONS.iter().filter(|(c, _)| *c != here));
+    for &(context, heading) in sections {
         let mut rows: Vec<(String, String)> = Vec::new();
         for binding in state
             .keymap
@@ -51,6 +59,11 @@ pub fn lines(state: &AppState) -> Vec<Line<'static>> {
         if rows.is_empty() {
             continue;
         }
+        let heading = if context == here {
+            format!("{heading} (you are here)")
+        } else {
+            heading.to_owned()
+        };
         out.push(Line::from(Span::styled(heading, theme.header)));
         for (keys, description) in rows {
             out.push(Line::from(vec![
@@ -86,7 +99,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, scroll: usize) {
     let scroll = scroll.min(lines.len().saturating_sub(inner_height));
     let block = Block::bordered()
         .title(Span::styled(" Help ", state.theme.title))
-        .title_bottom(Line::from(" Esc/?/F1: close · j/k: scroll ").right_aligned())
+        .title_bottom(Line::from(footer(state)).right_aligned())
         .border_style(state.theme.border_focused);
     frame.render_widget(Clear, popup);
     frame.render_widget(
@@ -95,4 +108,37 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, scroll: usize) {
             .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0)),
         popup,
     );
+}
+
+/// ` Esc/?/F1: close · j/k: scroll `, from the keys in force in the help.
+fn footer(state: &AppState) -> String {
+    let keys = |action: &Action| {
+        state
+            .keymap
+            .bindings()
+            .iter()
+            .filter(|b| b.action == *action && matches!(b.context, Context::Help | Context::Global))
+            .filter(|b| {
+                state
+                    .keymap
+                    .lookup(&[Context::Help, Context::Global], b.key)
+                    .as_ref()
+                    == Some(action)
+            })
+            .map(|b| b.key.to_string())
+            .filter(|k| k.chars().count() <= 3)
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let mut close = keys(&Action::Back);
+    let help = keys(&Action::Help);
+    if !help.is_empty() {
+        close = format!("{close}/{help}");
+    }
+    let scroll = [keys(&Action::Down), keys(&Action::Up)]
+        .iter()
+        .filter_map(|k| k.split('/').next().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("/");
+    format!(" {close}: close · {scroll}: scroll ")
 }

@@ -83,7 +83,7 @@ impl Widget for RouteDetail<'_> {
         let samples = (KEPT_SAMPLES + 1) as u16;
         let [summary, rest] =
             Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
-        Paragraph::new(summary_line(stats, self.now, theme))
+        Paragraph::new(summary_line(stats, self.now, self.table.started(), theme))
             .wrap(Wrap { trim: true })
             .render(summary, buf);
         let columns =
@@ -126,11 +126,16 @@ impl Widget for RouteDetail<'_> {
     }
 }
 
-fn summary_line(stats: &RouteStats, now: DateTime<Utc>, theme: &Theme) -> Line<'static> {
-    let Ok(mut scratch) = Histogram::<u32>::new(1) else {
+fn summary_line(
+    stats: &RouteStats,
+    now: DateTime<Utc>,
+    started: Option<DateTime<Utc>>,
+    theme: &Theme,
+) -> Line<'static> {
+    let Some(mut scratch) = crate::model::routes::stats::latency_scratch() else {
         return Line::default();
     };
-    let s = stats.summary(now, Window::Capture, &mut scratch);
+    let s = stats.summary(now, Window::Capture, started, &mut scratch);
     let dash = || "-".to_owned();
     let mut spans = vec![
         Span::styled(format!("{} requests", count(s.requests)), theme.text),

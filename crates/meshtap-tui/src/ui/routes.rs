@@ -108,10 +108,11 @@ impl Widget for RoutesPane<'_> {
         let (sort, descending) = state.sort();
         let header = Row::new(columns.iter().map(|c| match c {
             Column::Live(c) => {
-                let mut text = c.header().to_owned();
-                if *c == sort {
-                    text.push(if descending { '▼' } else { '▲' });
-                }
+                let text = if *c == sort {
+                    sorted_header(c.header(), descending, usize::from(c.width()))
+                } else {
+                    c.header().to_owned()
+                };
                 Cell::from(align(&text, *c))
             }
             Column::Prom(p) => Cell::from(Line::from(p.header()).alignment(Alignment::Right)),
@@ -152,6 +153,17 @@ impl Widget for RoutesPane<'_> {
             prom::footer(found, metrics, self.theme).render(line, buf);
         }
     }
+}
+
+/// The sorted column's header with its arrow, in `width` columns (0: no limit): the header is
+/// cut at its end to make room, never at its start (`Succes▼`, not `uccess▼`: a right-aligned
+/// cell overflowing would lose the first letter).
+fn sorted_header(header: &str, descending: bool, width: usize) -> String {
+    let arrow = if descending { '▼' } else { '▲' };
+    let room = if width == 0 { usize::MAX } else { width - 1 };
+    let mut text: String = header.chars().take(room).collect();
+    text.push(arrow);
+    text
 }
 
 /// Right-aligns numeric headers so they sit over their numbers.

@@ -1,5 +1,7 @@
 //! The status bar: where the data comes from and how it flows (line 1), and what the view is
-//! doing to it (line 2).
+//! doing to it (line 2). Each line is built from parts fitted to the width (`fit`).
+
+mod fit;
 
 use std::fmt::Write as _;
 
@@ -7,13 +9,14 @@ use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
+use ratatui::text::Span;
 use ratatui::widgets::Paragraph;
 
 use crate::app::AppState;
 use crate::app::state::{Gaps, Level};
 use crate::session::{HttpMatch, StreamState};
 use crate::ui::requests::group;
+use fit::Part;
 
 const SEP: &str = " │ ";
 
@@ -60,25 +63,39 @@ fn held(state: &AppState) -> String {
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc>) {
-    let theme = &state.theme;
+    let width = usize::from(area.width);
+    let lines = vec![
+        fit::fit(source_parts(state, now), width),
+        fit::fit(view_parts(state, now), width),
+    ];
+    frame.render_widget(Paragraph::new(lines).style(state.theme.status_bar), area);
+}
 
-    let mut first = vec![Span::styled(
-        format!(" {}", state.info.context),
-        theme.title,
+/// Line 1: the context, the streams, the throughput, what is held, the sampling.
+fn source_parts(state: &AppState, now: DateTime<Utc>) -> Vec<Part> {
+    let theme = &state.theme;
+    let mut parts = vec![Part::text(
+        Part::KEEP,
+        vec![Span::styled(
+            format!(" {}", state.info.context),
+            theme.title,
+        )],
     )];
     let count = state.streams.len();
     let clusters = super::clusters::status_spans(state);
     let single = if clusters.is_some() { 0 } else { count };
     if let Some(spans) = clusters {
-        first.push(Span::raw(SEP));
-        first.extend(spans);
+        let mut all = vec![Span::raw(SEP)];
+        all.extend(spans);
+        parts.push(Part::text(8, all));
     }
+    let mut streams = Vec::new();
     for (i, stream) in state.streams.iter().enumerate().take(single) {
         let target = state.info.targets.get(i).map_or("", String::as_str);
-        first.push(Span::raw(if i == 0 { SEP } else { ", " }));
+        streams.push(Span::raw(if i == 0 { SEP } else { ", " }));
         // A direct proxy tap is its own context: name it once.
         if !target.is_empty() && target != state.info.context {
-            first.push(Span::raw(format!("{target} ")));
+            streams.push(Span::raw(format!("{target} ")));
         }
         let gaps = state.gaps.get(i).copied().unwrap_or_default();
         let (text, style) = stream_state(stream, gaps, state, now);
@@ -88,54 +105,76 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc
         } else {
             text
         };
-        first.push(Span::styled(text, style));
+        streams.push(Span::styled(text, style));
     }
-    first.push(Span::raw(SEP));
-    first.extend(throughput(state));
-    first.push(Span::raw(SEP));
-    first.push(Span::raw(held(state)));
-    let clock = state.clock.now(now);
-    let sampling = sampling(state, clock);
+    if !streams.is_empty() {
+        parts.push(Part::text(8, streams));
+    }
+    let mut flow = vec![Span::raw(SEP)];
+    flow.extend(throughput(state));
+    parts.push(Part::whole(6, flow));
+    parts.push(Part::whole(5, vec![Span::raw(SEP), Span::raw(held(state))]));
+    let sampling = sampling(state, state.clock.now(now));
     if !sampling.is_empty() {
-        first.push(Span::raw(SEP));
-        first.push(Span::raw(sampling));
+        parts.push(Part::text(2, vec![Span::raw(SEP), Span::raw(sampling)]));
     }
+    parts
+}
 
-    let mut second = vec![Span::raw(" ")];
+/// Line 2: following or paused, the sort, a narrowed tap, the view filter, then the config
+/// warning, the latest message, or why a tap is quiet.
+fn view_parts(state: &AppState, now: DateTime<Utc>) -> Vec<Part> {
+    let theme = &state.theme;
+    let mut mode = vec![Span::raw(" ")];
     if state.view.paused_at.is_some() {
         let hidden = state.view.hidden_by_pause(&state.store);
-        second.push(Span::styled(
+        mode.push(Span::styled(
             format!(" PAUSED +{} ", group(hidden)),
             theme.paused,
         ));
     } else if state.view.following {
-        second.push(Span::styled("FOLLOWING", theme.following));
+        mode.push(Span::styled("FOLLOWING", theme.following));
     } else {
-        second.push(Span::styled("LIVE (f: follow)", theme.dim));
+        mode.push(Span::styled("LIVE (f: follow)", theme.dim));
     }
+    let mut parts = vec![Part::whole(Part::KEEP, mode)];
     if state.view.sort != crate::app::view::SortKey::Time || state.view.descending {
         let arrow = if state.view.descending { "↓" } else { "↑" };
-        second.push(Span::raw(format!(
-            "{SEP}sort {} {arrow}",
-            state.view.sort.name()
-        )));
+        parts.push(Part::whole(
+            4,
+            vec![Span::raw(format!(
+                "{SEP}sort {} {arrow}",
+                state.view.sort.name()
+            ))],
+        ));
     }
     if let Some(narrowed) = &state.narrowed {
         // Said for as long as it holds: what is not captured now is missing from the stats,
         // the recording and the export for good.
-        second.push(Span::raw(SEP));
-        second.push(Span::styled(
-            format!(
-                "TAP NARROWED {}: nothing else is captured (:tap restores)",
-                describe_http(&narrowed.server, narrowed.to.as_deref())
-            ),
-            theme.warning,
+        // Above the message: it is true for as long as it is shown, a message only once.
+        parts.push(Part::text(
+            10,
+            vec![
+                Span::raw(SEP),
+                Span::styled(
+                    format!(
+                        "TAP NARROWED {}: nothing else is captured (:tap restores)",
+                        describe_http(&narrowed.server, narrowed.to.as_deref())
+                    ),
+                    theme.warning,
+                ),
+            ],
         ));
     }
     if let Some(filter) = &state.filter {
-        second.push(Span::raw(SEP));
-        second.push(Span::styled("filter ", theme.header));
-        second.push(Span::raw(filter.text.clone()));
+        parts.push(Part::text(
+            7,
+            vec![
+                Span::raw(SEP),
+                Span::styled("filter ", theme.header),
+                Span::raw(filter.text.clone()),
+            ],
+        ));
     }
     if let Some(warning) = state.warnings.first() {
         let more = state.warnings.len() - 1;
@@ -144,23 +183,31 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc
         } else {
             warning.clone()
         };
-        second.push(Span::raw(SEP));
-        second.push(Span::styled(format!("config: {text}"), theme.warning));
+        parts.push(Part::text(
+            9,
+            vec![
+                Span::raw(SEP),
+                Span::styled(format!("config: {text}"), theme.warning),
+            ],
+        ));
     } else if let Some(message) = &state.message {
         let style = match message.level {
             Level::Info => theme.text,
             Level::Warning => theme.warning,
             Level::Error => theme.error,
         };
-        second.push(Span::raw(SEP));
-        second.push(Span::styled(message.text.clone(), style));
-    } else if let Some(why) = state.health.status_line(clock) {
+        parts.push(Part::text(
+            9,
+            vec![Span::raw(SEP), Span::styled(message.text.clone(), style)],
+        ));
+    } else if let Some(why) = state.health.status_line(state.clock.now(now)) {
         // Tap health has its say when nothing more pressing does.
-        second.push(Span::raw(SEP));
-        second.push(Span::styled(why, theme.warning));
+        parts.push(Part::text(
+            9,
+            vec![Span::raw(SEP), Span::styled(why, theme.warning)],
+        ));
     }
-    let lines = vec![Line::from(first), Line::from(second)];
-    frame.render_widget(Paragraph::new(lines).style(theme.status_bar), area);
+    parts
 }
 
 /// Effective sampling once the targets' pods are known (the split and what arrives, beside the

@@ -2,10 +2,15 @@
 //!
 //! Precision, chosen to stay small and bounded per route:
 //! - counts, failures, bytes and max latency: exact, per second, for the last [`RING_SECONDS`];
-//! - window latency percentiles: one HDR histogram (1 significant digit, reported at the middle
-//!   of its bucket, so within ±3.2%) per [`SLOT_SECONDS`]-second slot. "Last 10 s" merges the
-//!   slots that overlap the window, so it covers 10–20 s; "last 1 min" covers 60–70 s;
-//! - capture latency percentiles: one HDR histogram with 2 significant digits (±0.4%).
+//! - latency percentiles, one method in every window: HDR histograms with
+//!   [`LATENCY_SIGNIFICANT_DIGITS`] significant digits, each percentile the value at that rank
+//!   reported at the middle of its bucket (within ±0.4%), never above the window's exact
+//!   maximum. The whole capture has one histogram; the rolling windows merge one per
+//!   [`SLOT_SECONDS`]-second slot, so "last 10 s" covers 10–20 s and "last 1 min" 60–70 s of
+//!   latencies — over the same requests, every window shows the same figures;
+//! - requests per second: the window's requests over the window's length, or over the time
+//!   since the capture started when that is shorter (the whole capture: its requests over its
+//!   length), so `RPS × seconds = Reqs`.
 //!
 //! Histograms auto-resize to the largest latency seen, so a route answering in milliseconds costs
 //! a few kilobytes. Latency is in microseconds (what the tap events carry, at most).
@@ -23,6 +28,15 @@ pub const RING_SECONDS: usize = 60;
 pub const SLOT_SECONDS: i64 = 10;
 /// Enough slots to cover a minute that does not start on a slot boundary.
 const SLOTS: usize = 7;
+/// Precision of every latency histogram (capture and slots alike), so percentiles are computed
+/// one way whatever the window.
+pub const LATENCY_SIGNIFICANT_DIGITS: u8 = 2;
+
+/// An empty histogram for merging window slots into (a scratch reused between rows).
+pub fn latency_scratch() -> Option<Histogram<u32>> {
+    Histogram::new(LATENCY_SIGNIFICANT_DIGITS).ok()
+}
+
 /// How many slowest and failing requests a route remembers for its detail view.
 pub const KEPT_SAMPLES: usize = 8;
 /// Distinct HTTP status codes counted per route; rarer ones are summed as "other".
@@ -69,7 +83,7 @@ pub struct Sample {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Summary {
     pub requests: u64,
-    /// Rolling 10 s, whatever the window.
+    /// `requests` over the window's length (or the capture's, when it is shorter).
     pub rps: f64,
     /// `None` when no request in the window has a known outcome.
     pub success_rate: Option<f64>,
@@ -113,7 +127,7 @@ impl RouteStats {
             bytes: 0,
             max_us: 0,
             unrecorded: 0,
-            capture: Histogram::new(2).ok(),
+            capture: Histogram::new(LATENCY_SIGNIFICANT_DIGITS).ok(),
             seconds: Box::new([Second::EMPTY; RING_SECONDS]),
             slots: Default::default(),
             statuses: Vec::new(),
@@ -190,7 +204,7 @@ impl RouteStats {
             }
             Some(_) => return,
             None => {
-                let Ok(latency) = Histogram::new(1) else {
+                let Ok(latency) = Histogram::new(LATENCY_SIGNIFICANT_DIGITS) else {
                     return;
                 };
                 *entry = Some(Slot { tag, latency });
@@ -281,15 +295,17 @@ impl RouteStats {
         out
     }
 
-    /// Totals over `window` ending at `now`. `scratch` is reused between routes so a frame does
-    /// not allocate a histogram per row.
+    /// Totals over `window` ending at `now`, for a capture that began at `started` (the rates'
+    /// denominator when it is shorter than the window). `scratch` (see [`latency_scratch`]) is
+    /// reused between routes so a frame does not allocate a histogram per row.
     pub fn summary(
         &self,
         now: DateTime<Utc>,
         window: Window,
+        started: Option<DateTime<Utc>>,
         scratch: &mut Histogram<u32>,
     ) -> Summary {
-        let (mut summary, max_us) = self.totals(now, window);
+        let (mut summary, max_us) = self.totals(now, window, started);
         let (p50_us, p95_us, p99_us) = match window.seconds() {
             None => percentiles(self.capture.as_ref(), max_us),
             Some(span) => {
@@ -316,20 +332,36 @@ impl RouteStats {
 
     /// [`RouteStats::summary`] without the latencies (`None`): only counters are summed, no
     /// histogram is merged, so it is cheap enough for every edge of a large map every frame.
-    pub fn counts(&self, now: DateTime<Utc>, window: Window) -> Summary {
-        self.totals(now, window).0
+    pub fn counts(
+        &self,
+        now: DateTime<Utc>,
+        window: Window,
+        started: Option<DateTime<Utc>>,
+    ) -> Summary {
+        self.totals(now, window, started).0
     }
 
     /// The counters over `window` (latencies left `None`) and the window's longest latency.
-    fn totals(&self, now: DateTime<Utc>, window: Window) -> (Summary, u64) {
+    fn totals(
+        &self,
+        now: DateTime<Utc>,
+        window: Window,
+        started: Option<DateTime<Utc>>,
+    ) -> (Summary, u64) {
+        let seconds = seconds_covered(now, window, started);
+        let per_second = |requests: u64| {
+            if seconds > 0.0 {
+                requests as f64 / seconds
+            } else {
+                0.0
+            }
+        };
         let now = now.timestamp();
-        let last10 = self.seconds_since(now, 10);
-        let rps = f64::from(last10.requests) / 10.0;
         let Some(span) = window.seconds() else {
             let classified = self.successes + self.failures;
             let summary = Summary {
                 requests: self.requests,
-                rps,
+                rps: per_second(self.requests),
                 success_rate: rate(self.successes, classified),
                 p50_us: None,
                 p95_us: None,
@@ -343,7 +375,7 @@ impl RouteStats {
         let classified = u64::from(totals.classified);
         let summary = Summary {
             requests: u64::from(totals.requests),
-            rps,
+            rps: per_second(u64::from(totals.requests)),
             success_rate: rate(classified - u64::from(totals.failures), classified),
             p50_us: None,
             p95_us: None,
@@ -373,6 +405,19 @@ impl RouteStats {
 impl Default for RouteStats {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The seconds `window` ending at `now` stands for: its length, cut to the time since the
+/// capture `started` (at least one second, so a first request is not a burst); the whole
+/// capture's is that time alone. Unknown start: the window's length (0 for the whole capture).
+pub fn seconds_covered(now: DateTime<Utc>, window: Window, started: Option<DateTime<Utc>>) -> f64 {
+    let elapsed = started.map(|s| ((now - s).num_milliseconds() as f64 / 1e3).max(1.0));
+    match (window.seconds(), elapsed) {
+        (Some(span), Some(elapsed)) => (span as f64).min(elapsed),
+        (Some(span), None) => span as f64,
+        (None, Some(elapsed)) => elapsed,
+        (None, None) => 0.0,
     }
 }
 

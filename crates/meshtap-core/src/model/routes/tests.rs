@@ -235,6 +235,10 @@ fn windows_roll_with_the_time_passed_in() {
     assert_eq!(last10.max_us, Some(10_000));
     let minute = row(&table, &k, now, Window::Last1m);
     assert_eq!(minute.requests, 300);
+    assert!((minute.rps - 5.0).abs() < 1e-9, "{}", minute.rps);
+    // The whole capture: its requests over its length (99 s since the first request).
+    let whole = row(&table, &k, now, Window::Capture);
+    assert!((whole.rps - 500.0 / 99.0).abs() < 1e-9, "{}", whole.rps);
     assert_eq!(minute.max_us, Some(100_000), "seconds 40–49 were slow");
     assert_eq!(row(&table, &k, now, Window::Capture).requests, 500);
     // Time passes with no traffic: the windows empty, the capture stays.
@@ -355,9 +359,45 @@ fn huge_response_sizes_saturate_instead_of_overflowing() {
     stats.record(&huge(1));
     stats.record(&huge(2));
     assert_eq!(stats.bytes, u64::MAX);
-    let mut scratch = hdrhistogram::Histogram::new(1).expect("histogram");
-    let summary = stats.summary(at(0), Window::Capture, &mut scratch);
+    let mut scratch = super::stats::latency_scratch().expect("histogram");
+    let summary = stats.summary(at(0), Window::Capture, None, &mut scratch);
     assert_eq!(summary.bytes, u64::MAX);
-    let summary = stats.summary(at(0), Window::Last1m, &mut scratch);
+    let summary = stats.summary(at(0), Window::Last1m, None, &mut scratch);
     assert_eq!(summary.bytes, u64::MAX);
+}
+
+/// A 30 s capture seen in every window: the same requests give the same percentiles (one
+/// method everywhere), and the rate is the requests over the 30 s, whatever the window's label
+/// (the review's 124 requests in 30 s showed 3.7 rps from the last 10 s alone).
+#[test]
+fn every_window_agrees_over_the_same_requests() {
+    let mut table = RouteTable::new(Grouping::Route);
+    let mut seq = 0;
+    for second in 0..30 {
+        for i in 0..4 {
+            seq += 1;
+            // Latencies spread over two decades, so bucket precision shows if it differs.
+            let us = 1_000 + (seq * 7_919 + i * 104_729) % 390_000;
+            table.record(
+                &Req::out(seq, "front-end", "catalogue", "GET", "/catalogue")
+                    .at(at(second))
+                    .respond(200, Duration::from_micros(us), 1)
+                    .build(),
+            );
+        }
+    }
+    let k = key(&table, "catalogue GET /catalogue", Direction::Outbound);
+    let now = at(30);
+    let minute = row(&table, &k, now, Window::Last1m);
+    let whole = row(&table, &k, now, Window::Capture);
+    assert_eq!((minute.requests, whole.requests), (120, 120));
+    assert_eq!(
+        (minute.p50_us, minute.p95_us, minute.p99_us, minute.max_us),
+        (whole.p50_us, whole.p95_us, whole.p99_us, whole.max_us)
+    );
+    assert!((whole.rps - 4.0).abs() < 1e-9, "{}", whole.rps);
+    assert!((minute.rps - 4.0).abs() < 1e-9, "{}", minute.rps);
+    let ten = row(&table, &k, now, Window::Last10s);
+    assert_eq!(ten.requests, 36, "seconds 21–29 (30 has none yet)");
+    assert!((ten.rps - 3.6).abs() < 1e-9, "{}", ten.rps);
 }

@@ -63,6 +63,38 @@ fn the_identities_scroll_keeps_the_selection_in_view() {
     assert_eq!(shown(&view), (7, 7));
 }
 
+/// The identities tree pages and jumps with the keys every other list uses.
+#[test]
+fn the_identities_tree_pages_and_jumps_like_every_list() {
+    use crate::app::action::Action;
+    let table = IdentityTable::rebuild(&sock_shop());
+    let mut view = IdentitiesState::new();
+    view.refresh(&table, None, 0);
+    view.fit(5);
+    let index = |view: &IdentitiesState| {
+        view.visible()
+            .iter()
+            .position(|(path, _)| path == view.selected())
+            .expect("the selection is a visible line")
+    };
+    let last = view.visible().len() - 1;
+    assert!(last > 10, "enough lines to page: {last}");
+    view.on_key(&Action::PageDown);
+    assert_eq!(index(&view), 5);
+    view.on_key(&Action::PageDown);
+    assert_eq!(index(&view), 10);
+    view.on_key(&Action::PageUp);
+    assert_eq!(index(&view), 5);
+    view.on_key(&Action::Bottom);
+    assert_eq!(index(&view), last);
+    view.on_key(&Action::PageDown);
+    assert_eq!(index(&view), last, "clamped at the end");
+    view.on_key(&Action::Top);
+    assert_eq!(index(&view), 0);
+    view.on_key(&Action::PageUp);
+    assert_eq!(index(&view), 0, "clamped at the start");
+}
+
 #[test]
 fn the_routes_scroll_moves_as_little_as_it_can() {
     // In view: unchanged.

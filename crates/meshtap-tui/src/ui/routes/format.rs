@@ -50,15 +50,21 @@ pub fn rps(value: f64) -> String {
     }
 }
 
-/// `100%`, `99.5%`, `0.0%`: a success rate that is not 100 must never round up to it.
+/// `100%`, `99.2%`, `0.0%`: rounded to the nearest tenth as any script would (119/120 is
+/// 99.2%), except that a rate that is not 100 never shows as `100%` (it stops at `99.9%`) and
+/// one that is not 0 never shows as `0.0%` (it starts at `0.1%`): one failure in ten thousand
+/// must not read as none.
 pub fn percent(rate: f64) -> String {
     let pct = rate * 100.0;
     if pct >= 100.0 {
-        "100%".to_owned()
-    } else {
-        // The epsilon keeps 0.995 (stored as 99.4999…) from printing as 99.4.
-        format!("{:.1}%", (pct * 10.0 + 1e-9).floor() / 10.0)
+        return "100%".to_owned();
     }
+    if pct <= 0.0 {
+        return "0.0%".to_owned();
+    }
+    // The epsilon keeps 0.9925 (stored as 99.2499…) rounding up like its decimal spelling.
+    let tenths = ((pct * 10.0 + 1e-9).round() / 10.0).clamp(0.1, 99.9);
+    format!("{tenths:.1}%")
 }
 
 /// Microseconds as `850µs`, `4.1ms`, `42ms`, `1.5s`, `12s`, `3m20s`.
@@ -112,6 +118,12 @@ mod tests {
         assert_eq!(percent(1.0), "100%");
         assert_eq!(percent(0.99999), "99.9%");
         assert_eq!(percent(0.5), "50.0%");
+        // Rounded, not cut: 119/120 and 201/227 as jq prints them.
+        assert_eq!(percent(119.0 / 120.0), "99.2%");
+        assert_eq!(percent(31.0 / 35.0), "88.6%");
+        assert_eq!(percent(0.9925), "99.3%");
+        assert_eq!(percent(0.00001), "0.1%");
+        assert_eq!(percent(0.0), "0.0%");
         assert_eq!(latency(850), "850µs");
         assert_eq!(latency(4_120), "4.1ms");
         assert_eq!(latency(42_000), "42ms");

@@ -133,3 +133,23 @@ fn navigation_is_clamped() {
     state.move_by(1);
     assert_eq!(state.selected(), state.rows().last().map(|r| &r.key));
 }
+
+/// A sorted header keeps its first letter: the arrow takes the header's last column when the
+/// two do not fit (the pane showed `uccess▼`).
+#[test]
+fn a_sorted_header_keeps_its_first_letter() {
+    let table = sock_shop_table(Grouping::Route);
+    let mut state = RoutesState::new();
+    state.sort_by(SortColumn::Success);
+    let terminal = draw(&table, &mut state, 120, 12);
+    let header: String = (0..120)
+        .map(|x| terminal.backend().buffer()[(x, 1)].symbol().to_owned())
+        .collect();
+    assert!(
+        header.contains("Succes▼") || header.contains("Succes▲"),
+        "{header}"
+    );
+    assert!(!header.contains(" uccess"), "{header}");
+    assert_eq!(sorted_header("Dir", false, 3), "Di▲");
+    assert_eq!(sorted_header("RPS", true, 6), "RPS▼");
+}
