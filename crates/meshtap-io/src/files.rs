@@ -19,6 +19,8 @@ pub enum FileError {
     Exists { path: PathBuf },
     #[error("{} is a directory; give a file name", path.display())]
     IsDirectory { path: PathBuf },
+    #[error("{} is a device, pipe or socket, not a file; choose a file name", path.display())]
+    NotAFile { path: PathBuf },
     #[error("cannot write {}: the directory {} does not exist; create it or choose another path", path.display(), dir.display())]
     NoDirectory { path: PathBuf, dir: PathBuf },
     #[error("cannot write {}: {} is not a directory", path.display(), dir.display())]
@@ -54,6 +56,7 @@ impl FileError {
         let kind = match &self {
             Self::Exists { .. } => io::ErrorKind::AlreadyExists,
             Self::IsDirectory { .. } => io::ErrorKind::IsADirectory,
+            Self::NotAFile { .. } => io::ErrorKind::InvalidInput,
             Self::NoDirectory { .. } => io::ErrorKind::NotFound,
             Self::NotADirectory { .. } => io::ErrorKind::NotADirectory,
             Self::PermissionDenied { .. } => io::ErrorKind::PermissionDenied,
@@ -141,6 +144,12 @@ pub fn check_writable(path: &Path, force: bool) -> Result<(), FileError> {
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => {
             return Err(FileError::IsDirectory {
+                path: path.to_path_buf(),
+            });
+        }
+        // Even forced, a device (`/dev/null`), pipe or socket is never replaced by a file.
+        Ok(meta) if !meta.is_file() && !meta.is_symlink() => {
+            return Err(FileError::NotAFile {
                 path: path.to_path_buf(),
             });
         }

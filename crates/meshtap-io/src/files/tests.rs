@@ -195,3 +195,14 @@ fn pending_files_appear_only_when_placed() {
     assert_eq!(fs::read_to_string(&victim).expect("read"), "keep me");
     assert_eq!(names(), 3, "no temporary left");
 }
+
+#[test]
+fn a_device_is_never_replaced_even_forced() {
+    for force in [false, true] {
+        let err = check_writable(Path::new("/dev/null"), force).expect_err("a device");
+        assert!(matches!(err, FileError::NotAFile { .. }), "{err}");
+        assert!(write_file(Path::new("/dev/null"), b"x", force).is_err());
+    }
+    let meta = fs::symlink_metadata("/dev/null").expect("/dev/null");
+    assert!(!meta.is_file(), "/dev/null is still a device");
+}
