@@ -246,6 +246,7 @@ impl AppState {
         let metrics = self.metrics.as_ref().is_some_and(|m| !m.routes.is_empty());
         self.routes_view.refresh(&self.routes, now);
         let extras = columns::Extras::of(&self.routes, self.routes_view.rows());
-        self.routes_view.fit(columns::table_rows(list, metrics, extras));
+        self.routes_view
+            .fit(columns::table_rows(list, metrics, extras));
     }
 }

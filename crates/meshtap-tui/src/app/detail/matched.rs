@@ -1,6 +1,8 @@
 //! The detail's `matched route` node: which route, rule and backend the request was matched to,
 //! where that came from, and what the rule configures.
 
+use std::fmt::Write as _;
+
 use super::Node;
 use crate::model::policy::{MatchedRoute, RouteSource, matched_route};
 use crate::model::request::Request;
@@ -20,14 +22,14 @@ fn summary(m: &MatchedRoute) -> String {
     let mut out = m
         .route
         .as_ref()
-        .map_or_else(|| "(no route)".to_owned(), ToString::to_string);
+        .map_or_else(|| "no route known".to_owned(), ToString::to_string);
     if let Some(rule) = m.rule {
-        out.push_str(&format!(" rule {rule}"));
+        let _ = write!(out, " rule {rule}");
     }
     if !m.backend_name().is_empty() {
-        out.push_str(&format!(" → {}", m.backend_name()));
+        let _ = write!(out, " → {}", m.backend_name());
     }
-    out.push_str(&format!(" ({})", m.source.as_str()));
+    let _ = write!(out, " ({})", m.source.as_str());
     out
 }
 

@@ -45,8 +45,7 @@ impl ConfigColumn {
     /// Wide enough for `request 2s` and `2× on unavailable`; longer labels are cut with `…`.
     pub fn width(self) -> u16 {
         match self {
-            ConfigColumn::Weight => 6,
-            ConfigColumn::Share => 6,
+            ConfigColumn::Weight | ConfigColumn::Share => 6,
             ConfigColumn::Timeout => 14,
             ConfigColumn::Retry => 18,
         }
@@ -67,9 +66,9 @@ impl Extras {
         Self {
             backends: table.backends(),
             config: rows.iter().any(|r| {
-                r.matched.as_ref().is_some_and(|m| {
-                    !m.config.timeouts.is_empty() || m.config.retry.is_some()
-                })
+                r.matched
+                    .as_ref()
+                    .is_some_and(|m| !m.config.timeouts.is_empty() || m.config.retry.is_some())
             }),
         }
     }
@@ -129,9 +128,10 @@ pub fn layout(width: u16, with_prom: bool, extras: Extras) -> (Vec<Column>, bool
         columns.splice(at..at, split.map(Column::Config));
     }
     if extras.config && columns.contains(&Column::Live(SortColumn::Spark)) {
-        let mut used: u16 = columns.iter().map(|c| column_width(*c) + 1).sum::<u16>() + MIN_NAME_WIDTH;
+        let mut used: u16 =
+            columns.iter().map(|c| column_width(*c) + 1).sum::<u16>() + MIN_NAME_WIDTH;
         for column in [ConfigColumn::Timeout, ConfigColumn::Retry] {
-            if used + column.width() + 1 <= width {
+            if used + column.width() < width {
                 used += column.width() + 1;
                 columns.push(Column::Config(column));
             }

@@ -146,7 +146,10 @@ fn v_splits_routes_by_backend_and_regrouping_keeps_it() {
     feed(&mut state, 0..5, 200);
     state.handle(Action::ShowPane(Pane::Routes), at(1_000));
     let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-    assert_eq!(state.action_for_key(&key('v')), Some(Action::ToggleBackends));
+    assert_eq!(
+        state.action_for_key(&key('v')),
+        Some(Action::ToggleBackends)
+    );
     assert_eq!(state.action_for_key(&key('r')), Some(Action::CycleGrouping));
     assert!(!state.routes.backends());
     state.handle(Action::ToggleBackends, at(1_000));
@@ -183,8 +186,7 @@ fn the_request_detail_names_the_matched_route() {
         node.children
             .iter()
             .find(|c| c.key == key)
-            .map(|c| c.value.clone())
-            .unwrap_or_else(|| panic!("no {key} in {node:?}"))
+            .map_or_else(|| panic!("no {key} in {node:?}"), |c| c.value.clone())
     };
     assert!(leaf("source").starts_with("policy: "));
     assert_eq!(leaf("rule"), "0");
@@ -194,6 +196,9 @@ fn the_request_detail_names_the_matched_route() {
     // A request no policy routed says it is a template.
     let plain = &sock_shop()[0];
     let nodes = crate::app::detail::nodes(plain, &redactor, false);
-    let node = nodes.iter().find(|n| n.key == "matched route").expect("node");
+    let node = nodes
+        .iter()
+        .find(|n| n.key == "matched route")
+        .expect("node");
     assert!(node.value.ends_with("(template)"), "{}", node.value);
 }

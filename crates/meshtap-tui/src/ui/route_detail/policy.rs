@@ -1,6 +1,8 @@
 //! The route detail's first lines for a policy route: which route, rule and backend the row
 //! stands for, what the rule configures, and that retries are tapped as requests of their own.
 
+use std::fmt::Write as _;
+
 use ratatui::text::{Line, Span};
 
 use crate::app::theme::Theme;
@@ -12,21 +14,21 @@ use crate::model::routes::RouteKey;
 pub(super) fn lines(key: &RouteKey, matched: &MatchedRoute, theme: &Theme) -> Vec<Line<'static>> {
     let mut what = String::new();
     if let Some(route) = &matched.route {
-        what.push_str(&format!("{} {}", route.kind, route.name));
+        let _ = write!(what, "{} {}", route.kind, route.name);
         if !route.group.is_empty() {
-            what.push_str(&format!(" ({})", route.group));
+            let _ = write!(what, " ({})", route.group);
         }
     }
     if let Some(parent) = &matched.parent {
-        what.push_str(&format!(" on {} {}/{parent}", parent.kind, parent.namespace));
+        let _ = write!(what, " on {} {}/{parent}", parent.kind, parent.namespace);
     }
     if let Some(rule) = key.rule {
-        what.push_str(&format!(" · rule {rule}"));
+        let _ = write!(what, " · rule {rule}");
     }
     if !key.backend.is_empty() {
-        what.push_str(&format!(" · backend {}", key.backend));
+        let _ = write!(what, " · backend {}", key.backend);
         if let Some(weight) = matched.backend.as_ref().and_then(|b| b.weight) {
-            what.push_str(&format!(", weight {weight}"));
+            let _ = write!(what, ", weight {weight}");
         }
     }
     let timeout = matched.config.timeout_label();
@@ -45,5 +47,9 @@ pub(super) fn lines(key: &RouteKey, matched: &MatchedRoute, theme: &Theme) -> Ve
 }
 
 fn none_if_empty(text: String) -> String {
-    if text.is_empty() { "none".to_owned() } else { text }
+    if text.is_empty() {
+        "none".to_owned()
+    } else {
+        text
+    }
 }

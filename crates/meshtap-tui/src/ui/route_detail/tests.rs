@@ -171,7 +171,10 @@ fn a_policy_routes_detail_names_what_it_is() {
         }
         text
     };
-    let carts = screen(&find("carts:80 HTTPRoute carts-timeouts rule 0 → carts"), &mut state);
+    let carts = screen(
+        &find("carts:80 HTTPRoute carts-timeouts rule 0 → carts"),
+        &mut state,
+    );
     assert!(
         carts.contains(
             "HTTPRoute carts-timeouts (gateway.networking.k8s.io) on Service sock-shop/carts:80 · rule 0 · backend carts"
@@ -179,12 +182,18 @@ fn a_policy_routes_detail_names_what_it_is() {
         "{carts}"
     );
     assert!(carts.contains("timeout request 2s · retry none"), "{carts}");
-    assert!(carts.contains("each retry is tapped as a request of its own"), "{carts}");
+    assert!(
+        carts.contains("each retry is tapped as a request of its own"),
+        "{carts}"
+    );
     let split = screen(
         &find("catalogue:80 HTTPRoute catalogue-split rule 1 → catalogue-v2"),
         &mut state,
     );
-    assert!(split.contains("· rule 1 · backend catalogue-v2, weight 10"), "{split}");
+    assert!(
+        split.contains("· rule 1 · backend catalogue-v2, weight 10"),
+        "{split}"
+    );
     let voting = screen(
         &find("voting-svc:8080 GRPCRoute voting-retries rule 0 → voting-svc"),
         &mut state,

@@ -36,21 +36,31 @@ impl Place {
 pub fn name(key: &RouteKey, place: Place, width: usize, theme: &Theme) -> Line<'static> {
     let branch = key.branch();
     if place != Place::Head && !branch.is_empty() {
-        let glyph = if place == Place::Middle { "  ├" } else { "  └" };
+        let glyph = if place == Place::Middle {
+            "  ├"
+        } else {
+            "  └"
+        };
         return Line::from(vec![
             Span::styled(glyph, theme.dim),
             Span::styled(truncate(&branch, width.saturating_sub(3)), theme.text),
         ]);
     }
     if key.route.is_empty() {
-        return Line::styled(truncate(&format!("{}{branch}", key.peer), width), theme.text);
+        return Line::styled(
+            truncate(&format!("{}{branch}", key.peer), width),
+            theme.text,
+        );
     }
     let peer = truncate(&key.peer, width);
     let rest = width.saturating_sub(peer.chars().count() + 1);
     Line::from(vec![
         Span::styled(peer, theme.dim),
         Span::raw(" "),
-        Span::styled(truncate(&format!("{}{branch}", key.route), rest), theme.text),
+        Span::styled(
+            truncate(&format!("{}{branch}", key.route), rest),
+            theme.text,
+        ),
     ])
 }
 

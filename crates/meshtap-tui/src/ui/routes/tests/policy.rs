@@ -3,8 +3,8 @@
 
 use super::super::tree::Place;
 use super::*;
-use crate::model::event::Direction;
 use crate::app::routes::columns::{ConfigColumn, Extras, layout};
+use crate::model::event::Direction;
 use crate::model::routes::RouteKey;
 use crate::model::routes::fixtures::policy_routed;
 
@@ -42,9 +42,16 @@ fn a_routes_rows_stay_together_under_any_sort() {
         state.refresh(&table, at(59));
         let rows = state.rows();
         for (i, row) in rows.iter().enumerate() {
-            let later = rows[i + 1..].iter().position(|r| r.key.same_route(&row.key));
+            let later = rows[i + 1..]
+                .iter()
+                .position(|r| r.key.same_route(&row.key));
             if let Some(gap) = later {
-                assert_eq!(gap, 0, "{column:?}: {} is split from its route", row.key.label());
+                assert_eq!(
+                    gap,
+                    0,
+                    "{column:?}: {} is split from its route",
+                    row.key.label()
+                );
                 assert!(row.key < rows[i + 1].key, "{column:?}: rules out of order");
             }
         }
@@ -80,13 +87,21 @@ fn timeout_and_retry_are_the_first_columns_dropped() {
     // Without a split or any rule configuration, the pane is what it was.
     assert_eq!(
         layout(200, false, Extras::default()).0,
-        fitting_columns(200).into_iter().map(Column::Live).collect::<Vec<_>>()
+        fitting_columns(200)
+            .into_iter()
+            .map(Column::Live)
+            .collect::<Vec<_>>()
     );
 }
 
 #[test]
 fn a_routes_first_row_is_its_head() {
-    let mut key = RouteKey::new(Direction::Outbound, "sock-shop", "catalogue:80", "HTTPRoute x");
+    let mut key = RouteKey::new(
+        Direction::Outbound,
+        "sock-shop",
+        "catalogue:80",
+        "HTTPRoute x",
+    );
     key.rule = Some(0);
     let mut second = key.clone();
     second.rule = Some(1);
