@@ -1,5 +1,5 @@
 //! The simulated policy controller's answers: the outbound policy of each Service port in the
-//! demo mesh, as core values. The demo's OutboundPolicies server puts them on the wire, and the
+//! demo mesh, as core values. The demo's `OutboundPolicies` server puts them on the wire, and the
 //! simulated client proxies route by them (with core's matcher), so what the demo serves, taps
 //! and counts in its proxies' metrics agree.
 //!
@@ -14,8 +14,8 @@ use super::mesh::{Mesh, Workload};
 use crate::model::event::Text;
 use crate::model::policy::{
     BackendRef, GrpcMatch, GrpcRetryOn, HeaderMatch, HttpMatch, OutboundPolicy, ParentRef,
-    PathMatch, PolicyProtocol, PolicyRoute, PolicyRule, RetryOn, RetryPolicy, RouteRef,
-    RuleConfig, RuleMatches, Timeouts, ValueMatch,
+    PathMatch, PolicyProtocol, PolicyRoute, PolicyRule, RetryOn, RetryPolicy, RouteRef, RuleConfig,
+    RuleMatches, Timeouts, ValueMatch,
 };
 
 /// The name the policy controller gives a Service's default HTTP route (the proxy's metrics
@@ -56,9 +56,10 @@ pub fn outbound_policy(mesh: &Mesh, authority: &str) -> Option<OutboundPolicy> {
         .strip_suffix(CLUSTER_DOMAIN)?
         .strip_suffix('.')?
         .split_once('.')?;
-    let workload = mesh.workloads.iter().find(|w| {
-        w.service == Some(name) && w.namespace == namespace && w.service_port == port
-    })?;
+    let workload = mesh
+        .workloads
+        .iter()
+        .find(|w| w.service == Some(name) && w.namespace == namespace && w.service_port == port)?;
     let parent = ParentRef {
         kind: Text::from("Service"),
         namespace: Text::from(namespace),
@@ -68,7 +69,9 @@ pub fn outbound_policy(mesh: &Mesh, authority: &str) -> Option<OutboundPolicy> {
     let (protocol, routes) = match (namespace, name) {
         ("sock-shop", "catalogue") => (PolicyProtocol::Http, vec![catalogue_split(namespace)]),
         ("sock-shop", "carts") => (PolicyProtocol::Http, vec![carts_timeouts(namespace, port)]),
-        ("emojivoto", "voting-svc") => (PolicyProtocol::Grpc, vec![voting_retries(namespace, port)]),
+        ("emojivoto", "voting-svc") => {
+            (PolicyProtocol::Grpc, vec![voting_retries(namespace, port)])
+        }
         _ => (PolicyProtocol::Http, vec![default_route(workload)]),
     };
     Some(OutboundPolicy {
@@ -92,7 +95,12 @@ fn default_route(workload: &Workload) -> PolicyRoute {
         rules: vec![PolicyRule {
             matches: RuleMatches::Http(vec![prefix("/")]),
             // First-available: one backend, no weight.
-            backends: vec![backend(workload.namespace, service, workload.service_port, None)],
+            backends: vec![backend(
+                workload.namespace,
+                service,
+                workload.service_port,
+                None,
+            )],
             config: RuleConfig::default(),
         }],
     }

@@ -38,10 +38,17 @@ fn names(backends: &[BackendRef]) -> Vec<(&str, Option<u32>)> {
 fn catalogue_split_sends_the_canary_to_v2_and_splits_the_rest() {
     let p = policy(CATALOGUE);
     assert_eq!(p.protocol, PolicyProtocol::Http);
-    assert_eq!(p.parent.as_ref().map(ToString::to_string).as_deref(), Some("catalogue:80"));
+    assert_eq!(
+        p.parent.as_ref().map(ToString::to_string).as_deref(),
+        Some("catalogue:80")
+    );
     let route = &p.routes[0];
     assert_eq!(
-        (&*route.route.group, &*route.route.kind, &*route.route.namespace),
+        (
+            &*route.route.group,
+            &*route.route.kind,
+            &*route.route.namespace
+        ),
         ("gateway.networking.k8s.io", "HTTPRoute", "sock-shop")
     );
     let canary = pick(&p, "GET", "/catalogue/size", &[("X-Canary", "true")]);
@@ -62,8 +69,14 @@ fn carts_timeouts_bounds_adding_items_only() {
     assert_eq!(add, Some(("carts-timeouts".to_owned(), 0)));
     assert_eq!(p.routes[0].rules[0].config.timeout_label(), "request 2s");
     // A GET under /carts/ and a POST elsewhere take rule 1, which has no timeout.
-    assert_eq!(pick(&p, "GET", "/carts/1", &[]), Some(("carts-timeouts".to_owned(), 1)));
-    assert_eq!(pick(&p, "POST", "/cartsy", &[]), Some(("carts-timeouts".to_owned(), 1)));
+    assert_eq!(
+        pick(&p, "GET", "/carts/1", &[]),
+        Some(("carts-timeouts".to_owned(), 1))
+    );
+    assert_eq!(
+        pick(&p, "POST", "/cartsy", &[]),
+        Some(("carts-timeouts".to_owned(), 1))
+    );
     assert!(p.routes[0].rules[1].config.timeouts.is_empty());
 }
 
@@ -74,7 +87,10 @@ fn voting_retries_retries_doughnut_votes_on_unavailable() {
     assert_eq!(&*p.routes[0].route.kind, "GRPCRoute");
     let doughnut = pick(&p, "POST", "/emojivoto.v1.VotingService/VoteDoughnut", &[]);
     assert_eq!(doughnut, Some(("voting-retries".to_owned(), 0)));
-    assert_eq!(p.routes[0].rules[0].config.retry_label(), "2× on unavailable");
+    assert_eq!(
+        p.routes[0].rules[0].config.retry_label(),
+        "2× on unavailable"
+    );
     let joy = pick(&p, "POST", "/emojivoto.v1.VotingService/VoteJoy", &[]);
     assert_eq!(joy, Some(("voting-retries".to_owned(), 1)));
     assert_eq!(p.routes[0].rules[1].config.retry, None);
@@ -87,7 +103,10 @@ fn a_service_without_routes_gets_the_controllers_default_route() {
     assert!(route.route.is_default());
     assert_eq!((&*route.route.group, &*route.route.name), ("", "http"));
     assert_eq!(names(&route.rules[0].backends), [("orders", None)]);
-    assert_eq!(pick(&p, "DELETE", "/anything?x=1", &[]), Some(("http".to_owned(), 0)));
+    assert_eq!(
+        pick(&p, "DELETE", "/anything?x=1", &[]),
+        Some(("http".to_owned(), 0))
+    );
     // A gRPC Service without a GRPCRoute is detected as HTTP, as the controller answers.
     let emoji = policy("emoji-svc.emojivoto.svc.cluster.local:8080");
     assert_eq!(emoji.protocol, PolicyProtocol::Http);
@@ -117,7 +136,10 @@ fn every_service_authority_has_a_policy() {
     for workload in &mesh.workloads {
         if let Some(authority) = service_authority(workload) {
             let p = outbound_policy(&mesh, &authority).expect("policy");
-            assert_eq!(p.parent.map(|p| p.name.to_string()), workload.service.map(str::to_owned));
+            assert_eq!(
+                p.parent.map(|p| p.name.to_string()),
+                workload.service.map(str::to_owned)
+            );
             n += 1;
         }
     }
