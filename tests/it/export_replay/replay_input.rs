@@ -156,3 +156,28 @@ async fn a_speed_factor_reproduces_the_gaps() {
     assert!(elapsed < span / 4 + Duration::from_secs(5), "{elapsed:?}");
     assert!(player.await.unwrap().events > 0);
 }
+
+/// A small HAR cut short (under the 1 MiB head, so the whole file is read before deciding) is
+/// still a HAR: the entries before the cut replay and the error says where it broke off.
+#[tokio::test]
+async fn a_small_har_cut_short_replays_up_to_the_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = store_of(model_events(meshtap::demo::sim::generate(7, 200)));
+    let path = dir.path().join("capture.har");
+    write(&path, &original, ExportFormat::Har, true).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() < 1024 * 1024, "{} bytes", bytes.len());
+    let cut = dir.path().join("cut.har");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let opened = replay::open(&cut).await.unwrap();
+    assert_eq!(opened.format, ReplayFormat::Har);
+    let loaded = play_all(opened).await;
+    let delivered = store_of(loaded.events.clone()).len();
+    assert!(
+        delivered > 0 && delivered < original.len(),
+        "{delivered} of {}",
+        original.len()
+    );
+    let said = loaded.warnings.join("\n");
+    assert!(said.contains("breaks off"), "{said}");
+}
