@@ -11,8 +11,16 @@ use std::time::Duration;
 
 use rustix::process::{Pid, Signal, kill_process};
 
-fn meshtap() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_meshtap"))
+use crate::support::process::meshtap;
+
+/// `meshtap replay FILE -o ndjson --trigger status>=500`: the trigger tests' common start.
+fn replay_triggering(file: &Path) -> Command {
+    let mut command = meshtap();
+    command
+        .arg("replay")
+        .arg(file)
+        .args(["-o", "ndjson", "--trigger", "status>=500"]);
+    command
 }
 
 /// A capture of `n` requests one second apart, every fifth answered 503 (the others 200), made
@@ -221,17 +229,8 @@ fn on_trigger_commands_are_not_waited_for() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = capture(dir.path(), 10);
     let pids = dir.path().join("pids");
-    let mut child = meshtap()
-        .arg("replay")
-        .arg(&file)
-        .args([
-            "-o",
-            "ndjson",
-            "--trigger",
-            "status>=500",
-            "--trigger-window",
-            "1s",
-        ])
+    let mut child = replay_triggering(&file)
+        .args(["--trigger-window", "1s"])
         .arg("--trigger-dir")
         .arg(dir.path())
         .arg("--on-trigger")
@@ -268,17 +267,8 @@ fn on_trigger_output_never_reaches_stdout() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = capture(dir.path(), 10);
     let done = dir.path().join("done");
-    let output = meshtap()
-        .arg("replay")
-        .arg(&file)
-        .args([
-            "-o",
-            "ndjson",
-            "--trigger",
-            "status>=500",
-            "--trigger-window",
-            "1s",
-        ])
+    let output = replay_triggering(&file)
+        .args(["--trigger-window", "1s"])
         .arg("--trigger-dir")
         .arg(dir.path())
         .arg("--on-trigger")
@@ -312,17 +302,8 @@ fn on_trigger_output_never_reaches_stdout() {
 fn skipped_firings_are_reported_headless() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = capture(dir.path(), 20);
-    let output = meshtap()
-        .arg("replay")
-        .arg(&file)
-        .args([
-            "-o",
-            "ndjson",
-            "--trigger",
-            "status>=500",
-            "--trigger-window",
-            "1s",
-        ])
+    let output = replay_triggering(&file)
+        .args(["--trigger-window", "1s"])
         .args(["--trigger-max-files", "1", "--trigger-dir"])
         .arg(dir.path())
         .output()
@@ -349,17 +330,8 @@ fn the_trigger_dir_is_prepared_at_the_start() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = capture(dir.path(), 10);
     let triggers = dir.path().join("incidents/today");
-    let output = meshtap()
-        .arg("replay")
-        .arg(&file)
-        .args([
-            "-o",
-            "ndjson",
-            "--trigger",
-            "status>=500",
-            "--trigger-window",
-            "1s",
-        ])
+    let output = replay_triggering(&file)
+        .args(["--trigger-window", "1s"])
         .arg("--trigger-dir")
         .arg(&triggers)
         .output()
@@ -375,17 +347,8 @@ fn the_trigger_dir_is_prepared_at_the_start() {
         .mode();
     assert_eq!(mode & 0o777, 0o700);
     assert_eq!(std::fs::read_dir(&triggers).expect("dir").count(), 2);
-    let refused = meshtap()
-        .arg("replay")
-        .arg(&file)
-        .args([
-            "-o",
-            "ndjson",
-            "--trigger",
-            "status>=500",
-            "--trigger-dir",
-            "/proc/self",
-        ])
+    let refused = replay_triggering(&file)
+        .args(["--trigger-dir", "/proc/self"])
         .output()
         .expect("meshtap replay runs");
     let stderr = String::from_utf8_lossy(&refused.stderr);
