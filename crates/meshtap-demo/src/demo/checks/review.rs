@@ -188,10 +188,13 @@ mod tests {
             br#"{"spec":{}}"#,
         );
         assert!(doc.is_ok());
-        assert_eq!(decode(None, b"[1]").unwrap_err().reason, "BadRequest");
-        let no_magic = decode(Some(&content(PROTOBUF)), b"\x0a\x00").unwrap_err();
+        assert_eq!(
+            decode(None, b"[1]").expect_err("an array").reason,
+            "BadRequest"
+        );
+        let no_magic = decode(Some(&content(PROTOBUF)), b"\x0a\x00").expect_err("no magic");
         assert_eq!(no_magic.code, StatusCode::BAD_REQUEST);
-        let yaml = decode(Some(&content("application/yaml")), b"spec: {}").unwrap_err();
+        let yaml = decode(Some(&content("application/yaml")), b"spec: {}").expect_err("yaml");
         assert_eq!(yaml.code, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
 }
