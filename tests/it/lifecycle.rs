@@ -223,7 +223,8 @@ fn the_otlp_exporter_gets_one_bounded_final_flush() {
 }
 
 /// Item 7: the session's end does not wait for an `--on-trigger` command (this one would take
-/// ten minutes) and says it left it running.
+/// ten minutes) and says it left it running; its `--on-trigger-timeout` still stops it after
+/// meshtap has gone.
 #[test]
 fn on_trigger_commands_are_not_waited_for() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -235,6 +236,7 @@ fn on_trigger_commands_are_not_waited_for() {
         .arg(dir.path())
         .arg("--on-trigger")
         .arg(format!("echo $$ >> '{}'; exec sleep 600", pids.display()))
+        .args(["--on-trigger-timeout", "4s"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -252,12 +254,26 @@ fn on_trigger_commands_are_not_waited_for() {
     }
     let started = std::fs::read_to_string(&pids).expect("the commands ran");
     assert_eq!(started.lines().count(), 2, "two windows, two commands");
-    for pid in started.lines() {
-        let pid = pid.trim().parse::<i32>().expect("pid");
-        if let Some(pid) = Pid::from_raw(pid) {
-            let _ = rustix::process::kill_process_group(pid, Signal::KILL);
+    let groups: Vec<Pid> = started
+        .lines()
+        .filter_map(|pid| Pid::from_raw(pid.trim().parse::<i32>().expect("pid")))
+        .collect();
+    // Group `g` exists while signal 0 can reach it.
+    let alive = |g: Pid| rustix::process::test_kill_process_group(g).is_ok();
+    for _ in 0..600 {
+        if !groups.iter().copied().any(alive) {
+            break;
         }
+        std::thread::sleep(Duration::from_millis(50));
     }
+    let left: Vec<Pid> = groups.iter().copied().filter(|&g| alive(g)).collect();
+    for &group in &left {
+        let _ = rustix::process::kill_process_group(group, Signal::KILL);
+    }
+    assert!(
+        left.is_empty(),
+        "still running after their timeout: {left:?}"
+    );
 }
 
 /// Item 13 (F8): a command's output never lands in the capture on stdout; headless, it goes to
