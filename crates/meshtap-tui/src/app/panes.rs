@@ -28,6 +28,8 @@ pub enum Handoff {
     OpenRoute(RouteKey),
     /// Group the routes table the next way.
     Regroup,
+    /// Split the routes by backend, or stop.
+    ToggleBackends,
     /// Filter to the selection.
     QuickFilter(QuickField),
 }
@@ -105,7 +107,13 @@ impl AppState {
                     .open(Overlay::RouteDetail(RouteDetailOpen { key, state }));
             }
             Handoff::Regroup => {
-                self.routes = RouteTable::new(self.routes.grouping().next());
+                self.routes = RouteTable::new(self.routes.grouping().next())
+                    .by_backend(self.routes.backends());
+                self.rebuild_stats();
+            }
+            Handoff::ToggleBackends => {
+                self.routes =
+                    RouteTable::new(self.routes.grouping()).by_backend(!self.routes.backends());
                 self.rebuild_stats();
             }
             Handoff::QuickFilter(field) => self.quick_filter(field, now),
@@ -155,7 +163,7 @@ impl AppState {
     pub(super) fn rebuild_stats(&mut self) {
         let view = &self.view;
         let held = self.store.requests().iter().filter(|r| view.shows(r));
-        self.routes = RouteTable::rebuild(self.routes.grouping(), held.clone());
+        self.routes = self.routes.refill(held.clone());
         self.identities = IdentityTable::rebuild(held.clone());
         self.map = MapGraph::rebuild(held);
         // Rates are spread over the capture, not over the span of what the filter lets through.
