@@ -296,15 +296,15 @@ pub struct TapArgs {
     pub policy: PolicyArgs,
 }
 
-/// Where outbound requests' routes come from: the policy controller's OutboundPolicies.
+/// Where outbound requests' routes come from: the policy controller's outbound policy API.
 #[derive(Args, Debug, Clone, Default)]
 pub struct PolicyArgs {
-    /// The policy controller (OutboundPolicies, plaintext gRPC), HOST:PORT, whose HTTPRoute and
-    /// GRPCRoute rules outbound requests are matched to. Without it meshtap port-forwards to the
+    /// The policy controller (Linkerd's outbound policy API, plaintext gRPC), HOST:PORT, whose
+    /// HTTP and gRPC route rules outbound requests are matched to. Without it meshtap port-forwards to the
     /// linkerd-destination pod's port 8090 itself (`meshtap proxy`: no routes without it).
     #[arg(long, value_name = "ADDR", conflicts_with = "no_policy")]
     pub policy_api: Option<String>,
-    /// Do not ask the policy controller: routes are ServiceProfile routes and path templates.
+    /// Do not ask the policy controller: routes are service profile routes and path templates.
     #[arg(long)]
     pub no_policy: bool,
 }
