@@ -1,5 +1,5 @@
 //! Route attribution end to end: `meshtap demo -o ndjson` asks the simulated policy controller
-//! (OutboundPolicies, through the simulated port-forward to `linkerd-destination:8090`) and each
+//! (`OutboundPolicies`, through the simulated port-forward to `linkerd-destination:8090`) and each
 //! outbound record carries the route the client proxy applied; `--no-policy` asks nothing.
 
 use std::io::{BufRead as _, BufReader};
