@@ -154,6 +154,7 @@ fn port_documents(out: &mut Advice, port: &WorkloadPort, seen: &PortSeen, server
         return;
     }
     let clients = format!("{server}-clients");
+    let _ = writeln!(yaml, "---");
     meta(yaml, MESH_TLS_API, "MeshTLSAuthentication", &clients, &port.namespace);
     let _ = writeln!(yaml, "spec:\n  identities:");
     for (client, client_seen) in &allowed {
@@ -186,7 +187,6 @@ fn server_document(yaml: &mut String, port: &WorkloadPort, seen: &PortSeen, serv
     };
     let _ = writeln!(yaml, "  proxyProtocol: {protocol}");
     let _ = writeln!(yaml, "  accessPolicy: deny");
-    let _ = writeln!(yaml, "---");
 }
 
 fn meta(yaml: &mut String, api: &str, kind: &str, name: &str, namespace: &str) {
