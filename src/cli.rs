@@ -446,8 +446,8 @@ pub struct TriggerArgs {
     /// (UI), never to stdout.
     #[arg(long, value_name = "CMD")]
     pub on_trigger: Option<String>,
-    /// Stop an --on-trigger command (its whole process group) after this long while meshtap
-    /// runs.
+    /// Stop an --on-trigger command (its whole process group) after this long, even after
+    /// meshtap has exited.
     #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_metrics_window)]
     pub on_trigger_timeout: Duration,
 }

@@ -312,7 +312,7 @@ pub async fn run_session(
         // The windows still open are written with what there is; the writer is waited for.
         let (kept, fired, running) = tokio::task::spawn_blocking(move || {
             let fired = triggers.finish(&store);
-            (store, fired, triggers.hooks_running())
+            (store, fired, triggers.hand_over_hooks())
         })
         .await?;
         store = kept;
@@ -321,7 +321,8 @@ pub async fn run_session(
         }
         if running > 0 {
             eprintln!(
-                "meshtap: {running} --on-trigger command{} still running; not waited for",
+                "meshtap: {running} --on-trigger command{} still running; not waited for \
+                 (stopped at --on-trigger-timeout)",
                 if running == 1 { " is" } else { "s are" }
             );
         }

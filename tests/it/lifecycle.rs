@@ -11,8 +11,16 @@ use std::time::Duration;
 
 use rustix::process::{Pid, Signal, kill_process};
 
-fn meshtap() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_meshtap"))
+use crate::support::process::meshtap;
+
+/// `meshtap replay FILE -o ndjson --trigger status>=500`: the trigger tests' common start.
+fn replay_triggering(file: &Path) -> Command {
+    let mut command = meshtap();
+    command
+        .arg("replay")
+        .arg(file)
+        .args(["-o", "ndjson", "--trigger", "status>=500"]);
+    command
 }
 
 /// A capture of `n` requests one second apart, every fifth answered 503 (the others 200), made
@@ -215,27 +223,20 @@ fn the_otlp_exporter_gets_one_bounded_final_flush() {
 }
 
 /// Item 7: the session's end does not wait for an `--on-trigger` command (this one would take
-/// ten minutes) and says it left it running.
+/// ten minutes) and says it left it running; its `--on-trigger-timeout` still stops it after
+/// meshtap has gone.
 #[test]
 fn on_trigger_commands_are_not_waited_for() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = capture(dir.path(), 10);
     let pids = dir.path().join("pids");
-    let mut child = meshtap()
-        .arg("replay")
-        .arg(&file)
-        .args([
-            "-o",
-            "ndjson",
-            "--trigger",
-            "status>=500",
-            "--trigger-window",
-            "1s",
-        ])
+    let mut child = replay_triggering(&file)
+        .args(["--trigger-window", "1s"])
         .arg("--trigger-dir")
         .arg(dir.path())
         .arg("--on-trigger")
         .arg(format!("echo $$ >> '{}'; exec sleep 600", pids.display()))
+        .args(["--on-trigger-timeout", "4s"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -253,12 +254,26 @@ fn on_trigger_commands_are_not_waited_for() {
     }
     let started = std::fs::read_to_string(&pids).expect("the commands ran");
     assert_eq!(started.lines().count(), 2, "two windows, two commands");
-    for pid in started.lines() {
-        let pid = pid.trim().parse::<i32>().expect("pid");
-        if let Some(pid) = Pid::from_raw(pid) {
-            let _ = rustix::process::kill_process_group(pid, Signal::KILL);
+    let groups: Vec<Pid> = started
+        .lines()
+        .filter_map(|pid| Pid::from_raw(pid.trim().parse::<i32>().expect("pid")))
+        .collect();
+    // Group `g` exists while signal 0 can reach it.
+    let alive = |g: Pid| rustix::process::test_kill_process_group(g).is_ok();
+    for _ in 0..600 {
+        if !groups.iter().copied().any(alive) {
+            break;
         }
+        std::thread::sleep(Duration::from_millis(50));
     }
+    let left: Vec<Pid> = groups.iter().copied().filter(|&g| alive(g)).collect();
+    for &group in &left {
+        let _ = rustix::process::kill_process_group(group, Signal::KILL);
+    }
+    assert!(
+        left.is_empty(),
+        "still running after their timeout: {left:?}"
+    );
 }
 
 /// Item 13 (F8): a command's output never lands in the capture on stdout; headless, it goes to
@@ -268,17 +283,8 @@ fn on_trigger_output_never_reaches_stdout() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = capture(dir.path(), 10);
     let done = dir.path().join("done");
-    let output = meshtap()
-        .arg("replay")
-        .arg(&file)
-        .args([
-            "-o",
-            "ndjson",
-            "--trigger",
-            "status>=500",
-            "--trigger-window",
-            "1s",
-        ])
+    let output = replay_triggering(&file)
+        .args(["--trigger-window", "1s"])
         .arg("--trigger-dir")
         .arg(dir.path())
         .arg("--on-trigger")
@@ -312,17 +318,8 @@ fn on_trigger_output_never_reaches_stdout() {
 fn skipped_firings_are_reported_headless() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = capture(dir.path(), 20);
-    let output = meshtap()
-        .arg("replay")
-        .arg(&file)
-        .args([
-            "-o",
-            "ndjson",
-            "--trigger",
-            "status>=500",
-            "--trigger-window",
-            "1s",
-        ])
+    let output = replay_triggering(&file)
+        .args(["--trigger-window", "1s"])
         .args(["--trigger-max-files", "1", "--trigger-dir"])
         .arg(dir.path())
         .output()
@@ -349,17 +346,8 @@ fn the_trigger_dir_is_prepared_at_the_start() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = capture(dir.path(), 10);
     let triggers = dir.path().join("incidents/today");
-    let output = meshtap()
-        .arg("replay")
-        .arg(&file)
-        .args([
-            "-o",
-            "ndjson",
-            "--trigger",
-            "status>=500",
-            "--trigger-window",
-            "1s",
-        ])
+    let output = replay_triggering(&file)
+        .args(["--trigger-window", "1s"])
         .arg("--trigger-dir")
         .arg(&triggers)
         .output()
@@ -375,17 +363,8 @@ fn the_trigger_dir_is_prepared_at_the_start() {
         .mode();
     assert_eq!(mode & 0o777, 0o700);
     assert_eq!(std::fs::read_dir(&triggers).expect("dir").count(), 2);
-    let refused = meshtap()
-        .arg("replay")
-        .arg(&file)
-        .args([
-            "-o",
-            "ndjson",
-            "--trigger",
-            "status>=500",
-            "--trigger-dir",
-            "/proc/self",
-        ])
+    let refused = replay_triggering(&file)
+        .args(["--trigger-dir", "/proc/self"])
         .output()
         .expect("meshtap replay runs");
     let stderr = String::from_utf8_lossy(&refused.stderr);

@@ -1,17 +1,19 @@
 //! `--on-trigger CMD`: run after a trigger file is written. The command runs through `sh -c` in
 //! a process group of its own, and nothing waits for it: the trigger writer goes on to the next
 //! window, and the end of the session (Ctrl-C, `q`, the end of a replay) does not wait either. A
-//! watcher thread stops the whole group after `--on-trigger-timeout` while meshtap runs.
+//! watcher thread stops the whole group after `--on-trigger-timeout` while meshtap runs; at the
+//! end, a command still running is handed to a small detached timer (`sh -c 'sleep …; kill …'`)
+//! that stops its group at the same deadline, so the timeout holds after meshtap has gone.
 //!
 //! What the capture holds (the file path, the trigger text) reaches the command only as
 //! environment variables, never in its text, so nothing in a request can be run by the shell.
 //! Its output never reaches meshtap's stdout (the capture in headless mode, the screen in the UI):
 //! it goes to stderr in headless mode, else to the log file or nowhere.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::Window;
@@ -40,14 +42,55 @@ pub struct Hook {
     pub output: HookOutput,
 }
 
-/// The commands still running, shared with their watchers.
+/// The commands still running (process group → deadline), shared with their watchers.
 #[derive(Clone, Debug, Default)]
-pub struct Running(Arc<AtomicUsize>);
+pub struct Running(Arc<Mutex<BTreeMap<u32, Instant>>>);
 
 impl Running {
     pub fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
+        self.groups().len()
     }
+
+    fn groups(&self) -> std::sync::MutexGuard<'_, BTreeMap<u32, Instant>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// At meshtap's exit: each command still running gets a detached timer that stops its group
+    /// at its deadline. Returns how many were handed over.
+    pub fn hand_over(&self) -> usize {
+        let groups = std::mem::take(&mut *self.groups());
+        let now = Instant::now();
+        for (&group, &deadline) in &groups {
+            let left = deadline.saturating_duration_since(now);
+            if let Err(err) = stop_later(group, left) {
+                tracing::warn!("--on-trigger: no timer for process group {group}: {err}");
+            }
+        }
+        groups.len()
+    }
+}
+
+/// Starts `sh -c 'sleep SECONDS; kill -KILL -GROUP'` in a group of its own, detached from
+/// meshtap (not waited for, no output). A group id is only reused once that group is gone, and
+/// a new process must ask for it, so the kill reaches the command's group or nothing.
+fn stop_later(group: u32, after: Duration) -> std::io::Result<()> {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!(
+            "sleep {:.3}; kill -KILL -{group} 2>/dev/null",
+            after.as_secs_f64()
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt as _;
+        command.process_group(0);
+    }
+    // Dropping the handle neither waits for nor kills the timer.
+    command.spawn().map(drop)
 }
 
 impl Hook {
@@ -87,10 +130,11 @@ impl Hook {
             Err(err) => return format!("could not run: {err}"),
         };
         let pid = child.id();
-        running.0.fetch_add(1, Ordering::SeqCst);
+        let deadline = Instant::now() + self.timeout;
+        running.groups().insert(pid, deadline);
         let watcher = Watcher {
             child,
-            deadline: Instant::now() + self.timeout,
+            deadline,
             timeout: self.timeout,
             file: file.to_path_buf(),
             output: self.output.clone(),
@@ -154,7 +198,7 @@ impl Watcher {
                 Err(err) => break Some(format!("cannot be waited for: {err}")),
             }
         };
-        self.running.0.fetch_sub(1, Ordering::SeqCst);
+        self.running.groups().remove(&self.child.id());
         let Some(outcome) = outcome else { return };
         let line = format!("--on-trigger for {}: {outcome}", self.file.display());
         match self.output {

@@ -195,6 +195,12 @@ impl Triggers {
         self.lock().running.count()
     }
 
+    /// At the session's end: hands the commands still running to timers that stop them at their
+    /// `--on-trigger-timeout`; returns how many.
+    pub fn hand_over_hooks(&self) -> usize {
+        self.lock().running.hand_over()
+    }
+
     /// How many windows have fired so far, their files written or not yet.
     pub fn firings(&self) -> usize {
         self.lock().windows

@@ -11,8 +11,8 @@ pub const HEAD_BYTES: usize = 1024 * 1024;
 /// The UTF-8 byte order mark some editors put first.
 pub const BOM: &[u8] = b"\xef\xbb\xbf";
 
-/// Which format a file starting with `head` holds; `whole` says the head is the whole file.
-pub fn detect(head: &[u8], whole: bool) -> Option<ReplayFormat> {
+/// Which format a file starting with `head` holds (the head may be the whole file).
+pub fn detect(head: &[u8]) -> Option<ReplayFormat> {
     // A frame header is a length under 16 MiB, so its fourth byte is 0 (or 1 for exactly
     // 16 MiB); text never starts like that, so the two cannot be confused.
     if let Some(header) = head.get(..4) {
@@ -35,10 +35,9 @@ pub fn detect(head: &[u8], whole: bool) -> Option<ReplayFormat> {
                 None
             }
         }
-        // Only a HAR document is one value too big for the head.
-        Some(Err(e)) if e.is_eof() && !whole && starts_with_key(text, "log") => {
-            Some(ReplayFormat::Har)
-        }
+        // Only a HAR document is one value too big for the head; a whole file that ends inside
+        // one was cut short, and the HAR reader says where and keeps the entries before it.
+        Some(Err(e)) if e.is_eof() && starts_with_key(text, "log") => Some(ReplayFormat::Har),
         _ => {
             // The first line may be malformed NDJSON: look for a record on the lines after it.
             let mut lines = text.split(|b| *b == b'\n').skip(1);
@@ -66,7 +65,7 @@ mod tests {
 
     #[test]
     fn formats_are_recognised_by_content() {
-        let whole = |head: &[u8]| detect(head, true);
+        let whole = detect;
         assert_eq!(
             whole(b"{\"log\": {\"entries\": []}}"),
             Some(ReplayFormat::Har)
@@ -88,16 +87,15 @@ mod tests {
     #[test]
     fn a_har_document_larger_than_the_head_is_recognised_by_its_first_key() {
         let head = b"\xef\xbb\xbf{\n  \"log\": {\"version\": \"1.2\", \"entries\": [";
-        assert_eq!(detect(head, false), Some(ReplayFormat::Har));
-        // The same bytes as a whole file are a broken document, not a HAR.
-        assert_eq!(detect(head, true), None);
-        assert_eq!(detect(b"{\"logs\": [", false), None);
+        // A head of a larger file, or a whole file cut short: a HAR either way.
+        assert_eq!(detect(head), Some(ReplayFormat::Har));
+        assert_eq!(detect(b"{\"logs\": ["), None);
     }
 
     #[test]
     fn a_broken_first_line_needs_a_whole_record_after_it() {
         let text = b"{broken\n{\"v\":1}\n";
         // The second line is not a full record either: nothing to recognise.
-        assert_eq!(detect(text, true), None);
+        assert_eq!(detect(text), None);
     }
 }

@@ -57,7 +57,7 @@ fn run(
         let _ = ready.send(Err(ReplayError::Empty { name }));
         return;
     }
-    let Some(format) = detect(&head, whole) else {
+    let Some(format) = detect(&head) else {
         let _ = ready.send(Err(ReplayError::UnknownFormat { name }));
         return;
     };

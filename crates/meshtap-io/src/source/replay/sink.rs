@@ -104,6 +104,8 @@ impl Sink {
     /// The file cannot be read on: before anything was sent that is `open`'s error; after, the
     /// events read so far stand and the error is the last warning.
     pub fn fail(&mut self, error: ReplayError) {
+        // The requests in the reorder window were read whole before the break: they stand too.
+        self.release_reordered();
         if self.events == 0
             && let Some(ready) = self.ready.take()
         {
@@ -112,6 +114,15 @@ impl Sink {
             return;
         }
         self.skip(error.to_string());
+    }
+
+    /// Moves everything the reorder window holds into the batch, in order.
+    fn release_reordered(&mut self) {
+        if let Some(reorder) = &mut self.reorder {
+            let before = self.batch.events.len();
+            reorder.drain(&mut self.batch.events);
+            self.events += self.batch.events.len() - before;
+        }
     }
 
     fn flush_full(&mut self) {
@@ -148,17 +159,15 @@ impl Sink {
         if self.closed {
             return;
         }
-        if let Some(reorder) = &mut self.reorder {
-            let before = self.batch.events.len();
-            reorder.drain(&mut self.batch.events);
-            self.events += self.batch.events.len() - before;
-            if reorder.late > 0 {
-                let late = reorder.late;
-                self.batch.warnings.push(format!(
-                    "{late} events were more than {}s out of order and were sent late",
-                    REORDER_WINDOW.as_secs()
-                ));
-            }
+        self.release_reordered();
+        if let Some(reorder) = &self.reorder
+            && reorder.late > 0
+        {
+            let late = reorder.late;
+            self.batch.warnings.push(format!(
+                "{late} events were more than {}s out of order and were sent late",
+                REORDER_WINDOW.as_secs()
+            ));
         }
         let skipped = self.batch.skipped;
         if skipped > MAX_WARNINGS {
