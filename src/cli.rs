@@ -68,7 +68,7 @@ pub enum Command {
     /// `trace`, `diff`), over a live tap, the demo mesh (--demo) or a capture (--replay).
     Mcp(McpArgs),
     /// Advice from observed traffic: `advise authz` prints the Linkerd Server,
-    /// MeshTLSAuthentication and AuthorizationPolicy that allow exactly the clients seen.
+    /// `MeshTLSAuthentication` and `AuthorizationPolicy` that allow exactly the clients seen.
     #[command(subcommand)]
     Advise(AdviseCommand),
     /// Check everything meshtap needs from a cluster (like `linkerd check`): kubeconfig, API
@@ -116,7 +116,7 @@ pub struct MapArgs {
 pub enum AdviseCommand {
     /// From the inbound side of the traffic seen (each server's workload and port, each
     /// client's mTLS identity), print per workload port a Server (policy.linkerd.io/v1beta3), a
-    /// MeshTLSAuthentication and an AuthorizationPolicy (v1alpha1) allowing exactly the
+    /// `MeshTLSAuthentication` and an `AuthorizationPolicy` (v1alpha1) allowing exactly the
     /// identities seen, a comment per client, and a warning (also on stderr) for each plaintext
     /// or unauthenticated client the policy would deny.
     Authz(AuthzArgs),

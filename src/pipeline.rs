@@ -300,7 +300,14 @@ pub async fn run_session(
                 Sink::Map(format) => Box::new(map::MapSummary::new(format)),
                 _ => Box::new(map::AuthzSummary::new(&info.sampling)),
             };
-            map::sink(rx, gather, summary.as_mut(), &mut store, shutdown.requested()).await?
+            map::sink(
+                rx,
+                gather,
+                summary.as_mut(),
+                &mut store,
+                shutdown.requested(),
+            )
+            .await?
         }
         Sink::Mcp(mcp) => {
             let params = mcp.params(&info, clock, &outputs, &streams);

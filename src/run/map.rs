@@ -49,7 +49,9 @@ pub(super) async fn gather(spec: Gathered, sink: Sink<'_>) -> anyhow::Result<Exi
         return super::replay::into(&replay, sink).await;
     }
     let Some(duration) = spec.duration else {
-        anyhow::bail!("a live tap needs a bound: give --for DURATION (e.g. --for 5m), or --replay FILE");
+        anyhow::bail!(
+            "a live tap needs a bound: give --for DURATION (e.g. --for 5m), or --replay FILE"
+        );
     };
     let outputs = Outputs::open(&spec.session)?;
     let mut tap = spec.tap.clone();

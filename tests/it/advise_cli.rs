@@ -52,7 +52,12 @@ fn seen(capture: &Path) -> (BTreeMap<PortKey, BTreeSet<String>>, BTreeSet<String
                 identities.entry(key).or_default().insert(id.to_owned());
             }
             _ => {
-                plaintext.insert(record["source"]["workload"].as_str().unwrap_or("").to_owned());
+                plaintext.insert(
+                    record["source"]["workload"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_owned(),
+                );
             }
         }
     }
@@ -68,7 +73,12 @@ fn sections(yaml: &str) -> BTreeMap<PortKey, &str> {
             let head = section.lines().next().unwrap_or("");
             let (workload, rest) = head.split_once(" (").expect("workload");
             let (namespace, rest) = rest.split_once(") port ").expect("namespace");
-            let port = rest.split(':').next().expect("port").parse().expect("number");
+            let port = rest
+                .split(':')
+                .next()
+                .expect("port")
+                .parse()
+                .expect("number");
             let name = workload.split('/').nth(1).expect("kind/name").to_owned();
             ((namespace.to_owned(), name, port), section)
         })
@@ -92,7 +102,9 @@ fn advice_from_a_demo_capture_allows_every_identity_and_kubectl_accepts_it() {
     assert!(identities.len() >= 5, "a busy capture: {identities:?}");
     let sections = sections(&yaml);
     for (port, ids) in &identities {
-        let section = sections.get(port).unwrap_or_else(|| panic!("{port:?} in\n{yaml}"));
+        let section = sections
+            .get(port)
+            .unwrap_or_else(|| panic!("{port:?} in\n{yaml}"));
         assert!(section.contains("kind: MeshTLSAuthentication"), "{section}");
         for id in ids {
             assert!(
@@ -110,7 +122,9 @@ fn advice_from_a_demo_capture_allows_every_identity_and_kubectl_accepts_it() {
             && stderr.contains("would deny it"),
         "{stderr}"
     );
-    assert!(yaml.contains("# WARNING: deploy/front-end (sock-shop) port 8079: deploy/load-generator"));
+    assert!(
+        yaml.contains("# WARNING: deploy/front-end (sock-shop) port 8079: deploy/load-generator")
+    );
 
     let Ok(kubectl) = which("kubectl") else {
         eprintln!("kubectl is not installed: skipping the dry-run apply");
@@ -142,8 +156,15 @@ fn advice_from_a_demo_capture_allows_every_identity_and_kubectl_accepts_it() {
         String::from_utf8_lossy(&applied.stderr)
     );
     let documents = yaml.matches("\nkind: ").count();
-    assert_eq!(out.matches("created (server dry run)").count(), documents, "{out}");
-    assert!(out.contains("server.policy.linkerd.io/front-end-8079 created"), "{out}");
+    assert_eq!(
+        out.matches("created (server dry run)").count(),
+        documents,
+        "{out}"
+    );
+    assert!(
+        out.contains("server.policy.linkerd.io/front-end-8079 created"),
+        "{out}"
+    );
 }
 
 #[test]

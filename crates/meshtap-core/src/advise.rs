@@ -28,7 +28,10 @@ const OWNER_POD_LABELS: [(&str, &str); 6] = [
     ("daemonset", "linkerd.io/proxy-daemonset"),
     ("k8s_job", "linkerd.io/proxy-job"),
     ("replicaset", "linkerd.io/proxy-replicaset"),
-    ("replicationcontroller", "linkerd.io/proxy-replicationcontroller"),
+    (
+        "replicationcontroller",
+        "linkerd.io/proxy-replicationcontroller",
+    ),
 ];
 
 /// One port of one server workload.
@@ -137,7 +140,9 @@ impl AuthzAdvice {
             seen.grpc += 1;
         }
         if seen.existing_server.is_none()
-            && labels.get("srv_kind").is_some_and(|k| k.eq_ignore_ascii_case("server"))
+            && labels
+                .get("srv_kind")
+                .is_some_and(|k| k.eq_ignore_ascii_case("server"))
             && let Some(name) = labels.get("srv_name")
         {
             seen.existing_server = Some(name.to_owned());

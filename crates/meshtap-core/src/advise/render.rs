@@ -86,7 +86,9 @@ fn server_names(advice: &AuthzAdvice) -> HashMap<&WorkloadPort, String> {
     let mut uses: HashMap<(&str, &str), usize> = HashMap::new();
     for (port, seen) in &advice.ports {
         if let Some(name) = &seen.existing_server {
-            *uses.entry((port.namespace.as_str(), name.as_str())).or_default() += 1;
+            *uses
+                .entry((port.namespace.as_str(), name.as_str()))
+                .or_default() += 1;
         }
     }
     advice
@@ -111,7 +113,12 @@ fn port_documents(out: &mut Advice, port: &WorkloadPort, seen: &PortSeen, server
         port.kind, port.name, port.namespace, port.port
     );
     let _ = writeln!(yaml, "---");
-    let _ = write!(yaml, "# {}: {} request(s)", comment_text(&what), seen.requests);
+    let _ = write!(
+        yaml,
+        "# {}: {} request(s)",
+        comment_text(&what),
+        seen.requests
+    );
     if seen.probes > 0 {
         let _ = write!(
             yaml,
@@ -155,7 +162,13 @@ fn port_documents(out: &mut Advice, port: &WorkloadPort, seen: &PortSeen, server
     }
     let clients = format!("{server}-clients");
     let _ = writeln!(yaml, "---");
-    meta(yaml, MESH_TLS_API, "MeshTLSAuthentication", &clients, &port.namespace);
+    meta(
+        yaml,
+        MESH_TLS_API,
+        "MeshTLSAuthentication",
+        &clients,
+        &port.namespace,
+    );
     let _ = writeln!(yaml, "spec:\n  identities:");
     for (client, client_seen) in &allowed {
         if let Client::Identity(id) = client {
@@ -164,7 +177,13 @@ fn port_documents(out: &mut Advice, port: &WorkloadPort, seen: &PortSeen, server
         }
     }
     let _ = writeln!(yaml, "---");
-    meta(yaml, AUTHORIZATION_API, "AuthorizationPolicy", &clients, &port.namespace);
+    meta(
+        yaml,
+        AUTHORIZATION_API,
+        "AuthorizationPolicy",
+        &clients,
+        &port.namespace,
+    );
     let _ = writeln!(yaml, "spec:\n  targetRef:");
     reference(yaml, "    ", "Server", server);
     let _ = writeln!(yaml, "  requiredAuthenticationRefs:");
@@ -261,7 +280,9 @@ pub fn valid_identity(id: &str) -> bool {
     id.split('.').enumerate().all(|(i, label)| {
         (i == 0 && label == "*")
             || (!label.is_empty()
-                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-'))
     })

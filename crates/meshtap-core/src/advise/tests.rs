@@ -62,7 +62,10 @@ fn identities_per_workload_port_and_plaintext_callers_apart() {
         Client::Unauthenticated { tls, from } if tls == "no_tls_from_remote" && from.contains("load-generator")
     ));
     let front_end = &carts.clients[&Client::Identity(identity("front-end"))];
-    assert_eq!((front_end.first, front_end.last), (Some(at(1)), Some(at(3))));
+    assert_eq!(
+        (front_end.first, front_end.last),
+        (Some(at(1)), Some(at(3)))
+    );
 }
 
 #[test]
@@ -150,13 +153,19 @@ fn captured_text_stays_one_yaml_value() {
     .collect();
     let out = render(&advice_of(&[request]), "");
     assert!(!out.yaml.contains("\n- injected"), "{}", out.yaml);
-    assert_eq!(out.warnings.len(), 1, "an identity Linkerd would refuse is said");
+    assert_eq!(
+        out.warnings.len(),
+        1,
+        "an identity Linkerd would refuse is said"
+    );
 }
 
 #[test]
 fn identity_pattern_is_linkerds() {
     assert!(valid_identity(&identity("web")));
-    assert!(valid_identity("*.emojivoto.serviceaccount.identity.linkerd.cluster.local"));
+    assert!(valid_identity(
+        "*.emojivoto.serviceaccount.identity.linkerd.cluster.local"
+    ));
     assert!(valid_identity("*"));
     assert!(!valid_identity("Web.emojivoto"));
     assert!(!valid_identity("web..emojivoto"));

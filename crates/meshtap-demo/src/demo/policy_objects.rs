@@ -1,6 +1,6 @@
 //! The `policy.linkerd.io` kinds `meshtap advise authz` emits, as the simulated kube-apiserver
 //! serves them: discovery (`Server` in v1beta3, `MeshTLSAuthentication` and
-//! `AuthorizationPolicy` in v1alpha1, as linkerd2's CRDs define them), the OpenAPI v3 documents
+//! `AuthorizationPolicy` in v1alpha1, as linkerd2's CRDs define them), the `OpenAPI` v3 documents
 //! kubectl reads to learn that the server validates fields itself, and creates with
 //! `?dryRun=All` (what `kubectl apply --dry-run=server` sends after a `GET` that finds nothing):
 //! checked against the CRDs' required fields and echoed with the defaults filled in. The demo
@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::server::{Body, json as json_response, kube_status};
 
 pub const GROUP: &str = "policy.linkerd.io";
-/// An object is a few kilobytes; a MeshTLSAuthentication with many identities a few hundred.
+/// An object is a few kilobytes; a `MeshTLSAuthentication` with many identities a few hundred.
 const OBJECT_MAX_BYTES: usize = 1024 * 1024;
 
 /// One served kind: version, plural, kind, short names.
@@ -77,7 +77,9 @@ pub async fn handle(
         return Err(request);
     }
     match (request.method(), object_path(&path)) {
-        (&Method::POST, Some((kind, namespace, None))) => Ok(create(request, kind, namespace).await),
+        (&Method::POST, Some((kind, namespace, None))) => {
+            Ok(create(request, kind, namespace).await)
+        }
         (_, Some(_)) => Ok(read_only()),
         _ => Err(request),
     }
@@ -118,7 +120,10 @@ fn discovery(path: &str) -> Option<Value> {
 
 /// `/apis/policy.linkerd.io/{version}/namespaces/{ns}/{plural}[/{name}]`.
 fn object_path(path: &str) -> Option<(&'static Kind, &str, Option<&str>)> {
-    let rest = path.strip_prefix("/apis/")?.strip_prefix(GROUP)?.strip_prefix('/')?;
+    let rest = path
+        .strip_prefix("/apis/")?
+        .strip_prefix(GROUP)?
+        .strip_prefix('/')?;
     let segments: Vec<&str> = rest.split('/').collect();
     let (version, namespace, plural, name) = match segments.as_slice() {
         [version, "namespaces", namespace, plural] => (*version, *namespace, *plural, None),
@@ -178,7 +183,10 @@ async fn create(
     if let Some(missing) = missing_namespace(namespace) {
         return missing;
     }
-    let body = match Limited::new(request.into_body(), OBJECT_MAX_BYTES).collect().await {
+    let body = match Limited::new(request.into_body(), OBJECT_MAX_BYTES)
+        .collect()
+        .await
+    {
         Ok(body) => body.to_bytes(),
         Err(error) => {
             let message = format!("reading the request body: {error}");
@@ -186,7 +194,11 @@ async fn create(
         }
     };
     let Ok(mut object) = serde_json::from_slice::<Value>(&body) else {
-        return kube_status(StatusCode::BAD_REQUEST, "BadRequest", "the body is not JSON");
+        return kube_status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "the body is not JSON",
+        );
     };
     match validate::object(&mut object, kind, namespace) {
         Ok(()) => {

@@ -212,7 +212,10 @@ pub async fn sink(
     for warning in &printed.warnings {
         writeln!(err, "meshtap: {}", escape(warning))?;
     }
-    match std::io::stdout().lock().write_all(printed.stdout.as_bytes()) {
+    match std::io::stdout()
+        .lock()
+        .write_all(printed.stdout.as_bytes())
+    {
         // A closed stdout (`meshtap map … | head`) is a normal way to stop.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             anyhow::bail!("writing to stdout: {e}")

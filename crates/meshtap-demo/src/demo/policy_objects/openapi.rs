@@ -1,4 +1,4 @@
-//! The OpenAPI v3 documents kubectl reads before `apply`: its root (`/openapi/v3`, one entry per
+//! The `OpenAPI` v3 documents kubectl reads before `apply`: its root (`/openapi/v3`, one entry per
 //! group version) and each policy group version's document, whose PATCH operations declare the
 //! `fieldValidation` query parameter. That is how kubectl (client-go's `queryParamVerifierV3`)
 //! learns the server validates fields itself, so it sends `fieldValidation=Strict` instead of
@@ -28,7 +28,10 @@ fn root() -> Value {
         .iter()
         .map(|v| {
             let url = format!("{ROOT}/apis/{GROUP}/{v}?hash=meshtap-demo-{v}");
-            (format!("apis/{GROUP}/{v}"), json!({ "serverRelativeURL": url }))
+            (
+                format!("apis/{GROUP}/{v}"),
+                json!({ "serverRelativeURL": url }),
+            )
         })
         .collect();
     json!({ "paths": paths })

@@ -57,7 +57,11 @@ pub fn object(object: &mut Value, kind: &Kind, namespace: &str) -> Result<(), Ca
     } else {
         causes.push(("spec".into(), "Required value".into()));
     }
-    if causes.is_empty() { Ok(()) } else { Err(causes) }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(causes)
+    }
 }
 
 fn server(spec: &mut Value, causes: &mut Causes) {
@@ -67,7 +71,10 @@ fn server(spec: &mut Value, causes: &mut Causes) {
         _ => false,
     };
     if !port_ok {
-        causes.push(("spec.port".into(), "Required value: a port number or name".into()));
+        causes.push((
+            "spec.port".into(),
+            "Required value: a port number or name".into(),
+        ));
     }
     let selectors = ["podSelector", "externalWorkloadSelector"]
         .iter()
@@ -211,7 +218,10 @@ mod tests {
     #[test]
     fn each_missing_field_is_named() {
         let mut no_port = server();
-        no_port["spec"].as_object_mut().expect("spec").remove("port");
+        no_port["spec"]
+            .as_object_mut()
+            .expect("spec")
+            .remove("port");
         assert_eq!(object_check(&mut no_port, 0), Err(vec!["spec.port".into()]));
         let mut wrong = server();
         wrong["apiVersion"] = "policy.linkerd.io/v1alpha1".into();
@@ -248,7 +258,9 @@ mod tests {
 
     #[test]
     fn identities_follow_the_crd_pattern() {
-        assert!(is_identity("web.emojivoto.serviceaccount.identity.linkerd.cluster.local"));
+        assert!(is_identity(
+            "web.emojivoto.serviceaccount.identity.linkerd.cluster.local"
+        ));
         assert!(is_identity("*.cluster.local"));
         assert!(!is_identity("a.*"));
         assert!(!is_identity(""));
