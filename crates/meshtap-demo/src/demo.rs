@@ -10,6 +10,7 @@ pub mod mesh;
 pub mod metrics_api;
 pub mod multicluster;
 pub mod pods;
+pub mod policy;
 pub mod policy_objects;
 pub mod portforward;
 pub mod proxy_metrics;
