@@ -179,7 +179,7 @@ fn kubectl_reads_the_demo_served_by_the_binary() {
 /// with what tapping does (allowed in `sock-shop`; denied in `restricted`, which answers 403).
 #[test]
 fn kubectl_auth_can_i_agrees_with_what_tapping_does() {
-    let Ok(kubectl) = which("kubectl") else {
+    let Ok(kubectl) = crate::support::process::which("kubectl") else {
         eprintln!("kubectl is not installed: skipping the kubectl auth can-i check");
         return;
     };
