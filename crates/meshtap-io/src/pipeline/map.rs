@@ -176,6 +176,7 @@ pub async fn sink(
         match msg {
             SourceMsg::Events(events) => {
                 clock.observe(&events);
+                let now = clock.now(Utc::now());
                 let mut finished = Vec::new();
                 for event in events {
                     let at = event.arrived;
@@ -184,10 +185,9 @@ pub async fn sink(
                         && let Some(request) = store.get(seq)
                     {
                         finished.push(seq);
-                        summary.record(request, filter.is_none_or(|f| f.matches(request)));
+                        summary.record(request, filter.is_none_or(|f| f.matches(request, now)));
                     }
                 }
-                let now = clock.now(Utc::now());
                 report_triggers(&mut err, triggers, store, &finished, now)?;
                 store.expire(now);
             }
