@@ -12,6 +12,7 @@ pub mod multicluster;
 pub mod pods;
 pub mod policy;
 pub mod policy_api;
+pub mod policy_objects;
 pub mod portforward;
 pub mod proxy_metrics;
 pub mod proxy_tap;
