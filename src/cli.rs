@@ -65,7 +65,7 @@ pub enum Command {
     Diff(DiffArgs),
     /// Serve the session to an AI agent: a read-only Model Context Protocol server on
     /// stdin/stdout (tools: `list_requests`, `get_request`, `route_stats`, `identities`, `map`,
-    /// `trace`, `diff`), over a live tap, the demo mesh (--demo) or a capture (--replay).
+    /// `trace`, `tap_health`, `diff`), over a live tap, the demo mesh (--demo) or a capture (--replay).
     Mcp(McpArgs),
     /// Advice from observed traffic: `advise authz` prints the Linkerd Server,
     /// `MeshTLSAuthentication` and `AuthorizationPolicy` that allow exactly the clients seen.
