@@ -170,7 +170,7 @@ impl Section {
         let rules: Vec<Value> = self
             .rules
             .iter()
-            .map(|(key, rule)| rule_json(key, rule, self.route_metrics(key)))
+            .map(|(key, rule)| rule_json(key, rule, self.route_metrics(key).as_ref()))
             .collect();
         json!({
             "target": self.target,

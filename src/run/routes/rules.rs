@@ -178,7 +178,7 @@ fn retry_json(config: &RuleConfig) -> Value {
 }
 
 /// One rule as JSON; `metrics` is the proxies' figures for its route, when they have a row.
-pub fn rule_json(key: &RuleKey, rule: &RuleTap, metrics: Option<Value>) -> Value {
+pub fn rule_json(key: &RuleKey, rule: &RuleTap, metrics: Option<&Value>) -> Value {
     let (namespace, parent, port, kind, name, index) = key;
     let t = &rule.config.timeouts;
     let ms = |d: Option<std::time::Duration>| d.map(|d| d.as_millis());
