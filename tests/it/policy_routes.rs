@@ -51,22 +51,24 @@ fn source(record: &serde_json::Value) -> &str {
 #[test]
 fn outbound_requests_carry_the_route_the_policy_controller_gave() {
     let records = demo_records(&[]);
-    let voting: Vec<_> = outbound_to(&records, &["voting-svc"]).collect();
-    assert!(
-        voting.len() >= 5,
-        "only {} calls to voting-svc",
-        voting.len()
-    );
-    let by_policy = voting
-        .iter()
-        .filter(|r| source(r) == "policy" && r["matched_route"]["name"] == "voting-retries")
-        .count();
-    // ≥ 95%: only requests seen before the first policy could arrive may lack it.
-    assert!(
-        by_policy * 100 >= voting.len() * 95,
-        "{by_policy} of {}",
-        voting.len()
-    );
+    for (service, route) in [
+        ("catalogue", "catalogue-split"),
+        ("carts", "carts-timeouts"),
+        ("voting-svc", "voting-retries"),
+    ] {
+        let calls: Vec<_> = outbound_to(&records, &[service]).collect();
+        assert!(calls.len() >= 5, "only {} calls to {service}", calls.len());
+        let by_policy = calls
+            .iter()
+            .filter(|r| source(r) == "policy" && r["matched_route"]["name"] == route)
+            .count();
+        // ≥ 95%: only requests seen before the first policy could arrive may lack it.
+        assert!(
+            by_policy * 100 >= calls.len() * 95,
+            "{service}: {by_policy} of {} by {route}",
+            calls.len()
+        );
+    }
 
     // Every Service's outbound requests: the controller's route (its default route where no
     // HTTPRoute attaches), or a ServiceProfile route tap named; never a template.
