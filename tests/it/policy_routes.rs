@@ -56,7 +56,8 @@ fn outbound_requests_carry_the_route_the_policy_controller_gave() {
         ("carts", "carts-timeouts"),
         ("voting-svc", "voting-retries"),
     ] {
-        let calls: Vec<_> = outbound_to(&records, &[service]).collect();
+        let only = [service];
+        let calls: Vec<_> = outbound_to(&records, &only).collect();
         assert!(calls.len() >= 5, "only {} calls to {service}", calls.len());
         let by_policy = calls
             .iter()
