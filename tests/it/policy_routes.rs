@@ -109,3 +109,73 @@ fn no_policy_asks_no_controller() {
         "a policy route without a policy controller"
     );
 }
+
+/// What `demo --serve` prints: the example `meshtap proxy …` arguments (a front-end pod's tap
+/// port and client files) and the simulated policy controller's address.
+fn served_proxy_and_policy(out: impl std::io::Read) -> (Vec<String>, String) {
+    let (mut proxy, mut policy) = (None, None);
+    // Bounded: the banner is a few dozen lines.
+    for line in BufReader::new(out).lines().take(200) {
+        let line = line.expect("line");
+        if let Some(rest) = line.strip_prefix("try: meshtap proxy ") {
+            let args = rest.trim_end_matches(" -o text");
+            proxy = Some(args.split(' ').map(ToOwned::to_owned).collect::<Vec<_>>());
+        } else if line.starts_with("policy controller") {
+            policy = line.rsplit(' ').next().map(ToOwned::to_owned);
+        }
+        if proxy.is_some() && policy.is_some() {
+            break;
+        }
+    }
+    (
+        proxy.expect("a meshtap proxy example"),
+        policy.expect("the policy controller's address"),
+    )
+}
+
+/// The first `n` records of `meshtap proxy ARGS -o ndjson`.
+fn proxy_records(args: &[String], n: usize) -> Vec<serde_json::Value> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meshtap"))
+        .arg("proxy")
+        .args(args)
+        .args(["-o", "ndjson"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("meshtap proxy starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let records: Vec<serde_json::Value> = BufReader::new(stdout)
+        .lines()
+        .take(n)
+        .map(|line| serde_json::from_str(&line.expect("line")).expect("json"))
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    records
+}
+
+/// `meshtap proxy --policy-api ADDR` attributes a direct proxy tap as a cluster session does.
+#[test]
+fn a_direct_proxy_tap_is_attributed_with_policy_api() {
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_meshtap"))
+        .args(["demo", "--serve", "--seed", "3", "--rate", "300"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("demo --serve starts");
+    let (proxy, policy) = served_proxy_and_policy(serve.stdout.take().expect("stdout"));
+    let mut with = proxy.clone();
+    with.extend(["--policy-api".to_owned(), policy]);
+    let attributed = proxy_records(&with, 60);
+    let plain = proxy_records(&proxy, 60);
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert!(
+        attributed
+            .iter()
+            .any(|r| r["direction"] == "outbound" && source(r) == "policy"),
+        "no policy route in {attributed:?}"
+    );
+    assert!(plain.iter().any(|r| r["direction"] == "outbound"));
+    assert!(plain.iter().all(|r| source(r) != "policy"));
+}
