@@ -74,7 +74,7 @@ impl Side {
                 .map_or(request.started, |t| t.max(request.started)),
         );
         self.identities.record(request);
-        let key = key_of(Grouping::Route, request);
+        let key = key_of(Grouping::Route, false, request);
         if !self.routes.contains_key(&key) && self.routes.len() >= MAX_ROUTES {
             self.overflowed += 1;
             return;

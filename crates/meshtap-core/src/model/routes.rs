@@ -8,26 +8,28 @@
 // Shared with the tests of the layers above (the `fixtures` feature, a dev-dependency there).
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
+mod key;
+mod shares;
 pub mod stats;
 pub mod template;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::event::{Direction, Endpoint, Text};
-use super::request::{Request, workload};
+use super::event::Direction;
+use super::policy::MatchedRoute;
+use super::request::Request;
+pub use key::{RouteKey, key_of};
 pub use stats::{RING_SECONDS, RouteStats, Sample, Summary};
 
 /// Distinct rows kept; requests for further routes are summed in one "other" row.
 pub const MAX_ROUTES: usize = 2_000;
 /// The route name of the overflow row.
 pub const OTHER_ROUTES: &str = "(other routes)";
-/// Separates the parts of a key in the lookup buffer; never appears in labels or paths.
-const SEP: char = '\u{1f}';
 
 /// Which stretch of time a summary covers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -96,35 +98,6 @@ impl Grouping {
     }
 }
 
-/// The stable identity of a row: selection is held by it, so streaming inserts never move the
-/// cursor. Cheap to clone.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RouteKey {
-    pub direction: Direction,
-    /// The destination's namespace ("" when unknown).
-    pub namespace: Text,
-    /// The destination workload, or `source → destination` when grouping by both; led by
-    /// `cluster/` when the request came from one of several clusters (a route is per cluster).
-    pub peer: Text,
-    /// The route within `peer`; empty unless grouping by route.
-    pub route: Text,
-}
-
-impl RouteKey {
-    /// What the Route column shows.
-    pub fn label(&self) -> String {
-        if self.route.is_empty() {
-            self.peer.to_string()
-        } else {
-            format!("{} {}", self.peer, self.route)
-        }
-    }
-
-    pub fn is_other(&self) -> bool {
-        self.route.as_ref() == OTHER_ROUTES
-    }
-}
-
 /// One row of the routes pane over a window.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RouteRow {
@@ -132,6 +105,11 @@ pub struct RouteRow {
     pub summary: Summary,
     /// Requests per second over the last minute, oldest first.
     pub sparkline: [u32; RING_SECONDS],
+    /// The policy route of the row's latest request: its rule's timeouts and retry policy, and
+    /// the backend's configured weight. `None` for the older kinds of row.
+    pub matched: Option<Arc<MatchedRoute>>,
+    /// With backends grouped: this backend's share of its rule's requests in the window.
+    pub share: Option<f64>,
 }
 
 /// What the table has seen and had to fold away.
@@ -142,11 +120,21 @@ pub struct RouteTableStats {
     pub overflowed: u64,
 }
 
+/// One row's counters and the policy route it was last matched to.
+#[derive(Debug)]
+struct Entry {
+    key: RouteKey,
+    stats: RouteStats,
+    matched: Option<Arc<MatchedRoute>>,
+}
+
 #[derive(Debug, Default)]
 pub struct RouteTable {
     grouping: Grouping,
+    /// Rows also split by the Service that served the requests.
+    backends: bool,
     index: HashMap<Box<str>, usize>,
-    entries: Vec<(RouteKey, RouteStats)>,
+    entries: Vec<Entry>,
     other: Option<usize>,
     scratch: String,
     stats: RouteTableStats,
@@ -177,8 +165,31 @@ impl RouteTable {
         table
     }
 
+    /// Rows also split by backend (`v` in the routes pane).
+    #[must_use]
+    pub fn by_backend(mut self, backends: bool) -> Self {
+        self.backends = backends;
+        self
+    }
+
+    /// A table grouped like this one, holding `requests` (see [`rebuild`](Self::rebuild)).
+    #[must_use]
+    pub fn refill<'a>(&self, requests: impl IntoIterator<Item = &'a Request>) -> Self {
+        let mut table = Self::new(self.grouping).by_backend(self.backends);
+        for request in requests {
+            if !request.is_open() {
+                table.record(request);
+            }
+        }
+        table
+    }
+
     pub fn grouping(&self) -> Grouping {
         self.grouping
+    }
+
+    pub fn backends(&self) -> bool {
+        self.backends
     }
 
     pub fn len(&self) -> usize {
@@ -210,7 +221,7 @@ impl RouteTable {
         self.note_start(request.started);
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
-        write_lookup_key(&mut scratch, self.grouping, request);
+        key::write_lookup_key(&mut scratch, self.grouping, self.backends, request);
         let index = match self.index.get(scratch.as_str()) {
             Some(&index) => index,
             None => self.insert(&scratch, request.direction()),
@@ -219,8 +230,15 @@ impl RouteTable {
         if Some(index) == self.other {
             self.stats.overflowed += 1;
         }
-        if let Some((_, stats)) = self.entries.get_mut(index) {
-            stats.record(request);
+        let policy = match self.grouping {
+            Grouping::Route => key::policy_match(request),
+            _ => None,
+        };
+        if let Some(entry) = self.entries.get_mut(index) {
+            entry.stats.record(request);
+            if let Some(matched) = policy {
+                entry.matched = Some(Arc::clone(matched));
+            }
         }
     }
 
@@ -230,18 +248,13 @@ impl RouteTable {
             if let Some(other) = self.other {
                 return other;
             }
-            let key = RouteKey {
-                direction: Direction::Unknown,
-                namespace: Text::from(""),
-                peer: Text::from(""),
-                route: Text::from(OTHER_ROUTES),
-            };
-            self.entries.push((key, RouteStats::new()));
+            let key = RouteKey::new(Direction::Unknown, "", "", OTHER_ROUTES);
+            self.entries.push(Entry::new(key));
             self.other = Some(self.entries.len() - 1);
             return self.entries.len() - 1;
         }
-        let key = key_from_lookup(lookup, direction);
-        self.entries.push((key, RouteStats::new()));
+        let key = key::key_from_lookup(lookup, direction);
+        self.entries.push(Entry::new(key));
         let index = self.entries.len() - 1;
         self.index.insert(lookup.into(), index);
         index
@@ -253,125 +266,43 @@ impl RouteTable {
         let Some(mut scratch) = stats::latency_scratch() else {
             return Vec::new();
         };
-        self.entries
+        let mut rows: Vec<RouteRow> = self
+            .entries
             .iter()
-            .map(|(key, stats)| RouteRow {
-                key: key.clone(),
-                summary: stats.summary(now, window, self.started, &mut scratch),
-                sparkline: stats.sparkline(now),
+            .map(|entry| RouteRow {
+                key: entry.key.clone(),
+                summary: entry.stats.summary(now, window, self.started, &mut scratch),
+                sparkline: entry.stats.sparkline(now),
+                matched: entry.matched.clone(),
+                share: None,
             })
-            .collect()
+            .collect();
+        if self.backends {
+            shares::fill(&mut rows);
+        }
+        rows
     }
 
     pub fn get(&self, key: &RouteKey) -> Option<&RouteStats> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, s)| s)
+        self.entry(key).map(|e| &e.stats)
+    }
+
+    /// The policy route `key`'s row was last matched to.
+    pub fn matched(&self, key: &RouteKey) -> Option<&Arc<MatchedRoute>> {
+        self.entry(key).and_then(|e| e.matched.as_ref())
+    }
+
+    fn entry(&self, key: &RouteKey) -> Option<&Entry> {
+        self.entries.iter().find(|e| &e.key == key)
     }
 }
 
-/// The key `request` is counted under with `grouping`: what one row of the routes pane stands
-/// for (`meshtap diff` compares captures row by row).
-pub fn key_of(grouping: Grouping, request: &Request) -> RouteKey {
-    let mut lookup = String::new();
-    write_lookup_key(&mut lookup, grouping, request);
-    key_from_lookup(&lookup, request.direction())
-}
-
-fn key_from_lookup(lookup: &str, direction: Direction) -> RouteKey {
-    let mut parts = lookup.split(SEP).skip(1);
-    let mut next = || Text::from(parts.next().unwrap_or(""));
-    RouteKey {
-        direction,
-        namespace: next(),
-        peer: next(),
-        route: next(),
-    }
-}
-
-/// Writes `direction SEP namespace SEP peer SEP route` for `request` into `out`.
-fn write_lookup_key(out: &mut String, grouping: Grouping, request: &Request) {
-    out.push(match request.direction() {
-        Direction::Inbound => 'i',
-        Direction::Outbound => 'o',
-        Direction::Unknown => 'u',
-    });
-    out.push(SEP);
-    out.push_str(request.destination.labels.get("namespace").unwrap_or(""));
-    out.push(SEP);
-    // A route is per cluster: with several open its peer reads `cluster/peer`.
-    if let Some(cluster) = &request.cluster {
-        out.push_str(cluster.as_str());
-        out.push('/');
-    }
-    match grouping {
-        Grouping::Route => {
-            write_workload(out, &request.destination, request.authority());
-            out.push(SEP);
-            write_route(out, request);
-        }
-        Grouping::Destination => write_workload(out, &request.destination, request.authority()),
-        Grouping::SourceDestination => {
-            write_workload(out, &request.source, "");
-            let source_ns = request.source.labels.get("namespace").unwrap_or("");
-            let destination_ns = request.destination.labels.get("namespace").unwrap_or("");
-            if source_ns != destination_ns && !source_ns.is_empty() {
-                out.push('.');
-                out.push_str(source_ns);
-            }
-            out.push_str(" → ");
-            write_workload(out, &request.destination, request.authority());
+impl Entry {
+    fn new(key: RouteKey) -> Self {
+        Self {
+            key,
+            stats: RouteStats::new(),
+            matched: None,
         }
     }
-}
-
-/// The workload's name, else its service, else the authority's host, else its IP.
-fn write_workload(out: &mut String, endpoint: &Endpoint, authority: &str) {
-    let labels = &endpoint.labels;
-    if let Some((_, _, name)) = workload(endpoint) {
-        out.push_str(name);
-    } else if let Some(service) = labels.get("service") {
-        out.push_str(service);
-    } else if let Some(host) = authority_host(authority) {
-        out.push_str(host);
-    } else if let Some(addr) = endpoint.addr {
-        let _ = write!(out, "{}", addr.ip());
-    } else {
-        out.push('?');
-    }
-}
-
-fn authority_host(authority: &str) -> Option<&str> {
-    let host = match authority.rsplit_once(':') {
-        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-        _ => authority,
-    };
-    (!host.is_empty()).then_some(host)
-}
-
-/// `ServiceProfile` route, else the inbound policy route unless it is the default one, else
-/// method + path template.
-fn write_route(out: &mut String, request: &Request) {
-    if let Some(route) = request.route.get("route").filter(|r| !r.is_empty()) {
-        out.push_str(route);
-        return;
-    }
-    if request.direction() == Direction::Inbound {
-        let labels = &request.destination.labels;
-        let kind = labels.get("route_kind").unwrap_or("");
-        let name = labels.get("route_name").unwrap_or("");
-        // The default route carries no information: every request on the server matches it.
-        if !name.is_empty() && name != "default" && kind != "default" {
-            out.push_str(kind);
-            out.push('/');
-            out.push_str(name);
-            return;
-        }
-    }
-    if request.init.is_none() {
-        out.push_str("(request not seen)");
-        return;
-    }
-    let method = request.method();
-    out.push_str(if method.is_empty() { "GET" } else { method });
-    out.push(' ');
-    template::write_template(out, request.path());
 }

@@ -96,6 +96,8 @@ pub enum Action {
     CycleWindow,
     /// Routes pane: group by route, destination, or source → destination.
     CycleGrouping,
+    /// Routes pane: split rows by the backend that served them (weight vs observed share).
+    ToggleBackends,
     /// Map: along an edge to a caller (left) or a callee (right).
     Left,
     Right,
@@ -171,6 +173,7 @@ const NAMED: &[(&str, Action)] = &[
     ("collapse", Action::Collapse),
     ("window", Action::CycleWindow),
     ("group", Action::CycleGrouping),
+    ("backends", Action::ToggleBackends),
     ("left", Action::Left),
     ("right", Action::Right),
     ("next-edge", Action::NextEdge),

@@ -1,6 +1,8 @@
 //! The request detail: the selected request as a tree of labelled nodes, and where the user is in
 //! it. Building the tree is pure, so the reducer navigates the same nodes the pane renders.
 
+mod matched;
+
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -204,6 +206,7 @@ pub fn nodes(request: &Request, redactor: &Redactor, reveal: bool) -> Vec<Node> 
         identity,
         tls,
     ));
+    out.push(matched::matched_node(request));
     out.push(labels_node("route", &request.route));
 
     let mut ids = vec![

@@ -28,6 +28,8 @@ pub enum Handoff {
     OpenRoute(RouteKey),
     /// Group the routes table the next way.
     Regroup,
+    /// Split the routes by backend, or stop.
+    ToggleBackends,
     /// Filter to the selection.
     QuickFilter(QuickField),
 }
@@ -105,7 +107,13 @@ impl AppState {
                     .open(Overlay::RouteDetail(RouteDetailOpen { key, state }));
             }
             Handoff::Regroup => {
-                self.routes = RouteTable::new(self.routes.grouping().next());
+                self.routes = RouteTable::new(self.routes.grouping().next())
+                    .by_backend(self.routes.backends());
+                self.rebuild_stats();
+            }
+            Handoff::ToggleBackends => {
+                self.routes =
+                    RouteTable::new(self.routes.grouping()).by_backend(!self.routes.backends());
                 self.rebuild_stats();
             }
             Handoff::QuickFilter(field) => self.quick_filter(field, now),
@@ -159,7 +167,7 @@ impl AppState {
             .requests()
             .iter()
             .filter(|r| filter.is_none_or(|f| f.matches(r)));
-        self.routes = RouteTable::rebuild(self.routes.grouping(), held.clone());
+        self.routes = self.routes.refill(held.clone());
         self.identities = IdentityTable::rebuild(held.clone());
         self.map = MapGraph::rebuild(held);
         // Rates are spread over the capture, not over the span of what the filter lets through.

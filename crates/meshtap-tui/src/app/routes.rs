@@ -179,6 +179,7 @@ impl RoutesState {
             // Ties fall back to the name so equal rows do not swap places between refreshes.
             order.then_with(|| a.key.cmp(&b.key))
         });
+        sort::gather_routes(&mut self.rows);
         if self.selected_index().is_none() {
             self.select_first();
         }
@@ -219,6 +220,7 @@ impl RoutesState {
             Action::SortReverse => self.sort_by(self.sort),
             Action::CycleWindow => self.set_window(self.window.next()),
             Action::CycleGrouping => return Handoff::Regroup,
+            Action::ToggleBackends => return Handoff::ToggleBackends,
             Action::Open => {
                 return self
                     .selected()
@@ -243,6 +245,8 @@ impl AppState {
         };
         let metrics = self.metrics.as_ref().is_some_and(|m| !m.routes.is_empty());
         self.routes_view.refresh(&self.routes, now);
-        self.routes_view.fit(columns::table_rows(list, metrics));
+        let extras = columns::Extras::of(&self.routes, self.routes_view.rows());
+        self.routes_view
+            .fit(columns::table_rows(list, metrics, extras));
     }
 }

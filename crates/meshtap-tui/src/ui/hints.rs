@@ -8,7 +8,7 @@ use crate::app::action::QuickField;
 use crate::app::{Action, AppState};
 
 /// What is worth a hint, most useful first: the ones that do not fit are dropped from the end.
-const HINTED: [Action; 13] = [
+const HINTED: [Action; 14] = [
     Action::Help,
     Action::Explain,
     Action::FilterPrompt,
@@ -18,6 +18,7 @@ const HINTED: [Action; 13] = [
     Action::FindPrompt,
     Action::CycleWindow,
     Action::CycleGrouping,
+    Action::ToggleBackends,
     Action::Quick(QuickField::Edge),
     Action::SortNext,
     Action::CommandPrompt,

@@ -19,6 +19,8 @@ use crate::model::routes::{RouteKey, RouteStats, RouteTable, Sample, Window, sta
 use crate::ui::routes::format::{bytes, count, latency, percent};
 use crate::ui::routes::success_style;
 
+mod policy;
+
 pub struct RouteDetail<'a> {
     table: &'a RouteTable,
     key: &'a RouteKey,
@@ -81,8 +83,19 @@ impl Widget for RouteDetail<'_> {
             return;
         };
         let samples = (KEPT_SAMPLES + 1) as u16;
-        let [summary, rest] =
-            Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
+        // A policy route says first what it is and what its rule configures.
+        let policy = self
+            .table
+            .matched(self.key)
+            .map(|m| policy::lines(self.key, m, theme))
+            .unwrap_or_default();
+        let [policy_area, summary, rest] = Layout::vertical([
+            Constraint::Length(u16::try_from(policy.len()).unwrap_or(0)),
+            Constraint::Length(2),
+            Constraint::Min(0),
+        ])
+        .areas(inner);
+        Paragraph::new(policy).render(policy_area, buf);
         Paragraph::new(summary_line(stats, self.now, self.table.started(), theme))
             .wrap(Wrap { trim: true })
             .render(summary, buf);

@@ -2,8 +2,10 @@
 //! requests, RPS, success rate, latency percentiles, bytes and a sparkline; sortable on every
 //! column, the selection held by [`RouteKey`] so streaming updates never move the cursor.
 
+mod config;
 pub mod format;
 pub mod prom;
+mod tree;
 
 use std::fmt::Write as _;
 
@@ -16,10 +18,11 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, StatefulWidget, Table, Table
 use self::format::{bytes, count, counted, latency, percent, rps, sparkline};
 use crate::app::routes::RoutesState;
 pub use crate::app::routes::SortColumn;
-use crate::app::routes::columns::{self, Column, MIN_NAME_WIDTH};
+use crate::app::routes::columns::{self, Column, Extras, MIN_NAME_WIDTH};
 use crate::app::theme::Theme;
 use crate::model::metrics::MetricsView;
-use crate::model::routes::{RouteKey, RouteRow, RouteTable};
+use crate::model::routes::{RouteRow, RouteTable};
+use tree::Place;
 
 /// The routes pane: the rows the app refreshed, in its order, scrolled where it says.
 pub struct RoutesPane<'a> {
@@ -58,8 +61,13 @@ impl<'a> RoutesPane<'a> {
         let (column, descending) = state.sort();
         let arrow = if descending { "▼" } else { "▲" };
         let mut text = format!(
-            " Routes · {} · {} · {} · by {} {arrow} ",
+            " Routes · {}{} · {} · {} · by {} {arrow} ",
             self.table.grouping().label(),
+            if self.table.backends() {
+                " + backend"
+            } else {
+                ""
+            },
             state.window.label(),
             counted(state.rows().len(), "row", "rows"),
             column.header(),
@@ -96,7 +104,8 @@ impl Widget for RoutesPane<'_> {
             return;
         }
         let metrics = self.metrics.filter(|m| !m.routes.is_empty());
-        let (columns, footer) = columns::layout(inner.width, metrics.is_some());
+        let extras = Extras::of(self.table, state.rows());
+        let (columns, footer) = columns::layout(inner.width, metrics.is_some(), extras);
         let (inner, footer) = match metrics {
             Some(metrics) if footer && inner.height > 2 => {
                 let [table, line] =
@@ -116,28 +125,37 @@ impl Widget for RoutesPane<'_> {
                 Cell::from(align(&text, *c))
             }
             Column::Prom(p) => Cell::from(Line::from(p.header()).alignment(Alignment::Right)),
+            Column::Config(c @ (columns::ConfigColumn::Weight | columns::ConfigColumn::Share)) => {
+                Cell::from(Line::from(c.header()).alignment(Alignment::Right))
+            }
+            Column::Config(c) => Cell::from(c.header()),
         }))
         .style(self.theme.header);
         let spark_width = SortColumn::Spark.width() as usize;
-        let width = |c: &Column| match c {
-            Column::Live(c) => c.width(),
-            Column::Prom(_) => columns::PromColumn::WIDTH,
-        };
-        let fixed: u16 = columns.iter().map(|c| width(c) + 1).sum();
+        let fixed: u16 = columns.iter().map(|c| columns::column_width(*c) + 1).sum();
         let name_width = usize::from(inner.width.saturating_sub(fixed));
-        let rows = state.rows().iter().map(|row| {
+        let all = state.rows();
+        let rows = all.iter().enumerate().map(|(i, row)| {
             let found = metrics.and_then(|m| m.routes.lookup(&row.key));
+            // The first row on screen is always shown in full.
+            let previous = i
+                .checked_sub(1)
+                .filter(|_| i > state.offset())
+                .map(|p| &all[p].key);
+            let place = Place::of(previous, &row.key, all.get(i + 1).map(|r| &r.key));
+            let columns = &columns;
             Row::new(columns.iter().map(move |c| match c {
                 Column::Live(SortColumn::Name) => {
-                    Cell::from(name(&row.key, name_width, self.theme))
+                    Cell::from(tree::name(&row.key, place, name_width, self.theme))
                 }
                 Column::Live(other) => cell(row, *other, spark_width, self.theme),
                 Column::Prom(p) => prom::cell(found, *p, self.theme),
+                Column::Config(c) => config::cell(row, *c, self.theme),
             }))
         });
         let widths = columns.iter().map(|c| match c {
             Column::Live(SortColumn::Name) => Constraint::Min(MIN_NAME_WIDTH),
-            other => Constraint::Length(width(other)),
+            other => Constraint::Length(columns::column_width(*other)),
         });
         let table = Table::new(rows, widths)
             .header(header)
@@ -199,29 +217,6 @@ fn cell(row: &RouteRow, column: SortColumn, spark_width: usize, theme: &Theme) -
         }
     };
     Cell::from(Line::styled(text, style).alignment(Alignment::Right))
-}
-
-/// The workload dimmed, then the route; cut with `…` so a cut name never passes for another.
-fn name(key: &RouteKey, width: usize, theme: &Theme) -> Line<'static> {
-    if key.route.is_empty() {
-        return Line::styled(truncate(&key.peer, width), theme.text);
-    }
-    let peer = truncate(&key.peer, width);
-    let rest = width.saturating_sub(peer.chars().count() + 1);
-    Line::from(vec![
-        Span::styled(peer, theme.dim),
-        Span::raw(" "),
-        Span::styled(truncate(&key.route, rest), theme.text),
-    ])
-}
-
-fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 /// Green when nothing failed, then warning and error as failures grow (Linkerd's dashboards use

@@ -1,7 +1,6 @@
 //! Matching metrics API figures to routes pane rows and identities tree edges.
 
 use super::*;
-use crate::model::event::Text;
 
 fn metric(resource: &str, route: &str, requests: u64, success: f64, p99: u64) -> RouteMetric {
     RouteMetric {
@@ -26,12 +25,7 @@ fn routed(namespace: &str, metric: RouteMetric) -> NamespacedRoute {
 }
 
 fn key(direction: Direction, namespace: &str, peer: &str, route: &str) -> RouteKey {
-    RouteKey {
-        direction,
-        namespace: Text::from(namespace),
-        peer: Text::from(peer),
-        route: Text::from(route),
-    }
+    RouteKey::new(direction, namespace, peer, route)
 }
 
 fn index() -> RouteMetricsIndex {

@@ -1,9 +1,15 @@
 //! Test data: requests shaped like the Sock Shop demo's traffic (namespace `sock-shop`), built
 //! the way the store joins them. Deterministic: no clock, no randomness.
 
+mod policy;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+
+use crate::model::policy::MatchedRoute;
+pub use policy::{policy_routed, routed_as};
 
 use crate::model::event::{
     Direction, Endpoint, Eos, Headers, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
@@ -147,6 +153,14 @@ impl Req {
     pub fn authority(mut self, authority: &str) -> Self {
         if let Some(init) = &mut self.request.init {
             init.authority = authority.into();
+        }
+        self
+    }
+
+    /// The route meshtap's policy attribution matched it to.
+    pub fn matched(mut self, matched: MatchedRoute) -> Self {
+        if let Some(init) = &mut self.request.init {
+            init.matched_route = Some(Arc::new(matched));
         }
         self
     }

@@ -401,3 +401,5 @@ fn every_window_agrees_over_the_same_requests() {
     assert_eq!(ten.requests, 36, "seconds 21–29 (30 has none yet)");
     assert!((ten.rps - 3.6).abs() < 1e-9, "{}", ten.rps);
 }
+
+mod policy;

@@ -1,10 +1,13 @@
 //! Which columns of the routes pane fit a width: live ones drop from the right; the metrics API's
-//! go beside the live P99 when there is room, else into a footer line. The app sizes its scroll
-//! window with the same numbers the pane is drawn with.
+//! go beside the live P99 when there is room, else into a footer line; split by backend, the
+//! configured weight and observed share follow the direction and stay; the rules' Timeout and
+//! Retry come last and are the first to go. The app sizes its scroll window with the same numbers
+//! the pane is drawn with.
 
 use ratatui::layout::Rect;
 
 use super::SortColumn;
+use crate::model::routes::{RouteRow, RouteTable};
 
 /// Narrowest the Route column gets before columns are dropped from the right.
 pub const MIN_NAME_WIDTH: u16 = 30;
@@ -14,6 +17,61 @@ pub const MIN_NAME_WIDTH: u16 = 30;
 pub enum Column {
     Live(SortColumn),
     Prom(PromColumn),
+    Config(ConfigColumn),
+}
+
+/// What a rule configures and how its traffic split: not sortable, shown only when some row has
+/// something to say in them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigColumn {
+    /// The backend's configured weight.
+    Weight,
+    /// The backend's observed share of its rule's requests.
+    Share,
+    Timeout,
+    Retry,
+}
+
+impl ConfigColumn {
+    pub fn header(self) -> &'static str {
+        match self {
+            ConfigColumn::Weight => "Weight",
+            ConfigColumn::Share => "Share",
+            ConfigColumn::Timeout => "Timeout",
+            ConfigColumn::Retry => "Retry",
+        }
+    }
+
+    /// Wide enough for `request 2s` and `2× on unavailable`; longer labels are cut with `…`.
+    pub fn width(self) -> u16 {
+        match self {
+            ConfigColumn::Weight | ConfigColumn::Share => 6,
+            ConfigColumn::Timeout => 14,
+            ConfigColumn::Retry => 18,
+        }
+    }
+}
+
+/// The optional columns the rows call for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Extras {
+    /// Rows split by backend: Weight and Share.
+    pub backends: bool,
+    /// Some row's rule sets a timeout or a retry policy: Timeout and Retry.
+    pub config: bool,
+}
+
+impl Extras {
+    pub fn of(table: &RouteTable, rows: &[RouteRow]) -> Self {
+        Self {
+            backends: table.backends(),
+            config: rows.iter().any(|r| {
+                r.matched
+                    .as_ref()
+                    .is_some_and(|m| !m.config.timeouts.is_empty() || m.config.retry.is_some())
+            }),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +112,45 @@ pub fn fitting_columns(width: u16) -> Vec<SortColumn> {
 /// Prometheus columns go right after the live P99 they compare with, and only when every live
 /// column up to P99 still fits beside them: a pane that drops live latency to make room would
 /// trade the sample for the averages.
-pub fn layout(width: u16, with_prom: bool) -> (Vec<Column>, bool) {
+pub fn layout(width: u16, with_prom: bool, extras: Extras) -> (Vec<Column>, bool) {
+    let split = [ConfigColumn::Weight, ConfigColumn::Share];
+    let kept: u16 = if extras.backends {
+        split.iter().map(|c| c.width() + 1).sum()
+    } else {
+        0
+    };
+    let (mut columns, footer) = live_and_prom(width.saturating_sub(kept), with_prom);
+    if extras.backends {
+        let at = columns
+            .iter()
+            .position(|c| *c == Column::Live(SortColumn::Direction))
+            .map_or(columns.len(), |i| i + 1);
+        columns.splice(at..at, split.map(Column::Config));
+    }
+    if extras.config && columns.contains(&Column::Live(SortColumn::Spark)) {
+        let mut used: u16 =
+            columns.iter().map(|c| column_width(*c) + 1).sum::<u16>() + MIN_NAME_WIDTH;
+        for column in [ConfigColumn::Timeout, ConfigColumn::Retry] {
+            if used + column.width() < width {
+                used += column.width() + 1;
+                columns.push(Column::Config(column));
+            }
+        }
+    }
+    (columns, footer)
+}
+
+/// A column's fixed width (`Name` takes what is left).
+pub fn column_width(column: Column) -> u16 {
+    match column {
+        Column::Live(c) => c.width(),
+        Column::Prom(_) => PromColumn::WIDTH,
+        Column::Config(c) => c.width(),
+    }
+}
+
+/// The live and metrics columns for `width`, and whether the metrics need the footer.
+fn live_and_prom(width: u16, with_prom: bool) -> (Vec<Column>, bool) {
     let live = || {
         fitting_columns(width)
             .into_iter()
@@ -81,8 +177,8 @@ pub fn layout(width: u16, with_prom: bool) -> (Vec<Column>, bool) {
 
 /// Rows of routes a pane drawn in `area` shows: inside the border, less the header row and the
 /// metrics footer when `metrics` (figures to show) needs one.
-pub fn table_rows(area: Rect, metrics: bool) -> usize {
+pub fn table_rows(area: Rect, metrics: bool, extras: Extras) -> usize {
     let inner = ratatui::widgets::Block::bordered().inner(area);
-    let footer = metrics && layout(inner.width, true).1 && inner.height > 2;
+    let footer = metrics && layout(inner.width, true, extras).1 && inner.height > 2;
     usize::from(inner.height.saturating_sub(1 + u16::from(footer)))
 }

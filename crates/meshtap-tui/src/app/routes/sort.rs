@@ -96,3 +96,34 @@ impl SortColumn {
         }
     }
 }
+
+/// Puts the rows of one route together, each route where its first row sorted and its rows in
+/// rule then backend order beneath it, so a route's rules (and backends) read as a tree whatever
+/// the sort.
+pub fn gather_routes(rows: &mut Vec<RouteRow>) {
+    use std::collections::HashMap;
+    // The route part of a key: everything but the rule and the backend.
+    let route_of = |row: &RouteRow| {
+        let k = &row.key;
+        (
+            k.direction,
+            k.namespace.clone(),
+            k.peer.clone(),
+            k.route.clone(),
+        )
+    };
+    let mut group_of = HashMap::new();
+    let mut groups: Vec<Vec<RouteRow>> = Vec::new();
+    for row in rows.drain(..) {
+        let index = *group_of.entry(route_of(&row)).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[index].push(row);
+    }
+    for group in &mut groups {
+        // Only the rule and the backend differ within a group.
+        group.sort_by(|a, b| a.key.cmp(&b.key));
+    }
+    rows.extend(groups.into_iter().flatten());
+}

@@ -137,3 +137,68 @@ fn the_map_figures_are_computed_by_the_app_not_the_frame() {
     state.tick(at(1_500));
     assert_eq!(requests(&state), 12);
 }
+
+/// `v` splits the routes by backend and back; regrouping keeps the split.
+#[test]
+fn v_splits_routes_by_backend_and_regrouping_keeps_it() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut state = state(100);
+    feed(&mut state, 0..5, 200);
+    state.handle(Action::ShowPane(Pane::Routes), at(1_000));
+    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    assert_eq!(
+        state.action_for_key(&key('v')),
+        Some(Action::ToggleBackends)
+    );
+    assert_eq!(state.action_for_key(&key('r')), Some(Action::CycleGrouping));
+    assert!(!state.routes.backends());
+    state.handle(Action::ToggleBackends, at(1_000));
+    assert!(state.routes.backends());
+    // The table was refilled from the store, not emptied.
+    assert_eq!(state.routes.stats().recorded, 5);
+    state.handle(Action::CycleGrouping, at(1_000));
+    assert!(state.routes.backends(), "regrouping keeps the split");
+    state.handle(Action::ToggleBackends, at(1_000));
+    assert!(!state.routes.backends());
+}
+
+/// The request detail names the route, rule, backend and where they came from.
+#[test]
+fn the_request_detail_names_the_matched_route() {
+    use crate::model::routes::fixtures::policy_routed;
+    use crate::session::Redactor;
+    let requests = policy_routed(0);
+    let redactor = Redactor::default();
+    let voting = requests
+        .iter()
+        .find(|r| r.path().ends_with("/VoteDoughnut"))
+        .expect("a VoteDoughnut call");
+    let nodes = crate::app::detail::nodes(voting, &redactor, false);
+    let node = nodes
+        .iter()
+        .find(|n| n.key == "matched route")
+        .expect("a matched route node");
+    assert_eq!(
+        node.value,
+        "GRPCRoute voting-retries rule 0 → voting-svc (policy)"
+    );
+    let leaf = |key: &str| {
+        node.children
+            .iter()
+            .find(|c| c.key == key)
+            .map_or_else(|| panic!("no {key} in {node:?}"), |c| c.value.clone())
+    };
+    assert!(leaf("source").starts_with("policy: "));
+    assert_eq!(leaf("rule"), "0");
+    assert_eq!(leaf("parent"), "Service voting-svc:8080");
+    assert_eq!(leaf("retry"), "2× on unavailable");
+    assert!(leaf("attempts").contains("tapped as a request of its own"));
+    // A request no policy routed says it is a template.
+    let plain = &sock_shop()[0];
+    let nodes = crate::app::detail::nodes(plain, &redactor, false);
+    let node = nodes
+        .iter()
+        .find(|n| n.key == "matched route")
+        .expect("node");
+    assert!(node.value.ends_with("(template)"), "{}", node.value);
+}

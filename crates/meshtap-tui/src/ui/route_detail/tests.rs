@@ -142,3 +142,64 @@ fn latency_bins_follow_a_1_2_5_series_and_keep_every_count() {
     assert_eq!(merged.iter().map(|b| b.1).sum::<u64>(), 7);
     assert_eq!(merged.last().map(|b| b.0), Some(100_000));
 }
+
+/// A policy route's detail names its route, parent, rule and backend, what the rule configures,
+/// and that retries are separate requests.
+#[test]
+fn a_policy_routes_detail_names_what_it_is() {
+    use crate::model::routes::fixtures::policy_routed;
+    let table = RouteTable::new(Grouping::Route)
+        .by_backend(true)
+        .refill(&policy_routed(0));
+    let rows = table.rows(at(59), Window::Capture);
+    let find = |label: &str| {
+        rows.iter()
+            .map(|r| r.key.clone())
+            .find(|k| k.label() == label)
+            .unwrap_or_else(|| panic!("no row {label}"))
+    };
+    let mut state = RouteDetailState::default();
+    let screen = |key: &RouteKey, state: &mut RouteDetailState| {
+        let terminal = draw(&table, key, state, 160, 30);
+        let buffer = terminal.backend().buffer().clone();
+        let mut text = String::new();
+        for y in 0..buffer.area.height {
+            for x in 0..buffer.area.width {
+                text.push_str(buffer[(x, y)].symbol());
+            }
+            text.push('\n');
+        }
+        text
+    };
+    let carts = screen(
+        &find("carts:80 HTTPRoute carts-timeouts rule 0 → carts"),
+        &mut state,
+    );
+    assert!(
+        carts.contains(
+            "HTTPRoute carts-timeouts (gateway.networking.k8s.io) on Service sock-shop/carts:80 · rule 0 · backend carts"
+        ),
+        "{carts}"
+    );
+    assert!(carts.contains("timeout request 2s · retry none"), "{carts}");
+    assert!(
+        carts.contains("each retry is tapped as a request of its own"),
+        "{carts}"
+    );
+    let split = screen(
+        &find("catalogue:80 HTTPRoute catalogue-split rule 1 → catalogue-v2"),
+        &mut state,
+    );
+    assert!(
+        split.contains("· rule 1 · backend catalogue-v2, weight 10"),
+        "{split}"
+    );
+    let voting = screen(
+        &find("voting-svc:8080 GRPCRoute voting-retries rule 0 → voting-svc"),
+        &mut state,
+    );
+    assert!(voting.contains("retry 2× on unavailable"), "{voting}");
+    // The older rows have no such lines.
+    let table = RouteTable::rebuild(Grouping::Route, &sock_shop());
+    assert!(table.matched(&orders_key(&table)).is_none());
+}

@@ -6,7 +6,7 @@ use crate::app::routes::columns::{fitting_columns, table_rows};
 use crate::model::routes::fixtures::{at, sock_shop};
 use crate::model::routes::{Grouping, Window};
 
-fn draw(
+pub(super) fn draw(
     table: &RouteTable,
     state: &mut RoutesState,
     width: u16,
@@ -16,7 +16,8 @@ fn draw(
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
     // The app's half: rows and scroll brought up to date before drawing.
     state.refresh(table, at(59));
-    state.fit(table_rows(Rect::new(0, 0, width, height), false));
+    let extras = Extras::of(table, state.rows());
+    state.fit(table_rows(Rect::new(0, 0, width, height), false, extras));
     terminal
         .draw(|frame| frame.render_widget(RoutesPane::new(table, state, &theme), frame.area()))
         .expect("draw");
@@ -153,3 +154,5 @@ fn a_sorted_header_keeps_its_first_letter() {
     assert_eq!(sorted_header("Dir", false, 3), "Di▲");
     assert_eq!(sorted_header("RPS", true, 6), "RPS▼");
 }
+
+mod policy;
