@@ -65,13 +65,8 @@ async fn the_demo_apiserver_port_forwards_to_the_metrics_api() {
         assert!(client.addr().contains("port-forward"), "{}", client.addr());
         // Several calls over the one forwarded connection, then the edges too.
         for _ in 0..3 {
-            let routes = within(client.route_stats(&user(), WINDOW))
-                .await
-                .unwrap();
-            assert!(
-                routes.iter().any(|r| r.route == "GET /login"),
-                "{routes:?}"
-            );
+            let routes = within(client.route_stats(&user(), WINDOW)).await.unwrap();
+            assert!(routes.iter().any(|r| r.route == "GET /login"), "{routes:?}");
         }
         let edges = within(client.edges("sock-shop")).await.unwrap();
         assert!(edges.iter().any(|e| e.src.name == "front-end"), "{edges:?}");
