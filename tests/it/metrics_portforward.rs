@@ -47,7 +47,7 @@ async fn demo(plain_http: bool) -> (meshtap::Demo, Cluster, tempfile::TempDir) {
     (demo, cluster, dir)
 }
 
-/// A workload with ServiceProfile routes.
+/// A workload with `ServiceProfile` routes.
 fn user() -> Resource {
     Resource::parse("deploy/user", "sock-shop").unwrap()
 }
