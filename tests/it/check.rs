@@ -77,6 +77,27 @@ async fn a_healthy_demo_passes_every_check_with_a_test_tap() {
     assert!(text.ends_with("Status check results are √\n"), "{text}");
 }
 
+/// `check` agrees with what tapping then does (the ux walk's D15): the demo's `restricted`
+/// namespace answers a tap with 403, so its RBAC check is ×, for a namespace target as for a
+/// workload in it.
+#[tokio::test]
+async fn the_restricted_namespace_fails_its_rbac_check_as_its_tap_does() {
+    for (args, line) in [
+        (
+            &["ns/restricted"][..],
+            "× can watch namespaces/tap in namespace restricted",
+        ),
+        (
+            &["-n", "restricted", "deploy/vault"][..],
+            "× can watch deployments/tap in namespace restricted",
+        ),
+    ] {
+        let (text, _, success) = check(None, args).await;
+        assert!(!success, "{args:?}:\n{text}");
+        assert!(text.contains(line), "{args:?}: no {line:?} in\n{text}");
+    }
+}
+
 #[tokio::test]
 async fn each_break_mode_fails_its_own_check_with_a_hint() {
     let cases = [

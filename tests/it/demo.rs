@@ -136,7 +136,7 @@ async fn demo_explains_unknown_and_forbidden_targets() {
     });
     assert!(
         failed.as_deref().is_some_and(|m| m.contains("forbidden")
-            && m.contains("kubectl auth can-i watch namespaces.tap.linkerd.io")),
+            && m.contains("kubectl auth can-i watch namespaces.tap.linkerd.io -n restricted")),
         "{states:?}"
     );
 }
@@ -172,6 +172,64 @@ fn kubectl_reads_the_demo_served_by_the_binary() {
     );
     assert!(text.contains("tap.linkerd.io/v1alpha1"), "{text}");
     assert!(text.contains("deployments/tap"), "{text}");
+}
+
+/// The command meshtap's 403 hint gives, run by the real `kubectl` against the served demo:
+/// kubectl sends its `SelfSubjectAccessReview` as Kubernetes protobuf, and the answer agrees
+/// with what tapping does (allowed in `sock-shop`; denied in `restricted`, which answers 403).
+#[test]
+fn kubectl_auth_can_i_agrees_with_what_tapping_does() {
+    let Ok(kubectl) = which("kubectl") else {
+        eprintln!("kubectl is not installed: skipping the kubectl auth can-i check");
+        return;
+    };
+    let demo = served_demo();
+    let can_i = |namespace: &str| {
+        let output = Command::new(&kubectl)
+            .arg("--kubeconfig")
+            .arg(&demo.kubeconfig)
+            .args(["--request-timeout=10s", "--cache-dir"])
+            .arg(demo.dir.path().join("cache"))
+            .args(["auth", "can-i", "watch", "deployments.tap.linkerd.io"])
+            .args(["-n", namespace])
+            .output()
+            .expect("kubectl runs");
+        let said = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.code(), said, stderr)
+    };
+    let (code, said, stderr) = can_i("sock-shop");
+    assert_eq!((code, said.as_str()), (Some(0), "yes"), "{stderr}");
+    // kubectl answers "no - REASON" with exit status 1, as against a cluster.
+    let (code, said, stderr) = can_i("restricted");
+    assert_eq!(
+        (code, said.split(" - ").next()),
+        (Some(1), Some("no")),
+        "{stderr}"
+    );
+    assert!(said.contains("restricted"), "{said}");
+
+    let tap = Command::new(env!("CARGO_BIN_EXE_meshtap"))
+        .args([
+            "tap",
+            "deploy/vault",
+            "-n",
+            "restricted",
+            "-o",
+            "ndjson",
+            "--no-reconnect",
+        ])
+        .arg("--kubeconfig")
+        .arg(&demo.kubeconfig)
+        .output()
+        .expect("meshtap tap runs");
+    let stderr = String::from_utf8_lossy(&tap.stderr);
+    assert!(!tap.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("forbidden")
+            && stderr.contains("kubectl auth can-i watch deployments.tap.linkerd.io -n restricted"),
+        "{stderr}"
+    );
 }
 
 /// Another meshtap process taps the served demo through the kubeconfig it wrote.

@@ -11,6 +11,8 @@ use super::mesh::{DEMO_USER, FORBIDDEN_NAMESPACE};
 use super::server::{Body, json as json_response, kube_status};
 use crate::source::metrics::portforward::VIZ_NAMESPACE;
 
+mod review;
+
 /// A way to start the demo control plane broken, for `meshtap check` to find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Break {
@@ -37,7 +39,7 @@ pub async fn handle(
 ) -> Result<http::Response<Body>, http::Request<Incoming>> {
     let path = request.uri().path();
     if path == SSAR_PATH && request.method() == Method::POST {
-        return Ok(review(request, broken).await);
+        return Ok(answer_review(request, broken).await);
     }
     if request.method() != Method::GET {
         return Err(request);
@@ -51,6 +53,12 @@ pub async fn handle(
                 core("namespaces", "Namespace", false, "ns"),
                 core("pods", "Pod", true, "po"),
             ],
+        }),
+        "/apis/authorization.k8s.io/v1" => json!({
+            "kind": "APIResourceList",
+            "apiVersion": "v1",
+            "groupVersion": "authorization.k8s.io/v1",
+            "resources": [review_resource("selfsubjectaccessreviews", "SelfSubjectAccessReview")],
         }),
         "/apis/rbac.authorization.k8s.io/v1" => json!({
             "kind": "APIResourceList",
@@ -70,7 +78,7 @@ pub async fn handle(
 
 /// The API groups served here besides the tap API's, for `/apis`.
 pub fn api_groups() -> Vec<Value> {
-    ["rbac.authorization.k8s.io"]
+    ["authorization.k8s.io", "rbac.authorization.k8s.io"]
         .iter()
         .map(|group| {
             let version = json!({ "groupVersion": format!("{group}/v1"), "version": "v1" });
@@ -87,6 +95,13 @@ fn core(name: &str, kind: &str, namespaced: bool, short: &str) -> Value {
     doc
 }
 
+/// A review kind: only `create`, as the kube-apiserver lists it.
+fn review_resource(name: &str, kind: &str) -> Value {
+    let mut doc = resource(name, kind, false);
+    doc["verbs"] = json!(["create"]);
+    doc
+}
+
 fn resource(name: &str, kind: &str, namespaced: bool) -> Value {
     json!({
         "name": name,
@@ -97,9 +112,14 @@ fn resource(name: &str, kind: &str, namespaced: bool) -> Value {
     })
 }
 
-/// Echoes the review with `status.allowed`: everything is allowed unless `--break rbac`, which
-/// denies the tap API.
-async fn review(request: http::Request<Incoming>, broken: Option<Break>) -> http::Response<Body> {
+/// Echoes the review (as JSON, whatever it came as: see [`review`]) with `status.allowed`: the
+/// tap API is denied in the `restricted` namespace (as tapping there is) and everywhere under
+/// `--break rbac`; everything else is allowed.
+async fn answer_review(
+    request: http::Request<Incoming>,
+    broken: Option<Break>,
+) -> http::Response<Body> {
+    let content_type = request.headers().get(http::header::CONTENT_TYPE).cloned();
     let body = match Limited::new(request.into_body(), REVIEW_MAX_BYTES)
         .collect()
         .await
@@ -110,8 +130,9 @@ async fn review(request: http::Request<Incoming>, broken: Option<Break>) -> http
             return kube_status(StatusCode::BAD_REQUEST, "BadRequest", &message);
         }
     };
-    let Ok(mut review) = serde_json::from_slice::<Value>(&body) else {
-        return kube_status(StatusCode::BAD_REQUEST, "BadRequest", "not a JSON object");
+    let mut review = match review::decode(content_type.as_ref(), &body) {
+        Ok(review) => review,
+        Err(refused) => return kube_status(refused.code, refused.reason, &refused.message),
     };
     let attributes = &review["spec"]["resourceAttributes"];
     let tap = attributes["group"] == "tap.linkerd.io";

@@ -134,10 +134,18 @@ pub fn status_error(
         },
         403 => {
             let target = &spec.target;
-            let namespace_flag = if target.namespace.is_empty() {
+            // Linkerd's tap server (viz/tap/api/handlers.go) authorizes a namespace tap as
+            // `watch namespaces/tap` in that namespace, so `-n` names it for `ns/X` too;
+            // without it kubectl would ask about the kubeconfig's default namespace.
+            let namespace = if target.kind == "namespace" {
+                &target.name
+            } else {
+                &target.namespace
+            };
+            let namespace_flag = if namespace.is_empty() {
                 String::new()
             } else {
-                format!(" -n {}", target.namespace)
+                format!(" -n {namespace}")
             };
             TapError::Forbidden {
                 message,
