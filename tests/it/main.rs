@@ -11,6 +11,7 @@ mod copy_headless;
 mod demo;
 mod demo_clusters;
 mod demo_private;
+mod denials;
 mod diff_cli;
 mod export_replay;
 mod extension;
