@@ -332,7 +332,9 @@ pub async fn run_session(
     };
     let stats = store.stats();
     let exported = match outputs.export.take() {
-        Some(plan) => outputs::export_at_end(plan, store, &info, outputs.redactor.clone()).await,
+        Some(plan) => {
+            outputs::export_at_end(plan, store, &info, outputs.redactor.clone(), clock).await
+        }
         None => Ok(()),
     };
     if let Some(started) = outputs.stats {

@@ -79,7 +79,7 @@ pub fn list_requests(
         if since.is_some_and(|s| request.started < s) {
             continue;
         }
-        if filter.is_none_or(|f| f.matches(request)) {
+        if filter.is_none_or(|f| f.matches(request, held.now)) {
             matched += 1;
             if out.len() < limit {
                 out.push(brief(request, redactor));

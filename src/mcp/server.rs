@@ -155,7 +155,7 @@ impl MeshtapMcp {
 #[tool_router]
 impl MeshtapMcp {
     #[tool(
-        description = "List captured requests (newest first), optionally filtered with meshtap's filter language (status>=500, latency>100ms, ns=shop, dst.deploy=web, tls!=true, method=POST, path~/api). Each has an id for get_request and trace. The result says how much of the traffic the tap sampled."
+        description = "List captured requests (newest first), optionally filtered with meshtap's filter language (status>=500, latency>100ms, ns=shop, dst.deploy=web, tls!=true, method=POST, path~/api, since=-5m, age<30s; relative times count back from the session clock: now live, the last event in a replay). Each has an id for get_request and trace. The result says how much of the traffic the tap sampled."
     )]
     async fn list_requests(
         &self,

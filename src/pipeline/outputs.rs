@@ -3,6 +3,8 @@
 //! after an hour of tapping.
 
 use std::io;
+
+use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 
 use super::otlp::OtlpPlan;
@@ -11,7 +13,7 @@ use crate::cli::{SessionArgs, TriggerArgs};
 use crate::export::file::{self, CaptureHeader, ExportError, ExportFormat, ExportOptions};
 use crate::files;
 use crate::model::store::Store;
-use crate::session::{Redactor, SessionInfo};
+use crate::session::{ClockKind, Redactor, SessionInfo};
 use crate::stats::Stats;
 use crate::trigger;
 
@@ -158,15 +160,32 @@ fn trigger_settings(
     }))
 }
 
+/// The session clock's reading when the session ends: the wall clock live; for a replay, the
+/// latest time the capture holds (an event clock stops at its last event).
+fn clock_at_end(clock: ClockKind, store: &Store) -> DateTime<Utc> {
+    let latest = store
+        .requests()
+        .iter()
+        .map(|r| r.ended_at.unwrap_or(r.started))
+        .max();
+    match (clock, latest) {
+        (ClockKind::Event, Some(latest)) => latest,
+        _ => Utc::now(),
+    }
+}
+
 /// Writes the capture held in `store` to the `--export` file, on a blocking thread. If that
 /// fails, the capture goes to a rescue file instead and both paths are printed: ending a session
 /// never loses what it captured.
+/// `clock` says what `--filter`'s relative times (`since=-5m`, `age<1m`) count back from.
 pub async fn export_at_end(
     plan: ExportPlan,
     store: Store,
     info: &SessionInfo,
     redactor: Redactor,
+    clock: ClockKind,
 ) -> anyhow::Result<()> {
+    let now = clock_at_end(clock, &store);
     let mut header = CaptureHeader::from_session(info);
     header.evicted = store.stats().evicted;
     header.filter = plan.filter.as_ref().map(ToString::to_string);
@@ -183,7 +202,7 @@ pub async fn export_at_end(
             store
                 .requests()
                 .iter()
-                .filter(move |r| filter.is_none_or(|f| f.matches(r)))
+                .filter(move |r| filter.is_none_or(|f| f.matches(r, now)))
         };
         let wanted = file::export(&plan.path, held(), &header, &options);
         match wanted {

@@ -68,7 +68,7 @@ pub fn hook(
     done: mpsc::Sender<ExportDone>,
 ) -> ExportHook {
     Box::new(
-        move |request: &ExportRequest, store: &Store, filter: Option<&Filter>| {
+        move |request: &ExportRequest, store: &Store, filter: Option<&Filter>, now| {
             let args = ExportCommand::parse(&request.args, default_format, default_force)?;
             let format = ExportFormat::resolve(&request.path, args.format)?;
             let filter = filter.filter(|f| args.filtered && !f.is_empty());
@@ -84,7 +84,7 @@ pub fn hook(
             let requests: Vec<Request> = store
                 .requests()
                 .iter()
-                .filter(|r| filter.is_none_or(|f| f.matches(r)))
+                .filter(|r| filter.is_none_or(|f| f.matches(r, now)))
                 .cloned()
                 .collect();
             let (path, done, count) = (request.path.clone(), done.clone(), requests.len());
@@ -217,7 +217,7 @@ mod tests {
         store: &Store,
         filter: Option<&Filter>,
     ) -> Result<String, String> {
-        hook(request, store, filter).map_err(|e| format!("{e:#}"))?;
+        hook(request, store, filter, chrono::Utc::now()).map_err(|e| format!("{e:#}"))?;
         done.blocking_recv().expect("the export thread reports")
     }
 

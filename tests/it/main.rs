@@ -40,5 +40,6 @@ mod sim;
 mod support;
 mod tap_health;
 mod terminal;
+mod time_filter;
 mod tui_snapshots;
 mod wire_encode;

@@ -318,7 +318,7 @@ fn the_cluster_filter_picks_one_cluster_of_a_replayed_capture() {
     let picked: Vec<_> = finished
         .iter()
         .filter_map(|seq| store.get(*seq))
-        .filter(|r| filter.matches(r))
+        .filter(|r| filter.matches(r, chrono::Utc::now()))
         .collect();
     assert_eq!(picked.len(), east);
     assert!(

@@ -9,6 +9,7 @@ mod ast;
 mod eval;
 mod field;
 mod lexer;
+mod moment;
 mod parser;
 mod pushdown;
 mod value;
@@ -17,6 +18,8 @@ mod value;
 mod tests;
 
 use std::fmt;
+
+use chrono::{DateTime, Utc};
 
 use crate::model::request::Request;
 use crate::session::HttpMatch;
@@ -39,7 +42,9 @@ use crate::session::HttpMatch;
 /// `authority`, `scheme`, `status` (`200`, `5xx`), `grpc` (code or name), `lat` and `dur` (with a
 /// unit: `ns us µs ms s m`), `bytes` (`1500`, `10kb`, `2KiB`), `tls` (the label that speaks for
 /// the request), `id` (client identity inbound, server identity outbound), `route` (profile
-/// route, else policy route, else path), `header.NAME`, `to` (`deploy/web`: the destination).
+/// route, else policy route, else path), `header.NAME`, `to` (`deploy/web`: the destination),
+/// `since`/`until` (when the request started, inclusive: `16:49:00` UTC, RFC 3339, or `-2m`
+/// before the session clock's now; see `moment`), `age` (`age<2m`: how long before now it started).
 /// Field names, keywords and `method`/`scheme`/`tls`/`dir`/`grpc` values ignore ASCII case;
 /// other values compare exactly.
 ///
@@ -81,9 +86,19 @@ impl Filter {
         parser::parse(input).map(|expr| Filter { expr })
     }
 
-    /// Whether `request` passes. Allocation-free: it runs over every stored request per frame.
-    pub fn matches(&self, request: &Request) -> bool {
-        self.expr.as_ref().is_none_or(|expr| expr.matches(request))
+    /// Whether `request` passes when the session clock reads `now` (`since=-2m` and `age<2m`
+    /// count back from it: the wall clock live, the latest event's time in a replay).
+    /// Allocation-free: it runs over every stored request per frame.
+    pub fn matches(&self, request: &Request, now: DateTime<Utc>) -> bool {
+        self.expr
+            .as_ref()
+            .is_none_or(|expr| expr.matches(request, now))
+    }
+
+    /// Whether what matches can change as the clock moves with nothing else changing
+    /// (`age<2m`, `since=-2m`, a time of day): a view filtered on it is re-checked as time passes.
+    pub fn follows_clock(&self) -> bool {
+        self.expr.as_ref().is_some_and(ast::Expr::follows_clock)
     }
 
     /// True for the filter that matches everything.
@@ -100,6 +115,20 @@ impl Filter {
         let (http, to, rest) = pushdown::split(self.expr.as_ref());
         (http, to, Filter { expr: rest })
     }
+}
+
+/// The field names the language knows, in the order the help lists them (one side's
+/// `src.`/`dst.` forms and `header.NAME` are written out there once).
+pub fn field_names() -> impl Iterator<Item = &'static str> {
+    field::FIELD_NAMES
+        .iter()
+        .copied()
+        .filter(|name| !name.contains('.'))
+}
+
+/// Keywords: `ok`, `failed`, … for the help.
+pub fn keywords() -> impl Iterator<Item = &'static str> {
+    ast::Flag::ALL.iter().map(|(_, name)| *name)
 }
 
 impl fmt::Display for Filter {

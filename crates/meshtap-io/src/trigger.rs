@@ -98,7 +98,7 @@ impl Engine {
     pub fn finished(&mut self, request: &Request, now: DateTime<Utc>) {
         let now = request.ended_at.unwrap_or(now);
         for (trigger, open) in self.triggers.iter().zip(&mut self.open) {
-            if !trigger.filter.matches(request) {
+            if !trigger.filter.matches(request, now) {
                 continue;
             }
             if let Some(window) = open.as_mut() {

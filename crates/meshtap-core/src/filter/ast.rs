@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::lexer::write_value;
+use super::moment::{Moment, write_span};
 use crate::model::event::{Direction, grpc_code_name};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -185,6 +186,13 @@ pub(super) enum TimeField {
     Duration,
 }
 
+/// Which side of a moment `since=`/`until=` keeps (both inclusive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Bound {
+    Since,
+    Until,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum Term {
     Text {
@@ -217,6 +225,16 @@ pub(super) enum Term {
         cmp: Cmp,
         bytes: u64,
     },
+    /// `since=` / `until=`: the request started at or after / at or before the moment.
+    Moment {
+        bound: Bound,
+        at: Moment,
+    },
+    /// `age<2m`: how long before the session clock's now the request started. Ordering only.
+    Age {
+        cmp: Cmp,
+        nanos: u64,
+    },
     /// `to=deploy/web`: the destination's `label` equals `name`. Only `Eq`/`Ne`.
     To {
         cmp: Cmp,
@@ -233,6 +251,17 @@ impl fmt::Display for Expr {
 }
 
 impl Expr {
+    /// Whether the result can change as the session clock moves with nothing else changing.
+    pub(super) fn follows_clock(&self) -> bool {
+        match self {
+            Expr::Term(Term::Moment { at, .. }) => at.follows_clock(),
+            Expr::Term(Term::Age { .. }) => true,
+            Expr::Term(_) | Expr::Flag(_) => false,
+            Expr::Not(inner) => inner.follows_clock(),
+            Expr::And(items) | Expr::Or(items) => items.iter().any(Expr::follows_clock),
+        }
+    }
+
     /// Binding strength: `or` < `and` < `not` < terms.
     fn precedence(&self) -> u8 {
         match self {
@@ -332,6 +361,17 @@ impl fmt::Display for Term {
                 write_nanos(f, *nanos)
             }
             Term::Bytes { cmp, bytes } => write!(f, "bytes{}{bytes}", cmp.symbol()),
+            Term::Moment { bound, at } => {
+                let name = match bound {
+                    Bound::Since => "since",
+                    Bound::Until => "until",
+                };
+                write!(f, "{name}={at}")
+            }
+            Term::Age { cmp, nanos } => {
+                write!(f, "age{}", cmp.symbol())?;
+                write_span(f, *nanos)
+            }
             Term::To { cmp, resource, .. } => {
                 write!(f, "to{}", cmp.symbol())?;
                 write_value(f, resource)

@@ -5,19 +5,22 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::ast::{Cmp, Expr, Flag, Mode, Pattern, Side, Term, TextField, TimeField};
+use chrono::{DateTime, Utc};
+
+use super::ast::{Bound, Cmp, Expr, Flag, Mode, Pattern, Side, Term, TextField, TimeField};
 use crate::model::event::{Direction, Endpoint};
 use crate::model::policy::MatchedRoute;
 use crate::model::request::{Phase, Request, workload};
 
 impl Expr {
-    pub(super) fn matches(&self, request: &Request) -> bool {
+    /// `now` is the session clock's (`crate::session::Clock`): relative times count from it.
+    pub(super) fn matches(&self, request: &Request, now: DateTime<Utc>) -> bool {
         match self {
-            Expr::Term(term) => term.matches(request),
+            Expr::Term(term) => term.matches(request, now),
             Expr::Flag(flag) => flag.matches(request),
-            Expr::Not(inner) => !inner.matches(request),
-            Expr::And(items) => items.iter().all(|item| item.matches(request)),
-            Expr::Or(items) => items.iter().any(|item| item.matches(request)),
+            Expr::Not(inner) => !inner.matches(request, now),
+            Expr::And(items) => items.iter().all(|item| item.matches(request, now)),
+            Expr::Or(items) => items.iter().any(|item| item.matches(request, now)),
         }
     }
 }
@@ -43,7 +46,7 @@ fn nanos(duration: Option<Duration>) -> Option<u64> {
 impl Term {
     /// A comparison on a value the request does not have is false, whatever the operator:
     /// `status!=200` does not match a request still waiting for its response.
-    fn matches(&self, request: &Request) -> bool {
+    fn matches(&self, request: &Request, now: DateTime<Utc>) -> bool {
         match self {
             Term::Text { field, op, pattern } => {
                 let found = visit(field, request, &mut |text| pattern.test(text));
@@ -74,6 +77,22 @@ impl Term {
             Term::Bytes { cmp, bytes } => request
                 .response_bytes()
                 .is_some_and(|v| cmp.test(v, *bytes, *bytes)),
+            Term::Moment { bound, at } => {
+                let at = at.resolve(now);
+                match bound {
+                    Bound::Since => request.started >= at,
+                    Bound::Until => request.started <= at,
+                }
+            }
+            // A request stamped after now (clock skew between sources) is of age zero.
+            Term::Age { cmp, nanos: limit } => {
+                let age = (now - request.started)
+                    .to_std()
+                    .unwrap_or_default()
+                    .as_nanos();
+                let age = u64::try_from(age).unwrap_or(u64::MAX);
+                cmp.test(age, *limit, *limit)
+            }
             Term::To {
                 cmp, label, name, ..
             } => request

@@ -1,6 +1,7 @@
 //! Field names, keywords, and turning `field op value` into a typed [`Term`].
 
-use super::ast::{Cmp, Flag, Mode, Pattern, Side, Term, TextField, TextOp, TimeField};
+use super::ast::{Bound, Cmp, Flag, Mode, Pattern, Side, Term, TextField, TextOp, TimeField};
+use super::moment::Moment;
 use super::value;
 use crate::model::event::Direction;
 
@@ -14,6 +15,8 @@ pub(super) enum Field {
     Time(TimeField),
     Bytes,
     To,
+    Moment(Bound),
+    Age,
 }
 
 /// The operator as written: an ordering/equality one, or `~` / `!~`.
@@ -34,7 +37,7 @@ impl Operator {
 }
 
 /// Canonical field names, for "did you mean" suggestions.
-pub(super) const FIELD_NAMES: [&str; 31] = [
+pub(super) const FIELD_NAMES: [&str; 34] = [
     "ns",
     "src.ns",
     "dst.ns",
@@ -66,6 +69,9 @@ pub(super) const FIELD_NAMES: [&str; 31] = [
     "trace",
     "request_id",
     "cluster",
+    "since",
+    "until",
+    "age",
 ];
 
 /// Resolves a field name (any case). `Err` carries a message for `header.` without a name.
@@ -118,6 +124,9 @@ pub(super) fn resolve(name: &str) -> Result<Option<Field>, String> {
         "trace" | "trace_id" => Field::Text(TextField::Trace),
         "request_id" | "reqid" => Field::Text(TextField::RequestId),
         "cluster" => Field::Text(TextField::Cluster),
+        "since" => Field::Moment(Bound::Since),
+        "until" => Field::Moment(Bound::Until),
+        "age" => Field::Age,
         _ => return Ok(None),
     }))
 }
@@ -216,6 +225,8 @@ pub(super) fn build(field: Field, name: &str, op: Operator, text: &str) -> Resul
             let code = value::grpc(text).map_err(TermError::Value)?;
             Ok(Term::Grpc { cmp, code })
         }
+        Field::Moment(bound) => moment(bound, op, text, &only),
+        Field::Age => age(op, text, &only),
         Field::To => {
             let cmp = equality_only(op).ok_or_else(|| only(equality))?;
             let (label, name) = resource(text).map_err(TermError::Value)?;
@@ -227,6 +238,33 @@ pub(super) fn build(field: Field, name: &str, op: Operator, text: &str) -> Resul
             })
         }
     }
+}
+
+/// `since=`/`until=`: only `=`, since the field already says which side of the moment.
+fn moment(
+    bound: Bound,
+    op: Operator,
+    text: &str,
+    only: &dyn Fn(&str) -> TermError,
+) -> Result<Term, TermError> {
+    if op != Operator::Cmp(Cmp::Eq) {
+        return Err(only("= (since=16:49:00 keeps what started then or later)"));
+    }
+    let what = match bound {
+        Bound::Since => "since",
+        Bound::Until => "until",
+    };
+    let at = Moment::parse(text, what).map_err(TermError::Value)?;
+    Ok(Term::Moment { bound, at })
+}
+
+/// `age<2m`: the ordering operators only (an age equal to the nanosecond says nothing).
+fn age(op: Operator, text: &str, only: &dyn Fn(&str) -> TermError) -> Result<Term, TermError> {
+    let Operator::Cmp(cmp @ (Cmp::Lt | Cmp::Le | Cmp::Gt | Cmp::Ge)) = op else {
+        return Err(only("<, <=, > or >= (age<2m)"));
+    };
+    let nanos = value::nanos(text, "age").map_err(TermError::Value)?;
+    Ok(Term::Age { cmp, nanos })
 }
 
 fn equality_only(op: Operator) -> Option<Cmp> {

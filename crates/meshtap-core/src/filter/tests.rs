@@ -65,6 +65,16 @@ fn end(duration_ms: u64, bytes: u64, eos: Option<Eos>) -> ResponseEnd {
     }
 }
 
+/// When request 0 of the fleet started: 2026-12-02T16:49:00Z; request N started N×10 s later.
+pub(super) fn start() -> DateTime<Utc> {
+    DateTime::<Utc>::UNIX_EPOCH + chrono::TimeDelta::seconds(1_796_230_140)
+}
+
+/// The session clock's reading the fleet is matched at: a minute after request 0 started.
+pub(super) fn now() -> DateTime<Utc> {
+    start() + chrono::TimeDelta::seconds(60)
+}
+
 fn request(seq: u64, direction: Direction, source: Endpoint, destination: Endpoint) -> Request {
     Request {
         cluster: None,
@@ -73,7 +83,7 @@ fn request(seq: u64, direction: Direction, source: Endpoint, destination: Endpoi
         source,
         destination,
         route: Labels::default(),
-        started: DateTime::<Utc>::UNIX_EPOCH,
+        started: start() + chrono::TimeDelta::seconds(i64::try_from(seq).unwrap_or(0) * 10),
         ended_at: None,
         init: None,
         response: None,

@@ -43,7 +43,14 @@ pub(super) fn grpc(text: &str) -> Result<u32, String> {
 pub(super) fn nanos(text: &str, what: &str) -> Result<u64, String> {
     let (number, unit) = split_number(text);
     if number.is_empty() {
-        return Err(format!("expected a {what} like 100ms, found {text:?}"));
+        let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        return Err(format!(
+            "expected {article} {what} like 100ms, found {text:?}"
+        ));
     }
     if unit.is_empty() {
         return Err(format!("{what} needs a unit: {number}ms"));

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::io::{self, Write};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use clap::ValueEnum;
 use tokio::sync::mpsc;
 
@@ -160,12 +160,12 @@ pub async fn print_stream(
         match msg {
             SourceMsg::Events(events) => {
                 clock.observe(&events);
-                health.observe(&events, clock.now(Utc::now()));
-                let finished = write_events(&mut buf, events, sink, store)?;
                 let now = clock.now(Utc::now());
+                health.observe(&events, now);
+                let finished = write_events(&mut buf, events, sink, store, now)?;
                 report_triggers(err, triggers, store, &finished, now)?;
                 let expired = store.expire(now);
-                sink.write_all(&mut buf, store, &expired)?;
+                sink.write_all(&mut buf, store, &expired, now)?;
             }
             SourceMsg::State { stream, state } => {
                 health.state(stream, &state, clock.now(Utc::now()));
@@ -207,19 +207,20 @@ pub async fn print_stream(
             .map(|r| r.seq)
             .collect();
         let mut buf = Vec::new();
-        sink.write_all(&mut buf, store, &open)?;
+        sink.write_all(&mut buf, store, &open, clock.now(Utc::now()))?;
         outcome.output_closed = out.send(buf).await.is_err();
     }
     Ok(outcome)
 }
 
 /// Writes one batch in the output format, joining every event into `store` on the way.
-/// Returns the requests that finished.
+/// Returns the requests that finished. `now` is the session clock's, for the filter.
 fn write_events(
     buf: &mut Vec<u8>,
     events: Vec<TapEvent>,
     sink: RequestSink<'_>,
     store: &mut Store,
+    now: DateTime<Utc>,
 ) -> io::Result<Vec<u64>> {
     let redact = |name: &str| sink.redactor.is_sensitive(name);
     let mut finished = Vec::new();
@@ -237,7 +238,7 @@ fn write_events(
         }
         if let Ingested::Finished(seq) = store.ingest(event) {
             finished.push(seq);
-            sink.write_all(buf, store, &[seq])?;
+            sink.write_all(buf, store, &[seq], now)?;
         }
     }
     Ok(finished)
@@ -272,9 +273,15 @@ struct RequestSink<'a> {
 }
 
 impl RequestSink<'_> {
-    fn write_all(self, buf: &mut Vec<u8>, store: &Store, seqs: &[u64]) -> io::Result<()> {
+    fn write_all(
+        self,
+        buf: &mut Vec<u8>,
+        store: &Store,
+        seqs: &[u64],
+        now: DateTime<Utc>,
+    ) -> io::Result<()> {
         let requests = seqs.iter().filter_map(|seq| store.get(*seq));
-        for request in requests.filter(|r| self.filter.is_none_or(|f| f.matches(r))) {
+        for request in requests.filter(|r| self.filter.is_none_or(|f| f.matches(r, now))) {
             let format = match self.output {
                 Output::Ndjson => {
                     ndjson::write_request(buf, request, self.redactor)?;

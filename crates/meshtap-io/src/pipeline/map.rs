@@ -80,6 +80,7 @@ pub async fn sink(
         match msg {
             SourceMsg::Events(events) => {
                 clock.observe(&events);
+                let now = clock.now(Utc::now());
                 let mut finished = Vec::new();
                 for event in events {
                     let at = event.arrived;
@@ -92,12 +93,11 @@ pub async fn sink(
                     {
                         finished.push(seq);
                         collected.identities.record(request);
-                        if filter.is_none_or(|f| f.matches(request)) {
+                        if filter.is_none_or(|f| f.matches(request, now)) {
                             collected.graph.record(request);
                         }
                     }
                 }
-                let now = clock.now(Utc::now());
                 report_triggers(&mut err, triggers, store, &finished, now)?;
                 store.expire(now);
             }

@@ -56,12 +56,9 @@ impl AppState {
         }
         // The selection outlives its row when the filter drops it (a request that stopped being
         // in flight): only a request the list shows can be acted on.
-        let filter = self.view.filter();
-        self.view.selected.filter(|seq| {
-            self.store
-                .get(*seq)
-                .is_some_and(|r| filter.is_none_or(|f| f.matches(r)))
-        })
+        self.view
+            .selected
+            .filter(|seq| self.store.get(*seq).is_some_and(|r| self.view.shows(r)))
     }
 
     pub(super) fn open_copy(&mut self, now: DateTime<Utc>) {

@@ -129,7 +129,7 @@ impl AppState {
             );
             return self.notify(Level::Warning, text, now);
         };
-        let hidden = if self.view.filter().is_some_and(|f| !f.matches(request)) {
+        let hidden = if !self.view.shows(request) {
             Some("hidden by the filter")
         } else if self.view.paused_at.is_some_and(|last| seq > last) {
             Some("newer than the paused view")
@@ -161,12 +161,8 @@ impl AppState {
     /// Recomputes the routes and identities tables from the held requests that pass the filter:
     /// after the filter or the grouping changed. Requests already evicted cannot be counted again.
     pub(super) fn rebuild_stats(&mut self) {
-        let filter = self.view.filter();
-        let held = self
-            .store
-            .requests()
-            .iter()
-            .filter(|r| filter.is_none_or(|f| f.matches(r)));
+        let view = &self.view;
+        let held = self.store.requests().iter().filter(|r| view.shows(r));
         self.routes = self.routes.refill(held.clone());
         self.identities = IdentityTable::rebuild(held.clone());
         self.map = MapGraph::rebuild(held);

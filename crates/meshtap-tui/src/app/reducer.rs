@@ -258,7 +258,7 @@ impl AppState {
         if text.is_empty() {
             if self.filter.is_some() {
                 self.filter = None;
-                self.view.set_filter(&self.store, None);
+                self.view.set_filter(&self.store, None, self.clock.now(now));
                 self.rebuild_stats();
                 self.notify_until(Level::Info, "filter cleared", now, Until::FilterChange);
             }
@@ -275,7 +275,8 @@ impl AppState {
         self.filter = Some(ActiveFilter {
             text: filter.to_string(),
         });
-        self.view.set_filter(&self.store, Some(filter));
+        self.view
+            .set_filter(&self.store, Some(filter), self.clock.now(now));
         self.rebuild_stats();
         self.view.refresh_sort(&self.store, now, true);
     }

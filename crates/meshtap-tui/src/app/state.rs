@@ -253,9 +253,9 @@ impl AppState {
                         if let (true, Some(triggers)) = (finished, &self.triggers) {
                             triggers.finished(request, self.clock.now(now));
                         }
-                        self.view.on_update(request);
+                        self.view.on_update(request, self.clock.now(now));
                         // The stats panes count what the filter lets through.
-                        if finished && self.view.filter().is_none_or(|f| f.matches(request)) {
+                        if finished && self.view.shows(request) {
                             self.routes.record(request);
                             self.identities.record(request);
                             self.map.record(request);
@@ -333,10 +333,11 @@ impl AppState {
     /// visible changed.
     pub fn tick(&mut self, now: DateTime<Utc>) -> bool {
         let mut dirty = false;
-        for seq in self.store.expire(self.clock.now(now)) {
+        let clock_now = self.clock.now(now);
+        for seq in self.store.expire(clock_now) {
             if let Some(request) = self.store.get(seq) {
-                self.view.on_update(request);
-                if self.view.filter().is_none_or(|f| f.matches(request)) {
+                self.view.on_update(request, clock_now);
+                if self.view.shows(request) {
                     self.routes.record(request);
                     self.identities.record(request);
                     self.map.record(request);
@@ -348,6 +349,11 @@ impl AppState {
         dirty |= self.rates.sample(now, stats.events, stats.requests);
         // Sampling happens twice a second and marks the frame dirty: that also redraws the stats
         // panes, whose windows slide with time even when no request arrives.
+        // `age<2m` and `since=-5m` let rows go as time passes; the stats follow the list.
+        if self.view.refresh_clock(&self.store, clock_now) {
+            self.rebuild_stats();
+            dirty = true;
+        }
         dirty |= self.view.refresh_sort(&self.store, now, false);
         if let Some(triggers) = &self.triggers {
             let fired = triggers.poll(&self.store, self.clock.now(now));

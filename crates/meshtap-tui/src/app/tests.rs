@@ -472,6 +472,7 @@ fn the_detail_pane_masks_what_the_session_redacts() {
     assert!(format!("{:?}", super::detail::nodes(request, &redactor, true)).contains("s3cret"));
 }
 
+mod clock;
 mod views;
 
 /// Status messages go when what they describe is over, not only when their time runs out:

@@ -15,6 +15,10 @@ use crate::model::store::Store;
 /// every frame would blow the frame budget); sorting or pausing rebuilds at once.
 pub const SORT_REBUILD_MS: i64 = 1000;
 
+/// A filter that follows the clock (`age<2m`, `since=-5m`) is re-checked over every held request
+/// this often, by the session clock: rows age out of it with nothing else happening.
+pub const CLOCK_REFILTER_MS: i64 = 1000;
+
 /// Columns the list can be sorted by, in the order `s` cycles through them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SortKey {
@@ -98,6 +102,10 @@ impl Rows<'_> {
 #[derive(Clone, Debug, Default)]
 pub struct RequestsView {
     filter: Option<Filter>,
+    /// The session clock's reading the filter was last evaluated at (relative times count
+    /// back from it), and when every held request was last re-checked against it.
+    as_of: DateTime<Utc>,
+    refiltered_at: DateTime<Utc>,
     /// With a filter: the seqs that match, ascending, kept up to date as requests change.
     matches: VecDeque<u64>,
     pub sort: SortKey,
@@ -126,28 +134,64 @@ impl RequestsView {
         self.filter.as_ref()
     }
 
-    /// Installs (or clears) a filter; this is the one full pass over the store.
-    pub fn set_filter(&mut self, store: &Store, filter: Option<Filter>) {
-        self.matches.clear();
-        if let Some(f) = &filter {
-            self.matches = store
-                .requests()
-                .iter()
-                .filter(|r| f.matches(r))
-                .map(|r| r.seq)
-                .collect();
-        }
+    /// The session clock's reading the list was filtered at.
+    pub fn as_of(&self) -> DateTime<Utc> {
+        self.as_of
+    }
+
+    /// Whether the filter lets `request` through, as of the clock reading the list was made at.
+    pub fn shows(&self, request: &Request) -> bool {
+        self.filter
+            .as_ref()
+            .is_none_or(|f| f.matches(request, self.as_of))
+    }
+
+    /// Installs (or clears) a filter; this is the one full pass over the store. `now` is the
+    /// session clock's.
+    pub fn set_filter(&mut self, store: &Store, filter: Option<Filter>, now: DateTime<Utc>) {
         self.filter = filter;
+        self.refilter(store, now);
         self.sorted_dirty = true;
         self.sorted_at = None;
     }
 
+    fn refilter(&mut self, store: &Store, now: DateTime<Utc>) {
+        self.as_of = now;
+        self.refiltered_at = now;
+        self.matches.clear();
+        if let Some(f) = &self.filter {
+            self.matches = store
+                .requests()
+                .iter()
+                .filter(|r| f.matches(r, now))
+                .map(|r| r.seq)
+                .collect();
+        }
+    }
+
+    /// Re-checks every held request when the filter follows the clock and the last full pass
+    /// is [`CLOCK_REFILTER_MS`] old (session clock). Returns whether the listed set changed.
+    pub fn refresh_clock(&mut self, store: &Store, now: DateTime<Utc>) -> bool {
+        let due = now - self.refiltered_at >= TimeDelta::milliseconds(CLOCK_REFILTER_MS)
+            || now < self.refiltered_at;
+        if !(due && self.filter.as_ref().is_some_and(Filter::follows_clock)) {
+            return false;
+        }
+        let before = std::mem::take(&mut self.matches);
+        self.refilter(store, now);
+        let changed = before != self.matches;
+        self.sorted_dirty |= changed;
+        changed
+    }
+
     /// A request was created or changed: keep the match list right without refiltering the rest.
-    pub fn on_update(&mut self, request: &Request) {
+    /// `now` is the session clock's.
+    pub fn on_update(&mut self, request: &Request, now: DateTime<Utc>) {
         self.sorted_dirty = true;
+        self.as_of = self.as_of.max(now);
         let Some(filter) = &self.filter else { return };
         let seq = request.seq;
-        let matches = filter.matches(request);
+        let matches = filter.matches(request, self.as_of);
         // New requests arrive with the highest seq: the common case is a push at the back.
         if self.matches.back().is_none_or(|last| *last < seq) {
             if matches {

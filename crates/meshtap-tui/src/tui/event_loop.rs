@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use crossterm::event::{Event, EventStream, KeyEventKind, MouseEventKind};
 use futures::StreamExt as _;
 use tokio::signal::unix::{SignalKind, signal};
@@ -29,11 +29,14 @@ pub const DRAIN_MAX_BATCHES: usize = 256;
 const WHEEL_LINES: u16 = 3;
 
 /// Starts an export of `:export`: parses the request, takes what it needs from the store and the
-/// client-side filter in force (for a "filtered view" export) and hands the writing to a thread.
+/// client-side filter in force (for a "filtered view" export) with the session clock's reading
+/// the list was filtered at (relative times count back from it), and hands the writing to a thread.
 /// Returns the status-bar message for the start; the thread's result comes back on
 /// `RunParams::exports`.
-pub type ExportHook =
-    Box<dyn FnMut(&ExportRequest, &Store, Option<&Filter>) -> anyhow::Result<String> + Send>;
+pub type ExportHook = Box<
+    dyn FnMut(&ExportRequest, &Store, Option<&Filter>, DateTime<Utc>) -> anyhow::Result<String>
+        + Send,
+>;
 
 /// How an export thread ended: the message for the status bar, or why it failed.
 pub type ExportDone = Result<String, String>;
@@ -267,7 +270,12 @@ fn perform(
         }
         Effect::Clipboard(text) => clipboard(state, &text, now),
         Effect::Export(request) => match export {
-            Some(hook) => match hook(&request, &state.store, state.view.filter()) {
+            Some(hook) => match hook(
+                &request,
+                &state.store,
+                state.view.filter(),
+                state.view.as_of(),
+            ) {
                 Ok(message) => state.notify(Level::Info, message, now),
                 Err(e) => state.notify(Level::Error, format!("export: {e:#}"), now),
             },

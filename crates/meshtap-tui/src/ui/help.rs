@@ -82,13 +82,35 @@ pub fn lines(state: &AppState) -> Vec<Line<'static>> {
         "Filter language (/)",
         theme.header,
     )));
-    for text in [
-        "  fields: ns deploy pod src dst dir method path authority status grpc lat tls id route trace request_id header.NAME",
-        "  operators: = != ~ < >   combine with and, or, not/!, ( )",
-        "  e.g. status=5xx and lat>100ms      method=GET and path~/api/*",
-    ] {
-        out.push(Line::from(text));
+    out.extend(filter_language().into_iter().map(Line::from));
+    out
+}
+
+/// The filter language's summary: the field names and keywords come from the parser itself.
+fn filter_language() -> Vec<String> {
+    let mut out = Vec::new();
+    let mut line = String::from("  fields:");
+    let names = crate::filter::field_names().chain(["header.NAME", "(src./dst. ns deploy pod)"]);
+    for name in names {
+        if line.len() + 1 + name.len() > 74 {
+            out.push(std::mem::replace(&mut line, "         ".to_owned()));
+        }
+        line.push(' ');
+        line.push_str(name);
     }
+    out.push(line);
+    let keywords: Vec<&str> = crate::filter::keywords().collect();
+    out.push(format!("  keywords: {}", keywords.join(" ")));
+    out.extend(
+        [
+            "  operators: = != ~ !~ < <= > >=   combine with and, or, not/!, ( )",
+            "  time: since=16:49:00 until=16:50 (UTC; or RFC 3339, or -2m) age<2m",
+            "        -2m and age count back from now: live the clock, replay the last event",
+            "  e.g. status=5xx and lat>100ms      method=GET and path~/api/*",
+            "       since=-5m failed               dst.deploy=orders age<30s",
+        ]
+        .map(str::to_owned),
+    );
     out
 }
 

@@ -65,6 +65,24 @@ fn table() {
         ("é ; ok", 3, "unexpected character ';'"),
         ("ok ok=", 3, "\"ok\" is a keyword and takes no value"),
         ("ok status=", 10, "expected a value after \"=\""),
+        ("since=yesterday", 6, "expected a time like 16:49:00 (UTC)"),
+        ("ok since=25:00", 9, "expected a time like"),
+        ("since=-5", 6, "since needs a unit: -5m"),
+        ("until=-5y", 6, "unknown unit \"y\" in until"),
+        ("since>16:00", 5, "\"since\" does not support \">\"; use ="),
+        ("until!=16:00", 5, "\"until\" does not support \"!=\""),
+        (
+            "age=5m",
+            3,
+            "\"age\" does not support \"=\"; use <, <=, > or >=",
+        ),
+        ("age<5", 4, "age needs a unit: 5ms"),
+        ("age<soon", 4, "expected an age like 100ms"),
+        (
+            "sinse=-5m",
+            0,
+            "unknown field \"sinse\" (did you mean \"since\"?)",
+        ),
     ];
     let mut wrong = Vec::new();
     for (text, position, message) in cases {

@@ -1,6 +1,6 @@
 //! Which requests of the fleet each expression matches: every field and every operator.
 
-use super::fleet;
+use super::{fleet, now};
 use crate::filter::Filter;
 
 // One row per case: long by design, short to read.
@@ -140,6 +140,22 @@ fn table() {
         ("NOT ok AND dir=IN", &[3, 5]),
         ("STATUS=5XX", &[1]),
         ("latency > 1s", &[1]),
+        // When they started: request N at 16:49:N0 UTC, matched at 16:50:00.
+        ("since=16:49:20", &[2, 3, 4, 5]),
+        ("until=16:49:20", &[0, 1, 2]),
+        ("since=16:49:10 until=16:49:30", &[1, 2, 3]),
+        ("since=16:49:10.001", &[2, 3, 4, 5]),
+        ("since=-30s", &[3, 4, 5]),
+        ("until=-30s", &[0, 1, 2, 3]),
+        ("not since=-30s", &[0, 1, 2]),
+        ("age<30s", &[4, 5]),
+        ("age<=30s", &[3, 4, 5]),
+        ("age>=1m", &[0]),
+        ("age>10m", &[]),
+        ("since=2026-12-02T16:49:40Z", &[4, 5]),
+        ("since=2026-12-02T17:49:40+01:00", &[4, 5]),
+        ("until=2026-12-01T16:49:40Z", &[]),
+        ("since=-30s or failed", &[1, 2, 3, 4, 5]),
     ];
     let fleet = fleet();
     let mut wrong = Vec::new();
@@ -147,7 +163,7 @@ fn table() {
         let filter = Filter::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
         let matched: Vec<u64> = fleet
             .iter()
-            .filter(|r| filter.matches(r))
+            .filter(|r| filter.matches(r, now()))
             .map(|r| r.seq)
             .collect();
         if matched != *expected {
@@ -177,7 +193,7 @@ fn cluster_field() {
         let filter = Filter::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
         fleet
             .iter()
-            .filter(|r| filter.matches(r))
+            .filter(|r| filter.matches(r, now()))
             .map(|r| r.seq)
             .collect()
     };
@@ -229,7 +245,7 @@ fn route_fields_read_the_policy_match() {
         let filter = Filter::parse(expr).unwrap_or_else(|e| panic!("{expr}: {e:?}"));
         requests
             .iter()
-            .filter(|r| filter.matches(r))
+            .filter(|r| filter.matches(r, now()))
             .map(|r| r.seq)
             .collect()
     };

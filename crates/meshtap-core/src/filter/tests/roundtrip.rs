@@ -1,6 +1,6 @@
 //! Canonical text and server-side pushdown.
 
-use super::fleet;
+use super::{fleet, now};
 use crate::filter::Filter;
 use crate::session::HttpMatch;
 
@@ -46,6 +46,16 @@ fn canonical_text() {
         ("path=\"and\" path=\"\"", "path=\"and\" and path=\"\""),
         ("success failure", "ok and failed"),
         ("to=deploy/web", "to=deploy/web"),
+        (
+            "since=16:49 until=16:50:30.5",
+            "since=16:49:00 and until=16:50:30.5",
+        ),
+        ("SINCE=-120s age<90s", "since=-2m and age<90s"),
+        ("age>=1.5h", "age>=90m"),
+        (
+            "since=2026-12-02T17:49:40+01:00",
+            "since=2026-12-02T16:49:40Z",
+        ),
     ];
     for (input, canonical) in cases {
         let filter = Filter::parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
@@ -65,7 +75,11 @@ fn canonical_text_matches_the_same_requests() {
         let filter = Filter::parse(input).expect("parses");
         let again = Filter::parse(&filter.to_string()).expect("reparses");
         for request in &fleet {
-            assert_eq!(filter.matches(request), again.matches(request), "{input:?}");
+            assert_eq!(
+                filter.matches(request, now()),
+                again.matches(request, now()),
+                "{input:?}"
+            );
         }
     }
 }
