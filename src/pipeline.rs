@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! source (cluster | proxy | replay | demo) ─▶ bounded channel ─▶ tees (record) ─▶ one sink
-//!                                                                          (UI | headless | map)
+//!                                                                          (UI | headless | map | advice)
 //! ```
 //!
 //! A mode is only a choice of source and sink. The recording, the export at the end (with its
@@ -94,6 +94,9 @@ pub enum Sink<'a> {
     Headless(Output),
     /// `meshtap map`: the graph of what the source delivered, printed when it ends.
     Map(crate::export::map::MapFormat),
+    /// `meshtap advise authz`: the Linkerd policy allowing the clients seen, printed when the
+    /// source ends.
+    Authz,
     /// `meshtap mcp`: the session served to an agent over stdio until the client leaves.
     Mcp(McpSink),
 }
@@ -133,7 +136,7 @@ impl Sink<'_> {
             // The UI and MCP's get_request show them (redacted).
             Sink::Ui(_) | Sink::Mcp(_) => true,
             Sink::Headless(output) => output.wants_headers() || kept,
-            Sink::Map(_) => kept,
+            Sink::Map(_) | Sink::Authz => kept,
         }
     }
 }
@@ -153,7 +156,7 @@ fn refused_filter(sink: &Sink<'_>, outputs: &Outputs) -> Option<String> {
              the window instead"
                 .to_owned(),
         ),
-        Sink::Ui(_) | Sink::Map(_) | Sink::Mcp(_) => None,
+        Sink::Ui(_) | Sink::Map(_) | Sink::Authz | Sink::Mcp(_) => None,
     }
 }
 
@@ -286,15 +289,25 @@ pub async fn run_session(
             )
             .await?
         }
-        Sink::Map(format) => {
+        Sink::Map(_) | Sink::Authz => {
             let gather = map::Gather {
-                format,
                 streams: &streams,
                 clock: Clock::new(clock),
                 triggers: triggers.as_deref(),
                 filter: outputs.filter.as_ref(),
             };
-            map::sink(rx, gather, &mut store, shutdown.requested()).await?
+            let mut summary: Box<dyn map::Summary + Send> = match sink {
+                Sink::Map(format) => Box::new(map::MapSummary::new(format)),
+                _ => Box::new(map::AuthzSummary::new(&info.sampling)),
+            };
+            map::sink(
+                rx,
+                gather,
+                summary.as_mut(),
+                &mut store,
+                shutdown.requested(),
+            )
+            .await?
         }
         Sink::Mcp(mcp) => {
             let params = mcp.params(&info, clock, &outputs, &streams);

@@ -1,6 +1,7 @@
 //! Wires each mode to the session pipeline: a mode picks a source and a sink; everything else
 //! (record, export, stats, redaction, the clock, Ctrl-C) is the pipeline's.
 
+mod advise;
 pub mod check;
 mod clusters;
 mod demo;
@@ -45,6 +46,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Replay(args)) => Some(&args.session),
         Some(Command::Proxy(args)) => Some(&args.session),
         Some(Command::Map(args)) => Some(&args.session),
+        Some(Command::Advise(crate::cli::AdviseCommand::Authz(args))) => Some(&args.session),
         Some(
             Command::Routes(_)
             | Command::Diff(_)
@@ -73,6 +75,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Replay(args)) => replay::session(args).await,
         Some(Command::Proxy(args)) => proxy::session(args).await,
         Some(Command::Map(args)) => Box::pin(map::run(args)).await,
+        Some(Command::Advise(crate::cli::AdviseCommand::Authz(args))) => {
+            Box::pin(advise::authz(args)).await
+        }
         Some(Command::Routes(args)) => routes::run(args).await,
         Some(Command::Diff(args)) => diff::run(args).await,
         Some(Command::Mcp(args)) => Box::pin(mcp::run(args)).await,

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on the unexpected")]
 
+mod advise_cli;
 mod backpressure;
 mod capture;
 mod check;

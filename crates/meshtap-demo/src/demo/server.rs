@@ -278,6 +278,10 @@ async fn handle(request: Request<Incoming>, state: &State) -> Response<Body> {
         Ok(response) => return response,
         Err(request) => request,
     };
+    let request = match super::policy_objects::handle(request).await {
+        Ok(response) => return response,
+        Err(request) => request,
+    };
     if let Some(namespace) = super::pods::list_namespace(&path)
         && namespace != VIZ_NAMESPACE
         && request.method() == Method::GET
