@@ -65,7 +65,7 @@ pub enum Command {
     Diff(DiffArgs),
     /// Serve the session to an AI agent: a read-only Model Context Protocol server on
     /// stdin/stdout (tools: `list_requests`, `get_request`, `route_stats`, `identities`, `map`,
-    /// `trace`, `diff`), over a live tap, the demo mesh (--demo) or a capture (--replay).
+    /// `trace`, `tap_health`, `diff`), over a live tap, the demo mesh (--demo) or a capture (--replay).
     Mcp(McpArgs),
     /// Advice from observed traffic: `advise authz` prints the Linkerd Server,
     /// `MeshTLSAuthentication` and `AuthorizationPolicy` that allow exactly the clients seen.
@@ -328,6 +328,21 @@ pub struct TapArgs {
     /// Window of the metrics API's figures (30s, 1m, 10m, 1h).
     #[arg(long, default_value = "1m", value_name = "DURATION", value_parser = parse_metrics_window)]
     pub metrics_window: Duration,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// Where outbound requests' routes come from: the policy controller's outbound policy API.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PolicyArgs {
+    /// The policy controller (Linkerd's outbound policy API, plaintext gRPC), HOST:PORT, whose
+    /// HTTP and gRPC route rules outbound requests are matched to. Without it meshtap port-forwards to the
+    /// linkerd-destination pod's port 8090 itself (`meshtap proxy`: no routes without it).
+    #[arg(long, value_name = "ADDR", conflicts_with = "no_policy")]
+    pub policy_api: Option<String>,
+    /// Do not ask the policy controller: routes are service profile routes and path templates.
+    #[arg(long)]
+    pub no_policy: bool,
 }
 
 /// `--cluster-name`: `CONTEXT=NAME`, both non-empty.
@@ -664,6 +679,8 @@ pub struct ProxyArgs {
     /// Do not reconnect when the tap breaks.
     #[arg(long)]
     pub no_reconnect: bool,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     #[command(flatten)]
     pub session: SessionArgs,
     #[command(flatten)]

@@ -50,6 +50,10 @@ pub struct Source {
     /// Stopped when the session ends.
     pub tasks: Vec<JoinHandle<()>>,
     pub bytes: BytesRead,
+    /// The policy controllers whose routes outbound requests are matched to (one per
+    /// cluster); empty: no route attribution (`--no-policy`, a replay, a proxy without
+    /// `--policy-api`).
+    pub policy: Vec<meshtap_io::pipeline::attribute::Controller>,
 }
 
 /// What the source read, for `--stats`.
@@ -84,6 +88,7 @@ impl Source {
             clock: ClockKind::Wall,
             tasks: Vec::new(),
             bytes: BytesRead::Unknown,
+            policy: Vec::new(),
         }
     }
 }
@@ -238,8 +243,9 @@ pub async fn run_session(
         info,
         streams,
         clock,
-        tasks,
+        mut tasks,
         bytes,
+        policy,
     } = source;
     // Refused before anything is read, so a wrong flag costs nothing.
     if let Some(refused) = refused_filter(&sink, &outputs) {
@@ -252,6 +258,14 @@ pub async fn run_session(
     let shutdown = Shutdown::install()?;
     // Triggers start before the tees: a refusal there must not have placed a recording.
     let triggers = start_triggers(&mut outputs, &sink, &info)?;
+    // Attribution first: recordings, exports and sinks all see each request's route.
+    let rx = if policy.is_empty() {
+        rx
+    } else {
+        let (rx, task) = meshtap_io::pipeline::attribute::attach(rx, policy);
+        tasks.push(task);
+        rx
+    };
     let (rx, tees) = Tees::attach(rx, &mut outputs).await?;
     let mut store = Store::with_limits(outputs.capacity, outputs.max_memory);
     let mut sampling = Vec::new();

@@ -28,6 +28,7 @@ mod metrics_portforward;
 mod multicluster;
 mod otlp;
 mod pipeline;
+mod policy_routes;
 mod proxy_metrics;
 mod proxy_tap;
 mod proxy_tap_tls;
