@@ -73,7 +73,7 @@ pub enum Effect {
     /// Restart the live tap with a change.
     Tap(TapCommand),
     Export(ExportRequest),
-    /// Put text on the clipboard (OSC 52 through the terminal).
+    /// Put text on the clipboard: OSC 52, a tmux buffer or a file (`tui::clipboard`).
     Clipboard(String),
 }
 
