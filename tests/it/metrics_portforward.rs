@@ -118,8 +118,8 @@ fn assert_clear(message: &str, detail: &str) {
 async fn a_namespace_without_the_metrics_api_says_so() {
     let (_demo, cluster, _dir) = demo(false).await;
     let forward = PortForward {
-        client: cluster.client.clone(),
         namespace: "elsewhere".to_owned(),
+        ..PortForward::new(cluster.client.clone())
     };
     let error = within(MetricsClient::connect_port_forward(forward.clone()))
         .await

@@ -2,6 +2,7 @@
 //! tees (recording, OTLP) and the writer threads that keep blocking IO off the async workers. The
 //! binary wires them into one session (`meshtap::pipeline`).
 
+pub mod attribute;
 pub mod headless;
 pub mod map;
 pub mod otlp;

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod metrics_merge;
 pub mod metrics_poll;
 pub mod pods;
+pub mod policy;
 pub mod proxy;
 pub mod proxy_metrics;
 pub mod reconnect;

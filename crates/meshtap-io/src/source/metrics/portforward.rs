@@ -1,10 +1,12 @@
-//! Reaches the metrics API inside a cluster the way `kubectl port-forward` does: find a Running
-//! `metrics-api` pod in `linkerd-viz`, open a kube port-forward (a WebSocket to the
-//! kube-apiserver) to its port 8085, and let tonic speak gRPC over that stream.
+//! Reaches a control-plane gRPC server inside a cluster the way `kubectl port-forward` does:
+//! find a Running pod by its label (the `metrics-api` pod in `linkerd-viz`, the
+//! `linkerd-destination` pod whose policy controller serves `OutboundPolicies`), open a kube
+//! port-forward (a WebSocket to the kube-apiserver) to its port, and let tonic speak gRPC over
+//! that stream.
 //!
 //! A fresh port-forward is opened for every connection tonic makes, and the pod is looked up
-//! again each time: a restarted metrics API comes back under a new pod name, and tonic
-//! reconnects through the same connector.
+//! again each time: a restarted server comes back under a new pod name, and tonic reconnects
+//! through the same connector.
 
 use std::time::Duration;
 
@@ -22,16 +24,28 @@ pub const VIZ_NAMESPACE: &str = "linkerd-viz";
 /// The label viz's chart puts on the metrics API's pods (beside `linkerd.io/extension`, whose
 /// value changed between releases, so it is left out).
 pub const METRICS_API_SELECTOR: &str = "component=metrics-api";
+/// Where Linkerd's control plane runs.
+pub const LINKERD_NAMESPACE: &str = "linkerd";
+/// The label of the pod holding the destination and policy controllers.
+pub const DESTINATION_SELECTOR: &str = "linkerd.io/control-plane-component=destination";
 /// Listing the pod and upgrading to a WebSocket are two round trips to the kube-apiserver, then
 /// the HTTP/2 handshake crosses the forward: more than a direct TCP connection needs.
 pub const PORT_FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How to reach the metrics API through the kube-apiserver.
+/// How to reach a control-plane server through the kube-apiserver.
 #[derive(Clone)]
 pub struct PortForward {
     pub client: kube::Client,
-    /// `linkerd-viz` unless viz was installed elsewhere.
+    /// `linkerd-viz` for the metrics API, `linkerd` for the policy controller.
     pub namespace: String,
+    /// The label selector finding the server's pod.
+    pub selector: &'static str,
+    /// The pod's port the server listens on.
+    pub port: u16,
+    /// What messages call the server (`metrics-api`, `linkerd-destination`).
+    pub service: &'static str,
+    /// Said when no pod is found.
+    pub missing: &'static str,
 }
 
 impl std::fmt::Debug for PortForward {
@@ -39,6 +53,8 @@ impl std::fmt::Debug for PortForward {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PortForward")
             .field("namespace", &self.namespace)
+            .field("selector", &self.selector)
+            .field("port", &self.port)
             .finish_non_exhaustive()
     }
 }
@@ -47,10 +63,13 @@ impl std::fmt::Debug for PortForward {
 /// [`MetricsError::PortForward`].
 #[derive(Debug, thiserror::Error)]
 pub enum PortForwardError {
-    #[error(
-        "no Running pod labelled {selector} in namespace {namespace} (is linkerd viz installed? linkerd viz check)"
-    )]
-    NoPod { namespace: String, selector: String },
+    #[error("no Running pod labelled {selector} in namespace {namespace}{hint}")]
+    NoPod {
+        namespace: String,
+        selector: String,
+        /// What to check, with its leading separator ("" when nothing is known to say).
+        hint: &'static str,
+    },
     #[error("listing pods in namespace {namespace} was refused: {message}")]
     ListRefused { namespace: String, message: String },
     #[error(
@@ -72,32 +91,79 @@ pub enum PortForwardError {
 }
 
 impl PortForward {
-    /// Port-forwards in `linkerd-viz` with `client`.
+    /// Port-forwards to the metrics API in `linkerd-viz` with `client`.
     pub fn new(client: kube::Client) -> Self {
         Self {
             client,
             namespace: VIZ_NAMESPACE.to_owned(),
+            selector: METRICS_API_SELECTOR,
+            port: METRICS_API_PORT,
+            service: "metrics-api",
+            missing: " (is linkerd viz installed? linkerd viz check)",
+        }
+    }
+
+    /// Port-forwards to the policy controller (`OutboundPolicies`) in `linkerd` with `client`.
+    pub fn policy(client: kube::Client) -> Self {
+        Self {
+            client,
+            namespace: LINKERD_NAMESPACE.to_owned(),
+            selector: DESTINATION_SELECTOR,
+            port: crate::source::policy::POLICY_API_PORT,
+            service: "linkerd-destination",
+            missing: " (is Linkerd installed? linkerd check)",
         }
     }
 
     /// What error messages call this connection.
     pub fn display_addr(&self) -> String {
         format!(
-            "metrics-api.{}:{METRICS_API_PORT} (kube port-forward)",
-            self.namespace
+            "{}.{}:{} (kube port-forward)",
+            self.service, self.namespace, self.port
         )
     }
 
-    /// The name of a Running, not terminating, metrics API pod.
+    /// The name of a Running, not terminating, pod of the server.
     pub async fn find_pod(&self) -> Result<String, PortForwardError> {
-        running_pod(&self.client, &self.namespace, METRICS_API_SELECTOR).await
+        running_pod(&self.client, &self.namespace, self.selector)
+            .await
+            .map_err(|error| match error {
+                PortForwardError::NoPod {
+                    namespace,
+                    selector,
+                    ..
+                } => PortForwardError::NoPod {
+                    namespace,
+                    selector,
+                    hint: self.missing,
+                },
+                other => other,
+            })
     }
 
-    /// One port-forward to the metrics API's port: the stream carries the bytes of one TCP
+    /// One port-forward to the server's port: the stream carries the bytes of one TCP
     /// connection to it.
     pub async fn open(&self) -> Result<DuplexStream, PortForwardError> {
         let pod = self.find_pod().await?;
-        forward(&self.client, &self.namespace, &pod, METRICS_API_PORT).await
+        forward(&self.client, &self.namespace, &pod, self.port).await
+    }
+
+    /// What tonic dials through: one port-forward per connection it makes.
+    pub fn connector(
+        &self,
+    ) -> impl tower::Service<
+        http::Uri,
+        Response = TokioIo<DuplexStream>,
+        Error = PortForwardError,
+        Future = impl Future<Output = Result<TokioIo<DuplexStream>, PortForwardError>> + Send,
+    > + Clone
+    + Send
+    + 'static {
+        let forward = self.clone();
+        tower::service_fn(move |_uri: http::Uri| {
+            let forward = forward.clone();
+            async move { forward.open().await.map(TokioIo::new) }
+        })
     }
 }
 
@@ -129,6 +195,7 @@ pub async fn running_pod(
         .ok_or_else(|| PortForwardError::NoPod {
             namespace: namespace.to_owned(),
             selector: selector.to_owned(),
+            hint: "",
         })
 }
 
@@ -186,11 +253,7 @@ impl MetricsClient {
         let endpoint = Endpoint::from_static("http://metrics-api.linkerd-viz:8085")
             .connect_timeout(PORT_FORWARD_TIMEOUT)
             .timeout(REQUEST_TIMEOUT);
-        let connector = tower::service_fn(move |_uri: http::Uri| {
-            let forward = forward.clone();
-            async move { forward.open().await.map(TokioIo::new) }
-        });
-        let connecting = endpoint.connect_with_connector(connector);
+        let connecting = endpoint.connect_with_connector(forward.connector());
         let channel = match tokio::time::timeout(PORT_FORWARD_TIMEOUT, connecting).await {
             Ok(Ok(channel)) => channel,
             Ok(Err(error)) => {
