@@ -65,8 +65,12 @@ pub enum Command {
     Diff(DiffArgs),
     /// Serve the session to an AI agent: a read-only Model Context Protocol server on
     /// stdin/stdout (tools: `list_requests`, `get_request`, `route_stats`, `identities`, `map`,
-    /// `trace`, `diff`), over a live tap, the demo mesh (--demo) or a capture (--replay).
+    /// `trace`, `tap_health`, `diff`), over a live tap, the demo mesh (--demo) or a capture (--replay).
     Mcp(McpArgs),
+    /// Advice from observed traffic: `advise authz` prints the Linkerd Server,
+    /// `MeshTLSAuthentication` and `AuthorizationPolicy` that allow exactly the clients seen.
+    #[command(subcommand)]
+    Advise(AdviseCommand),
     /// Check everything meshtap needs from a cluster (like `linkerd check`): kubeconfig, API
     /// server, the tap `APIService`, RBAC, the metrics API; exits 1 when a check fails.
     Check(CheckArgs),
@@ -103,6 +107,38 @@ pub struct MapArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = crate::export::map::MapFormat::Dot)]
     pub output: crate::export::map::MapFormat,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+/// `meshtap advise …`.
+#[derive(Debug, Subcommand)]
+pub enum AdviseCommand {
+    /// From the inbound side of the traffic seen (each server's workload and port, each
+    /// client's mTLS identity), print per workload port a Server (policy.linkerd.io/v1beta3), a
+    /// `MeshTLSAuthentication` and an `AuthorizationPolicy` (v1alpha1) allowing exactly the
+    /// identities seen, a comment per client, and a warning (also on stderr) for each plaintext
+    /// or unauthenticated client the policy would deny.
+    Authz(AuthzArgs),
+}
+
+/// `meshtap advise authz [TARGET…] (--for D | --replay FILE|DIR) [--demo]`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  meshtap advise authz ns/emojivoto --for 5m > policy.yaml\n  meshtap advise authz --replay capture.ndjson | kubectl apply --dry-run=server -f -\n  meshtap advise authz --demo --for 10s"
+)]
+pub struct AuthzArgs {
+    #[command(flatten)]
+    pub tap: TapArgs,
+    /// How long to tap (5m, 1h): a live run needs a bound; a replay is read to its end.
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_map_duration)]
+    pub duration: Option<Duration>,
+    /// Tap the built-in simulated mesh (what `meshtap demo` shows) instead of a cluster.
+    #[arg(long, conflicts_with = "replay")]
+    pub demo: bool,
+    /// Advise from an export or recording (as `meshtap replay` reads) instead of a tap.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub replay: Option<PathBuf>,
     #[command(flatten)]
     pub session: SessionArgs,
 }
@@ -292,6 +328,21 @@ pub struct TapArgs {
     /// Window of the metrics API's figures (30s, 1m, 10m, 1h).
     #[arg(long, default_value = "1m", value_name = "DURATION", value_parser = parse_metrics_window)]
     pub metrics_window: Duration,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// Where outbound requests' routes come from: the policy controller's outbound policy API.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PolicyArgs {
+    /// The policy controller (Linkerd's outbound policy API, plaintext gRPC), HOST:PORT, whose
+    /// HTTP and gRPC route rules outbound requests are matched to. Without it meshtap port-forwards to the
+    /// linkerd-destination pod's port 8090 itself (`meshtap proxy`: no routes without it).
+    #[arg(long, value_name = "ADDR", conflicts_with = "no_policy")]
+    pub policy_api: Option<String>,
+    /// Do not ask the policy controller: routes are service profile routes and path templates.
+    #[arg(long)]
+    pub no_policy: bool,
 }
 
 /// `--cluster-name`: `CONTEXT=NAME`, both non-empty.
@@ -628,6 +679,8 @@ pub struct ProxyArgs {
     /// Do not reconnect when the tap breaks.
     #[arg(long)]
     pub no_reconnect: bool,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     #[command(flatten)]
     pub session: SessionArgs,
     #[command(flatten)]

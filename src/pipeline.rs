@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! source (cluster | proxy | replay | demo) ─▶ bounded channel ─▶ tees (record) ─▶ one sink
-//!                                                                          (UI | headless | map)
+//!                                                                          (UI | headless | map | advice)
 //! ```
 //!
 //! A mode is only a choice of source and sink. The recording, the export at the end (with its
@@ -50,6 +50,10 @@ pub struct Source {
     /// Stopped when the session ends.
     pub tasks: Vec<JoinHandle<()>>,
     pub bytes: BytesRead,
+    /// The policy controllers whose routes outbound requests are matched to (one per
+    /// cluster); empty: no route attribution (`--no-policy`, a replay, a proxy without
+    /// `--policy-api`).
+    pub policy: Vec<meshtap_io::pipeline::attribute::Controller>,
 }
 
 /// What the source read, for `--stats`.
@@ -84,6 +88,7 @@ impl Source {
             clock: ClockKind::Wall,
             tasks: Vec::new(),
             bytes: BytesRead::Unknown,
+            policy: Vec::new(),
         }
     }
 }
@@ -94,6 +99,9 @@ pub enum Sink<'a> {
     Headless(Output),
     /// `meshtap map`: the graph of what the source delivered, printed when it ends.
     Map(crate::export::map::MapFormat),
+    /// `meshtap advise authz`: the Linkerd policy allowing the clients seen, printed when the
+    /// source ends.
+    Authz,
     /// `meshtap mcp`: the session served to an agent over stdio until the client leaves.
     Mcp(McpSink),
 }
@@ -133,7 +141,7 @@ impl Sink<'_> {
             // The UI and MCP's get_request show them (redacted).
             Sink::Ui(_) | Sink::Mcp(_) => true,
             Sink::Headless(output) => output.wants_headers() || kept,
-            Sink::Map(_) => kept,
+            Sink::Map(_) | Sink::Authz => kept,
         }
     }
 }
@@ -153,7 +161,7 @@ fn refused_filter(sink: &Sink<'_>, outputs: &Outputs) -> Option<String> {
              the window instead"
                 .to_owned(),
         ),
-        Sink::Ui(_) | Sink::Map(_) | Sink::Mcp(_) => None,
+        Sink::Ui(_) | Sink::Map(_) | Sink::Authz | Sink::Mcp(_) => None,
     }
 }
 
@@ -235,8 +243,9 @@ pub async fn run_session(
         info,
         streams,
         clock,
-        tasks,
+        mut tasks,
         bytes,
+        policy,
     } = source;
     // Refused before anything is read, so a wrong flag costs nothing.
     if let Some(refused) = refused_filter(&sink, &outputs) {
@@ -249,6 +258,14 @@ pub async fn run_session(
     let shutdown = Shutdown::install()?;
     // Triggers start before the tees: a refusal there must not have placed a recording.
     let triggers = start_triggers(&mut outputs, &sink, &info)?;
+    // Attribution first: recordings, exports and sinks all see each request's route.
+    let rx = if policy.is_empty() {
+        rx
+    } else {
+        let (rx, task) = meshtap_io::pipeline::attribute::attach(rx, policy);
+        tasks.push(task);
+        rx
+    };
     let (rx, tees) = Tees::attach(rx, &mut outputs).await?;
     let mut store = Store::with_limits(outputs.capacity, outputs.max_memory);
     let mut sampling = Vec::new();
@@ -286,15 +303,25 @@ pub async fn run_session(
             )
             .await?
         }
-        Sink::Map(format) => {
+        Sink::Map(_) | Sink::Authz => {
             let gather = map::Gather {
-                format,
                 streams: &streams,
                 clock: Clock::new(clock),
                 triggers: triggers.as_deref(),
                 filter: outputs.filter.as_ref(),
             };
-            map::sink(rx, gather, &mut store, shutdown.requested()).await?
+            let mut summary: Box<dyn map::Summary + Send> = match sink {
+                Sink::Map(format) => Box::new(map::MapSummary::new(format)),
+                _ => Box::new(map::AuthzSummary::new(&info.sampling)),
+            };
+            map::sink(
+                rx,
+                gather,
+                summary.as_mut(),
+                &mut store,
+                shutdown.requested(),
+            )
+            .await?
         }
         Sink::Mcp(mcp) => {
             let params = mcp.params(&info, clock, &outputs, &streams);

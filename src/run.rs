@@ -1,6 +1,7 @@
 //! Wires each mode to the session pipeline: a mode picks a source and a sink; everything else
 //! (record, export, stats, redaction, the clock, Ctrl-C) is the pipeline's.
 
+mod advise;
 pub mod check;
 mod clusters;
 mod demo;
@@ -22,7 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::cli::{Cli, Command, SessionArgs, TapArgs, UiArgs};
+use crate::cli::{Cli, Command, PolicyArgs, SessionArgs, TapArgs, UiArgs};
+use crate::model::event::ClusterName;
 use crate::pipeline::headless::Output;
 use crate::pipeline::outputs::Outputs;
 use crate::pipeline::{self, Sink};
@@ -31,7 +33,9 @@ use crate::source::cluster::{Cluster, KubeOptions};
 use crate::source::live;
 use crate::source::metrics::portforward::PortForward;
 use crate::source::metrics_poll::MetricsTarget;
+use crate::source::policy::PolicyClient;
 use crate::source::target::{Resource, TapSpec};
+use meshtap_io::pipeline::attribute::Controller;
 
 pub use demo::{ClustersDemo, DEMO_TARGETS, Demo, start_clusters, start_demo};
 pub(crate) use diff::side as diff_side;
@@ -45,6 +49,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Replay(args)) => Some(&args.session),
         Some(Command::Proxy(args)) => Some(&args.session),
         Some(Command::Map(args)) => Some(&args.session),
+        Some(Command::Advise(crate::cli::AdviseCommand::Authz(args))) => Some(&args.session),
         Some(
             Command::Routes(_)
             | Command::Diff(_)
@@ -73,6 +78,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Replay(args)) => replay::session(args).await,
         Some(Command::Proxy(args)) => proxy::session(args).await,
         Some(Command::Map(args)) => Box::pin(map::run(args)).await,
+        Some(Command::Advise(crate::cli::AdviseCommand::Authz(args))) => {
+            Box::pin(advise::authz(args)).await
+        }
         Some(Command::Routes(args)) => routes::run(args).await,
         Some(Command::Diff(args)) => diff::run(args).await,
         Some(Command::Mcp(args)) => Box::pin(mcp::run(args)).await,
@@ -212,6 +220,29 @@ fn metrics_target(cluster: &Cluster, args: &TapArgs) -> Option<MetricsTarget> {
             cluster.client.clone(),
         ))),
     }
+}
+
+/// The policy controller a cluster's outbound requests are attributed by: `--policy-api`, else a
+/// port-forward to its `linkerd-destination` pod (`cluster` is `None` for `meshtap proxy`, which
+/// has no cluster to forward through); `None` with `--no-policy`.
+fn policy_controller(
+    args: &PolicyArgs,
+    name: Option<ClusterName>,
+    cluster: Option<&Cluster>,
+) -> anyhow::Result<Option<Controller>> {
+    let client = match (&args.policy_api, args.no_policy, cluster) {
+        (_, true, _) | (None, false, None) => return Ok(None),
+        (Some(addr), false, _) => {
+            PolicyClient::lazy(addr).map_err(|e| anyhow::anyhow!("--policy-api: {e}"))?
+        }
+        (None, false, Some(cluster)) => {
+            PolicyClient::port_forward(&PortForward::policy(cluster.client.clone()))
+        }
+    };
+    Ok(Some(Controller {
+        cluster: name,
+        client,
+    }))
 }
 
 /// A sender for a stream's raw bytes that only counts them (`--stats`).

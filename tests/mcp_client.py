@@ -2,7 +2,8 @@
 
 initialize, list the tools, call list_requests with a filter, route_stats, get_request (detail
 and explain), a diff with progress notifications, a resource and a prompt; a bad argument gets
-an error and the server answers the next call. Every wait is bounded; the script exits non-zero
+an error and the server answers the next call. A second session taps the demo's `troubled`
+namespace, where tap_health must say why each pod of deploy/tap-disabled shows nothing. Every wait is bounded; the script exits non-zero
 on the first thing that is not as it must be.
 
 Usage: python3 tests/mcp_client.py target/debug/meshtap
@@ -13,7 +14,9 @@ import sys
 import anyio
 from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
 
-EXPECTED_TOOLS = {"list_requests", "get_request", "route_stats", "identities", "map", "trace", "diff"}
+EXPECTED_TOOLS = {
+    "list_requests", "get_request", "route_stats", "identities", "map", "trace", "diff", "tap_health",
+}
 # Each call gets this long; the whole run is bounded by the caller's `timeout` too.
 CALL_SECONDS = 30
 # The demo needs a moment to produce traffic: at most this many tries, a second apart.
@@ -141,7 +144,38 @@ async def main(binary, capture):
                 )
                 prompt = await session.get_prompt("find_errors", {"namespace": "sock-shop"})
                 check("status>=500 ns=sock-shop" in prompt.messages[0].content.text, "a prompt")
-    print("mcp_client: 1 passed, 0 failed")
+    await tap_health(binary)
+    print("mcp_client: 2 passed, 0 failed")
+
+
+async def tap_health(binary):
+    """deploy/tap-disabled in the demo's `troubled` namespace: every pod carries
+    viz.linkerd.io/disable-tap, so tap_health must give each that verdict, the cause and the fix."""
+    args = ["mcp", "--demo", "deploy/tap-disabled", "-n", "troubled"]
+    params = StdioServerParameters(command=binary, args=args)
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            with anyio.fail_after(CALL_SECONDS):
+                await session.initialize()
+            health = None
+            for _ in range(WAIT_TRIES):
+                result = await call(session, "tap_health")
+                check(not result.is_error, "tap_health answers")
+                health = result.structured_content
+                if health["targets"] and health["targets"][0]["pods"]:
+                    break
+                await anyio.sleep(1)
+            targets = health["targets"]
+            check(len(targets) == 1 and "tap-disabled" in targets[0]["target"], f"one target: {health}")
+            pods = targets[0]["pods"]
+            check(len(pods) > 0, f"its pods are listed: {targets[0]}")
+            check(all(p["verdict"] == "tap_disabled" for p in pods), f"each pod's verdict: {pods}")
+            check(
+                all("viz.linkerd.io/disable-tap" in p["cause"] + p["fix"] for p in pods),
+                f"the annotation is named: {pods[0]}",
+            )
+            check(health["needing_attention"] == 1 and targets[0]["needs_attention"], "attention")
+            check("max_rps" in health["sampled"], "tap_health states sampling")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,44 @@ pub fn sampled(held: &Held, sampling: &Sampling) -> Value {
     })
 }
 
+/// Each target's tap health, in stream order: per pod what Linkerd's tap server does with it
+/// (the verdict), why and the fix; the `maxRps` split; the sampled rate against the real one.
+pub fn tap_health(held: &Held, sampling: &Sampling) -> Value {
+    let mut attention = 0;
+    let targets: Vec<Value> = (0..held.streams.len())
+        .filter_map(|stream| {
+            let health = held.health.assess(stream, held.now)?;
+            attention += usize::from(health.needs_attention());
+            let mut value = serde_json::to_value(&health).unwrap_or(Value::Null);
+            if let Some(object) = value.as_object_mut() {
+                object.insert(
+                    "needs_attention".to_owned(),
+                    json!(health.needs_attention()),
+                );
+                object.insert(
+                    "sampling".to_owned(),
+                    json!(held.health.sampling(stream, held.now)),
+                );
+            }
+            Some(value)
+        })
+        .collect();
+    let note = if targets.is_empty() {
+        "No pod list yet: tap health needs a live tap (the targets' pods, listed once connected); \
+         a replay has none."
+    } else {
+        "Per pod: tappable, or why Linkerd's tap shows nothing from it (not running, not \
+         injected, tap disabled, injected before viz, proxy not ready, opaque ports only, a \
+         long request pinning the window, silent), with the fix."
+    };
+    json!({
+        "targets": targets,
+        "needing_attention": attention,
+        "note": note,
+        "sampled": sampled(held, sampling),
+    })
+}
+
 /// A request as the list shows it: meshtap's NDJSON record without headers, plus its `id`.
 fn brief(request: &Request, redactor: &Redactor) -> Value {
     let mut record = RequestRecord::new(request, redactor);

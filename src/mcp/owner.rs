@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
+use crate::health::HealthBook;
 use crate::model::store::Store;
 use crate::session::{Clock, SourceMsg, StreamState};
 
@@ -22,6 +23,9 @@ pub struct Held {
     pub warnings: u64,
     /// The source has ended: the store holds all there will be.
     pub ended: bool,
+    /// Each target's tap health: its pods as the source listed them and what the stream showed
+    /// of each (the UI's `:why`, the headless `why:` lines).
+    pub health: HealthBook,
 }
 
 pub type Query = Box<dyn FnOnce(&Held) + Send>;
@@ -44,6 +48,7 @@ pub async fn own(
             .collect(),
         warnings: 0,
         ended: false,
+        health: HealthBook::default(),
     };
     loop {
         tokio::select! {
@@ -51,19 +56,22 @@ pub async fn own(
                 None => held.ended = true,
                 Some(SourceMsg::Events(events)) => {
                     clock.observe(&events);
+                    let now = clock.now(Utc::now());
+                    held.health.observe(&events, now);
                     for event in events {
                         held.store.ingest(event);
                     }
-                    held.store.expire(clock.now(Utc::now()));
+                    held.store.expire(now);
                 }
                 Some(SourceMsg::State { stream, state }) => {
+                    held.health.state(stream, &state, clock.now(Utc::now()));
                     if let Some((_, words)) = held.streams.get_mut(stream) {
                         *words = state_words(&state);
                     }
                 }
                 Some(SourceMsg::Warning { .. } | SourceMsg::Notice(_)) => held.warnings += 1,
-                // Tap health is asked on demand (`source::pods::tap_health`), not kept here.
-                Some(SourceMsg::Metrics(_) | SourceMsg::Pods(_)) => {}
+                Some(SourceMsg::Metrics(snapshot)) => held.health.metrics(&snapshot),
+                Some(SourceMsg::Pods(list)) => held.health.pods(*list),
             },
             query = queries.recv() => match query {
                 None => break,

@@ -253,6 +253,16 @@ impl MeshtapMcp {
     }
 
     #[tool(
+        description = "Why a tap is silent or thin: per target and per pod, what Linkerd's tap server does with the pod (tappable, not running, not injected, tap disabled, injected before viz, proxy not ready, opaque ports only, a long request pinning the window, silent), the cause and the fix, how maxRps is split over the tapped pods, and the sampled rate beside the real one. Live sessions only: a replay has no pods."
+    )]
+    async fn tap_health(&self) -> Result<CallToolResult, ErrorData> {
+        let value = self
+            .ask(|held, ctx| answers::tap_health(held, &ctx.sampling))
+            .await?;
+        Ok(answer(value))
+    }
+
+    #[tool(
         description = "Every captured request of the same distributed trace as request `id` (traceparent or B3 headers), oldest first."
     )]
     async fn trace(
@@ -334,8 +344,8 @@ impl ServerHandler for MeshtapMcp {
         .with_instructions(
             "meshtap: read-only access to live (or recorded) Linkerd tap traffic. Start with \
              route_stats or list_requests (filter e.g. status>=500), open one with get_request, \
-             follow trace, check identities for TLS/identity problems, compare saved captures \
-             with diff. Tap samples traffic (maxRps): every answer says how much.",
+             follow trace, check identities for TLS/identity problems, ask tap_health why a \
+             target is quiet, compare saved captures with diff. Tap samples traffic (maxRps): every answer says how much.",
         )
     }
 

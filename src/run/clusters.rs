@@ -72,6 +72,13 @@ pub fn source(
         }
     }
     source.bytes = counter.map_or(BytesRead::Unknown, BytesRead::Counted);
+    source.policy = clusters
+        .iter()
+        .map(|cluster| super::policy_controller(&args.policy, cluster.name.clone(), Some(cluster)))
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
     let reconnect = !args.no_reconnect;
     // The panes and the map show the metrics API's figures beside the sample; headless
     // `--stats` compares the sampled rate with the real one.

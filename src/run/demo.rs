@@ -32,6 +32,9 @@ pub struct Demo {
     pub metrics_api: demo::metrics_api::RunningMetricsApi,
     /// Every meshed pod's proxy admin server (`/metrics`), port-forwarded to on port 4191.
     pub admin: demo::proxy_metrics::AdminServers,
+    /// The simulated policy controller (OutboundPolicies): port-forwarded to on the
+    /// `linkerd-destination` pod's port 8090, and reachable directly with `--policy-api`.
+    pub policy_api: demo::policy_api::DemoPolicyApi,
 }
 
 pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
@@ -52,7 +55,10 @@ pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
         args.rate,
     ));
     let admin = demo::proxy_metrics::spawn(args.addr.ip(), &mesh, counters).await?;
-    let pods = Arc::new(demo::portforward::PodTable::from_admin(&mesh, &admin));
+    let policy_api = demo::policy_api::spawn(args.addr.ip(), mesh.clone()).await?;
+    let mut pods = demo::portforward::PodTable::from_admin(&mesh, &admin);
+    pods.pods.push(policy_api.pod());
+    let pods = Arc::new(pods);
     let options = demo::server::ServerOptions {
         addr: args.addr,
         tls: !args.plain_http,
@@ -78,6 +84,7 @@ pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
         dir,
         metrics_api,
         admin,
+        policy_api,
     })
 }
 
@@ -152,6 +159,11 @@ async fn serve(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         out,
         "metrics API (linkerd2.viz.Api, plaintext gRPC): {}",
         demo.metrics_api.addr()
+    )?;
+    writeln!(
+        out,
+        "policy controller (OutboundPolicies, plaintext gRPC; linkerd-destination:8090): {}",
+        demo.policy_api.addr()
     )?;
     writeln!(
         out,

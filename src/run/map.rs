@@ -1,11 +1,14 @@
 //! `meshtap map`: a session (a cluster, the simulated demo mesh, or a replayed file) whose sink
 //! is the map (`pipeline::map`). A live tap ends after `--for`, a replay at the file's end; the
 //! session flags (record, export, stats, triggers, filter, …) mean what they mean for `tap`.
+//! `advise authz` runs the same gathering session with its own summary.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::{DemoArgs, MapArgs, ReplayArgs};
+use std::path::PathBuf;
+
+use crate::cli::{DemoArgs, MapArgs, ReplayArgs, SessionArgs, TapArgs};
 use crate::pipeline::outputs::Outputs;
 use crate::pipeline::{self, Sink, Source};
 use crate::source::cluster::Cluster;
@@ -15,16 +18,46 @@ const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 
 pub async fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
     let sink = Sink::Map(args.output);
-    if let Some(file) = &args.replay {
-        refuse_live_flags(&args)?;
-        let replay = replay_args(file, args.session)?;
+    let spec = Gathered {
+        tap: args.tap,
+        session: args.session,
+        demo: args.demo,
+        replay: args.replay,
+        duration: Some(args.duration.unwrap_or(DEFAULT_DURATION)),
+        timed: args.duration.is_some(),
+    };
+    gather(spec, sink).await
+}
+
+/// A session that ends by itself and prints what it gathered: `map` and `advise authz`.
+pub(super) struct Gathered {
+    pub tap: TapArgs,
+    pub session: SessionArgs,
+    pub demo: bool,
+    pub replay: Option<PathBuf>,
+    /// How long a live tap runs; `None` refuses a live run (it needs a bound).
+    pub duration: Option<Duration>,
+    /// Whether the user gave `--for` (refused with `--replay`).
+    pub timed: bool,
+}
+
+/// Runs the session: a replay to its end, else the demo or a cluster for the duration.
+pub(super) async fn gather(spec: Gathered, sink: Sink<'_>) -> anyhow::Result<ExitCode> {
+    if let Some(file) = &spec.replay {
+        refuse_live_flags(&spec)?;
+        let replay = replay_args(file, spec.session)?;
         return super::replay::into(&replay, sink).await;
     }
-    let outputs = Outputs::open(&args.session)?;
-    let mut tap = args.tap.clone();
-    // Whatever starts the source must live until the map is printed.
+    let Some(duration) = spec.duration else {
+        anyhow::bail!(
+            "a live tap needs a bound: give --for DURATION (e.g. --for 5m), or --replay FILE"
+        );
+    };
+    let outputs = Outputs::open(&spec.session)?;
+    let mut tap = spec.tap.clone();
+    // Whatever starts the source must live until the summary is printed.
     let mut _demo = None;
-    let cluster = if args.demo {
+    let cluster = if spec.demo {
         let demo = super::start_demo(&demo_args(&tap)?).await?;
         let cluster = Cluster::from_kubeconfig(demo.kubeconfig.clone(), None).await?;
         _demo = Some(demo);
@@ -43,8 +76,7 @@ pub async fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
         super::connect(&tap).await?
     };
     let source =
-        super::clusters::source(std::slice::from_ref(&cluster), &tap, &args.session, &sink)?;
-    let duration = args.duration.unwrap_or(DEFAULT_DURATION);
+        super::clusters::source(std::slice::from_ref(&cluster), &tap, &spec.session, &sink)?;
     pipeline::run_session(ends_after(source, duration), sink, outputs).await
 }
 
@@ -66,15 +98,15 @@ fn ends_after(mut source: Source, duration: Duration) -> Source {
 }
 
 /// A replay is read to its end: the flags that choose or shape a live tap cannot apply.
-fn refuse_live_flags(args: &MapArgs) -> anyhow::Result<()> {
-    if !args.tap.targets.is_empty() {
+fn refuse_live_flags(spec: &Gathered) -> anyhow::Result<()> {
+    if !spec.tap.targets.is_empty() {
         anyhow::bail!(
             "TARGET chooses what a live tap taps; --replay reads every request of the file \
              (use --filter to keep some)"
         );
     }
     anyhow::ensure!(
-        args.duration.is_none(),
+        !spec.timed,
         "--for times a live tap; --replay reads the file to its end"
     );
     Ok(())

@@ -29,6 +29,10 @@ pub async fn session(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     };
     let (tx, rx) = mpsc::channel(SOURCE_CHANNEL_BATCHES);
     let mut source = Source::new(rx, info);
+    // A direct tap is attributed like a cluster's when the controller is named.
+    source.policy = super::policy_controller(&args.policy, None, None)?
+        .into_iter()
+        .collect();
     let reconnect = !args.no_reconnect;
     source
         .tasks

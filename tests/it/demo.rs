@@ -151,7 +151,7 @@ fn served_demo() -> ServedDemo {
 /// The real binary serves, and the real `kubectl` reads the tap API discovery document from it.
 #[test]
 fn kubectl_reads_the_demo_served_by_the_binary() {
-    let Ok(kubectl) = which("kubectl") else {
+    let Ok(kubectl) = crate::support::process::which("kubectl") else {
         eprintln!("kubectl is not installed: skipping the kubectl interoperability check");
         return;
     };
@@ -179,7 +179,7 @@ fn kubectl_reads_the_demo_served_by_the_binary() {
 /// with what tapping does (allowed in `sock-shop`; denied in `restricted`, which answers 403).
 #[test]
 fn kubectl_auth_can_i_agrees_with_what_tapping_does() {
-    let Ok(kubectl) = which("kubectl") else {
+    let Ok(kubectl) = crate::support::process::which("kubectl") else {
         eprintln!("kubectl is not installed: skipping the kubectl auth can-i check");
         return;
     };
@@ -298,14 +298,4 @@ fn headless_demo_binary_writes_joined_requests() {
         !text.contains("Bearer "),
         "authorization values must be redacted"
     );
-}
-
-fn which(name: &str) -> Result<std::path::PathBuf, ()> {
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|p| p.join(name))
-                .find(|p| p.is_file())
-        })
-        .ok_or(())
 }

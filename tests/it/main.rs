@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on the unexpected")]
 
+mod advise_cli;
 mod backpressure;
 mod capture;
 mod check;
@@ -27,6 +28,7 @@ mod metrics_portforward;
 mod multicluster;
 mod otlp;
 mod pipeline;
+mod policy_routes;
 mod proxy_metrics;
 mod proxy_tap;
 mod proxy_tap_tls;

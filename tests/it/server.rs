@@ -506,7 +506,7 @@ fn kubeconfig_file_is_private_and_readable_back() {
 /// kubeconfig file.
 #[tokio::test]
 async fn kubectl_get_raw() {
-    let Ok(kubectl) = which("kubectl") else {
+    let Ok(kubectl) = crate::support::process::which("kubectl") else {
         eprintln!("kubectl not found on PATH: skipping");
         return;
     };
@@ -609,12 +609,4 @@ fn wait_bounded(mut child: std::process::Child) -> std::process::Output {
         std::thread::sleep(Duration::from_millis(20));
     }
     child.wait_with_output().unwrap()
-}
-
-fn which(name: &str) -> Result<std::path::PathBuf, ()> {
-    let path = std::env::var_os("PATH").ok_or(())?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .ok_or(())
 }

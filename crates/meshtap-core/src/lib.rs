@@ -1,6 +1,7 @@
 //! meshtap's core: the model of tapped traffic and the vocabulary every layer shares. Pure and
 //! bounded: no IO, no async runtime, no terminal, no network client.
 
+pub mod advise;
 pub mod capture;
 pub mod copy;
 pub mod diff;

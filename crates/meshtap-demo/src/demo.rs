@@ -11,6 +11,8 @@ pub mod metrics_api;
 pub mod multicluster;
 pub mod pods;
 pub mod policy;
+pub mod policy_api;
+pub mod policy_objects;
 pub mod portforward;
 pub mod proxy_metrics;
 pub mod proxy_tap;

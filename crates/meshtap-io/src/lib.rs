@@ -3,8 +3,8 @@
 
 // The layers below, under the names this crate's modules use for them.
 pub use meshtap_core::{
-    capture, copy, explain, filter, health, model, promtext, routestats, session, stats, terminal,
-    trace, units,
+    advise, capture, copy, explain, filter, health, model, promtext, routestats, session, stats,
+    terminal, trace, units,
 };
 pub use meshtap_proto as proto;
 

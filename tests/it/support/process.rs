@@ -57,3 +57,12 @@ pub fn interrupted_after(mut command: Command, run_for: Duration) -> (ExitStatus
     }
     (status, stderr)
 }
+
+/// A program on `PATH` (kubectl), if installed.
+pub fn which(name: &str) -> Result<std::path::PathBuf, ()> {
+    let path = std::env::var_os("PATH").ok_or(())?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .ok_or(())
+}

@@ -99,7 +99,10 @@ pub fn document(path: &str, addr: SocketAddr) -> Option<Value> {
         "/apis" => json!({
             "kind": "APIGroupList",
             "apiVersion": "v1",
-            "groups": std::iter::once(api_group()).chain(super::checks::api_groups()).collect::<Vec<_>>(),
+            "groups": std::iter::once(api_group())
+                .chain(super::checks::api_groups())
+                .chain(std::iter::once(super::policy_objects::api_group()))
+                .collect::<Vec<_>>(),
         }),
         "/apis/tap.linkerd.io" => {
             let mut group = api_group();

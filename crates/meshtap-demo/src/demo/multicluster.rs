@@ -33,6 +33,8 @@ pub struct Plane {
     pub metrics_api: RunningMetricsApi,
     /// Its meshed pods' proxy admin servers (`/metrics`), port-forwarded to on 4191.
     pub admin: AdminServers,
+    /// Its own policy controller, port-forwarded to on `linkerd-destination`'s 8090.
+    pub policy_api: super::policy_api::DemoPolicyApi,
     pub gateway: topology::Gateway,
 }
 
@@ -89,7 +91,10 @@ pub async fn start(options: &Options) -> anyhow::Result<Planes> {
             options.rate,
         ));
         let admin = proxy_metrics::spawn(options.ip, mesh, counters).await?;
-        let pods = Arc::new(PodTable::from_admin(mesh, &admin));
+        let policy_api = super::policy_api::spawn(options.ip, Arc::new(mesh.clone())).await?;
+        let mut pods = PodTable::from_admin(mesh, &admin);
+        pods.pods.push(policy_api.pod());
+        let pods = Arc::new(pods);
         let server_options = ServerOptions {
             addr: SocketAddr::new(options.ip, 0),
             tls: options.tls,
@@ -107,6 +112,7 @@ pub async fn start(options: &Options) -> anyhow::Result<Planes> {
             server,
             metrics_api,
             admin,
+            policy_api,
             gateway: gateway.clone(),
         });
     }

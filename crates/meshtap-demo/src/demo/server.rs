@@ -278,8 +278,14 @@ async fn handle(request: Request<Incoming>, state: &State) -> Response<Body> {
         Ok(response) => return response,
         Err(request) => request,
     };
+    let request = match super::policy_objects::handle(request).await {
+        Ok(response) => return response,
+        Err(request) => request,
+    };
+    // The control plane's own pods (metrics API, destination) are the port-forward table's.
     if let Some(namespace) = super::pods::list_namespace(&path)
         && namespace != VIZ_NAMESPACE
+        && namespace != crate::source::metrics::portforward::LINKERD_NAMESPACE
         && request.method() == Method::GET
     {
         let query = request.uri().query().unwrap_or("");

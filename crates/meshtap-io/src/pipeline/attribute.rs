@@ -8,6 +8,7 @@
 //! [`FIRST_POLICY_WAIT`] for its first policy: the batch is held (the source's bounded channel
 //! pushes back meanwhile, nothing is dropped), then passed on attributed or not.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,8 +16,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::model::event::{ClusterName, HttpEvent, TapEvent};
-use crate::model::policy::{OutboundPolicy, RequestLine};
+use crate::model::event::{ClusterName, Direction, HttpEvent, TapEvent};
+use crate::model::policy::{MatchedRoute, OutboundPolicy, RequestLine};
 use crate::session::{SOURCE_CHANNEL_BATCHES, SourceMsg};
 use crate::source::policy::cache::{PolicyCache, PolicyState};
 use crate::source::policy::{PolicyClient, PolicyTarget};
@@ -69,23 +70,30 @@ impl Attribution {
     /// seen for the first time.
     pub async fn attribute(&mut self, events: &mut [TapEvent]) {
         let now = Instant::now();
-        let mut states: Vec<Option<watch::Receiver<PolicyState>>> =
-            Vec::with_capacity(events.len());
+        // Each distinct target of the batch is looked up once: a batch holds up to a thousand
+        // requests, to a handful of targets.
+        let mut targets: Vec<watch::Receiver<PolicyState>> = Vec::new();
+        let mut seen: HashMap<BatchKey<'_>, Option<usize>> = HashMap::new();
+        let mut of_event: Vec<Option<usize>> = Vec::with_capacity(events.len());
         let mut waits = Vec::new();
         let mut until = now;
         for event in events.iter() {
-            let found = PolicyTarget::of_event(event).and_then(|target| {
+            let Some(key) = batch_key(event) else {
+                of_event.push(None);
+                continue;
+            };
+            let index = *seen.entry(key).or_insert_with(|| {
+                let target = PolicyTarget::of_event(event)?;
                 let cache = self.cache(event.cluster.as_ref())?;
-                Some(cache.touch(&target, now))
+                let (state, deadline) = cache.touch(&target, now);
+                if deadline > now && state.borrow().is_pending() {
+                    waits.push(state.clone());
+                    until = until.max(deadline);
+                }
+                targets.push(state);
+                Some(targets.len() - 1)
             });
-            let pending = found
-                .as_ref()
-                .filter(|(state, deadline)| *deadline > now && state.borrow().is_pending());
-            if let Some((state, deadline)) = pending {
-                waits.push(state.clone());
-                until = until.max(*deadline);
-            }
-            states.push(found.map(|(state, _)| state));
+            of_event.push(index);
         }
         if !waits.is_empty() {
             // The guard `wait_for` returns is dropped at once: it must not live across a wait.
@@ -94,13 +102,17 @@ impl Attribution {
             }));
             let _ = tokio::time::timeout_at(until, answered).await;
         }
-        for (event, state) in events.iter_mut().zip(states) {
-            let ready = state.and_then(|s| match &*s.borrow() {
+        let ready: Vec<Option<Arc<OutboundPolicy>>> = targets
+            .iter()
+            .map(|state| match &*state.borrow() {
                 PolicyState::Ready(policy) => Some(policy.clone()),
                 _ => None,
-            });
-            if let Some(policy) = ready {
-                attribute(event, &policy);
+            })
+            .collect();
+        let mut shared = Vec::new();
+        for (event, index) in events.iter_mut().zip(of_event) {
+            if let Some(policy) = index.and_then(|i| ready.get(i)).and_then(Option::as_ref) {
+                attribute(event, policy, &mut shared);
             }
         }
     }
@@ -113,9 +125,31 @@ impl Attribution {
     }
 }
 
+/// What tells a batch's targets apart without building a lookup: the cluster, the client's
+/// namespace and the authority of an outbound request.
+type BatchKey<'a> = (Option<u32>, &'a str, &'a str);
+
+fn batch_key(event: &TapEvent) -> Option<BatchKey<'_>> {
+    if event.direction != Direction::Outbound {
+        return None;
+    }
+    let Some(HttpEvent::RequestInit(init)) = &event.http else {
+        return None;
+    };
+    Some((
+        event.cluster.as_ref().map(ClusterName::key),
+        event.source.labels.get("namespace").unwrap_or(""),
+        &init.authority,
+    ))
+}
+
+/// Most distinct routes one batch shares values among; past it each request gets its own.
+const SHARED_ROUTES_MAX: usize = 64;
+
 /// Sets what `policy` says `event` (an outbound request) was routed by, unless tap named a
-/// `ServiceProfile` route, which the proxy prefers.
-pub fn attribute(event: &mut TapEvent, policy: &OutboundPolicy) {
+/// `ServiceProfile` route, which the proxy prefers. Requests matched alike share one value
+/// (`shared` holds the batch's so far).
+fn attribute(event: &mut TapEvent, policy: &OutboundPolicy, shared: &mut Vec<Arc<MatchedRoute>>) {
     if event.route.get("route").is_some_and(|r| !r.is_empty()) {
         return;
     }
@@ -132,7 +166,16 @@ pub fn attribute(event: &mut TapEvent, policy: &OutboundPolicy) {
         // some): header matches are then unknown, not false.
         headers: (!init.headers.is_empty()).then_some(&init.headers),
     };
-    init.matched_route = policy.attribute(&line, served_by).map(Arc::new);
+    init.matched_route = policy.attribute(&line, served_by).map(|matched| {
+        if let Some(same) = shared.iter().find(|s| ***s == matched) {
+            return same.clone();
+        }
+        let matched = Arc::new(matched);
+        if shared.len() < SHARED_ROUTES_MAX {
+            shared.push(matched.clone());
+        }
+        matched
+    });
 }
 
 /// Puts the stage between `rx` and what reads the returned receiver; the task ends when `rx`

@@ -56,8 +56,6 @@ fn matched(event: &TapEvent) -> Option<&MatchedRoute> {
     }
 }
 
-use crate::model::policy::MatchedRoute;
-
 /// Sends one batch through the stage and returns it with what else came out (notices).
 async fn pass(
     tx: &mpsc::Sender<SourceMsg>,
@@ -101,6 +99,7 @@ async fn requests_are_attributed_and_a_watch_update_changes_the_attribution() {
     let events = vec![
         outbound("catalogue", "catalogue-v2", &[("x-canary", "true")]),
         outbound("catalogue", "catalogue", &[]),
+        outbound("catalogue", "catalogue", &[]),
     ];
     let out = pass(&tx, &mut rx, events, &mut notices).await;
     let canary = matched(&out[0]).expect("attributed");
@@ -111,6 +110,13 @@ async fn requests_are_attributed_and_a_watch_update_changes_the_attribution() {
     assert_eq!((split.rule, split.backend_name()), (Some(1), "catalogue"));
     assert_eq!(split.backend.as_ref().and_then(|b| b.weight), Some(90));
     assert_eq!(split.parent_label(), "catalogue:80");
+    // Requests matched alike share one value.
+    let shared = |e: &TapEvent| match &e.http {
+        Some(HttpEvent::RequestInit(init)) => init.matched_route.clone(),
+        _ => None,
+    };
+    let (a, b) = (shared(&out[1]).expect("one"), shared(&out[2]).expect("two"));
+    assert!(Arc::ptr_eq(&a, &b));
 
     controller.update(catalogue_policy("catalogue-renamed"));
     let mut seen = String::new();

@@ -114,6 +114,7 @@ impl OutboundPolicies for PolicyService {
 
 /// A running server on loopback; dropping it stops it (open watches end when the answers'
 /// generation sender is dropped, as a controller's streams end on drain).
+#[derive(Debug)]
 pub struct RunningPolicyApi {
     pub addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
