@@ -38,7 +38,7 @@ use crate::source::target::{Resource, TapSpec};
 use meshtap_io::pipeline::attribute::Controller;
 
 pub use demo::{ClustersDemo, DEMO_TARGETS, Demo, start_clusters, start_demo};
-pub(crate) use diff::side as diff_side;
+pub(crate) use diff::{side as diff_side, side_quietly as diff_side_quietly};
 pub use proxy::proxy_spec;
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -12,7 +12,7 @@ use crate::filter::Filter;
 use crate::model::request::Request;
 use crate::model::store::Store;
 use crate::session::{ClockKind, Redactor, SessionInfo, SourceMsg, TapCommand};
-use crate::tui::{ExportDone, ExportHook, RunParams};
+use crate::tui::{DiffDone, DiffHook, ExportDone, ExportHook, RunParams};
 
 /// Exports running at once before `:export` has to wait for one to finish.
 const EXPORTS_IN_FLIGHT: usize = 4;
@@ -51,6 +51,9 @@ pub async fn open(
     run.no_color = ui.no_color;
     run.export = Some(hook(params.info, params.redactor, format, force, done_tx));
     run.exports = Some(done_rx);
+    let (diff_tx, diff_rx) = mpsc::channel(EXPORTS_IN_FLIGHT);
+    run.diff = Some(diff_hook(diff_tx));
+    run.diffs = Some(diff_rx);
     run.triggers = params.triggers;
     run.filter = params.filter;
     crate::tui::run_terminal(run).await
@@ -110,6 +113,23 @@ pub fn hook(
             ))
         },
     )
+}
+
+/// The `:diff FILE` hook: reads the saved capture on the runtime (never on the UI thread) into a
+/// side of the diff, quietly (stderr belongs to the screen); the side arrives on `done`.
+fn diff_hook(done: mpsc::Sender<DiffDone>) -> DiffHook {
+    Box::new(move |path: &std::path::Path| {
+        let (path, done) = (path.to_path_buf(), done.clone());
+        let message = format!(
+            "reading {} to compare with the live capture…",
+            path.display()
+        );
+        tokio::spawn(async move {
+            let side = crate::run::diff_side_quietly(&path).await;
+            let _ = done.send(side.map_err(|e| format!("{e:#}"))).await;
+        });
+        Ok(message)
+    })
 }
 
 /// The options after `:export FILE`.

@@ -18,5 +18,5 @@ pub async fn authz(args: AuthzArgs) -> anyhow::Result<ExitCode> {
         duration: args.duration,
         timed: args.duration.is_some(),
     };
-    gather(spec, Sink::Authz).await
+    Box::pin(gather(spec, Sink::Authz)).await
 }

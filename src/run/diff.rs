@@ -4,6 +4,7 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
+use super::load::Loaded;
 use crate::cli::{DiffArgs, DiffOutput};
 use crate::diff::{Side, compare, render};
 use crate::pipeline::segments::read::Range;
@@ -63,9 +64,7 @@ pub async fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
 
 /// One capture read into a side; its warnings go to stderr.
 pub async fn side(path: &std::path::Path, range: Range) -> anyhow::Result<Side> {
-    let mut side = Side::new(crate::source::replay::display_name(path));
-    let loaded = super::load::load(path, range, |request| side.record(request)).await?;
-    side.sampling = loaded.sampling;
+    let (side, loaded) = read(path, range).await?;
     let name = crate::terminal::escape(&side.name).into_owned();
     for warning in &loaded.warnings {
         eprintln!(
@@ -76,9 +75,28 @@ pub async fn side(path: &std::path::Path, range: Range) -> anyhow::Result<Side> 
     if loaded.more_warnings > 0 {
         eprintln!("meshtap: {name}: {} more warnings", loaded.more_warnings);
     }
+    nonempty(side, range)
+}
+
+/// One whole capture read into a side with nothing printed (the UI's `:diff`, where stderr is
+/// the screen's): its warnings are left out.
+pub async fn side_quietly(path: &std::path::Path) -> anyhow::Result<Side> {
+    let (side, _) = read(path, Range::default()).await?;
+    nonempty(side, Range::default())
+}
+
+async fn read(path: &std::path::Path, range: Range) -> anyhow::Result<(Side, Loaded)> {
+    let mut side = Side::new(crate::source::replay::display_name(path));
+    let loaded = super::load::load(path, range, |request| side.record(request)).await?;
+    side.sampling.clone_from(&loaded.sampling);
+    Ok((side, loaded))
+}
+
+fn nonempty(side: Side, range: Range) -> anyhow::Result<Side> {
     anyhow::ensure!(
         side.requests > 0,
-        "{name}: no finished request to compare{}",
+        "{}: no finished request to compare{}",
+        crate::terminal::escape(&side.name),
         if range == Range::default() {
             ""
         } else {

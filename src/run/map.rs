@@ -26,7 +26,7 @@ pub async fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
         duration: Some(args.duration.unwrap_or(DEFAULT_DURATION)),
         timed: args.duration.is_some(),
     };
-    gather(spec, sink).await
+    Box::pin(gather(spec, sink)).await
 }
 
 /// A session that ends by itself and prints what it gathered: `map` and `advise authz`.

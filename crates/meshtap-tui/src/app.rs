@@ -9,6 +9,7 @@ pub mod command;
 pub mod config;
 pub mod copy;
 pub mod detail;
+pub mod diff_view;
 pub mod identities;
 pub mod keymap;
 pub mod layout;

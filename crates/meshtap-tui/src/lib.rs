@@ -2,7 +2,9 @@
 //! It sees the tap only through the session vocabulary, never a source's internals.
 
 // The layers below, under the names this crate's modules use for them.
-pub use meshtap_core::{copy, explain, filter, health, model, session, terminal, trace, units};
+pub use meshtap_core::{
+    copy, diff, explain, filter, health, model, session, terminal, trace, units,
+};
 pub use meshtap_io::{export, trigger};
 
 pub mod app;

@@ -17,7 +17,7 @@ use crossterm::terminal::{
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-pub use self::event_loop::{ExportDone, ExportHook, RunParams, run_terminal};
+pub use self::event_loop::{DiffDone, DiffHook, ExportDone, ExportHook, RunParams, run_terminal};
 
 pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 

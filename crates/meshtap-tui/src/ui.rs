@@ -4,6 +4,7 @@
 pub mod clusters;
 pub mod copy;
 pub mod detail;
+pub mod diff;
 pub mod explain;
 pub mod filter;
 pub mod help;
@@ -122,6 +123,7 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
             Overlay::Why(open) => {
                 why::render(frame, area, *open, &state.health_now(now), &state.theme);
             }
+            Overlay::Diff(open) => diff::render(frame, area, open, &state.theme),
             Overlay::Explain(open) => explain::render(frame, area, open, &state.theme),
             Overlay::Copy(open) => copy::render(frame, area, open, &state.theme),
             Overlay::Help(scroll) => help::render(frame, area, state, *scroll),

@@ -24,6 +24,8 @@ pub enum Command {
     Triggers(Option<usize>),
     /// `:why`: per-pod tap health, why a target is silent or thin.
     Why,
+    /// `:diff FILE`: the live capture compared with a saved one.
+    Diff(PathBuf),
     Help,
     Quit,
 }
@@ -43,6 +45,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ("trigger", ":trigger FILTER"),
     ("triggers", ":triggers [N]"),
     ("why", ":why  (why a tap is silent or thin, per pod)"),
+    ("diff", ":diff FILE  (the live capture against a saved one)"),
     ("help", ":help"),
     ("q", ":q"),
 ];
@@ -64,6 +67,10 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "q" | "q!" | "quit" | "qa" => Ok(Command::Quit),
         "help" | "h" => Ok(Command::Help),
         "why" => Ok(Command::Why),
+        "diff" => match args.as_slice() {
+            [path] => Ok(Command::Diff(PathBuf::from(path))),
+            _ => Err(usage("diff")),
+        },
         "ns" | "namespace" => match args.as_slice() {
             [ns] => Ok(Command::Namespace((*ns).to_owned())),
             _ => Err(usage("ns")),
@@ -137,6 +144,8 @@ mod tests {
             Ok(Command::To(Some("deploy/y".into())))
         );
         assert_eq!(parse("maxrps 2.5"), Ok(Command::MaxRps(2.5)));
+        assert_eq!(parse("diff a.ndjson"), Ok(Command::Diff("a.ndjson".into())));
+        assert!(parse("diff").is_err_and(|e| e.contains("usage: :diff FILE")));
         assert_eq!(
             parse("export out.json --format har"),
             Ok(Command::Export {

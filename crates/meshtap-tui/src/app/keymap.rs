@@ -32,10 +32,12 @@ pub enum Context {
     Trace,
     /// The `:why` view.
     Why,
+    /// The `:diff FILE` view.
+    Diff,
 }
 
 impl Context {
-    pub const ALL: [Context; 14] = [
+    pub const ALL: [Context; 15] = [
         Context::Global,
         Context::Requests,
         Context::Detail,
@@ -50,6 +52,7 @@ impl Context {
         Context::Triggers,
         Context::Trace,
         Context::Why,
+        Context::Diff,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,6 +71,7 @@ impl Context {
             Context::Triggers => "triggers",
             Context::Trace => "trace",
             Context::Why => "why",
+            Context::Diff => "diff",
         }
     }
 

@@ -1,11 +1,12 @@
 //! What is open over the panes, as one stack in one priority order: the request and route details
-//! beside their panes, then the trace waterfall, the `:triggers` list, `:why`, explain, copy, help and the
+//! beside their panes, then the trace waterfall, the `:triggers` list, `:why`, `:diff`, explain, copy, help and the
 //! prompt on top. Which overlay takes a key, which keymap context applies, what `Esc` closes and
 //! the order things are drawn in all follow the order of [`Layer`].
 
 use super::action::Pane;
 use super::copy::{CopyState, ExplainState};
 use super::detail::DetailState;
+use super::diff_view::DiffOpen;
 use super::keymap::Context;
 use super::prompt::Prompt;
 use super::state::RouteDetailOpen;
@@ -27,6 +28,8 @@ pub enum Layer {
     Triggers,
     /// The `:why` view: per-pod tap health.
     Why,
+    /// The `:diff FILE` view: the live capture against a saved one.
+    Diff,
     /// The explain view of a request (`?`).
     Explain,
     /// The copy-as popup (`y`).
@@ -45,6 +48,7 @@ pub enum Overlay {
     Trace(TraceState),
     Triggers(TriggersList),
     Why(WhyOpen),
+    Diff(DiffOpen),
     Explain(ExplainState),
     Copy(CopyState),
     /// Scrolled this many lines.
@@ -60,6 +64,7 @@ impl Overlay {
             Overlay::Trace(_) => Layer::Trace,
             Overlay::Triggers(_) => Layer::Triggers,
             Overlay::Why(_) => Layer::Why,
+            Overlay::Diff(_) => Layer::Diff,
             Overlay::Explain(_) => Layer::Explain,
             Overlay::Copy(_) => Layer::Copy,
             Overlay::Help(_) => Layer::Help,
@@ -87,6 +92,7 @@ impl Layer {
             Layer::Trace => Context::Trace,
             Layer::Triggers => Context::Triggers,
             Layer::Why => Context::Why,
+            Layer::Diff => Context::Diff,
             Layer::Explain => Context::Explain,
             Layer::Copy => Context::Copy,
             Layer::Help => Context::Help,
@@ -182,6 +188,7 @@ access! {
     trace trace_mut Trace TraceState;
     triggers triggers_mut Triggers TriggersList;
     why why_mut Why WhyOpen;
+    diff diff_mut Diff DiffOpen;
     explain explain_mut Explain ExplainState;
     copy copy_mut Copy CopyState;
     help help_mut Help usize;

@@ -27,6 +27,7 @@ impl AppState {
             Some(Layer::Explain) => self.explain_action(&action),
             Some(Layer::Triggers) => self.triggers_list_action(&action, now),
             Some(Layer::Why) => self.why_action(&action),
+            Some(Layer::Diff) => self.diff_action(&action),
             Some(Layer::Trace) => self.trace_action(&action),
             Some(Layer::Help | Layer::Detail | Layer::RouteDetail) | None => false,
         };
@@ -366,6 +367,7 @@ impl AppState {
             Command::Triggers(None) => return self.open_triggers_list(now),
             Command::Triggers(n) => return self.show_triggers(n, now),
             Command::Why => return self.open_why(now),
+            Command::Diff(path) => return self.effects.push(Effect::Diff(path)),
             Command::Export { path, args } => {
                 return self
                     .effects

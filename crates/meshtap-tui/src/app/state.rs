@@ -75,6 +75,8 @@ pub enum Effect {
     Export(ExportRequest),
     /// Put text on the clipboard: OSC 52, a tmux buffer or a file (`tui::clipboard`).
     Clipboard(String),
+    /// `:diff FILE`: read the saved capture (off the UI thread) to compare with the live one.
+    Diff(std::path::PathBuf),
 }
 
 /// The view filter: what is shown and counted. It never changes what is captured.

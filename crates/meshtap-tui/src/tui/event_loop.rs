@@ -41,6 +41,13 @@ pub type ExportHook = Box<
 /// How an export thread ended: the message for the status bar, or why it failed.
 pub type ExportDone = Result<String, String>;
 
+/// Starts reading the saved capture of `:diff FILE` off the UI thread. Returns the status-bar
+/// message for the start; the capture's side comes back on `RunParams::diffs`.
+pub type DiffHook = Box<dyn FnMut(&std::path::Path) -> anyhow::Result<String> + Send>;
+
+/// A saved capture read for `:diff`, or why it could not be.
+pub type DiffDone = Result<crate::diff::Side, String>;
+
 /// Everything the UI needs from its caller.
 pub struct RunParams {
     pub events: Receiver<SourceMsg>,
@@ -61,6 +68,10 @@ pub struct RunParams {
     pub export: Option<ExportHook>,
     /// Results of the exports `export` started.
     pub exports: Option<Receiver<ExportDone>>,
+    /// Handles `:diff FILE`; without it `:diff` says it is unavailable in this session.
+    pub diff: Option<DiffHook>,
+    /// The saved captures `diff` read.
+    pub diffs: Option<Receiver<DiffDone>>,
     /// `--trigger`: fed each finished request; firings are counted in the status bar.
     pub triggers: Option<std::sync::Arc<crate::trigger::run::Triggers>>,
     /// `--filter`: the starting filter, as if typed at `/` (shown in the filter line, `c`
@@ -82,6 +93,8 @@ impl RunParams {
             no_color: false,
             export: None,
             exports: None,
+            diff: None,
+            diffs: None,
             triggers: None,
             filter: None,
         }
@@ -90,6 +103,11 @@ impl RunParams {
 
 /// Runs the UI until the user quits or a signal arrives, and hands back the store. The terminal
 /// is restored on every exit path, including errors and panics.
+#[allow(
+    clippy::too_many_lines,
+    reason = "the one loop: a select arm per input (source, keys, frame, each hook's results); \
+              split up, the order of a turn would be scattered"
+)]
 pub async fn run_terminal(params: RunParams) -> anyhow::Result<Store> {
     let RunParams {
         mut events,
@@ -101,7 +119,9 @@ pub async fn run_terminal(params: RunParams) -> anyhow::Result<Store> {
         config: config_path,
         no_color,
         mut export,
-        exports,
+        mut exports,
+        mut diff,
+        mut diffs,
         triggers,
         filter,
     } = params;
@@ -115,7 +135,6 @@ pub async fn run_terminal(params: RunParams) -> anyhow::Result<Store> {
     if let Some(text) = filter {
         state.apply_filter(&text, Utc::now());
     }
-    let mut exports = exports;
 
     let mut stop = StopSignals::new()?;
     let mut guard = TerminalGuard::enter()?;
@@ -173,7 +192,13 @@ pub async fn run_terminal(params: RunParams) -> anyhow::Result<Store> {
                     dirty = false;
                 }
             }
-            done = recv_export(exports.as_mut()) => {
+            done = recv_done(diffs.as_mut()) => {
+                if !diff_done(&mut state, done) {
+                    diffs = None;
+                }
+                dirty = true;
+            }
+            done = recv_done(exports.as_mut()) => {
                 let now = Utc::now();
                 match done {
                     Some(Ok(message)) => state.notify(Level::Info, message, now),
@@ -185,7 +210,11 @@ pub async fn run_terminal(params: RunParams) -> anyhow::Result<Store> {
             () = stop.recv() => break,
         }
         for effect in state.take_effects() {
-            perform(&mut state, effect, commands.as_ref(), export.as_mut());
+            let hooks = Hooks {
+                export: export.as_mut(),
+                diff: diff.as_mut(),
+            };
+            perform(&mut state, effect, commands.as_ref(), hooks);
             dirty = true;
         }
     }
@@ -219,9 +248,21 @@ impl StopSignals {
     }
 }
 
-/// The next finished export, or never when there is no export channel.
-async fn recv_export(exports: Option<&mut Receiver<ExportDone>>) -> Option<ExportDone> {
-    match exports {
+/// A saved capture read for `:diff`: the diff shown, or why not. `false` once the channel closed.
+fn diff_done(state: &mut AppState, done: Option<DiffDone>) -> bool {
+    let now = Utc::now();
+    match done {
+        Some(Ok(side)) => state.show_diff(&side, now),
+        Some(Err(message)) => state.notify(Level::Error, format!("diff: {message}"), now),
+        None => return false,
+    }
+    true
+}
+
+/// The next result from a hook's worker (an export, a capture read for `:diff`), or never when
+/// there is no such channel.
+async fn recv_done<T>(results: Option<&mut Receiver<T>>) -> Option<T> {
+    match results {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
@@ -247,11 +288,17 @@ fn action_for(state: &AppState, event: &Event) -> Option<Action> {
     }
 }
 
+/// The session's hooks an effect may need.
+struct Hooks<'a> {
+    export: Option<&'a mut ExportHook>,
+    diff: Option<&'a mut DiffHook>,
+}
+
 fn perform(
     state: &mut AppState,
     effect: Effect,
     commands: Option<&Sender<TapCommand>>,
-    export: Option<&mut ExportHook>,
+    hooks: Hooks<'_>,
 ) {
     let now = Utc::now();
     match effect {
@@ -269,7 +316,14 @@ fn perform(
             }
         }
         Effect::Clipboard(text) => clipboard(state, &text, now),
-        Effect::Export(request) => match export {
+        Effect::Diff(path) => match hooks.diff {
+            Some(hook) => match hook(&path) {
+                Ok(message) => state.notify(Level::Info, message, now),
+                Err(e) => state.notify(Level::Error, format!("diff: {e:#}"), now),
+            },
+            None => state.notify(Level::Error, ":diff is not available in this session", now),
+        },
+        Effect::Export(request) => match hooks.export {
             Some(hook) => match hook(
                 &request,
                 &state.store,
