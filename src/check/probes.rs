@@ -13,7 +13,8 @@ use super::{Category, Check};
 use crate::session::{ErrorKind, SourceMsg, StreamState};
 use crate::source::cluster::Cluster;
 use crate::source::metrics::MetricsClient;
-use crate::source::metrics::portforward::PortForward;
+use crate::source::metrics::portforward::{LINKERD_NAMESPACE, PortForward};
+use crate::source::policy::{Fault, PolicyClient, PolicyTarget, TargetAddr};
 use crate::source::target::TapSpec;
 
 /// The tap API's group and the `APIService` Linkerd viz registers for it.
@@ -27,6 +28,8 @@ pub const TAP_TEST_TIMEOUT: Duration = Duration::from_secs(10);
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 const PORT_FORWARD_HINT: &str = "meshtap port-forwards to Linkerd viz's metrics API: grant RBAC verb `create` on `pods/portforward` in linkerd-viz (`linkerd meshtap install` prints a Role in linkerd-viz that does, bound to the group meshtap-users).";
+const POLICY_FORWARD_HINT: &str = "meshtap port-forwards to Linkerd's policy controller (linkerd-destination, port 8090) for routes: grant RBAC verb `create` on `pods/portforward` in linkerd (`linkerd meshtap install` prints a Role in linkerd that does), or pass --policy-api / --no-policy.";
+const POLICY_HINT: &str = "Without the policy controller, outbound requests are attributed by ServiceProfile routes and path templates only: `linkerd check` says why linkerd-destination is not Running (or run meshtap with --no-policy).";
 const METRICS_HINT: &str = "Linkerd viz's metrics-api must be Running in linkerd-viz: `linkerd viz check` says why it is not (or run meshtap with --no-metrics).";
 
 /// What the run asks about: the namespaces and resource kinds to tap.
@@ -77,11 +80,25 @@ pub async fn run(cluster: &Cluster, label: &str, wanted: &Wanted) -> Vec<Categor
         )
         .await,
     );
+    rbac.push(
+        can_i(
+            cluster,
+            ("", "pods", "portforward", "create", LINKERD_NAMESPACE),
+            format!("can create pods/portforward in namespace {LINKERD_NAMESPACE}"),
+            POLICY_FORWARD_HINT,
+        )
+        .await,
+    );
     categories.push(category("meshtap RBAC", label, rbac));
     categories.push(category(
         "linkerd-viz metrics API",
         label,
         metrics_api(cluster).await,
+    ));
+    categories.push(category(
+        "linkerd policy controller",
+        label,
+        policy_api(cluster).await,
     ));
     categories.extend(super::health::run(cluster, label, &wanted.health).await);
     if let Some(spec) = &wanted.tap_test {
@@ -248,6 +265,36 @@ async fn metrics_api(cluster: &Cluster) -> Vec<Check> {
     let check = match timed(MetricsClient::connect_port_forward(forward)).await {
         Ok(_) => Check::success(answers),
         Err(error) => Check::failed(answers, error, PORT_FORWARD_HINT),
+    };
+    vec![Check::success(running), check]
+}
+
+/// A Running `linkerd-destination` pod, and its policy controller answering `OutboundPolicies`
+/// through a port-forward. Routes are an extra: failures are warnings.
+async fn policy_api(cluster: &Cluster) -> Vec<Check> {
+    let forward = PortForward::policy(cluster.client.clone());
+    let running = format!("a linkerd-destination pod is Running in {LINKERD_NAMESPACE}");
+    if let Err(error) = timed(forward.find_pod()).await {
+        return vec![Check::failed(running, error, POLICY_HINT).warning()];
+    }
+    let answers = "the policy controller answers OutboundPolicies through a port-forward";
+    // The Service every cluster has: any answer, "not found" included, proves the API is served.
+    let probe = PolicyTarget {
+        source_namespace: "default".to_owned(),
+        source_pod: "meshtap-check".to_owned(),
+        target: TargetAddr::Authority("kubernetes.default.svc.cluster.local:443".to_owned()),
+    };
+    let client = PolicyClient::port_forward(&forward);
+    let check = match tokio::time::timeout(CALL_TIMEOUT, client.get(&probe)).await {
+        Ok(Ok(_)) => Check::success(answers),
+        Ok(Err(error)) if error.fault() == Fault::Target => Check::success(answers),
+        Ok(Err(error)) => Check::failed(answers, error.to_string(), POLICY_FORWARD_HINT).warning(),
+        Err(_) => Check::failed(
+            answers,
+            format!("no answer in {} s", CALL_TIMEOUT.as_secs()),
+            POLICY_FORWARD_HINT,
+        )
+        .warning(),
     };
     vec![Check::success(running), check]
 }

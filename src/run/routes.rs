@@ -4,6 +4,7 @@
 //! over the same window beside them, and the destination proxies' denials.
 
 mod render;
+mod rules;
 mod tap;
 
 use std::process::ExitCode;
@@ -61,13 +62,13 @@ pub async fn run(args: RoutesArgs) -> anyhow::Result<ExitCode> {
     };
     // Tap runs through the window while the metrics are gathered.
     let session = tap::default_session()?;
-    let tapping = tap::gather(&cluster, &tap, &session, args.window);
+    let tapping = tap::gather(&cluster, &tap, &session, &targets, args.window);
     let metrics = gather(&cluster, prometheus.as_ref(), &targets, args.window);
     let (tapped, windows) = tokio::join!(tapping, metrics);
     let tapped = tapped?;
     let mut report = Report::default();
-    for (target, window) in targets.iter().zip(windows) {
-        report.add(target, window?, &tapped);
+    for (index, (target, window)) in targets.iter().zip(windows).enumerate() {
+        report.add(target, window?, &tapped, index);
     }
     let text = match args.output {
         crate::cli::RoutesFormat::Json => report.json()?,

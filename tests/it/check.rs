@@ -70,6 +70,9 @@ async fn a_healthy_demo_passes_every_check_with_a_test_tap() {
         "√ can watch deployments/tap in namespace sock-shop",
         "√ can create pods/portforward in namespace linkerd-viz",
         "√ the metrics API answers through a port-forward",
+        "√ can create pods/portforward in namespace linkerd",
+        "√ a linkerd-destination pod is Running in linkerd",
+        "√ the policy controller answers OutboundPolicies through a port-forward",
         "√ a test tap of deploy/front-end receives events",
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");

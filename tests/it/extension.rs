@@ -98,6 +98,8 @@ fn install_manifest_is_kubernetes_yaml_with_the_extension_label() {
             "ClusterRole",
             "RoleBinding",
             "Role",
+            "RoleBinding",
+            "Role",
             "RoleBinding"
         ]
     );
@@ -122,18 +124,21 @@ fn install_manifest_is_kubernetes_yaml_with_the_extension_label() {
             "the ClusterRole must not grant {verb} {resource}"
         );
     }
-    let role = &docs[3];
-    assert_eq!(role["metadata"]["namespace"], "linkerd-viz");
-    assert!(grants(role, "", "pods/portforward", "create"));
-    assert!(grants(role, "", "pods", "list"));
-    let binding = &docs[4];
-    assert_eq!(binding["metadata"]["namespace"], "linkerd-viz");
-    assert_eq!(binding["roleRef"]["kind"], "Role");
-    assert_eq!(binding["roleRef"]["name"], role["metadata"]["name"]);
-    assert_eq!(
-        binding["subjects"], docs[2]["subjects"],
-        "the same group as the tap"
-    );
+    // Port-forwards in linkerd-viz (the metrics API) and linkerd (the policy controller) only.
+    for (at, namespace) in [(3, "linkerd-viz"), (5, "linkerd")] {
+        let role = &docs[at];
+        assert_eq!(role["metadata"]["namespace"], namespace);
+        assert!(grants(role, "", "pods/portforward", "create"));
+        assert!(grants(role, "", "pods", "list"));
+        let binding = &docs[at + 1];
+        assert_eq!(binding["metadata"]["namespace"], namespace);
+        assert_eq!(binding["roleRef"]["kind"], "Role");
+        assert_eq!(binding["roleRef"]["name"], role["metadata"]["name"]);
+        assert_eq!(
+            binding["subjects"], docs[2]["subjects"],
+            "the same group as the tap"
+        );
+    }
     // Uninstall removes every object install made, the namespaced ones outside meshtap too.
     let removed: Vec<serde_json::Value> =
         serde_saphyr::from_multiple(UNINSTALL_MANIFEST).expect("uninstall is YAML");
@@ -196,6 +201,8 @@ async fn kubectl_accepts_the_install_manifest_against_the_demo() {
         "rolebinding.rbac.authorization.k8s.io/meshtap-users created (dry run)",
         "role.rbac.authorization.k8s.io/meshtap-metrics created (dry run)",
         "rolebinding.rbac.authorization.k8s.io/meshtap-metrics created (dry run)",
+        "role.rbac.authorization.k8s.io/meshtap-policy created (dry run)",
+        "rolebinding.rbac.authorization.k8s.io/meshtap-policy created (dry run)",
     ] {
         assert!(
             stdout.contains(line),

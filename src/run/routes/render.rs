@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use super::rules::{RuleKey, RuleTap, rule_json, rules_table};
 use super::tap::{TapFigures, Tapped};
 use crate::export::text::escape;
 use crate::routestats::{self, Denial, InboundRow, Le, OutboundRow};
@@ -26,6 +27,8 @@ struct Section {
     seconds: f64,
     unreachable: Vec<(String, String)>,
     outbound: Vec<(OutboundRow, Option<TapFigures>)>,
+    /// Tap's rules of the requests the target sent.
+    rules: Vec<(RuleKey, RuleTap)>,
     inbound: Vec<InboundRow>,
     denials: Vec<Denial>,
 }
@@ -36,7 +39,8 @@ fn resource_label(target: &Resource) -> &'static str {
 }
 
 impl Report {
-    pub fn add(&mut self, target: &Resource, window: ProxyWindow, tapped: &Tapped) {
+    /// Adds target `index` of the tap's targets.
+    pub fn add(&mut self, target: &Resource, window: ProxyWindow, tapped: &Tapped, index: usize) {
         let label = resource_label(target);
         let outbound = routestats::outbound(&window.window, label)
             .into_iter()
@@ -52,6 +56,11 @@ impl Report {
             seconds: window.window.seconds,
             unreachable: window.unreachable,
             outbound,
+            rules: tapped
+                .rules
+                .of(index)
+                .map(|rules| rules.iter().map(|(k, r)| (k.clone(), r.clone())).collect())
+                .unwrap_or_default(),
             inbound: routestats::inbound(&window.window, label),
             denials: routestats::denials(&window.window),
         });
@@ -158,12 +167,18 @@ impl Section {
             })
             .collect();
         let denials: Vec<Value> = self.denials.iter().map(denial_json).collect();
+        let rules: Vec<Value> = self
+            .rules
+            .iter()
+            .map(|(key, rule)| rule_json(key, rule, self.route_metrics(key).as_ref()))
+            .collect();
         json!({
             "target": self.target,
             "metrics": self.origin,
             "window_seconds": round(self.seconds, 3),
             "unreachable": self.unreachable.iter().map(|(p, e)| json!({ "pod": p, "error": e })).collect::<Vec<_>>(),
             "outbound": outbound,
+            "rules": rules,
             "inbound": inbound,
             "denials": denials,
         })
@@ -261,11 +276,29 @@ impl Section {
             }
         }
         columns(&rows, out);
+        rules_table(&self.rules, out);
         self.inbound_table(out);
         for d in &self.denials {
             let _ = writeln!(out, "denied: {}", escape(&denial_text(d)));
         }
         out.push('\n');
+    }
+
+    /// The proxies' figures for the route of `key`'s rule (they count routes, not rules): its
+    /// requests, success, timeouts and errors by `error` label (`REQUEST_TIMEOUT`), retries.
+    fn route_metrics(&self, key: &RuleKey) -> Option<Value> {
+        let (namespace, parent, _, _, name, _) = key;
+        let (row, _) = self.outbound.iter().find(|(row, _)| {
+            &row.parent_namespace == namespace && &row.parent == parent && &row.route == name
+        })?;
+        let f = &row.figures;
+        Some(json!({
+            "requests": round(f.requests(), 1),
+            "success_rate": f.success_rate().map(|s| round(s, 4)),
+            "timeouts": round(f.timeouts, 1),
+            "errors": f.errors.iter().map(|(k, v)| (k.clone(), json!(round(*v, 1)))).collect::<serde_json::Map<_, _>>(),
+            "retries": round(row.retries, 1),
+        }))
     }
 
     /// stat-inbound's rows.
@@ -353,7 +386,7 @@ fn denial_json(d: &Denial) -> Value {
 }
 
 /// Left-aligned columns two spaces apart; every cell escaped for the terminal.
-fn columns(rows: &[Vec<String>], out: &mut String) {
+pub(super) fn columns(rows: &[Vec<String>], out: &mut String) {
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| r.iter().map(|c| escape(c).into_owned()).collect())

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::rules::Rules;
 use crate::cli::{SessionArgs, TapArgs};
 use crate::model::event::Direction;
 use crate::model::request::Request;
@@ -11,6 +12,7 @@ use crate::model::store::{Ingested, Store};
 use crate::pipeline::Sink;
 use crate::session::SourceMsg;
 use crate::source::cluster::Cluster;
+use crate::source::target::Resource;
 
 /// Requests joined at once while tapping; only their figures are kept.
 const JOIN_CAPACITY_REQUESTS: usize = 10_000;
@@ -31,20 +33,26 @@ pub struct TapFigures {
 impl TapFigures {
     /// The exact `q` quantile of the latencies seen, in ms.
     pub fn quantile_ms(&self, q: f64) -> Option<f64> {
-        let mut sorted = self.latencies_ms.clone();
-        sorted.sort_by(f64::total_cmp);
-        let last = sorted.len().checked_sub(1)?;
-        let at = ((q * sorted.len() as f64).ceil() as usize)
-            .saturating_sub(1)
-            .min(last);
-        sorted.get(at).copied()
+        quantile(&self.latencies_ms, q)
     }
 }
 
-/// Tap's figures by parent.
+/// The exact `q` quantile of `values` (nearest rank).
+pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let last = sorted.len().checked_sub(1)?;
+    let at = ((q * sorted.len() as f64).ceil() as usize)
+        .saturating_sub(1)
+        .min(last);
+    sorted.get(at).copied()
+}
+
+/// Tap's figures by parent, and by rule for each target.
 #[derive(Debug, Clone, Default)]
 pub struct Tapped {
     pub by_parent: BTreeMap<ParentKey, TapFigures>,
+    pub rules: Rules,
 }
 
 /// The Service a request was sent to, from the destination labels the client's proxy got from
@@ -65,18 +73,23 @@ pub fn default_session() -> anyhow::Result<SessionArgs> {
     }
 }
 
-/// Taps `tap`'s targets for `window` and gathers the outbound requests that finished.
+/// Taps `tap`'s targets for `window` and gathers the outbound requests that finished, their
+/// rules counted for each of `targets` that sent them.
 pub async fn gather(
     cluster: &Cluster,
     tap: &TapArgs,
     session: &SessionArgs,
+    targets: &[Resource],
     window: Duration,
 ) -> anyhow::Result<Tapped> {
     let sink = Sink::Map(crate::export::map::MapFormat::Json);
     let mut source =
         super::super::clusters::source(std::slice::from_ref(cluster), tap, session, &sink)?;
     let mut store = Store::new(JOIN_CAPACITY_REQUESTS);
-    let mut tapped = Tapped::default();
+    let mut tapped = Tapped {
+        rules: Rules::new(targets),
+        ..Tapped::default()
+    };
     let deadline = tokio::time::Instant::now() + window;
     loop {
         let msg = tokio::select! {
@@ -107,6 +120,7 @@ fn record(tapped: &mut Tapped, request: &Request) {
     if request.direction() != Direction::Outbound {
         return;
     }
+    tapped.rules.record(request);
     let Some(key) = parent(request) else {
         return;
     };
