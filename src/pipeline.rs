@@ -78,6 +78,21 @@ impl BytesRead {
 }
 
 impl Source {
+    /// Puts route attribution between the source and whatever reads `rx` (a session, or a
+    /// command reading the source itself, such as `meshtap routes`); once, and nothing without
+    /// controllers. Must run inside the runtime.
+    pub fn attribute_routes(&mut self) {
+        let policy = std::mem::take(&mut self.policy);
+        if policy.is_empty() {
+            return;
+        }
+        let (_, closed) = mpsc::channel(1);
+        let rx = std::mem::replace(&mut self.rx, closed);
+        let (rx, task) = meshtap_io::pipeline::attribute::attach(rx, policy);
+        self.rx = rx;
+        self.tasks.push(task);
+    }
+
     pub fn new(rx: mpsc::Receiver<SourceMsg>, info: SessionInfo) -> Self {
         let streams = info.targets.clone();
         Self {
@@ -258,7 +273,8 @@ pub async fn run_session(
     let shutdown = Shutdown::install()?;
     // Triggers start before the tees: a refusal there must not have placed a recording.
     let triggers = start_triggers(&mut outputs, &sink, &info)?;
-    // Attribution first: recordings, exports and sinks all see each request's route.
+    // Attribution first (unless the source already put it there): recordings, exports and
+    // sinks all see each request's route.
     let rx = if policy.is_empty() {
         rx
     } else {

@@ -79,6 +79,8 @@ pub fn source(
         .into_iter()
         .flatten()
         .collect();
+    // Here, not only in the session: `meshtap routes` reads the source itself.
+    source.attribute_routes();
     let reconnect = !args.no_reconnect;
     // The panes and the map show the metrics API's figures beside the sample; headless
     // `--stats` compares the sampled rate with the real one.
