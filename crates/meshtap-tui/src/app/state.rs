@@ -73,7 +73,7 @@ pub enum Effect {
     /// Restart the live tap with a change.
     Tap(TapCommand),
     Export(ExportRequest),
-    /// Put text on the clipboard (OSC 52 through the terminal).
+    /// Put text on the clipboard: OSC 52, a tmux buffer or a file (`tui::clipboard`).
     Clipboard(String),
     /// `:diff FILE`: read the saved capture (off the UI thread) to compare with the live one.
     Diff(std::path::PathBuf),
