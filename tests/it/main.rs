@@ -35,6 +35,7 @@ mod proxy_tap_tls;
 mod record_stats;
 mod recording;
 mod routes_cmd;
+mod routes_rules;
 mod segments_hostile;
 mod server;
 mod several_contexts;
