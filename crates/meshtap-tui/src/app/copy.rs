@@ -47,6 +47,17 @@ pub struct CopyState {
     pub stage: CopyStage,
 }
 
+/// Where an explained request is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Finished (or expired) before the view opened.
+    Done,
+    /// Still in flight: the view is said again as its events arrive.
+    InFlight,
+    /// It finished while the view was open.
+    FinishedWhileOpen,
+}
+
 /// The explain view of request `seq`: its statements, computed when opened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExplainState {
@@ -54,6 +65,9 @@ pub struct ExplainState {
     pub statements: Vec<Statement>,
     /// First visible line.
     pub scroll: usize,
+    /// Where the request was when the statements were made: explain follows it while it is in
+    /// flight and says when it finished (D12).
+    pub progress: Progress,
 }
 
 /// What a popup never swallows: quitting, the terminal's size, and help over it.
@@ -94,12 +108,36 @@ impl AppState {
             self.notify(Level::Info, "no request selected to explain", now);
             return;
         };
-        let statements = self.store.get(seq).map(explain).unwrap_or_default();
+        let request = self.store.get(seq);
+        let statements = request.map(explain).unwrap_or_default();
+        let progress = if request.is_some_and(crate::model::request::Request::is_open) {
+            Progress::InFlight
+        } else {
+            Progress::Done
+        };
         self.overlays.open(Overlay::Explain(ExplainState {
             seq,
             statements,
             scroll: 0,
+            progress,
         }));
+    }
+
+    /// Request `seq` changed: an explain view following it in flight says again what it knows.
+    pub(super) fn follow_explain(&mut self, seq: u64) {
+        let Some(open) = self.overlays.explain_mut() else {
+            return;
+        };
+        if open.seq != seq || open.progress != Progress::InFlight {
+            return;
+        }
+        let Some(request) = self.store.get(seq) else {
+            return;
+        };
+        open.statements = explain(request);
+        if !request.is_open() {
+            open.progress = Progress::FinishedWhileOpen;
+        }
     }
 
     /// An action while the copy popup is open; `true` when it was the popup's.

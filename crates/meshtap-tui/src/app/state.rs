@@ -263,6 +263,7 @@ impl AppState {
                             self.map.record(request);
                         }
                     }
+                    self.follow_explain(seq);
                 }
                 self.view.on_evict(&self.store);
                 self.settle();
@@ -344,6 +345,7 @@ impl AppState {
                     self.identities.record(request);
                     self.map.record(request);
                 }
+                self.follow_explain(seq);
                 dirty = true;
             }
         }
