@@ -4,7 +4,8 @@
 # map's included; explain is `i` and the footer names it; `/` filters in the map too and finding
 # a node is `F`; g/G/Home/End move in the identities pane; a sorted routes header keeps its
 # first letter; the status line drops a stale "filter cleared" and ends cut text with `…`
-# without cutting a number; `:export NAME.pcapng` writes pcapng.
+# without cutting a number; `:export NAME.pcapng` writes pcapng; the map under a filter says so
+# in its title and draws only what the filter lets through (item 9).
 #
 # Usage: tests/daily_tmux.sh            (builds nothing; set MESHTAP_BIN to test another binary)
 # Every wait is bounded (E2E_TIMEOUT seconds, default 30); the tmux server is private.
@@ -135,6 +136,25 @@ run_at() {
     fi
     tm send-keys -t "$SESSION" c
     wait_gone 'filter ns=sock-shop' "the filter"
+
+    step "item 9: the map under a filter says so, draws only what it lets through, no metrics-only edge"
+    tm send-keys -t "$SESSION" 4
+    wait_for '┌ Map' "the map pane"
+    tm send-keys -t "$SESSION" /
+    wait_for '^/' "the filter prompt in the map"
+    tm send-keys -t "$SESSION" -l 'ns=emojivoto'
+    tm send-keys -t "$SESSION" Enter
+    wait_for '┌ Map · .*· filter ns=emojivoto' "the filter in the map's title"
+    wait_for '\[web\]' "the emojivoto workloads"
+    if screen | grep -q '─ sock-shop'; then
+        fail "the sock-shop band is still drawn under ns=emojivoto"
+    fi
+    if screen | grep '┈' | grep -vq 'metrics API only'; then
+        fail "a metrics-only edge is drawn under a filter: $(screen | grep '┈')"
+    fi
+    tm send-keys -t "$SESSION" c
+    wait_gone 'filter ns=emojivoto' "the filter"
+    wait_for '─ sock-shop' "the whole map again"
 
     step "item 2: a sorted routes header keeps its first letter"
     tm send-keys -t "$SESSION" 2

@@ -47,8 +47,9 @@ async fn demo(plain_http: bool) -> (meshtap::Demo, Cluster, tempfile::TempDir) {
     (demo, cluster, dir)
 }
 
-fn catalogue() -> Resource {
-    Resource::parse("deploy/catalogue", "sock-shop").unwrap()
+/// A workload with `ServiceProfile` routes.
+fn user() -> Resource {
+    Resource::parse("deploy/user", "sock-shop").unwrap()
 }
 
 #[tokio::test]
@@ -64,13 +65,8 @@ async fn the_demo_apiserver_port_forwards_to_the_metrics_api() {
         assert!(client.addr().contains("port-forward"), "{}", client.addr());
         // Several calls over the one forwarded connection, then the edges too.
         for _ in 0..3 {
-            let routes = within(client.route_stats(&catalogue(), WINDOW))
-                .await
-                .unwrap();
-            assert!(
-                routes.iter().any(|r| r.route.starts_with("GET /catalogue")),
-                "{routes:?}"
-            );
+            let routes = within(client.route_stats(&user(), WINDOW)).await.unwrap();
+            assert!(routes.iter().any(|r| r.route == "GET /login"), "{routes:?}");
         }
         let edges = within(client.edges("sock-shop")).await.unwrap();
         assert!(edges.iter().any(|e| e.src.name == "front-end"), "{edges:?}");

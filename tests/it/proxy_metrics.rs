@@ -80,7 +80,19 @@ async fn meshed_pods_are_listed_and_scraped_through_port_forwards() {
     let catalogue = rows.iter().find(|r| r.parent == "catalogue").unwrap();
     assert!(catalogue.figures.requests() > 10.0, "{catalogue:?}");
     assert!(catalogue.figures.p99().is_some());
-    assert_eq!(catalogue.backends.len(), 1);
+    // catalogue is routed by `catalogue-split`, served by catalogue and its canary.
+    assert_eq!(
+        (catalogue.route.as_str(), catalogue.route_kind.as_str()),
+        ("catalogue-split", "HTTPRoute")
+    );
+    assert!(
+        catalogue
+            .backends
+            .iter()
+            .all(|b| ["catalogue", "catalogue-v2"].contains(&b.name.as_str())),
+        "{catalogue:?}"
+    );
+    assert!(catalogue.backends.iter().any(|b| b.name == "catalogue"));
     let inbound = routestats::inbound(&window.window, "namespace");
     assert!(
         inbound.iter().any(|r| r.server == "payment-http"),

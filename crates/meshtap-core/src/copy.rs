@@ -3,6 +3,7 @@
 //! terminal. Sensitive header values go through the session's redactor unless revealed; tap
 //! carries no bodies, and the commands say so rather than invent one.
 
+pub mod clipboard;
 mod curl;
 mod grpcurl;
 mod httpie;

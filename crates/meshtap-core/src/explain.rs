@@ -3,6 +3,7 @@
 //! matched, and whether Linkerd counts the outcome as a failure. Every statement cites the labels
 //! (or fields) it came from; nothing is said that the request does not carry. Pure.
 
+mod denials;
 mod mesh;
 mod outcome;
 mod policy;
@@ -12,6 +13,7 @@ mod tests;
 
 use crate::model::event::Endpoint;
 use crate::model::request::{Request, workload};
+use crate::routestats::Denial;
 
 /// What a statement is about, in the order the view shows them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -60,12 +62,22 @@ impl Statement {
 
 /// Every statement the request supports, grouped by topic.
 pub fn explain(request: &Request) -> Vec<Statement> {
+    explain_with(request, None)
+}
+
+/// As [`explain`], and, when the proxies' refusal counters were read (`denials`: every refusal
+/// [`crate::routestats::denials`] found in the window), what the destination's proxy counted
+/// for a refusal tap alone cannot explain.
+pub fn explain_with(request: &Request, denials: Option<&[Denial]>) -> Vec<Statement> {
     let mut out = Vec::new();
     mesh::reporter(request, &mut out);
     mesh::meshed(request, &mut out);
     mesh::identities(request, &mut out);
     mesh::tls(request, &mut out);
     policy::policy(request, &mut out);
+    if let Some(denials) = denials {
+        denials::counted(request, denials, &mut out);
+    }
     policy::route(request, &mut out);
     outcome::outcome(request, &mut out);
     out.sort_by_key(|s| s.topic);

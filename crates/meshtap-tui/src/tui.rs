@@ -3,6 +3,7 @@
 //! drop and by a panic hook chained in front of the previous one, so a crash never leaves the
 //! user's shell unusable.
 
+mod clipboard;
 pub mod event_loop;
 
 use std::io::{self, Stdout, stdout};

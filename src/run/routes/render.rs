@@ -287,9 +287,11 @@ impl Section {
     /// The proxies' figures for the route of `key`'s rule (they count routes, not rules): its
     /// requests, success, timeouts and errors by `error` label (`REQUEST_TIMEOUT`), retries.
     fn route_metrics(&self, key: &RuleKey) -> Option<Value> {
-        let (namespace, parent, _, _, name, _) = key;
+        let (namespace, parent, _, kind, name, _) = key;
+        // The metrics name the parent's default route `[default]`, whatever the policy calls it.
+        let route = if kind == "default" { "[default]" } else { name };
         let (row, _) = self.outbound.iter().find(|(row, _)| {
-            &row.parent_namespace == namespace && &row.parent == parent && &row.route == name
+            &row.parent_namespace == namespace && &row.parent == parent && row.route == route
         })?;
         let f = &row.figures;
         Some(json!({

@@ -85,6 +85,14 @@ pub async fn gather(
     let sink = Sink::Map(crate::export::map::MapFormat::Json);
     let mut source =
         super::super::clusters::source(std::slice::from_ref(cluster), tap, session, &sink)?;
+    // Matched to the outbound policy as every session is: the rules come from there.
+    let mut rx = source.rx;
+    let policy = std::mem::take(&mut source.policy);
+    if !policy.is_empty() {
+        let (attributed, task) = meshtap_io::pipeline::attribute::attach(rx, policy);
+        source.tasks.push(task);
+        rx = attributed;
+    }
     let mut store = Store::new(JOIN_CAPACITY_REQUESTS);
     let mut tapped = Tapped {
         rules: Rules::new(targets),
@@ -93,7 +101,7 @@ pub async fn gather(
     let deadline = tokio::time::Instant::now() + window;
     loop {
         let msg = tokio::select! {
-            msg = source.rx.recv() => msg,
+            msg = rx.recv() => msg,
             () = tokio::time::sleep_until(deadline) => break,
         };
         let Some(SourceMsg::Events(events)) = msg else {

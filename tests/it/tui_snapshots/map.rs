@@ -3,6 +3,7 @@
 //! edges, and Enter narrowing the requests pane to the selected node.
 
 use meshtap::app::{Action, AppState, Pane};
+use meshtap::model::figures::EdgeMetric;
 use meshtap::session::SourceMsg;
 
 use super::{Call, SIZES, call, events, render, snapshot_at, state, t0};
@@ -140,4 +141,66 @@ fn a_new_edge_leaves_the_drawn_nodes_where_they_were() {
     state.ingest(SourceMsg::Events(events(&new, 0)), t0());
     assert_eq!(state.map_view.projection.edges.len(), edges + 1);
     assert_eq!(places(&state), before);
+}
+
+/// Item 9 (the ux walk's D11): edges only the metrics API knows are drawn with the legend's `┈`;
+/// under a filter the map says so in its title and leaves them out, as `meshtap map --filter`
+/// does, since no filter can ask about them.
+#[test]
+fn metrics_only_edges_are_dotted_and_a_filtered_map_says_so_and_leaves_them_out() {
+    for (width, height) in SIZES {
+        let mut state = demo_state(width, height);
+        let mut metrics = super::metrics::snapshot();
+        // A pair the simulated mesh never calls: only the metrics API knows it.
+        metrics.edges.push(EdgeMetric {
+            src: super::metrics::deploy("payment"),
+            dst: super::metrics::deploy("catalogue-db"),
+            client_id: None,
+            server_id: None,
+            no_identity_msg: None,
+        });
+        state.ingest(SourceMsg::Metrics(metrics), t0());
+        let metrics_only = |state: &AppState| {
+            let map = &state.map_view;
+            map.projection
+                .edges
+                .iter()
+                .filter(|e| e.metrics_only())
+                .count()
+        };
+        assert!(metrics_only(&state) > 0, "the snapshot names unseen edges");
+        let screen = render(&state, t0());
+        // The legend holds one `┈`; the metrics-only edges draw more of them.
+        assert!(screen.matches('┈').count() > 1, "{screen}");
+        snapshot_at("map_metrics_only", &state, t0());
+
+        state.handle(Action::FilterPrompt, t0());
+        for c in "ns=emojivoto".chars() {
+            state.handle(Action::Input(c), t0());
+        }
+        state.handle(Action::Submit, t0());
+        assert_eq!(state.pane, Pane::Map, "filtering keeps the map in view");
+        assert_eq!(metrics_only(&state), 0);
+        let map = &state.map_view;
+        assert!(
+            map.projection
+                .nodes
+                .iter()
+                .all(|n| n.namespace.as_ref() != "sock-shop"),
+            "{:?}",
+            map.projection.nodes
+        );
+        let screen = render(&state, t0());
+        let title = screen
+            .lines()
+            .find(|l| l.contains(" Map ·"))
+            .expect("title");
+        assert!(title.contains("filter ns=emojivoto"), "{title}");
+        assert_eq!(
+            screen.matches('┈').count(),
+            1,
+            "only the legend's: {screen}"
+        );
+        snapshot_at("map_filtered", &state, t0());
+    }
 }

@@ -75,7 +75,7 @@ fn route(resource: &str, route: &str, requests: u64, success: f64, p99_ms: u64) 
     }
 }
 
-fn deploy(name: &str) -> MetricsResource {
+pub(super) fn deploy(name: &str) -> MetricsResource {
     MetricsResource {
         namespace: "sock-shop".into(),
         kind: "deployment".into(),
@@ -87,7 +87,7 @@ fn id(name: &str) -> String {
     format!("{name}.sock-shop.serviceaccount.identity.linkerd.cluster.local")
 }
 
-fn snapshot() -> MetricsSnapshot {
+pub(super) fn snapshot() -> MetricsSnapshot {
     MetricsSnapshot {
         routes: vec![
             route("deploy/catalogue", "GET /catalogue", 1_200, 0.995, 45),

@@ -74,22 +74,40 @@ pub(super) fn policy(request: &Request, out: &mut Vec<Statement>) {
     denied(request, out);
 }
 
+/// `status=403` or `grpc_status=7` for a refusal, `None` for anything else.
+fn refusal_cite(request: &Request) -> Option<String> {
+    match (request.http_status(), request.grpc_status()) {
+        (_, Some(GRPC_PERMISSION_DENIED)) => Some(format!("grpc_status={GRPC_PERMISSION_DENIED}")),
+        (Some(403), _) => Some("status=403".to_owned()),
+        _ => None,
+    }
+}
+
+/// The `l5d-proxy-error` of the response or its trailers.
+fn proxy_error_of(request: &Request) -> Option<String> {
+    let response = request.response.as_ref().map(|r| &r.headers);
+    let trailers = request.end.as_ref().map(|e| &e.trailers);
+    [response, trailers]
+        .into_iter()
+        .flatten()
+        .find_map(proxy_error)
+}
+
+/// A refusal seen outside the server's inbound side with no `l5d-proxy-error`: one whose
+/// cause tap alone cannot tell (see [`denied`]).
+pub(super) fn is_bare_refusal(request: &Request) -> bool {
+    request.direction() != Direction::Inbound
+        && refusal_cite(request).is_some()
+        && proxy_error_of(request).is_none()
+}
+
 /// A 403 or `PermissionDenied`: the proxy's refusal when `l5d-proxy-error` says so, else the
 /// application's own answer.
 fn denied(request: &Request, out: &mut Vec<Statement>) {
-    let status = request.http_status();
-    let grpc = request.grpc_status();
-    let cite = match (status, grpc) {
-        (_, Some(GRPC_PERMISSION_DENIED)) => format!("grpc_status={GRPC_PERMISSION_DENIED}"),
-        (Some(403), _) => "status=403".to_owned(),
-        _ => return,
+    let Some(cite) = refusal_cite(request) else {
+        return;
     };
-    let response = request.response.as_ref().map(|r| &r.headers);
-    let trailers = request.end.as_ref().map(|e| &e.trailers);
-    let proxy_error = [response, trailers]
-        .into_iter()
-        .flatten()
-        .find_map(proxy_error);
+    let proxy_error = proxy_error_of(request);
     let text = match (&proxy_error, request.direction()) {
         (Some(reason), Direction::Inbound) => format!(
             "Denied by Linkerd policy: the inbound proxy refused it ({PROXY_ERROR_HEADER}: {reason}); \

@@ -69,7 +69,18 @@ fn inbound_mtls() -> Request {
     )
 }
 
-fn find(statements: &[Statement], topic: Topic, words: &str) -> Statement {
+/// A 403 between web (shop) and api (pay), with these response headers.
+pub(super) fn request_403(direction: Direction, headers: &[(&str, &str)]) -> Request {
+    let r = with_labels(
+        request(direction, "POST", "api.pay:8080", "/refunds", Vec::new()),
+        &[("serviceaccount", "web")],
+        &[],
+    );
+    let headers = headers.iter().map(|&(n, v)| Header::str(n, v)).collect();
+    responded(r, 403, headers, Some(None))
+}
+
+pub(super) fn find(statements: &[Statement], topic: Topic, words: &str) -> Statement {
     statements
         .iter()
         .find(|s| s.topic == topic && s.text.contains(words))

@@ -121,13 +121,12 @@ impl OutboundRow {
 type Key = (String, String, String, String, String, String);
 
 fn key(delta: &Delta, resource_label: &str) -> Key {
-    let route = match delta.label("route_name") {
-        "default" => "[default]".to_owned(),
-        name => name.to_owned(),
-    };
-    let kind = match delta.label("route_kind") {
-        "default" => String::new(),
-        kind => kind.to_owned(),
+    // The controller's synthesised route is `route_kind="default"`, named after its protocol
+    // (`route_name="http"`, linkerd2 policy-controller `outbound/http.rs`); older proxies and
+    // tests name it `default`.
+    let (route, kind) = match (delta.label("route_kind"), delta.label("route_name")) {
+        ("default", _) | (_, "default") => ("[default]".to_owned(), String::new()),
+        (kind, name) => (name.to_owned(), kind.to_owned()),
     };
     (
         delta.label(resource_label).to_owned(),
@@ -353,7 +352,7 @@ mod tests {
                 "outbound_grpc_route_request_statuses_total",
                 &[
                     ("grpc_status", status),
-                    ("route_name", "default"),
+                    ("route_name", "http"),
                     ("route_kind", "default"),
                 ],
                 value,

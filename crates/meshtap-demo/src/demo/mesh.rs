@@ -122,6 +122,9 @@ const TOPOLOGY: &[Row] = &[
         Policy::Server { server: "voting-grpc", authz: "voting-grpc" }),
     ("emojivoto", "vote-bot", None, "default", 1, 0, 8080, true, Policy::Default),
     ("restricted", "vault", Some("vault"), "vault", 1, 8200, 8200, true, Policy::Default),
+    // The canary `catalogue-split` sends some catalogue calls to. Last, so that adding it moved
+    // no other pod's name or address.
+    ("sock-shop", "catalogue-v2", Some("catalogue-v2"), "catalogue-v2", 1, 80, 80, true, Policy::Default),
 ];
 
 /// The alphabet Kubernetes uses for generated name suffixes (no vowels, no look-alikes).

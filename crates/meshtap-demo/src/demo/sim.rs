@@ -9,6 +9,7 @@
 pub mod events;
 pub mod headers;
 pub mod routes;
+pub mod routing;
 pub mod spans;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use prost::Message as _;
 use super::mesh::{Mesh, PodId, WorkloadId};
 use crate::proto::tap;
 use routes::{Protocol, ROUTES, Route};
+use routing::{Routed, Routing};
 use spans::{Spans, TraceLink};
 
 /// The default request rate of `meshtap demo`, across the whole mesh.
@@ -107,6 +109,9 @@ pub enum Outcome {
     Reset { code: u32, after_response: bool },
     /// The request never ends while tapped (optionally after its response headers).
     Hang { with_response: bool },
+    /// The client's proxy gave up after `after_ns` (a route's request timeout): the endpoint
+    /// request is dropped, so neither proxy's tap reports a response or an end.
+    Cancelled { after_ns: u64 },
 }
 
 /// One simulated request between two pods. Times are nanoseconds on the virtual clock.
@@ -139,6 +144,8 @@ pub struct Call {
     pub peer: Option<u8>,
     /// The trace it belongs to: the client joins the trace of the request it is serving.
     pub trace: TraceLink,
+    /// What the proxies' routing and policy did with it.
+    pub routed: Routed,
 }
 
 /// A half of a call as one proxy sees it.
@@ -179,13 +186,29 @@ impl Call {
                 ..
             } => (None, Some(headers)),
             Outcome::Hang { with_response } => (with_response.then_some(headers), None),
+            Outcome::Cancelled { .. } => (None, None),
         };
-        let release_at = request_at + end.unwrap_or(HANG_RELEASE_NS);
+        let held = match self.outcome {
+            // Both proxies drop it when the client's gives up (the reset's trip ignored), so
+            // the server's side stays inside the client's.
+            Outcome::Cancelled { after_ns } => after_ns.saturating_sub(request_at - self.start),
+            _ => end.unwrap_or(HANG_RELEASE_NS),
+        };
+        let release_at = request_at + held;
         Timeline {
             request_at,
             response,
             end,
             release_at,
+        }
+    }
+
+    /// When the client's proxy is done with it, since it started: its end, or the moment its
+    /// proxy gave up; `None` for a request that never ends.
+    pub fn finished_after(&self) -> Option<u64> {
+        match self.outcome {
+            Outcome::Cancelled { after_ns } => Some(after_ns),
+            _ => self.timeline(Side::Outbound).end,
         }
     }
 }
@@ -202,6 +225,10 @@ pub struct Traffic {
     cumulative: Vec<u64>,
     ends: Vec<(WorkloadId, WorkloadId)>,
     spans: Spans,
+    routing: Arc<Routing>,
+    /// Retries scheduled by the client proxies, started later than the call that caused them;
+    /// at most the retry limit per call, drained as the clock passes them.
+    retries: Vec<Call>,
 }
 
 impl Traffic {
@@ -224,6 +251,7 @@ impl Traffic {
             ends.push((c, s));
         }
         let mesh_workloads = mesh.workloads.len();
+        let routing = Arc::new(Routing::new(&mesh));
         let mean_gap_ns = (rate.is_finite() && rate > 0.0).then(|| 1e9 / rate);
         let mut traffic = Self {
             mesh,
@@ -233,6 +261,8 @@ impl Traffic {
             cumulative,
             ends,
             spans: Spans::new(mesh_workloads),
+            routing,
+            retries: Vec::new(),
         };
         traffic.next_at = traffic.gap();
         traffic
@@ -245,8 +275,20 @@ impl Traffic {
         }
     }
 
-    /// The next request starting before `until`, in start order.
+    /// The policies the client proxies route by.
+    pub fn routing(&self) -> &Arc<Routing> {
+        &self.routing
+    }
+
+    /// The next request (or retry) starting before `until`, in start order.
     pub fn next_before(&mut self, until: u64) -> Option<Call> {
+        let retry = (self.retries.iter().enumerate())
+            .min_by_key(|(_, c)| c.start)
+            .filter(|(_, c)| c.start < until && c.start <= self.next_at)
+            .map(|(i, _)| i);
+        if let Some(i) = retry {
+            return Some(self.retries.swap_remove(i));
+        }
         if self.next_at >= until {
             return None;
         }
@@ -315,7 +357,8 @@ impl Traffic {
                 after_response: false,
                 ..
             } => (bytes, status) = (0, 0),
-            Outcome::Hang { .. } => bytes = 0,
+            // Only routing cancels a call, after this.
+            Outcome::Hang { .. } | Outcome::Cancelled { .. } => bytes = 0,
             Outcome::Reset {
                 after_response: true,
                 ..
@@ -331,9 +374,7 @@ impl Traffic {
         let token = rng.next_u64();
         // A client serving a request makes this call on its behalf, from the pod serving it.
         let (client, trace) = self.spans.call(cw, client, start, token);
-        self.spans
-            .serve(sw, server, start + in_delay, server_ns, trace);
-        Call {
+        let mut call = Call {
             route: route_id,
             client,
             server,
@@ -351,6 +392,22 @@ impl Traffic {
             token,
             peer: None,
             trace,
+            routed: Routed::default(),
+        };
+        self.route(&mut call);
+        call
+    }
+
+    /// Routing may send `call` to another backend, end it early, refuse it or retry it; the
+    /// server that serves it joins its trace.
+    fn route(&mut self, call: &mut Call) {
+        let retries = self.routing.route(&self.mesh, call);
+        self.retries.extend(retries);
+        if !call.routed.denied {
+            let served_by = self.mesh.pods[call.server].workload;
+            let at = call.start + call.in_delay;
+            self.spans
+                .serve(served_by, call.server, at, call.server_ns, call.trace);
         }
     }
 }

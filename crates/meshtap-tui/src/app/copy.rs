@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use super::action::{Action, Pane};
 use super::overlay::{Layer, Overlay};
 use super::state::{AppState, Effect, Level};
-use crate::copy::{self, Copied, CopyError, Format, Secrets, osc52};
+use crate::copy::clipboard::Delivered;
+use crate::copy::{self, Copied, CopyError, Format, Secrets};
 use crate::explain::{Statement, explain};
 
 /// Where the copy popup is: choosing a format, or showing what was copied.
@@ -19,9 +20,24 @@ pub enum CopyStage {
         format: Format,
         reveal: bool,
         result: Result<Copied, CopyError>,
-        /// Whether the text went to the clipboard (OSC 52), or why not.
-        clipboard: Result<(), String>,
+        /// Where the text went, once the terminal loop has sent it.
+        clipboard: Clipboard,
     },
+}
+
+/// Where copied text went: said in the popup, since only the terminal loop can know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Clipboard {
+    /// Handed to the terminal loop, not sent yet.
+    Pending,
+    /// Sent: where to (`copy::clipboard::Delivered`), and how to reach the system clipboard
+    /// when it did not go there.
+    Sent {
+        message: String,
+        hint: Option<&'static str>,
+    },
+    /// Not sent, and why.
+    NotSent(String),
 }
 
 /// The copy popup of request `seq`.
@@ -31,6 +47,17 @@ pub struct CopyState {
     pub stage: CopyStage,
 }
 
+/// Where an explained request is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Finished (or expired) before the view opened.
+    Done,
+    /// Still in flight: the view is said again as its events arrive.
+    InFlight,
+    /// It finished while the view was open.
+    FinishedWhileOpen,
+}
+
 /// The explain view of request `seq`: its statements, computed when opened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExplainState {
@@ -38,6 +65,9 @@ pub struct ExplainState {
     pub statements: Vec<Statement>,
     /// First visible line.
     pub scroll: usize,
+    /// Where the request was when the statements were made: explain follows it while it is in
+    /// flight and says when it finished (D12).
+    pub progress: Progress,
 }
 
 /// What a popup never swallows: quitting, the terminal's size, and help over it.
@@ -78,12 +108,36 @@ impl AppState {
             self.notify(Level::Info, "no request selected to explain", now);
             return;
         };
-        let statements = self.store.get(seq).map(explain).unwrap_or_default();
+        let request = self.store.get(seq);
+        let statements = request.map(explain).unwrap_or_default();
+        let progress = if request.is_some_and(crate::model::request::Request::is_open) {
+            Progress::InFlight
+        } else {
+            Progress::Done
+        };
         self.overlays.open(Overlay::Explain(ExplainState {
             seq,
             statements,
             scroll: 0,
+            progress,
         }));
+    }
+
+    /// Request `seq` changed: an explain view following it in flight says again what it knows.
+    pub(super) fn follow_explain(&mut self, seq: u64) {
+        let Some(open) = self.overlays.explain_mut() else {
+            return;
+        };
+        if open.seq != seq || open.progress != Progress::InFlight {
+            return;
+        }
+        let Some(request) = self.store.get(seq) else {
+            return;
+        };
+        open.statements = explain(request);
+        if !request.is_open() {
+            open.progress = Progress::FinishedWhileOpen;
+        }
     }
 
     /// An action while the copy popup is open; `true` when it was the popup's.
@@ -116,6 +170,38 @@ impl AppState {
         true
     }
 
+    /// The terminal loop sent the copied text (or could not): the popup and the status bar say
+    /// where it went.
+    pub fn clipboard_sent(&mut self, sent: Result<Delivered, String>, now: DateTime<Utc>) {
+        let (clipboard, level, text) = match sent {
+            Ok(delivered) => {
+                let message = delivered.to_string();
+                let clipboard = Clipboard::Sent {
+                    message: message.clone(),
+                    hint: delivered.hint(),
+                };
+                let level = match delivered {
+                    Delivered::TmuxBuffer { passthrough: false } | Delivered::File(_) => {
+                        Level::Warning
+                    }
+                    _ => Level::Info,
+                };
+                (clipboard, level, message)
+            }
+            Err(why) => (Clipboard::NotSent(why.clone()), Level::Error, why),
+        };
+        if let Some(CopyState {
+            stage: CopyStage::Shown {
+                clipboard: open, ..
+            },
+            ..
+        }) = self.overlays.copy_mut()
+        {
+            *open = clipboard;
+        }
+        self.notify(level, text, now);
+    }
+
     fn show_copy(&mut self, format: Format, reveal: bool) {
         let Some(open) = self.overlays.copy() else {
             return;
@@ -131,15 +217,13 @@ impl AppState {
             .map_or(Err(CopyError::NoRequest), |request| {
                 copy::render(format, request, secrets)
             });
+        // However long: a tmux buffer or a file takes what one OSC 52 sequence cannot.
         let clipboard = match &result {
-            Ok(copied) if !osc52::fits(&copied.text) => {
-                Err("too long for the terminal's clipboard: copy it from here".to_owned())
-            }
             Ok(copied) => {
                 self.effects.push(Effect::Clipboard(copied.text.clone()));
-                Ok(())
+                Clipboard::Pending
             }
-            Err(_) => Err("nothing copied".to_owned()),
+            Err(_) => Clipboard::NotSent("nothing copied".to_owned()),
         };
         self.overlays.open(Overlay::Copy(CopyState {
             seq,
@@ -277,6 +361,33 @@ mod tests {
         state.handle(Action::Copy, now());
         state.handle(Action::Quit, now());
         assert!(state.quit, "Ctrl-c quits from the popup");
+    }
+
+    /// The popup says where the text went only once the terminal loop has sent it, and a tmux
+    /// buffer alone (tmux's default options) says how to reach the system clipboard.
+    #[test]
+    fn the_popup_says_where_the_text_went() {
+        let mut state = with_requests();
+        state.handle(Action::Copy, now());
+        state.handle(Action::Open, now());
+        let clipboard = |state: &AppState| match state.overlays.copy().map(|c| &c.stage) {
+            Some(CopyStage::Shown { clipboard, .. }) => clipboard.clone(),
+            other => panic!("not shown: {other:?}"),
+        };
+        assert_eq!(clipboard(&state), Clipboard::Pending);
+        state.clipboard_sent(Ok(Delivered::TmuxBuffer { passthrough: false }), now());
+        let Clipboard::Sent { message, hint } = clipboard(&state) else {
+            panic!("not sent: {:?}", clipboard(&state));
+        };
+        assert!(message.contains("tmux buffer"), "{message}");
+        assert!(hint.is_some_and(|h| h.contains("set-clipboard on")));
+        let status = state.message.as_ref().map(|m| (m.level, m.text.clone()));
+        assert_eq!(status, Some((Level::Warning, message)));
+        state.clipboard_sent(Err("clipboard: no file either".to_owned()), now());
+        assert_eq!(
+            clipboard(&state),
+            Clipboard::NotSent("clipboard: no file either".to_owned())
+        );
     }
 
     #[test]

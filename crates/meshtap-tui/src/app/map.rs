@@ -25,6 +25,7 @@ use crate::model::metrics::{MetricsView, metrics_only_edges};
 struct Inputs {
     shape: u64,
     metrics: u64,
+    filtered: bool,
     folding: Folding,
     size: (usize, usize),
 }
@@ -55,16 +56,20 @@ pub struct MapState {
 
 impl MapState {
     /// Brings the projection and layout up to date; cheap when nothing they depend on changed.
+    /// `filtered`: the graph holds only what a filter lets through, and the metrics API's edges
+    /// are left out, since no filter can ask about them (as `meshtap map --filter` does).
     pub fn refresh(
         &mut self,
         graph: &MapGraph,
         identities: &IdentityTable,
         metrics: Option<&MetricsView>,
+        filtered: bool,
         size: (usize, usize),
     ) {
         let inputs = Inputs {
             shape: graph.shape(),
             metrics: self.metrics_generation,
+            filtered,
             folding: self.folding.clone(),
             size,
         };
@@ -72,6 +77,7 @@ impl MapState {
             return;
         }
         let pairs: Vec<(WorkloadId, WorkloadId)> = metrics
+            .filter(|_| !filtered)
             .map(|m| metrics_only_edges(identities, &m.snapshot.edges))
             .unwrap_or_default()
             .into_iter()
@@ -357,8 +363,14 @@ impl AppState {
 
     pub(super) fn refresh_map(&mut self) {
         let size = super::layout::map_graph_size(self.width, self.height);
-        self.map_view
-            .refresh(&self.map, &self.identities, self.metrics.as_ref(), size);
+        let filtered = self.view.filter().is_some();
+        self.map_view.refresh(
+            &self.map,
+            &self.identities,
+            self.metrics.as_ref(),
+            filtered,
+            size,
+        );
     }
 
     /// The filter clause for the selected map node, or its `Tab`-selected edge.

@@ -73,7 +73,7 @@ pub enum Effect {
     /// Restart the live tap with a change.
     Tap(TapCommand),
     Export(ExportRequest),
-    /// Put text on the clipboard (OSC 52 through the terminal).
+    /// Put text on the clipboard: OSC 52, a tmux buffer or a file (`tui::clipboard`).
     Clipboard(String),
     /// `:diff FILE`: read the saved capture (off the UI thread) to compare with the live one.
     Diff(std::path::PathBuf),
@@ -263,6 +263,7 @@ impl AppState {
                             self.map.record(request);
                         }
                     }
+                    self.follow_explain(seq);
                 }
                 self.view.on_evict(&self.store);
                 self.settle();
@@ -344,6 +345,7 @@ impl AppState {
                     self.identities.record(request);
                     self.map.record(request);
                 }
+                self.follow_explain(seq);
                 dirty = true;
             }
         }

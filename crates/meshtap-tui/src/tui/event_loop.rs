@@ -338,24 +338,8 @@ fn perform(
     }
 }
 
-/// Sends `text` to the clipboard through the terminal (OSC 52, wrapped for tmux), between frames.
+/// Sends `text` where it can arrive (`super::clipboard`), between frames, and says where it went.
 fn clipboard(state: &mut AppState, text: &str, now: chrono::DateTime<Utc>) {
-    use std::io::Write as _;
-    let tmux = std::env::var_os("TMUX").is_some();
-    let Some(sequence) = crate::copy::osc52::sequence(text, tmux) else {
-        state.notify(
-            Level::Warning,
-            "too long for the clipboard: copy it from the popup",
-            now,
-        );
-        return;
-    };
-    let mut stdout = std::io::stdout();
-    match stdout
-        .write_all(sequence.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => state.notify(Level::Info, "copied to the clipboard (OSC 52)", now),
-        Err(e) => state.notify(Level::Error, format!("clipboard: {e}"), now),
-    }
+    let sent = super::clipboard::deliver(text, &mut std::io::stdout());
+    state.clipboard_sent(sent, now);
 }

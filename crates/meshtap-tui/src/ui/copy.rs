@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use crate::app::copy::{CopyStage, CopyState};
+use crate::app::copy::{Clipboard, CopyStage, CopyState};
 use crate::copy::Format;
 use crate::ui::layout;
 use crate::ui::theme::Theme;
@@ -37,13 +37,25 @@ pub fn render(frame: &mut Frame, area: Rect, state: &CopyState, theme: &Theme) {
                     theme.warning,
                 ))),
             }
-            lines.push(match clipboard {
-                Ok(()) => Line::from(Span::styled(
-                    "sent to the clipboard (OSC 52)",
-                    theme.status_ok,
-                )),
-                Err(why) => Line::from(Span::styled(why.clone(), theme.warning)),
-            });
+            match clipboard {
+                Clipboard::Pending => {
+                    lines.push(Line::from(Span::styled("copying…", theme.dim)));
+                }
+                Clipboard::Sent { message, hint } => {
+                    let style = if hint.is_some() {
+                        theme.warning
+                    } else {
+                        theme.status_ok
+                    };
+                    lines.push(Line::from(Span::styled(message.clone(), style)));
+                    if let Some(hint) = hint {
+                        lines.push(Line::from(Span::styled(*hint, theme.dim)));
+                    }
+                }
+                Clipboard::NotSent(why) => {
+                    lines.push(Line::from(Span::styled(why.clone(), theme.warning)));
+                }
+            }
             let popup = layout::centered(area, 90, 70);
             let reveal = if *reveal { "r: mask" } else { "r: reveal" };
             let block = Block::bordered()

@@ -45,6 +45,19 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         map.projection.nodes.len(),
         map.projection.edges.len()
     );
+    if let Some(filter) = &state.filter {
+        // The map draws only what the filter lets through (and no metrics-API-only edges). A
+        // long filter ends with `…` inside the border rather than be cut by it.
+        let room = usize::from(area.width).saturating_sub(title.chars().count() + 12);
+        let text = if filter.text.chars().count() > room {
+            let mut cut: String = filter.text.chars().take(room.saturating_sub(1)).collect();
+            cut.push('…');
+            cut
+        } else {
+            filter.text.clone()
+        };
+        let _ = write!(title, "· filter {text} ");
+    }
     if map.auto_folded > 0 {
         let folded = crate::ui::routes::format::counted(map.auto_folded, "namespace", "namespaces");
         let _ = write!(title, "· {folded} folded to fit ");

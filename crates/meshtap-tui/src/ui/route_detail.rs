@@ -321,6 +321,7 @@ fn sample_lines<'s>(
         let (outcome, style) = outcome(sample, theme);
         let mut line = Line::from(vec![
             Span::styled(format!("#{:<8}", sample.seq), theme.dim),
+            Span::styled(format!("{} ", sample.started.format("%H:%M:%S")), theme.dim),
             Span::styled(
                 format!(
                     "{:>7} ",

@@ -73,6 +73,8 @@ struct Slot {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sample {
     pub seq: u64,
+    /// When the request started (capture clock, UTC), as the requests pane shows it.
+    pub started: DateTime<Utc>,
     pub latency_us: Option<u64>,
     pub http_status: Option<u32>,
     pub eos: Option<Eos>,
@@ -243,6 +245,7 @@ impl RouteStats {
     fn remember(&mut self, request: &Request, us: u64, failed: bool) {
         let sample = Sample {
             seq: request.seq,
+            started: request.started,
             latency_us: Some(us),
             http_status: request.http_status(),
             eos: request.eos(),

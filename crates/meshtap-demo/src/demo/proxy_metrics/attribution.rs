@@ -1,11 +1,13 @@
 //! What each simulated call means to the proxies' metrics: the parent Service and port, the
-//! route and backend the client's proxy used, the error label it recorded, its retries, and
-//! whether the server's proxy refused it. Until the simulated proxies route by policy, every
-//! call takes its Service's default route to the Service itself.
+//! route and backend the client's proxy used (as [`Routing`] routed it, so metrics and tap
+//! agree), the error label it recorded, its retries, and whether the server's proxy refused it.
 
 use super::families::Labels;
 use crate::demo::mesh::{Mesh, PodId};
+use crate::demo::policy::DEFAULT_ROUTE_NAME;
 use crate::demo::sim::Call;
+use crate::demo::sim::routing::Routing;
+use crate::model::policy::RetryOn;
 
 /// A Gateway API style reference, as the proxy's `parent_*`/`route_*`/`backend_*` labels spell it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +28,7 @@ pub struct Attribution {
     pub hostname: String,
     /// The `error` label of the route's response (e.g. `REQUEST_TIMEOUT`), if the proxy ended it.
     pub error: Option<&'static str>,
-    /// Attempts after the first.
+    /// Attempts after the first (set on the request's last attempt only).
     pub retries: u32,
     pub retry_succeeded: bool,
     pub retry_limit_exceeded: bool,
@@ -45,27 +47,69 @@ fn service_ref(mesh: &Mesh, pod: PodId) -> Ref {
     }
 }
 
-/// The default attribution: the Service's default route straight to the Service.
-pub fn attribute(mesh: &Mesh, call: &Call) -> Attribution {
-    let parent = service_ref(mesh, call.server);
+/// The call as its proxies counted it: the Service the client addressed, the route and rule
+/// routing picked (its Service's default route when none did), the Service that served it.
+pub fn attribute(mesh: &Mesh, routing: &Routing, call: &Call) -> Attribution {
+    let addressed = mesh
+        .workload_named(call.route().server)
+        .and_then(|w| mesh.workloads[w].pods.first().copied())
+        .unwrap_or(call.server);
+    let parent = service_ref(mesh, addressed);
     let hostname = format!("{}.{}.svc.cluster.local", parent.name, parent.namespace);
-    Attribution {
-        route: Ref {
+    let rule = routing.rule(call);
+    let route = rule.map_or_else(
+        || Ref {
             group: String::new(),
             kind: "default".to_owned(),
             namespace: String::new(),
-            name: "default".to_owned(),
+            name: DEFAULT_ROUTE_NAME.to_owned(),
             port: None,
         },
-        backend: parent.clone(),
+        |(route, _)| Ref {
+            group: route.route.group.to_string(),
+            kind: route.route.kind.to_string(),
+            namespace: route.route.namespace.to_string(),
+            name: route.route.name.to_string(),
+            port: None,
+        },
+    );
+    let routed = call.routed;
+    let max_retries = rule
+        .and_then(|(_, r)| r.config.retry.as_ref())
+        .map_or(0, |r| r.max_retries);
+    let still_retryable = rule
+        .and_then(|(_, r)| r.config.retry.as_ref())
+        .is_some_and(|r| match (&r.on, call.grpc_status) {
+            (RetryOn::Grpc(on), Some(code)) => on.retries(code),
+            (RetryOn::Statuses(ranges), None) => {
+                let status = u16::try_from(call.http_status).unwrap_or(0);
+                ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&status))
+            }
+            _ => false,
+        });
+    let retries = if routed.is_final() {
+        u32::from(routed.retries)
+    } else {
+        0
+    };
+    let mut a = Attribution {
+        route,
+        backend: service_ref(mesh, call.server),
         parent,
         hostname,
-        error: None,
-        retries: 0,
-        retry_succeeded: false,
-        retry_limit_exceeded: false,
+        error: routed.timed_out.then_some("REQUEST_TIMEOUT"),
+        retries,
+        retry_succeeded: retries > 0 && !still_retryable,
+        retry_limit_exceeded: routed.is_final()
+            && still_retryable
+            && u32::from(routed.retries) >= max_retries
+            && max_retries > 0,
         denied: None,
+    };
+    if routed.denied {
+        a.denied = Some(a.deny_labels(mesh, call));
     }
+    a
 }
 
 impl Ref {
@@ -162,6 +206,14 @@ impl Attribution {
     pub fn allow_labels(&self, mesh: &Mesh, call: &Call) -> Labels {
         let mut l = self.inbound_labels(mesh, call);
         l.retain(|(k, _)| *k != "direction" && *k != "authority");
+        l
+    }
+
+    /// `inbound_http_authz_deny_total`'s labels: as an allow's, without an authorization (none
+    /// admitted the request).
+    pub fn deny_labels(&self, mesh: &Mesh, call: &Call) -> Labels {
+        let mut l = self.allow_labels(mesh, call);
+        l.retain(|(k, _)| !k.starts_with("authz_"));
         l
     }
 }

@@ -51,7 +51,7 @@ impl Ledger {
         self.now_ns = now_ns;
         while let Some(call) = self.traffic.next_before(now_ns) {
             // A call that never ends is never counted: its proxy records no response.
-            let Some(end) = call.timeline(Side::Outbound).end else {
+            let Some(end) = call.finished_after() else {
                 continue;
             };
             if self.pending.len() >= PENDING_CALLS_CAP {
@@ -81,7 +81,7 @@ impl Ledger {
     }
 
     fn record(&mut self, call: &Call) {
-        let a = attribute(&self.mesh, call);
+        let a = attribute(&self.mesh, self.traffic.routing(), call);
         let route = call.route();
         let grpc = route.protocol == Protocol::Grpc;
         if self.mesh.workload_of(call.client).meshed {
@@ -92,10 +92,12 @@ impl Ledger {
         }
     }
 
+    /// Every attempt is a backend request; the request's last attempt also completes the
+    /// route's request, timed from its first attempt, with its retries.
     fn record_outbound(&mut self, call: &Call, a: &Attribution, grpc: bool) {
         let f: RouteFamilies = if grpc { families::GRPC } else { families::HTTP };
-        let timeline = call.timeline(Side::Outbound);
-        let seconds = timeline.end.unwrap_or(0) as f64 / 1e9;
+        let attempt_ns = call.finished_after().unwrap_or(0);
+        let request_ns = (call.start + attempt_ns).saturating_sub(call.routed.first_start);
         let route_labels = a.route_labels();
         let backend_labels = a.backend_labels();
         let status = status_labels(call, a, grpc);
@@ -105,28 +107,27 @@ impl Ledger {
             l.extend(extra.iter().cloned());
             l
         };
-        pod.count(f.request_statuses, with(&route_labels, &status), 1);
-        pod.observe(f.request_duration, route_labels.clone(), seconds);
-        // Every attempt reaches a backend; retries are the attempts after the first.
-        let attempts = 1 + u64::from(a.retries);
-        pod.count(f.backend_requests, backend_labels.clone(), attempts);
+        pod.count(f.backend_requests, backend_labels.clone(), 1);
         pod.count(f.backend_statuses, with(&backend_labels, &status), 1);
+        pod.observe(f.backend_duration, backend_labels, attempt_ns as f64 / 1e9);
+        if !call.routed.is_final() {
+            return;
+        }
+        pod.count(f.request_statuses, with(&route_labels, &status), 1);
+        pod.observe(
+            f.request_duration,
+            route_labels.clone(),
+            request_ns as f64 / 1e9,
+        );
         if a.retries > 0 {
-            let failed_attempts = status_labels_failed(grpc);
-            pod.count(
-                f.backend_statuses,
-                with(&backend_labels, &failed_attempts),
-                u64::from(a.retries),
-            );
             pod.count(f.retry_requests, route_labels.clone(), u64::from(a.retries));
             if a.retry_succeeded {
                 pod.count(f.retry_successes, route_labels.clone(), 1);
             }
         }
         if a.retry_limit_exceeded {
-            pod.count(f.retry_limit_exceeded, route_labels.clone(), 1);
+            pod.count(f.retry_limit_exceeded, route_labels, 1);
         }
-        pod.observe(f.backend_duration, backend_labels, seconds);
     }
 
     fn record_inbound(&mut self, call: &Call, a: &Attribution, grpc: bool) {
@@ -140,6 +141,10 @@ impl Ledger {
             return;
         }
         pod.count(families::AUTHZ_ALLOW, a.allow_labels(&self.mesh, call), 1);
+        if call.routed.timed_out {
+            // Cancelled by the client's proxy before a response: nothing completed here.
+            return;
+        }
         let timeline = call.timeline(Side::Inbound);
         let ms = timeline.end.unwrap_or(0) as f64 / 1e6;
         pod.observe(families::RESPONSE_LATENCY, labels.clone(), ms);
@@ -186,19 +191,6 @@ fn status_labels(call: &Call, a: &Attribution, grpc: bool) -> Labels {
     labels
 }
 
-/// The status of an attempt that failed and was retried (the demo retries gRPC `UNAVAILABLE`
-/// and HTTP 503).
-fn status_labels_failed(grpc: bool) -> Labels {
-    if grpc {
-        vec![
-            ("grpc_status", "UNAVAILABLE".to_owned()),
-            ("error", String::new()),
-        ]
-    } else {
-        vec![("http_status", "503".to_owned()), ("error", String::new())]
-    }
-}
-
 /// gRPC status names as the proxy writes them in `grpc_status`.
 pub fn grpc_name(code: u32) -> &'static str {
     match code {
@@ -223,6 +215,8 @@ pub fn grpc_name(code: u32) -> &'static str {
 }
 
 #[cfg(test)]
+mod routing_tests;
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::promtext::parse;
@@ -232,7 +226,7 @@ mod tests {
     const UNTIL_NS: u64 = 20_000_000_000;
 
     /// Sums a family's samples over every pod whose labels include all of `want`.
-    fn total(ledger: &Ledger, mesh: &Mesh, name: &str, want: &[(&str, &str)]) -> f64 {
+    pub(super) fn total(ledger: &Ledger, mesh: &Mesh, name: &str, want: &[(&str, &str)]) -> f64 {
         (0..mesh.pods.len())
             .map(|pod| {
                 let exp = parse(&ledger.render(pod)).expect("the ledger writes valid text");
@@ -252,13 +246,14 @@ mod tests {
         let mut ledger = Ledger::new(mesh.clone(), SEED, RATE);
         ledger.advance(UNTIL_NS / 2);
         ledger.advance(UNTIL_NS);
-        // The same seeded stream, counted independently: calls to catalogue from meshed
-        // clients that ended by the time of the scrape, and those that failed.
+        // The same seeded stream, counted independently: calls addressed to catalogue (served
+        // by catalogue or its canary) from meshed clients that ended by the time of the
+        // scrape, and those that failed.
         let mut traffic = Traffic::new(mesh.clone(), SEED, RATE);
         let (mut ended, mut failed) = (0.0, 0.0);
         while let Some(call) = traffic.next_before(UNTIL_NS) {
-            let end = call.timeline(Side::Outbound).end;
-            let to_catalogue = mesh.workload_of(call.server).name == "catalogue";
+            let end = call.finished_after();
+            let to_catalogue = call.route().server == "catalogue";
             if to_catalogue
                 && mesh.workload_of(call.client).meshed
                 && end.is_some_and(|e| call.start + e <= UNTIL_NS)
@@ -307,7 +302,7 @@ mod tests {
             .pods
             .iter()
             .enumerate()
-            .filter(|(id, _)| mesh.workload_of(*id).name == "catalogue")
+            .filter(|(id, _)| ["catalogue", "catalogue-v2"].contains(&mesh.workload_of(*id).name))
             .map(|(id, _)| {
                 let exp = parse(&ledger.render(id)).expect("parses");
                 exp.samples

@@ -107,6 +107,10 @@ pub(super) fn request_headers(call: &Call, authority: &str, path: &str) -> viz::
     if let Some(traceparent) = call.trace.traceparent() {
         h.push(("traceparent", traceparent));
     }
+    if call.routed.canary {
+        let (name, value) = crate::demo::policy::CANARY_HEADER;
+        h.push((name, value.to_owned()));
+    }
     h.push((
         "x-request-id",
         uuid(t.rotate_left(37) ^ 0x5bd1_e995_5bd1_e995),
@@ -142,6 +146,11 @@ pub(super) fn response_headers(call: &Call, path: &str) -> viz::Headers {
             (":status", "200".into()),
             ("content-type", "application/grpc".into()),
         ]);
+    }
+    if call.routed.denied {
+        // The server's proxy answers a denial itself, with no body; the client's proxy has
+        // stripped `l5d-proxy-error` before its tap sees the response (proxy ≥ v2.221.0).
+        return headers(vec![("content-length", "0".into())]);
     }
     let html = is_page(path);
     let mut h = vec![

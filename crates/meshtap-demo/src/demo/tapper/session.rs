@@ -209,8 +209,10 @@ impl Session {
     /// Offers the given sides of `call` (each with its reporting pod) to the tapped proxies.
     fn offer(&mut self, call: &Call, sides: &[(Side, PodId)], crossing: bool) {
         for &(side, pod) in sides {
-            // An unmeshed client has no proxy to report its outbound side.
-            if !self.reporting.get(pod).copied().unwrap_or(false)
+            // An unmeshed client has no proxy to report its outbound side; a refused call
+            // never reaches the server's inbound tap (the policy check sits outside it).
+            if (side == Side::Inbound && call.routed.denied)
+                || !self.reporting.get(pod).copied().unwrap_or(false)
                 || !self.mesh.workload_of(pod).meshed
                 || !self.matches(call, side, crossing)
             {

@@ -7,6 +7,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Valu
 use opentelemetry_proto::tonic::trace::v1::{Span, Status, span::SpanKind, status::StatusCode};
 
 use crate::model::event::{Direction, Endpoint, grpc_code_name};
+use crate::model::policy::matched_route;
 use crate::model::request::{Request, workload};
 use crate::trace::{SpanId, TraceId, TraceIds};
 
@@ -283,6 +284,20 @@ pub fn span(request: &Request) -> Span {
     }
 }
 
+/// `http.route`: the route the request was matched to (an `HTTPRoute`/`GRPCRoute`, a
+/// `ServiceProfile` route, the server's inbound route), never a template nor a default route,
+/// which name no route of the user's; with the rule's index as `linkerd.route.rule`.
+fn route_attrs(attrs: &mut Vec<KeyValue>, request: &Request) {
+    let matched = matched_route(request);
+    let Some(route) = matched.route.as_ref().filter(|r| !r.is_default()) else {
+        return;
+    };
+    attrs.push(text("http.route", &route.name));
+    if let Some(rule) = matched.rule {
+        attrs.push(int("linkerd.route.rule", i64::from(rule)));
+    }
+}
+
 fn peer(request: &Request) -> &Endpoint {
     match request.direction {
         Direction::Inbound => &request.source,
@@ -305,6 +320,7 @@ fn linkerd_attrs(attrs: &mut Vec<KeyValue>, request: &Request) {
     if let Some(route) = request.route.get("route") {
         attrs.push(text("linkerd.route", route));
     }
+    route_attrs(attrs, request);
     for (key, value) in request.destination.labels.iter() {
         if key.starts_with("srv_") || key.starts_with("authz_") || key.starts_with("route_") {
             attrs.push(text(&format!("linkerd.{key}"), value));

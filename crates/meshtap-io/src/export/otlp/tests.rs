@@ -282,3 +282,58 @@ fn hex(bytes: &[u8]) -> String {
         _ => crate::trace::SpanId(bytes.try_into().expect("8 bytes")).to_string(),
     }
 }
+
+#[test]
+fn http_route_names_the_matched_route_and_never_a_template() {
+    use std::sync::Arc;
+
+    use crate::model::policy::{MatchedRoute, RouteRef, RouteSource, RuleConfig};
+
+    let mut routed = request(Direction::Outbound, "/catalogue/1", &[], 200, None);
+    let matched = MatchedRoute {
+        source: RouteSource::Policy,
+        route: Some(RouteRef {
+            group: "gateway.networking.k8s.io".into(),
+            kind: "HTTPRoute".into(),
+            namespace: "shop".into(),
+            name: "catalogue-split".into(),
+        }),
+        rule: Some(1),
+        parent: None,
+        backend: None,
+        config: RuleConfig::default(),
+    };
+    if let Some(init) = routed.init.as_mut() {
+        init.matched_route = Some(Arc::new(matched.clone()));
+    }
+    let routed_span = span(&routed);
+    assert_eq!(
+        attr(&routed_span, "http.route").as_deref(),
+        Some("catalogue-split")
+    );
+    assert_eq!(
+        attr(&routed_span, "linkerd.route.rule").as_deref(),
+        Some("1")
+    );
+    // No route known: a template, which is not a route name.
+    let plain = span(&request(
+        Direction::Outbound,
+        "/catalogue/1",
+        &[],
+        200,
+        None,
+    ));
+    assert_eq!(attr(&plain, "http.route"), None);
+    // The parent's default route names no route of the user's either.
+    let mut default = matched;
+    default.route = Some(RouteRef {
+        group: "".into(),
+        kind: "default".into(),
+        namespace: "".into(),
+        name: "http".into(),
+    });
+    if let Some(init) = routed.init.as_mut() {
+        init.matched_route = Some(Arc::new(default));
+    }
+    assert_eq!(attr(&span(&routed), "http.route"), None);
+}

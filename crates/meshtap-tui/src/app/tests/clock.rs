@@ -80,3 +80,28 @@ fn a_replay_counts_back_from_its_last_event_not_the_wall_clock() {
     // `:export --filtered` writes what the list shows, as of the same clock reading.
     assert_eq!(state.view.as_of(), at(60_000));
 }
+
+/// D12: explain opened on a request in flight follows it: its events arriving later make it say
+/// the outcome, and the view says it finished.
+#[test]
+fn explain_follows_its_request_until_it_finishes() {
+    use crate::app::copy::Progress;
+
+    let mut state = state(100);
+    let events = request(7, 503);
+    let (first, rest) = events.split_at(1);
+    state.ingest(SourceMsg::Events(first.to_vec()), at(0));
+    state.handle(Action::Explain, at(0));
+    let text = |state: &AppState| {
+        let open = state.overlays.explain().expect("explain open");
+        (format!("{:?}", open.statements), open.progress)
+    };
+    let (before, progress) = text(&state);
+    assert!(before.contains("Not finished"), "{before}");
+    assert_eq!(progress, Progress::InFlight);
+    state.ingest(SourceMsg::Events(rest.to_vec()), at(10));
+    let (after, progress) = text(&state);
+    assert!(!after.contains("Not finished"), "{after}");
+    assert!(after.contains("503"), "{after}");
+    assert_eq!(progress, Progress::FinishedWhileOpen);
+}

@@ -216,8 +216,14 @@ impl Canvas {
             return;
         };
         let cell = &mut self.cells[i];
+        // A cell no line crossed yet takes this edge's stroke: its default (mTLS) would
+        // otherwise outrank the metrics stroke and draw a metrics-only edge solid.
+        cell.stroke = if cell.mask == 0 {
+            stroke
+        } else {
+            cell.stroke.max(stroke)
+        };
         cell.mask |= mask;
-        cell.stroke = cell.stroke.max(stroke);
         cell.tone = match (cell.tone, tone) {
             (Tone::Selected, _) | (_, Tone::Selected) => Tone::Selected,
             (Tone::Line(a), Tone::Line(b)) => Tone::Line(a.max(b)),
