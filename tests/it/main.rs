@@ -36,6 +36,7 @@ mod proxy_tap_tls;
 mod record_stats;
 mod recording;
 mod routes_cmd;
+mod routes_fixtures;
 mod routes_rules;
 mod segments_hostile;
 mod server;
