@@ -148,10 +148,14 @@ impl McpSink {
 }
 
 impl Sink<'_> {
-    /// Whether the source should ask for headers: only where they are shown or kept, as
-    /// `linkerd viz tap` does.
-    pub fn wants_headers(&self, session: &crate::cli::SessionArgs) -> bool {
+    /// Whether the source should ask for headers: where they are shown or kept, as `linkerd
+    /// viz tap` does, and wherever requests are matched to routes (`routes`): a rule can match
+    /// on a header (catalogue-split's canary rule does), and without headers it is undecidable.
+    pub fn wants_headers(&self, session: &crate::cli::SessionArgs, routes: bool) -> bool {
         let kept = session.export.export.is_some() || session.record.is_some();
+        if routes {
+            return true;
+        }
         match self {
             // The UI and MCP's get_request show them (redacted).
             Sink::Ui(_) | Sink::Mcp(_) => true,

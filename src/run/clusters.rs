@@ -52,9 +52,7 @@ pub fn source(
     sink: &Sink<'_>,
 ) -> anyhow::Result<Source> {
     let ui = matches!(sink, Sink::Ui(_));
-    // Route rules can match on headers (catalogue-split's canary rule does): a session that
-    // attributes routes asks for them, or such rules could never be told apart.
-    let headers = sink.wants_headers(session) || !args.policy.no_policy;
+    let headers = sink.wants_headers(session, !args.policy.no_policy);
     // Namespaces default per context.
     let specs = clusters
         .iter()

@@ -13,7 +13,8 @@ use crate::source::proxy::{self, ProxyMatch, ProxySpec, TlsFiles, Transport};
 pub async fn session(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     let sink = super::sink(args.output, &args.ui)?;
     let outputs = Outputs::open(&args.session)?;
-    let headers = sink.wants_headers(&args.session);
+    // A direct tap is matched to routes only when the controller is named.
+    let headers = sink.wants_headers(&args.session, args.policy.policy_api.is_some());
     let spec = proxy_spec(&args, headers);
     // Unreadable certificates or a bad address are argument errors: report them before starting.
     let channel = spec.channel()?;

@@ -83,16 +83,11 @@ pub async fn gather(
     window: Duration,
 ) -> anyhow::Result<Tapped> {
     let sink = Sink::Map(crate::export::map::MapFormat::Json);
-    let mut source =
+    // The source matches requests to the outbound policy (`clusters::source` attaches the
+    // stage): the rules come from there.
+    let source =
         super::super::clusters::source(std::slice::from_ref(cluster), tap, session, &sink)?;
-    // Matched to the outbound policy as every session is: the rules come from there.
     let mut rx = source.rx;
-    let policy = std::mem::take(&mut source.policy);
-    if !policy.is_empty() {
-        let (attributed, task) = meshtap_io::pipeline::attribute::attach(rx, policy);
-        source.tasks.push(task);
-        rx = attributed;
-    }
     let mut store = Store::new(JOIN_CAPACITY_REQUESTS);
     let mut tapped = Tapped {
         rules: Rules::new(targets),
