@@ -17,29 +17,14 @@ async fn malformed_lines_are_reported_with_their_number_and_skipped() {
     lines[4] = lines[4].replace("\"started\":\"", "\"started\":\"yesterday");
     let broken = dir.path().join("broken.ndjson");
     std::fs::write(&broken, lines.join("\n")).unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    let report = tokio::time::timeout(TEST_TIMEOUT, replay::replay(&broken, Speed::Max, tx))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(report.skipped, 2);
-    let mut warnings = Vec::new();
-    let mut store = Store::new(100_000);
-    for _ in 0..100_000 {
-        match rx.recv().await {
-            Some(SourceMsg::Warning { message, .. }) => warnings.push(message),
-            Some(SourceMsg::Events(events)) => events.into_iter().for_each(|e| {
-                store.ingest(e);
-            }),
-            Some(
-                SourceMsg::State { .. }
-                | SourceMsg::Metrics(_)
-                | SourceMsg::Notice(_)
-                | SourceMsg::Pods(_),
-            ) => {}
-            None => break,
-        }
-    }
+    let loaded = tokio::time::timeout(TEST_TIMEOUT, async {
+        play_all(replay::open(&broken).await.unwrap()).await
+    })
+    .await
+    .unwrap();
+    assert_eq!(loaded.skipped, 2);
+    let warnings = loaded.warnings;
+    let store = store_of(loaded.events);
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(warnings[0].starts_with("line 3: "), "{warnings:?}");
     assert!(warnings[1].starts_with("line 5: bad time"), "{warnings:?}");
