@@ -199,7 +199,9 @@ mod tests {
         let statements = explain_with(&refused, Some(&early));
         find(&statements, Topic::Policy, "the next reading will say");
         assert!(
-            statements.iter().all(|s| !s.text.contains("counted no refusal")),
+            statements
+                .iter()
+                .all(|s| !s.text.contains("counted no refusal")),
             "{statements:#?}"
         );
         // A workload whose proxies are not read: nothing is said about its counters.
@@ -212,7 +214,10 @@ mod tests {
         let refused = refused();
         let counted = reading(
             &refused,
-            vec![denial("web.shop.serviceaccount.identity.cluster.local", 3.0)],
+            vec![denial(
+                "web.shop.serviceaccount.identity.cluster.local",
+                3.0,
+            )],
         );
         assert_eq!(explain_with(&refused, None), explain(&refused));
         // The proxy said so itself, or the server's side: tap already knows.
@@ -222,8 +227,10 @@ mod tests {
         ] {
             let statements = explain_with(&request, Some(&counted));
             assert!(
-                statements.iter().all(|s| !s.text.contains("proxy refused")
-                    && !s.text.contains("counted no refusal")),
+                statements
+                    .iter()
+                    .all(|s| !s.text.contains("proxy refused")
+                        && !s.text.contains("counted no refusal")),
                 "{statements:#?}"
             );
         }

@@ -127,7 +127,11 @@ pub struct Denial {
 
 /// The refusing workload's name: its `deployment`, else its pod.
 pub(crate) fn workload_name<'a>(deployment: &'a str, pod: &'a str) -> &'a str {
-    if deployment.is_empty() { pod } else { deployment }
+    if deployment.is_empty() {
+        pod
+    } else {
+        deployment
+    }
 }
 
 /// Every refusal counted in `window`, largest first.

@@ -136,7 +136,10 @@ impl Readings {
 
     /// The reading that can speak for `request` (the one of its cluster).
     pub fn for_request(&self, request: &crate::model::request::Request) -> Option<&DenialsReading> {
-        self.of(request.cluster.as_ref().map(crate::model::event::ClusterName::as_str))
+        self.of(request
+            .cluster
+            .as_ref()
+            .map(crate::model::event::ClusterName::as_str))
     }
 }
 
@@ -165,8 +168,14 @@ mod tests {
         DenialsReading {
             cluster: None,
             denials: vec![
-                denial("orders.shop.serviceaccount.identity.linkerd.cluster.local", 3.0),
-                denial("web.shop.serviceaccount.identity.linkerd.cluster.local", 1.0),
+                denial(
+                    "orders.shop.serviceaccount.identity.linkerd.cluster.local",
+                    3.0,
+                ),
+                denial(
+                    "web.shop.serviceaccount.identity.linkerd.cluster.local",
+                    1.0,
+                ),
             ],
             watched: vec![Watched {
                 namespace: "shop".to_owned(),

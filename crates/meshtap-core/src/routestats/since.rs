@@ -77,7 +77,12 @@ impl SinceStart {
 
     /// One scrape of a pod, finished at `read_at`. `labels` are the pod's own (`namespace`,
     /// `pod`, `deployment`, …), added to every series as Linkerd's Prometheus adds them.
-    pub fn observe(&mut self, labels: &[(String, String)], exposition: &Exposition, read_at: DateTime<Utc>) {
+    pub fn observe(
+        &mut self,
+        labels: &[(String, String)],
+        exposition: &Exposition,
+        read_at: DateTime<Utc>,
+    ) {
         let get = |name: &str| {
             labels
                 .iter()
@@ -207,9 +212,13 @@ mod tests {
     }
 
     fn pod(name: &str) -> Vec<(String, String)> {
-        [("namespace", "shop"), ("deployment", "payment"), ("pod", name)]
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .to_vec()
+        [
+            ("namespace", "shop"),
+            ("deployment", "payment"),
+            ("pod", name),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .to_vec()
     }
 
     fn deny(orders: u32, web: u32) -> Exposition {
@@ -259,12 +268,18 @@ mod tests {
         );
         assert_eq!(
             counts(&s),
-            [("orders.shop".to_owned(), 7.0), ("web.shop".to_owned(), 2.0)]
+            [
+                ("orders.shop".to_owned(), 7.0),
+                ("web.shop".to_owned(), 2.0)
+            ]
         );
         s.observe(&pod("payment-1"), &deny(3, 1), at(31));
         assert_eq!(
             counts(&s),
-            [("orders.shop".to_owned(), 8.0), ("web.shop".to_owned(), 3.0)]
+            [
+                ("orders.shop".to_owned(), 8.0),
+                ("web.shop".to_owned(), 3.0)
+            ]
         );
     }
 

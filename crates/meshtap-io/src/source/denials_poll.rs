@@ -56,14 +56,14 @@ struct Said {
 /// poller, so the channel still closes when every tap stream has ended.
 pub async fn poll_until_closed(poll: DenialsPoll, tx: mpsc::WeakSender<SourceMsg>) {
     let started = Utc::now();
-    let prometheus = match poll.prometheus.clone() {
-        Some(addr) => Some(addr),
-        None => {
-            let namespace = super::metrics::portforward::VIZ_NAMESPACE;
-            prometheus::viz(&poll.client, namespace)
-                .await
-                .unwrap_or(None)
-        }
+    let prometheus = if let Some(addr) = poll.prometheus.clone() {
+        Some(addr)
+    } else {
+        let namespace = super::metrics::portforward::VIZ_NAMESPACE;
+        // A viz that cannot be asked leaves the pods to be read directly.
+        prometheus::viz(&poll.client, namespace)
+            .await
+            .unwrap_or(None)
     };
     let mut since = SinceStart::default();
     let mut said = Said::default();
