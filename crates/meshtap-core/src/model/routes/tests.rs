@@ -403,3 +403,4 @@ fn every_window_agrees_over_the_same_requests() {
 }
 
 mod policy;
+mod errors;
