@@ -188,10 +188,9 @@ fn sorted_header(header: &str, descending: bool, width: usize) -> String {
 fn align(text: &str, column: SortColumn) -> Line<'static> {
     let line = Line::from(text.to_owned());
     match column {
-        SortColumn::Name
-        | SortColumn::Direction
-        | SortColumn::Spark
-        | SortColumn::ErrorSpark => line,
+        SortColumn::Name | SortColumn::Direction | SortColumn::Spark | SortColumn::ErrorSpark => {
+            line
+        }
         _ => line.alignment(Alignment::Right),
     }
 }

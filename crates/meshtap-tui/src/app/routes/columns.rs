@@ -95,8 +95,6 @@ impl Extras {
             rules: rows.iter().any(|r| r.key.rule.is_some()),
         }
     }
-
-
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,7 +141,12 @@ pub fn fitting_columns(width: u16, rules: bool) -> Vec<SortColumn> {
 }
 
 /// Drops `columns` in `order` until they fit in `width` beside a Route column of `name_width`.
-fn drop_until_fit(columns: &mut Vec<SortColumn>, width: u16, name_width: u16, order: &[SortColumn]) {
+fn drop_until_fit(
+    columns: &mut Vec<SortColumn>,
+    width: u16,
+    name_width: u16,
+    order: &[SortColumn],
+) {
     for drop in order {
         let fixed: u16 = columns.iter().map(|c| c.width() + 1).sum();
         if fixed + name_width <= width {

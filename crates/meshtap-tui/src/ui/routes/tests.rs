@@ -101,7 +101,12 @@ fn a_rule_number_outranks_a_percentile() {
     let name_width = usize::from(78 - fixed);
     let text = |line: Line| -> String { line.spans.iter().map(|s| s.content.as_ref()).collect() };
     let theme = Theme::monochrome();
-    let head = text(tree::name(&key(Some(0)), tree::Place::Head, name_width, &theme));
+    let head = text(tree::name(
+        &key(Some(0)),
+        tree::Place::Head,
+        name_width,
+        &theme,
+    ));
     assert!(head.ends_with(" rule 0"), "{head}");
     assert!(head.starts_with("catalogue:80 HTTPRoute"), "{head}");
     assert!(head.chars().count() <= name_width, "{head}");

@@ -70,10 +70,7 @@ pub fn name(key: &RouteKey, place: Place, width: usize, theme: &Theme) -> Line<'
     Line::from(vec![
         Span::styled(peer, theme.dim),
         Span::raw(" "),
-        Span::styled(
-            format!("{}{tail}", truncate(&key.route, rest)),
-            theme.text,
-        ),
+        Span::styled(format!("{}{tail}", truncate(&key.route, rest)), theme.text),
     ])
 }
 

@@ -76,7 +76,10 @@ fn the_ring_forgets_seconds_older_than_a_minute() {
     let mut stats = RouteStats::new();
     stats.record(&call(1, 0, 500));
     let ring = i64::try_from(RING_SECONDS).expect("small");
-    assert_eq!(stats.error_sparkline(at(0))[RING_SECONDS - 1], ERROR_RATE_SCALE);
+    assert_eq!(
+        stats.error_sparkline(at(0))[RING_SECONDS - 1],
+        ERROR_RATE_SCALE
+    );
     assert_eq!(stats.error_sparkline(at(ring - 1))[0], ERROR_RATE_SCALE);
     assert!(stats.error_sparkline(at(ring)).iter().all(|&e| e == 0));
     // A later second reuses the slot: the old failure is not counted again.
