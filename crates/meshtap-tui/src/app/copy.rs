@@ -8,7 +8,7 @@ use super::overlay::{Layer, Overlay};
 use super::state::{AppState, Effect, Level};
 use crate::copy::clipboard::Delivered;
 use crate::copy::{self, Copied, CopyError, Format, Secrets};
-use crate::explain::{Statement, explain};
+use crate::explain::Statement;
 
 /// Where the copy popup is: choosing a format, or showing what was copied.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,7 +109,9 @@ impl AppState {
             return;
         };
         let request = self.store.get(seq);
-        let statements = request.map(explain).unwrap_or_default();
+        let statements = request
+            .map(|r| super::denials::statements(&self.denials, r))
+            .unwrap_or_default();
         let progress = if request.is_some_and(crate::model::request::Request::is_open) {
             Progress::InFlight
         } else {
@@ -134,7 +136,7 @@ impl AppState {
         let Some(request) = self.store.get(seq) else {
             return;
         };
-        open.statements = explain(request);
+        open.statements = super::denials::statements(&self.denials, request);
         if !request.is_open() {
             open.progress = Progress::FinishedWhileOpen;
         }
