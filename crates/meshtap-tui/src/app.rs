@@ -8,6 +8,7 @@ pub mod clusters;
 pub mod command;
 pub mod config;
 pub mod copy;
+mod denials;
 pub mod detail;
 pub mod diff_view;
 pub mod identities;

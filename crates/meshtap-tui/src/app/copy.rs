@@ -9,7 +9,7 @@ use super::progress::Progress;
 use super::state::{AppState, Effect, Level};
 use crate::copy::clipboard::Delivered;
 use crate::copy::{self, Copied, CopyError, Format, Secrets};
-use crate::explain::{Statement, explain};
+use crate::explain::Statement;
 
 /// Where the copy popup is: choosing a format, or showing what was copied.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,7 +99,9 @@ impl AppState {
             return;
         };
         let request = self.store.get(seq);
-        let statements = request.map(explain).unwrap_or_default();
+        let statements = request
+            .map(|r| super::denials::statements(&self.denials, r))
+            .unwrap_or_default();
         let progress = Progress::of(request);
         self.overlays.open(Overlay::Explain(ExplainState {
             seq,

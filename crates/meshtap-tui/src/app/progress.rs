@@ -58,7 +58,7 @@ impl AppState {
             && open.seq == seq
             && open.progress.follow(request)
         {
-            open.statements = crate::explain::explain(request);
+            open.statements = super::denials::statements(&self.denials, request);
         }
         if let Some(open) = self.overlays.detail_mut()
             && open.seq == seq
