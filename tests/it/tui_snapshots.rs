@@ -25,6 +25,8 @@ mod clusters;
 mod copy;
 #[path = "tui_snapshots/denials.rs"]
 mod denials;
+#[path = "tui_snapshots/inflight.rs"]
+mod inflight;
 #[path = "tui_snapshots/map.rs"]
 mod map;
 #[path = "tui_snapshots/metrics.rs"]

@@ -17,6 +17,7 @@ pub mod layout;
 pub mod map;
 pub mod overlay;
 mod panes;
+pub mod progress;
 pub mod prompt;
 mod quick;
 pub mod rates;

@@ -267,7 +267,7 @@ impl AppState {
                             self.map.record(request);
                         }
                     }
-                    self.follow_explain(seq);
+                    self.follow_request(seq);
                 }
                 self.view.on_evict(&self.store);
                 self.settle();
@@ -350,7 +350,7 @@ impl AppState {
                     self.identities.record(request);
                     self.map.record(request);
                 }
-                self.follow_explain(seq);
+                self.follow_request(seq);
                 dirty = true;
             }
         }
