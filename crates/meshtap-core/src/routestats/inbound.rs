@@ -126,7 +126,7 @@ pub struct Denial {
 }
 
 impl Denial {
-    /// Where it was refused: "Server payment-http, HTTPRoute payment-refunds", or only the
+    /// Where it was refused: `Server payment-http, HTTPRoute payment-refunds`, or only the
     /// Server when no route matched.
     pub fn place(&self) -> String {
         match self.kind {

@@ -295,9 +295,8 @@ fn proxy_refusals(edge: &Edge, denials: &Readings) -> Option<String> {
     let sa = edge.local_serviceaccount.as_deref()?;
     let client = format!("{sa}.{}.serviceaccount.identity.", edge.key.local.namespace);
     // The counters name a workload by its deployment, else its pod (`routestats::denials`).
-    let server = match edge.key.peer.name.split_once('/') {
-        Some(("deploy" | "po", name)) => name,
-        _ => return None,
+    let Some(("deploy" | "po", server)) = edge.key.peer.name.split_once('/') else {
+        return None;
     };
     let namespace = &edge.key.peer.namespace;
     denials.iter().find_map(|reading| {
