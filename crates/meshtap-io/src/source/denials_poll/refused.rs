@@ -83,7 +83,7 @@ fn note(events: &[TapEvent], seen: &mut RefusingSet) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::{Endpoint, Labels, ResponseEnd, ResponseInit, StreamId};
+    use crate::model::event::{Endpoint, Headers, Labels, ResponseEnd, ResponseInit, StreamId};
 
     fn event(direction: Direction, deployment: &str, http: HttpEvent) -> TapEvent {
         let endpoint = |deployment: &str| Endpoint {
@@ -108,7 +108,7 @@ mod tests {
             id: StreamId::default(),
             since_request_init: None,
             http_status: code,
-            headers: Default::default(),
+            headers: Headers::default(),
         })
     }
 
@@ -119,7 +119,7 @@ mod tests {
             since_response_init: None,
             response_bytes: 0,
             eos: Some(Eos::Grpc(code)),
-            trailers: Default::default(),
+            trailers: Headers::default(),
         })
     }
 
