@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use meshtap::demo::metrics_api::{self, RunningMetricsApi, failure_share, route_rps};
+use meshtap::demo::policy::CATALOGUE_SPLIT;
 use meshtap::demo::sim::routes::{ROUTES, Route};
+use meshtap::demo::sim::routing::CANARY_SHARE;
 use meshtap::model::figures::RouteMetric;
 use meshtap::source::metrics::{MetricsClient, MetricsError};
 use meshtap::source::target::Resource;
@@ -167,13 +169,38 @@ async fn stat_summary_lists_workloads_with_pods_and_traffic() {
     assert_eq!((catalogue.meshed_pods, catalogue.running_pods), (2, 2));
     assert!(catalogue.open_connections.unwrap() > 0);
     let stats = catalogue.stats.unwrap();
-    let rps: f64 = ROUTES
+    // HTTPRoute catalogue-split sends front-end's canary calls (rule 0) and a tenth of the
+    // rest (rule 1, 90/10) to catalogue-v2: its metrics follow, as the proxies' would.
+    let to_catalogue = |client: &str| -> f64 {
+        ROUTES
+            .iter()
+            .filter(|r| r.server == "catalogue" && r.client == client)
+            .map(|r| route_rps(r, RATE))
+            .sum()
+    };
+    let front_end = to_catalogue("front-end");
+    let weights: u32 = CATALOGUE_SPLIT.iter().map(|(_, w)| w).sum();
+    let v2_weight = f64::from(CATALOGUE_SPLIT[1].1) / f64::from(weights);
+    let v2_share = CANARY_SHARE + (1.0 - CANARY_SHARE) * v2_weight;
+    let all: f64 = ROUTES
         .iter()
         .filter(|r| r.server == "catalogue")
         .map(|r| route_rps(r, RATE))
         .sum();
-    assert!((stats.rps - rps).abs() <= rps * 0.02, "{stats:?}");
+    let rps = all - front_end * v2_share;
+    assert!(front_end > 0.0 && rps < all);
+    assert!((stats.rps - rps).abs() <= rps * 0.02, "{stats:?} vs {rps}");
     assert!(stats.success_rate.unwrap() > 0.99, "{stats:?}");
+    let v2 = rows
+        .iter()
+        .find(|r| r.resource.name == "catalogue-v2")
+        .and_then(|r| r.stats.as_ref())
+        .expect("catalogue-v2 serves part of the split");
+    let v2_rps = front_end * v2_share;
+    assert!(
+        (v2.rps - v2_rps).abs() <= v2_rps * 0.02,
+        "{v2:?} vs {v2_rps}"
+    );
 
     // The load generator runs no proxy and receives nothing: no figures at all.
     let lg = client
@@ -206,6 +233,13 @@ async fn edges_carry_both_identities() {
         edges
             .iter()
             .any(|e| e.src.name == "orders" && e.dst.name == "payment")
+    );
+    // The split's second backend is an edge of its own.
+    assert!(
+        edges
+            .iter()
+            .any(|e| e.src.name == "front-end" && e.dst.name == "catalogue-v2"),
+        "{edges:#?}"
     );
     // The unmeshed load generator reports no outbound metrics, so Linkerd has no edge for it.
     assert!(

@@ -99,93 +99,135 @@ fn side_line(label: &str, s: &super::compare::SideSummary) -> String {
     )
 }
 
+/// What a line of the text report is, for a view to style it without reading its words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// A section heading or a route's first line.
+    Heading,
+    /// A change beyond noise, or an identity/TLS change.
+    Notable,
+    Plain,
+}
+
+/// The text report, one marked line at a time.
+#[derive(Default)]
+struct Lines(Vec<(Mark, String)>);
+
+impl Lines {
+    fn push(&mut self, mark: Mark, text: String) {
+        self.0.push((mark, text));
+    }
+
+    fn plain(&mut self, text: String) {
+        self.push(Mark::Plain, text);
+    }
+}
+
 /// The plain-text report.
 pub fn text(diff: &Diff) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}", side_line("A", &diff.a));
-    let _ = writeln!(out, "{}", side_line("B", &diff.b));
-    let _ = writeln!(
-        out,
+    for (_, line) in lines(diff) {
+        let _ = writeln!(out, "{line}");
+    }
+    out
+}
+
+/// The plain-text report as marked lines (empty strings between sections).
+pub fn lines(diff: &Diff) -> Vec<(Mark, String)> {
+    let mut out = Lines::default();
+    out.plain(side_line("A", &diff.a));
+    out.plain(side_line("B", &diff.b));
+    out.plain(format!(
         "Changes are beyond noise when a two-sided test gives p < {} with at least {} samples a side.",
         diff.alpha, diff.min_samples
-    );
+    ));
     let changed: Vec<&RouteDiff> = diff.routes.iter().filter(|r| r.changed()).collect();
-    let _ = writeln!(
-        out,
-        "\nRoutes changed: {} of {}",
-        changed.len(),
-        diff.routes.len()
+    out.plain(String::new());
+    out.push(
+        Mark::Heading,
+        format!("Routes changed: {} of {}", changed.len(), diff.routes.len()),
     );
     for route in changed {
-        let mark = match route.presence {
-            Presence::Both => "~",
-            Presence::New => "+",
-            Presence::Vanished => "-",
-        };
-        let _ = writeln!(out, "{mark} {} ({})", route.label(), route.namespace);
-        match route.presence {
-            Presence::New => {
-                let _ = writeln!(out, "    new: {}", figures_words(route.b.as_ref()));
-                continue;
-            }
-            Presence::Vanished => {
-                let _ = writeln!(out, "    vanished: {}", figures_words(route.a.as_ref()));
-                continue;
-            }
-            Presence::Both => {}
-        }
-        let (a, b) = (route.a.as_ref(), route.b.as_ref());
-        let _ = writeln!(
-            out,
-            "    requests {} → {}",
-            a.map_or(0, |f| f.requests),
-            b.map_or(0, |f| f.requests)
+        route_lines(route, &mut out);
+    }
+    out.plain(String::new());
+    out.push(
+        Mark::Heading,
+        format!("Identity and TLS changes: {}", diff.edges.len()),
+    );
+    for edge in &diff.edges {
+        out.push(
+            Mark::Notable,
+            format!(
+                "! {}: {} → {} ({}): {}",
+                kind_words(edge.kind),
+                edge.client,
+                edge.server,
+                edge.direction,
+                edge.detail
+            ),
         );
-        let points = route
-            .success_rate_points
-            .map_or_else(String::new, |p| format!(" ({p:+.2} points)"));
-        let _ = writeln!(
-            out,
+    }
+    out.0
+}
+
+/// One changed route: its name, then its figures, each test's line marked when beyond noise.
+fn route_lines(route: &RouteDiff, out: &mut Lines) {
+    let mark = match route.presence {
+        Presence::Both => "~",
+        Presence::New => "+",
+        Presence::Vanished => "-",
+    };
+    out.push(
+        Mark::Heading,
+        format!("{mark} {} ({})", route.label(), route.namespace),
+    );
+    let (a, b) = (route.a.as_ref(), route.b.as_ref());
+    match route.presence {
+        Presence::New => return out.plain(format!("    new: {}", figures_words(b))),
+        Presence::Vanished => return out.plain(format!("    vanished: {}", figures_words(a))),
+        Presence::Both => {}
+    }
+    let beyond = |yes: bool| if yes { Mark::Notable } else { Mark::Plain };
+    out.plain(format!(
+        "    requests {} → {}",
+        a.map_or(0, |f| f.requests),
+        b.map_or(0, |f| f.requests)
+    ));
+    let points = route
+        .success_rate_points
+        .map_or_else(String::new, |p| format!(" ({p:+.2} points)"));
+    out.push(
+        beyond(route.success_test.is_some_and(|t| t.beyond_noise)),
+        format!(
             "    success  {} → {}{points}; {}",
             pct(a.and_then(|f| f.success_rate)),
             pct(b.and_then(|f| f.success_rate)),
             proportion_words(route.success_test)
-        );
-        let _ = writeln!(
-            out,
+        ),
+    );
+    out.push(
+        beyond(route.latency_test.is_some_and(|t| t.beyond_noise)),
+        format!(
             "    latency  {}, {}, {}; {}",
             change_words("p50", route.p50),
             change_words("p95", route.p95),
             change_words("p99", route.p99),
             rank_words(route.latency_test)
-        );
-        for (label, new, gone) in [
-            ("statuses", &route.new_statuses, &route.vanished_statuses),
-            ("callers ", &route.new_callers, &route.vanished_callers),
-        ] {
-            if !new.is_empty() || !gone.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "    {label} new: {}; vanished: {}",
-                    list(new),
-                    list(gone)
-                );
-            }
+        ),
+    );
+    for (label, new, gone) in [
+        ("statuses", &route.new_statuses, &route.vanished_statuses),
+        ("callers ", &route.new_callers, &route.vanished_callers),
+    ] {
+        if !new.is_empty() || !gone.is_empty() {
+            out.plain(format!(
+                "    {label} new: {}; vanished: {}",
+                list(new),
+                list(gone)
+            ));
         }
     }
-    let _ = writeln!(out, "\nIdentity and TLS changes: {}", diff.edges.len());
-    for edge in &diff.edges {
-        let _ = writeln!(
-            out,
-            "! {}: {} → {} ({}): {}",
-            kind_words(edge.kind),
-            edge.client,
-            edge.server,
-            edge.direction,
-            edge.detail
-        );
-    }
-    out
 }
 
 fn list(items: &[String]) -> String {

@@ -23,8 +23,9 @@ use tonic::{Request, Response, Status};
 pub use figures::{Direction, Flow, Stats, failure_share, route_rps};
 use select::{Peer, Subject, authority, flows, resolve, short_kind};
 
-use super::mesh::Mesh;
+use super::mesh::{Mesh, WorkloadId};
 use super::sim::routes::{ROUTES, profile_name};
+use super::sim::routing::Routing;
 use crate::proto::viz::{self, api_server};
 use crate::source::metrics::parse_window;
 
@@ -36,6 +37,9 @@ pub const DEFAULT_ROUTE: &str = "[DEFAULT]";
 pub struct MetricsApi {
     mesh: Arc<Mesh>,
     rate: f64,
+    /// Per route of [`ROUTES`], the share of its calls each workload serves
+    /// ([`Routing::served_shares`]).
+    served: Arc<Vec<Vec<(WorkloadId, f64)>>>,
 }
 
 /// A running metrics API server; dropping it stops the server.
@@ -105,7 +109,15 @@ pub async fn spawn_for(
 
 impl MetricsApi {
     pub fn new(mesh: Arc<Mesh>, rate: f64) -> Self {
-        Self { mesh, rate }
+        let routing = Routing::new(&mesh);
+        let served = (0..ROUTES.len())
+            .map(|route| routing.served_shares(&mesh, route))
+            .collect();
+        Self {
+            mesh,
+            rate,
+            served: Arc::new(served),
+        }
     }
 
     /// The selector's resource and the window in seconds, or the error text a `ResourceError`
@@ -171,7 +183,7 @@ impl MetricsApi {
         let rows = subjects
             .iter()
             .map(|subject| {
-                let flows = flows(&self.mesh, subject, peer, self.rate);
+                let flows = flows(&self.mesh, &self.served, subject, peer, self.rate);
                 let has_traffic = flows.iter().any(|f| f.rps > 0.0);
                 let stats =
                     (!req.skip_stats && has_traffic).then(|| basic(figures::stats(&flows, secs)));
@@ -208,16 +220,10 @@ impl MetricsApi {
     /// Open connections a subject's proxies hold for `flows`: one per client pod and server pod
     /// pair of each workload pair, as connection-pooling proxies keep.
     fn connections(&self, subject: &Subject, flows: &[Flow]) -> u64 {
-        let pairs: BTreeSet<(&str, &str)> = flows
-            .iter()
-            .map(|f| (f.route.client, f.route.server))
-            .collect();
-        let pods = |name: &str| {
-            self.mesh
-                .workload_named(name)
-                .map_or(0, |id| self.mesh.workloads[id].pods.len() as u64)
-        };
-        let total: u64 = pairs.iter().map(|(c, s)| pods(c) * pods(s)).sum();
+        let pairs: BTreeSet<(WorkloadId, WorkloadId)> =
+            flows.iter().map(|f| (f.client, f.server)).collect();
+        let pods = |id: WorkloadId| self.mesh.workloads[id].pods.len() as u64;
+        let total: u64 = pairs.iter().map(|&(c, s)| pods(c) * pods(s)).sum();
         (total as f64 * subject.scale).ceil() as u64
     }
 
@@ -240,7 +246,7 @@ impl MetricsApi {
                 // Rows are keyed by (authority, route): ServiceProfile routes by name, everything
                 // else under [DEFAULT], as Linkerd's `rt_route` metrics group them.
                 let mut groups: BTreeMap<(String, bool, String), Vec<Flow>> = BTreeMap::default();
-                for flow in flows(&self.mesh, subject, peer, self.rate) {
+                for flow in flows(&self.mesh, &self.served, subject, peer, self.rate) {
                     let route = flow.route;
                     let name = if route.profiled {
                         profile_name(route)
@@ -290,14 +296,14 @@ impl MetricsApi {
             return Err((resource, message));
         }
         let ns_ok = |ns: &str| resource.namespace.is_empty() || resource.namespace == ns;
-        let pairs: BTreeSet<(usize, usize)> = ROUTES
+        let pairs: BTreeSet<(WorkloadId, WorkloadId)> = ROUTES
             .iter()
-            .filter_map(|r| {
-                Some((
-                    self.mesh.workload_named(r.client)?,
-                    self.mesh.workload_named(r.server)?,
-                ))
+            .zip(self.served.iter())
+            .filter_map(|(r, served)| {
+                let client = self.mesh.workload_named(r.client)?;
+                Some(served.iter().map(move |&(server, _)| (client, server)))
             })
+            .flatten()
             .collect();
         let named = |w: &super::mesh::Workload| viz::Resource {
             namespace: w.namespace.to_owned(),

@@ -8,15 +8,16 @@ use chrono::{DateTime, Utc};
 use super::action::Action;
 use super::overlay::{Layer, Overlay};
 use super::state::{AppState, Level};
-use crate::diff::{Side, compare, render};
+use crate::diff::render::{self, Mark};
+use crate::diff::{Side, compare};
 
 /// The diff view, open while its overlay is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DiffOpen {
     /// The saved capture's name (its path), for the title.
     pub saved: String,
-    /// The report, one line each, as `meshtap diff -o text` prints it.
-    pub lines: Vec<String>,
+    /// The report, one marked line each, as `meshtap diff -o text` prints it.
+    pub lines: Vec<(Mark, String)>,
     pub scroll: usize,
 }
 
@@ -36,7 +37,7 @@ impl AppState {
         let diff = compare(saved, &live);
         self.overlays.open(Overlay::Diff(DiffOpen {
             saved: saved.name.clone(),
-            lines: render::text(&diff).lines().map(str::to_owned).collect(),
+            lines: render::lines(&diff),
             scroll: 0,
         }));
     }

@@ -7,18 +7,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use crate::app::diff_view::DiffOpen;
+use crate::diff::render::Mark;
 use crate::ui::layout;
 use crate::ui::theme::Theme;
 
-fn line<'a>(text: &'a str, theme: &Theme) -> Line<'a> {
-    let style = if text.contains("beyond noise") || text.contains("new plaintext") {
-        theme.warning
-    } else if !text.starts_with(' ') && !text.is_empty() {
-        theme.header
-    } else {
-        theme.text
+fn line<'a>((mark, text): &'a (Mark, String), theme: &Theme) -> Line<'a> {
+    let style = match mark {
+        Mark::Notable => theme.warning,
+        Mark::Heading => theme.header,
+        Mark::Plain => theme.text,
     };
-    Line::from(Span::styled(text, style))
+    Line::from(Span::styled(text.as_str(), style))
 }
 
 pub fn render(frame: &mut Frame, area: Rect, open: &DiffOpen, theme: &Theme) {
@@ -28,7 +27,7 @@ pub fn render(frame: &mut Frame, area: Rect, open: &DiffOpen, theme: &Theme) {
         .title(Span::styled(title, theme.title))
         .title_bottom(Line::from(" j/k: scroll · Esc: close ").right_aligned())
         .border_style(theme.border_focused);
-    let lines: Vec<Line<'_>> = open.lines.iter().map(|text| line(text, theme)).collect();
+    let lines: Vec<Line<'_>> = open.lines.iter().map(|l| line(l, theme)).collect();
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines)
@@ -78,7 +77,7 @@ mod tests {
         let diff = compare(&side("saved.ndjson", 5, false), &side("live", 15, true));
         let open = DiffOpen {
             saved: "saved.ndjson".to_owned(),
-            lines: report::text(&diff).lines().map(str::to_owned).collect(),
+            lines: report::lines(&diff),
             scroll: 0,
         };
         let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
@@ -86,9 +85,22 @@ mod tests {
         terminal
             .draw(|frame| render(frame, frame.area(), &open, &theme))
             .expect("draw");
-        let report = open.lines.join("\n");
-        assert!(report.contains("n=40/40: beyond noise"), "{report}");
-        assert!(report.contains("new plaintext"), "{report}");
+        let notable: Vec<&str> = open
+            .lines
+            .iter()
+            .filter(|(mark, _)| *mark == Mark::Notable)
+            .map(|(_, text)| text.as_str())
+            .collect();
+        // The slowed route's latency (both views of it) and the new plaintext edge, and nothing
+        // else: the report's explanation of "beyond noise" is no finding.
+        assert_eq!(notable.len(), 3, "{notable:#?}");
+        assert!(
+            notable[..2]
+                .iter()
+                .all(|l| l.contains("latency") && l.contains("n=40/40: beyond noise")),
+            "{notable:?}"
+        );
+        assert!(notable[2].contains("new plaintext"), "{notable:?}");
         let screen = format!("{:?}", terminal.backend());
         assert!(screen.contains("Diff: saved.ndjson → live"), "{screen}");
         insta::assert_snapshot!(terminal.backend());

@@ -8,6 +8,7 @@
 //! server time is log-normal around `median_ms` with one request in a hundred 4–20× slower, and it
 //! fails as often as its error (and, where Linkerd counts them as failures, miss) rate says.
 
+use crate::demo::mesh::WorkloadId;
 use crate::demo::sim::routes::{Protocol, ROUTES, Route};
 
 /// Share of requests the simulation resets (h2 `INTERNAL_ERROR`/`CANCEL`): failures to Linkerd.
@@ -38,6 +39,10 @@ pub enum Direction {
 #[derive(Debug, Clone, Copy)]
 pub struct Flow {
     pub route: &'static Route,
+    /// The calling workload and the one serving (a split's backend, not always the route's
+    /// own server).
+    pub client: WorkloadId,
+    pub server: WorkloadId,
     pub direction: Direction,
     /// Requests per second that this flow contributes (already scaled to a pod, if selected).
     pub rps: f64,
@@ -195,6 +200,8 @@ mod tests {
         let r = route("/catalogue");
         let flows = [Flow {
             route: r,
+            client: 0,
+            server: 0,
             direction: Direction::Inbound,
             rps: 1.0,
         }];
@@ -212,6 +219,8 @@ mod tests {
         let s = stats(
             &[Flow {
                 route: r,
+                client: 0,
+                server: 0,
                 direction: Direction::Inbound,
                 rps,
             }],

@@ -143,43 +143,51 @@ pub enum Peer<'a> {
 }
 
 /// The traffic flows behind one subject's figures at the mesh `rate`. Only meshed proxies
-/// report metrics, so an unmeshed subject has no outbound flows.
-pub fn flows(mesh: &Mesh, subject: &Subject, peer: Peer<'_>, rate: f64) -> Vec<Flow> {
-    let named = |name: &str, set: &BTreeSet<WorkloadId>| {
-        mesh.workload_named(name)
-            .is_some_and(|id| set.contains(&id))
-    };
-    let meshed = |name: &str| {
-        mesh.workload_named(name)
-            .is_some_and(|id| mesh.workloads[id].meshed)
-    };
-    ROUTES
-        .iter()
-        .filter_map(|route| {
-            let (direction, scale) = match peer {
-                Peer::Inbound => (named(route.server, &subject.workloads), 1.0),
+/// report metrics, so an unmeshed subject has no outbound flows. `served` holds, per route of
+/// [`ROUTES`], the share of its calls each workload serves (a split sends some to another
+/// deployment than the route's own server).
+pub fn flows(
+    mesh: &Mesh,
+    served: &[Vec<(WorkloadId, f64)>],
+    subject: &Subject,
+    peer: Peer<'_>,
+    rate: f64,
+) -> Vec<Flow> {
+    let mut out = Vec::new();
+    for (route, served) in ROUTES.iter().zip(served) {
+        let Some(client) = mesh.workload_named(route.client) else {
+            continue;
+        };
+        for &(server, share) in served {
+            let (selected, scale) = match peer {
+                Peer::Inbound => (subject.workloads.contains(&server), 1.0),
                 Peer::From(from) => (
-                    named(route.server, &subject.workloads) && named(route.client, &from.workloads),
+                    subject.workloads.contains(&server) && from.workloads.contains(&client),
                     from.scale,
                 ),
                 Peer::To(to) => (
-                    named(route.client, &subject.workloads)
-                        && named(route.server, &to.workloads)
-                        && meshed(route.client),
+                    subject.workloads.contains(&client)
+                        && to.workloads.contains(&server)
+                        && mesh.workloads[client].meshed,
                     to.scale,
                 ),
             };
-            let reporting = match peer {
+            let direction = match peer {
                 Peer::To(_) => Direction::Outbound,
                 Peer::Inbound | Peer::From(_) => Direction::Inbound,
             };
-            direction.then(|| Flow {
-                route,
-                direction: reporting,
-                rps: route_rps(route, rate) * subject.scale * scale,
-            })
-        })
-        .collect()
+            if selected {
+                out.push(Flow {
+                    route,
+                    client,
+                    server,
+                    direction,
+                    rps: route_rps(route, rate) * share * subject.scale * scale,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// The FQDN authority Linkerd's route metrics carry for a route's server (`dst` label).

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::headers::path;
-use super::routes::{Protocol, ROUTES, method_name};
+use super::routes::{Protocol, ROUTES, Route, method_name};
 use super::{Call, Outcome, Rng, Side};
 use crate::demo::mesh::{Mesh, WorkloadId};
 use crate::demo::policy::{CANARY_HEADER, outbound_policy, service_authority};
@@ -115,6 +115,44 @@ impl Routing {
         Some((route, route.rules.get(usize::from(rule))?))
     }
 
+    /// The expected share of `route`'s calls each workload serves: the canary share and the
+    /// picked rule's backend weights, as [`Routing::route`] draws them per call. The metrics
+    /// API reports expected values, so it follows the split without sampling it. A call no
+    /// client proxy routes goes to the route's own server.
+    pub fn served_shares(&self, mesh: &Mesh, route: usize) -> Vec<(WorkloadId, f64)> {
+        let r = &ROUTES[route];
+        let Some(server) = mesh.workload_named(r.server) else {
+            return Vec::new();
+        };
+        let routed = mesh
+            .workload_named(r.client)
+            .is_some_and(|c| mesh.workloads[c].meshed);
+        let policy = self.policy(route).filter(|_| routed);
+        let canary = if (r.client, r.server) == CANARY_EDGE {
+            CANARY_SHARE
+        } else {
+            0.0
+        };
+        let mut shares: Vec<(WorkloadId, f64)> = Vec::new();
+        for (with_header, share) in [(false, 1.0 - canary), (true, canary)] {
+            let backends = policy
+                .and_then(|p| {
+                    let (route_at, rule_at) = select_for(mesh, p, r, r.path, with_header)?;
+                    let rule = &p.routes[usize::from(route_at)].rules[usize::from(rule_at)];
+                    backend_shares(mesh, &rule.backends)
+                })
+                .unwrap_or_else(|| vec![(server, 1.0)]);
+            for (workload, part) in backends {
+                match shares.iter_mut().find(|(w, _)| *w == workload) {
+                    Some((_, sum)) => *sum += share * part,
+                    None => shares.push((workload, share * part)),
+                }
+            }
+        }
+        shares.retain(|(_, share)| *share > 0.0);
+        shares
+    }
+
     /// Routes `call` as its proxies would; returns the retries its client's proxy makes, in
     /// start order, each its own call.
     pub fn route(&self, mesh: &Mesh, call: &mut Call) -> Vec<Call> {
@@ -176,19 +214,27 @@ impl Routing {
 
 /// The rule core's matcher picks for `call`, as `(route, rule)` indexes.
 fn select(mesh: &Mesh, policy: &OutboundPolicy, call: &Call) -> Option<(u8, u8)> {
-    let route = call.route();
+    select_for(mesh, policy, call.route(), &path(call), call.routed.canary)
+}
+
+/// The rule core's matcher picks for a call of `route` to `path`, with or without the canary
+/// header.
+fn select_for(
+    mesh: &Mesh,
+    policy: &OutboundPolicy,
+    route: &Route,
+    path: &str,
+    canary: bool,
+) -> Option<(u8, u8)> {
     let authority = super::events::authority(mesh, route);
-    let path = path(call);
-    let headers: Headers = call
-        .routed
-        .canary
+    let headers: Headers = canary
         .then(|| Header::str(CANARY_HEADER.0, CANARY_HEADER.1))
         .into_iter()
         .collect();
     let line = RequestLine {
         method: Some(method_name(route.method)),
         authority: &authority,
-        path: &path,
+        path,
         headers: Some(&headers),
     };
     let selected = policy.select(&line)?;
@@ -216,6 +262,23 @@ fn pick_backend<'a>(backends: &'a [BackendRef], rng: &mut Rng) -> Option<&'a Bac
         pick -= w;
         false
     })
+}
+
+/// Each backend's workload and its share of a rule's calls, as [`pick_backend`] draws them;
+/// `None` when a backend is no Service of the mesh.
+fn backend_shares(mesh: &Mesh, backends: &[BackendRef]) -> Option<Vec<(WorkloadId, f64)>> {
+    let weight = |b: &BackendRef| f64::from(b.weight.unwrap_or(0));
+    let total: f64 = backends.iter().map(weight).sum();
+    let picked: Vec<(&BackendRef, f64)> = if total > 0.0 {
+        backends.iter().map(|b| (b, weight(b) / total)).collect()
+    } else {
+        backends.first().map(|b| (b, 1.0)).into_iter().collect()
+    };
+    picked
+        .into_iter()
+        .map(|(b, share)| Some((service_workload(mesh, &b.namespace, &b.name)?, share)))
+        .collect::<Option<Vec<_>>>()
+        .filter(|shares| !shares.is_empty())
 }
 
 /// The workload behind Service `name` in `namespace`.

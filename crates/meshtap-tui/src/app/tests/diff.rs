@@ -57,7 +57,7 @@ fn diff_command_reads_the_file_then_the_view_opens_scrolls_and_closes() {
     let open = state.overlays.diff().expect("the diff view");
     assert_eq!(open.saved, "saved.ndjson");
     assert!(
-        open.lines.iter().any(|l| l.contains("saved.ndjson")),
+        open.lines.iter().any(|(_, l)| l.contains("saved.ndjson")),
         "{:?}",
         open.lines
     );
