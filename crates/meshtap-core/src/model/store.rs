@@ -120,7 +120,7 @@ impl Store {
             if let Some(old) = self.open.insert(key, seq) {
                 self.supersede(old);
             }
-            self.sides.started(&self.requests, seq);
+            self.sides.started(&mut self.requests, seq);
             return Ingested::Open(seq);
         }
         // One hash lookup for the common case, a response joining its open request.
@@ -197,7 +197,6 @@ impl Store {
         self.heap_bytes -= cost(&old);
         self.stats.evicted += 1;
         self.stats.evicted_by_memory += u64::from(by_memory);
-        self.sides.evicted(old.seq);
         // Only an open request can still be in the join table (finishing and expiring remove
         // it), so finished ones, the usual case, cost no lookup.
         if old.is_open() {
@@ -275,7 +274,7 @@ impl Store {
     /// The other side of the call `seq` is one side of, when the store paired them (same
     /// cluster; see [`sides`]). The seq may name a request no longer held.
     pub fn other_side(&self, seq: u64) -> Option<u64> {
-        self.sides.other(seq)
+        self.get(seq).and_then(sides::other)
     }
 
     pub fn sides_stats(&self) -> SidesStats {

@@ -17,6 +17,7 @@
 use std::collections::hash_map::{DefaultHasher, Entry};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::num::NonZeroI32;
 
 use crate::model::event::{ClusterName, Direction};
 use crate::model::identities::identity_matches;
@@ -26,8 +27,6 @@ use crate::model::request::Request;
 /// indexed (and stay unpaired), counted in [`SidesStats::unindexed`]. The join table's TTL
 /// bounds open requests long before this in practice.
 pub const SIDES_OPEN_MAX: usize = 65_536;
-/// What one pairing entry costs (seq → seq and the table's control byte); a pair takes two.
-const PAIR_ENTRY_BYTES: usize = size_of::<(u64, u64)>() + 1;
 /// What one waiting outbound request costs in the index.
 const WAITING_ENTRY_BYTES: usize = size_of::<(u64, Waiting)>() + 1;
 
@@ -64,21 +63,19 @@ pub(super) struct Sides {
     /// Open outbound requests by [`outbound_key`].
     open: HashMap<u64, Vec<Waiting>>,
     waiting: usize,
-    /// Both directions of every pair: seq → the other side's seq.
-    pairs: HashMap<u64, u64>,
     stats: SidesStats,
 }
 
 impl Sides {
     /// A request began (its request init arrived): index it if it is an outbound request that an
     /// inbound one may later fit, or pair it if it is an inbound one.
-    pub(super) fn started(&mut self, requests: &VecDeque<Request>, seq: u64) {
+    pub(super) fn started(&mut self, requests: &mut VecDeque<Request>, seq: u64) {
         let Some(request) = get(requests, seq) else {
             return;
         };
         match request.direction() {
             Direction::Outbound => self.index(request),
-            Direction::Inbound => self.pair(requests, request),
+            Direction::Inbound => self.pair(requests, seq),
             Direction::Unknown => {}
         }
     }
@@ -98,38 +95,44 @@ impl Sides {
         });
     }
 
-    fn pair(&mut self, requests: &VecDeque<Request>, inbound: &Request) {
-        let Some(key) = inbound_key(inbound) else {
+    fn pair(&mut self, requests: &mut VecDeque<Request>, inbound: u64) {
+        let Some(key) = get(requests, inbound).and_then(inbound_key) else {
             return;
         };
         let Some(waiting) = self.open.get_mut(&key) else {
             return;
         };
-        let fitting = |w: &Waiting| {
-            get(requests, w.seq).is_some_and(|out| out.is_open() && same_call(out, inbound))
+        let fitting: Vec<usize> = {
+            let Some(request) = get(requests, inbound) else {
+                return;
+            };
+            (0..waiting.len())
+                .filter(|&i| {
+                    get(requests, waiting[i].seq)
+                        .is_some_and(|out| out.is_open() && same_call(out, request))
+                })
+                .collect()
         };
-        let count = waiting.iter().filter(|w| fitting(w)).count();
-        for w in waiting.iter_mut().filter(|w| fitting(w)) {
+        let only = fitting.len() == 1;
+        for i in fitting {
+            let w = &mut waiting[i];
             w.fits = match w.fits {
-                Fits::None if count == 1 => {
-                    self.pairs.insert(w.seq, inbound.seq);
-                    self.pairs.insert(inbound.seq, w.seq);
+                Fits::None if only && link(requests, w.seq, inbound) => {
                     self.stats.paired += 1;
-                    Fits::Paired(inbound.seq)
+                    Fits::Paired(inbound)
                 }
                 Fits::Paired(earlier) => {
                     // A second fit: the first pairing was a guess after all.
-                    self.pairs.remove(&w.seq);
-                    self.pairs.remove(&earlier);
+                    unlink(requests, w.seq);
+                    unlink(requests, earlier);
                     self.stats.paired -= 1;
                     self.stats.contested += 1;
                     Fits::Contested
                 }
-                Fits::None => {
-                    self.stats.contested += 1;
+                Fits::None | Fits::Contested => {
+                    self.stats.contested += u64::from(w.fits == Fits::None);
                     Fits::Contested
                 }
-                Fits::Contested => Fits::Contested,
             };
         }
     }
@@ -153,29 +156,53 @@ impl Sides {
         }
     }
 
-    /// The request `seq` left the store: its side of the pair goes (the other side keeps
-    /// naming it, so the detail can say it is no longer held).
-    pub(super) fn evicted(&mut self, seq: u64) {
-        self.pairs.remove(&seq);
-    }
-
-    pub(super) fn other(&self, seq: u64) -> Option<u64> {
-        self.pairs.get(&seq).copied()
-    }
-
     pub(super) fn stats(&self) -> SidesStats {
         self.stats
     }
 
     /// An estimate of the bytes held, in O(1).
     pub(super) fn held_bytes(&self) -> usize {
-        self.pairs.len() * PAIR_ENTRY_BYTES + self.waiting * WAITING_ENTRY_BYTES
+        self.waiting * WAITING_ENTRY_BYTES
     }
 }
 
 fn get(requests: &VecDeque<Request>, seq: u64) -> Option<&Request> {
     let front = requests.front()?.seq;
     requests.get(usize::try_from(seq.checked_sub(front)?).ok()?)
+}
+
+/// The other side's seq of `request`, when it was paired (it may no longer be held).
+pub(super) fn other(request: &Request) -> Option<u64> {
+    let offset = request.other_side?;
+    request.seq.checked_add_signed(i64::from(offset.get()))
+}
+
+/// Pairs `a` and `b` (both held); `false` when they are too far apart to say so (never, in
+/// practice: an `i32` of requests between the two sides of one call).
+fn link(requests: &mut VecDeque<Request>, a: u64, b: u64) -> bool {
+    let offset = |from: u64, to: u64| {
+        i32::try_from(i128::from(to) - i128::from(from))
+            .ok()
+            .and_then(NonZeroI32::new)
+    };
+    let (Some(ab), Some(ba)) = (offset(a, b), offset(b, a)) else {
+        return false;
+    };
+    let held = get(requests, a).is_some() && get(requests, b).is_some();
+    if held {
+        for (seq, offset) in [(a, ab), (b, ba)] {
+            if let Some(request) = super::slot(requests, seq) {
+                request.other_side = Some(offset);
+            }
+        }
+    }
+    held
+}
+
+fn unlink(requests: &mut VecDeque<Request>, seq: u64) {
+    if let Some(request) = super::slot(requests, seq) {
+        request.other_side = None;
+    }
 }
 
 /// Whether `inbound` is the server's side of the call `outbound` is the client's side of, in one
