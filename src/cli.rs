@@ -174,11 +174,6 @@ pub struct RoutesArgs {
     /// through it.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_map_duration)]
     pub window: Duration,
-    /// A Prometheus scraping the proxies (http://HOST:PORT). Without it meshtap asks
-    /// linkerd-viz's Prometheus through a port-forward, and when none answers scrapes the
-    /// target pods' proxy admin /metrics (port 4191) directly.
-    #[arg(long, value_name = "URL", conflicts_with = "demo")]
-    pub prometheus: Option<String>,
     /// Read the built-in simulated mesh (what `meshtap demo` serves) instead of a cluster.
     #[arg(long)]
     pub demo: bool,
@@ -322,9 +317,16 @@ pub struct TapArgs {
     /// the live sample. Without it meshtap port-forwards to metrics-api in linkerd-viz itself.
     #[arg(long, value_name = "ADDR", conflicts_with = "no_metrics")]
     pub metrics_api: Option<String>,
-    /// Do not ask Linkerd viz's metrics API at all (live sampled figures only).
+    /// Do not ask Linkerd viz's metrics API, nor read the proxies' refusal counters (live
+    /// sampled figures only).
     #[arg(long)]
     pub no_metrics: bool,
+    /// A Prometheus scraping the proxies (http://HOST:PORT), for route figures (`meshtap
+    /// routes`) and the refusals explain cites. Without it meshtap asks linkerd-viz's
+    /// Prometheus through a port-forward, and when none runs reads the pods' proxy admin
+    /// /metrics (port 4191) directly.
+    #[arg(long, value_name = "URL", conflicts_with = "no_metrics")]
+    pub prometheus: Option<String>,
     /// Window of the metrics API's figures (30s, 1m, 10m, 1h).
     #[arg(long, default_value = "1m", value_name = "DURATION", value_parser = parse_metrics_window)]
     pub metrics_window: Duration,

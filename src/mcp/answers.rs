@@ -147,7 +147,8 @@ pub fn get_request(
         .iter()
         .map(node_json)
         .collect();
-    let explain: Vec<Value> = crate::explain::explain(request)
+    let denials = held.denials.for_request(request);
+    let explain: Vec<Value> = crate::explain::explain_with(request, denials)
         .into_iter()
         .map(|s| json!({ "topic": s.topic.title(), "text": s.text, "cites": s.cites }))
         .collect();

@@ -26,6 +26,8 @@ pub struct Held {
     /// Each target's tap health: its pods as the source listed them and what the stream showed
     /// of each (the UI's `:why`, the headless `why:` lines).
     pub health: HealthBook,
+    /// The latest reading of the proxies' refusal counters (live sessions), for explain.
+    pub denials: crate::routestats::Readings,
 }
 
 pub type Query = Box<dyn FnOnce(&Held) + Send>;
@@ -49,6 +51,7 @@ pub async fn own(
         warnings: 0,
         ended: false,
         health: HealthBook::default(),
+        denials: crate::routestats::Readings::default(),
     };
     loop {
         tokio::select! {
@@ -72,6 +75,7 @@ pub async fn own(
                 Some(SourceMsg::Warning { .. } | SourceMsg::Notice(_)) => held.warnings += 1,
                 Some(SourceMsg::Metrics(snapshot)) => held.health.metrics(&snapshot),
                 Some(SourceMsg::Pods(list)) => held.health.pods(*list),
+                Some(SourceMsg::Denials(reading)) => held.denials.update(*reading),
             },
             query = queries.recv() => match query {
                 None => break,

@@ -13,7 +13,9 @@ use crate::cli::{SessionArgs, TapArgs};
 use crate::pipeline::{BytesRead, Sink, Source};
 use crate::session::{SOURCE_CHANNEL_BATCHES, SessionInfo, StreamError, TapCommand};
 use crate::source::cluster::{Cluster, Contexts, Environment, connect_several, open_contexts};
+use crate::source::denials_poll::{self, DenialsPoll};
 use crate::source::metrics_poll::{self, MetricsPoll};
+use crate::source::proxy_metrics::prometheus::PrometheusAddr;
 use crate::source::{live, metrics_merge};
 
 /// Connects to every context the flags name (the current one without `--context`); a failure
@@ -87,6 +89,10 @@ pub fn source(
     if !matches!(sink, Sink::Headless(_)) || session.stats {
         spawn_polls(clusters, &specs, args, &tx, &mut source);
     }
+    // Explain (the UI's, MCP's) cites what the destinations' proxies refused.
+    if matches!(sink, Sink::Ui(_) | Sink::Mcp(_)) && !args.no_metrics {
+        spawn_denials(clusters, &specs, args, &tx, &mut source)?;
+    }
     if !ui {
         for (cluster, specs) in clusters.iter().zip(&specs) {
             source
@@ -151,6 +157,52 @@ fn spawn_polls(
                 tx.downgrade(),
             )));
     }
+}
+
+/// Reads each cluster's proxies' refusal counters for the namespaces the session taps (its
+/// targets' and `--to`'s).
+fn spawn_denials(
+    clusters: &[Cluster],
+    specs: &[Vec<crate::source::target::TapSpec>],
+    args: &TapArgs,
+    tx: &mpsc::Sender<crate::session::SourceMsg>,
+    source: &mut Source,
+) -> anyhow::Result<()> {
+    let prometheus = args
+        .prometheus
+        .as_deref()
+        .map(PrometheusAddr::parse_url)
+        .transpose()?;
+    let several = clusters.len() > 1;
+    for (cluster, specs) in clusters.iter().zip(specs) {
+        let namespaces = specs
+            .iter()
+            .flat_map(|s| [Some(&s.target), s.to.as_ref()])
+            .flatten()
+            .map(|r| {
+                if r.kind == "namespace" {
+                    r.name.clone()
+                } else {
+                    r.namespace.clone()
+                }
+            })
+            .filter(|ns| !ns.is_empty())
+            .collect();
+        let poll = DenialsPoll {
+            client: cluster.client.clone(),
+            cluster: several.then(|| display_name(cluster)),
+            namespaces,
+            prometheus: prometheus.clone(),
+            interval: denials_poll::POLL_INTERVAL,
+        };
+        source
+            .tasks
+            .push(tokio::spawn(denials_poll::poll_until_closed(
+                poll,
+                tx.downgrade(),
+            )));
+    }
+    Ok(())
 }
 
 /// Hands every UI command to every cluster's supervisor; ends (and so stops them) when the UI

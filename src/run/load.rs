@@ -88,7 +88,10 @@ pub async fn load(
                     loaded.more_warnings += 1;
                 }
             }
-            SourceMsg::State { .. } | SourceMsg::Metrics(_) | SourceMsg::Pods(_) => {}
+            SourceMsg::State { .. }
+            | SourceMsg::Metrics(_)
+            | SourceMsg::Pods(_)
+            | SourceMsg::Denials(_) => {}
         }
     }
     task.await?;

@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use crate::cli::RoutesArgs;
 use crate::routestats;
 use crate::source::cluster::Cluster;
-use crate::source::metrics::portforward::{PortForwardError, VIZ_NAMESPACE, running_pod};
-use crate::source::proxy_metrics::prometheus::{self, PrometheusAddr, VIZ_PROMETHEUS_SELECTOR};
+use crate::source::metrics::portforward::VIZ_NAMESPACE;
+use crate::source::proxy_metrics::prometheus::{self, PrometheusAddr};
 use crate::source::proxy_metrics::{ProxyWindow, scrape};
 use crate::source::target::Resource;
 
@@ -21,7 +21,12 @@ pub use render::Report;
 
 pub async fn run(args: RoutesArgs) -> anyhow::Result<ExitCode> {
     // A bad address is refused before anything is contacted.
+    anyhow::ensure!(
+        !(args.demo && args.tap.prometheus.is_some()),
+        "--prometheus and --demo: the demo runs no Prometheus (demo --serve --file-sd feeds one)"
+    );
     let url = args
+        .tap
         .prometheus
         .as_deref()
         .map(PrometheusAddr::parse_url)
@@ -81,17 +86,12 @@ pub async fn run(args: RoutesArgs) -> anyhow::Result<ExitCode> {
 
 /// linkerd-viz's Prometheus, if a pod of it is running; `None` sends meshtap to the pods.
 async fn viz_prometheus(client: &kube::Client) -> Option<PrometheusAddr> {
-    match running_pod(client, VIZ_NAMESPACE, VIZ_PROMETHEUS_SELECTOR).await {
-        Ok(_) => Some(PrometheusAddr::Viz {
-            client: client.clone(),
-            namespace: VIZ_NAMESPACE.to_owned(),
-        }),
-        Err(PortForwardError::NoPod { .. }) => None,
-        Err(error) => {
+    prometheus::viz(client, VIZ_NAMESPACE)
+        .await
+        .unwrap_or_else(|error| {
             eprintln!("meshtap: linkerd-viz's Prometheus: {error}; scraping the pods directly");
             None
-        }
-    }
+        })
 }
 
 /// Each target's window, from Prometheus at the window's end, or from two scrapes.

@@ -65,7 +65,12 @@ async fn collect(
                 panic!("demo sent a bad frame: {message}")
             }
             // Only the metrics poller, the session's tees and the pod lister send these; none runs here.
-            Ok(Some(SourceMsg::Metrics(_) | SourceMsg::Notice(_) | SourceMsg::Pods(_))) => {}
+            Ok(Some(
+                SourceMsg::Metrics(_)
+                | SourceMsg::Notice(_)
+                | SourceMsg::Pods(_)
+                | SourceMsg::Denials(_),
+            )) => {}
             Ok(None) | Err(_) => break,
         }
     }

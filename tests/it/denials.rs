@@ -10,7 +10,7 @@ use meshtap::demo::proxy_metrics::ledger::Ledger;
 use meshtap::explain::{Topic, explain_with};
 use meshtap::model::event::Direction;
 use meshtap::promtext::parse;
-use meshtap::routestats::{self, Window};
+use meshtap::routestats::{self, DenialsOrigin, DenialsReading, Watched, Window};
 use meshtap_testkit::{demo_events, store_of};
 
 const SEED: u64 = 1;
@@ -64,8 +64,19 @@ fn a_refused_refund_shows_on_orders_side_only_and_explain_says_what_payment_coun
         .unwrap();
     assert_eq!(refused.source.labels.get("deployment"), Some("orders"));
 
-    let denials = payment_denials();
-    let statements = explain_with(refused, Some(&denials));
+    // A reading whose span covers the refusal, as a live session's would.
+    let reading = DenialsReading {
+        cluster: None,
+        denials: payment_denials(),
+        watched: vec![Watched {
+            namespace: "sock-shop".to_owned(),
+            workload: "payment".to_owned(),
+            since: refused.started - chrono::TimeDelta::seconds(1),
+        }],
+        until: refused.started + chrono::TimeDelta::seconds(60),
+        origin: DenialsOrigin::Scraped { pods: 1 },
+    };
+    let statements = explain_with(refused, Some(&reading));
     let said = |words: &str| {
         statements
             .iter()

@@ -112,7 +112,8 @@ async fn play_all(opened: replay::Opened) -> Loaded {
                 SourceMsg::State { .. }
                 | SourceMsg::Metrics(_)
                 | SourceMsg::Notice(_)
-                | SourceMsg::Pods(_),
+                | SourceMsg::Pods(_)
+                | SourceMsg::Denials(_),
             ) => {}
             None => break,
         }

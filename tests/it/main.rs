@@ -12,6 +12,7 @@ mod demo;
 mod demo_clusters;
 mod demo_private;
 mod denials;
+mod denials_live;
 mod diff_cli;
 mod export_replay;
 mod extension;

@@ -23,6 +23,8 @@ use ratatui::backend::TestBackend;
 mod clusters;
 #[path = "tui_snapshots/copy.rs"]
 mod copy;
+#[path = "tui_snapshots/inflight.rs"]
+mod inflight;
 #[path = "tui_snapshots/map.rs"]
 mod map;
 #[path = "tui_snapshots/metrics.rs"]

@@ -13,7 +13,9 @@ mod tests;
 
 use crate::model::event::Endpoint;
 use crate::model::request::{Request, workload};
-use crate::routestats::Denial;
+use crate::routestats::DenialsReading;
+
+pub use denials::client_prefix;
 
 /// What a statement is about, in the order the view shows them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -65,10 +67,9 @@ pub fn explain(request: &Request) -> Vec<Statement> {
     explain_with(request, None)
 }
 
-/// As [`explain`], and, when the proxies' refusal counters were read (`denials`: every refusal
-/// [`crate::routestats::denials`] found in the window), what the destination's proxy counted
-/// for a refusal tap alone cannot explain.
-pub fn explain_with(request: &Request, denials: Option<&[Denial]>) -> Vec<Statement> {
+/// As [`explain`], and, when the proxies' refusal counters were read (`denials`), what the
+/// destination's proxy counted for a refusal tap alone cannot explain.
+pub fn explain_with(request: &Request, denials: Option<&DenialsReading>) -> Vec<Statement> {
     let mut out = Vec::new();
     mesh::reporter(request, &mut out);
     mesh::meshed(request, &mut out);

@@ -6,11 +6,15 @@
 pub mod buckets;
 pub mod inbound;
 pub mod outbound;
+pub mod reading;
+pub mod since;
 pub mod window;
 
 pub use buckets::{Buckets, Le};
 pub use inbound::{Denial, DenialKind, InboundRow, denials, inbound};
 pub use outbound::{BackendRow, Figures, OutboundRow, outbound};
+pub use reading::{Counted, DenialsOrigin, DenialsReading, Readings, Watched};
+pub use since::SinceStart;
 pub use window::{Delta, Window};
 
 /// Client-side route families (linkerd2-proxy `outbound/src/http/logical/policy/route`), per

@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod cluster;
 pub mod decode;
+pub mod denials_poll;
 pub mod frames;
 pub mod live;
 pub mod metrics;

@@ -3,7 +3,7 @@
 
 // The layers below, under the names this crate's modules use for them.
 pub use meshtap_core::{
-    copy, diff, explain, filter, health, model, session, terminal, trace, units,
+    copy, diff, explain, filter, health, model, routestats, session, terminal, trace, units,
 };
 pub use meshtap_io::{export, trigger};
 

@@ -219,3 +219,38 @@ fn on_a_workload_the_filter_matches_what_the_tree_counts_under_it() {
     );
     assert_eq!(state.view.rows(&state.store).len(), 200);
 }
+
+/// Issue 24 item 4: the error-rate sparkline beside the RPS one, with its legend in the header;
+/// at 80 columns it is the first to go and the numbers stay whole.
+#[test]
+fn the_error_rate_sparkline_sits_beside_rps() {
+    for (w, h) in [(80, 24), (200, 50)] {
+        let state = busy_state(w, h);
+        let text = render(&state, at(NOW_MS));
+        let header = text
+            .lines()
+            .find(|l| l.starts_with("│Route "))
+            .expect("header row");
+        assert_eq!(header.contains("RPS last 20 s"), w >= 200, "{header}");
+        assert_eq!(header.contains("Error % last 20 s"), w >= 200, "{header}");
+        if w >= 200 {
+            // Every route has 503s: each row draws some error bars after its RPS bars.
+            let carts = text
+                .lines()
+                .find(|l| l.contains("carts GET"))
+                .expect("carts row");
+            let bars = |column: usize| {
+                let start = header.find(if column == 0 { "RPS last" } else { "Error %" });
+                let start = header[..start.expect("column")].chars().count();
+                carts.chars().skip(start).take(20).collect::<String>()
+            };
+            assert!(bars(0).trim().chars().count() >= 5, "RPS bars: {carts}");
+            let errors = bars(1);
+            assert!(errors.trim().chars().count() > 0, "error bars: {carts}");
+            assert!(errors.chars().all(|c| " ▁▂▃▄▅▆▇█".contains(c)), "{errors}");
+        } else {
+            assert!(header.contains("P99"), "{header}");
+        }
+        snapshot_at("routes_error_sparkline", &state, at(NOW_MS));
+    }
+}

@@ -1,15 +1,18 @@
 //! What the destination's proxy counted, for a refusal tap alone cannot explain (a bare 403 or
 //! `PermissionDenied` on the client's side): its `inbound_http_authz_deny_total` and
-//! `inbound_http_route_not_found_total` in the metrics window, as [`crate::routestats::denials`]
-//! reads them, for the request's destination workload and client identity.
+//! `inbound_http_route_not_found_total`, as a [`DenialsReading`] holds them, for the request's
+//! destination workload and client identity — and only when the reading's span covers the
+//! request: a reading taken before the refusal reached the counters says nothing about it.
+
+use chrono::{DateTime, Utc};
 
 use super::{Statement, Topic};
 use crate::model::request::Request;
-use crate::routestats::{Denial, DenialKind};
+use crate::routestats::{Counted, Denial, DenialKind, DenialsReading};
 
-/// Says what the destination's proxies counted for this client, given every refusal counted in
-/// the window. Only for a refusal seen on the client's side without the proxy's error header.
-pub(super) fn counted(request: &Request, denials: &[Denial], out: &mut Vec<Statement>) {
+/// Says what the destination's proxies counted for this client. Only for a refusal seen on the
+/// client's side without the proxy's error header, to a workload whose proxies were read.
+pub(super) fn counted(request: &Request, reading: &DenialsReading, out: &mut Vec<Statement>) {
     if !super::policy::is_bare_refusal(request) {
         return;
     }
@@ -17,43 +20,65 @@ pub(super) fn counted(request: &Request, denials: &[Denial], out: &mut Vec<State
     let (Some(namespace), Some(workload)) = (dst.get("namespace"), dst.get("deployment")) else {
         return;
     };
-    let src = &request.source.labels;
-    // The client's identity as the server's proxy records it: `sa.ns.serviceaccount.identity.…`.
-    let client = src
-        .get("serviceaccount")
-        .zip(src.get("namespace"))
-        .map(|(sa, ns)| format!("{sa}.{ns}.serviceaccount.identity."));
-    let from_client = |d: &&Denial| {
-        d.namespace == namespace
-            && d.workload == workload
-            && client
-                .as_ref()
-                .is_none_or(|c| d.client_id.starts_with(c.as_str()))
-    };
-    let matching: Vec<&Denial> = denials.iter().filter(from_client).collect();
+    let client = client_prefix(request);
+    let found = reading.counted(
+        namespace,
+        workload,
+        client.as_deref(),
+        request.started,
+        answered(request),
+    );
     let mut cites = vec![format!(
         "inbound_http_authz_deny_total{{namespace={namespace},deployment={workload}}}"
     )];
-    let text = if matching.is_empty() {
-        format!(
-            "{workload}'s proxy counted no refusal of this client in the metrics window: its \
-             policy did not deny it, so the refusal most likely came from the application."
-        )
-    } else {
-        let total: f64 = matching.iter().map(|d| d.count).sum();
-        let causes: Vec<String> = matching.iter().map(|d| cause(d)).collect();
-        cites.extend(
-            matching
-                .iter()
-                .map(|d| format!("client_id={}", d.client_id)),
-        );
-        cites.dedup();
-        format!(
-            "{workload}'s proxy refused {total} request(s) from this client in the metrics window: {}.",
-            causes.join("; ")
-        )
+    let Some(watched) = reading.watched(namespace, workload) else {
+        return;
+    };
+    let span = reading.span(watched);
+    let text = match found {
+        Counted::NotRead => return,
+        Counted::NotYet => format!(
+            "{workload}'s proxy counters were not read across this request yet ({}): the next \
+             reading will say whether its proxy refused it.",
+            reading.describe()
+        ),
+        Counted::Covered(matching) if matching.is_empty() => format!(
+            "{workload}'s proxy counted no refusal of this client {span}: its policy did not deny \
+             it, so the refusal most likely came from the application."
+        ),
+        Counted::Covered(matching) => {
+            let total: f64 = matching.iter().map(|d| d.count).sum();
+            let causes: Vec<String> = matching.iter().map(|d| cause(d)).collect();
+            cites.extend(
+                matching
+                    .iter()
+                    .map(|d| format!("client_id={}", d.client_id)),
+            );
+            cites.dedup();
+            format!(
+                "{workload}'s proxy refused {total} request(s) from this client {span}: {}.",
+                causes.join("; ")
+            )
+        }
     };
     out.push(Statement::new(Topic::Policy, text, cites));
+}
+
+/// The client's identity as the server's proxy records it, up to the trust domain:
+/// `sa.ns.serviceaccount.identity.`; `None` when tap does not say.
+pub fn client_prefix(request: &Request) -> Option<String> {
+    let src = &request.source.labels;
+    src.get("serviceaccount")
+        .zip(src.get("namespace"))
+        .map(|(sa, ns)| format!("{sa}.{ns}.serviceaccount.identity."))
+}
+
+/// When the client had its answer: the end of stream, else the response headers.
+fn answered(request: &Request) -> DateTime<Utc> {
+    request.ended_at.unwrap_or_else(|| {
+        let after = request.duration().unwrap_or_default();
+        request.started + chrono::Duration::from_std(after).unwrap_or_default()
+    })
 }
 
 /// Which Server and route refused, and why, in plain words.
@@ -72,10 +97,13 @@ fn cause(d: &Denial) -> String {
 
 #[cfg(test)]
 mod tests {
+    use chrono::{DateTime, TimeDelta, Utc};
+
     use super::super::tests::{find, request_403};
     use super::super::{Topic, explain, explain_with};
     use crate::model::event::Direction;
-    use crate::routestats::{Denial, DenialKind};
+    use crate::model::request::Request;
+    use crate::routestats::{Denial, DenialKind, DenialsOrigin, DenialsReading, Watched};
 
     fn denial(client_id: &str, count: f64) -> Denial {
         Denial {
@@ -92,13 +120,38 @@ mod tests {
         }
     }
 
+    /// A reading of `denials` covering `request`: from 20 s before it to 10 s after.
+    fn reading(request: &Request, denials: Vec<Denial>) -> DenialsReading {
+        let around = |s| request.started + TimeDelta::seconds(s);
+        DenialsReading {
+            cluster: None,
+            denials,
+            watched: vec![Watched {
+                namespace: "pay".to_owned(),
+                workload: "api".to_owned(),
+                since: around(-20),
+            }],
+            until: around(10),
+            origin: DenialsOrigin::Scraped { pods: 3 },
+        }
+    }
+
+    fn refused() -> Request {
+        let mut r = request_403(Direction::Outbound, &[]);
+        r.started = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).expect("time");
+        r
+    }
+
     #[test]
     fn a_bare_403_says_what_the_destinations_proxy_counted_for_this_client() {
-        let refused = request_403(Direction::Outbound, &[]);
-        let counted = [
-            denial("web.shop.serviceaccount.identity.cluster.local", 3.0),
-            denial("other.shop.serviceaccount.identity.cluster.local", 9.0),
-        ];
+        let refused = refused();
+        let counted = reading(
+            &refused,
+            vec![
+                denial("web.shop.serviceaccount.identity.cluster.local", 3.0),
+                denial("other.shop.serviceaccount.identity.cluster.local", 9.0),
+            ],
+        );
         let statements = explain_with(&refused, Some(&counted));
         // What tap cannot know is still said, and then what the proxy counted.
         find(
@@ -109,7 +162,7 @@ mod tests {
         let statement = find(
             &statements,
             Topic::Policy,
-            "api's proxy refused 3 request(s)",
+            "api's proxy refused 3 request(s) from this client since meshtap started (30 s)",
         );
         assert!(
             statement
@@ -131,17 +184,41 @@ mod tests {
                 "client_id=web.shop.serviceaccount.identity.cluster.local"
             ]
         );
-        let none = explain_with(&refused, Some(&counted[1..]));
+        let mut other = counted.clone();
+        other.denials.remove(0);
+        let none = explain_with(&refused, Some(&other));
         find(&none, Topic::Policy, "counted no refusal of this client");
     }
 
     #[test]
+    fn a_reading_that_does_not_cover_the_request_claims_nothing() {
+        let refused = refused();
+        let mut early = reading(&refused, Vec::new());
+        // Read last before the answer arrived: the counter may not hold it yet.
+        early.until = refused.started;
+        let statements = explain_with(&refused, Some(&early));
+        find(&statements, Topic::Policy, "the next reading will say");
+        assert!(
+            statements
+                .iter()
+                .all(|s| !s.text.contains("counted no refusal")),
+            "{statements:#?}"
+        );
+        // A workload whose proxies are not read: nothing is said about its counters.
+        early.watched.clear();
+        assert_eq!(explain_with(&refused, Some(&early)), explain(&refused));
+    }
+
+    #[test]
     fn nothing_is_said_without_counters_or_for_refusals_tap_explains() {
-        let counted = [denial(
-            "web.shop.serviceaccount.identity.cluster.local",
-            3.0,
-        )];
-        let refused = request_403(Direction::Outbound, &[]);
+        let refused = refused();
+        let counted = reading(
+            &refused,
+            vec![denial(
+                "web.shop.serviceaccount.identity.cluster.local",
+                3.0,
+            )],
+        );
         assert_eq!(explain_with(&refused, None), explain(&refused));
         // The proxy said so itself, or the server's side: tap already knows.
         for request in [
@@ -152,7 +229,8 @@ mod tests {
             assert!(
                 statements
                     .iter()
-                    .all(|s| !s.text.contains("metrics window")),
+                    .all(|s| !s.text.contains("proxy refused")
+                        && !s.text.contains("counted no refusal")),
                 "{statements:#?}"
             );
         }

@@ -135,6 +135,9 @@ pub struct MatchedRoute {
     /// The backend that served it, from the endpoint's destination labels; with its configured
     /// weight when the rule names it.
     pub backend: Option<BackendRef>,
+    /// The sum of the weights of the rule's backends, so a backend's weight reads as a share
+    /// (`None` where the rule gives none).
+    pub rule_weight: Option<u32>,
     /// The rule's timeouts and retry policy (empty where the source has none).
     pub config: RuleConfig,
 }
@@ -248,9 +251,19 @@ impl OutboundPolicy {
             rule: u32::try_from(selected.rule).ok(),
             parent: self.parent.clone(),
             backend: backend_of(rule, served_by, self.parent.as_ref()),
+            rule_weight: rule_weight(rule),
             config: rule.config.clone(),
         })
     }
+}
+
+/// The sum of the rule's backend weights, when every backend has one.
+fn rule_weight(rule: &PolicyRule) -> Option<u32> {
+    rule.backends
+        .iter()
+        .map(|b| b.weight)
+        .try_fold(0_u32, |sum, w| Some(sum.saturating_add(w?)))
+        .filter(|sum| *sum > 0)
 }
 
 /// The rule's backend named `served_by` (with its weight); a backend the rule does not name is

@@ -24,7 +24,7 @@ use super::event::Direction;
 use super::policy::MatchedRoute;
 use super::request::Request;
 pub use key::{RouteKey, key_of};
-pub use stats::{RING_SECONDS, RouteStats, Sample, Summary};
+pub use stats::{ERROR_RATE_SCALE, RING_SECONDS, RouteStats, Sample, Summary};
 
 /// Distinct rows kept; requests for further routes are summed in one "other" row.
 pub const MAX_ROUTES: usize = 2_000;
@@ -105,6 +105,8 @@ pub struct RouteRow {
     pub summary: Summary,
     /// Requests per second over the last minute, oldest first.
     pub sparkline: [u32; RING_SECONDS],
+    /// Each of those seconds' error rate, in [`ERROR_RATE_SCALE`]ths of its classified requests.
+    pub errors: [u16; RING_SECONDS],
     /// The policy route of the row's latest request: its rule's timeouts and retry policy, and
     /// the backend's configured weight. `None` for the older kinds of row.
     pub matched: Option<Arc<MatchedRoute>>,
@@ -273,6 +275,7 @@ impl RouteTable {
                 key: entry.key.clone(),
                 summary: entry.stats.summary(now, window, self.started, &mut scratch),
                 sparkline: entry.stats.sparkline(now),
+                errors: entry.stats.error_sparkline(now),
                 matched: entry.matched.clone(),
                 share: None,
             })

@@ -125,6 +125,15 @@ pub struct Denial {
     pub count: f64,
 }
 
+/// The refusing workload's name: its `deployment`, else its pod.
+pub(crate) fn workload_name<'a>(deployment: &'a str, pod: &'a str) -> &'a str {
+    if deployment.is_empty() {
+        pod
+    } else {
+        deployment
+    }
+}
+
 /// Every refusal counted in `window`, largest first.
 pub fn denials(window: &Window) -> Vec<Denial> {
     let mut grouped: BTreeMap<(DenialKind, [String; 8]), f64> = BTreeMap::new();
@@ -133,10 +142,7 @@ pub fn denials(window: &Window) -> Vec<Denial> {
         (ROUTE_NOT_FOUND, DenialKind::RouteNotFound),
     ] {
         for d in window.family(family) {
-            let workload = match d.label("deployment") {
-                "" => d.label("pod"),
-                w => w,
-            };
+            let workload = workload_name(d.label("deployment"), d.label("pod"));
             let k = [
                 d.label("namespace"),
                 workload,

@@ -32,6 +32,9 @@ pub enum SourceMsg {
     /// A stream's target and its namespace's pods, listed anew (or why they could not be), for
     /// tap health. Boxed: a pod list is large next to the other messages.
     Pods(Box<crate::health::PodList>),
+    /// The latest reading of the refusal counters of the session's pods' proxies (live
+    /// sessions only); each replaces the last of its cluster. Boxed: it holds every refusal.
+    Denials(Box<crate::routestats::DenialsReading>),
 }
 
 /// The connection state of one tap stream, as the status bar shows it.

@@ -184,6 +184,8 @@ pub async fn print_stream(
             // rate beside the sampled one (`--stats`).
             SourceMsg::Metrics(snapshot) => health.metrics(&snapshot),
             SourceMsg::Pods(list) => health.pods(*list),
+            // Read only for explain, which headless output does not give.
+            SourceMsg::Denials(_) => {}
         }
         tell::due(err, &mut health, explain, clock.now(Utc::now()))?;
         tokio::select! {

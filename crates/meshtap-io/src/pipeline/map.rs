@@ -205,7 +205,7 @@ pub async fn sink(
             SourceMsg::Notice(text) => writeln!(err, "meshtap: {}", escape(&text))?,
             SourceMsg::Metrics(snapshot) => summary.metrics(snapshot),
             // A summary sums traffic; why a tap is quiet is the other sinks' to say.
-            SourceMsg::Pods(_) => {}
+            SourceMsg::Pods(_) | SourceMsg::Denials(_) => {}
         }
     }
     let printed = summary.finish(span, filter.is_some());

@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 
 use super::action::{Action, Pane};
 use super::overlay::{Layer, Overlay};
+use super::progress::Progress;
 use super::state::{AppState, Effect, Level};
 use crate::copy::clipboard::Delivered;
 use crate::copy::{self, Copied, CopyError, Format, Secrets};
-use crate::explain::{Statement, explain};
+use crate::explain::Statement;
 
 /// Where the copy popup is: choosing a format, or showing what was copied.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,17 +46,6 @@ pub enum Clipboard {
 pub struct CopyState {
     pub seq: u64,
     pub stage: CopyStage,
-}
-
-/// Where an explained request is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Progress {
-    /// Finished (or expired) before the view opened.
-    Done,
-    /// Still in flight: the view is said again as its events arrive.
-    InFlight,
-    /// It finished while the view was open.
-    FinishedWhileOpen,
 }
 
 /// The explain view of request `seq`: its statements, computed when opened.
@@ -109,35 +99,16 @@ impl AppState {
             return;
         };
         let request = self.store.get(seq);
-        let statements = request.map(explain).unwrap_or_default();
-        let progress = if request.is_some_and(crate::model::request::Request::is_open) {
-            Progress::InFlight
-        } else {
-            Progress::Done
-        };
+        let statements = request
+            .map(|r| super::denials::statements(&self.denials, r))
+            .unwrap_or_default();
+        let progress = Progress::of(request);
         self.overlays.open(Overlay::Explain(ExplainState {
             seq,
             statements,
             scroll: 0,
             progress,
         }));
-    }
-
-    /// Request `seq` changed: an explain view following it in flight says again what it knows.
-    pub(super) fn follow_explain(&mut self, seq: u64) {
-        let Some(open) = self.overlays.explain_mut() else {
-            return;
-        };
-        if open.seq != seq || open.progress != Progress::InFlight {
-            return;
-        }
-        let Some(request) = self.store.get(seq) else {
-            return;
-        };
-        open.statements = explain(request);
-        if !request.is_open() {
-            open.progress = Progress::FinishedWhileOpen;
-        }
     }
 
     /// An action while the copy popup is open; `true` when it was the popup's.

@@ -2,8 +2,8 @@
 //! it. Building the tree is pure, so the reducer navigates the same nodes the pane renders.
 
 mod matched;
+mod state;
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use crate::model::event::{Endpoint, Eos, HeaderValue, Headers, Labels, grpc_code
 use crate::model::request::Request;
 
 use crate::session::{REDACTED, Redactor};
+pub use state::DetailState;
 
 /// Which header values the tree masks: what the session's redactor hides, until the user
 /// reveals them (`r`).
@@ -58,128 +59,6 @@ impl Node {
             redacted: false,
             children,
         }
-    }
-}
-
-/// Where the user is in the detail of request `seq`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DetailState {
-    pub seq: u64,
-    pub opened: HashSet<Vec<String>>,
-    pub selected: Vec<String>,
-    /// First visible line.
-    pub offset: usize,
-    pub reveal: bool,
-}
-
-impl DetailState {
-    /// Opens the detail with every section expanded: the point is to see it all at a glance.
-    pub fn new(seq: u64, request: Option<&Request>) -> Self {
-        fn open_all(nodes: &[Node], prefix: &[String], opened: &mut HashSet<Vec<String>>) {
-            for node in nodes.iter().filter(|n| !n.children.is_empty()) {
-                let mut path = prefix.to_vec();
-                path.push(node.id.clone());
-                open_all(&node.children, &path, opened);
-                opened.insert(path);
-            }
-        }
-        let mut opened = HashSet::new();
-        if let Some(request) = request {
-            // Which nodes exist does not depend on what is masked.
-            open_all(
-                &nodes(request, &Redactor::default(), false),
-                &[],
-                &mut opened,
-            );
-        }
-        Self {
-            seq,
-            opened,
-            selected: vec!["request".to_owned()],
-            offset: 0,
-            reveal: false,
-        }
-    }
-
-    /// The paths of the lines currently shown, top to bottom.
-    pub fn visible(&self, nodes: &[Node]) -> Vec<Vec<String>> {
-        fn walk(
-            nodes: &[Node],
-            prefix: &[String],
-            opened: &HashSet<Vec<String>>,
-            out: &mut Vec<Vec<String>>,
-        ) {
-            for node in nodes {
-                let mut path = prefix.to_vec();
-                path.push(node.id.clone());
-                let open = opened.contains(&path);
-                out.push(path.clone());
-                if open {
-                    walk(&node.children, &path, opened, out);
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(nodes, &[], &self.opened, &mut out);
-        out
-    }
-
-    /// Moves the selection by `delta` lines and keeps it within a window of `height`.
-    pub fn move_by(&mut self, nodes: &[Node], delta: isize, height: usize) {
-        let visible = self.visible(nodes);
-        if visible.is_empty() {
-            return;
-        }
-        let current = visible
-            .iter()
-            .position(|p| *p == self.selected)
-            .unwrap_or(0);
-        let target = current.saturating_add_signed(delta).min(visible.len() - 1);
-        self.selected.clone_from(&visible[target]);
-        self.keep_in_view(target, visible.len(), height);
-    }
-
-    /// Opens (`Some(true)`), closes (`Some(false)`) or toggles (`None`) the selected node. Closing a
-    /// leaf moves to its parent, like a file tree.
-    pub fn set_open(&mut self, nodes: &[Node], open: Option<bool>, height: usize) {
-        let has_children = find(nodes, &self.selected).is_some_and(|n| !n.children.is_empty());
-        let is_open = self.opened.contains(&self.selected);
-        let want = open.unwrap_or(!is_open);
-        if has_children && want != is_open {
-            if want {
-                self.opened.insert(self.selected.clone());
-            } else {
-                self.opened.remove(&self.selected);
-            }
-        } else if open == Some(false) && self.selected.len() > 1 {
-            self.selected.pop();
-        }
-        let visible = self.visible(nodes);
-        let index = visible
-            .iter()
-            .position(|p| *p == self.selected)
-            .unwrap_or(0);
-        self.keep_in_view(index, visible.len(), height);
-    }
-
-    fn keep_in_view(&mut self, index: usize, len: usize, height: usize) {
-        let height = height.max(1);
-        if index < self.offset {
-            self.offset = index;
-        } else if index >= self.offset + height {
-            self.offset = index + 1 - height;
-        }
-        self.offset = self.offset.min(len.saturating_sub(height));
-    }
-}
-
-fn find<'a>(nodes: &'a [Node], path: &[String]) -> Option<&'a Node> {
-    let (first, rest) = path.split_first()?;
-    let node = nodes.iter().find(|n| &n.id == first)?;
-    if rest.is_empty() {
-        Some(node)
-    } else {
-        find(&node.children, rest)
     }
 }
 

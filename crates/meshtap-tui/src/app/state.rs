@@ -171,6 +171,9 @@ pub struct AppState {
     /// Per-pod tap health of every stream's target: the status bar's line, `:why`, the empty
     /// pane.
     pub health: crate::health::HealthBook,
+    /// The latest reading of the proxies' refusal counters, per cluster (live sessions): for
+    /// explain and the identities pane's flag.
+    pub denials: crate::routestats::Readings,
 }
 
 /// A stream's gaps: each reconnect loses the events sent while it was down.
@@ -238,6 +241,7 @@ impl AppState {
             triggers: None,
             trigger_firings: 0,
             health: crate::health::HealthBook::default(),
+            denials: crate::routestats::Readings::default(),
         }
     }
 
@@ -266,7 +270,7 @@ impl AppState {
                             self.map.record(request);
                         }
                     }
-                    self.follow_explain(seq);
+                    self.follow_request(seq);
                 }
                 self.view.on_evict(&self.store);
                 self.settle();
@@ -289,6 +293,7 @@ impl AppState {
                 self.streams[stream] = state;
             }
             SourceMsg::Pods(list) => self.health.pods(*list),
+            SourceMsg::Denials(reading) => self.on_denials(*reading),
             SourceMsg::Warning { stream, message } => {
                 let target = self.info.targets.get(stream).map_or("", String::as_str);
                 let text = if target.is_empty() {
@@ -348,7 +353,7 @@ impl AppState {
                     self.identities.record(request);
                     self.map.record(request);
                 }
-                self.follow_explain(seq);
+                self.follow_request(seq);
                 dirty = true;
             }
         }

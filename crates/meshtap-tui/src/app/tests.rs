@@ -474,6 +474,7 @@ fn the_detail_pane_masks_what_the_session_redacts() {
 
 mod clock;
 mod diff;
+mod inflight;
 mod views;
 
 /// Status messages go when what they describe is over, not only when their time runs out:

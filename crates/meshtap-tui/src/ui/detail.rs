@@ -23,7 +23,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
     };
     let block = Block::bordered()
         .title(Span::styled(
-            format!(" Request #{} ", detail.seq),
+            format!(" Request #{}{} ", detail.seq, detail.progress.label()),
             theme.title,
         ))
         .title_bottom(

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use crate::app::copy::{ExplainState, Progress};
+use crate::app::copy::ExplainState;
 use crate::ui::layout;
 use crate::ui::theme::Theme;
 
@@ -38,24 +38,11 @@ pub fn lines(state: &ExplainState, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-/// Said in the title: a view that follows its request says where it is.
-fn progress(progress: Progress) -> &'static str {
-    match progress {
-        Progress::Done => "",
-        Progress::InFlight => " · in flight, following",
-        Progress::FinishedWhileOpen => " · finished",
-    }
-}
-
 pub fn render(frame: &mut Frame, area: Rect, state: &ExplainState, theme: &Theme) {
     let popup = layout::centered(area, 90, 84);
     let block = Block::bordered()
         .title(Span::styled(
-            format!(
-                " Explain request #{}{} ",
-                state.seq,
-                progress(state.progress)
-            ),
+            format!(" Explain request #{}{} ", state.seq, state.progress.label()),
             theme.title,
         ))
         .title_bottom(Line::from(" j/k: scroll · y: copy · Esc: close ").right_aligned())

@@ -15,7 +15,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget};
 
-use self::format::{bytes, count, counted, latency, percent, rps, sparkline};
+use self::format::{bytes, count, counted, error_sparkline, latency, percent, rps, sparkline};
 use crate::app::routes::RoutesState;
 pub use crate::app::routes::SortColumn;
 use crate::app::routes::columns::{self, Column, Extras, MIN_NAME_WIDTH};
@@ -209,7 +209,9 @@ fn sorted_header(header: &str, descending: bool, width: usize) -> String {
 fn align(text: &str, column: SortColumn) -> Line<'static> {
     let line = Line::from(text.to_owned());
     match column {
-        SortColumn::Name | SortColumn::Direction | SortColumn::Spark => line,
+        SortColumn::Name | SortColumn::Direction | SortColumn::Spark | SortColumn::ErrorSpark => {
+            line
+        }
         _ => line.alignment(Alignment::Right),
     }
 }
@@ -235,6 +237,10 @@ fn cell(row: &RouteRow, column: SortColumn, spark_width: usize, theme: &Theme) -
         SortColumn::Spark => {
             let tail = &row.sparkline[row.sparkline.len().saturating_sub(spark_width)..];
             return Cell::from(Span::styled(sparkline(tail), theme.text));
+        }
+        SortColumn::ErrorSpark => {
+            let tail = &row.errors[row.errors.len().saturating_sub(spark_width)..];
+            return Cell::from(Span::styled(error_sparkline(tail), theme.status_server_err));
         }
     };
     Cell::from(Line::styled(text, style).alignment(Alignment::Right))

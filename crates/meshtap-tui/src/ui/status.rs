@@ -1,5 +1,8 @@
 //! The status bar: where the data comes from and how it flows (line 1), and what the view is
-//! doing to it (line 2). Each line is built from parts fitted to the width (`fit`).
+//! doing to it (line 2). Each line is built from parts fitted to the width (`fit`). The latest
+//! message sits on line 2, an error above everything there but the mode; while a prompt covers
+//! line 2 (`/`, `:`), the message moves up to line 1 above all but the context, so a refused
+//! filter says why even at 80 columns.
 
 mod fit;
 
@@ -62,12 +65,24 @@ fn held(state: &AppState) -> String {
     held
 }
 
+/// Priority of the message part: above the streams and the throughput on line 1, above the
+/// filter and the sort on line 2; an error also above a narrowed tap.
+const MESSAGE_PRIORITY: u8 = 9;
+const ERROR_PRIORITY: u8 = 11;
+
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState, now: DateTime<Utc>) {
     let width = usize::from(area.width);
-    let lines = vec![
-        fit::fit(source_parts(state, now), width),
-        fit::fit(view_parts(state, now), width),
-    ];
+    let mut source = source_parts(state, now);
+    let mut view = view_parts(state);
+    if let Some(message) = message_part(state, now) {
+        if state.overlays.prompt().is_some() {
+            // After the context, before the streams.
+            source.insert(1, message);
+        } else {
+            view.push(message);
+        }
+    }
+    let lines = vec![fit::fit(source, width), fit::fit(view, width)];
     frame.render_widget(Paragraph::new(lines).style(state.theme.status_bar), area);
 }
 
@@ -121,9 +136,9 @@ fn source_parts(state: &AppState, now: DateTime<Utc>) -> Vec<Part> {
     parts
 }
 
-/// Line 2: following or paused, the sort, a narrowed tap, the view filter, then the config
-/// warning, the latest message, or why a tap is quiet.
-fn view_parts(state: &AppState, now: DateTime<Utc>) -> Vec<Part> {
+/// Line 2: following or paused, the sort, a narrowed tap, the view filter (the message part,
+/// [`message_part`], is added by `render` to whichever line shows it).
+fn view_parts(state: &AppState) -> Vec<Part> {
     let theme = &state.theme;
     let mut mode = vec![Span::raw(" ")];
     if state.view.paused_at.is_some() {
@@ -151,7 +166,8 @@ fn view_parts(state: &AppState, now: DateTime<Utc>) -> Vec<Part> {
     if let Some(narrowed) = &state.narrowed {
         // Said for as long as it holds: what is not captured now is missing from the stats,
         // the recording and the export for good.
-        // Above the message: it is true for as long as it is shown, a message only once.
+        // Above a message (not an error): it is true for as long as it is shown, a message
+        // only once.
         parts.push(Part::text(
             10,
             vec![
@@ -176,38 +192,37 @@ fn view_parts(state: &AppState, now: DateTime<Utc>) -> Vec<Part> {
             ],
         ));
     }
-    if let Some(warning) = state.warnings.first() {
+    parts
+}
+
+/// The config warning, else the latest message, else why a tap is quiet: one part, its
+/// priority by its level.
+fn message_part(state: &AppState, now: DateTime<Utc>) -> Option<Part> {
+    let theme = &state.theme;
+    let (text, style, priority) = if let Some(warning) = state.warnings.first() {
         let more = state.warnings.len() - 1;
         let text = if more > 0 {
             format!("{warning} (+{more} more)")
         } else {
             warning.clone()
         };
-        parts.push(Part::text(
-            9,
-            vec![
-                Span::raw(SEP),
-                Span::styled(format!("config: {text}"), theme.warning),
-            ],
-        ));
+        (format!("config: {text}"), theme.warning, MESSAGE_PRIORITY)
     } else if let Some(message) = &state.message {
-        let style = match message.level {
-            Level::Info => theme.text,
-            Level::Warning => theme.warning,
-            Level::Error => theme.error,
+        let (style, priority) = match message.level {
+            Level::Info => (theme.text, MESSAGE_PRIORITY),
+            Level::Warning => (theme.warning, MESSAGE_PRIORITY),
+            Level::Error => (theme.error, ERROR_PRIORITY),
         };
-        parts.push(Part::text(
-            9,
-            vec![Span::raw(SEP), Span::styled(message.text.clone(), style)],
-        ));
-    } else if let Some(why) = state.health.status_line(state.clock.now(now)) {
+        (message.text.clone(), style, priority)
+    } else {
         // Tap health has its say when nothing more pressing does.
-        parts.push(Part::text(
-            9,
-            vec![Span::raw(SEP), Span::styled(why, theme.warning)],
-        ));
-    }
-    parts
+        let why = state.health.status_line(state.clock.now(now))?;
+        (why, theme.warning, MESSAGE_PRIORITY)
+    };
+    Some(Part::text(
+        priority,
+        vec![Span::raw(SEP), Span::styled(text, style)],
+    ))
 }
 
 /// Effective sampling once the targets' pods are known (the split and what arrives, beside the

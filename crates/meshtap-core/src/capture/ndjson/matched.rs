@@ -29,6 +29,9 @@ pub struct MatchedRouteRecord {
     /// The backend's configured weight in the rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend_weight: Option<u32>,
+    /// The sum of the rule's backend weights (what `backend_weight` is a share of).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_weight: Option<u32>,
     /// The rule's timeouts, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeouts_ms: Option<TimeoutsRecord>,
@@ -72,6 +75,7 @@ impl From<&MatchedRoute> for MatchedRouteRecord {
             backend: m.backend.as_ref().map(|b| b.name.to_string()),
             source: m.source.as_str().to_owned(),
             backend_weight: m.backend.as_ref().and_then(|b| b.weight),
+            rule_weight: m.rule_weight,
             timeouts_ms: (!t.is_empty()).then(|| TimeoutsRecord {
                 request: ms(t.request),
                 response: ms(t.response),
@@ -143,6 +147,7 @@ impl MatchedRouteRecord {
                 port: None,
                 weight: self.backend_weight,
             }),
+            rule_weight: self.rule_weight,
             config: RuleConfig { timeouts, retry },
         })
     }
@@ -201,6 +206,7 @@ mod tests {
                 port: None,
                 weight: Some(1),
             }),
+            rule_weight: Some(1),
             config: RuleConfig {
                 timeouts: Timeouts {
                     request: Some(Duration::from_secs(2)),

@@ -239,6 +239,7 @@ fn route_fields_read_the_policy_match() {
             port: Some(80),
             weight: Some(10),
         }),
+        rule_weight: None,
         config: crate::model::policy::RuleConfig::default(),
     };
     if let Some(init) = requests[1].init.as_mut() {

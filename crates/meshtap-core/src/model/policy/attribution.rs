@@ -44,6 +44,7 @@ pub fn profile_route(request: &Request) -> Option<MatchedRoute> {
         rule: None,
         parent: service_parent(request, namespace.clone()),
         backend: served_by(request, namespace),
+        rule_weight: None,
         config: RuleConfig::default(),
     })
 }
@@ -85,6 +86,7 @@ pub fn inbound_route(request: &Request) -> Option<MatchedRoute> {
         rule: None,
         parent,
         backend: None,
+        rule_weight: None,
         config: RuleConfig::default(),
     })
 }
@@ -98,6 +100,7 @@ pub fn template_route(request: &Request) -> MatchedRoute {
         rule: None,
         parent: service_parent(request, namespace.clone()),
         backend: served_by(request, namespace),
+        rule_weight: None,
         config: RuleConfig::default(),
     }
 }

@@ -63,14 +63,23 @@ impl RouteKey {
 
     /// The part below the route: ` rule 1 → catalogue`, "" for neither.
     pub fn branch(&self) -> String {
-        let mut out = String::new();
-        if let Some(rule) = self.rule {
-            let _ = write!(out, " rule {rule}");
-        }
-        if !self.backend.is_empty() {
-            let _ = write!(out, " → {}", self.backend);
-        }
+        let (mut out, backend) = self.branch_parts();
+        out.push_str(&backend);
         out
+    }
+
+    /// The branch's two parts, ` rule N` and ` → backend` (each "" when the key has none), for
+    /// a view that cuts one before the other.
+    pub fn branch_parts(&self) -> (String, String) {
+        let mut rule = String::new();
+        if let Some(n) = self.rule {
+            let _ = write!(rule, " rule {n}");
+        }
+        let mut backend = String::new();
+        if !self.backend.is_empty() {
+            let _ = write!(backend, " → {}", self.backend);
+        }
+        (rule, backend)
     }
 
     /// The rows of one route (parent and route alike) belong together in a tree.

@@ -1,7 +1,8 @@
 //! Per-route counters and latency histograms, over the whole capture and over rolling windows.
 //!
 //! Precision, chosen to stay small and bounded per route:
-//! - counts, failures, bytes and max latency: exact, per second, for the last [`RING_SECONDS`];
+//! - counts, failures, bytes and max latency: exact, per second, for the last [`RING_SECONDS`]
+//!   (the RPS and error-rate sparklines read them);
 //! - latency percentiles, one method in every window: HDR histograms with
 //!   [`LATENCY_SIGNIFICANT_DIGITS`] significant digits, each percentile the value at that rank
 //!   reported at the middle of its bucket (within ±0.4%), never above the window's exact
@@ -24,6 +25,8 @@ use crate::model::request::Request;
 
 /// Seconds of per-second counters kept (also the sparkline length).
 pub const RING_SECONDS: usize = 60;
+/// What an error rate of 100% is in [`RouteStats::error_sparkline`] (thousandths).
+pub const ERROR_RATE_SCALE: u16 = 1000;
 /// Width of one window-latency slot.
 pub const SLOT_SECONDS: i64 = 10;
 /// Enough slots to cover a minute that does not start on a slot boundary.
@@ -285,14 +288,36 @@ impl RouteStats {
 
     /// Requests per second over the last `RING_SECONDS`, oldest first, ending at `now`.
     pub fn sparkline(&self, now: DateTime<Utc>) -> [u32; RING_SECONDS] {
+        self.per_second(now, |s| s.requests)
+    }
+
+    /// Each second's error rate over the last `RING_SECONDS`, oldest first, ending at `now`: its
+    /// failures (the success column's classification) in [`ERROR_RATE_SCALE`]ths of its
+    /// classified requests, rounded up so one failure never reads as none; 0 for a second
+    /// without any.
+    pub fn error_sparkline(&self, now: DateTime<Utc>) -> [u16; RING_SECONDS] {
+        self.per_second(now, |s| {
+            let scaled = u64::from(s.failures) * u64::from(ERROR_RATE_SCALE);
+            let rate = scaled.div_ceil(u64::from(s.classified.max(1)));
+            u16::try_from(rate).unwrap_or(ERROR_RATE_SCALE)
+        })
+    }
+
+    /// `value` of each of the last `RING_SECONDS` seconds ending at `now`, oldest first; the
+    /// default for a second with no request.
+    fn per_second<T: Copy + Default>(
+        &self,
+        now: DateTime<Utc>,
+        value: impl Fn(&Second) -> T,
+    ) -> [T; RING_SECONDS] {
         let now = now.timestamp();
-        let mut out = [0; RING_SECONDS];
+        let mut out = [T::default(); RING_SECONDS];
         let mut epoch = now - i64::try_from(RING_SECONDS).unwrap_or(0);
-        for value in &mut out {
+        for slot in &mut out {
             epoch += 1;
             let second = &self.seconds[ring_index(epoch, RING_SECONDS)];
             if second.epoch == epoch {
-                *value = second.requests;
+                *slot = value(second);
             }
         }
         out

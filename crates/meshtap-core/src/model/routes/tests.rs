@@ -402,4 +402,5 @@ fn every_window_agrees_over_the_same_requests() {
     assert!((ten.rps - 3.6).abs() < 1e-9, "{}", ten.rps);
 }
 
+mod errors;
 mod policy;

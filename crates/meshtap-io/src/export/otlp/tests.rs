@@ -302,6 +302,7 @@ fn http_route_names_the_matched_route_and_never_a_template() {
         rule: Some(1),
         parent: None,
         backend: None,
+        rule_weight: None,
         config: RuleConfig::default(),
     };
     if let Some(init) = routed.init.as_mut() {

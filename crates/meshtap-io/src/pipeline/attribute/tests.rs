@@ -109,6 +109,11 @@ async fn requests_are_attributed_and_a_watch_update_changes_the_attribution() {
     let split = matched(&out[1]).expect("attributed");
     assert_eq!((split.rule, split.backend_name()), (Some(1), "catalogue"));
     assert_eq!(split.backend.as_ref().and_then(|b| b.weight), Some(90));
+    // 90 of the rule's 100: what the routes pane shows as the backend's configured share.
+    assert_eq!(
+        (canary.rule_weight, split.rule_weight),
+        (Some(1), Some(100))
+    );
     assert_eq!(split.parent_label(), "catalogue:80");
     // Requests matched alike share one value.
     let shared = |e: &TapEvent| match &e.http {

@@ -150,6 +150,22 @@ impl PrometheusAddr {
     }
 }
 
+/// linkerd-viz's Prometheus, if a pod of it is running in `namespace`; `Ok(None)` when none
+/// is (meshtap then reads the pods directly, as `meshtap routes` does).
+pub async fn viz(
+    client: &kube::Client,
+    namespace: &str,
+) -> Result<Option<PrometheusAddr>, PortForwardError> {
+    match running_pod(client, namespace, VIZ_PROMETHEUS_SELECTOR).await {
+        Ok(_) => Ok(Some(PrometheusAddr::Viz {
+            client: client.clone(),
+            namespace: namespace.to_owned(),
+        })),
+        Err(PortForwardError::NoPod { .. }) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 /// Percent-encodes a query parameter value.
 fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 2);

@@ -62,8 +62,9 @@ fn selector(target: &Resource) -> String {
     }
 }
 
-/// The meshed, running pods `target` selects.
-pub async fn target_pods(
+/// The meshed, running pods `target` selects, all of them (see [`target_pods`] for the checked
+/// list a one-off window scrapes).
+pub async fn list_pods(
     client: &kube::Client,
     target: &Resource,
 ) -> Result<Vec<MeshedPod>, ScrapeError> {
@@ -109,6 +110,15 @@ pub async fn target_pods(
             labels,
         });
     }
+    Ok(out)
+}
+
+/// The meshed, running pods `target` selects: at least one, at most [`MAX_SCRAPED_PODS`].
+pub async fn target_pods(
+    client: &kube::Client,
+    target: &Resource,
+) -> Result<Vec<MeshedPod>, ScrapeError> {
+    let out = list_pods(client, target).await?;
     if out.is_empty() {
         return Err(ScrapeError::NoPods {
             target: target.display(),
@@ -125,6 +135,33 @@ pub async fn target_pods(
 
 /// One scrape of `pod`'s proxy.
 pub async fn scrape(client: &kube::Client, pod: &MeshedPod) -> Result<Exposition, ScrapeError> {
+    scrape_only(client, pod, None).await
+}
+
+/// Only the lines of `families` (their samples and `# HELP`/`# TYPE`), all without: a busy
+/// proxy's `/metrics` is thousands of series, and a poller that wants two families should not
+/// parse and hold the rest.
+fn keep_families(text: &str, families: &[&str]) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let name = match line.strip_prefix('#') {
+            Some(comment) => comment.split_whitespace().nth(1).unwrap_or(""),
+            None => line.split(['{', ' ']).next().unwrap_or(""),
+        };
+        if families.contains(&name) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// One scrape of `pod`'s proxy, keeping only `families` when given.
+pub async fn scrape_only(
+    client: &kube::Client,
+    pod: &MeshedPod,
+    families: Option<&[&str]>,
+) -> Result<Exposition, ScrapeError> {
     let name = format!("{}/{}", pod.namespace, pod.name);
     let work = async {
         let stream = forward(client, &pod.namespace, &pod.name, ADMIN_PORT).await?;
@@ -135,6 +172,10 @@ pub async fn scrape(client: &kube::Client, pod: &MeshedPod) -> Result<Exposition
                 error,
             })?;
         let text = String::from_utf8_lossy(&body);
+        let text = match families {
+            Some(families) => std::borrow::Cow::Owned(keep_families(&text, families)),
+            None => text,
+        };
         promtext::parse(&text).map_err(|error| ScrapeError::Parse {
             pod: name.clone(),
             error,
@@ -145,10 +186,18 @@ pub async fn scrape(client: &kube::Client, pod: &MeshedPod) -> Result<Exposition
         .unwrap_or_else(|_| Err(ScrapeError::Timeout { pod: name.clone() }))
 }
 
-/// Scrapes every pod, a few at a time; each result in `pods` order.
-async fn round(client: &kube::Client, pods: &[MeshedPod]) -> Vec<Result<Exposition, ScrapeError>> {
+/// Scrapes every pod, a few at a time, keeping only `families` when given; each result in
+/// `pods` order.
+pub async fn round(
+    client: &kube::Client,
+    pods: &[MeshedPod],
+    families: Option<&[&str]>,
+) -> Vec<Result<Exposition, ScrapeError>> {
     use futures::StreamExt as _;
-    futures::stream::iter(pods.iter().map(|pod| scrape(client, pod)))
+    // By index: a closure over `&MeshedPod` would make the future unsendable to `tokio::spawn`
+    // (its lifetime must be general, rust-lang/rust#64552).
+    futures::stream::iter(0..pods.len())
+        .map(|i| scrape_only(client, &pods[i], families))
         .buffered(SCRAPE_CONCURRENCY)
         .collect()
         .await
@@ -163,10 +212,10 @@ pub async fn window(
     families: &[String],
 ) -> ProxyWindow {
     let started = tokio::time::Instant::now();
-    let before = round(client, pods).await;
+    let before = round(client, pods, None).await;
     tokio::time::sleep_until(started + duration).await;
     let seconds = started.elapsed().as_secs_f64();
-    let after = round(client, pods).await;
+    let after = round(client, pods, None).await;
     let mut window = Window::new(seconds);
     let mut unreachable = Vec::new();
     let mut scraped = 0;
@@ -191,6 +240,18 @@ pub async fn window(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_asked_families_are_kept() {
+        let text = "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\"} 3\n\
+                    a_total_more 1\n# TYPE b_total counter\nb_total 9\nab_total 2\n";
+        assert_eq!(
+            keep_families(text, &["a_total"]),
+            "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\"} 3\n"
+        );
+        let exposition = promtext::parse(&keep_families(text, &["b_total"])).expect("parses");
+        assert_eq!(exposition.samples.len(), 1);
+    }
 
     #[test]
     fn selectors_follow_the_injectors_labels() {

@@ -1,4 +1,6 @@
-//! Which columns of the routes pane fit a width: live ones drop from the right; the metrics API's
+//! Which columns of the routes pane fit a width: live ones drop from the right (the error-rate
+//! sparkline first, P95 before P99 and P50, and a route's rule number outranks them: with rules
+//! on screen the Route column keeps room for it); the metrics API's
 //! go beside the live P99 when there is room, else into a footer line; split by backend, the
 //! configured weight and observed share follow the direction and stay; the rules' Timeout and
 //! Retry come last and are the first to go. The app sizes its scroll window with the same numbers
@@ -11,6 +13,24 @@ use crate::model::routes::{RouteRow, RouteTable};
 
 /// Narrowest the Route column gets before columns are dropped from the right.
 pub const MIN_NAME_WIDTH: u16 = 30;
+/// What the Route column needs on top when rows name rules: a route's first row ends with
+/// ` rule N`, which must not be cut for a percentile (the width of one latency column).
+const RULE_NAME_WIDTH: u16 = 7;
+
+/// Live columns in the order they give up their place: from the right, except that P95 goes
+/// before P99 (the middle percentile says least of the three).
+const DROP_ORDER: [SortColumn; 10] = [
+    SortColumn::ErrorSpark,
+    SortColumn::Spark,
+    SortColumn::Bytes,
+    SortColumn::Max,
+    SortColumn::P95,
+    SortColumn::P99,
+    SortColumn::P50,
+    SortColumn::Success,
+    SortColumn::Rps,
+    SortColumn::Requests,
+];
 
 /// A column of the pane: a live, sortable one or a metrics API one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +79,8 @@ pub struct Extras {
     pub backends: bool,
     /// Some row's rule sets a timeout or a retry policy: Timeout and Retry.
     pub config: bool,
+    /// Some row names a rule: the Route column keeps room for it.
+    pub rules: bool,
 }
 
 impl Extras {
@@ -70,6 +92,7 @@ impl Extras {
                     .as_ref()
                     .is_some_and(|m| !m.config.timeouts.is_empty() || m.config.retry.is_some())
             }),
+            rules: rows.iter().any(|r| r.key.rule.is_some()),
         }
     }
 }
@@ -95,17 +118,42 @@ impl PromColumn {
     }
 }
 
-/// Live columns that fit in `width`, dropping from the right.
-pub fn fitting_columns(width: u16) -> Vec<SortColumn> {
+/// Live columns that fit in `width` beside a Route column of at least [`MIN_NAME_WIDTH`], in
+/// [`DROP_ORDER`]; Route and Dir always stay. With `rules` on screen the Route column also gets
+/// room for ` rule N` when that costs at most P95 (never P50 or P99: the name is cut instead,
+/// the rule still shown).
+pub fn fitting_columns(width: u16, rules: bool) -> Vec<SortColumn> {
     let mut columns: Vec<SortColumn> = SortColumn::ALL.to_vec();
-    while columns.len() > 2 {
-        let fixed: u16 = columns.iter().map(|c| c.width() + 1).sum();
-        if fixed + MIN_NAME_WIDTH <= width {
-            break;
-        }
-        columns.pop();
+    drop_until_fit(&mut columns, width, MIN_NAME_WIDTH, &DROP_ORDER);
+    if rules {
+        let upto = DROP_ORDER
+            .iter()
+            .position(|c| *c == SortColumn::P95)
+            .map_or(0, |i| i + 1);
+        drop_until_fit(
+            &mut columns,
+            width,
+            MIN_NAME_WIDTH + RULE_NAME_WIDTH,
+            &DROP_ORDER[..upto],
+        );
     }
     columns
+}
+
+/// Drops `columns` in `order` until they fit in `width` beside a Route column of `name_width`.
+fn drop_until_fit(
+    columns: &mut Vec<SortColumn>,
+    width: u16,
+    name_width: u16,
+    order: &[SortColumn],
+) {
+    for drop in order {
+        let fixed: u16 = columns.iter().map(|c| c.width() + 1).sum();
+        if fixed + name_width <= width {
+            break;
+        }
+        columns.retain(|c| c != drop);
+    }
 }
 
 /// The columns for `width`, and whether the metrics figures need the footer line instead. The
@@ -119,7 +167,7 @@ pub fn layout(width: u16, with_prom: bool, extras: Extras) -> (Vec<Column>, bool
     } else {
         0
     };
-    let (mut columns, footer) = live_and_prom(width.saturating_sub(kept), with_prom);
+    let (mut columns, footer) = live_and_prom(width.saturating_sub(kept), with_prom, extras.rules);
     if extras.backends {
         let at = columns
             .iter()
@@ -150,9 +198,9 @@ pub fn column_width(column: Column) -> u16 {
 }
 
 /// The live and metrics columns for `width`, and whether the metrics need the footer.
-fn live_and_prom(width: u16, with_prom: bool) -> (Vec<Column>, bool) {
+fn live_and_prom(width: u16, with_prom: bool, rules: bool) -> (Vec<Column>, bool) {
     let live = || {
-        fitting_columns(width)
+        fitting_columns(width, rules)
             .into_iter()
             .map(Column::Live)
             .collect()
@@ -161,8 +209,11 @@ fn live_and_prom(width: u16, with_prom: bool) -> (Vec<Column>, bool) {
         return (live(), false);
     }
     let extra = (PromColumn::WIDTH + 1) * PromColumn::ALL.len() as u16;
-    let narrower = fitting_columns(width.saturating_sub(extra));
-    if !narrower.contains(&SortColumn::P99) {
+    let narrower = fitting_columns(width.saturating_sub(extra), rules);
+    if ![SortColumn::P95, SortColumn::P99]
+        .iter()
+        .all(|c| narrower.contains(c))
+    {
         return (live(), true);
     }
     let mut columns = Vec::new();

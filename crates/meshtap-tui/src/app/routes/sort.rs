@@ -2,7 +2,7 @@
 
 use crate::model::routes::RouteRow;
 
-/// A sortable column; `Spark` sorts like `Rps`.
+/// A sortable column; `Spark` sorts like `Rps`, `ErrorSpark` by the window's error rate.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum SortColumn {
     Name,
@@ -17,10 +17,12 @@ pub enum SortColumn {
     Max,
     Bytes,
     Spark,
+    /// The error-rate sparkline, beside the RPS one and dropped before it.
+    ErrorSpark,
 }
 
 impl SortColumn {
-    pub const ALL: [SortColumn; 11] = [
+    pub const ALL: [SortColumn; 12] = [
         SortColumn::Name,
         SortColumn::Direction,
         SortColumn::Requests,
@@ -32,6 +34,7 @@ impl SortColumn {
         SortColumn::Max,
         SortColumn::Bytes,
         SortColumn::Spark,
+        SortColumn::ErrorSpark,
     ];
 
     pub fn header(self) -> &'static str {
@@ -47,6 +50,7 @@ impl SortColumn {
             SortColumn::Max => "Max",
             SortColumn::Bytes => "Bytes",
             SortColumn::Spark => "RPS last 20 s",
+            SortColumn::ErrorSpark => "Error % last 20 s",
         }
     }
 
@@ -56,7 +60,7 @@ impl SortColumn {
             SortColumn::Name => 0,
             SortColumn::Direction => 3,
             SortColumn::Success => 7,
-            SortColumn::Spark => 20,
+            SortColumn::Spark | SortColumn::ErrorSpark => 20,
             _ => 6,
         }
     }
@@ -93,6 +97,11 @@ impl SortColumn {
             SortColumn::P99 => x.p99_us.cmp(&y.p99_us),
             SortColumn::Max => x.max_us.cmp(&y.max_us),
             SortColumn::Bytes => x.bytes.cmp(&y.bytes),
+            // Most failing first when descending; rows with no known outcome last.
+            SortColumn::ErrorSpark => by_f64(
+                x.success_rate.map_or(-1.0, |s| 1.0 - s),
+                y.success_rate.map_or(-1.0, |s| 1.0 - s),
+            ),
         }
     }
 }

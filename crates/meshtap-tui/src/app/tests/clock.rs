@@ -85,7 +85,7 @@ fn a_replay_counts_back_from_its_last_event_not_the_wall_clock() {
 /// the outcome, and the view says it finished.
 #[test]
 fn explain_follows_its_request_until_it_finishes() {
-    use crate::app::copy::Progress;
+    use crate::app::progress::Progress;
 
     let mut state = state(100);
     let events = request(7, 503);

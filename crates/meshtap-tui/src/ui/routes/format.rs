@@ -1,6 +1,8 @@
 //! Compact number formats for the stats panes: columns are narrow, so every value fits in six
 //! characters.
 
+use crate::model::routes::ERROR_RATE_SCALE;
+
 /// `999`, `1.2k`, `45k`, `1.3M`.
 pub fn count(n: u64) -> String {
     scaled(n as f64, &["", "k", "M", "G", "T"], 1_000.0)
@@ -99,9 +101,38 @@ pub fn sparkline(values: &[u32]) -> String {
         .collect()
 }
 
+/// An error-rate sparkline: one bar per second in [`ERROR_RATE_SCALE`]ths, a full block for
+/// 100% and the lowest bar for any failure at all, so the height reads the same on every row
+/// (unlike the RPS sparkline, scaled to its own busiest second); a second without failures is
+/// blank.
+pub fn error_sparkline(values: &[u16]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let scale = u32::from(ERROR_RATE_SCALE);
+    values
+        .iter()
+        .map(|&v| {
+            if v == 0 {
+                ' '
+            } else {
+                let level = (u32::from(v) * 8).div_ceil(scale).saturating_sub(1) as usize;
+                BARS[level.min(7)]
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_sparkline_reads_the_rate_on_one_scale() {
+        let full = ERROR_RATE_SCALE;
+        assert_eq!(
+            error_sparkline(&[0, 1, full / 8, full / 8 + 1, full / 2, full - 1, full]),
+            " ▁▁▂▄██"
+        );
+    }
 
     #[test]
     fn formats() {

@@ -3,6 +3,7 @@ use ratatui::backend::TestBackend;
 
 use super::*;
 use crate::app::routes::columns::{fitting_columns, table_rows};
+use crate::model::routes::RouteKey;
 use crate::model::routes::fixtures::{at, sock_shop};
 use crate::model::routes::{Grouping, Window};
 
@@ -60,12 +61,66 @@ fn snapshot_empty() {
 
 #[test]
 fn columns_drop_from_the_right() {
-    let all = fitting_columns(200);
+    let all = fitting_columns(200, false);
     assert_eq!(all, SortColumn::ALL);
-    let narrow = fitting_columns(78);
+    // The error-rate sparkline goes before the RPS one, and both before any number.
+    let wide = fitting_columns(130, false);
+    assert_eq!(wide, SortColumn::ALL[..SortColumn::ALL.len() - 1]);
+    let narrow = fitting_columns(78, false);
     assert!(!narrow.contains(&SortColumn::Spark));
     assert_eq!(narrow[..narrow.len()], SortColumn::ALL[..narrow.len()]);
-    assert!(fitting_columns(10).len() == 2);
+    assert!(narrow.contains(&SortColumn::P99));
+    assert!(fitting_columns(10, false).len() == 2);
+}
+
+#[test]
+fn a_rule_number_outranks_a_percentile() {
+    let with_rules = fitting_columns(78, true);
+    // P95 gives its place to the rule; P50 and P99 stay.
+    assert!(!with_rules.contains(&SortColumn::P95));
+    assert!(with_rules.contains(&SortColumn::P99) && with_rules.contains(&SortColumn::P50));
+    // Narrower, the rule costs no more: P50 and P99 stay as they would without rules.
+    for width in 60..78 {
+        let without = fitting_columns(width, false);
+        let with = fitting_columns(width, true);
+        for column in [SortColumn::P50, SortColumn::P99] {
+            assert_eq!(with.contains(&column), without.contains(&column), "{width}");
+        }
+    }
+    let key = |rule: Option<u32>| {
+        let mut key = RouteKey::new(
+            crate::model::event::Direction::Outbound,
+            "sock-shop",
+            "catalogue:80",
+            "HTTPRoute catalogue-split",
+        );
+        key.rule = rule;
+        key
+    };
+    let fixed: u16 = with_rules.iter().map(|c| c.width() + 1).sum();
+    let name_width = usize::from(78 - fixed);
+    let text = |line: Line| -> String { line.spans.iter().map(|s| s.content.as_ref()).collect() };
+    let theme = Theme::monochrome();
+    let head = text(tree::name(
+        &key(Some(0)),
+        tree::Place::Head,
+        name_width,
+        &theme,
+    ));
+    assert!(head.ends_with(" rule 0"), "{head}");
+    assert!(head.starts_with("catalogue:80 HTTPRoute"), "{head}");
+    assert!(head.chars().count() <= name_width, "{head}");
+    // Even squeezed to the narrowest Route column, the rule stays and the name is cut.
+    let squeezed = text(tree::name(
+        &key(Some(12)),
+        tree::Place::Head,
+        usize::from(MIN_NAME_WIDTH),
+        &theme,
+    ));
+    assert!(squeezed.ends_with("… rule 12"), "{squeezed}");
+    assert_eq!(squeezed.chars().count(), usize::from(MIN_NAME_WIDTH));
+    let whole = text(tree::name(&key(None), tree::Place::Head, 60, &theme));
+    assert_eq!(whole, "catalogue:80 HTTPRoute catalogue-split");
 }
 
 #[test]

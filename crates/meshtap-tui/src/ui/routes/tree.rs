@@ -32,7 +32,9 @@ impl Place {
 }
 
 /// The workload or parent dimmed, then the route, then the rule and backend; beneath a head
-/// only the branch. Cut with `…` so a cut name never passes for another.
+/// only the branch. Cut with `…` so a cut name never passes for another; the rule number is
+/// the last thing cut (the route's name goes first), since it is what tells a head row from the
+/// rows beneath it.
 pub fn name(key: &RouteKey, place: Place, width: usize, theme: &Theme) -> Line<'static> {
     let branch = key.branch();
     if place != Place::Head && !branch.is_empty() {
@@ -46,22 +48,34 @@ pub fn name(key: &RouteKey, place: Place, width: usize, theme: &Theme) -> Line<'
             Span::styled(truncate(&branch, width.saturating_sub(3)), theme.text),
         ]);
     }
+    let (rule, backend) = key.branch_parts();
+    let (rule_w, peer_w, route_w) = (width_of(&rule), width_of(&key.peer), width_of(&key.route));
+    // The rule is never cut; the backend gives way to the route's first letters, down to ` → …`
+    // (it is said in full on the rows beneath, and in the detail).
+    let backend_room = width.saturating_sub(rule_w + peer_w + 1 + route_w.min(16));
+    let backend = if width_of(&backend) > backend_room {
+        truncate(&backend, backend_room.max(4))
+    } else {
+        backend
+    };
+    let tail = format!("{rule}{backend}");
+    let room = width.saturating_sub(width_of(&tail));
     if key.route.is_empty() {
-        return Line::styled(
-            truncate(&format!("{}{branch}", key.peer), width),
-            theme.text,
-        );
+        return Line::styled(format!("{}{tail}", truncate(&key.peer, room)), theme.text);
     }
-    let peer = truncate(&key.peer, width);
-    let rest = width.saturating_sub(peer.chars().count() + 1);
+    // The parent gives way to the route's first letters.
+    let route_start = route_w.min(8) + 1;
+    let peer = truncate(&key.peer, room.saturating_sub(route_start).max(1));
+    let rest = room.saturating_sub(width_of(&peer) + 1);
     Line::from(vec![
         Span::styled(peer, theme.dim),
         Span::raw(" "),
-        Span::styled(
-            truncate(&format!("{}{branch}", key.route), rest),
-            theme.text,
-        ),
+        Span::styled(format!("{}{tail}", truncate(&key.route, rest)), theme.text),
     ])
+}
+
+fn width_of(text: &str) -> usize {
+    text.chars().count()
 }
 
 pub fn truncate(text: &str, width: usize) -> String {

@@ -74,7 +74,8 @@ pub fn fit(mut parts: Vec<Part>, width: usize) -> Line<'static> {
     Line::from(parts.into_iter().flat_map(|p| p.spans).collect::<Vec<_>>())
 }
 
-/// `spans` cut to `width` columns, the last of them `…` when anything was cut.
+/// `spans` cut to `width` columns, the last of them `…` when anything was cut. A cut never
+/// ends inside a number (`at column 4…` for column 45): the number's kept digits go too.
 pub fn cut(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
     let total: usize = spans.iter().map(Span::width).sum();
     if total <= width {
@@ -91,6 +92,11 @@ pub fn cut(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
             let w = Span::raw(String::from(c)).width();
             if w > left {
                 left = 0;
+                if c.is_ascii_digit() {
+                    let number =
+                        text.trim_end_matches(|d: char| d.is_ascii_digit() || d == '.' || d == ',');
+                    text.truncate(number.len());
+                }
                 break;
             }
             left -= w;
@@ -149,6 +155,20 @@ mod tests {
                 "{width}: {line}"
             );
         }
+    }
+
+    #[test]
+    fn free_text_is_never_cut_inside_a_number() {
+        let message = " │ filter: unknown field \"statu\" at column 45";
+        let parts = || vec![Part::text(9, vec![Span::raw(message)])];
+        for width in 20..message.chars().count() {
+            let line = text(&fit(parts(), width));
+            assert!(line.chars().count() <= width, "{width}: {line}");
+            assert!(!line.ends_with("4…"), "{width}: {line}");
+            assert!(line.ends_with('…'), "{width}: {line}");
+        }
+        let decimal = vec![Part::text(9, vec![Span::raw(" │ waited 12.75 s")])];
+        assert_eq!(text(&fit(decimal, 14)), " │ waited …");
     }
 
     #[test]

@@ -63,6 +63,7 @@ fn timeout_and_retry_are_the_first_columns_dropped() {
     let both = Extras {
         backends: true,
         config: true,
+        rules: false,
     };
     let (wide, _) = layout(200, false, both);
     assert!(wide.contains(&Column::Config(ConfigColumn::Timeout)));
@@ -87,7 +88,7 @@ fn timeout_and_retry_are_the_first_columns_dropped() {
     // Without a split or any rule configuration, the pane is what it was.
     assert_eq!(
         layout(200, false, Extras::default()).0,
-        fitting_columns(200)
+        fitting_columns(200, false)
             .into_iter()
             .map(Column::Live)
             .collect::<Vec<_>>()
