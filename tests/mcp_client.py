@@ -145,7 +145,8 @@ async def main(binary, capture):
                 prompt = await session.get_prompt("find_errors", {"namespace": "sock-shop"})
                 check("status>=500 ns=sock-shop" in prompt.messages[0].content.text, "a prompt")
     await tap_health(binary)
-    print("mcp_client: 2 passed, 0 failed")
+    await denials(binary)
+    print("mcp_client: 3 passed, 0 failed")
 
 
 async def tap_health(binary):
@@ -176,6 +177,49 @@ async def tap_health(binary):
             )
             check(health["needing_attention"] == 1 and targets[0]["needs_attention"], "attention")
             check("max_rps" in health["sampled"], "tap_health states sampling")
+
+
+# The session reads the proxies' refusal counters every 10 s; a refusal is covered from the
+# reading after it. At most this many tries, two seconds apart.
+DENIAL_TRIES = 60
+
+
+async def denials(binary):
+    """deploy/orders in sock-shop: some of its calls to payment get a bare 403 (payment's
+    AuthorizationPolicy refuses /paymentRefund). get_request's explain on one must say what
+    payment's proxy counted: how many, since when, the Server and the route."""
+    args = ["mcp", "--demo", "deploy/orders", "-n", "sock-shop"]
+    params = StdioServerParameters(command=binary, args=args)
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            with anyio.fail_after(CALL_SECONDS):
+                await session.initialize()
+            said = None
+            for _ in range(DENIAL_TRIES):
+                result = await call(
+                    session, "list_requests", {"filter": "status=403 dst.deploy=payment", "limit": 5}
+                )
+                check(not result.is_error, "list_requests answers")
+                for listed in result.structured_content["requests"]:
+                    one = await call(session, "get_request", {"id": listed["id"]})
+                    found = [
+                        s for s in one.structured_content["explain"]
+                        if s["topic"] == "policy" and "payment's proxy refused" in s["text"]
+                    ]
+                    if found:
+                        said = found[0]
+                        break
+                if said:
+                    break
+                await anyio.sleep(2)
+            check(said is not None, "explain on a bare 403 says what payment's proxy counted")
+            text = said["text"]
+            check("since meshtap started" in text, f"over the session: {text}")
+            check("Server payment-http, HTTPRoute payment-refunds" in text, f"where: {text}")
+            check(
+                any(c.startswith("client_id=orders.sock-shop.") for c in said["cites"]),
+                f"the client's identity cited: {said['cites']}",
+            )
 
 
 if __name__ == "__main__":

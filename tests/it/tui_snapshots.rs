@@ -23,6 +23,8 @@ use ratatui::backend::TestBackend;
 mod clusters;
 #[path = "tui_snapshots/copy.rs"]
 mod copy;
+#[path = "tui_snapshots/denials.rs"]
+mod denials;
 #[path = "tui_snapshots/inflight.rs"]
 mod inflight;
 #[path = "tui_snapshots/map.rs"]

@@ -85,12 +85,14 @@ fn answered(request: &Request) -> DateTime<Utc> {
 fn cause(d: &Denial) -> String {
     match d.kind {
         DenialKind::Unauthorized => format!(
-            "{} on Server {}, {} {}: no AuthorizationPolicy admits this client there",
-            d.count, d.srv_name, d.route_kind, d.route_name
+            "{} on {}: no AuthorizationPolicy admits this client there",
+            d.count,
+            d.place()
         ),
         DenialKind::RouteNotFound => format!(
-            "{} on Server {}: no route of the Server matched",
-            d.count, d.srv_name
+            "{} on {}: no route of the Server matched",
+            d.count,
+            d.place()
         ),
     }
 }

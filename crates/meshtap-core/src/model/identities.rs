@@ -72,6 +72,9 @@ pub struct Edge {
     pub unauthenticated_allowed: u64,
     /// Inbound 403 / `PermissionDenied` with no authorization matched: the policy said no.
     pub denied: u64,
+    /// Outbound 403 / `PermissionDenied` the client saw: the server's proxy's refusal or the
+    /// application's, which tap alone cannot tell apart on Linkerd ≥ 2.15 (PROTOCOL.md §9).
+    pub refused: u64,
     pub last_seen: DateTime<Utc>,
 }
 
@@ -211,6 +214,11 @@ impl IdentityTable {
                 edge.identity_mismatches += 1;
             }
         }
+        if direction == Direction::Outbound
+            && (request.http_status() == Some(403) || request.grpc_status() == Some(7))
+        {
+            edge.refused += 1;
+        }
         if direction == Direction::Inbound {
             record_authz(edge, request);
         }
@@ -256,6 +264,7 @@ impl IdentityTable {
             authz: None,
             unauthenticated_allowed: 0,
             denied: 0,
+            refused: 0,
             last_seen: now,
         });
         let index = self.edges.len() - 1;

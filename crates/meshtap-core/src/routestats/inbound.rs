@@ -125,6 +125,20 @@ pub struct Denial {
     pub count: f64,
 }
 
+impl Denial {
+    /// Where it was refused: `Server payment-http, HTTPRoute payment-refunds`, or only the
+    /// Server when no route matched.
+    pub fn place(&self) -> String {
+        match self.kind {
+            DenialKind::Unauthorized => format!(
+                "Server {}, {} {}",
+                self.srv_name, self.route_kind, self.route_name
+            ),
+            DenialKind::RouteNotFound => format!("Server {}", self.srv_name),
+        }
+    }
+}
+
 /// The refusing workload's name: its `deployment`, else its pod.
 pub(crate) fn workload_name<'a>(deployment: &'a str, pod: &'a str) -> &'a str {
     if deployment.is_empty() {

@@ -118,18 +118,28 @@ impl DenialsReading {
 
 /// The latest reading of each cluster, as a session's consumers keep them.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Readings(Vec<DenialsReading>);
+pub struct Readings {
+    latest: Vec<DenialsReading>,
+    /// Counts the readings taken in: views built from them rebuild when it moves.
+    pub generation: u64,
+}
 
 impl Readings {
     /// `reading` replaces the last of its cluster.
     pub fn update(&mut self, reading: DenialsReading) {
-        self.0.retain(|r| r.cluster != reading.cluster);
-        self.0.push(reading);
+        self.latest.retain(|r| r.cluster != reading.cluster);
+        self.latest.push(reading);
+        self.generation += 1;
+    }
+
+    /// Every cluster's latest reading.
+    pub fn iter(&self) -> impl Iterator<Item = &DenialsReading> {
+        self.latest.iter()
     }
 
     /// The reading of `cluster` (`None` with one cluster); `None` before a first reading.
     pub fn of(&self, cluster: Option<&str>) -> Option<&DenialsReading> {
-        self.0
+        self.latest
             .iter()
             .find(|r| r.cluster.is_none() || r.cluster.as_deref() == cluster)
     }

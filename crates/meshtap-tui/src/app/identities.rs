@@ -12,6 +12,7 @@ use super::panes::Handoff;
 use super::state::AppState;
 use crate::model::identities::{Edge, IdentityTable, WorkloadId};
 use crate::model::metrics::{MetricsView, metrics_only_edges};
+use crate::routestats::Readings;
 
 /// How siblings in the tree are ordered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,6 +48,7 @@ struct Inputs {
     edges: usize,
     requests: u64,
     metrics: u64,
+    denials: u64,
     sort: IdentitySort,
 }
 
@@ -151,26 +153,28 @@ impl IdentitiesState {
         self.inputs = None;
     }
 
-    /// Rebuilds the tree when the table, the metrics (`generation` counts snapshots) or the sort
-    /// changed; opens namespaces and workloads the first time they appear, and selects the first
+    /// Rebuilds the tree when the table, the metrics (`generation` counts snapshots), the
+    /// refusal counters' readings or the sort changed; opens namespaces and workloads the first time they appear, and selects the first
     /// line when nothing is selected.
     pub fn refresh(
         &mut self,
         table: &IdentityTable,
         metrics: Option<&MetricsView>,
         generation: u64,
+        denials: &Readings,
     ) {
         let inputs = Inputs {
             edges: table.len(),
             requests: table.requests(),
             metrics: generation,
+            denials: denials.generation,
             sort: self.sort,
         };
         if self.inputs != Some(inputs) {
             let only =
                 metrics.map_or_else(Vec::new, |m| metrics_only_edges(table, &m.snapshot.edges));
             self.metrics_only = only.len();
-            self.nodes = tree::build(table, &only, self.sort);
+            self.nodes = tree::build(table, &only, self.sort, denials);
             self.open_new_nodes();
             self.inputs = Some(inputs);
             self.fitted = None;
@@ -340,7 +344,12 @@ impl AppState {
         };
         let generation = self.map_view.metrics_generation;
         let view = &mut self.identities_view;
-        view.refresh(&self.identities, self.metrics.as_ref(), generation);
+        view.refresh(
+            &self.identities,
+            self.metrics.as_ref(),
+            generation,
+            &self.denials,
+        );
         // Inside the border, under the summary line.
         let inner = ratatui::widgets::Block::bordered().inner(list);
         view.fit(usize::from(inner.height.saturating_sub(1)));

@@ -73,6 +73,9 @@ pub fn lines(state: &AppState) -> Vec<Line<'static>> {
         }
         out.push(Line::from(""));
     }
+    out.push(Line::from(Span::styled("Identities marks", theme.header)));
+    out.extend(identities_marks().into_iter().map(Line::from));
+    out.push(Line::from(""));
     out.push(Line::from(Span::styled("Commands (:)", theme.header)));
     for (_, usage) in USAGE {
         out.push(Line::from(format!("  {usage}")));
@@ -84,6 +87,18 @@ pub fn lines(state: &AppState) -> Vec<Line<'static>> {
     )));
     out.extend(filter_language().into_iter().map(Line::from));
     out
+}
+
+/// What the identities pane's marks on an edge mean.
+fn identities_marks() -> Vec<String> {
+    vec![
+        "  ⚠ N      something on the edge to check; what, on the lines under it".to_owned(),
+        format!(
+            "  {}  the client got 403s here and the server's proxy counted",
+            crate::ui::identities::rows::DENIED_MARK
+        ),
+        "      refusals of its identity (a policy denial; read every 10 s, live only)".to_owned(),
+    ]
 }
 
 /// The filter language's summary: the field names and keywords come from the parser itself.

@@ -2,7 +2,7 @@
 //! talked to (both directions) with client and server identity, TLS state in plain words, request
 //! count and share secured. Edges that should worry a user are marked ⚠ and say why.
 
-mod rows;
+pub(crate) mod rows;
 
 use std::fmt::Write as _;
 

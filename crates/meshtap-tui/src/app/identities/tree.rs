@@ -8,6 +8,7 @@ use super::IdentitySort;
 use crate::model::event::Direction;
 use crate::model::identities::{Concern, Edge, IdentityTable, TlsState, WorkloadId};
 use crate::model::metrics::MetricsOnlyEdge;
+use crate::routestats::Readings;
 
 /// Requests under a node, the share secured, and how many edges below it have concerns.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,10 +47,12 @@ pub enum Row {
         totals: Totals,
     },
     /// A sampled edge; `peer` as shown (with its namespace when it differs from the local one).
+    /// `denied`: the client saw refusals here and the server's proxy counted refusals of it.
     Edge {
         edge: Box<Edge>,
         peer: String,
         concerns: usize,
+        denied: bool,
     },
     /// An edge only the metrics API knows.
     MetricsEdge {
@@ -84,6 +87,7 @@ pub fn build(
     table: &IdentityTable,
     metrics_only: &[MetricsOnlyEdge],
     sort: IdentitySort,
+    denials: &Readings,
 ) -> Vec<Node> {
     let meshed = table.meshed();
     let mut grouped: Grouped<'_> = BTreeMap::new();
@@ -120,7 +124,7 @@ pub fn build(
                     mtls: edge.mtls(),
                     concerns: usize::from(!concerns.is_empty()),
                 });
-                edge_nodes.push(edge_node(edge, concerns, table));
+                edge_nodes.push(edge_node(edge, concerns, table, denials));
             }
             let only = extra
                 .get(&(namespace, workload))
@@ -227,7 +231,7 @@ fn detail(id: &str, label: &'static str, value: String, tone: Tone) -> Node {
     )
 }
 
-fn edge_node(edge: &Edge, concerns: &[Concern], table: &IdentityTable) -> Node {
+fn edge_node(edge: &Edge, concerns: &[Concern], table: &IdentityTable, denials: &Readings) -> Node {
     let observed = edge
         .identity
         .as_ref()
@@ -267,12 +271,50 @@ fn edge_node(edge: &Edge, concerns: &[Concern], table: &IdentityTable) -> Node {
             Tone::Warning,
         ));
     }
+    let refused = proxy_refusals(edge, denials);
+    if let Some(text) = &refused {
+        children.push(detail("denied", "denied", text.clone(), Tone::Warning));
+    }
     let row = Row::Edge {
         edge: Box::new(edge.clone()),
         peer: peer_label(&edge.key.local, &edge.key.peer),
         concerns: concerns.len(),
+        denied: refused.is_some(),
     };
     node(edge_id(edge), row, children)
+}
+
+/// When this client saw 403s / `PermissionDenied` on this edge and the server's proxy counted
+/// refusals of this client's identity: what it counted, in words. Only on the client's side
+/// (inbound tap never sees a policy denial) and only with the client's service account known,
+/// so another client's refusals are never pinned on this one.
+fn proxy_refusals(edge: &Edge, denials: &Readings) -> Option<String> {
+    if edge.key.direction != Direction::Outbound || edge.refused == 0 {
+        return None;
+    }
+    let sa = edge.local_serviceaccount.as_deref()?;
+    let client = format!("{sa}.{}.serviceaccount.identity.", edge.key.local.namespace);
+    // The counters name a workload by its deployment, else its pod (`routestats::denials`).
+    let Some(("deploy" | "po", server)) = edge.key.peer.name.split_once('/') else {
+        return None;
+    };
+    let namespace = &edge.key.peer.namespace;
+    denials.iter().find_map(|reading| {
+        let found = reading.of_client(namespace, server, Some(&client));
+        let watched = reading.watched(namespace, server)?;
+        if found.is_empty() {
+            return None;
+        }
+        let total: f64 = found.iter().map(|d| d.count).sum();
+        let mut places: Vec<String> = found.iter().map(|d| d.place()).collect();
+        places.dedup();
+        Some(format!(
+            "{server}'s proxy refused {total} of this client's requests {} ({}); {} 403s seen here",
+            reading.span(watched),
+            places.join("; "),
+            edge.refused
+        ))
+    })
 }
 
 /// Prometheus saw the two workloads talk over its window, the live sample has not (yet): the

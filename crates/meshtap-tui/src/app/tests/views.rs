@@ -34,7 +34,7 @@ fn views_are_refreshed_by_the_app_without_drawing() {
 fn the_identities_scroll_keeps_the_selection_in_view() {
     let table = IdentityTable::rebuild(&sock_shop());
     let mut view = IdentitiesState::new();
-    view.refresh(&table, None, 0);
+    view.refresh(&table, None, 0, &crate::routestats::Readings::default());
     let page = 5;
     let shown = |view: &IdentitiesState| {
         let index = view
@@ -69,7 +69,7 @@ fn the_identities_tree_pages_and_jumps_like_every_list() {
     use crate::app::action::Action;
     let table = IdentityTable::rebuild(&sock_shop());
     let mut view = IdentitiesState::new();
-    view.refresh(&table, None, 0);
+    view.refresh(&table, None, 0, &crate::routestats::Readings::default());
     view.fit(5);
     let index = |view: &IdentitiesState| {
         view.visible()

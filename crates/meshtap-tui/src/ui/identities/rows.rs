@@ -36,7 +36,8 @@ pub(super) fn line(row: &Row, theme: &Theme) -> Line<'static> {
             edge,
             peer,
             concerns,
-        } => edge_line(edge, peer, *concerns, theme),
+            denied,
+        } => edge_line(edge, peer, *concerns, *denied, theme),
         Row::MetricsEdge { edge, peer } => metrics_edge_line(edge, peer, theme),
         Row::Tls { state, requests } => {
             let value = format!("{} · {} req", state.describe(), count(*requests));
@@ -103,7 +104,17 @@ fn arrow(direction: Direction) -> &'static str {
     }
 }
 
-fn edge_line(edge: &Edge, peer: &str, concerns: usize, theme: &Theme) -> Line<'static> {
+/// The mark of an edge whose server's proxy counted refusals of this client (the help's marks
+/// say so).
+pub const DENIED_MARK: &str = "⊘ denied by its proxy";
+
+fn edge_line(
+    edge: &Edge,
+    peer: &str,
+    concerns: usize,
+    denied: bool,
+    theme: &Theme,
+) -> Line<'static> {
     let tls = edge.dominant_tls();
     let mut spans = vec![
         Span::styled(arrow(edge.key.direction), theme.dim),
@@ -125,6 +136,9 @@ fn edge_line(edge: &Edge, peer: &str, concerns: usize, theme: &Theme) -> Line<'s
     ];
     if concerns > 0 {
         spans.push(Span::styled(format!("  ⚠ {concerns}"), theme.warning));
+    }
+    if denied {
+        spans.push(Span::styled(format!("  {DENIED_MARK}"), theme.warning));
     }
     if let Some(id) = &edge.identity {
         spans.push(Span::styled(format!("  {}", short_identity(id)), theme.dim));

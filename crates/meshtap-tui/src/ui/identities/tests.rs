@@ -14,7 +14,7 @@ fn draw(
     let theme = Theme::monochrome();
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
     // The app's half: the tree built and scrolled (inside the border, under the summary line).
-    state.refresh(table, None, 0);
+    state.refresh(table, None, 0, &crate::routestats::Readings::default());
     state.fit(usize::from(height.saturating_sub(3)));
     terminal
         .draw(|frame| frame.render_widget(IdentitiesPane::new(table, state, &theme), frame.area()))
