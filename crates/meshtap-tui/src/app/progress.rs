@@ -12,8 +12,11 @@ pub enum Progress {
     Done,
     /// Still in flight: the view is told again as its events arrive.
     InFlight,
-    /// It finished (or expired) while the view was open.
+    /// It finished while the view was open.
     FinishedWhileOpen,
+    /// No end arrived in time ([`crate::model::store::OPEN_REQUEST_TTL`]) while it was open: a
+    /// request the client's proxy cancelled (a route timeout) is never ended in tap.
+    ExpiredWhileOpen,
 }
 
 impl Progress {
@@ -32,7 +35,9 @@ impl Progress {
         if *self != Progress::InFlight {
             return false;
         }
-        if !request.is_open() {
+        if request.expired {
+            *self = Progress::ExpiredWhileOpen;
+        } else if !request.is_open() {
             *self = Progress::FinishedWhileOpen;
         }
         true
@@ -44,6 +49,7 @@ impl Progress {
             Progress::Done => "",
             Progress::InFlight => " · in flight, following",
             Progress::FinishedWhileOpen => " · finished",
+            Progress::ExpiredWhileOpen => " · expired, no end arrived",
         }
     }
 }

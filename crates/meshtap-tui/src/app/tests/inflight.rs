@@ -98,3 +98,15 @@ fn a_detail_opened_on_a_finished_request_follows_nothing() {
     assert_eq!(open.progress.label(), "");
     assert!(open.opened.contains(&path(&["response", "headers"])));
 }
+
+#[test]
+fn a_request_that_never_ends_is_said_to_have_expired() {
+    // A route timeout cancels the request below tap: only its `request_init` is ever seen.
+    let (mut state, _) = opened_in_flight();
+    state.tick(at(30_000));
+    assert_eq!(detail(&state).progress, Progress::InFlight);
+    state.tick(at(61_000));
+    let open = detail(&state);
+    assert_eq!(open.progress, Progress::ExpiredWhileOpen);
+    assert_eq!(open.progress.label(), " · expired, no end arrived");
+}
