@@ -19,7 +19,7 @@ tmux_test_start daily
 NAME=daily
 fail() { ui_fail "[$SIZE] $1"; }
 step() { echo "daily [$SIZE]: $*"; }
-ROW='[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})? +(in|out) '
+ROW='[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})? +(in|out)[ ⇄]'
 
 # The status bar's two lines are the last two of the screen.
 status_lines() { screen | grep -v '^$' | tail -n 2; }

@@ -35,16 +35,16 @@ ui_shell_start
 step "start meshtap demo --clusters east,west"
 tm send-keys -t "$SESSION" "cd '$WORK' && '$BIN' demo --clusters east,west 2>'$WORK/stderr'; echo exit=\$?" Enter
 # A request row: its time (to the second: the detail pane narrows the list), cluster, direction.
-ROW='[0-9]{2}:[0-9]{2}:[0-9]{2}[.0-9]* +(east|west) +(in|out) '
+ROW='[0-9]{2}:[0-9]{2}:[0-9]{2}[.0-9]* +(east|west) +(in|out)[ ⇄]'
 wait_for '│time UTC +cluster +dir ' "the cluster column"
-wait_for '[0-9]{2}:[0-9]{2}:[0-9]{2}[.0-9]* +east +(in|out) ' "a row from east"
-wait_for '[0-9]{2}:[0-9]{2}:[0-9]{2}[.0-9]* +west +(in|out) ' "a row from west"
+wait_for '[0-9]{2}:[0-9]{2}:[0-9]{2}[.0-9]* +east +(in|out)[ ⇄]' "a row from east"
+wait_for '[0-9]{2}:[0-9]{2}:[0-9]{2}[.0-9]* +west +(in|out)[ ⇄]' "a row from west"
 wait_for 'east ok, west ok' "each cluster's streams in the status bar"
 
 step "filter /cluster=west: only west's rows"
 ui_filter 'cluster=west'
 wait_for "$ROW" "west's rows"
-if screen | grep -E -- "$ROW" | grep -Evq -- ' west +(in|out) '; then
+if screen | grep -E -- "$ROW" | grep -Evq -- ' west +(in|out)[ ⇄]'; then
     fail "a row from another cluster is listed under cluster=west"
 fi
 tm send-keys -t "$SESSION" c
@@ -55,7 +55,7 @@ step "open east's call to catalogue-west: it leaves through the gateway, its oth
 # gateway and whose authority is catalogue's are the calls to catalogue-west.
 FILTER='cluster=east and dir=out and id~linkerd-gateway and authority~catalogue'
 ui_filter "$FILTER"
-wait_for '[0-9]{2}:[0-9]{2}:[0-9]{2}[.0-9]* +east +out ' "east's calls through the gateway"
+wait_for '[0-9]{2}:[0-9]{2}:[0-9]{2}[.0-9]* +east +out[ ⇄]' "east's calls through the gateway"
 # The link is drawn only when exactly one request on the other side fits (concurrent calls to
 # the same path leave it unsaid, and the first calls may have crossed before west's tap was up),
 # so every call looked at must show its crossing, and one of the last few its other side.

@@ -32,7 +32,7 @@ ui_shell_start
 
 step "start meshtap demo --seed 1"
 tm send-keys -t "$SESSION" "cd '$WORK' && '$BIN' demo --seed 1 --trigger 'status>=500' --trigger-window 2s --trigger-dir '$WORK' 2>'$WORK/stderr'; echo exit=\$?" Enter
-ROW='[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} +(in|out) '
+ROW='[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} +(in|out)[ ⇄]'
 wait_for "$ROW" "request rows"
 wait_for 'FOLLOWING' "the status bar"
 

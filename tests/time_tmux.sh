@@ -20,7 +20,7 @@ tmux_test_start time
 NAME=time
 fail() { ui_fail "[$SIZE] $1"; }
 step() { echo "time [$SIZE]: $*"; }
-ROW='[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})? +(in|out) '
+ROW='[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})? +(in|out)[ ⇄]'
 
 # Request rows on screen.
 rows() { screen | grep -Ec -- "$ROW" || true; }

@@ -65,6 +65,7 @@ fn request(seq: u64, method: &str, path: &str, headers: Vec<Header<'_>>, status:
         }),
         expired: false,
         superseded: false,
+        other_side: None,
     }
 }
 

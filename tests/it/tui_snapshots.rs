@@ -33,6 +33,8 @@ mod map;
 mod metrics;
 #[path = "tui_snapshots/routes.rs"]
 mod routes;
+#[path = "tui_snapshots/sides.rs"]
+mod sides;
 #[path = "tui_snapshots/trace.rs"]
 mod trace;
 

@@ -7,6 +7,7 @@ mod denials;
 mod mesh;
 mod outcome;
 mod policy;
+mod route;
 
 #[cfg(test)]
 mod tests;
@@ -79,7 +80,7 @@ pub fn explain_with(request: &Request, denials: Option<&DenialsReading>) -> Vec<
     if let Some(denials) = denials {
         denials::counted(request, denials, &mut out);
     }
-    policy::route(request, &mut out);
+    route::route(request, &mut out);
     outcome::outcome(request, &mut out);
     out.sort_by_key(|s| s.topic);
     out

@@ -25,6 +25,7 @@ mod reducer;
 mod requests;
 pub mod route_detail;
 pub mod routes;
+pub mod sides;
 pub mod state;
 #[cfg(test)]
 mod tests;

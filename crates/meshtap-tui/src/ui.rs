@@ -15,6 +15,7 @@ pub mod requests;
 pub mod route_detail;
 pub mod routes;
 pub mod sanitize;
+pub mod sides;
 pub mod status;
 pub mod trace;
 pub mod triggers;
@@ -77,7 +78,8 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
             if let Some(body) = areas.list {
                 let pane = routes::RoutesPane::new(&state.routes, &state.routes_view, &state.theme)
                     .focused(!detail_open)
-                    .metrics(state.metrics.as_ref());
+                    .metrics(state.metrics.as_ref())
+                    .side(state.side);
                 frame.render_widget(pane, body);
             }
             if let (Some(area), Some(open)) = (areas.detail, state.overlays.route_detail()) {
@@ -98,7 +100,8 @@ fn draw_panes(frame: &mut Frame, state: &AppState, now: DateTime<Utc>) {
                     &state.identities_view,
                     &state.theme,
                 )
-                .metrics(state.metrics.as_ref());
+                .metrics(state.metrics.as_ref())
+                .side(state.side);
                 frame.render_widget(pane, body);
             }
         }

@@ -68,7 +68,11 @@ fn route_detail_beside_or_over_the_list() {
         snapshot_at("route_detail", &state, at(NOW_MS));
         // Wide terminals keep the list beside the detail, narrow ones cover it.
         let text = render(&state, at(NOW_MS));
-        assert_eq!(text.contains("Routes · by route"), w >= 140, "{text}");
+        assert_eq!(
+            text.contains("Routes · both sides · by route"),
+            w >= 140,
+            "{text}"
+        );
         state.handle(Action::Back, at(NOW_MS));
         assert!(state.overlays.route_detail().is_none());
         assert_eq!(state.pane, Pane::Routes);

@@ -63,6 +63,7 @@ pub(crate) fn request(
         end: None,
         expired: false,
         superseded: false,
+        other_side: None,
     }
 }
 

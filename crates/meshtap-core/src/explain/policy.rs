@@ -152,32 +152,3 @@ fn proxy_error(headers: &Headers) -> Option<String> {
                 .collect()
         })
 }
-
-pub(super) fn route(request: &Request, out: &mut Vec<Statement>) {
-    let route_kind = label(request, Side::Dst, "route_kind");
-    let route_name = label(request, Side::Dst, "route_name");
-    if let (Some((kind, kind_cite)), Some((name, name_cite))) = (route_kind, route_name) {
-        let text = if kind.eq_ignore_ascii_case("default") {
-            "No HTTPRoute or GRPCRoute matched: the Server's default route took it.".to_owned()
-        } else {
-            format!("The {kind} {name} matched (policy route).")
-        };
-        out.push(Statement::new(
-            Topic::Route,
-            text,
-            vec![kind_cite, name_cite],
-        ));
-    }
-    match request.route.get("route").filter(|r| !r.is_empty()) {
-        Some(route) => out.push(Statement::new(
-            Topic::Route,
-            format!("The ServiceProfile route {route} matched: its retries, timeouts and per-route stats apply."),
-            vec![format!("route={route}")],
-        )),
-        None => out.push(Statement::new(
-            Topic::Route,
-            "No ServiceProfile route matched (or there is no ServiceProfile).",
-            vec!["route (absent)".to_owned()],
-        )),
-    }
-}

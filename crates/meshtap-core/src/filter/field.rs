@@ -10,6 +10,9 @@ use crate::model::event::Direction;
 pub(super) enum Field {
     Text(TextField),
     Dir,
+    /// `side=client|server`: the client proxy's (outbound) or the server proxy's (inbound) side
+    /// of a meshed call; the same test as `dir`, named the way the user counts calls.
+    Side,
     Status,
     Grpc,
     Time(TimeField),
@@ -37,7 +40,7 @@ impl Operator {
 }
 
 /// Canonical field names, for "did you mean" suggestions.
-pub(super) const FIELD_NAMES: [&str; 34] = [
+pub(super) const FIELD_NAMES: [&str; 35] = [
     "ns",
     "src.ns",
     "dst.ns",
@@ -50,6 +53,7 @@ pub(super) const FIELD_NAMES: [&str; 34] = [
     "src",
     "dst",
     "dir",
+    "side",
     "method",
     "path",
     "authority",
@@ -105,6 +109,7 @@ pub(super) fn resolve(name: &str) -> Result<Option<Field>, String> {
         "src" | "source" => Field::Text(TextField::Src),
         "dst" | "destination" => Field::Text(TextField::Dst),
         "dir" | "direction" => Field::Dir,
+        "side" => Field::Side,
         "method" => Field::Text(TextField::Method),
         "path" => Field::Text(TextField::Path),
         "authority" => Field::Text(TextField::Authority),
@@ -215,6 +220,19 @@ pub(super) fn build(field: Field, name: &str, op: Operator, text: &str) -> Resul
                 _ => {
                     return Err(TermError::Value(format!(
                         "expected a direction (in or out), found {text:?}"
+                    )));
+                }
+            };
+            Ok(Term::Dir { cmp, dir })
+        }
+        Field::Side => {
+            let cmp = equality_only(op).ok_or_else(|| only(equality))?;
+            let dir = match text.to_ascii_lowercase().as_str() {
+                "client" => Direction::Outbound,
+                "server" => Direction::Inbound,
+                _ => {
+                    return Err(TermError::Value(format!(
+                        "expected a side (client or server), found {text:?}"
                     )));
                 }
             };

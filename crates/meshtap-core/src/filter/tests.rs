@@ -90,6 +90,7 @@ fn request(seq: u64, direction: Direction, source: Endpoint, destination: Endpoi
         end: None,
         expired: false,
         superseded: false,
+        other_side: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! A request: the three tap events of one HTTP stream joined together.
 
 use std::net::SocketAddr;
+use std::num::NonZeroI32;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -74,6 +75,11 @@ pub struct Request {
     pub expired: bool,
     /// Closed without an end because a newer request took its key.
     pub superseded: bool,
+    /// The other side of the same call (the other proxy's report of it), as the offset from
+    /// this request's seq to its seq, when the store paired them for certain
+    /// ([`super::store::sides`]). Read it with `Store::other_side`. It fits in the struct's
+    /// padding: pairing costs a held request nothing.
+    pub other_side: Option<NonZeroI32>,
 }
 
 impl Request {
@@ -92,6 +98,7 @@ impl Request {
             end: None,
             expired: false,
             superseded: false,
+            other_side: None,
         };
         if let Some(http) = event.http {
             request.apply(http, event.arrived);
@@ -319,6 +326,7 @@ mod tests {
             end: end.map(end_with),
             expired: false,
             superseded: false,
+            other_side: None,
         }
     }
 

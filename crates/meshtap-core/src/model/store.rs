@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use super::event::{HttpEvent, TapEvent};
 use super::request::{Request, RequestKey};
 
+pub use sides::{SIDES_OPEN_MAX, SidesStats, same_call};
+
 /// Default number of requests kept (`--capacity`).
 pub const DEFAULT_CAPACITY_REQUESTS: usize = 100_000;
 /// Default bound on the bytes the held requests take (`--max-memory`): 512 MiB.
@@ -65,6 +67,8 @@ pub struct Store {
     ttl: Duration,
     next_seq: u64,
     stats: StoreStats,
+    /// The two sides of each meshed call, paired as they arrive.
+    sides: sides::Sides,
 }
 
 impl Default for Store {
@@ -98,6 +102,7 @@ impl Store {
             ttl,
             next_seq: 0,
             stats: StoreStats::default(),
+            sides: sides::Sides::default(),
         }
     }
 
@@ -115,6 +120,7 @@ impl Store {
             if let Some(old) = self.open.insert(key, seq) {
                 self.supersede(old);
             }
+            self.sides.started(&mut self.requests, seq);
             return Ingested::Open(seq);
         }
         // One hash lookup for the common case, a response joining its open request.
@@ -129,6 +135,7 @@ impl Store {
                 let after = cost(request);
                 if !open {
                     entry.remove();
+                    self.sides.closed(request);
                 }
                 self.heap_bytes = self.heap_bytes - before + after;
                 self.shed(seq);
@@ -197,6 +204,7 @@ impl Store {
             if self.open.get(&key) == Some(&old.seq) {
                 self.open.remove(&key);
             }
+            self.sides.closed(&old);
         }
     }
 
@@ -217,6 +225,7 @@ impl Store {
         };
         let before = cost(request);
         request.superseded = true;
+        self.sides.closed(request);
         self.heap_bytes = self.heap_bytes - before + cost(request);
         self.stats.superseded += 1;
         if self.superseded.len() >= self.capacity {
@@ -245,6 +254,7 @@ impl Store {
             if let Some(request) = slot(&mut self.requests, seq) {
                 let before = cost(request);
                 request.expired = true;
+                self.sides.closed(request);
                 self.heap_bytes = self.heap_bytes - before + cost(request);
                 self.stats.expired += 1;
                 closed.push(seq);
@@ -258,7 +268,17 @@ impl Store {
     /// entries. Shared label sets and header shapes belong to the source's interner, which
     /// bounds them itself. Kept incrementally: O(1).
     pub fn held_bytes(&self) -> usize {
-        self.requests.capacity() * SLOT_BYTES + self.heap_bytes
+        self.requests.capacity() * SLOT_BYTES + self.heap_bytes + self.sides.held_bytes()
+    }
+
+    /// The other side of the call `seq` is one side of, when the store paired them (same
+    /// cluster; see [`sides`]). The seq may name a request no longer held.
+    pub fn other_side(&self, seq: u64) -> Option<u64> {
+        self.get(seq).and_then(sides::other)
+    }
+
+    pub fn sides_stats(&self) -> SidesStats {
+        self.sides.stats()
     }
 
     /// The memory bound (`--max-memory`).
@@ -319,5 +339,6 @@ fn slot(requests: &mut VecDeque<Request>, seq: u64) -> Option<&mut Request> {
 
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
+pub mod sides;
 #[cfg(test)]
 mod tests;

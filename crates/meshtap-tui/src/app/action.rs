@@ -82,6 +82,10 @@ pub enum Action {
     SortReverse,
     Quick(QuickField),
     ClearFilter,
+    /// Count both sides of each meshed call, the client's or the server's (`super::sides`).
+    CycleSide,
+    /// Select the request that is the other side of the selected one's call.
+    OtherSide,
     /// Show or mask sensitive header values in the detail (and the copy popup).
     Reveal,
     /// Copy the request as curl, grpcurl, `HTTPie`, the tap command or NDJSON (a menu).
@@ -165,6 +169,8 @@ const NAMED: &[(&str, Action)] = &[
     ("quick-status", Action::Quick(QuickField::Status)),
     ("quick-edge", Action::Quick(QuickField::Edge)),
     ("clear-filter", Action::ClearFilter),
+    ("sides", Action::CycleSide),
+    ("other-side", Action::OtherSide),
     ("reveal", Action::Reveal),
     ("copy", Action::Copy),
     ("explain", Action::Explain),

@@ -62,6 +62,9 @@ pub fn nodes(
     reveal: bool,
 ) -> Vec<Node> {
     let mut out = cluster_nodes(request, store, clusters.names());
+    if !out.iter().any(|node| node.key == "other side") {
+        out.extend(super::sides::other_side_node(store, request));
+    }
     out.extend(super::detail::nodes(request, redactor, reveal));
     out
 }

@@ -67,7 +67,7 @@ fn passes_through(action: &Action) -> bool {
 
 impl AppState {
     /// The request `y` / `?` act on: the open detail's, else the selected row's.
-    fn focused_request(&self) -> Option<u64> {
+    pub(super) fn focused_request(&self) -> Option<u64> {
         if self.pane != Pane::Requests {
             return None;
         }

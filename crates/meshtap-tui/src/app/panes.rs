@@ -121,7 +121,7 @@ impl AppState {
     }
 
     /// Switches to the requests pane with `seq` selected, or says why it cannot be shown.
-    fn show_request(&mut self, seq: u64, now: DateTime<Utc>) {
+    pub(super) fn show_request(&mut self, seq: u64, now: DateTime<Utc>) {
         let Some(request) = self.store.get(seq) else {
             let text = format!(
                 "request #{seq} is no longer held: newer requests pushed it out (capacity {})",

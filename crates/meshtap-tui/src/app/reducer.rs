@@ -108,6 +108,8 @@ impl AppState {
             Action::Copy => self.open_copy(now),
             Action::Explain => self.open_explain(now),
             Action::ClearFilter => self.apply_filter("", now),
+            Action::CycleSide => self.cycle_side(now),
+            Action::OtherSide => self.jump_to_other_side(now),
             Action::Resize { width, height } => {
                 self.width = width;
                 self.height = height;
@@ -259,8 +261,7 @@ impl AppState {
         if text.is_empty() {
             if self.filter.is_some() {
                 self.filter = None;
-                self.view.set_filter(&self.store, None, self.clock.now(now));
-                self.rebuild_stats();
+                self.install_view_filter(None, now);
                 self.notify_until(Level::Info, "filter cleared", now, Until::FilterChange);
             }
             return;
@@ -276,10 +277,7 @@ impl AppState {
         self.filter = Some(ActiveFilter {
             text: filter.to_string(),
         });
-        self.view
-            .set_filter(&self.store, Some(filter), self.clock.now(now));
-        self.rebuild_stats();
-        self.view.refresh_sort(&self.store, now, true);
+        self.install_view_filter(Some(filter), now);
     }
 
     /// `:tap EXPR`: restarts the live tap with the matches Linkerd applies itself (`method=`,

@@ -140,6 +140,8 @@ pub struct AppState {
     /// What is open over the panes (details, popups, help, the prompt), in one priority order.
     pub overlays: Overlays,
     pub filter: Option<ActiveFilter>,
+    /// Which side of each meshed call is listed and counted (`D`), joined to `filter`.
+    pub side: super::sides::SideView,
     /// `:tap EXPR` in force (live sessions only).
     pub narrowed: Option<NarrowedTap>,
     pub filter_history: Vec<String>,
@@ -219,6 +221,7 @@ impl AppState {
             identities_view: IdentitiesState::new(),
             overlays: Overlays::default(),
             filter: None,
+            side: super::sides::SideView::Both,
             narrowed: None,
             filter_history: Vec::new(),
             command_history: Vec::new(),

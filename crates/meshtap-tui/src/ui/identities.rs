@@ -13,6 +13,7 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Paragraph, Widget};
 
 use crate::app::identities::IdentitiesState;
+use crate::app::sides::SideView;
 use crate::app::theme::Theme;
 use crate::model::identities::IdentityTable;
 use crate::model::metrics::MetricsView;
@@ -30,6 +31,8 @@ pub struct IdentitiesPane<'a> {
     theme: &'a Theme,
     focused: bool,
     metrics: Option<&'a MetricsView>,
+    /// Which side of each meshed call is counted (`D`), said in the title.
+    side: SideView,
 }
 
 impl<'a> IdentitiesPane<'a> {
@@ -40,7 +43,14 @@ impl<'a> IdentitiesPane<'a> {
             theme,
             focused: true,
             metrics: None,
+            side: SideView::Both,
         }
+    }
+
+    #[must_use]
+    pub fn side(mut self, side: SideView) -> Self {
+        self.side = side;
+        self
     }
 
     /// The latest metrics API poll: its edges the sample has not seen join the tree.
@@ -109,7 +119,8 @@ impl Widget for IdentitiesPane<'_> {
         let theme = self.theme;
         let state = self.state;
         let mut title = format!(
-            " Identities · {} · by {} ",
+            " Identities · {} · {} · by {} ",
+            self.side.label(),
             counted(self.table.len(), "edge", "edges"),
             state.sort.label()
         );

@@ -45,6 +45,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState) {
         map.projection.nodes.len(),
         map.projection.edges.len()
     );
+    if state.side != crate::app::sides::SideView::Both {
+        let _ = write!(title, "· {} ", state.side.label());
+    }
     if let Some(filter) = &state.filter {
         // The map draws only what the filter lets through (and no metrics-API-only edges). A
         // long filter ends with `…` inside the border rather than be cut by it.

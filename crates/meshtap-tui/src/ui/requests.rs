@@ -26,9 +26,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, focused: bool, no
     let theme = &state.theme;
     let rows = state.view.rows(&state.store);
     let title = format!(
-        " Requests {}/{} ",
+        " Requests {}/{} {}",
         group(rows.len() as u64),
-        group(state.store.len() as u64)
+        group(state.store.len() as u64),
+        super::sides::requests_title_tail(state)
     );
     let block = Block::bordered()
         .title(Span::styled(title, theme.title))
@@ -56,7 +57,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, focused: bool, no
         let Some(request) = rows.get(index).and_then(|seq| state.store.get(seq)) else {
             continue;
         };
-        let row = row(request, theme, &widths, cluster.is_some());
+        let paired = super::sides::paired(state, request);
+        let row = row(request, theme, &widths, (cluster.is_some(), paired));
         lines.push(if Some(index) == selected {
             row.style(theme.selected)
         } else {
@@ -89,9 +91,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, focused: bool, no
 /// columns so they can be truncated in the middle rather than cut off.
 fn column_widths(inner: u16, wide: bool) -> Vec<u16> {
     let fixed: &[u16] = if wide {
-        &[12, 3, 0, 6, 0, 11, 8, 7, 5]
+        &[12, 4, 0, 6, 0, 11, 8, 7, 5]
     } else {
-        &[8, 3, 0, 4, 0, 7, 7, 5]
+        &[8, 4, 0, 4, 0, 7, 7, 5]
     };
     let spacing = u16::try_from(fixed.len() - 1).unwrap_or(0);
     let rest = inner.saturating_sub(fixed.iter().sum::<u16>() + spacing);
@@ -102,7 +104,13 @@ fn column_widths(inner: u16, wide: bool) -> Vec<u16> {
     widths
 }
 
-fn row(request: &Request, theme: &Theme, widths: &[u16], cluster: bool) -> Row<'static> {
+/// `cluster`: the cluster column is shown; `paired`: the other side of the call is held.
+fn row(
+    request: &Request,
+    theme: &Theme,
+    widths: &[u16],
+    (cluster, paired): (bool, bool),
+) -> Row<'static> {
     let wide = widths.len() == 9;
     let time = if wide {
         request.started.format("%H:%M:%S%.3f").to_string()
@@ -141,7 +149,7 @@ fn row(request: &Request, theme: &Theme, widths: &[u16], cluster: bool) -> Row<'
     let (tls, tls_style) = tls_mark(request, theme);
     let mut cells = vec![
         Cell::from(time),
-        Cell::from(request.direction().short()),
+        Cell::from(super::sides::dir_cell(request, paired)),
         Cell::from(route),
         Cell::from(if request.init.is_some() {
             request.method().to_owned()
@@ -263,6 +271,12 @@ pub fn empty_hint(state: &AppState, now: DateTime<Utc>) -> Vec<Line<'static>> {
         lines.push(Line::from(format!(
             "No request matches the filter `{}` ({} held). Press / to change it or c to clear it.",
             filter.text,
+            group(state.store.len() as u64)
+        )));
+    } else if let (Some(_), false) = (state.side.clause(), state.store.is_empty()) {
+        lines.push(Line::from(format!(
+            "No request on the {} ({} held). Press D for the other views.",
+            state.side.label(),
             group(state.store.len() as u64)
         )));
     } else if state.view.paused_at.is_some() && !state.store.is_empty() {

@@ -19,6 +19,7 @@ use self::format::{bytes, count, counted, error_sparkline, latency, percent, rps
 use crate::app::routes::RoutesState;
 pub use crate::app::routes::SortColumn;
 use crate::app::routes::columns::{self, Column, Extras, MIN_NAME_WIDTH};
+use crate::app::sides::SideView;
 use crate::app::theme::Theme;
 use crate::model::metrics::MetricsView;
 use crate::model::routes::{RouteRow, RouteTable};
@@ -31,6 +32,8 @@ pub struct RoutesPane<'a> {
     theme: &'a Theme,
     focused: bool,
     metrics: Option<&'a MetricsView>,
+    /// Which side of each meshed call is counted (`D`), said in the title.
+    side: SideView,
 }
 
 impl<'a> RoutesPane<'a> {
@@ -41,7 +44,14 @@ impl<'a> RoutesPane<'a> {
             theme,
             focused: true,
             metrics: None,
+            side: SideView::Both,
         }
+    }
+
+    #[must_use]
+    pub fn side(mut self, side: SideView) -> Self {
+        self.side = side;
+        self
     }
 
     /// The latest metrics API figures, shown beside the live ones.
@@ -57,11 +67,22 @@ impl<'a> RoutesPane<'a> {
         self
     }
 
-    fn title(&self, state: &RoutesState) -> Line<'static> {
+    /// The title for a pane `width` wide: the default side view's label is the first thing to
+    /// go when it does not fit (a chosen side always shows).
+    fn title(&self, state: &RoutesState, width: u16) -> Line<'static> {
+        let side = format!(" {} ·", self.side.label());
+        let text = self.title_text(state, &side);
+        if self.side == SideView::Both && text.chars().count() + 2 > usize::from(width) {
+            return Line::styled(self.title_text(state, ""), self.theme.title);
+        }
+        Line::styled(text, self.theme.title)
+    }
+
+    fn title_text(&self, state: &RoutesState, side: &str) -> String {
         let (column, descending) = state.sort();
         let arrow = if descending { "▼" } else { "▲" };
         let mut text = format!(
-            " Routes · {}{} · {} · {} · by {} {arrow} ",
+            " Routes ·{side} {}{} · {} · {} · by {} {arrow} ",
             self.table.grouping().label(),
             if self.table.backends() {
                 " + backend"
@@ -76,7 +97,7 @@ impl<'a> RoutesPane<'a> {
         if folded > 0 {
             let _ = write!(text, "· {} folded into other ", count(folded));
         }
-        Line::styled(text, self.theme.title)
+        text
     }
 }
 
@@ -90,7 +111,7 @@ impl Widget for RoutesPane<'_> {
         };
         let mut block = Block::bordered()
             .border_style(border)
-            .title(self.title(state));
+            .title(self.title(state, area.width));
         if let Some(metrics) = self.metrics {
             block = block.title_bottom(prom::status(metrics, self.theme));
         }

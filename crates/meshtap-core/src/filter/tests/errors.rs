@@ -45,6 +45,7 @@ fn table() {
         ("path>3", 4, "\"path\" does not support \">\""),
         ("dir<in", 3, "\"dir\" does not support \"<\""),
         ("dir=sideways", 4, "expected a direction"),
+        ("side=both", 5, "expected a side (client or server)"),
         ("grpc=Sad", 5, "unknown gRPC status"),
         ("grpc>1", 4, "\"grpc\" does not support \">\""),
         ("to=web", 3, "expected a resource like deploy/web"),

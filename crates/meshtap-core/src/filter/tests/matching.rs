@@ -40,6 +40,9 @@ fn table() {
         ("dir=in", &[0, 3, 5]),
         ("dir=outbound", &[1, 2, 4]),
         ("dir!=in", &[1, 2, 4]),
+        ("side=server", &[0, 3, 5]),
+        ("side=Client", &[1, 2, 4]),
+        ("side!=client", &[0, 3, 5]),
         // Method, path, authority, scheme.
         ("method=get", &[0, 3, 5]),
         ("method!=GET", &[1, 2]),

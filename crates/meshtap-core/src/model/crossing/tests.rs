@@ -58,6 +58,7 @@ fn request(
         end: None,
         expired: false,
         superseded: false,
+        other_side: None,
     }
 }
 

@@ -81,6 +81,7 @@ impl Req {
             end: None,
             expired: false,
             superseded: false,
+            other_side: None,
         };
         Self { request }
     }

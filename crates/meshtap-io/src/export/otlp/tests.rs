@@ -90,6 +90,7 @@ pub(crate) fn request(
         }),
         expired: false,
         superseded: false,
+        other_side: None,
     }
 }
 

@@ -82,6 +82,7 @@ fn request(source: Option<&str>, destination: Option<&str>, path: &str) -> Reque
         }),
         expired: false,
         superseded: false,
+        other_side: None,
     }
 }
 
