@@ -140,7 +140,7 @@ async fn explain_on_a_live_refusal_names_what_paymentss_proxy_counted() {
 fn reading_pods(reading: &meshtap::routestats::DenialsReading) {
     match reading.origin {
         DenialsOrigin::Scraped { pods } => assert!(pods > 0, "no pod read"),
-        DenialsOrigin::Prometheus(_) => panic!("the demo runs no Prometheus"),
+        DenialsOrigin::Prometheus { .. } => panic!("the demo runs no Prometheus"),
     }
 }
 

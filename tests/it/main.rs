@@ -13,6 +13,7 @@ mod demo_clusters;
 mod demo_private;
 mod denials;
 mod denials_live;
+mod denials_prometheus;
 mod diff_cli;
 mod export_replay;
 mod extension;

@@ -13,8 +13,8 @@ use super::Denial;
 pub enum DenialsOrigin {
     /// Each pod's admin `/metrics`, scraped directly, differenced against its first scrape.
     Scraped { pods: usize },
-    /// `increase(…)` from a Prometheus (its address as the user would recognise it).
-    Prometheus(String),
+    /// `increase(…[seconds])` from a Prometheus (its address as the user would recognise it).
+    Prometheus { addr: String, seconds: u64 },
 }
 
 /// A workload whose proxies' counters this reading covers, and from when.
@@ -58,10 +58,14 @@ impl DenialsReading {
     /// The span the counts cover, in words: "since meshtap started (42 s)" or "in the last
     /// 60 s (prometheus http://…)".
     pub fn span(&self, watched: &Watched) -> String {
-        let seconds = (self.until - watched.since).num_seconds().max(0);
         match &self.origin {
-            DenialsOrigin::Scraped { .. } => format!("since meshtap started ({seconds} s)"),
-            DenialsOrigin::Prometheus(addr) => format!("in the last {seconds} s ({addr})"),
+            DenialsOrigin::Scraped { .. } => {
+                let seconds = (self.until - watched.since).num_seconds().max(0);
+                format!("since meshtap started ({seconds} s)")
+            }
+            DenialsOrigin::Prometheus { addr, seconds } => {
+                format!("in the last {seconds} s ({addr})")
+            }
         }
     }
 
@@ -71,7 +75,7 @@ impl DenialsReading {
             DenialsOrigin::Scraped { pods } => {
                 format!("proxy /metrics of {pods} pods, scraped directly")
             }
-            DenialsOrigin::Prometheus(addr) => format!("prometheus {addr}"),
+            DenialsOrigin::Prometheus { addr, .. } => format!("prometheus {addr}"),
         }
     }
 
@@ -232,7 +236,10 @@ mod tests {
         let mut r = reading();
         let w = r.watched[0].clone();
         assert_eq!(r.span(&w), "since meshtap started (30 s)");
-        r.origin = DenialsOrigin::Prometheus("http://127.0.0.1:9090".to_owned());
-        assert_eq!(r.span(&w), "in the last 30 s (http://127.0.0.1:9090)");
+        r.origin = DenialsOrigin::Prometheus {
+            addr: "http://127.0.0.1:9090".to_owned(),
+            seconds: 60,
+        };
+        assert_eq!(r.span(&w), "in the last 60 s (http://127.0.0.1:9090)");
     }
 }

@@ -241,7 +241,10 @@ async fn from_prometheus(
             })
             .collect(),
         until: now - chrono::Duration::from_std(PROMETHEUS_LAG).unwrap_or_default(),
-        origin: DenialsOrigin::Prometheus(addr.describe()),
+        origin: DenialsOrigin::Prometheus {
+            addr: addr.describe(),
+            seconds: span.as_secs(),
+        },
     };
     (Some(reading), Vec::new())
 }
