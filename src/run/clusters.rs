@@ -160,7 +160,7 @@ fn spawn_polls(
 }
 
 /// Reads each cluster's proxies' refusal counters for the namespaces the session taps (its
-/// targets' and `--to`'s).
+/// targets' and `--to`'s) and the workloads seen refusing its clients.
 fn spawn_denials(
     clusters: &[Cluster],
     specs: &[Vec<crate::source::target::TapSpec>],
@@ -174,6 +174,12 @@ fn spawn_denials(
         .map(PrometheusAddr::parse_url)
         .transpose()?;
     let several = clusters.len() > 1;
+    // After route attribution, like every stage: the poller learns who refused whom.
+    let (_, closed) = mpsc::channel(1);
+    let rx = std::mem::replace(&mut source.rx, closed);
+    let (rx, task, refusing) = denials_poll::refused::attach(rx);
+    source.rx = rx;
+    source.tasks.push(task);
     for (cluster, specs) in clusters.iter().zip(specs) {
         let namespaces = specs
             .iter()
@@ -193,6 +199,7 @@ fn spawn_denials(
             cluster: several.then(|| display_name(cluster)),
             namespaces,
             prometheus: prometheus.clone(),
+            refusing: Some(refusing.clone()),
             interval: denials_poll::POLL_INTERVAL,
         };
         source

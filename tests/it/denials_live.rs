@@ -59,6 +59,7 @@ async fn explain_on_a_live_refusal_names_what_paymentss_proxy_counted() {
         cluster: None,
         namespaces: ["sock-shop".to_owned()].into(),
         prometheus: None,
+        refusing: None,
         interval: Duration::from_secs(1),
     };
     let poller = tokio::spawn(denials_poll::poll_until_closed(poll, tx.downgrade()));
@@ -141,4 +142,50 @@ fn reading_pods(reading: &meshtap::routestats::DenialsReading) {
         DenialsOrigin::Scraped { pods } => assert!(pods > 0, "no pod read"),
         DenialsOrigin::Prometheus(_) => panic!("the demo runs no Prometheus"),
     }
+}
+
+#[tokio::test]
+async fn a_workload_seen_refusing_is_read_outside_the_tapped_namespaces() {
+    let (args, _dir) = demo_args();
+    let demo = meshtap::start_demo(&args).await.expect("demo starts");
+    let cluster = Cluster::from_kubeconfig(demo.kubeconfig.clone(), None)
+        .await
+        .expect("cluster");
+    // No tapped namespace: only what the refusal stage saw (payment refused a client).
+    let refusing = denials_poll::refused::Refusing {
+        cluster: None,
+        namespace: "sock-shop".to_owned(),
+        deployment: "payment".to_owned(),
+    };
+    let (_seen, watched) = tokio::sync::watch::channel([refusing].into());
+    let (tx, mut rx) = mpsc::channel(8);
+    let poll = DenialsPoll {
+        client: cluster.client.clone(),
+        cluster: None,
+        namespaces: std::collections::BTreeSet::new(),
+        prometheus: None,
+        refusing: Some(watched),
+        interval: Duration::from_secs(1),
+    };
+    let poller = tokio::spawn(denials_poll::poll_until_closed(poll, tx.downgrade()));
+    let reading = tokio::time::timeout(TEST_TIMEOUT, async {
+        loop {
+            match rx.recv().await {
+                Some(SourceMsg::Denials(reading)) => return reading,
+                Some(SourceMsg::Notice(text)) => panic!("{text}"),
+                Some(_) => {}
+                None => panic!("the poller ended"),
+            }
+        }
+    })
+    .await
+    .expect("a reading in time");
+    poller.abort();
+    reading_pods(&reading);
+    let workloads: Vec<&str> = reading
+        .watched
+        .iter()
+        .map(|w| w.workload.as_str())
+        .collect();
+    assert_eq!(workloads, ["payment"], "{reading:#?}");
 }

@@ -157,6 +157,16 @@ impl MatchedRoute {
         self.backend.as_ref().map_or("", |b| &b.name)
     }
 
+    /// The backend's configured weight, `90 of 100` when the rule's total is known (`None`
+    /// for an unweighted backend).
+    pub fn weight_label(&self) -> Option<String> {
+        let weight = self.backend.as_ref()?.weight?;
+        Some(match self.rule_weight.filter(|t| *t > 0) {
+            Some(total) => format!("{weight} of {total}"),
+            None => weight.to_string(),
+        })
+    }
+
     /// The parent as `name:port` ("" when unknown).
     pub fn parent_label(&self) -> String {
         self.parent

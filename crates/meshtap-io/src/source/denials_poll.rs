@@ -1,5 +1,6 @@
 //! Reads, while a live session runs, the refusal counters of the proxies that matter to it —
-//! every meshed pod of the tapped namespaces — and sends each reading to the main loop as one
+//! every meshed pod of the tapped namespaces, and the workloads seen refusing the session's
+//! clients ([`refused`]) — and sends each reading to the main loop as one
 //! [`SourceMsg::Denials`], so explain can say what a destination's proxy counted for a bare
 //! 403 tap alone cannot explain (PROTOCOL.md §9).
 //!
@@ -8,6 +9,8 @@
 //! scraped through a port-forward every round and differenced against its first scrape
 //! ([`SinceStart`]). An extra, like the metrics API: a failure is said once as a notice and the
 //! session goes on.
+
+pub mod refused;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -42,6 +45,8 @@ pub struct DenialsPoll {
     pub namespaces: BTreeSet<String>,
     /// `--prometheus`; without it linkerd-viz's is looked for, then the pods are read.
     pub prometheus: Option<PrometheusAddr>,
+    /// Workloads seen refusing a client ([`refused::attach`]): read too, wherever they run.
+    pub refusing: Option<tokio::sync::watch::Receiver<refused::RefusingSet>>,
     pub interval: Duration,
 }
 
@@ -91,16 +96,39 @@ pub async fn poll_until_closed(poll: DenialsPoll, tx: mpsc::WeakSender<SourceMsg
     }
 }
 
-/// The meshed pods of the tapped namespaces, at most [`MAX_SCRAPED_PODS`].
-async fn pods(poll: &DenialsPoll) -> (Vec<MeshedPod>, Vec<String>) {
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for namespace in &poll.namespaces {
-        let target = Resource {
+/// The resources whose pods are read: the tapped namespaces, then the workloads seen refusing
+/// this cluster's clients outside them.
+fn targets(poll: &DenialsPoll) -> Vec<Resource> {
+    let mut out: Vec<Resource> = poll
+        .namespaces
+        .iter()
+        .map(|namespace| Resource {
             namespace: namespace.clone(),
             kind: "namespace",
             name: namespace.clone(),
-        };
+        })
+        .collect();
+    if let Some(refusing) = &poll.refusing {
+        out.extend(
+            refusing
+                .borrow()
+                .iter()
+                .filter(|r| r.cluster == poll.cluster && !poll.namespaces.contains(&r.namespace))
+                .map(|r| Resource {
+                    namespace: r.namespace.clone(),
+                    kind: "deployment",
+                    name: r.deployment.clone(),
+                }),
+        );
+    }
+    out
+}
+
+/// The meshed pods of [`targets`].
+async fn pods(poll: &DenialsPoll) -> (Vec<MeshedPod>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for target in targets(poll) {
         match scrape::list_pods(&poll.client, &target).await {
             Ok(found) => out.extend(found),
             Err(error) => errors.push(error.to_string()),
@@ -163,7 +191,7 @@ async fn scraped(
     (Some(reading), notices)
 }
 
-/// One query per family and namespace, over the session's age (at least a minute).
+/// One query per family and target (see [`targets`]), over the session's age (at least a minute).
 async fn from_prometheus(
     poll: &DenialsPoll,
     addr: &PrometheusAddr,
@@ -175,12 +203,7 @@ async fn from_prometheus(
     let mut window = Window::new(span.as_secs_f64());
     let mut watched: BTreeSet<(String, String)> = BTreeSet::new();
     let families: Vec<String> = DENIAL_FAMILIES.iter().map(|f| (*f).to_owned()).collect();
-    for namespace in &poll.namespaces {
-        let target = Resource {
-            namespace: namespace.clone(),
-            kind: "namespace",
-            name: namespace.clone(),
-        };
+    for target in targets(poll) {
         let found = match prometheus::window(addr, &target, span, &families).await {
             Ok(found) => found,
             Err(error) => return (None, vec![format!("denials: {error}")]),

@@ -229,8 +229,20 @@ mod tests {
         assert_eq!(json["parent"], "voting-svc:8080");
         assert_eq!(json["backend"], "voting-svc");
         assert_eq!(json["retry"]["on"][0], "unavailable");
+        assert_eq!(
+            (&json["backend_weight"], &json["rule_weight"]),
+            (&1.into(), &1.into())
+        );
         let back: MatchedRouteRecord = serde_json::from_value(json).expect("parses");
-        assert_eq!(back.policy_route(), Some(matched));
+        assert_eq!(back.policy_route(), Some(matched.clone()));
+        assert_eq!(matched.weight_label().as_deref(), Some("1 of 1"));
+        // A file from before rule_weight: the weight alone.
+        let older = MatchedRouteRecord {
+            rule_weight: None,
+            ..back.clone()
+        };
+        let older = older.policy_route().expect("policy");
+        assert_eq!(older.weight_label().as_deref(), Some("1"));
         let template = MatchedRouteRecord {
             source: "template".to_owned(),
             ..back

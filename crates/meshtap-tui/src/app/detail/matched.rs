@@ -58,8 +58,8 @@ pub(super) fn matched_node(request: &Request) -> Node {
         children.push(Node::leaf("parent", format!("{} {parent}", parent.kind)));
     }
     if let Some(backend) = &m.backend {
-        let weight = backend
-            .weight
+        let weight = m
+            .weight_label()
             .map_or_else(String::new, |w| format!(" (weight {w})"));
         children.push(Node::leaf("backend", format!("{}{weight}", backend.name)));
     }

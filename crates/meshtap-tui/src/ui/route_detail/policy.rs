@@ -10,7 +10,7 @@ use crate::model::policy::MatchedRoute;
 use crate::model::routes::RouteKey;
 
 /// `HTTPRoute catalogue-split (gateway.networking.k8s.io) on Service sock-shop/catalogue:80 ·
-/// rule 1 · backend catalogue, weight 90`, then the rule's timeout and retry policy.
+/// rule 1 · backend catalogue, weight 90 of 100`, then the rule's timeout and retry policy.
 pub(super) fn lines(key: &RouteKey, matched: &MatchedRoute, theme: &Theme) -> Vec<Line<'static>> {
     let mut what = String::new();
     if let Some(route) = &matched.route {
@@ -27,7 +27,7 @@ pub(super) fn lines(key: &RouteKey, matched: &MatchedRoute, theme: &Theme) -> Ve
     }
     if !key.backend.is_empty() {
         let _ = write!(what, " · backend {}", key.backend);
-        if let Some(weight) = matched.backend.as_ref().and_then(|b| b.weight) {
+        if let Some(weight) = matched.weight_label() {
             let _ = write!(what, ", weight {weight}");
         }
     }

@@ -191,7 +191,7 @@ fn a_policy_routes_detail_names_what_it_is() {
         &mut state,
     );
     assert!(
-        split.contains("· rule 1 · backend catalogue-v2, weight 10"),
+        split.contains("· rule 1 · backend catalogue-v2, weight 10 of 100"),
         "{split}"
     );
     let voting = screen(
