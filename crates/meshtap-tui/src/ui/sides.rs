@@ -18,10 +18,11 @@ pub fn dir_cell(request: &Request, paired: bool) -> String {
     )
 }
 
-/// Whether the store paired `request` with its other side (O(1): safe for every drawn row;
-/// calls across clusters are found on demand in the detail).
+/// Whether `request`'s other side is known: paired by the store (O(1)), or, in a session of
+/// several clusters, a crossing request whose other half the bounded multicluster search finds
+/// (only drawn rows are asked, and only crossing ones search).
 pub fn paired(state: &AppState, request: &Request) -> bool {
-    state.store.other_side(request.seq).is_some()
+    crate::app::sides::other_side(&state.store, &state.clusters, request).is_some()
 }
 
 /// The requests pane's title after the counts: the side view and the mark's legend.
