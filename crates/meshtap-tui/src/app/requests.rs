@@ -22,7 +22,10 @@ impl RequestsView {
             Action::ScrollDown(n) => self.scroll(store, lines(*n), rows),
             Action::ScrollUp(n) => self.scroll(store, -lines(*n), rows),
             Action::Open => {
-                if let Some(seq) = self.selected {
+                // The selection outlives its row when the filter drops it: only a request the
+                // list shows opens.
+                let listed = |seq: &u64| store.get(*seq).is_some_and(|r| self.shows(r));
+                if let Some(seq) = self.selected.filter(listed) {
                     self.following = false;
                     return Handoff::OpenDetail(seq);
                 }

@@ -202,3 +202,19 @@ fn the_request_detail_names_the_matched_route() {
         .expect("node");
     assert!(node.value.ends_with("(template)"), "{}", node.value);
 }
+
+#[test]
+fn enter_opens_only_a_request_the_list_shows() {
+    let mut state = state(100);
+    feed(&mut state, 0..5, 200);
+    state.handle(Action::Up, at(1_000));
+    assert!(state.view.selected.is_some());
+    // The selection outlives its row when a filter drops every request.
+    state.apply_filter("status=404", at(1_000));
+    state.handle(Action::Open, at(1_000));
+    assert!(state.overlays.detail().is_none(), "opened a hidden request");
+    state.apply_filter("status=200", at(1_000));
+    state.handle(Action::Up, at(1_000));
+    state.handle(Action::Open, at(1_000));
+    assert!(state.overlays.detail().is_some(), "a listed request opens");
+}
