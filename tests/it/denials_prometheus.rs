@@ -142,3 +142,58 @@ async fn the_prometheus_path_asks_for_the_sessions_window_and_reads_who_decided(
         );
     }
 }
+
+/// Answers every query with a 500 and counts them.
+async fn fail_all(listener: TcpListener, asked: Arc<Mutex<Vec<String>>>) {
+    for _ in 0..MAX_QUERIES {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            return;
+        };
+        let mut buf = [0u8; 4096];
+        let _ = stream.read(&mut buf).await;
+        asked.lock().expect("lock").push(String::new());
+        let reply =
+            "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+        let _ = stream.write_all(reply.as_bytes()).await;
+    }
+}
+
+#[tokio::test]
+async fn a_failing_prometheus_is_said_once_not_every_round() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let server = tokio::spawn(fail_all(listener, asked.clone()));
+    let config = kube::Config::new("http://127.0.0.1:9".parse().expect("uri"));
+    let client = kube::Client::try_from(config).expect("client");
+    let (tx, mut rx) = mpsc::channel(64);
+    let poll = DenialsPoll {
+        client,
+        cluster: None,
+        namespaces: ["shop".to_owned()].into(),
+        prometheus: Some(PrometheusAddr::parse_url(&url).expect("url")),
+        refusing: None,
+        interval: Duration::from_millis(20),
+    };
+    let poller = tokio::spawn(denials_poll::poll_until_closed(poll, tx.downgrade()));
+    // Several rounds, each asking (and failing) at least once.
+    let deadline = tokio::time::Instant::now() + TEST_TIMEOUT;
+    while asked.lock().expect("lock").len() < 4 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the poller stopped asking"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    poller.abort();
+    server.abort();
+    let mut notices = Vec::new();
+    while let Ok(msg) = rx.try_recv() {
+        match msg {
+            SourceMsg::Notice(text) => notices.push(text),
+            other => panic!("no reading from a failing Prometheus: {other:?}"),
+        }
+    }
+    assert_eq!(notices.len(), 1, "{notices:#?}");
+    assert!(notices[0].starts_with("denials: "), "{notices:?}");
+}

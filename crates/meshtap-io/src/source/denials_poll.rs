@@ -74,7 +74,7 @@ pub async fn poll_until_closed(poll: DenialsPoll, tx: mpsc::WeakSender<SourceMsg
     let mut said = Said::default();
     loop {
         let (reading, notices) = match &prometheus {
-            Some(addr) => from_prometheus(&poll, addr, started).await,
+            Some(addr) => from_prometheus(&poll, addr, &mut said, started).await,
             None => scraped(&poll, &mut since, &mut said, started).await,
         };
         let Some(strong) = tx.upgrade() else { return };
@@ -195,8 +195,20 @@ async fn scraped(
 async fn from_prometheus(
     poll: &DenialsPoll,
     addr: &PrometheusAddr,
+    said: &mut Said,
     started: DateTime<Utc>,
 ) -> (Option<DenialsReading>, Vec<String>) {
+    // An outage is said once, not every round; a later one is said again.
+    let mut failed = |error: &dyn std::fmt::Display| {
+        let first = !std::mem::replace(&mut said.failed, true);
+        (
+            None,
+            first
+                .then(|| format!("denials: {error}"))
+                .into_iter()
+                .collect(),
+        )
+    };
     let now = Utc::now();
     let age = (now - started).to_std().unwrap_or_default();
     let span = age.max(PROMETHEUS_MIN_WINDOW);
@@ -206,7 +218,7 @@ async fn from_prometheus(
     for target in targets(poll) {
         let found = match prometheus::window(addr, &target, span, &families).await {
             Ok(found) => found,
-            Err(error) => return (None, vec![format!("denials: {error}")]),
+            Err(error) => return failed(&error),
         };
         window.deltas.extend(found.window.deltas);
         // Which workloads the Prometheus reads: those whose proxies decided anything.
@@ -219,9 +231,10 @@ async fn from_prometheus(
                     }
                 }
             }
-            Err(error) => return (None, vec![format!("denials: {error}")]),
+            Err(error) => return failed(&error),
         }
     }
+    said.failed = false;
     let denials = routestats::denials(&window);
     watched.extend(
         denials
