@@ -54,6 +54,7 @@ pub async fn start_demo(args: &DemoArgs) -> anyhow::Result<Demo> {
         args.seed,
         args.rate,
     ));
+    sim.count_refusals_in(counters.clone());
     let admin = demo::proxy_metrics::spawn(args.addr.ip(), &mesh, counters).await?;
     let policy_api = demo::policy_api::spawn(args.addr.ip(), mesh.clone()).await?;
     let mut pods = demo::portforward::PodTable::from_admin(&mesh, &admin);

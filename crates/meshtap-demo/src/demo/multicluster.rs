@@ -90,6 +90,7 @@ pub async fn start(options: &Options) -> anyhow::Result<Planes> {
             seed,
             options.rate,
         ));
+        api.count_refusals_in(counters.clone());
         let admin = proxy_metrics::spawn(options.ip, mesh, counters).await?;
         let policy_api = super::policy_api::spawn(options.ip, Arc::new(mesh.clone())).await?;
         let mut pods = PodTable::from_admin(mesh, &admin);

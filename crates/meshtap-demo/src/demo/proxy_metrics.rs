@@ -49,6 +49,13 @@ impl ProxyMetrics {
         }
     }
 
+    /// A refusal a tap session showed: the refusing proxy's counter includes it
+    /// ([`ledger::Ledger::witness_refusal`]).
+    pub fn witness_refusal(&self, call: &crate::demo::sim::Call) {
+        let mut ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
+        ledger.witness_refusal(call);
+    }
+
     /// `pod`'s exposition now.
     pub fn scrape(&self, pod: PodId) -> String {
         let now_ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);

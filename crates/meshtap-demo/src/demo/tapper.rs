@@ -12,8 +12,8 @@ pub mod crossing;
 pub mod plan;
 mod session;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -25,6 +25,7 @@ pub use session::{MAX_CATCH_UP_NS, Session, TICK_NS, WINDOW_NS, fresh_bases};
 
 use super::api::{TapApi, TapReply};
 use super::mesh::Mesh;
+use super::proxy_metrics::ProxyMetrics;
 use crate::proto::tap::TapByResourceRequest;
 
 /// Chunks (one per tick) buffered between a tap's producer task and the HTTP body.
@@ -41,6 +42,8 @@ pub struct SimTapApi {
     bases: Arc<[AtomicU32]>,
     /// The calls crossing to or from other clusters (`demo --clusters`).
     crossing: Option<Arc<dyn crossing::Crossing>>,
+    /// The simulated proxies' counters, told of the refusals taps show.
+    refusals: OnceLock<Arc<ProxyMetrics>>,
 }
 
 impl SimTapApi {
@@ -66,7 +69,14 @@ impl SimTapApi {
             taps: AtomicU64::new(0),
             bases,
             crossing,
+            refusals: OnceLock::new(),
         }
+    }
+
+    /// From now on every tap tells `metrics` of the refusals it shows (the admin servers are
+    /// started after this API, from its mesh). A second call is ignored.
+    pub fn count_refusals_in(&self, metrics: Arc<ProxyMetrics>) {
+        let _ = self.refusals.set(metrics);
     }
 
     pub fn mesh(&self) -> &Arc<Mesh> {
@@ -79,7 +89,11 @@ impl SimTapApi {
         let plan = plan::plan(&self.mesh, request)?;
         let ordinal = self.taps.fetch_add(1, Ordering::Relaxed);
         let seed = self.seed ^ ordinal.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let session = Session::new(self.mesh.clone(), seed, self.rate, plan, self.bases.clone());
+        let mut session =
+            Session::new(self.mesh.clone(), seed, self.rate, plan, self.bases.clone());
+        if let Some(metrics) = self.refusals.get() {
+            session = session.with_refusals(metrics.clone());
+        }
         Ok(match &self.crossing {
             Some(crossing) => session.with_crossing(crossing.feed()),
             None => session,

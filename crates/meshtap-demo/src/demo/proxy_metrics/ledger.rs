@@ -28,6 +28,8 @@ pub struct Ledger {
     pods: Vec<PodSeries>,
     /// Calls dropped because `pending` was full.
     pub dropped: u64,
+    /// Refusals counted and tapped, per series (see [`refusals`]).
+    refusals: refusals::Refusals,
 }
 
 impl Ledger {
@@ -40,6 +42,7 @@ impl Ledger {
             pending: VecDeque::new(),
             pods,
             dropped: 0,
+            refusals: refusals::Refusals::new(),
         }
     }
 
@@ -137,8 +140,7 @@ impl Ledger {
         if let Some(deny) = &a.denied {
             // Refused by policy before the inbound tap and metrics layers: only the denial
             // counter sees it.
-            pod.count(families::AUTHZ_DENY, deny.clone(), 1);
-            return;
+            return self.refused(server, deny.clone(), refusals::Seen::Counted);
         }
         pod.count(families::AUTHZ_ALLOW, a.allow_labels(&self.mesh, call), 1);
         if call.routed.timed_out {
@@ -214,6 +216,7 @@ pub fn grpc_name(code: u32) -> &'static str {
     }
 }
 
+mod refusals;
 #[cfg(test)]
 mod routing_tests;
 #[cfg(test)]

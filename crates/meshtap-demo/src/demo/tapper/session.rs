@@ -18,6 +18,7 @@ use bytes::BytesMut;
 use super::crossing::CrossFeed;
 use super::plan::{Condition, Plan};
 use crate::demo::mesh::{Mesh, PodId};
+use crate::demo::proxy_metrics::ProxyMetrics;
 use crate::demo::sim::events::{self, Metas, Phase};
 use crate::demo::sim::{Call, Side, Traffic};
 use crate::proto::tap::tap_event::http::StreamId;
@@ -87,6 +88,8 @@ pub struct Session {
     authorities: Vec<String>,
     /// Calls crossing from or to other clusters (`demo --clusters`).
     cross: Option<Box<dyn CrossFeed>>,
+    /// The proxies' counters, told of each refusal this tap shows.
+    refusals: Option<Arc<ProxyMetrics>>,
 }
 
 /// Most virtual time one tick of a wall-clock-locked tap catches up, so a stalled client gets
@@ -119,7 +122,16 @@ impl Session {
             metas: Metas::default(),
             authorities,
             cross: None,
+            refusals: None,
         }
+    }
+
+    /// Tells `metrics` of every refusal this tap shows, so the refusing proxy's counter has it
+    /// (explain cites that counter for the refusal).
+    #[must_use]
+    pub fn with_refusals(mut self, metrics: Arc<ProxyMetrics>) -> Self {
+        self.refusals = Some(metrics);
+        self
     }
 
     /// Adds the calls crossing clusters that this tap sees; the clock then follows the wall
@@ -222,6 +234,13 @@ impl Session {
             let Some(id) = self.admit(pod, timeline.request_at, timeline.release_at) else {
                 continue;
             };
+            // A call crossing from another cluster was refused by that cluster's proxy.
+            if call.routed.denied
+                && !crossing
+                && let Some(metrics) = &self.refusals
+            {
+                metrics.witness_refusal(call);
+            }
             let at = timeline.request_at;
             let ends = [Some(0), timeline.response, timeline.end];
             let phases = [Phase::RequestInit, Phase::ResponseInit, Phase::ResponseEnd];
