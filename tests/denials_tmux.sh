@@ -34,7 +34,7 @@ tm send-keys -t "$SESSION" i
 wait_for 'Explain request' "the explain view"
 wait_for 'cause is unknown from tap alone' "what tap alone cannot know"
 # The counters are read every 10 s; the refusal is covered from the second reading on.
-wait_for "payment's proxy refused [0-9]+ request\\(s\\) from this client since meshtap" "what payment's proxy counted"
+wait_for "payment's proxy refused [0-9]+ requests? from this client since meshtap" "what payment's proxy counted"
 wait_for 'payment-http' "the Server that refused"
 wait_for 'payment-refunds' "the route it refused on"
 tm send-keys -t "$SESSION" Escape

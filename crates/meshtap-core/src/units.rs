@@ -58,6 +58,18 @@ const SIZE_UNITS: [(&str, u64); 18] = [
     ("tib", 1 << 40),
 ];
 
+/// A counter's increase as words: `3`; Prometheus's `increase` extrapolates over its window, so
+/// a fraction reads `about 3`.
+pub fn counter_figure(count: f64) -> String {
+    let whole = count.round();
+    let about = if (count - whole).abs() > 0.01 {
+        "about "
+    } else {
+        ""
+    };
+    format!("{about}{whole}")
+}
+
 /// The nanoseconds in one `unit` (`ms`, `s`, `µs`, `m`, `h`, `d`); `None` for anything else,
 /// no unit included.
 pub fn duration_unit_nanos(unit: &str) -> Option<u64> {

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use super::{Statement, Topic};
 use crate::model::request::Request;
 use crate::routestats::{Counted, Denial, DenialKind, DenialsReading};
+use crate::units::counter_figure;
 
 /// Says what the destination's proxies counted for this client. Only for a refusal seen on the
 /// client's side without the proxy's error header, to a workload whose proxies were read.
@@ -56,7 +57,8 @@ pub(super) fn counted(request: &Request, reading: &DenialsReading, out: &mut Vec
             );
             cites.dedup();
             format!(
-                "{workload}'s proxy refused {total} request(s) from this client {span}: {}.",
+                "{workload}'s proxy refused {} from this client {span}: {}.",
+                requests(total),
                 causes.join("; ")
             )
         }
@@ -81,17 +83,27 @@ fn answered(request: &Request) -> DateTime<Utc> {
     })
 }
 
+/// `1 request`, `3 requests`, `about 3 requests`.
+fn requests(count: f64) -> String {
+    let noun = if (count.round() - 1.0).abs() < f64::EPSILON {
+        "request"
+    } else {
+        "requests"
+    };
+    format!("{} {noun}", counter_figure(count))
+}
+
 /// Which Server and route refused, and why, in plain words.
 fn cause(d: &Denial) -> String {
     match d.kind {
         DenialKind::Unauthorized => format!(
             "{} on {}: no AuthorizationPolicy admits this client there",
-            d.count,
+            counter_figure(d.count),
             d.place()
         ),
         DenialKind::RouteNotFound => format!(
             "{} on {}: no route of the Server matched",
-            d.count,
+            counter_figure(d.count),
             d.place()
         ),
     }
@@ -100,6 +112,14 @@ fn cause(d: &Denial) -> String {
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, TimeDelta, Utc};
+
+    #[test]
+    fn counts_read_as_words() {
+        assert_eq!(super::requests(1.0), "1 request");
+        assert_eq!(super::requests(3.0), "3 requests");
+        // Prometheus's increase extrapolates over its window.
+        assert_eq!(super::requests(2.6), "about 3 requests");
+    }
 
     use super::super::tests::{find, request_403};
     use super::super::{Topic, explain, explain_with};
@@ -164,7 +184,7 @@ mod tests {
         let statement = find(
             &statements,
             Topic::Policy,
-            "api's proxy refused 3 request(s) from this client since meshtap started (30 s)",
+            "api's proxy refused 3 requests from this client since meshtap started (30 s)",
         );
         assert!(
             statement

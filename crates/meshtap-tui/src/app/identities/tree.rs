@@ -309,7 +309,8 @@ fn proxy_refusals(edge: &Edge, denials: &Readings) -> Option<String> {
         let mut places: Vec<String> = found.iter().map(|d| d.place()).collect();
         places.dedup();
         Some(format!(
-            "{server}'s proxy refused {total} of this client's requests {} ({}); {} 403s seen here",
+            "{server}'s proxy refused {} of this client's requests {} ({}); {} 403s seen here",
+            crate::units::counter_figure(total),
             reading.span(watched),
             places.join("; "),
             edge.refused
