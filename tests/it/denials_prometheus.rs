@@ -76,24 +76,32 @@ async fn serve(listener: TcpListener, asked: Arc<Mutex<Vec<String>>>) {
     }
 }
 
+/// A poller of namespace `shop` through the Prometheus at `url`, every `interval`. Its kube
+/// client points at a bound loopback port that never answers: on this path the Prometheus is
+/// given, so the apiserver is never asked (held by the caller).
+async fn poll(url: &str, interval: Duration) -> (DenialsPoll, TcpListener) {
+    let apiserver = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = apiserver.local_addr().expect("addr");
+    let config = kube::Config::new(format!("http://{addr}").parse().expect("uri"));
+    let poll = DenialsPoll {
+        client: kube::Client::try_from(config).expect("client"),
+        cluster: None,
+        namespaces: ["shop".to_owned()].into(),
+        prometheus: Some(PrometheusAddr::parse_url(url).expect("url")),
+        refusing: None,
+        interval,
+    };
+    (poll, apiserver)
+}
+
 #[tokio::test]
 async fn the_prometheus_path_asks_for_the_sessions_window_and_reads_who_decided() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let asked = Arc::new(Mutex::new(Vec::new()));
     let server = tokio::spawn(serve(listener, asked.clone()));
-    // Never contacted on this path: the Prometheus is given.
-    let config = kube::Config::new("http://127.0.0.1:9".parse().expect("uri"));
-    let client = kube::Client::try_from(config).expect("client");
     let (tx, mut rx) = mpsc::channel(8);
-    let poll = DenialsPoll {
-        client,
-        cluster: None,
-        namespaces: ["shop".to_owned()].into(),
-        prometheus: Some(PrometheusAddr::parse_url(&url).expect("url")),
-        refusing: None,
-        interval: Duration::from_secs(60),
-    };
+    let (poll, _apiserver) = poll(&url, Duration::from_secs(60)).await;
     let poller = tokio::spawn(denials_poll::poll_until_closed(poll, tx.downgrade()));
     let msg = tokio::time::timeout(TEST_TIMEOUT, rx.recv())
         .await
@@ -164,17 +172,8 @@ async fn a_failing_prometheus_is_said_once_not_every_round() {
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let asked = Arc::new(Mutex::new(Vec::new()));
     let server = tokio::spawn(fail_all(listener, asked.clone()));
-    let config = kube::Config::new("http://127.0.0.1:9".parse().expect("uri"));
-    let client = kube::Client::try_from(config).expect("client");
     let (tx, mut rx) = mpsc::channel(64);
-    let poll = DenialsPoll {
-        client,
-        cluster: None,
-        namespaces: ["shop".to_owned()].into(),
-        prometheus: Some(PrometheusAddr::parse_url(&url).expect("url")),
-        refusing: None,
-        interval: Duration::from_millis(20),
-    };
+    let (poll, _apiserver) = poll(&url, Duration::from_millis(20)).await;
     let poller = tokio::spawn(denials_poll::poll_until_closed(poll, tx.downgrade()));
     // Several rounds, each asking (and failing) at least once.
     let deadline = tokio::time::Instant::now() + TEST_TIMEOUT;

@@ -135,68 +135,39 @@ fn client_route(m: &MatchedRoute, out: &mut Vec<Statement>) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::time::Duration;
-
     use super::super::tests::find;
     use super::super::{Topic, explain};
     use crate::copy::tests::request;
     use crate::model::event::Direction;
-    use crate::model::policy::{
-        BackendRef, GrpcRetryOn, MatchedRoute, ParentRef, RetryOn, RetryPolicy, RouteRef,
-        RouteSource, RuleConfig, Timeouts,
-    };
+    use crate::model::policy::{MatchedRoute, RouteRef, RuleConfig};
     use crate::model::request::Request;
+    use crate::model::routes::fixtures::{Req, carts_timeout, routed_as, voting_retry};
 
-    fn routed(
-        route: RouteRef,
-        rule: u32,
-        backend: (&str, Option<u32>),
-        config: RuleConfig,
-    ) -> Request {
-        let mut r = request(
-            Direction::Outbound,
-            "GET",
-            "catalogue",
-            "/catalogue",
-            Vec::new(),
-        );
-        let matched = MatchedRoute {
-            source: RouteSource::Policy,
-            route: Some(route),
-            rule: Some(rule),
-            parent: Some(ParentRef {
-                kind: "Service".into(),
-                namespace: "sock-shop".into(),
-                name: "catalogue".into(),
-                port: Some(80),
-            }),
-            backend: Some(BackendRef {
-                namespace: "sock-shop".into(),
-                name: backend.0.into(),
-                port: Some(80),
-                weight: backend.1,
-            }),
-            rule_weight: backend.1.map(|_| 100),
+    /// An outbound request to Service catalogue:80 matched to `route` (an `HTTPRoute` of
+    /// sock-shop) rule `rule`, served by `backend`.
+    fn routed(route: &str, rule: u32, backend: (&str, Option<u32>), config: RuleConfig) -> Request {
+        let matched = routed_as(
+            "sock-shop",
+            "HTTPRoute",
+            route,
+            rule,
+            ("catalogue", 80),
+            backend,
             config,
-        };
-        r.init.as_mut().expect("init").matched_route = Some(Arc::new(matched));
-        r
+        );
+        with(matched)
     }
 
-    fn http_route(name: &str) -> RouteRef {
-        RouteRef {
-            group: "gateway.networking.k8s.io".into(),
-            kind: "HTTPRoute".into(),
-            namespace: "sock-shop".into(),
-            name: name.into(),
-        }
+    fn with(matched: MatchedRoute) -> Request {
+        Req::out(1, "front-end", "catalogue", "GET", "/catalogue")
+            .matched(matched)
+            .build()
     }
 
     #[test]
     fn a_policy_route_names_its_rule_parent_backend_and_share() {
         let r = routed(
-            http_route("catalogue-split"),
+            "catalogue-split",
             1,
             ("catalogue-v2", Some(10)),
             RuleConfig::default(),
@@ -228,25 +199,10 @@ mod tests {
     #[test]
     fn a_rules_timeout_and_retries_say_what_tap_shows() {
         let config = RuleConfig {
-            timeouts: Timeouts {
-                request: Some(Duration::from_secs(2)),
-                ..Timeouts::default()
-            },
-            retry: Some(RetryPolicy {
-                max_retries: 2,
-                on: RetryOn::Grpc(GrpcRetryOn {
-                    unavailable: true,
-                    ..GrpcRetryOn::default()
-                }),
-                timeout: None,
-            }),
+            timeouts: carts_timeout().timeouts,
+            retry: voting_retry().retry,
         };
-        let s = explain(&routed(
-            http_route("carts-timeouts"),
-            0,
-            ("carts", None),
-            config,
-        ));
+        let s = explain(&routed("carts-timeouts", 0, ("carts", None), config));
         find(&s, Topic::Route, "to backend carts. meshtap matched it");
         let timeout = find(&s, Topic::Route, "REQUEST_TIMEOUT");
         assert!(timeout.text.contains("request 2s"), "{timeout:?}");
@@ -256,18 +212,20 @@ mod tests {
 
     #[test]
     fn the_default_route_and_no_route_are_said_as_such() {
-        let default = RouteRef {
-            group: "".into(),
-            kind: "default".into(),
-            namespace: "sock-shop".into(),
-            name: "http".into(),
-        };
-        let s = explain(&routed(
-            default,
+        let mut default = routed_as(
+            "sock-shop",
+            "default",
+            "http",
             0,
+            ("catalogue", 80),
             ("catalogue", None),
             RuleConfig::default(),
-        ));
+        );
+        default.route = Some(RouteRef {
+            group: "".into(),
+            ..default.route.expect("a route")
+        });
+        let s = explain(&with(default));
         find(
             &s,
             Topic::Route,

@@ -74,11 +74,7 @@ impl AppState {
         if let Some(open) = self.overlays.detail() {
             return Some(open.seq).filter(|seq| self.store.get(*seq).is_some());
         }
-        // The selection outlives its row when the filter drops it (a request that stopped being
-        // in flight): only a request the list shows can be acted on.
-        self.view
-            .selected
-            .filter(|seq| self.store.get(*seq).is_some_and(|r| self.view.shows(r)))
+        self.view.listed_selection(&self.store)
     }
 
     pub(super) fn open_copy(&mut self, now: DateTime<Utc>) {

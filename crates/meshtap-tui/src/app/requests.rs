@@ -22,10 +22,7 @@ impl RequestsView {
             Action::ScrollDown(n) => self.scroll(store, lines(*n), rows),
             Action::ScrollUp(n) => self.scroll(store, -lines(*n), rows),
             Action::Open => {
-                // The selection outlives its row when the filter drops it: only a request the
-                // list shows opens.
-                let listed = |seq: &u64| store.get(*seq).is_some_and(|r| self.shows(r));
-                if let Some(seq) = self.selected.filter(listed) {
+                if let Some(seq) = self.listed_selection(store) {
                     self.following = false;
                     return Handoff::OpenDetail(seq);
                 }

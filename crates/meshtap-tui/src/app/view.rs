@@ -146,6 +146,14 @@ impl RequestsView {
             .is_none_or(|f| f.matches(request, self.as_of))
     }
 
+    /// The selected request, if the list shows it: the selection outlives its row when the
+    /// filter drops it (a request that stopped being in flight), and only a listed request can
+    /// be acted on.
+    pub fn listed_selection(&self, store: &Store) -> Option<u64> {
+        self.selected
+            .filter(|seq| store.get(*seq).is_some_and(|r| self.shows(r)))
+    }
+
     /// Installs (or clears) a filter; this is the one full pass over the store. `now` is the
     /// session clock's.
     pub fn set_filter(&mut self, store: &Store, filter: Option<Filter>, now: DateTime<Utc>) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::model::policy::MatchedRoute;
-pub use policy::{policy_routed, routed_as};
+pub use policy::{carts_timeout, policy_routed, routed_as, voting_retry};
 
 use crate::model::event::{
     Direction, Endpoint, Eos, Headers, Labels, RequestInit, ResponseEnd, ResponseInit, StreamId,
